@@ -1,0 +1,80 @@
+"""Strings shared by every page: navigation, sidebar and the home page."""
+
+EN: dict[str, str] = {
+    "app_title": "LSTM Lab",
+    "app_tagline": "See an LSTM learn: real prices, honest baselines, every gate visible.",
+    "language": "Language",
+    "nav_home": "Home",
+    "nav_data": "Data",
+    "nav_train": "Train",
+    "nav_gates": "Gates",
+    "nav_learn": "Learn",
+    "nav_home_help": "What LSTM Lab does and where to start.",
+    "nav_data_help": "Load real prices (bundled samples, Yahoo Finance, your CSV) or a synthetic series.",
+    "nav_train_help": "Choose hyperparameters, train in the background with a live loss chart, compare with baselines.",
+    "nav_gates_help": "Watch the trained model's input, forget and output gates work, step by step.",
+    "nav_learn_help": "The LSTM equations, a step-by-step calculator and why gates beat a plain RNN.",
+    "sidebar_session": "This session",
+    "sidebar_dataset": "Dataset: **{name}** ({rows:,} rows)",
+    "sidebar_no_dataset": "Dataset: none loaded",
+    "sidebar_model_none": "Model: not trained yet",
+    "sidebar_model_training": "Model: training, epoch {epoch}/{epochs}",
+    "sidebar_model_queued": "Model: queued, place {place}",
+    "sidebar_model_ready": "Model: trained ({runs} run(s))",
+    "home_intro": (
+        "LSTM Lab trains a small LSTM on real daily stock prices in your browser session and shows "
+        "everything: the loss as it falls, an honest score against the naive forecast *tomorrow = today*, "
+        "and the gates inside the cell, timestep by timestep."
+    ),
+    "home_steps": (
+        "1. **Data**: a bundled real sample is already loaded; switch to Yahoo Finance, your own CSV or a synthetic series.\n"
+        "2. **Train**: pick a window, hidden size and learning rate; training runs in the background while you browse.\n"
+        "3. **Gates**: open the trained model and play its gate activations over a real input window.\n"
+        "4. **Learn**: the equations, checked number by number against PyTorch."
+    ),
+    "home_honesty": (
+        "A model that predicts a price one day ahead can look perfect on a chart while doing no better than "
+        "copying yesterday's price. LSTM Lab always scores the model against that persistence baseline."
+    ),
+    "home_start": "Start with the data",
+    "err_internal": "Something went wrong inside LSTM Lab: {detail}. Your data and runs are kept; please try again.",
+}
+
+ZH: dict[str, str] = {
+    "app_title": "LSTM 实验室",
+    "app_tagline": "看 LSTM 如何学习：真实价格、诚实的基线、每个门都看得见。",
+    "language": "语言",
+    "nav_home": "首页",
+    "nav_data": "数据",
+    "nav_train": "训练",
+    "nav_gates": "门控",
+    "nav_learn": "学习",
+    "nav_home_help": "LSTM 实验室能做什么，从哪里开始。",
+    "nav_data_help": "加载真实价格（内置样本、雅虎财经、你的 CSV）或合成序列。",
+    "nav_train_help": "选择超参数，在后台训练并实时查看损失曲线，与基线比较。",
+    "nav_gates_help": "逐个时间步观察训练后模型的输入门、遗忘门和输出门。",
+    "nav_learn_help": "LSTM 公式、逐步计算器，以及门控为何优于普通 RNN。",
+    "sidebar_session": "当前会话",
+    "sidebar_dataset": "数据集：**{name}**（{rows:,} 行）",
+    "sidebar_no_dataset": "数据集：尚未加载",
+    "sidebar_model_none": "模型：尚未训练",
+    "sidebar_model_training": "模型：训练中，第 {epoch}/{epochs} 轮",
+    "sidebar_model_queued": "模型：排队中，第 {place} 位",
+    "sidebar_model_ready": "模型：已训练（{runs} 次运行）",
+    "home_intro": (
+        "LSTM 实验室在你的浏览器会话中用真实的每日股价训练一个小型 LSTM，并展示一切：不断下降的损失、"
+        "与朴素预测“明天 = 今天”的诚实对比，以及细胞内部各个门在每个时间步的取值。"
+    ),
+    "home_steps": (
+        "1. **数据**：已默认加载一个内置的真实样本；也可切换到雅虎财经、你自己的 CSV 或合成序列。\n"
+        "2. **训练**：选择窗口长度、隐藏单元数和学习率；训练在后台进行，你可以继续浏览其他页面。\n"
+        "3. **门控**：打开训练好的模型，在真实输入窗口上播放各个门的激活值。\n"
+        "4. **学习**：LSTM 公式，每个数字都与 PyTorch 逐一核对。"
+    ),
+    "home_honesty": (
+        "预测下一天价格的模型在图上可能看起来完美，实际上却不比直接复制昨天的价格更好。"
+        "LSTM 实验室总是把模型与这个“持续性”基线进行比较。"
+    ),
+    "home_start": "从数据开始",
+    "err_internal": "LSTM 实验室内部出错：{detail}。你的数据和运行记录都已保留，请重试。",
+}

@@ -1,0 +1,38 @@
+"""Keep glibc from handing big training buffers back to the OS after every step (which makes each step page-fault)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024  # glibc's ceiling on 64-bit; smaller blocks come from the reusable heap
+TRIM_THRESHOLD_BYTES = 512 * 1024 * 1024  # free heap top kept before trimming
+
+_tuned: bool | None = None
+
+
+def tune_malloc() -> bool:
+    """Raise glibc's mmap and trim thresholds once per process; False where there is no glibc.
+
+    Same effect as starting with MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ set, but it works
+    for ``streamlit run`` and the command line without asking the user to export anything.
+    """
+    global _tuned
+    if _tuned is not None:
+        return _tuned
+    _tuned = False
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    ok_mmap = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
+    ok_trim = mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
+    _tuned = ok_mmap and ok_trim
+    return _tuned

@@ -1,0 +1,38 @@
+"""The forecaster: a stacked nn.LSTM (or nn.GRU, for comparison) and a linear head on the last hidden state."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lstm_core.config import RunConfig
+
+
+class Forecaster(nn.Module):
+    """Maps a window of features ``[B, T, F]`` to one scaled target per sample ``[B]``."""
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__()
+        rnn_class = nn.LSTM if config.cell == "lstm" else nn.GRU
+        self.rnn = rnn_class(
+            input_size=config.n_features,
+            hidden_size=config.hidden,
+            num_layers=config.layers,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.head = nn.Linear(config.hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)  # [B, T, F] -> [B, T, H]
+        return self.head(out[:, -1]).squeeze(-1)  # [B, H] -> [B]
+
+
+def build_model(config: RunConfig, seed: int | None = None) -> Forecaster:
+    """A freshly initialised model; the same seed always gives the same weights."""
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(config.seed if seed is None else seed)
+    try:
+        return Forecaster(config)
+    finally:
+        torch.random.set_rng_state(generator_state)

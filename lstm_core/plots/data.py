@@ -1,0 +1,49 @@
+"""Figures of the Data page: candlestick with volume, or a line for a single series."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+MAX_CANDLES = 2500  # beyond this, candles are resampled to weeks so the browser stays smooth
+
+
+def weekly_bars(frame: pd.DataFrame) -> pd.DataFrame:
+    """Daily OHLCV resampled to weekly bars (first open, max high, min low, last close, summed volume)."""
+    rules = {"Open": "first", "High": "max", "Low": "min", "Close": "last", "Volume": "sum"}
+    return frame.resample("W-FRI").agg({k: v for k, v in rules.items() if k in frame.columns}).dropna(subset=["Close"])
+
+
+def price_figure(frame: pd.DataFrame, title: str, labels: dict[str, str]) -> go.Figure:
+    """Candlestick and volume bars when the frame has OHLC, otherwise a line of Close.
+
+    ``labels`` holds the translated axis names: ``price``, ``volume``, ``value``.
+    """
+    has_ohlc = all(c in frame.columns for c in ("Open", "High", "Low", "Close"))
+    if not has_ohlc:
+        fig = go.Figure(go.Scatter(x=frame.index, y=frame["Close"], mode="lines", name=labels["value"]))
+        fig.update_layout(title=title, yaxis_title=labels["value"], height=460, margin=dict(t=50, b=30))
+        return fig
+    if len(frame) > MAX_CANDLES:
+        frame = weekly_bars(frame)
+    has_volume = "Volume" in frame.columns
+    fig = make_subplots(
+        rows=2 if has_volume else 1, cols=1, shared_xaxes=True, vertical_spacing=0.03,
+        row_heights=[0.75, 0.25] if has_volume else [1.0],
+    )
+    fig.add_trace(
+        go.Candlestick(
+            x=frame.index, open=frame["Open"], high=frame["High"], low=frame["Low"], close=frame["Close"],
+            name=labels["price"],
+        ),
+        row=1, col=1,
+    )
+    if has_volume:
+        fig.add_trace(go.Bar(x=frame.index, y=frame["Volume"], name=labels["volume"], marker_color="#8a9bb0"), row=2, col=1)
+        fig.update_yaxes(title_text=labels["volume"], row=2, col=1)
+    fig.update_yaxes(title_text=labels["price"], row=1, col=1)
+    fig.update_layout(
+        title=title, height=560, showlegend=False, xaxis_rangeslider_visible=False, margin=dict(t=50, b=30)
+    )
+    return fig

@@ -1,0 +1,121 @@
+"""Data: pick a source, see the prices and what was fixed on the way in; the dataset stays for the other pages."""
+
+import datetime as dt
+
+import streamlit as st
+
+from lstm_core import data
+from lstm_core.errors import LabError
+from lstm_core.plots.data import price_figure
+from ui.state import (
+    attempt,
+    cached_csv,
+    cached_sample,
+    cached_synthetic,
+    cached_yahoo,
+    dataset,
+    set_dataset,
+    show_error,
+    tr,
+)
+
+SOURCES = ("sample", "yahoo", "csv", "synthetic")
+
+st.title(tr("data_title"))
+st.caption(tr("data_caption"))
+source = st.segmented_control(
+    tr("data_source"), SOURCES, format_func=lambda s: tr(f"src_{s}"), key="data_source", default="sample", required=True
+)
+previous = dataset()
+loaded: data.Dataset | None = None
+tried = False  # a load was asked for in this run (so a None result means it failed)
+
+if source == "sample":
+    with st.form("sample_form", border=False):
+        ticker = st.selectbox(tr("sample_pick"), data.list_samples(), key="sample_ticker")
+        if tried := st.form_submit_button(tr("load"), icon=":material/download:"):
+            loaded = attempt(cached_sample, ticker)
+    st.caption(tr("sample_provenance"))
+
+elif source == "yahoo":
+    today = dt.date.today()
+    with st.form("yahoo_form", border=False):
+        cols = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
+        ticker = cols[0].text_input(tr("yahoo_ticker"), value="MSFT", key="yahoo_ticker", max_chars=15)
+        start = cols[1].date_input(tr("yahoo_start"), value=today - dt.timedelta(days=365 * 10), key="yahoo_start")
+        end = cols[2].date_input(tr("yahoo_end"), value=today, key="yahoo_end")
+        interval = cols[3].segmented_control(
+            tr("yahoo_interval"), ["1d", "1wk"], format_func=lambda i: tr(f"interval_{i}"), default="1d",
+            key="yahoo_interval", required=True,
+        )
+        tried = st.form_submit_button(tr("yahoo_load"), icon=":material/cloud_download:")
+    request = (ticker, start.isoformat(), end.isoformat(), interval)
+    if tried:
+        try:
+            with st.spinner():
+                loaded = cached_yahoo(*request, offline_fallback=False)
+        except LabError as err:
+            show_error(err)
+            st.session_state["yahoo_failed"] = request if err.params.get("saved") else None
+    if st.session_state.get("yahoo_failed") == request and st.button(tr("yahoo_use_saved"), icon=":material/history:"):
+        tried = True
+        loaded = attempt(cached_yahoo, *request, offline_fallback=True)
+    if st.button(tr("cache_clear"), icon=":material/delete:", type="tertiary"):
+        st.toast(tr("cache_cleared", n=data.clear_cache()))
+        cached_yahoo.clear()
+
+elif source == "csv":
+    upload = st.file_uploader(tr("csv_upload"), help=tr("csv_help"), key="csv_file", max_upload_size=data.MAX_CSV_BYTES // 2**20)
+    if upload is not None and st.session_state.get("csv_loaded_id") != upload.file_id:
+        tried = True
+        try:
+            loaded = cached_csv(upload.getvalue(), upload.name)
+            st.session_state["csv_loaded_id"] = upload.file_id
+        except LabError as err:
+            show_error(err)
+
+else:
+    with st.form("synthetic_form", border=False):
+        cols = st.columns(4, vertical_alignment="bottom")
+        kind = cols[0].selectbox(tr("synthetic_kind"), data.SYNTHETIC_KINDS, format_func=lambda k: tr(f"syn_{k}"))
+        n_days = cols[1].number_input(tr("synthetic_days"), min_value=data.MIN_ROWS, max_value=20_000, value=1500, step=100)
+        seed = cols[2].number_input(tr("synthetic_seed"), min_value=0, max_value=2**31 - 1, value=0)
+        noise = cols[3].number_input(tr("synthetic_noise"), min_value=0.0, max_value=10.0, value=0.5, step=0.1)
+        if tried := st.form_submit_button(tr("load"), icon=":material/auto_graph:"):
+            loaded = attempt(cached_synthetic, kind, int(n_days), int(seed), float(noise))
+
+if loaded is not None:
+    set_dataset(loaded)
+    st.success(tr("loaded", name=loaded.name), icon=":material/check_circle:")
+    if loaded.from_cache:
+        st.info(tr("yahoo_saved_note"), icon=":material/history:")
+elif tried:
+    st.caption(tr("kept_previous", name=previous.name))
+
+ds = dataset()
+labels = {"price": tr("chart_price"), "volume": tr("chart_volume"), "value": tr("chart_value")}
+st.plotly_chart(price_figure(ds.frame, ds.name, labels), key="price_chart")
+
+q = ds.quality
+st.subheader(tr("quality_title"))
+cols = st.columns(3)
+cols[0].metric(tr("q_rows"), f"{q.rows:,}")
+cols[1].metric(tr("q_range"), f"{q.start} → {q.end}")
+cols[2].metric(tr("q_gaps"), q.gaps, help=tr("q_largest_gap", days=q.largest_gap_days))
+findings = []
+if q.missing_filled or q.missing_dropped:
+    findings.append(f"{tr('q_missing')}: {tr('q_missing_detail', filled=q.missing_filled, dropped=q.missing_dropped)}")
+if q.duplicates_removed:
+    findings.append(tr("q_duplicates", n=q.duplicates_removed))
+if q.was_unsorted:
+    findings.append(tr("q_unsorted"))
+if q.adjusted:
+    findings.append(tr("q_adjusted"))
+findings += [tr("q_note", note=note) for note in q.notes]
+for finding in findings:
+    st.markdown(f"- {finding}")
+if not findings:
+    st.caption(tr("q_all_clean"))
+if q.nonpositive_prices:
+    st.warning(tr("q_nonpositive", n=q.nonpositive_prices), icon=":material/warning:")
+st.dataframe(ds.frame.tail(10), alt=tr("table_preview"))

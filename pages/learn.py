@@ -1,0 +1,7 @@
+"""Learn: placeholder until its issue lands."""
+
+import streamlit as st
+
+from ui.state import tr
+
+st.title(tr("nav_learn"))

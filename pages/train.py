@@ -1,0 +1,7 @@
+"""Train: placeholder until its issue lands."""
+
+import streamlit as st
+
+from ui.state import tr
+
+st.title(tr("nav_train"))
