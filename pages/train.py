@@ -1,7 +1,35 @@
-"""Train: placeholder until its issue lands."""
+"""Train: choose hyperparameters, train in the background with a live loss chart, judge the result honestly."""
 
 import streamlit as st
 
-from ui.state import tr
+from lstm_core.config import RunConfig
+from ui.state import dataset, tr
+from ui.training import (
+    collect_finished_job,
+    config_form_ui,
+    current_job,
+    live_panel,
+    results_ui,
+    runs_ui,
+    selected_run,
+    start_job,
+)
 
-st.title(tr("nav_train"))
+st.title(tr("train_title"))
+st.caption(tr("train_caption", name=dataset().name, rows=len(dataset().frame)))
+collect_finished_job()
+
+job = current_job()
+busy = job is not None and not job.finished
+config = config_form_ui(st.session_state.get("train_config", RunConfig()), disabled=busy)
+if config is not None and start_job(config):
+    st.rerun()  # redraw the form disabled, with the live panel below it
+if busy:
+    st.caption(tr("train_busy"))
+if job is not None:
+    live_panel(job)
+
+run = selected_run()
+if run is not None:
+    results_ui(run)
+runs_ui()

@@ -86,5 +86,13 @@ def sidebar() -> None:
             st.markdown(tr("sidebar_no_dataset"))
         else:
             st.markdown(tr("sidebar_dataset", name=ds.name, rows=len(ds.frame)))
-        model_status = st.session_state.get("model_status_fn")
-        st.markdown(model_status() if callable(model_status) else tr("sidebar_model_none"))
+        from ui.training import collect_finished_job, current_job, model_status  # ui.training imports this module
+
+        job = current_job()
+
+        @st.fragment(run_every=2.0 if job is not None and not job.finished else None)
+        def model_line() -> None:  # ticks only while this session's job is queued or training
+            collect_finished_job()
+            st.markdown(model_status())
+
+        model_line()

@@ -1,0 +1,119 @@
+"""Command line: ``python -m lstm_core train ...`` and ``python -m lstm_core gates ...``; JSON on stdout, progress on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lstm_core.config import RunConfig
+from lstm_core.errors import LabError
+from lstm_core.memory import tune_malloc
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit code 2, as for every other bad input
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = RunConfig()
+    parser = _Parser(prog="python -m lstm_core", description="Train an LSTM on prices and inspect its gates.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a model and print its scores as JSON")
+    train.add_argument("--data", required=True, help="sample:MSFT, yahoo:TICKER, synthetic:sine or a CSV path")
+    train.add_argument("--target", choices=("price", "logret"), default=defaults.target)
+    train.add_argument("--features", default=",".join(defaults.features), help="comma list of close,open,high,low,volume,logret")
+    train.add_argument("--window", type=int, default=defaults.window)
+    train.add_argument("--horizon", type=int, default=defaults.horizon)
+    train.add_argument("--hidden", type=int, default=defaults.hidden)
+    train.add_argument("--layers", type=int, default=defaults.layers)
+    train.add_argument("--dropout", type=float, default=defaults.dropout)
+    train.add_argument("--cell", choices=("lstm", "gru"), default=defaults.cell)
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--patience", type=int, default=defaults.patience)
+    train.add_argument("--batch", type=int, default=defaults.batch)
+    train.add_argument("--lr", type=float, default=defaults.lr)
+    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--out", type=Path, default=None, help="folder to save the run bundle in")
+
+    gates = commands.add_parser("gates", help="print the gate activations of a saved run as JSON")
+    gates.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
+    gates.add_argument("--index", type=int, default=-1, help="window K of the test period (default: the last)")
+    return parser
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def cmd_train(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.data import load_source
+    from lstm_core.runs import save_bundle, train_run
+
+    config = RunConfig(
+        target=args.target, features=tuple(f.strip() for f in args.features.split(",") if f.strip()),
+        window=args.window, horizon=args.horizon, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
+        cell=args.cell, epochs=args.epochs, patience=args.patience, batch=args.batch, lr=args.lr, seed=args.seed,
+    ).validated()
+    dataset = load_source(args.data)
+    print(f"data: {dataset.name}, {len(dataset.frame)} rows", file=sys.stderr)
+
+    def on_epoch(trainer) -> None:
+        h = trainer.history[-1]
+        print(f"epoch {h.epoch}/{config.epochs}  train {h.train_loss:.5f}  val {h.val_loss:.5f}  "
+              f"{h.samples_per_s:,.0f} samples/s", file=sys.stderr)
+
+    run = train_run(dataset.frame, dataset.name, config, on_epoch_end=on_epoch)
+    out = args.out or Path("runs") / run.run_id
+    save_bundle(run, out)
+    print(f"{run.stop_reason}; bundle saved in {out}", file=sys.stderr)
+    summary = run.summary()
+    return {
+        "metrics": summary["metrics"],
+        "best_val_loss": summary["best_val_loss"],
+        "best_epoch": summary["best_epoch"],
+        "epochs_run": summary["epochs_run"],
+        "stop_reason": run.stop_reason,
+        "seconds": summary["seconds"],
+        "config": summary["config"],
+        "dataset": run.dataset_name,
+        "bundle": str(out),
+    }
+
+
+def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.gates import extract_gates
+    from lstm_core.runs import load_bundle
+
+    run = load_bundle(args.bundle)
+    if run.config.cell != "lstm":
+        raise LabError("err_gates_not_lstm", cell=run.config.cell.upper())
+    window = run.prepared.window("test", args.index)
+    trace = extract_gates(run.model.rnn, window.x)
+    return {"dates": [d.strftime("%Y-%m-%d") for d in window.dates], "target_date": window.target_date.strftime("%Y-%m-%d"),
+            **trace.to_json()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    tune_malloc()
+    try:
+        result = cmd_train(args) if args.command == "train" else cmd_gates(args)
+    except LabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    json.dump(_json_safe(result), sys.stdout, separators=(",", ":"))
+    sys.stdout.write("\n")
+    return 0

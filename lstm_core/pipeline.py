@@ -1,0 +1,169 @@
+"""From a price frame to model-ready windows: features, a chronological split, and scalers fitted on the training part only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstm_core.config import RunConfig
+from lstm_core.errors import LabError
+
+SPLITS = ("train", "val", "test")
+MIN_SAMPLES = {"train": 20, "val": 5, "test": 5}
+_PRICE_FEATURES = {"close": "Close", "open": "Open", "high": "High", "low": "Low"}
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Per-column standardisation ``(x - mean) / std``; fitted on training rows only."""
+
+    mean: np.ndarray  # [F]
+    std: np.ndarray  # [F]
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> Scaler:
+        values = values.reshape(len(values), -1)
+        std = values.std(axis=0)
+        return cls(values.mean(axis=0), np.where(std > 1e-12, std, 1.0))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return (values - self.mean) / self.std
+
+    def inverse(self, values: np.ndarray) -> np.ndarray:
+        return values * self.std + self.mean
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, list[float]]) -> Scaler:
+        return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["std"], dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class Window:
+    """One input window and what it should predict, in the units a person reads (dates, prices)."""
+
+    x: np.ndarray  # [T, F] scaled features, float32
+    dates: pd.DatetimeIndex  # [T] dates of the input rows
+    close: np.ndarray  # [T] closing prices of the input rows
+    target_date: pd.Timestamp
+    actual_close: float  # the price the model tries to predict
+
+
+def feature_matrix(frame: pd.DataFrame, config: RunConfig) -> np.ndarray:
+    """Raw (unscaled) features for rows 1..R-1 of ``frame``: ``[R-1, F]`` (row 0 has no return)."""
+    close = frame["Close"].to_numpy(dtype=np.float64)
+    columns = []
+    for name in config.features:
+        if name == "logret":
+            columns.append(np.log(close[1:] / close[:-1]))
+        elif name == "volume":
+            if "Volume" not in frame.columns:
+                raise LabError("err_missing_column", feature=name, column="Volume")
+            columns.append(np.log1p(np.clip(frame["Volume"].to_numpy(dtype=np.float64)[1:], 0, None)))
+        else:
+            column = _PRICE_FEATURES[name]
+            if column not in frame.columns:
+                raise LabError("err_missing_column", feature=name, column=column)
+            columns.append(frame[column].to_numpy(dtype=np.float64)[1:])
+    return np.stack(columns, axis=1)
+
+
+class Prepared:
+    """Scaled features and targets of one dataset under one config, with the sample indices of each split.
+
+    Row ``r`` here is row ``r + 1`` of the original frame. A sample *ending* at row ``e`` reads rows
+    ``e - window + 1 .. e`` and predicts row ``e + horizon``; it belongs to the split its target row falls in,
+    so no sample's target is ever seen by an earlier split, and the scalers see training rows only.
+    """
+
+    def __init__(self, frame: pd.DataFrame, config: RunConfig) -> None:
+        config.validated()
+        close_all = frame["Close"].to_numpy(dtype=np.float64)
+        uses_log = config.target == "logret" or "logret" in config.features
+        if uses_log and (close_all <= 0).any():
+            raise LabError("err_logret_nonpositive", n=int((close_all <= 0).sum()))
+        self.config = config
+        self.dates = frame.index[1:]
+        self.close = close_all[1:]  # [N]
+        n_rows = len(self.close)
+        window, horizon = config.window, config.horizon
+
+        n_train_rows = int(n_rows * config.train_frac)
+        n_val_rows = int(n_rows * config.val_frac)
+        ends = np.arange(window - 1, n_rows - horizon)  # every sample's last input row
+        targets = ends + horizon
+        self.split_ends = {
+            "train": ends[targets < n_train_rows],
+            "val": ends[(targets >= n_train_rows) & (targets < n_train_rows + n_val_rows)],
+            "test": ends[targets >= n_train_rows + n_val_rows],
+        }
+        for split in SPLITS:
+            if len(self.split_ends[split]) < MIN_SAMPLES[split]:
+                raise LabError(
+                    "err_split_too_small", split=split, n=len(self.split_ends[split]), minimum=MIN_SAMPLES[split],
+                    window=window, horizon=horizon, rows=n_rows,
+                )
+        self.train_rows = n_train_rows  # rows [0, train_rows) are the only ones the scalers see
+
+        raw_features = feature_matrix(frame, config)  # [N, F]
+        self.feature_scaler = Scaler.fit(raw_features[:n_train_rows])
+        self.features = self.feature_scaler.transform(raw_features).astype(np.float32)  # [N, F]
+
+        raw_target = np.full(n_rows, np.nan)
+        raw_target[ends] = self._raw_target(ends)
+        self.target_scaler = Scaler.fit(raw_target[self.split_ends["train"]])
+        self.target = self.target_scaler.transform(raw_target.reshape(-1, 1))[:, 0].astype(np.float32)  # [N]
+        # every window as a view: sample s ends at row s + window - 1
+        self._windows = torch.from_numpy(self.features).unfold(0, window, 1).permute(0, 2, 1)  # [N-T+1, T, F]
+
+    def _raw_target(self, ends: np.ndarray) -> np.ndarray:
+        future = self.close[ends + self.config.horizon]
+        return np.log(future / self.close[ends]) if self.config.target == "logret" else future
+
+    def tensors(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """All samples of a split: ``x [S, T, F]`` and scaled targets ``y [S]``, float32, contiguous."""
+        ends = self.split_ends[split]
+        x = self._windows[ends - (self.config.window - 1)].contiguous()  # [S, T, F]
+        y = torch.from_numpy(self.target[ends].copy())  # [S]
+        return x, y
+
+    def n_samples(self, split: str) -> int:
+        return len(self.split_ends[split])
+
+    def to_price(self, split: str, y_scaled: np.ndarray) -> np.ndarray:
+        """Scaled model outputs of a split's samples turned into predicted prices at the target date."""
+        raw = self.target_scaler.inverse(np.asarray(y_scaled, dtype=np.float64).reshape(-1, 1))[:, 0]
+        if self.config.target == "logret":
+            return self.close[self.split_ends[split]] * np.exp(raw)
+        return raw
+
+    def window(self, split: str, k: int) -> Window:
+        """The ``k``-th sample of a split (negative counts from the end) in readable units."""
+        ends = self.split_ends[split]
+        if not -len(ends) <= k < len(ends):
+            raise LabError("err_window_index", k=k, n=len(ends), split=split)
+        end = int(ends[k])
+        rows = slice(end - self.config.window + 1, end + 1)
+        target_row = end + self.config.horizon
+        return Window(
+            x=self.features[rows].copy(),
+            dates=self.dates[rows],
+            close=self.close[rows].copy(),
+            target_date=self.dates[target_row],
+            actual_close=float(self.close[target_row]),
+        )
+
+    def target_dates(self, split: str) -> pd.DatetimeIndex:
+        return self.dates[self.split_ends[split] + self.config.horizon]
+
+    def actual_prices(self, split: str) -> np.ndarray:
+        return self.close[self.split_ends[split] + self.config.horizon]
+
+    def last_prices(self, split: str) -> np.ndarray:
+        """The last known price of each sample's window (what persistence predicts)."""
+        return self.close[self.split_ends[split]]

@@ -1,0 +1,168 @@
+"""A generic training loop with early stopping, best-weight restore, a NaN guard and callbacks; it never draws."""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from lstm_core.config import RunConfig
+from lstm_core.model import Forecaster, build_model
+from lstm_core.pipeline import Prepared
+
+EVAL_BATCH = 2048
+
+StopReason = str  # "completed" | "early_stopped" | "stopped" | "diverged"
+
+
+@dataclass
+class EpochRecord:
+    epoch: int  # 1-based
+    train_loss: float
+    val_loss: float
+    seconds: float
+    samples_per_s: float
+
+
+@dataclass
+class TrainResult:
+    model: Forecaster  # best weights restored
+    initial_state: dict[str, torch.Tensor]
+    history: list[EpochRecord]
+    best_epoch: int  # 0 when no epoch finished
+    best_val_loss: float
+    stop_reason: StopReason
+    seconds: float
+    batch_losses: list[float] = field(default_factory=list)
+
+
+def make_optimizer(model: nn.Module, config: RunConfig) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Model outputs for ``x [S, T, F]`` in evaluation mode, in chunks: ``[S]``."""
+    was_training = model.training
+    model.eval()
+    out = torch.cat([model(x[k : k + EVAL_BATCH]) for k in range(0, len(x), EVAL_BATCH)]) if len(x) else torch.empty(0)
+    model.train(was_training)
+    return out
+
+
+class Trainer:
+    """Fits a Forecaster on prepared data; report progress with ``add_callback(event, fn)``.
+
+    Events: ``on_batch_end`` and ``on_epoch_end``; each callback receives the trainer and reads its
+    attributes (``epoch``, ``batch``, ``n_batches``, ``batch_loss``, ``history``, ...). ``stop_event``
+    set from another thread ends training within one batch; the best weights are kept.
+    """
+
+    def __init__(self, config: RunConfig, prepared: Prepared, stop_event: threading.Event | None = None) -> None:
+        self.config = config
+        self.prepared = prepared
+        self.stop_event = stop_event or threading.Event()
+        self.callbacks: dict[str, list[Callable[[Trainer], None]]] = defaultdict(list)
+        self.epoch = 0
+        self.batch = 0
+        self.n_batches = 0
+        self.batch_loss = math.nan
+        self.samples_seen = 0
+        self.history: list[EpochRecord] = []
+        self.batch_losses: list[float] = []
+
+    def add_callback(self, event: str, fn: Callable[[Trainer], None]) -> None:
+        self.callbacks[event].append(fn)
+
+    def _fire(self, event: str) -> None:
+        for fn in self.callbacks[event]:
+            fn(self)
+
+    def fit(self) -> TrainResult:
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        model = build_model(cfg)
+        initial_state = copy.deepcopy(model.state_dict())
+        best_state = copy.deepcopy(initial_state)
+        optimizer = make_optimizer(model, cfg)
+        loss_fn = nn.MSELoss()
+        x_train, y_train = self.prepared.tensors("train")  # [S, T, F], [S]
+        x_val, y_val = self.prepared.tensors("val")
+        n_train = len(x_train)
+        self.n_batches = math.ceil(n_train / cfg.batch)
+        best_val, best_epoch, stale = math.inf, 0, 0
+        reason: StopReason = "completed"
+        started = time.perf_counter()
+
+        for epoch in range(1, cfg.epochs + 1):
+            self.epoch = epoch
+            model.train()
+            epoch_start = time.perf_counter()
+            order = torch.randperm(n_train, generator=generator)
+            loss_sum = 0.0
+            for self.batch, start in enumerate(range(0, n_train, cfg.batch), start=1):
+                idx = order[start : start + cfg.batch]
+                xb, yb = x_train[idx], y_train[idx]  # [B, T, F], [B]
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                if cfg.clip_grad > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad, foreach=True)
+                optimizer.step()
+                self.batch_loss = loss.item()
+                if not math.isfinite(self.batch_loss):
+                    reason = "diverged"
+                    break
+                loss_sum += self.batch_loss * len(idx)
+                self.samples_seen += len(idx)
+                self.batch_losses.append(self.batch_loss)
+                self._fire("on_batch_end")
+                if self.stop_event.is_set():
+                    reason = "stopped"
+                    break
+            if reason == "diverged" or (reason == "stopped" and self.batch < self.n_batches):
+                break  # a partial epoch gets no validation score
+            val_loss = loss_fn(predict(model, x_val), y_val).item()
+            seconds = time.perf_counter() - epoch_start
+            self.history.append(EpochRecord(epoch, loss_sum / n_train, val_loss, seconds, n_train / seconds))
+            if not math.isfinite(val_loss):
+                reason = "diverged"
+                break
+            if val_loss < best_val:
+                best_val, best_epoch, stale = val_loss, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+            self._fire("on_epoch_end")
+            if reason == "stopped" or self.stop_event.is_set():
+                reason = "stopped"
+                break
+            if stale >= cfg.patience:
+                reason = "early_stopped"
+                break
+
+        model.load_state_dict(best_state)
+        model.eval()
+        return TrainResult(
+            model=model,
+            initial_state=initial_state,
+            history=self.history,
+            best_epoch=best_epoch,
+            best_val_loss=best_val,
+            stop_reason=reason,
+            seconds=time.perf_counter() - started,
+            batch_losses=self.batch_losses,
+        )
