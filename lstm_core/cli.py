@@ -60,6 +60,7 @@ def _json_safe(value: object) -> object:
 
 def cmd_train(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.data import load_source
+    from lstm_core.pipeline import Prepared
     from lstm_core.runs import save_bundle, train_run
 
     config = RunConfig(
@@ -68,14 +69,16 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
         cell=args.cell, epochs=args.epochs, patience=args.patience, batch=args.batch, lr=args.lr, seed=args.seed,
     ).validated()
     dataset = load_source(args.data)
-    print(f"data: {dataset.name}, {len(dataset.frame)} rows", file=sys.stderr)
+    prepared = Prepared(dataset.frame, config)  # refuses a window too long for the data before any output
+    print(f"data: {dataset.name}, {len(dataset.frame)} rows, {prepared.n_samples('train')} training windows",
+          file=sys.stderr)
 
     def on_epoch(trainer) -> None:
         h = trainer.history[-1]
         print(f"epoch {h.epoch}/{config.epochs}  train {h.train_loss:.5f}  val {h.val_loss:.5f}  "
               f"{h.samples_per_s:,.0f} samples/s", file=sys.stderr)
 
-    run = train_run(dataset.frame, dataset.name, config, on_epoch_end=on_epoch)
+    run = train_run(dataset.frame, dataset.name, config, on_epoch_end=on_epoch, prepared=prepared)
     out = args.out or Path("runs") / run.run_id
     save_bundle(run, out)
     print(f"{run.stop_reason}; bundle saved in {out}", file=sys.stderr)

@@ -175,14 +175,15 @@ def _read_members(source: str | Path | bytes) -> dict[str, bytes]:
         try:
             with zipfile.ZipFile(io.BytesIO(source)) as archive:
                 members = {}
+                names = set(archive.namelist())
                 for name in BUNDLE_FILES:
+                    if name not in names:
+                        raise LabError("err_bundle_damaged", detail=f"missing {name}")
                     info = archive.getinfo(name)  # only these names are read: no paths from the archive are used
                     if info.file_size > MAX_BUNDLE_MEMBER_BYTES:
                         raise LabError("err_bundle_damaged", detail=f"{name} is too large")
                     members[name] = archive.read(info)
                 return members
-        except KeyError as exc:
-            raise LabError("err_bundle_damaged", detail=f"missing {exc.args[0]}") from exc
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise LabError("err_bundle_damaged", detail="not a zip file") from exc
     path = Path(source)

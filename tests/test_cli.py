@@ -1,0 +1,54 @@
+"""Tests of the command line: the JSON it prints, its bundle, and exit code 2 with one line for bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lstm_core", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "bundle"
+    result = cli("train", "--data", "synthetic:sine", "--window", "10", "--hidden", "8", "--epochs", "2",
+                 "--batch", "64", "--out", str(out))
+    return result, out
+
+
+def test_train_prints_one_json_object_last(trained):
+    result, out = trained
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    for who in ("model", "persistence"):
+        assert set(payload["metrics"][who]) >= {"rmse", "mae", "mape", "direction_acc"}
+    assert payload["epochs_run"] == 2 and payload["bundle"] == str(out)
+    assert payload["best_val_loss"] > 0
+    assert "epoch 2/2" in result.stderr
+    assert (out / "weights.safetensors").is_file()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "--data", "sample:NOPE"], "no bundled sample"),
+    (["train", "--data", "sample:MSFT", "--window", "0"], "'window'"),
+    (["train", "--data", "sample:MSFT", "--lr", "-1"], "'lr'"),
+    (["train", "--data", "missing.csv"], "not a data source"),
+    (["train", "--data", "{short_csv}", "--window", "60"], "Window (60)"),
+    (["train"], "--data"),
+    (["gates", "--bundle", "does/not/exist"], "No saved run"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):
+    short_csv = tmp_path / "short.csv"  # 100 rows: too few for a 60-day window once split three ways
+    short_csv.write_text("Date,Close\n" + "".join(f"2020-01-{1 + d % 28:02d},{100 + d}\n".replace("2020-01", f"2020-{1 + d // 28:02d}") for d in range(100)))
+    result = cli(*[a.replace("{short_csv}", str(short_csv)) for a in args])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+    assert result.stdout == ""

@@ -1,0 +1,47 @@
+"""Tests of lstm_core.evaluate: metric values by hand, baselines for any horizon, skill."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstm_core.config import RunConfig
+from lstm_core.evaluate import baseline_predictions, evaluate, metrics
+from lstm_core.pipeline import Prepared
+
+
+def test_metrics_by_hand():
+    actual = np.array([10.0, 12.0, 9.0, 11.0])
+    predicted = np.array([11.0, 11.0, 10.0, 11.0])
+    last = np.array([10.5, 10.0, 10.0, 10.0])
+    m = metrics(actual, predicted, last)
+    assert m["rmse"] == pytest.approx(np.sqrt((1 + 1 + 1 + 0) / 4))
+    assert m["mae"] == pytest.approx(0.75)
+    assert m["mape"] == pytest.approx(100 * np.mean([1 / 10, 1 / 12, 1 / 9, 0]))
+    # moves: up/up (ok), up/up (ok), 0 -> skipped, up/up (ok)... third predicted 10 vs last 10 = no move
+    assert m["direction_acc"] == pytest.approx(100 * 2 / 3)
+
+
+def test_metrics_survive_zeros_and_negatives():
+    actual = np.array([0.0, -1.0, 2.0])
+    m = metrics(actual, np.array([0.5, -1.5, 2.0]), np.array([0.0, 0.0, 1.0]))
+    assert m["mape"] == pytest.approx(100 * np.mean([0.5, 0.0]))  # the zero actual is skipped
+    assert np.isfinite(m["rmse"])
+    assert metrics(np.zeros(3), np.ones(3), np.zeros(3))["mape"] is None
+    assert metrics(np.ones(3), np.ones(3), np.ones(3))["direction_acc"] is None  # never moves
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_baselines_and_skill(horizon):
+    n = 300
+    close = 100 + np.arange(n, dtype=float)  # a straight line: drift is perfect, persistence lags by `horizon`
+    frame = pd.DataFrame({"Close": close}, index=pd.bdate_range("2020-01-01", periods=n))
+    p = Prepared(frame, RunConfig(target="price", features=("close",), window=10, horizon=horizon))
+    base = baseline_predictions(p)
+    np.testing.assert_allclose(base["persistence"], p.actual_prices("test") - horizon)
+    np.testing.assert_allclose(base["drift"], p.actual_prices("test"))
+    np.testing.assert_allclose(base["moving_average"], p.actual_prices("test") - horizon - 2)
+    table = evaluate(p, p.actual_prices("test"))  # a perfect model
+    assert table["persistence"]["rmse"] == pytest.approx(horizon)
+    assert table["model"]["skill"] == pytest.approx(1.0)
+    worse = evaluate(p, p.actual_prices("test") + 2 * horizon)
+    assert worse["model"]["skill"] == pytest.approx(-1.0)

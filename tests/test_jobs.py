@@ -1,0 +1,60 @@
+"""Tests of lstm_core.jobs: background training, the concurrency cap and its queue, stop and cancel."""
+
+import time
+
+import pytest
+
+from lstm_core.errors import LabError
+from lstm_core.jobs import JobManager, format_seconds
+from tests.helpers import TINY, tiny_frame
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def test_job_trains_in_background_and_reports_progress():
+    manager = JobManager(max_running=2)
+    job = manager.submit(tiny_frame(), "sine", TINY.with_(epochs=4))
+    wait_for(lambda: job.finished)
+    p = job.progress()
+    assert p.status == "done" and job.run is not None
+    assert [h.epoch for h in p.history] == [1, 2, 3, 4]
+    assert len(p.batch_losses) == 4 * p.n_batches and p.batch_steps[-1] == pytest.approx(4.0)
+    assert job.run.metrics["model"]["rmse"] > 0
+
+
+def test_cap_queues_extra_jobs_in_order():
+    manager = JobManager(max_running=1)
+    slow = TINY.with_(epochs=200, patience=200, batch=4)
+    first = manager.submit(tiny_frame(), "a", slow)
+    wait_for(lambda: first.status == "running")
+    second = manager.submit(tiny_frame(seed=1), "b", TINY)
+    third = manager.submit(tiny_frame(seed=2), "c", TINY)
+    time.sleep(0.3)
+    assert (second.progress().status, second.progress().queue_place) == ("queued", 1)
+    assert third.progress().queue_place == 2 and manager.running_count() == 1
+    third.stop()  # leaving the queue cancels it
+    wait_for(lambda: third.finished)
+    assert third.status == "cancelled" and second.progress().queue_place == 1
+    first.stop()
+    wait_for(lambda: first.finished)
+    assert first.run.stop_reason == "stopped"
+    wait_for(lambda: second.finished)
+    assert second.status == "done" and second.run.dataset_name == "b"
+
+
+def test_bad_config_is_refused_before_any_thread_starts():
+    manager = JobManager(max_running=1)
+    with pytest.raises(LabError) as err:
+        manager.submit(tiny_frame(), "sine", TINY.with_(window=400))
+    assert err.value.key == "err_split_too_small"
+    assert manager.queue_place is not None and manager.running_count() == 0
+
+
+def test_format_seconds():
+    assert format_seconds(75.4) == "1:15" and format_seconds(None) == "–" and format_seconds(float("inf")) == "–"

@@ -1,0 +1,88 @@
+"""AppTest of the Train page: start a tiny job, keep it across pages, see the results beside the baselines."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lstm_core.data import load_synthetic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def set_number(at: AppTest, label: str, value) -> None:
+    next(w for w in at.number_input if w.label == label).set_value(value)
+
+
+def start(at: AppTest, **numbers) -> None:
+    for label, value in numbers.items():
+        set_number(at, label, value)
+    next(b for b in at.button if b.label == "Start training").click().run()
+
+
+def wait_finished(at: AppTest, timeout: float = 120) -> None:
+    job = at.session_state["job"]
+    deadline = time.monotonic() + timeout
+    while not job.finished:
+        assert time.monotonic() < deadline, "training did not finish"
+        time.sleep(0.1)
+    at.run()
+
+
+@pytest.fixture
+def train_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    yield at
+    if "job" in at.session_state:
+        at.session_state["job"].stop()
+
+
+def test_train_and_see_metrics_beside_baselines(train_page):
+    at = train_page
+    start(at, **{"Max epochs": 2, "Hidden units": 8})
+    assert not at.exception and not at.error
+    job = at.session_state["job"]
+    at.switch_page("pages/data.py").run()  # browsing elsewhere does not stop or restart the job
+    assert at.session_state["job"] is job and not at.exception
+    at.switch_page("pages/train.py").run()
+    wait_finished(at)
+    assert not at.exception
+    assert job.status == "done" and len(at.session_state["runs"]) == 1
+    verdicts = [e.value for e in (*at.success, *at.warning)]
+    assert any("persistence" in v for v in verdicts)
+    table = at.dataframe[0].value
+    assert list(table.index) == ["LSTM model", "Persistence (last price)", "Moving average (5 days)", "Drift"]
+    assert table.loc["LSTM model", "RMSE"] == pytest.approx(job.run.metrics["model"]["rmse"])
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    loss = charts[0]
+    assert [t["name"] for t in loss["data"]][-2:] == ["Train loss", "Validation loss"]
+    assert len(loss["data"][-1]["x"]) == 2  # one validation point per epoch
+    assert len(charts) >= 3  # loss, predictions, residuals
+
+
+def test_bad_settings_get_a_sentence_and_nothing_starts(train_page):
+    at = train_page
+    at.session_state["dataset"] = load_synthetic("sine", n_days=200)
+    at.run()
+    start(at, **{"Window (days)": 150})
+    assert not at.exception
+    assert "job" not in at.session_state
+    assert any("Window (150)" in e.value for e in at.error)
+    next(s for s in at.slider if s.label == "Training fraction").set_value(0.9)
+    next(s for s in at.slider if s.label == "Validation fraction").set_value(0.1)
+    start(at, **{"Window (days)": 10})
+    assert "job" not in at.session_state
+    assert any("no test period" in e.value for e in at.error)
+
+
+def test_chinese_labels(train_page):
+    at = train_page
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "训练"
+    assert any(b.label == "开始训练" for b in at.button)
