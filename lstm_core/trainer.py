@@ -27,8 +27,8 @@ class EpochRecord:
     epoch: int  # 1-based
     train_loss: float
     val_loss: float
-    seconds: float
-    samples_per_s: float
+    seconds: float  # training and validation
+    samples_per_s: float  # training samples per second of the training phase alone
 
 
 @dataclass
@@ -135,9 +135,10 @@ class Trainer:
                     break
             if reason == "diverged" or (reason == "stopped" and self.batch < self.n_batches):
                 break  # a partial epoch gets no validation score
+            train_seconds = time.perf_counter() - epoch_start
             val_loss = loss_fn(predict(model, x_val), y_val).item()
             seconds = time.perf_counter() - epoch_start
-            self.history.append(EpochRecord(epoch, loss_sum / n_train, val_loss, seconds, n_train / seconds))
+            self.history.append(EpochRecord(epoch, loss_sum / n_train, val_loss, seconds, n_train / train_seconds))
             if not math.isfinite(val_loss):
                 reason = "diverged"
                 break
