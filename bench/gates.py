@@ -1,0 +1,119 @@
+"""Benchmark of gate extraction and the animated gate figure: prints a table (run `python bench/gates.py`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lstm_core.gates import extract_gates, extract_gates_reference  # noqa: E402
+from lstm_core.plots.gates import gate_animation_figure  # noqa: E402
+
+
+def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
+    """Median wall time of ``fn`` over ``repeats`` calls, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_extraction(steps: int, hidden: int, layers: int, threads: int, repeats: int) -> dict[str, float]:
+    """Median milliseconds of one nn.LSTM forward, the fast extraction and the per-step reference loop.
+
+    The three are timed in turn within each repeat, so a change in machine load hits all of them alike.
+    """
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    lstm = nn.LSTM(1, hidden, layers, batch_first=True).eval()
+    x = torch.randn(1, steps, 1)  # [B=1, T, F=1]
+
+    def forward() -> None:
+        with torch.inference_mode():
+            lstm(x)
+
+    candidates = {
+        "forward_ms": forward,
+        "fast_ms": lambda: extract_gates(lstm, x),
+        "slow_ms": lambda: extract_gates_reference(lstm, x),
+    }
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for repeat in range(repeats + 3):
+        for name, fn in candidates.items():
+            if name == "slow_ms" and repeat % 4:
+                continue  # the slow loop is timed on every fourth repeat only
+            start = time.perf_counter()
+            fn()
+            if repeat >= 3:  # the first rounds warm up allocator and kernels
+                times[name].append(1e3 * (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def bench_figure(steps: int, hidden: int, layers: int, repeats: int) -> dict[str, float]:
+    """Build time of the animated figure (last layer shown), its JSON size, and the trace's own JSON size."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(1, hidden, layers, batch_first=True).eval()
+    trace = extract_gates(lstm, torch.randn(steps, 1))
+    prices = 100 + np.cumsum(np.random.default_rng(0).normal(size=steps))
+    dates = pd.bdate_range("2024-01-02", periods=steps)
+
+    def build() -> object:
+        return gate_animation_figure(trace, prices, dates, layer=layers - 1, prediction=float(prices[-1]))
+
+    seconds = median_seconds(build, repeats, warmup=1)
+    fig = build()
+    json_seconds = median_seconds(fig.to_json, repeats, warmup=1)
+    return {
+        "build_s": seconds,
+        "to_json_s": json_seconds,
+        "figure_mb": len(fig.to_json()) / 1e6,
+        "frames": len(fig.frames),
+        "trace_json_mb": len(json.dumps(trace.to_json())) / 1e6,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=250)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=80)
+    args = parser.parse_args()
+
+    print(f"torch {torch.__version__}; window T={args.steps}, {args.layers} layer(s) x {args.hidden} units, batch 1, F=1")
+    print(f"median of {args.repeats} runs, interleaved (reference loop: every 4th run)\n")
+    header = f"{'threads':>7} | {'nn.LSTM fwd':>11} | {'fast extract':>12} | {'slow loop':>10} | {'fast/fwd':>8} | {'slow/fwd':>8} | {'slow/fast':>9}"
+    print(header)
+    print("-" * len(header))
+    for threads in (1, 2):
+        r = bench_extraction(args.steps, args.hidden, args.layers, threads, args.repeats)
+        print(
+            f"{threads:>7} | {r['forward_ms']:>8.3f} ms | {r['fast_ms']:>9.3f} ms | {r['slow_ms']:>7.2f} ms | "
+            f"{r['fast_ms'] / r['forward_ms']:>7.2f}x | {r['slow_ms'] / r['forward_ms']:>7.1f}x | {r['slow_ms'] / r['fast_ms']:>8.1f}x"
+        )
+    torch.set_num_threads(1)
+    f = bench_figure(args.steps, args.hidden, args.layers, repeats=max(3, args.repeats // 8))
+    print(
+        f"\nanimated figure (one layer, {f['frames']} frames): built in {f['build_s'] * 1e3:.0f} ms, "
+        f"to_json {f['to_json_s'] * 1e3:.0f} ms, JSON {f['figure_mb']:.2f} MB"
+    )
+    print(f"GateTrace.to_json() of all layers: {f['trace_json_mb']:.2f} MB as JSON text")
+
+
+if __name__ == "__main__":
+    main()

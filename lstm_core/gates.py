@@ -1,0 +1,355 @@
+"""Gate extraction for nn.LSTM: every layer's i, f, g, o, c and h at every timestep, plus saturation and downsampling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lstm_core.errors import LabError
+
+GATES = ("i", "f", "g", "o")  # PyTorch's row order inside weight_ih_l{k} / weight_hh_l{k} / biases
+STATES = ("c", "h")
+ARRAYS = GATES + STATES
+SIGMOID_GATES = ("i", "f", "o")
+
+MAX_FRAMES = 250  # animation frames the browser still plays smoothly
+MAX_CELLS = 500_000  # numbers in one figure (frames x rows x units) before units are thinned out
+
+InitialState = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class GateTrace:
+    """What an LSTM computed on one window (or a batch of windows), layer by layer.
+
+    ``layers[k][name]`` for ``name`` in ``ARRAYS`` is a float32 array shaped ``[T, H]``,
+    or ``[B, T, H]`` when the input was a batch (``batched``). Row ``t`` holds the values
+    after reading input step ``t``, so ``c[t]`` and ``h[t]`` are the states that step produced.
+    """
+
+    layers: tuple[dict[str, np.ndarray], ...]
+    batched: bool
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def steps(self) -> int:
+        return int(self.layers[0]["h"].shape[-2])
+
+    @property
+    def hidden(self) -> int:
+        return int(self.layers[0]["h"].shape[-1])
+
+    @property
+    def batch(self) -> int:
+        return int(self.layers[0]["h"].shape[0]) if self.batched else 1
+
+    def layer(self, index: int) -> dict[str, np.ndarray]:
+        """The arrays of layer ``index`` (0 = the layer that reads the prices)."""
+        if not 0 <= index < self.n_layers:
+            raise ValueError(f"layer {index} does not exist: this model has {self.n_layers} layer(s)")
+        return self.layers[index]
+
+    def sample(self, index: int) -> GateTrace:
+        """The unbatched trace of one window of a batch (a batch of one for an unbatched trace is itself)."""
+        if not self.batched:
+            if index != 0:
+                raise ValueError("an unbatched trace holds one window only: sample index must be 0")
+            return self
+        return GateTrace(tuple({k: v[index] for k, v in layer.items()} for layer in self.layers), batched=False)
+
+    def final_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(h_n, c_n)`` stacked over layers like nn.LSTM returns them: ``[L, H]`` or ``[L, B, H]``."""
+        h_n = np.stack([layer["h"][..., -1, :] for layer in self.layers])
+        c_n = np.stack([layer["c"][..., -1, :] for layer in self.layers])
+        return h_n, c_n
+
+    def to_json(self, digits: int = 5) -> dict[str, Any]:
+        """JSON-ready ``{"layers": [{"i": [[...]], ..., "h": ...}, ...]}``, arrays ``[steps][units]``
+        (``[batch][steps][units]`` for a batch), rounded to ``digits`` significant digits."""
+        return {"layers": [{name: _round_significant(layer[name], digits).tolist() for name in ARRAYS} for layer in self.layers]}
+
+
+@dataclass(frozen=True)
+class Saturation:
+    """Per unit, the share of steps a gate spends nearly shut (< ``low``) and nearly open (> ``high``)."""
+
+    left: dict[str, np.ndarray]  # gate -> [H] fraction of steps with value < low
+    right: dict[str, np.ndarray]  # gate -> [H] fraction of steps with value > high
+    low: float
+    high: float
+    steps: int  # steps counted per unit (T, or B * T for a batch)
+
+
+@dataclass(frozen=True)
+class Downsampling:
+    """Which steps and units a figure keeps so it stays light enough for the browser."""
+
+    steps: int  # steps in the trace
+    units: int  # units in the layer
+    step_index: np.ndarray  # [frames] kept steps, ascending, always ending with the last step
+    unit_index: np.ndarray  # [shown_units] kept units, ascending
+    step_stride: int
+
+    @property
+    def frames(self) -> int:
+        return len(self.step_index)
+
+    @property
+    def shown_units(self) -> int:
+        return len(self.unit_index)
+
+    @property
+    def steps_reduced(self) -> bool:
+        return self.frames < self.steps
+
+    @property
+    def units_reduced(self) -> bool:
+        return self.shown_units < self.units
+
+    @property
+    def reduced(self) -> bool:
+        return self.steps_reduced or self.units_reduced
+
+
+def as_lstm(model: nn.Module) -> nn.LSTM:
+    """The nn.LSTM inside ``model`` (an nn.LSTM itself, or a Forecaster-like module with ``.rnn``)."""
+    rnn = model if isinstance(model, nn.LSTM) else getattr(model, "rnn", None)
+    if not isinstance(rnn, nn.LSTM):
+        kind = type(rnn if isinstance(rnn, nn.Module) else model).__name__
+        raise LabError("err_gates_not_lstm", kind=kind)
+    if rnn.bidirectional or rnn.proj_size:
+        raise ValueError("gate extraction supports one-directional nn.LSTM without proj_size")
+    if not rnn.batch_first:
+        raise ValueError("gate extraction expects nn.LSTM(batch_first=True), as the Forecaster builds it")
+    return rnn
+
+
+def extract_gates(
+    model: nn.Module,
+    x: torch.Tensor | np.ndarray,
+    initial_state: InitialState | None = None,
+) -> GateTrace:
+    """All gates and states of every layer for the window ``x`` ``[T, F]`` (or batch ``[B, T, F]``).
+
+    Fast path: torch's own LSTM kernel gives each layer's hidden sequence, then the four gates
+    of all steps come from one matmul on ``(x_t, h_{t-1})`` and ``c`` from a parallel scan.
+    ``initial_state`` is ``(h_0, c_0)`` shaped like nn.LSTM's (``[L, H]`` or ``[L, B, H]``);
+    zeros when omitted. Dropout between layers is not applied (the model is read as in eval mode).
+    """
+    lstm = as_lstm(model)
+    xb, batched = _as_batch(x, lstm)  # [B, T, F]
+    h0, c0 = _initial_state(initial_state, lstm, xb.shape[0], batched)  # [L, B, H] each
+    hidden = lstm.hidden_size
+    layers = []
+    with torch.inference_mode():
+        layer_input = xb  # [B, T, F] for layer 0, [B, T, H] above
+        for k in range(lstm.num_layers):
+            params = _layer_params(lstm, k)
+            h_seq, _, _ = torch.lstm(
+                layer_input, (h0[k : k + 1], c0[k : k + 1]), params, lstm.bias, 1, 0.0, False, False, True
+            )  # [B, T, H]
+            h_prev = torch.cat([h0[k].unsqueeze(1), h_seq[:, :-1]], dim=1)  # [B, T, H]: h_{t-1}, h_0 first
+            stacked_in = torch.cat([layer_input, h_prev], dim=-1)  # [B, T, F + H]
+            weight = torch.cat([params[0], params[1]], dim=1)  # [4H, F + H]
+            pre = stacked_in @ weight.T  # [B, T, 4H], gate blocks in order i, f, g, o
+            if lstm.bias:
+                pre = pre + (params[2] + params[3])
+            act = torch.sigmoid(pre)
+            g = torch.tanh(pre[..., 2 * hidden : 3 * hidden])  # [B, T, H]
+            i, f, o = act[..., :hidden], act[..., hidden : 2 * hidden], act[..., 3 * hidden :]
+            c = _cell_scan(f, i * g, c0[k])  # [B, T, H]
+            arrays = {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h_seq}
+            layers.append({name: _to_numpy(arrays[name], batched) for name in ARRAYS})
+            layer_input = h_seq
+    return GateTrace(tuple(layers), batched)
+
+
+def extract_gates_reference(
+    model: nn.Module,
+    x: torch.Tensor | np.ndarray,
+    initial_state: InitialState | None = None,
+) -> GateTrace:
+    """The same as ``extract_gates`` by the textbook route: a Python loop over the cell equations, step by step.
+
+    Slow (one small matmul per step and layer); kept as the reference for tests and the benchmark.
+    """
+    lstm = as_lstm(model)
+    xb, batched = _as_batch(x, lstm)  # [B, T, F]
+    h0, c0 = _initial_state(initial_state, lstm, xb.shape[0], batched)  # [L, B, H] each
+    layers = []
+    with torch.inference_mode():
+        layer_input = xb
+        for k in range(lstm.num_layers):
+            params = _layer_params(lstm, k)
+            w_ih, w_hh = params[0], params[1]
+            h, c = h0[k], c0[k]  # [B, H]
+            steps: dict[str, list[torch.Tensor]] = {name: [] for name in ARRAYS}
+            for t in range(layer_input.shape[1]):
+                pre = layer_input[:, t] @ w_ih.T + h @ w_hh.T  # [B, 4H]
+                if lstm.bias:
+                    pre = pre + params[2] + params[3]
+                pre_i, pre_f, pre_g, pre_o = pre.chunk(4, dim=-1)
+                i, f, g, o = torch.sigmoid(pre_i), torch.sigmoid(pre_f), torch.tanh(pre_g), torch.sigmoid(pre_o)
+                c = f * c + i * g
+                h = o * torch.tanh(c)
+                for name, value in zip(ARRAYS, (i, f, g, o, c, h), strict=True):
+                    steps[name].append(value)
+            arrays = {name: torch.stack(values, dim=1) for name, values in steps.items()}  # [B, T, H]
+            layers.append({name: _to_numpy(arrays[name], batched) for name in ARRAYS})
+            layer_input = arrays["h"]
+    return GateTrace(tuple(layers), batched)
+
+
+def gate_saturation(
+    trace: GateTrace,
+    layer: int = 0,
+    low: float = 0.1,
+    high: float = 0.9,
+    gates: Sequence[str] = SIGMOID_GATES,
+) -> Saturation:
+    """Fraction of steps each unit's gate is left-saturated (< ``low``) and right-saturated (> ``high``).
+
+    As in Karpathy, Johnson & Fei-Fei (2015), "Visualizing and Understanding Recurrent Networks";
+    a batch trace counts every step of every window.
+    """
+    if not 0.0 <= low < high <= 1.0:
+        raise ValueError(f"saturation thresholds need 0 <= low < high <= 1, got low={low}, high={high}")
+    arrays = trace.layer(layer)
+    left, right = {}, {}
+    for name in gates:
+        values = arrays[name].reshape(-1, arrays[name].shape[-1])  # [T, H] or [B, T, H] -> [B*T, H]
+        left[name] = (values < low).mean(axis=0)
+        right[name] = (values > high).mean(axis=0)
+    return Saturation(left, right, low, high, steps=trace.batch * trace.steps)
+
+
+def plan_downsampling(
+    steps: int,
+    units: int,
+    rows: int = len(ARRAYS),
+    max_frames: int = MAX_FRAMES,
+    max_cells: int = MAX_CELLS,
+    unit_priority: np.ndarray | None = None,
+) -> Downsampling:
+    """Keep at most ``max_frames`` steps (every ``stride``-th, ending at the last) and few enough units
+    that ``frames * rows * units <= max_cells``.
+
+    Units are spread evenly over the layer, or, given ``unit_priority`` ``[units]``, the highest first.
+    """
+    if steps < 1 or units < 1 or rows < 1 or max_frames < 1 or max_cells < 1:
+        raise ValueError("steps, units, rows, max_frames and max_cells must all be positive")
+    stride = -(-steps // max_frames)  # ceil
+    step_index = np.arange(steps - 1, -1, -stride)[::-1].copy()  # anchored at the last step
+    shown = max(1, min(units, max_cells // (len(step_index) * rows)))
+    if shown == units:
+        unit_index = np.arange(units)
+    elif unit_priority is not None:
+        if len(unit_priority) != units:
+            raise ValueError(f"unit_priority has {len(unit_priority)} entries for {units} units")
+        unit_index = np.sort(np.argsort(-np.asarray(unit_priority), kind="stable")[:shown])
+    else:
+        unit_index = np.unique(np.linspace(0, units - 1, shown).round().astype(int))
+    return Downsampling(steps, units, step_index, unit_index, stride)
+
+
+def unit_activity(trace: GateTrace, layer: int = 0, by: str = "c") -> np.ndarray:
+    """Per unit of ``layer``, the spread (standard deviation over steps) of ``by``: ``[H]``.
+
+    Pass it as ``plan_downsampling(..., unit_priority=...)`` to keep the busiest units.
+    """
+    if by not in ARRAYS:
+        raise ValueError(f"'{by}' is not one of {', '.join(ARRAYS)}")
+    values = trace.layer(layer)[by]
+    return values.reshape(-1, values.shape[-1]).std(axis=0)  # [T, H] or [B, T, H] -> [H]
+
+
+def rank_units(trace: GateTrace, layer: int = 0, by: str = "c") -> np.ndarray:
+    """Unit indices of ``layer``, most active first (largest spread of ``by`` over the window)."""
+    return np.argsort(-unit_activity(trace, layer, by), kind="stable")
+
+
+def _as_batch(x: torch.Tensor | np.ndarray, lstm: nn.LSTM) -> tuple[torch.Tensor, bool]:
+    """``x`` as a ``[B, T, F]`` tensor on the LSTM's device and dtype, and whether it came batched."""
+    weight = lstm.weight_ih_l0
+    xt = torch.as_tensor(x).to(device=weight.device, dtype=weight.dtype)
+    if xt.dim() not in (2, 3):
+        raise ValueError(f"the window must be [T, F] or [B, T, F], got shape {tuple(xt.shape)}")
+    batched = xt.dim() == 3
+    xb = xt if batched else xt.unsqueeze(0)  # [T, F] -> [1, T, F]
+    if xb.shape[1] == 0 or xb.shape[0] == 0:
+        raise LabError("err_gates_empty_window")
+    if xb.shape[2] != lstm.input_size:
+        raise LabError("err_gates_window_features", expected=lstm.input_size, got=int(xb.shape[2]))
+    return xb, batched
+
+
+def _initial_state(
+    state: InitialState | None, lstm: nn.LSTM, batch: int, batched: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(h_0, c_0)`` as ``[L, B, H]`` tensors (zeros when not given)."""
+    weight = lstm.weight_ih_l0
+    shape = (lstm.num_layers, batch, lstm.hidden_size)
+    if state is None:
+        zeros = torch.zeros(shape, device=weight.device, dtype=weight.dtype)
+        return zeros, zeros
+    h0, c0 = (torch.as_tensor(s).to(device=weight.device, dtype=weight.dtype) for s in state)
+    if not batched:
+        h0, c0 = h0.unsqueeze(1), c0.unsqueeze(1)  # [L, H] -> [L, 1, H]
+    if tuple(h0.shape) != shape or tuple(c0.shape) != shape:
+        raise ValueError(f"initial state must be shaped {shape if batched else (shape[0], shape[2])}")
+    return h0, c0
+
+
+def _layer_params(lstm: nn.LSTM, k: int) -> list[torch.Tensor]:
+    """``[w_ih, w_hh, b_ih, b_hh]`` of layer ``k`` (just the weights when the LSTM has no bias)."""
+    names = [f"weight_ih_l{k}", f"weight_hh_l{k}"] + ([f"bias_ih_l{k}", f"bias_hh_l{k}"] if lstm.bias else [])
+    return [getattr(lstm, name) for name in names]
+
+
+def _cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
+    """All cell states of ``c_t = f_t * c_{t-1} + ig_t`` at once: ``[B, T, H]`` from ``c0`` ``[B, H]``.
+
+    A Hillis-Steele scan over the affine maps ``c -> f c + ig``: log2(T) rounds of whole-tensor
+    ops instead of T tiny ones. Only products of forget gates in [0, 1] appear (no division),
+    so it cannot blow up; a product that underflows to 0 is a contribution that truly vanished.
+    """
+    a = f  # [B, T, H]: product of forget gates over the span each entry covers
+    b = ig.clone()
+    b[:, 0] += f[:, 0] * c0
+    steps = f.shape[1]
+    span = 1
+    while span < steps:
+        b = torch.cat([b[:, :span], torch.addcmul(b[:, span:], a[:, span:], b[:, :-span])], dim=1)
+        a = torch.cat([a[:, :span], a[:, span:] * a[:, :-span]], dim=1)
+        span *= 2
+    return b
+
+
+def _to_numpy(values: torch.Tensor, batched: bool) -> np.ndarray:
+    """``[B, T, H]`` tensor -> float32 array, ``[T, H]`` when the input was one window."""
+    array = values.detach().to("cpu", torch.float32).contiguous().numpy()
+    return array if batched else array[0]
+
+
+def _round_significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """``values`` as float64 rounded to ``digits`` significant digits (at most 10 decimals), for short JSON.
+
+    ``np.round`` with a non-negative decimal count divides by an exact power of ten, so each
+    result is the double nearest its short decimal and prints as that decimal.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    magnitude = np.floor(np.log10(np.abs(values), out=np.zeros_like(values), where=values != 0))
+    decimals = np.clip(digits - 1 - magnitude, 0, 10).astype(int)
+    rounded = np.empty_like(values)
+    for d in np.unique(decimals):
+        mask = decimals == d
+        rounded[mask] = np.round(values[mask], int(d))
+    return rounded

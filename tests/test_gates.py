@@ -1,0 +1,393 @@
+"""Tests of gate extraction (against nn.LSTM and a step-by-step reference), saturation, downsampling and the gate figures."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from lstm_core.config import RunConfig
+from lstm_core.errors import LabError
+from lstm_core.gates import (
+    ARRAYS,
+    GateTrace,
+    extract_gates,
+    extract_gates_reference,
+    gate_saturation,
+    plan_downsampling,
+    rank_units,
+    unit_activity,
+)
+from lstm_core.i18n import gates as gates_strings
+from lstm_core.i18n import t
+from lstm_core.model import build_model
+from lstm_core.plots.gates import (
+    before_after_figure,
+    downsampling_notes,
+    gate_animation_figure,
+    saturation_figure,
+    unit_lines_figure,
+)
+
+TOL = 1e-5
+
+
+def make_lstm(features: int, hidden: int, layers: int, seed: int = 0, bias: bool = True) -> nn.LSTM:
+    torch.manual_seed(seed)
+    return nn.LSTM(features, hidden, layers, batch_first=True, bias=bias).eval()
+
+
+def random_window(steps: int, features: int, seed: int = 1, batch: int | None = None) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    shape = (steps, features) if batch is None else (batch, steps, features)
+    return torch.randn(shape, generator=generator)
+
+
+def hand_trace(values: dict[str, np.ndarray]) -> GateTrace:
+    """A one-layer trace whose gates are given, other arrays zero."""
+    shape = next(iter(values.values())).shape
+    layer = {name: np.asarray(values.get(name, np.zeros(shape)), dtype=np.float32) for name in ARRAYS}
+    return GateTrace((layer,), batched=False)
+
+
+@pytest.fixture(scope="module")
+def trace_250() -> GateTrace:
+    """The benchmark case: 250 steps through a 2-layer LSTM of 64 units."""
+    return extract_gates(make_lstm(1, 64, 2), random_window(250, 1))
+
+
+# ---- extraction ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("steps", [1, 7, 60])
+@pytest.mark.parametrize("features", [1, 4])
+@pytest.mark.parametrize("hidden", [1, 5, 32])
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_matches_nn_lstm_and_reference(layers: int, hidden: int, features: int, steps: int) -> None:
+    lstm = make_lstm(features, hidden, layers, seed=layers * 100 + hidden)
+    x = random_window(steps, features, seed=steps)
+    with torch.no_grad():
+        out, (h_n, c_n) = lstm(x)  # [T, H], ([L, H], [L, H])
+    trace = extract_gates(lstm, x)
+    assert trace.n_layers == layers and trace.steps == steps and trace.hidden == hidden and not trace.batched
+    np.testing.assert_allclose(trace.layers[-1]["h"], out.numpy(), atol=TOL, rtol=0)
+    h_last, c_last = trace.final_state()
+    assert h_last.shape == c_last.shape == (layers, hidden)
+    np.testing.assert_allclose(h_last, h_n.numpy(), atol=TOL, rtol=0)
+    np.testing.assert_allclose(c_last, c_n.numpy(), atol=TOL, rtol=0)
+    reference = extract_gates_reference(lstm, x)
+    for k in range(layers):
+        for name in ARRAYS:
+            assert trace.layers[k][name].shape == (steps, hidden)
+            assert trace.layers[k][name].dtype == np.float32
+            np.testing.assert_allclose(trace.layers[k][name], reference.layers[k][name], atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_batch_and_initial_state(with_state: bool, bias: bool) -> None:
+    lstm = make_lstm(3, 6, 2, seed=4, bias=bias)
+    x = random_window(9, 3, batch=4)  # [B, T, F]
+    state = (torch.randn(2, 4, 6) * 0.5, torch.randn(2, 4, 6)) if with_state else None
+    with torch.no_grad():
+        out, (h_n, c_n) = lstm(x, state)
+    trace = extract_gates(lstm, x, state)
+    assert trace.batched and trace.batch == 4
+    assert trace.layers[0]["i"].shape == (4, 9, 6)
+    np.testing.assert_allclose(trace.layers[-1]["h"], out.numpy(), atol=TOL, rtol=0)
+    h_last, c_last = trace.final_state()
+    assert h_last.shape == (2, 4, 6)
+    np.testing.assert_allclose(h_last, h_n.numpy(), atol=TOL, rtol=0)
+    np.testing.assert_allclose(c_last, c_n.numpy(), atol=TOL, rtol=0)
+    reference = extract_gates_reference(lstm, x, state)
+    for k in range(2):
+        for name in ARRAYS:
+            np.testing.assert_allclose(trace.layers[k][name], reference.layers[k][name], atol=TOL, rtol=0)
+    one = trace.sample(2)
+    assert not one.batched and one.layers[1]["c"].shape == (9, 6)
+    np.testing.assert_array_equal(one.layers[1]["c"], trace.layers[1]["c"][2])
+
+
+def test_unbatched_initial_state_matches_nn_lstm() -> None:
+    lstm = make_lstm(2, 4, 2, seed=8)
+    x = random_window(12, 2)
+    state = (torch.full((2, 4), 0.3), torch.full((2, 4), -0.7))  # [L, H] for an unbatched window
+    with torch.no_grad():
+        out, (h_n, c_n) = lstm(x, state)
+    trace = extract_gates(lstm, x, state)
+    np.testing.assert_allclose(trace.layers[-1]["h"], out.numpy(), atol=TOL, rtol=0)
+    np.testing.assert_allclose(trace.final_state()[1], c_n.numpy(), atol=TOL, rtol=0)
+    # the first step's cell state starts from c_0 = -0.7: c_1 = f_1 * (-0.7) + i_1 * g_1
+    first = trace.layers[0]
+    np.testing.assert_allclose(first["c"][0], first["f"][0] * -0.7 + first["i"][0] * first["g"][0], atol=TOL)
+
+
+def test_numpy_input_and_forecaster_model() -> None:
+    config = RunConfig(hidden=8, layers=2, features=("logret", "volume"))
+    model = build_model(config).eval()
+    x = np.random.default_rng(0).normal(size=(20, 2)).astype(np.float64)
+    trace = extract_gates(model, x)
+    with torch.no_grad():
+        prediction = model(torch.as_tensor(x, dtype=torch.float32).unsqueeze(0))  # [1]
+        from_trace = model.head(torch.as_tensor(trace.layers[-1]["h"][-1]))  # last layer's final h -> head
+    assert prediction.item() == pytest.approx(from_trace.item(), abs=TOL)
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+def test_gate_ranges_and_recurrence(layers: int) -> None:
+    lstm = make_lstm(2, 16, layers, seed=3)
+    with torch.no_grad():  # larger weights so gates saturate and c leaves [-1, 1]
+        for p in lstm.parameters():
+            p.mul_(4.0)
+    trace = extract_gates(lstm, random_window(80, 2) * 3)
+    for arrays in trace.layers:
+        for name in ("i", "f", "o"):
+            assert arrays[name].min() >= 0.0 and arrays[name].max() <= 1.0
+        for name in ("g", "h"):
+            assert arrays[name].min() >= -1.0 and arrays[name].max() <= 1.0
+        c_prev = np.vstack([np.zeros((1, 16), np.float32), arrays["c"][:-1]])  # [T, H]
+        np.testing.assert_allclose(arrays["c"], arrays["f"] * c_prev + arrays["i"] * arrays["g"], atol=TOL)
+        np.testing.assert_allclose(arrays["h"], arrays["o"] * np.tanh(arrays["c"]), atol=TOL)
+    first = trace.layers[0]
+    assert first["f"].min() < 0.05 and first["f"].max() > 0.95  # the scaling did saturate
+    assert np.abs(first["c"]).max() > 1.0
+
+
+def test_json_shapes_and_rounding() -> None:
+    trace = extract_gates(make_lstm(1, 5, 2), random_window(7, 1))
+    payload = trace.to_json()
+    assert len(payload["layers"]) == 2
+    for layer, arrays in zip(payload["layers"], trace.layers, strict=True):
+        assert set(layer) == set(ARRAYS)
+        for name in ARRAYS:
+            assert len(layer[name]) == 7 and all(len(row) == 5 for row in layer[name])
+            np.testing.assert_allclose(np.array(layer[name]), arrays[name], rtol=1e-4, atol=1e-9)
+    text = json.dumps(payload)
+    assert json.loads(text) == payload
+    # at most 5 significant digits: no number in the text has more than 5 digits after its leading zeros
+    digits = [len(m.lstrip("-0.").replace(".", "")) for m in re.findall(r"-?\d+\.\d+", text)]
+    assert max(digits) <= 5
+    batched = extract_gates(make_lstm(1, 5, 1), random_window(7, 1, batch=3)).to_json()
+    assert np.array(batched["layers"][0]["c"]).shape == (3, 7, 5)
+
+
+def test_errors_a_user_can_cause() -> None:
+    gru_model = build_model(RunConfig(cell="gru", hidden=4))
+    with pytest.raises(LabError) as err:
+        extract_gates(gru_model, random_window(5, 1))
+    assert err.value.key == "err_gates_not_lstm" and "GRU" in str(err.value)
+    with pytest.raises(LabError) as err:
+        extract_gates(make_lstm(2, 4, 1), random_window(5, 3))
+    assert err.value.key == "err_gates_window_features" and err.value.params == {"expected": 2, "got": 3}
+    with pytest.raises(LabError) as err:
+        extract_gates(make_lstm(2, 4, 1), torch.zeros(0, 2))
+    assert err.value.key == "err_gates_empty_window"
+    with pytest.raises(ValueError):
+        extract_gates(nn.LSTM(1, 4, batch_first=True, bidirectional=True), random_window(5, 1))
+
+
+# ---- saturation, ranking and downsampling ---------------------------------------------------------
+
+
+def test_saturation_on_a_hand_made_case() -> None:
+    steps = 10
+    i = np.full((steps, 2), 0.5)
+    i[:3, 0] = 0.05  # unit 0: 3 of 10 steps shut
+    i[3:5, 0] = 0.95  # and 2 of 10 open
+    i[:, 1] = [0.1, 0.9, 0.0999, 0.9001, 1.0, 0.0, 0.5, 0.5, 0.5, 0.5]  # thresholds are strict
+    f = np.full((steps, 2), 0.99)  # always open
+    o = np.linspace(0.0, 0.99, steps)[:, None].repeat(2, axis=1)  # 0, 0.11, ..., 0.99
+    sat = gate_saturation(hand_trace({"i": i, "f": f, "o": o}))
+    np.testing.assert_allclose(sat.left["i"], [0.3, 0.2])
+    np.testing.assert_allclose(sat.right["i"], [0.2, 0.2])
+    np.testing.assert_allclose(sat.left["f"], [0.0, 0.0])
+    np.testing.assert_allclose(sat.right["f"], [1.0, 1.0])
+    np.testing.assert_allclose(sat.left["o"], [0.1, 0.1])
+    np.testing.assert_allclose(sat.right["o"], [0.1, 0.1])
+    assert sat.steps == steps and set(sat.left) == {"i", "f", "o"}
+    wider = gate_saturation(hand_trace({"i": i, "f": f, "o": o}), low=0.2, high=0.8)
+    np.testing.assert_allclose(wider.left["o"], [0.2, 0.2])
+    np.testing.assert_allclose(wider.right["o"], [0.2, 0.2])
+
+
+def test_rank_units_puts_the_busiest_first() -> None:
+    c = np.zeros((20, 3))
+    c[:, 2] = np.sin(np.arange(20))  # large swing
+    c[:, 0] = 0.1 * np.sin(np.arange(20))  # small swing
+    trace = hand_trace({"c": c})
+    np.testing.assert_array_equal(rank_units(trace), [2, 0, 1])
+    activity = unit_activity(trace)
+    np.testing.assert_allclose(activity, [np.std(c[:, 0]), 0.0, np.std(c[:, 2])], rtol=1e-6)
+    plan = plan_downsampling(20, 3, rows=1, max_cells=40, unit_priority=activity)
+    np.testing.assert_array_equal(plan.unit_index, [0, 2])
+
+
+@pytest.mark.parametrize(
+    ("steps", "units", "stride", "frames", "shown"),
+    [
+        (250, 64, 1, 250, 64),  # the benchmark case: nothing left out
+        (1, 1, 1, 1, 1),
+        (251, 8, 2, 126, 8),
+        (1000, 64, 4, 250, 64),
+        (250, 512, 1, 250, 333),  # 250 * 6 * 512 cells > 500k: 500000 // 1500 units
+        (300, 2000, 2, 150, 555),
+    ],
+)
+def test_plan_downsampling(steps: int, units: int, stride: int, frames: int, shown: int) -> None:
+    plan = plan_downsampling(steps, units)
+    assert (plan.step_stride, plan.frames, plan.shown_units) == (stride, frames, shown)
+    assert plan.step_index[-1] == steps - 1 and np.all(np.diff(plan.step_index) == stride)
+    assert plan.frames * 6 * plan.shown_units <= max(500_000, 6 * plan.frames)
+    assert len(np.unique(plan.unit_index)) == shown and plan.unit_index.max() < units
+    assert plan.reduced == (frames < steps or shown < units)
+
+
+def test_plan_downsampling_priority_and_notes() -> None:
+    priority = np.zeros(10)
+    priority[[7, 2, 9]] = [3.0, 2.0, 1.0]
+    plan = plan_downsampling(4, 10, rows=1, max_cells=12, unit_priority=priority)
+    np.testing.assert_array_equal(plan.unit_index, [2, 7, 9])
+    assert downsampling_notes(plan_downsampling(250, 64)) == []
+    notes = downsampling_notes(plan_downsampling(1000, 512), "en")
+    assert notes == [
+        t("gates_downsampled_steps", "en", stride=4, frames=250, steps=1000),
+        t("gates_downsampled_units", "en", shown=333, units=512),
+    ]
+    assert "250" in downsampling_notes(plan_downsampling(1000, 8), "zh")[0]
+
+
+# ---- figures ----------------------------------------------------------------------------------------
+
+
+def test_animation_frames_slider_and_data() -> None:
+    trace = extract_gates(make_lstm(1, 5, 2), random_window(30, 1))
+    prices = np.linspace(100, 130, 30)
+    dates = pd.bdate_range("2024-01-01", periods=30)
+    fig = gate_animation_figure(trace, prices, dates, layer=1, prediction=131.5, prediction_label="131.5")
+    assert [tr.type for tr in fig.data] == ["scatter", "scatter", "scatter", "heatmap"]
+    assert list(fig.data[1].y) == [131.5] and fig.data[1].x == ("2024-02-12",)  # the business day after the window
+    assert len(fig.frames) == 30
+    assert [f.name for f in fig.frames] == [str(s) for s in range(30)]
+    slider = fig.layout.sliders[0]
+    assert len(slider.steps) == 30 and slider.steps[0].label == "2024-01-01" and slider.steps[-1].args[0] == ("29",)
+    assert [b.method for b in fig.layout.updatemenus[0].buttons] == ["animate", "animate"]
+    frame = fig.frames[12]
+    assert frame.traces == (2, 3) and len(frame.data) == 2  # only cursor and heatmap change
+    assert frame.data[0].x == (dates[12].strftime("%Y-%m-%d"),) * 3 and frame.data[0].y[2] == pytest.approx(prices[12])
+    z = np.asarray(frame.data[1].z)
+    assert z.shape == (6, 5)
+    expected = np.stack([trace.layers[1][name][12] for name in ARRAYS])  # rows i, f, g, o, c, h
+    np.testing.assert_allclose(z, expected, atol=1e-6)
+    assert fig.data[3].y == tuple(t(f"gates_short_{name}") for name in ARRAYS)
+    assert fig.layout.meta["downsampling"]["reduced"] is False
+
+
+def test_animation_without_dates_uses_step_numbers_and_zh_labels() -> None:
+    trace = extract_gates(make_lstm(1, 3, 1), random_window(4, 1))
+    fig = gate_animation_figure(trace, [1.0, 2.0, 3.0, 2.5], lang="zh")
+    assert list(fig.data[0].x) == [1, 2, 3, 4]
+    assert len(fig.data) == 3  # no prediction trace
+    assert fig.frames[2].traces == (1, 2)
+    assert fig.layout.updatemenus[0].buttons[0].label == t("gates_play", "zh")
+    assert fig.data[2].y[1] == t("gates_short_f", "zh")
+    with pytest.raises(ValueError):
+        gate_animation_figure(trace, [1.0, 2.0])
+
+
+def test_animation_downsamples_beyond_the_limits() -> None:
+    lstm = make_lstm(1, 300, 1)
+    trace = extract_gates(lstm, random_window(600, 1))
+    fig = gate_animation_figure(trace, np.arange(600.0))
+    assert len(fig.frames) == 200 and len(fig.layout.sliders[0].steps) == 200  # stride 3
+    assert fig.frames[-1].name == "599" and fig.frames[0].name == "2"
+    assert np.asarray(fig.frames[0].data[1].z).shape == (6, 300)  # 200 * 6 * 300 = 360k cells: all units
+    meta = fig.layout.meta["downsampling"]
+    assert meta["step_stride"] == 3 and meta["frames"] == 200 and meta["reduced"] is True
+    plan = plan_downsampling(600, 300, max_cells=120_000)  # the page may ask for a lighter figure
+    fig = gate_animation_figure(trace, np.arange(600.0), plan=plan)
+    assert np.asarray(fig.frames[0].data[1].z).shape == (6, 100)
+    assert len(fig.data[-1].x) == 100 and fig.data[-1].x[-1] == "299"
+    with pytest.raises(ValueError):
+        gate_animation_figure(trace, np.arange(600.0), plan=plan_downsampling(500, 300))
+
+
+def test_animation_size_and_build_time(trace_250: GateTrace) -> None:
+    prices = 100 + np.cumsum(np.random.default_rng(0).normal(size=250))
+    dates = pd.bdate_range("2024-01-01", periods=250)
+    gate_animation_figure(trace_250, prices, dates, layer=1)  # warm-up: plotly's validators load lazily
+    start = time.perf_counter()
+    fig = gate_animation_figure(trace_250, prices, dates, layer=1, prediction=float(prices[-1]))
+    seconds = time.perf_counter() - start
+    size_mb = len(fig.to_json()) / 1e6
+    assert len(fig.frames) == 250
+    assert size_mb < 2.0, f"figure JSON is {size_mb:.2f} MB"
+    assert seconds < 1.0, f"figure took {seconds:.2f} s to build"
+
+
+def test_unit_lines_figure(trace_250: GateTrace) -> None:
+    fig = unit_lines_figure(trace_250, [3, 10], layer=1)
+    assert len(fig.data) == 2 * 5  # two units, rows i, f, o, c, h
+    assert [tr.showlegend for tr in fig.data].count(True) == 2
+    np.testing.assert_allclose(fig.data[3].y, trace_250.layers[1]["c"][:, 3])  # unit 3, fourth row (c)
+    np.testing.assert_allclose(fig.data[9].y, trace_250.layers[1]["h"][:, 10])
+    assert fig.data[0].name == t("gates_unit_n", n=3)
+    assert fig.layout.yaxis.range == (-0.02, 1.02)  # sigmoid gate rows share the [0, 1] range
+    with pytest.raises(LabError) as err:
+        unit_lines_figure(trace_250, [])
+    assert err.value.key == "err_gates_no_units"
+    with pytest.raises(LabError) as err:
+        unit_lines_figure(trace_250, [64])
+    assert err.value.params == {"unit": 64, "last": 63}
+
+
+def test_saturation_figure() -> None:
+    i = np.array([[0.05, 0.5], [0.95, 0.5], [0.05, 0.95], [0.5, 0.5]])
+    sat = gate_saturation(hand_trace({"i": i, "f": np.full((4, 2), 0.97), "o": np.zeros((4, 2))}))
+    fig = saturation_figure(sat, lang="en")
+    scatter = {tr.name: tr for tr in fig.data[1:]}
+    assert list(scatter) == [t("gates_name_i"), t("gates_name_f"), t("gates_name_o")]
+    np.testing.assert_allclose(scatter[t("gates_name_i")].x, [0.5, 0.0])
+    np.testing.assert_allclose(scatter[t("gates_name_i")].y, [0.25, 0.25])
+    np.testing.assert_allclose(scatter[t("gates_name_f")].y, [1.0, 1.0])
+    np.testing.assert_allclose(scatter[t("gates_name_o")].x, [1.0, 1.0])
+    assert fig.layout.xaxis.title.text == t("gates_sat_left", low=0.1)
+
+
+def test_before_after_figure() -> None:
+    x = random_window(40, 1)
+    before = extract_gates(make_lstm(1, 6, 2, seed=0), x)
+    after = extract_gates(make_lstm(1, 6, 2, seed=1), x)
+    fig = before_after_figure(before, after, gate="f", layer=1)
+    heatmaps = [tr for tr in fig.data if tr.type == "heatmap"]
+    lines = [tr for tr in fig.data if tr.type == "scatter"]
+    assert len(heatmaps) == 2 and len(lines) == 2
+    np.testing.assert_allclose(np.asarray(heatmaps[0].z), before.layers[1]["f"].T, atol=1e-7)  # [units, steps]
+    np.testing.assert_allclose(np.asarray(heatmaps[1].z), after.layers[1]["f"].T, atol=1e-7)
+    np.testing.assert_allclose(lines[1].y, after.layers[1]["f"].mean(axis=1), atol=1e-6)
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
+    assert fig.layout.annotations[0].text == t("gates_before")
+    big = extract_gates(make_lstm(1, 6, 1), random_window(1500, 1))
+    fig = before_after_figure(big, big, gate="c", max_cells=6000)
+    z = np.asarray(fig.data[0].z)
+    assert z.shape[1] == 750 and z.shape[0] == 4  # 1000 columns at most -> stride 2; 6000 // (750 * 2) units
+    assert fig.layout.meta["downsampling"]["reduced"] is True
+    with pytest.raises(ValueError):
+        before_after_figure(before, big)
+
+
+# ---- strings ------------------------------------------------------------------------------------------
+
+
+def test_gate_strings_have_both_languages_and_the_same_placeholders() -> None:
+    assert gates_strings.EN.keys() == gates_strings.ZH.keys()
+    for key, english in gates_strings.EN.items():
+        placeholders = set(re.findall(r"\{(\w+)", english))
+        assert placeholders == set(re.findall(r"\{(\w+)", gates_strings.ZH[key])), key
+    for name in ARRAYS:
+        assert t(f"gates_name_{name}", "zh") != t(f"gates_name_{name}", "en")
