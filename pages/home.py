@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from ui.state import tr
+from ui.state import require_router, tr
+
+require_router()
 
 st.title(tr("app_title"))
 st.subheader(tr("app_tagline"))

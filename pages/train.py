@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lstm_core.config import RunConfig
-from ui.state import dataset, tr
+from ui.state import dataset, require_router, tr
 from ui.training import (
     collect_finished_job,
     config_form_ui,
@@ -15,19 +15,21 @@ from ui.training import (
     start_job,
 )
 
+require_router()
+
 st.title(tr("train_title"))
 st.caption(tr("train_caption", name=dataset().name, rows=len(dataset().frame)))
 collect_finished_job()
 
 job = current_job()
 busy = job is not None and not job.finished
-config = config_form_ui(st.session_state.get("train_config", RunConfig()), disabled=busy)
-if config is not None and start_job(config):
-    st.rerun()  # redraw the form disabled, with the live panel below it
-if busy:
-    st.caption(tr("train_busy"))
 if job is not None:
     live_panel(job)
+config = config_form_ui(st.session_state.get("train_config", RunConfig()), disabled=busy, expanded=job is None)
+if config is not None and start_job(config):
+    st.rerun()  # redraw with the form disabled and the live panel on top
+if busy:
+    st.caption(tr("train_busy"))
 
 run = selected_run()
 if run is not None:

@@ -61,16 +61,16 @@ def model_status() -> str:
 # ---------------------------------------------------------------- configuration
 
 
-def config_form_ui(defaults: RunConfig, disabled: bool) -> RunConfig | None:
+def config_form_ui(defaults: RunConfig, disabled: bool, expanded: bool) -> RunConfig | None:
     """The hyperparameter form; returns the submitted config (not yet validated against the data), else None."""
-    with st.form("train_form", border=True):
+    with st.expander(tr("cfg_title"), expanded=expanded, icon=":material/tune:"), st.form("train_form", border=False):
         data_col, model_col, train_col = st.columns(3)
         with data_col:
             st.markdown(f"**{tr('cfg_data')}**")
             target = st.segmented_control(tr("cfg_target"), TARGETS, default=defaults.target, required=True,
                                           format_func=lambda v: tr(f"target_{v}"), help=tr("cfg_target_help"))
-            features = st.pills(tr("cfg_features"), FEATURES, selection_mode="multi", default=list(defaults.features),
-                                format_func=lambda v: tr(f"feat_{v}"), help=tr("cfg_features_help"))
+            features = st.multiselect(tr("cfg_features"), FEATURES, default=list(defaults.features),
+                                      format_func=lambda v: tr(f"feat_{v}"), help=tr("cfg_features_help"))
             window = st.number_input(tr("cfg_window"), 2, 500, defaults.window, help=tr("cfg_window_help"))
             horizon = st.number_input(tr("cfg_horizon"), 1, 60, defaults.horizon)
             train_frac = st.slider(tr("cfg_train_frac"), 0.1, 0.95, defaults.train_frac, 0.05)

@@ -1,6 +1,7 @@
 """Strings of the Train page, the trainer's and the saved runs' errors."""
 
 EN: dict[str, str] = {
+    "cfg_title": "Settings",
     "train_title": "Train",
     "train_caption": "Training on **{name}** ({rows:,} rows). Training runs in the background: browse other pages and come back.",
     "cfg_data": "Data",
@@ -101,6 +102,7 @@ EN: dict[str, str] = {
 }
 
 ZH: dict[str, str] = {
+    "cfg_title": "设置",
     "train_title": "训练",
     "train_caption": "正在使用 **{name}**（{rows:,} 行）训练。训练在后台进行：你可以浏览其他页面后再回来。",
     "cfg_data": "数据",
