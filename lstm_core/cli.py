@@ -102,7 +102,7 @@ def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
 
     run = load_bundle(args.bundle)
     if run.config.cell != "lstm":
-        raise LabError("err_gates_not_lstm", cell=run.config.cell.upper())
+        raise LabError("err_gates_not_lstm", kind=run.config.cell.upper())
     window = run.prepared.window("test", args.index)
     trace = extract_gates(run.model.rnn, window.x)
     return {"dates": [d.strftime("%Y-%m-%d") for d in window.dates], "target_date": window.target_date.strftime("%Y-%m-%d"),

@@ -8,3 +8,16 @@ TINY = RunConfig(window=10, hidden=8, epochs=3, batch=32, patience=10, seed=1)
 
 def tiny_frame(kind: str = "sine", n_days: int = 300, seed: int = 0):
     return load_synthetic(kind, n_days=n_days, seed=seed).frame
+
+
+def plotly_array(value):
+    """A trace array from a figure's JSON: plain lists, or plotly's base64 typed arrays decoded."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = tuple(int(n) for n in str(value.get("shape", len(flat))).split(","))
+        return flat.reshape(shape)
+    return np.asarray(value)

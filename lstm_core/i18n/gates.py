@@ -1,6 +1,14 @@
 """Strings of the Gates page, its figures and the gate extraction errors."""
 
 EN: dict[str, str] = {
+    "gates_sec_animation": "Step through the window",
+    "gates_sec_units": "Units over the window",
+    "gates_sec_saturation": "Saturation",
+    "gates_sec_before_after": "Before vs after training",
+    "gates_run_caption": "Run {run_id} · {dataset} · LSTM {hidden}×{layers} · window {window} days, predicting {horizon} day(s) ahead.",
+    "gates_prediction_caption": "For {date} the model predicts {pred}; the actual price was {actual}, and persistence (the last price of the window) said {last}.",
+    "gates_sat_windows": "Counted over every step of the last {n} test windows.",
+    "gates_before_after_none": "There is no trained model yet, so before and after are the same weights.",
     "gates_title": "Gates",
     "gates_caption": "Play one input window through the model and watch every gate, timestep by timestep.",
     "gates_no_model": "No trained model yet: showing a freshly initialised model. Train one on the Train page to see what it learned.",
@@ -84,6 +92,14 @@ EN: dict[str, str] = {
 }
 
 ZH: dict[str, str] = {
+    "gates_sec_animation": "逐步播放窗口",
+    "gates_sec_units": "单元在窗口内的变化",
+    "gates_sec_saturation": "饱和度",
+    "gates_sec_before_after": "训练前后对比",
+    "gates_run_caption": "运行 {run_id} · {dataset} · LSTM {hidden}×{layers} · 窗口 {window} 天，预测 {horizon} 天后。",
+    "gates_prediction_caption": "对 {date}，模型预测为 {pred}；实际价格为 {actual}，持续性基线（窗口最后的价格）为 {last}。",
+    "gates_sat_windows": "统计范围：最后 {n} 个测试窗口的所有时间步。",
+    "gates_before_after_none": "还没有训练好的模型，所以训练前后是同一组权重。",
     "gates_title": "门控",
     "gates_caption": "让一个输入窗口流过模型，逐个时间步观察每一个门。",
     "gates_no_model": "还没有训练好的模型：这里显示的是刚初始化的模型。到训练页训练一个模型，就能看到它学到了什么。",
