@@ -48,14 +48,38 @@ def baseline_predictions(prepared: Prepared, split: str = "test") -> dict[str, n
     return {"persistence": last, "moving_average": moving_average, "drift": drift}
 
 
+def diebold_mariano_p(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int = 1) -> float | None:
+    """Two-sided p-value that forecasts a and b have equal mean squared error (Diebold & Mariano 1995).
+
+    The variance of the loss difference uses ``horizon - 1`` autocovariances, since errors of
+    overlapping h-step forecasts are correlated. None when the difference has no variance.
+    """
+    d = np.asarray(errors_a, dtype=np.float64) ** 2 - np.asarray(errors_b, dtype=np.float64) ** 2
+    n = len(d)
+    if n < 3:
+        return None
+    centred = d - d.mean()
+    variance = centred @ centred / n
+    for lag in range(1, min(horizon, n - 1)):
+        variance += 2 * (centred[lag:] @ centred[:-lag]) / n
+    if not variance > 0:
+        return None
+    statistic = d.mean() / math.sqrt(variance / n)
+    return math.erfc(abs(statistic) / math.sqrt(2))  # = 2 * (1 - Phi(|statistic|))
+
+
 def evaluate(prepared: Prepared, model_prices: np.ndarray, split: str = "test") -> dict[str, dict[str, float | None]]:
-    """Metrics for the model and every baseline, plus ``skill`` = 1 - RMSE_model / RMSE_persistence."""
+    """Metrics for the model and every baseline, plus the model's ``skill`` = 1 - RMSE_model / RMSE_persistence
+    and ``p_vs_persistence``, the Diebold-Mariano p-value of that difference (small: not down to chance)."""
     actual = prepared.actual_prices(split)
     last = prepared.last_prices(split)
     table = {"model": metrics(actual, model_prices, last)}
-    for name, forecast in baseline_predictions(prepared, split).items():
+    baselines = baseline_predictions(prepared, split)
+    for name, forecast in baselines.items():
         table[name] = metrics(actual, forecast, last)
     persistence_rmse = table["persistence"]["rmse"]
     skill = 1 - table["model"]["rmse"] / persistence_rmse if persistence_rmse > 0 else None
     table["model"]["skill"] = skill if skill is None or math.isfinite(skill) else None
+    table["model"]["p_vs_persistence"] = diebold_mariano_p(
+        model_prices - actual, baselines["persistence"] - actual, prepared.config.horizon)
     return table

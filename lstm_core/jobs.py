@@ -35,7 +35,7 @@ class Progress:
     seconds_left: float | None
     history: list[EpochRecord]
     batch_steps: list[float]  # x of the batch-loss line, in epochs (fractional)
-    batch_losses: list[float]
+    batch_losses: list[float]  # running mean of the batch loss
     stop_requested: bool
     error: LabError | None = None
 
@@ -63,6 +63,7 @@ class TrainingJob:
     _batch_steps: list[float] = field(default_factory=list)
     _batch_losses: list[float] = field(default_factory=list)
     _thin: int = 1
+    _running_loss: float = math.nan
 
     def stop(self) -> None:
         """Ask the job to end within one batch (or leave the queue); the best weights are kept."""
@@ -102,9 +103,11 @@ class TrainingJob:
         with self._lock:
             self._epoch, self._batch, self._n_batches = trainer.epoch, trainer.batch, trainer.n_batches
             self._samples = trainer.samples_seen
+            loss = trainer.batch_loss  # an exponential running mean: single batches are too noisy to read
+            self._running_loss = loss if math.isnan(self._running_loss) else 0.9 * self._running_loss + 0.1 * loss
             if trainer.batch % self._thin == 0:
                 self._batch_steps.append(trainer.epoch - 1 + trainer.batch / trainer.n_batches)
-                self._batch_losses.append(trainer.batch_loss)
+                self._batch_losses.append(self._running_loss)
                 if len(self._batch_losses) > MAX_BATCH_POINTS:  # keep every other point, and sample half as often
                     self._batch_steps, self._batch_losses = self._batch_steps[::2], self._batch_losses[::2]
                     self._thin *= 2

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from lstm_core.config import RunConfig
-from lstm_core.evaluate import baseline_predictions, evaluate, metrics
+from lstm_core.evaluate import baseline_predictions, diebold_mariano_p, evaluate, metrics
 from lstm_core.pipeline import Prepared
 
 
@@ -45,3 +45,20 @@ def test_baselines_and_skill(horizon):
     assert table["model"]["skill"] == pytest.approx(1.0)
     worse = evaluate(p, p.actual_prices("test") + 2 * horizon)
     assert worse["model"]["skill"] == pytest.approx(-1.0)
+
+
+def test_diebold_mariano():
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(2000)
+    assert diebold_mariano_p(noise, noise * 1.0) is None  # identical errors: nothing to test
+    same = diebold_mariano_p(noise, rng.standard_normal(2000))
+    assert same > 0.01  # equally good forecasts: no evidence of a difference
+    better = diebold_mariano_p(0.5 * noise, noise)
+    assert better < 1e-6
+    # against a hand computation for horizon 1
+    a, b = np.array([1.0, 2.0, 0.5, 1.5]), np.array([1.0, 1.0, 1.0, 1.0])
+    d = a**2 - b**2
+    stat = d.mean() / np.sqrt(d.var() / 4)
+    from math import erfc, sqrt
+
+    assert diebold_mariano_p(a, b) == pytest.approx(erfc(abs(stat) / sqrt(2)))

@@ -52,11 +52,12 @@ def test_train_and_see_metrics_beside_baselines(train_page):
     wait_finished(at)
     assert not at.exception
     assert job.status == "done" and len(at.session_state["runs"]) == 1
-    verdicts = [e.value for e in (*at.success, *at.warning)]
-    assert any("persistence" in v for v in verdicts)
+    verdicts = [e.value for e in (*at.success, *at.info, *at.warning)]
+    assert sum("persistence" in v and "Diebold-Mariano" in v or "does NOT beat" in v for v in verdicts) == 1
     table = at.dataframe[0].value
     assert list(table.index) == ["LSTM model", "Persistence (last price)", "Moving average (5 days)", "Drift"]
-    assert table.loc["LSTM model", "RMSE"] == pytest.approx(job.run.metrics["model"]["rmse"])
+    assert float(table.loc["LSTM model", "RMSE"]) == pytest.approx(job.run.metrics["model"]["rmse"], abs=1e-4)
+    assert table.loc["Persistence (last price)", "Direction %"] == "–"  # persistence never moves
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     loss = charts[0]
     assert [t["name"] for t in loss["data"]][-2:] == ["Train loss", "Validation loss"]

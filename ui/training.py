@@ -167,7 +167,7 @@ def metrics_table(run: Run) -> pd.DataFrame:
     rows = {tr(f"m_{n}"): run.metrics[n] for n in names if n in run.metrics}
     table = pd.DataFrame(rows).T[["rmse", "mae", "mape", "direction_acc"]]
     table.columns = [tr("m_rmse"), tr("m_mae"), tr("m_mape"), tr("m_direction")]
-    return table
+    return table.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")  # undefined stays visibly undefined
 
 
 def results_ui(run: Run) -> None:
@@ -177,15 +177,16 @@ def results_ui(run: Run) -> None:
     (st.warning if run.stop_reason == "diverged" else st.caption)(
         tr(reason_key, best=run.best_epoch, epochs=len(run.history), seconds=f"{run.seconds:.1f}"))
     model, persistence = run.metrics["model"], run.metrics["persistence"]
-    skill = model.get("skill")
-    if skill is not None and skill > 0:
-        st.success(tr("verdict_beats", skill=f"{100 * skill:.2f}", rmse=_fmt(model["rmse"]),
-                      base=_fmt(persistence["rmse"])), icon=":material/trending_up:")
+    skill, p_value = model.get("skill"), model.get("p_vs_persistence")
+    numbers = dict(skill=_fmt(None if skill is None else 100 * skill, 3), rmse=_fmt(model["rmse"]),
+                   base=_fmt(persistence["rmse"]), p=_fmt(p_value, 2))
+    if skill is not None and skill > 0 and p_value is not None and p_value < 0.05:
+        st.success(tr("verdict_beats", **numbers), icon=":material/trending_up:")
+    elif skill is not None and skill > 0:
+        st.info(tr("verdict_chance", **numbers), icon=":material/balance:")
     else:
-        st.warning(tr("verdict_loses", skill=_fmt(None if skill is None else 100 * skill, 3),
-                      rmse=_fmt(model["rmse"]), base=_fmt(persistence["rmse"])), icon=":material/balance:")
-    st.dataframe(metrics_table(run), alt=tr("metrics_alt"), column_config={
-        c: st.column_config.NumberColumn(format="%.4f") for c in metrics_table(run).columns})
+        st.warning(tr("verdict_loses", **numbers), icon=":material/trending_down:")
+    st.dataframe(metrics_table(run), alt=tr("metrics_alt"))
     prepared = run.prepared
     dates, actual = prepared.target_dates("test"), prepared.actual_prices("test")
     persistence_forecast = baseline_predictions(prepared)["persistence"]
@@ -212,7 +213,8 @@ def runs_ui() -> None:
             tr("col_run"): r.run_id, tr("col_dataset"): r.dataset_name, tr("col_target"): r.config.target,
             tr("col_model"): f"{r.config.cell.upper()} {r.config.hidden}×{r.config.layers}",
             tr("col_window"): r.config.window, tr("col_lr"): r.config.lr, tr("col_epochs"): len(r.history),
-            tr("m_rmse"): r.metrics["model"]["rmse"], tr("col_skill"): r.metrics["model"].get("skill"),
+            tr("m_rmse"): round(r.metrics["model"]["rmse"], 4),
+            tr("col_skill"): _fmt(None if r.metrics["model"].get("skill") is None else 100 * r.metrics["model"]["skill"], 3),
             tr("col_seconds"): round(r.seconds, 1), tr("col_created"): r.created,
         } for r in all_runs]
         st.dataframe(pd.DataFrame(rows), alt=tr("runs_title"), hide_index=True)
