@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.memory import tune_malloc
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=defaults.lr)
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--out", type=Path, default=None, help="folder to save the run bundle in")
+    train.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
 
     gates = commands.add_parser("gates", help="print the gate activations of a saved run as JSON")
     gates.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
@@ -62,12 +65,18 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.data import load_source
     from lstm_core.pipeline import Prepared
     from lstm_core.runs import save_bundle, train_run
+    from lstm_core.trainer import resolve_device
 
     config = RunConfig(
         target=args.target, features=tuple(f.strip() for f in args.features.split(",") if f.strip()),
         window=args.window, horizon=args.horizon, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
         cell=args.cell, epochs=args.epochs, patience=args.patience, batch=args.batch, lr=args.lr, seed=args.seed,
     ).validated()
+    try:
+        device = resolve_device(args.device)
+        torch.empty(0, device=device)  # fails now, with one line, if that device does not exist here
+    except (RuntimeError, AssertionError) as exc:
+        raise LabError("err_bad_device", device=args.device) from exc
     dataset = load_source(args.data)
     prepared = Prepared(dataset.frame, config)  # refuses a window too long for the data before any output
     print(f"data: {dataset.name}, {len(dataset.frame)} rows, {prepared.n_samples('train')} training windows",
@@ -78,7 +87,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
         print(f"epoch {h.epoch}/{config.epochs}  train {h.train_loss:.5f}  val {h.val_loss:.5f}  "
               f"{h.samples_per_s:,.0f} samples/s", file=sys.stderr)
 
-    run = train_run(dataset.frame, dataset.name, config, on_epoch_end=on_epoch, prepared=prepared)
+    print(f"device: {device}", file=sys.stderr)
+    run = train_run(dataset.frame, dataset.name, config, on_epoch_end=on_epoch, prepared=prepared, device=str(device))
     out = args.out or Path("runs") / run.run_id
     save_bundle(run, out)
     print(f"{run.stop_reason}; bundle saved in {out}", file=sys.stderr)
@@ -117,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    json.dump(_json_safe(result), sys.stdout, separators=(",", ":"))
-    sys.stdout.write("\n")
+    try:
+        json.dump(_json_safe(result), sys.stdout, separators=(",", ":"))
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into `head`: the reader has all it wanted
+        sys.stdout = None
     return 0

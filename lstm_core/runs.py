@@ -97,10 +97,11 @@ def train_run(
     on_batch_end=None,
     on_epoch_end=None,
     prepared: Prepared | None = None,
+    device: str | None = None,
 ) -> Run:
-    """Prepare, train, restore the best weights and score on the test period."""
+    """Prepare, train (on ``device``: default CUDA when available), restore the best weights and score on the test period."""
     prepared = prepared or Prepared(frame, config)
-    trainer = Trainer(config, prepared, stop_event)
+    trainer = Trainer(config, prepared, stop_event, device)
     if on_batch_end:
         trainer.add_callback("on_batch_end", on_batch_end)
     if on_epoch_end:

@@ -52,14 +52,22 @@ def make_optimizer(model: nn.Module, config: RunConfig) -> torch.optim.Optimizer
     return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
 
 
+def resolve_device(device: str | None = None) -> torch.device:
+    """``"auto"``/None: CUDA when available, else the CPU; otherwise the named device."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 @torch.inference_mode()
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Model outputs for ``x [S, T, F]`` in evaluation mode, in chunks: ``[S]``."""
+    """Model outputs for ``x [S, T, F]`` in evaluation mode, in chunks, on the CPU: ``[S]``."""
     was_training = model.training
     model.eval()
-    out = torch.cat([model(x[k : k + EVAL_BATCH]) for k in range(0, len(x), EVAL_BATCH)]) if len(x) else torch.empty(0)
+    device = next(model.parameters()).device
+    chunks = [model(x[k : k + EVAL_BATCH].to(device)).cpu() for k in range(0, len(x), EVAL_BATCH)]
     model.train(was_training)
-    return out
+    return torch.cat(chunks) if chunks else torch.empty(0)
 
 
 class Trainer:
@@ -70,8 +78,11 @@ class Trainer:
     set from another thread ends training within one batch; the best weights are kept.
     """
 
-    def __init__(self, config: RunConfig, prepared: Prepared, stop_event: threading.Event | None = None) -> None:
+    def __init__(
+        self, config: RunConfig, prepared: Prepared, stop_event: threading.Event | None = None, device: str | None = None
+    ) -> None:
         self.config = config
+        self.device = resolve_device(device)
         self.prepared = prepared
         self.stop_event = stop_event or threading.Event()
         self.callbacks: dict[str, list[Callable[[Trainer], None]]] = defaultdict(list)
@@ -96,10 +107,11 @@ class Trainer:
         generator = torch.Generator().manual_seed(cfg.seed)
         model = build_model(cfg)
         initial_state = copy.deepcopy(model.state_dict())
-        best_state = copy.deepcopy(initial_state)
+        model.to(self.device)
+        best_state = copy.deepcopy(model.state_dict())
         optimizer = make_optimizer(model, cfg)
         loss_fn = nn.MSELoss()
-        x_train, y_train = self.prepared.tensors("train")  # [S, T, F], [S]
+        x_train, y_train = (t.to(self.device) for t in self.prepared.tensors("train"))  # [S, T, F], [S]
         x_val, y_val = self.prepared.tensors("val")
         n_train = len(x_train)
         self.n_batches = math.ceil(n_train / cfg.batch)
@@ -111,7 +123,7 @@ class Trainer:
             self.epoch = epoch
             model.train()
             epoch_start = time.perf_counter()
-            order = torch.randperm(n_train, generator=generator)
+            order = torch.randperm(n_train, generator=generator).to(self.device)
             loss_sum = 0.0
             for self.batch, start in enumerate(range(0, n_train, cfg.batch), start=1):
                 idx = order[start : start + cfg.batch]
@@ -156,7 +168,7 @@ class Trainer:
                 break
 
         model.load_state_dict(best_state)
-        model.eval()
+        model.to("cpu").eval()  # the rest of the app (scores, gates, bundles) works on the CPU
         return TrainResult(
             model=model,
             initial_state=initial_state,

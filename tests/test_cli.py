@@ -42,6 +42,8 @@ def test_train_prints_one_json_object_last(trained):
     (["train", "--data", "missing.csv"], "not a data source"),
     (["train", "--data", "{short_csv}", "--window", "60"], "Window (60)"),
     (["train"], "--data"),
+    pytest.param(["train", "--data", "synthetic:sine", "--device", "cuda"], "not available",
+                 marks=pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")),
     (["gates", "--bundle", "does/not/exist"], "No saved run"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):

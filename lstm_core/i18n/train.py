@@ -98,6 +98,7 @@ EN: dict[str, str] = {
     "err_split_too_small": "Window ({window}) and horizon ({horizon}) are too long for {rows} rows: the {split} part would get {n} sample(s), it needs at least {minimum}. Shorten the window or horizon, or load more data.",
     "err_window_index": "There is no window {k} in the {split} period; it has {n}.",
     "err_bundle_missing": "No saved run at '{path}'.",
+    "err_bad_device": "Device '{device}' is not available here: use auto, cpu or cuda (on a machine with an NVIDIA GPU).",
     "err_bundle_damaged": "This saved run is damaged or was altered ({detail}); it was not loaded.",
     "err_bundle_shapes": "This saved run's weights do not match its settings (layer sizes differ); it was not loaded.",
 }
@@ -200,6 +201,7 @@ ZH: dict[str, str] = {
     "err_split_too_small": "窗口（{window}）和预测步长（{horizon}）对 {rows} 行数据来说太长：{split} 部分只有 {n} 个样本，至少需要 {minimum} 个。请缩短窗口或步长，或加载更多数据。",
     "err_window_index": "{split} 期间没有第 {k} 个窗口；共有 {n} 个。",
     "err_bundle_missing": "在“{path}”没有保存的运行。",
+    "err_bad_device": "这里没有设备“{device}”：请使用 auto、cpu 或 cuda（需要 NVIDIA GPU 的机器）。",
     "err_bundle_damaged": "这个保存的运行已损坏或被修改（{detail}）；没有加载。",
     "err_bundle_shapes": "这个保存的运行的权重与其设置不符（层大小不同）；没有加载。",
 }
