@@ -114,7 +114,7 @@ def main() -> None:
         malloc[mode] = float(out.stdout.strip())
     result = {
         "threads": args.threads,
-        "config": "LSTM 1x50, window 60, batch 64, float32, MSFT sample (%d training windows)" % len(x),
+        "config": f"LSTM 1x50, window 60, batch 64, float32, MSFT sample ({len(x)} training windows)",
         "bare_samples_per_s": round(statistics.median(bare)),
         "train_samples_per_s": round(statistics.median(ours)),
         "train_vs_bare": round(statistics.median(ours) / statistics.median(bare), 3),
