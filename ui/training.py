@@ -173,6 +173,12 @@ def metrics_table(run: Run) -> pd.DataFrame:
 def results_ui(run: Run) -> None:
     """Stop reason, the honest verdict, metrics beside baselines, and the test-period charts."""
     st.subheader(tr("results_title", run_id=run.run_id))
+    p, cfg = run.prepared, run.config
+    test_dates = p.target_dates("test")
+    st.caption(tr("results_model", dataset=run.dataset_name, cell=cfg.cell.upper(), hidden=cfg.hidden,
+                  layers=cfg.layers, params=sum(w.numel() for w in run.model.parameters()),
+                  train=p.n_samples("train"), val=p.n_samples("val"), test=p.n_samples("test"),
+                  start=test_dates[0].strftime("%Y-%m-%d"), end=test_dates[-1].strftime("%Y-%m-%d")))
     reason_key = f"reason_{run.stop_reason}"
     (st.warning if run.stop_reason == "diverged" else st.caption)(
         tr(reason_key, best=run.best_epoch, epochs=len(run.history), seconds=f"{run.seconds:.1f}"))
