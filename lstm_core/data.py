@@ -7,10 +7,12 @@ alone), plus a ``DataQuality`` report of what was fixed on the way in.
 
 from __future__ import annotations
 
+import csv
 import io
+import math
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,8 @@ PRICE_COLUMNS = ("Open", "High", "Low", "Close")
 MIN_ROWS = 50  # below this no window/split of any model leaves a usable training set
 MAX_CSV_BYTES = 50 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
 SYNTHETIC_KINDS = ("sine", "random_walk", "ar2")
+EARLIEST_DATE = pd.Timestamp("1800-01-01")  # dates outside these bounds are typos, not history
+LATEST_DATE = pd.Timestamp("2200-12-31")
 
 # Column names users' files use, lower-cased with spaces/underscores removed -> our name.
 _COLUMN_ALIASES = {
@@ -45,26 +49,63 @@ class DataQuality:
     rows: int
     start: str
     end: str
-    gaps: int = 0  # holes longer than a long weekend (more than 4 calendar days between rows)
+    gaps: int = 0  # holes longer than gap_threshold_days between consecutive rows
+    gap_threshold_days: int = 4  # a long weekend for daily bars, two steps for weekly ones
     largest_gap_days: int = 0
-    missing_filled: int = 0  # cells filled forward from the previous row
-    missing_dropped: int = 0  # rows dropped because the target column was missing
+    missing_filled: int = 0  # cells (not rows) filled forward from the previous row, NaN and +-inf alike
+    missing_dropped: int = 0  # empty rows, and leading rows from before every column has a value
+    bad_dates_dropped: int = 0  # rows whose date was unreadable or outside 1800..2200
+    columns_dropped: tuple[str, ...] = ()  # columns more than half empty, left out rather than invented
     duplicates_removed: int = 0
     was_unsorted: bool = False
     nonpositive_prices: int = 0
     adjusted: bool = False  # OHLC rescaled by Adj Close / Close
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    value_column: str = ""  # a CSV without a price column by name: the numeric column used as Close
+
+
+def quality_findings(quality: DataQuality) -> list[tuple[str, dict[str, object]]]:
+    """What was fixed on the way in, as (translation key, params) pairs; empty for a clean series."""
+    q = quality
+    found: list[tuple[str, dict[str, object]]] = []
+    if q.missing_filled or q.missing_dropped:
+        found.append(("q_missing", {"filled": q.missing_filled, "dropped": q.missing_dropped}))
+    if q.columns_dropped:
+        found.append(("q_columns_dropped", {"columns": ", ".join(q.columns_dropped)}))
+    if q.bad_dates_dropped:
+        found.append(("q_bad_dates", {"n": q.bad_dates_dropped}))
+    if q.duplicates_removed:
+        found.append(("q_duplicates", {"n": q.duplicates_removed}))
+    if q.was_unsorted:
+        found.append(("q_unsorted", {}))
+    if q.adjusted:
+        found.append(("q_adjusted", {}))
+    if q.value_column:
+        found.append(("q_value_column", {"column": q.value_column}))
+    return found
 
 
 @dataclass(frozen=True)
 class Dataset:
     """A tidy price frame and where it came from."""
 
-    name: str  # e.g. "MSFT (sample)"
+    name: str  # e.g. "MSFT (sample)": a stable English identifier that runs are filed under
     source: str  # "sample" | "yahoo" | "csv" | "synthetic"
     frame: pd.DataFrame
     quality: DataQuality
     from_cache: bool = False
+    subject: str = ""  # ticker, file stem or synthetic kind, for title()
+    seed: int = 0  # synthetic series only
+
+    def title(self, lang: str = "en") -> str:
+        """The dataset's name as the UI shows it, in ``lang``."""
+        from lstm_core.i18n import t
+
+        if not self.subject:
+            return self.name
+        if self.source == "synthetic":
+            return t("ds_synthetic", lang, kind=t(f"syn_{self.subject}", lang), seed=self.seed)
+        key = {"sample": "ds_sample", "csv": "ds_csv", "yahoo": "ds_yahoo_saved" if self.from_cache else "ds_yahoo"}
+        return t(key[self.source], lang, subject=self.subject)
 
     @property
     def has_ohlc(self) -> bool:
@@ -83,8 +124,10 @@ def tidy(frame: pd.DataFrame) -> tuple[pd.DataFrame, DataQuality]:
     if frame.empty:
         raise LabError("err_no_rows")
     frame = frame.copy()
-    frame.index = pd.DatetimeIndex(frame.index).tz_localize(None) if getattr(frame.index, "tz", None) else pd.DatetimeIndex(frame.index)
-    frame = frame[~frame.index.isna()]
+    index = pd.DatetimeIndex(frame.index)
+    frame.index = index.tz_localize(None) if index.tz is not None else index
+    usable_date = frame.index.notna() & (frame.index >= EARLIEST_DATE) & (frame.index <= LATEST_DATE)
+    frame = frame[usable_date]
     frame.index.name = "Date"
 
     adjusted = False
@@ -100,7 +143,7 @@ def tidy(frame: pd.DataFrame) -> tuple[pd.DataFrame, DataQuality]:
         frame["Close"] = frame["Adj Close"]
         frame = frame.drop(columns="Adj Close")
     keep = [c for c in (*PRICE_COLUMNS, "Volume") if c in frame.columns]
-    frame = frame[keep].astype("float64")
+    frame = frame[keep].astype("float64").replace([np.inf, -np.inf], np.nan)
 
     was_unsorted = not frame.index.is_monotonic_increasing
     frame = frame.sort_index(kind="stable")
@@ -109,12 +152,16 @@ def tidy(frame: pd.DataFrame) -> tuple[pd.DataFrame, DataQuality]:
 
     before = len(frame)
     frame = frame.dropna(how="all")
-    # leading rows with no Close cannot be filled from anything earlier
-    first_valid = frame["Close"].first_valid_index()
-    frame = frame.loc[first_valid:] if first_valid is not None else frame.iloc[0:0]
+    # a column mostly left blank (often Volume) would be mostly invented by filling: drop it instead
+    sparse_columns = [c for c in frame.columns if c != "Close" and frame[c].notna().mean() < 0.5]
+    frame = frame.drop(columns=sparse_columns)
+    # leading rows cannot be filled from anything earlier: start where every column has had a value
+    filled = frame.ffill()
+    complete = filled.notna().all(axis=1).to_numpy()
+    start = int(complete.argmax()) if complete.any() else len(frame)
+    missing = int(frame.iloc[start:].isna().sum().sum())
+    frame = filled.iloc[start:]
     dropped = before - len(frame)
-    missing = int(frame.isna().sum().sum())
-    frame = frame.ffill()
 
     if len(frame) < MIN_ROWS:
         raise LabError("err_too_few_rows", rows=len(frame), minimum=MIN_ROWS)
@@ -122,15 +169,20 @@ def tidy(frame: pd.DataFrame) -> tuple[pd.DataFrame, DataQuality]:
     price_cols = [c for c in PRICE_COLUMNS if c in frame.columns]
     nonpositive = int((frame[price_cols] <= 0).any(axis=1).sum())
     day_steps = frame.index.to_series().diff().dt.days.dropna()
-    long_gaps = day_steps[day_steps > 4]
+    typical_step = int(day_steps.median()) if len(day_steps) else 1
+    gap_threshold = 4 if typical_step <= 3 else 2 * typical_step  # weekly bars: only a missing week is a gap
+    long_gaps = day_steps[day_steps > gap_threshold]
     quality = DataQuality(
         rows=len(frame),
-        start=frame.index[0].strftime("%Y-%m-%d"),
-        end=frame.index[-1].strftime("%Y-%m-%d"),
+        start=frame.index[0].date().isoformat(),
+        end=frame.index[-1].date().isoformat(),
         gaps=int(len(long_gaps)),
+        gap_threshold_days=gap_threshold,
         largest_gap_days=int(day_steps.max()) if len(day_steps) else 0,
         missing_filled=missing,
         missing_dropped=dropped,
+        bad_dates_dropped=int((~usable_date).sum()),
+        columns_dropped=tuple(sparse_columns),
         duplicates_removed=int(duplicated.sum()),
         was_unsorted=was_unsorted,
         nonpositive_prices=nonpositive,
@@ -154,7 +206,8 @@ def load_sample(ticker: str = "MSFT") -> Dataset:
         raise LabError("err_unknown_sample", name=ticker, choices=", ".join(list_samples()))
     frame = pd.read_csv(matches[0], index_col="Date", parse_dates=["Date"])
     frame, quality = tidy(frame)
-    return Dataset(name=f"{ticker.upper()} (sample)", source="sample", frame=frame, quality=quality)
+    ticker = ticker.upper()
+    return Dataset(name=f"{ticker} (sample)", source="sample", frame=frame, quality=quality, subject=ticker)
 
 
 # ---------------------------------------------------------------- Yahoo Finance
@@ -169,9 +222,10 @@ def download_yahoo(ticker: str, start: str, end: str, interval: str) -> pd.DataF
     """
     import yfinance as yf
 
-    return yf.Ticker(ticker).history(
-        start=start, end=end, interval=interval, auto_adjust=True, actions=False, raise_errors=True
-    )
+    # With exceptions hidden (yfinance's default), a process whose first two lookups failed offline
+    # reports every later ticker as "possibly delisted": the network error must come through instead.
+    yf.config.debug.hide_exceptions = False
+    return yf.Ticker(ticker).history(start=start, end=end, interval=interval, auto_adjust=True, actions=False)
 
 
 def cache_dir() -> Path:
@@ -205,10 +259,16 @@ def _check_ticker(ticker: str) -> str:
     return ticker
 
 
-def _from_cache_file(path: Path, ticker: str) -> Dataset:
-    frame = pd.read_csv(path, index_col="Date", parse_dates=["Date"])
-    frame, quality = tidy(frame)
-    return Dataset(name=f"{ticker} (Yahoo, saved copy)", source="yahoo", frame=frame, quality=quality, from_cache=True)
+def _from_cache_file(path: Path, ticker: str) -> Dataset | None:
+    """A saved download, or None (and the file removed) when it no longer reads as one."""
+    try:
+        frame, quality = tidy(pd.read_csv(path, index_col="Date", parse_dates=["Date"]))
+    except (OSError, ValueError, KeyError) as exc:  # LabError and pandas' parser errors are ValueErrors
+        if not isinstance(exc, FileNotFoundError):
+            path.unlink(missing_ok=True)
+        return None
+    name = f"{ticker} (Yahoo, saved copy)"
+    return Dataset(name=name, source="yahoo", frame=frame, quality=quality, from_cache=True, subject=ticker)
 
 
 def load_yahoo(ticker: str, start: str, end: str, interval: str = "1d", offline_fallback: bool = False) -> Dataset:
@@ -220,11 +280,15 @@ def load_yahoo(ticker: str, start: str, end: str, interval: str = "1d", offline_
     ticker = _check_ticker(ticker)
     if interval not in ("1d", "1wk"):
         raise LabError("err_bad_interval", interval=interval)
-    if pd.Timestamp(start) >= pd.Timestamp(end):
+    try:
+        in_order = pd.Timestamp(start) < pd.Timestamp(end)
+    except ValueError:
+        in_order = False
+    if not in_order:
         raise LabError("err_bad_dates", start=start, end=end)
     path = _cache_file(ticker, start, end, interval)
-    if path.exists():
-        return _from_cache_file(path, ticker)
+    if path.exists() and (saved := _from_cache_file(path, ticker)) is not None:
+        return saved
 
     from yfinance.exceptions import YFRateLimitError
 
@@ -232,40 +296,53 @@ def load_yahoo(ticker: str, start: str, end: str, interval: str = "1d", offline_
         raw = download_yahoo(ticker, start, end, interval)
     except (OSError, YFRateLimitError) as exc:
         copies = cached_copies(ticker, interval)
-        if offline_fallback and copies:
-            return _from_cache_file(copies[0], ticker)
+        for copy in copies if offline_fallback else ():
+            if (saved := _from_cache_file(copy, ticker)) is not None:
+                return saved
         key = "err_yahoo_rate_limited" if isinstance(exc, YFRateLimitError) else "err_yahoo_offline"
-        raise LabError(key, ticker=ticker, saved=len(copies)) from exc
+        raise LabError(key + ("_saved" if copies else ""), ticker=ticker, saved=len(copies)) from exc
     except Exception as exc:  # yfinance signals an unknown ticker with several exception types
         raise LabError("err_yahoo_no_prices", ticker=ticker) from exc
     if raw is None or raw.empty or "Close" not in raw.columns:
         raise LabError("err_yahoo_no_prices", ticker=ticker)
     frame, quality = tidy(raw)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index_label="Date")
-    return Dataset(name=f"{ticker} (Yahoo)", source="yahoo", frame=frame, quality=quality)
+    partial = path.with_suffix(".part")  # a download cut off mid-write must not pass for a saved copy
+    frame.to_csv(partial, index_label="Date")
+    partial.replace(path)
+    return Dataset(name=f"{ticker} (Yahoo)", source="yahoo", frame=frame, quality=quality, subject=ticker)
 
 
 # ---------------------------------------------------------------- CSV
 
 
 def _normalise(name: str) -> str:
-    return re.sub(r"[\s_\-.*]", "", str(name)).lower()
+    return re.sub(r"[\s_\-.*/]", "", str(name)).lower()
 
 
 def _parse_dates(values: pd.Series) -> pd.Series | None:
     """Dates from strings in any of the common formats, or None if under 90% of them parse."""
-    text = values.astype("string").str.strip()
-    best = None
-    for fmt in _DATE_FORMATS:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-        if best is None or parsed.notna().sum() > best.notna().sum():
+    # keep the local wall-clock date: exports like Yahoo's mix -05:00 and -04:00 across daylight saving
+    text = values.astype("string").str.strip().str.replace(r"(?<=\d)\s*(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+    # rank the formats on the head, then parse the whole column with the best ones until one reads it all
+    head = text.iloc[:2000]
+    scores = [pd.to_datetime(head, format=fmt, errors="coerce").notna().sum() for fmt in _DATE_FORMATS]
+    best = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for rank in np.argsort(scores)[::-1]:
+        if scores[rank] == 0:
+            break
+        parsed = pd.to_datetime(text, format=_DATE_FORMATS[rank], errors="coerce")
+        best = parsed if parsed.notna().sum() > best.notna().sum() else best
+        if best.notna().mean() >= 0.99:
+            break
+    if best.notna().mean() < 0.9:
+        try:
+            parsed = pd.to_datetime(text, format="mixed", errors="coerce")
+        except (ValueError, OverflowError):  # e.g. a column mixing zoned and naive stamps: not a date column
+            parsed = None
+        if parsed is not None and parsed.notna().mean() >= 0.9:
             best = parsed
-    if best is None or best.notna().mean() < 0.9:
-        parsed = pd.to_datetime(text, format="mixed", errors="coerce")
-        if parsed.notna().mean() >= 0.9:
-            best = parsed
-    return best if best is not None and best.notna().mean() >= 0.9 else None
+    return best if best.notna().mean() >= 0.9 else None
 
 
 def _to_number(values: pd.Series) -> pd.Series:
@@ -278,7 +355,8 @@ def _to_number(values: pd.Series) -> pd.Series:
 def load_csv(content: bytes, filename: str = "upload.csv") -> Dataset:
     """A user's CSV: finds the date and price columns by name, or one numeric value column."""
     if len(content) > MAX_CSV_BYTES:
-        raise LabError("err_file_too_big", size_mb=round(len(content) / 2**20, 1), limit_mb=MAX_CSV_BYTES // 2**20)
+        size_mb = math.ceil(len(content) / 2**20 * 10) / 10  # rounded up, so it never reads as the limit itself
+        raise LabError("err_file_too_big", size_mb=size_mb, limit_mb=MAX_CSV_BYTES // 2**20)
     if not content.strip():
         raise LabError("err_empty_file", name=filename)
     if b"\x00" in content[:4096]:
@@ -288,15 +366,22 @@ def load_csv(content: bytes, filename: str = "upload.csv") -> Dataset:
     except UnicodeDecodeError:
         text = content.decode("latin-1")
     try:
-        raw = pd.read_csv(io.StringIO(text), sep=None, engine="python", skipinitialspace=True)
+        # sniff on the head only, then let the C parser read it all: pandas' own sniffing (engine="python")
+        # takes minutes on a 50 MB upload
+        separator = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
+    except csv.Error:
+        separator = ","
+    try:
+        raw = pd.read_csv(io.StringIO(text), sep=separator, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
         raise LabError("err_not_csv", name=filename) from exc
-    if raw.empty:
-        raise LabError("err_no_rows")
+    names = {col: _normalise(col) for col in raw.columns}
+    if raw.empty:  # a header alone is a table without rows; anything else (JSON, prose) is no table at all
+        known = _DATE_NAMES | _COLUMN_ALIASES.keys()
+        raise LabError("err_no_rows" if any(n in known for n in names.values()) else "err_not_csv", name=filename)
     if raw.shape[1] < 2:
         raise LabError("err_not_csv", name=filename)
 
-    names = {col: _normalise(col) for col in raw.columns}
     date_col = next((c for c, n in names.items() if n in _DATE_NAMES), None)
     dates = _parse_dates(raw[date_col]) if date_col is not None else None
     if dates is None:  # no column is named like a date: take the first that parses as dates
@@ -315,23 +400,22 @@ def load_csv(content: bytes, filename: str = "upload.csv") -> Dataset:
         ours = _COLUMN_ALIASES.get(norm)
         if col != date_col and ours and ours not in columns:
             columns[ours] = _to_number(raw[col])
-    notes: list[str] = []
+    value_column = ""
     if "Close" not in columns and "Adj Close" not in columns:
         numeric = [c for c in raw.columns if c != date_col and _to_number(raw[c]).notna().mean() > 0.9]
         numeric = [c for c in numeric if names[c] not in ("volume", "vol")]
         if not numeric:
             raise LabError("err_no_numeric_column", name=filename)
         columns = {"Close": _to_number(raw[numeric[0]])}
-        notes.append(f"value column: {numeric[0]}")
+        value_column = str(numeric[0])
     frame = pd.DataFrame(columns)
-    frame.index = pd.DatetimeIndex(dates.values)
-    frame = frame[frame.index.notna()]
+    frame.index = pd.DatetimeIndex(dates.values)  # unreadable dates stay NaT here; tidy drops and counts them
     if frame.drop(columns="Volume", errors="ignore").notna().sum().sum() == 0:
         raise LabError("err_no_numeric_column", name=filename)
     frame, quality = tidy(frame)
-    quality = replace(quality, notes=tuple(notes))
+    quality = replace(quality, value_column=value_column)
     stem = Path(filename).stem or "upload"
-    return Dataset(name=f"{stem} (CSV)", source="csv", frame=frame, quality=quality)
+    return Dataset(name=f"{stem} (CSV)", source="csv", frame=frame, quality=quality, subject=stem)
 
 
 # ---------------------------------------------------------------- synthetic
@@ -357,7 +441,8 @@ def load_synthetic(kind: str = "sine", n_days: int = 1500, seed: int = 0, noise:
         values = 100 + x
     index = pd.bdate_range("2015-01-01", periods=n_days, name="Date")
     frame, quality = tidy(pd.DataFrame({"Close": values}, index=index))
-    return Dataset(name=f"synthetic {kind} (seed {seed})", source="synthetic", frame=frame, quality=quality)
+    name = f"synthetic {kind} (seed {seed})"
+    return Dataset(name=name, source="synthetic", frame=frame, quality=quality, subject=kind, seed=seed)
 
 
 def load_source(spec: str) -> Dataset:

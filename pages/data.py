@@ -14,6 +14,8 @@ from ui.state import (
     cached_synthetic,
     cached_yahoo,
     dataset,
+    lang,
+    require_router,
     set_dataset,
     show_error,
     tr,
@@ -21,19 +23,22 @@ from ui.state import (
 
 SOURCES = ("sample", "yahoo", "csv", "synthetic")
 
+require_router()  # a deep link to /data on a fresh server would otherwise run before app.py set the session up
 st.title(tr("data_title"))
 st.caption(tr("data_caption"))
 source = st.segmented_control(
     tr("data_source"), SOURCES, format_func=lambda s: tr(f"src_{s}"), key="data_source", default="sample", required=True
 )
 previous = dataset()
+just_loaded = st.session_state.pop("data_just_loaded", None)  # set by the run that loaded it, before its rerun
 loaded: data.Dataset | None = None
 tried = False  # a load was asked for in this run (so a None result means it failed)
 
 if source == "sample":
     with st.form("sample_form", border=False):
-        ticker = st.selectbox(tr("sample_pick"), data.list_samples(), key="sample_ticker")
-        if tried := st.form_submit_button(tr("load"), icon=":material/download:"):
+        cols = st.columns([4, 1], vertical_alignment="bottom")
+        ticker = cols[0].selectbox(tr("sample_pick"), data.list_samples(), key="sample_ticker")
+        if tried := cols[1].form_submit_button(tr("load"), icon=":material/download:", key="sample_load"):
             loaded = attempt(cached_sample, ticker)
     st.caption(tr("sample_provenance"))
 
@@ -48,7 +53,7 @@ elif source == "yahoo":
             tr("yahoo_interval"), ["1d", "1wk"], format_func=lambda i: tr(f"interval_{i}"), default="1d",
             key="yahoo_interval", required=True,
         )
-        tried = st.form_submit_button(tr("yahoo_load"), icon=":material/cloud_download:")
+        tried = st.form_submit_button(tr("yahoo_load"), icon=":material/cloud_download:", key="yahoo_load")
     request = (ticker, start.isoformat(), end.isoformat(), interval)
     if tried:
         try:
@@ -57,10 +62,13 @@ elif source == "yahoo":
         except LabError as err:
             show_error(err)
             st.session_state["yahoo_failed"] = request if err.params.get("saved") else None
-    if st.session_state.get("yahoo_failed") == request and st.button(tr("yahoo_use_saved"), icon=":material/history:"):
+    offer_saved = st.session_state.get("yahoo_failed") == request
+    if offer_saved and st.button(tr("yahoo_use_saved"), icon=":material/history:", key="yahoo_use_saved"):
         tried = True
         loaded = attempt(cached_yahoo, *request, offline_fallback=True)
-    if st.button(tr("cache_clear"), icon=":material/delete:", type="tertiary"):
+    if loaded is not None:
+        st.session_state["yahoo_failed"] = None
+    if st.button(tr("cache_clear"), icon=":material/delete:", type="tertiary", key="yahoo_clear_cache"):
         st.toast(tr("cache_cleared", n=data.clear_cache()))
         cached_yahoo.clear()
 
@@ -77,45 +85,47 @@ elif source == "csv":
 else:
     with st.form("synthetic_form", border=False):
         cols = st.columns(4, vertical_alignment="bottom")
-        kind = cols[0].selectbox(tr("synthetic_kind"), data.SYNTHETIC_KINDS, format_func=lambda k: tr(f"syn_{k}"))
-        n_days = cols[1].number_input(tr("synthetic_days"), min_value=data.MIN_ROWS, max_value=20_000, value=1500, step=100)
-        seed = cols[2].number_input(tr("synthetic_seed"), min_value=0, max_value=2**31 - 1, value=0)
-        noise = cols[3].number_input(tr("synthetic_noise"), min_value=0.0, max_value=10.0, value=0.5, step=0.1)
-        if tried := st.form_submit_button(tr("load"), icon=":material/auto_graph:"):
+        kind = cols[0].selectbox(
+            tr("synthetic_kind"), data.SYNTHETIC_KINDS, format_func=lambda k: tr(f"syn_{k}"), key="synthetic_kind"
+        )
+        n_days = cols[1].number_input(
+            tr("synthetic_days"), min_value=data.MIN_ROWS, max_value=20_000, value=1500, step=100, key="synthetic_days"
+        )
+        seed = cols[2].number_input(tr("synthetic_seed"), min_value=0, max_value=2**31 - 1, value=0, key="synthetic_seed")
+        noise = cols[3].number_input(
+            tr("synthetic_noise"), min_value=0.0, max_value=10.0, value=0.5, step=0.1, key="synthetic_noise"
+        )
+        if tried := st.form_submit_button(tr("load"), icon=":material/auto_graph:", key="synthetic_load"):
             loaded = attempt(cached_synthetic, kind, int(n_days), int(seed), float(noise))
 
 if loaded is not None:
     set_dataset(loaded)
-    st.success(tr("loaded", name=loaded.name), icon=":material/check_circle:")
-    if loaded.from_cache:
+    st.session_state["data_just_loaded"] = loaded.name
+    st.rerun()  # the sidebar was drawn before this page ran: run again so it names the new dataset too
+if tried:
+    st.caption(tr("kept_previous", name=previous.title(lang())))
+elif just_loaded == previous.name:
+    st.success(tr("loaded", name=previous.title(lang())), icon=":material/check_circle:")
+    if previous.from_cache:
         st.info(tr("yahoo_saved_note"), icon=":material/history:")
-elif tried:
-    st.caption(tr("kept_previous", name=previous.name))
 
 ds = dataset()
-labels = {"price": tr("chart_price"), "volume": tr("chart_volume"), "value": tr("chart_value")}
-st.plotly_chart(price_figure(ds.frame, ds.name, labels), key="price_chart")
+labels = {"price": tr("chart_price"), "volume": tr("chart_volume"), "value": tr("chart_value"), "weekly": tr("chart_weekly")}
+st.plotly_chart(price_figure(ds.frame, ds.title(lang()), labels), key="price_chart")
 
 q = ds.quality
 st.subheader(tr("quality_title"))
-cols = st.columns(3)
+cols = st.columns(4)
 cols[0].metric(tr("q_rows"), f"{q.rows:,}")
-cols[1].metric(tr("q_range"), f"{q.start} → {q.end}")
-cols[2].metric(tr("q_gaps"), q.gaps, help=tr("q_largest_gap", days=q.largest_gap_days))
-findings = []
-if q.missing_filled or q.missing_dropped:
-    findings.append(f"{tr('q_missing')}: {tr('q_missing_detail', filled=q.missing_filled, dropped=q.missing_dropped)}")
-if q.duplicates_removed:
-    findings.append(tr("q_duplicates", n=q.duplicates_removed))
-if q.was_unsorted:
-    findings.append(tr("q_unsorted"))
-if q.adjusted:
-    findings.append(tr("q_adjusted"))
-findings += [tr("q_note", note=note) for note in q.notes]
-for finding in findings:
-    st.markdown(f"- {finding}")
+cols[1].metric(tr("q_first"), q.start)
+cols[2].metric(tr("q_last"), q.end)
+cols[3].metric(tr("q_gaps", days=q.gap_threshold_days), q.gaps, help=tr("q_largest_gap", days=q.largest_gap_days))
+findings = data.quality_findings(q)
+for key, params in findings:
+    st.markdown(f"- {tr(key, **params)}")
 if not findings:
     st.caption(tr("q_all_clean"))
 if q.nonpositive_prices:
     st.warning(tr("q_nonpositive", n=q.nonpositive_prices), icon=":material/warning:")
-st.dataframe(ds.frame.tail(10), alt=tr("table_preview"))
+preview = ds.frame.tail(10)
+st.dataframe(preview.set_axis(preview.index.strftime("%Y-%m-%d")), alt=tr("table_preview"))

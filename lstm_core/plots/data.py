@@ -18,7 +18,8 @@ def weekly_bars(frame: pd.DataFrame) -> pd.DataFrame:
 def price_figure(frame: pd.DataFrame, title: str, labels: dict[str, str]) -> go.Figure:
     """Candlestick and volume bars when the frame has OHLC, otherwise a line of Close.
 
-    ``labels`` holds the translated axis names: ``price``, ``volume``, ``value``.
+    ``labels`` holds the translated axis names ``price``, ``volume``, ``value``, and ``weekly``, the
+    title's note when a long daily series is drawn as weekly candles.
     """
     has_ohlc = all(c in frame.columns for c in ("Open", "High", "Low", "Close"))
     if not has_ohlc:
@@ -27,6 +28,7 @@ def price_figure(frame: pd.DataFrame, title: str, labels: dict[str, str]) -> go.
         return fig
     if len(frame) > MAX_CANDLES:
         frame = weekly_bars(frame)
+        title = f"{title} · {labels['weekly']}"
     has_volume = "Volume" in frame.columns
     fig = make_subplots(
         rows=2 if has_volume else 1, cols=1, shared_xaxes=True, vertical_spacing=0.03,
@@ -44,6 +46,6 @@ def price_figure(frame: pd.DataFrame, title: str, labels: dict[str, str]) -> go.
         fig.update_yaxes(title_text=labels["volume"], row=2, col=1)
     fig.update_yaxes(title_text=labels["price"], row=1, col=1)
     fig.update_layout(
-        title=title, height=560, showlegend=False, xaxis_rangeslider_visible=False, margin=dict(t=50, b=30)
+        title=title, height=480, showlegend=False, xaxis_rangeslider_visible=False, margin=dict(t=50, b=30)
     )
     return fig

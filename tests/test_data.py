@@ -1,0 +1,535 @@
+"""Tests of lstm_core.data: bundled samples, CSV parsing and refusals, cleaning, synthetic series, Yahoo (patched)."""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_prices, to_csv_bytes
+from curl_cffi.requests.exceptions import ConnectionError as CurlConnectionError
+from yfinance.exceptions import YFPricesMissingError, YFRateLimitError, YFTzMissingError
+
+from lstm_core import data
+from lstm_core.errors import LabError
+from lstm_core.i18n import TABLE
+from lstm_core.i18n import data as data_strings
+
+OHLCV = ["Open", "High", "Low", "Close", "Volume"]
+
+
+def assert_tidy(ds: data.Dataset) -> None:
+    """What every loader promises: sorted unique dates, float columns, no holes, enough rows."""
+    frame = ds.frame
+    assert isinstance(frame.index, pd.DatetimeIndex) and frame.index.tz is None
+    assert frame.index.is_monotonic_increasing and not frame.index.has_duplicates
+    assert list(frame.columns) == [c for c in OHLCV if c in frame.columns] and "Close" in frame.columns
+    assert all(dtype == np.float64 for dtype in frame.dtypes)
+    assert np.isfinite(frame.to_numpy()).all()
+    assert len(frame) == ds.quality.rows >= data.MIN_ROWS
+    assert (ds.quality.start, ds.quality.end) == (f"{frame.index[0]:%Y-%m-%d}", f"{frame.index[-1]:%Y-%m-%d}")
+
+
+# ---------------------------------------------------------------- bundled samples
+
+
+@pytest.mark.parametrize(
+    ("ticker", "rows", "start", "end", "adjusted"),
+    [("MSFT", 7983, "1986-03-13", "2017-11-10", False), ("NVDA", 4012, "1999-01-22", "2014-12-31", True)],
+)
+def test_bundled_sample_matches_its_file(ticker: str, rows: int, start: str, end: str, adjusted: bool) -> None:
+    ds = data.load_sample(ticker.lower())
+    assert_tidy(ds)
+    assert (ds.name, ds.source, ds.from_cache) == (f"{ticker} (sample)", "sample", False)
+    assert list(ds.frame.columns) == OHLCV and ds.has_ohlc and ds.all_positive
+    q = ds.quality
+    assert (q.rows, q.start, q.end, q.adjusted) == (rows, start, end, adjusted)
+    assert (q.missing_filled, q.missing_dropped, q.duplicates_removed, q.was_unsorted) == (0, 0, 0, False)
+    assert q.gap_threshold_days == 4 and q.largest_gap_days == 7  # daily bars; the longest market closure is a week
+
+    raw = pd.read_csv(next(data.SAMPLES_DIR.glob(f"{ticker}_*_daily.csv")), index_col="Date", parse_dates=["Date"])
+    close = raw["Adj Close"] if adjusted else raw["Close"]
+    np.testing.assert_allclose(ds.frame["Close"].to_numpy(), close.to_numpy(), rtol=0)
+    factor = close / raw["Close"]
+    np.testing.assert_allclose(ds.frame["Open"].to_numpy(), (raw["Open"] * factor).to_numpy(), rtol=1e-12)
+
+
+def test_sample_list_and_unknown_sample() -> None:
+    assert data.list_samples() == ["MSFT", "NVDA"]
+    assert data.load_sample("MSFT").frame["Close"].iloc[-1] == pytest.approx(83.87)
+    with pytest.raises(LabError) as err:
+        data.load_sample("AAPL")
+    assert err.value.key == "err_unknown_sample"
+    assert str(err.value) == "There is no bundled sample called 'AAPL'. Available: MSFT, NVDA."
+
+
+# ---------------------------------------------------------------- CSV files people have
+
+
+def _nasdaq_export(frame: pd.DataFrame) -> bytes:
+    """Nasdaq.com's download: newest first, 'Close/Last', dollar signs, US dates."""
+    lines = ["Date,Close/Last,Volume,Open,High,Low"]
+    for day, row in frame.iloc[::-1].iterrows():
+        lines.append(f"{day:%m/%d/%Y},${row.Close:.2f},{row.Volume:.0f},${row.Open:.2f},${row.High:.2f},${row.Low:.2f}")
+    return "\n".join(lines).encode()
+
+
+def _renamed(frame: pd.DataFrame, names: dict[str, str], **kwargs: str) -> bytes:
+    return to_csv_bytes(frame.rename(columns=names), **kwargs)
+
+
+GOOD_CSVS = {
+    "iso_ohlcv": (lambda f: to_csv_bytes(f), OHLCV),
+    "us_dates_semicolons": (lambda f: to_csv_bytes(f, "%m/%d/%Y", ";"), OHLCV),
+    "dotted_dates_tabs": (lambda f: to_csv_bytes(f, "%d.%m.%Y", "\t"), OHLCV),
+    "day_first_slashes": (lambda f: to_csv_bytes(f, "%d/%m/%Y"), OHLCV),
+    "compact_dates": (lambda f: to_csv_bytes(f, "%Y%m%d"), OHLCV),
+    "month_names": (lambda f: to_csv_bytes(f, "%b %d, %Y"), OHLCV),
+    "lower_case": (lambda f: _renamed(f, {c: c.lower() for c in OHLCV}), OHLCV),
+    "price_only": (lambda f: to_csv_bytes(f[["Close"]].rename(columns={"Close": "PRICE"})).replace(b"Date", b"DATE"), ["Close"]),
+    "nasdaq": (_nasdaq_export, OHLCV),
+    "bom_crlf": (lambda f: b"\xef\xbb\xbf" + to_csv_bytes(f).replace(b"\n", b"\r\n"), OHLCV),
+    "latin1_extra_text": (lambda f: to_csv_bytes(f.assign(Note="café")).decode().encode("latin-1"), OHLCV),
+}
+
+
+@pytest.mark.parametrize("kind", list(GOOD_CSVS))
+def test_csv_finds_dates_and_prices_by_name(kind: str) -> None:
+    build, columns = GOOD_CSVS[kind]
+    frame = make_prices(80)
+    ds = data.load_csv(build(frame), f"{kind}.csv")
+    assert_tidy(ds)
+    assert (ds.name, ds.source) == (f"{kind} (CSV)", "csv")
+    assert list(ds.frame.columns) == columns
+    assert (ds.quality.rows, ds.quality.start, ds.quality.end) == (80, "2020-01-01", "2020-04-21")
+    np.testing.assert_allclose(ds.frame["Close"].to_numpy(), np.arange(100.0, 180.0))
+    if "Volume" in columns:
+        np.testing.assert_allclose(ds.frame["Volume"].to_numpy(), frame["Volume"].to_numpy())
+
+
+def test_csv_single_value_column_is_the_series() -> None:
+    frame = make_prices(60)[["Close"]].rename(columns={"Close": "temperature"})
+    content = frame.assign(station=7).to_csv(index_label="when", date_format="%d/%m/%Y", sep=";").encode()
+    ds = data.load_csv(content, "weather.csv")
+    assert list(ds.frame.columns) == ["Close"] and not ds.has_ohlc
+    assert ds.quality.value_column == "temperature"
+    assert ("q_value_column", {"column": "temperature"}) in data.quality_findings(ds.quality)
+    np.testing.assert_allclose(ds.frame["Close"].to_numpy(), np.arange(100.0, 160.0))
+
+
+def test_csv_adj_close_rescales_open_high_low_and_volume() -> None:
+    frame = make_prices(80).assign(**{"Adj Close": lambda f: f["Close"] / 2})
+    ds = data.load_csv(to_csv_bytes(frame), "yahoo_download.csv")
+    assert ds.quality.adjusted
+    np.testing.assert_allclose(ds.frame["Close"].to_numpy(), frame["Close"].to_numpy() / 2)
+    np.testing.assert_allclose(ds.frame["Open"].to_numpy(), frame["Open"].to_numpy() / 2)
+    np.testing.assert_allclose(ds.frame["Volume"].to_numpy(), frame["Volume"].to_numpy() * 2)
+
+
+def test_broken_csv_is_refused_with_one_sentence(broken_csv: tuple[str, bytes, str]) -> None:
+    name, content, key = broken_csv
+    with pytest.raises(LabError) as err:
+        data.load_csv(content, name)
+    assert err.value.key == key
+    for lang in TABLE:
+        sentence = err.value.message(lang)
+        assert "\n" not in sentence and "Traceback" not in sentence and "{" not in sentence
+        assert sentence.endswith((".", "。"))
+
+
+def test_file_over_the_upload_limit_is_refused_before_parsing() -> None:
+    with pytest.raises(LabError) as err:
+        data.load_csv(b"x" * (data.MAX_CSV_BYTES + 1), "huge.csv")
+    assert err.value.key == "err_file_too_big"
+    assert str(err.value) == "The file is 50.1 MB; the limit is 50 MB. Upload a shorter period."
+    with pytest.raises(LabError) as err:  # exactly at the limit: refused for what it is, not for its size
+        data.load_csv(b"x" * data.MAX_CSV_BYTES, "at_limit.csv")
+    assert err.value.key != "err_file_too_big"
+
+
+def test_too_few_rows_says_how_many() -> None:
+    with pytest.raises(LabError) as err:
+        data.load_csv(to_csv_bytes(make_prices(data.MIN_ROWS - 1)), "short.csv")
+    assert (err.value.key, err.value.params) == ("err_too_few_rows", {"rows": 49, "minimum": 50})
+    assert data.load_csv(to_csv_bytes(make_prices(data.MIN_ROWS)), "just_enough.csv").quality.rows == 50
+
+
+# ---------------------------------------------------------------- fixed and reported, not refused
+
+
+def _with_cells(frame: pd.DataFrame, cells: dict[tuple[int, str], str]) -> bytes:
+    text = frame.astype(object)
+    for (row, col), value in cells.items():
+        text.iloc[row, text.columns.get_loc(col)] = value
+    return to_csv_bytes(text)
+
+
+def test_duplicate_dates_keep_the_last_row_and_are_counted() -> None:
+    frame = make_prices(80)
+    repeats = frame.iloc[10:15].assign(Close=lambda f: f["Close"] + 1000)
+    ds = data.load_csv(to_csv_bytes(pd.concat([frame, repeats])), "dups.csv")
+    assert_tidy(ds)
+    assert (ds.quality.rows, ds.quality.duplicates_removed, ds.quality.was_unsorted) == (80, 5, True)
+    np.testing.assert_allclose(ds.frame["Close"].iloc[10:15].to_numpy(), np.arange(1110.0, 1115.0))
+    assert ("q_duplicates", {"n": 5}) in data.quality_findings(ds.quality)
+
+
+def test_unsorted_dates_are_sorted_and_reported() -> None:
+    ds = data.load_csv(to_csv_bytes(make_prices(80).sample(frac=1.0, random_state=3)), "shuffled.csv")
+    assert_tidy(ds)
+    assert ds.quality.was_unsorted and ds.quality.duplicates_removed == 0
+    np.testing.assert_allclose(ds.frame["Close"].to_numpy(), np.arange(100.0, 180.0))
+    assert data.quality_findings(ds.quality) == [("q_unsorted", {})]
+
+
+def test_missing_and_infinite_values_are_filled_forward_and_counted() -> None:
+    frame = make_prices(80)
+    cells = {(5, "Close"): "", (6, "Close"): "inf", (20, "High"): "NaN", (40, "Volume"): "-inf"}
+    cells |= {(30, c): "" for c in OHLCV}  # one row with nothing in it
+    ds = data.load_csv(_with_cells(frame, cells), "holes.csv")
+    assert_tidy(ds)
+    q = ds.quality
+    assert (q.rows, q.missing_filled, q.missing_dropped) == (79, 4, 1)
+    assert ds.frame["Close"].iloc[5] == ds.frame["Close"].iloc[6] == 104.0  # day 4's close carried forward
+    assert ds.frame["High"].iloc[20] == frame["High"].iloc[19]
+    assert ("q_missing", {"filled": 4, "dropped": 1}) in data.quality_findings(q)
+
+
+def test_leading_rows_without_a_price_are_dropped() -> None:
+    ds = data.load_csv(_with_cells(make_prices(80), {(i, "Close"): "" for i in range(3)}), "late_start.csv")
+    assert (ds.quality.rows, ds.quality.missing_dropped, ds.quality.missing_filled) == (77, 3, 0)
+    assert ds.quality.start == "2020-01-06"
+
+
+def test_unreadable_and_impossible_dates_are_dropped_and_counted() -> None:
+    frame = make_prices(80).reset_index()
+    frame["Date"] = frame["Date"].dt.strftime("%Y-%m-%d")
+    frame.loc[7, "Date"], frame.loc[8, "Date"] = "2020-13-45", "0001-01-01"
+    ds = data.load_csv(frame.to_csv(index=False).encode(), "typos.csv")
+    assert_tidy(ds)
+    assert (ds.quality.rows, ds.quality.bad_dates_dropped) == (78, 2)
+    assert ("q_bad_dates", {"n": 2}) in data.quality_findings(ds.quality)
+
+
+def test_mostly_empty_column_is_left_out_not_invented() -> None:
+    frame = make_prices(80)
+    ds = data.load_csv(_with_cells(frame, {(i, "Volume"): "" for i in range(0, 80, 3)} | {(i, "Volume"): "" for i in range(1, 80, 3)}), "v.csv")
+    assert list(ds.frame.columns) == ["Open", "High", "Low", "Close"]
+    assert ds.quality.columns_dropped == ("Volume",) and ds.quality.missing_filled == 0
+
+
+def test_timestamps_with_changing_utc_offsets_keep_the_local_date() -> None:
+    days = pd.bdate_range("2020-02-03", periods=60)  # spans the US switch to daylight saving on 8 March
+    lines = ["Date,Close"] + [f"{d:%Y-%m-%d} 00:00:00{'-05:00' if d < pd.Timestamp('2020-03-09') else '-04:00'},{i + 1}" for i, d in enumerate(days)]
+    ds = data.load_csv("\n".join(lines).encode(), "yfinance_to_csv.csv")
+    assert list(ds.frame.index) == list(days)
+
+
+def test_non_positive_prices_are_counted_not_refused() -> None:
+    frame = pd.DataFrame({"Close": np.arange(-5.0, 75.0)}, index=pd.bdate_range("2020-01-01", periods=80, name="Date"))
+    ds = data.load_csv(to_csv_bytes(frame), "spread.csv")
+    assert ds.quality.nonpositive_prices == 6 and not ds.all_positive
+
+
+@pytest.mark.parametrize(
+    ("freq", "drop", "threshold", "gaps", "largest"),
+    [("D", slice(0, 0), 4, 0, 1), ("D", slice(30, 40), 4, 1, 11), ("W-MON", slice(0, 0), 14, 0, 7), ("W-MON", slice(30, 32), 14, 1, 21)],
+)
+def test_gaps_are_measured_against_the_bar_interval(freq: str, drop: slice, threshold: int, gaps: int, largest: int) -> None:
+    frame = make_prices(90, freq=freq)
+    frame = frame.drop(frame.index[drop])
+    _, q = data.tidy(frame)
+    assert (q.gap_threshold_days, q.gaps, q.largest_gap_days) == (threshold, gaps, largest)
+
+
+def test_clean_series_has_no_findings() -> None:
+    assert data.quality_findings(data.load_synthetic("sine", 200).quality) == []
+
+
+def test_fuzzed_files_raise_only_lab_errors() -> None:
+    """Randomly damaged copies of a good file: each loads tidy or is refused with a sentence, never a crash."""
+    rng = random.Random(7)
+    base = to_csv_bytes(make_prices(120)).decode()
+    tokens = [",", ";", "\t", '"', "\n", "NaN", "inf", "1e400", "x", "2020-13-45", "0001-01-01", "", "\x00", "+05:00", "$", "1,000"]
+    outcomes: dict[str, int] = {}
+    for _ in range(300):
+        text = list(base)
+        for _ in range(rng.randint(1, 25)):
+            pos = rng.randrange(len(text))
+            action = rng.random()
+            if action < 0.4:
+                text.insert(pos, rng.choice(tokens))
+            elif action < 0.7:
+                del text[pos : pos + rng.randint(1, 20)]
+            else:
+                text[pos] = rng.choice(tokens + list(string.printable))
+        try:
+            assert_tidy(data.load_csv("".join(text).encode(), "fuzz.csv"))
+            outcomes["loaded"] = outcomes.get("loaded", 0) + 1
+        except LabError as err:
+            outcomes[err.key] = outcomes.get(err.key, 0) + 1
+    assert outcomes.get("loaded", 0) >= 30 and sum(outcomes.values()) == 300
+
+
+# ---------------------------------------------------------------- synthetic
+
+
+@pytest.mark.parametrize("kind", data.SYNTHETIC_KINDS)
+@pytest.mark.parametrize("seed", [0, 11])
+def test_synthetic_series_are_seeded_business_day_series(kind: str, seed: int) -> None:
+    ds = data.load_synthetic(kind, 300, seed)
+    assert_tidy(ds)
+    assert (ds.name, ds.source, list(ds.frame.columns)) == (f"synthetic {kind} (seed {seed})", "synthetic", ["Close"])
+    assert ds.frame.index[0] == pd.Timestamp("2015-01-01") and (ds.frame.index.day_of_week < 5).all()
+    assert ds.frame.equals(data.load_synthetic(kind, 300, seed).frame)
+    assert not np.allclose(ds.frame["Close"], data.load_synthetic(kind, 300, seed + 1).frame["Close"])
+    assert ds.all_positive
+
+
+def test_sine_has_a_50_day_period() -> None:
+    close = data.load_synthetic("sine", 1000, seed=0, noise=0.5).frame["Close"].to_numpy()
+    spectrum = np.abs(np.fft.rfft(close - close.mean()))
+    assert spectrum.argmax() == 1000 // 50
+    clean = data.load_synthetic("sine", 1000, seed=0, noise=0.0).frame["Close"].to_numpy()
+    np.testing.assert_allclose(clean, 100 + 10 * np.sin(2 * np.pi * np.arange(1000) / 50), rtol=0, atol=1e-12)
+
+
+def test_random_walk_log_returns_have_the_stated_drift_and_volatility() -> None:
+    log_returns = np.diff(np.log(data.load_synthetic("random_walk", 20_000, seed=1).frame["Close"].to_numpy()))
+    assert log_returns.std() == pytest.approx(0.015, rel=0.03)
+    assert abs(log_returns.mean() - 0.0003) < 4 * 0.015 / np.sqrt(len(log_returns))
+
+
+def test_ar2_coefficients_are_recovered_by_least_squares() -> None:
+    x = data.load_synthetic("ar2", 20_000, seed=2).frame["Close"].to_numpy() - 100
+    design = np.column_stack([x[1:-1], x[:-2]])  # [x(t-1), x(t-2)] predicts x(t)
+    phi, *_ = np.linalg.lstsq(design, x[2:], rcond=None)
+    np.testing.assert_allclose(phi, [0.6, 0.3], atol=0.03)
+
+
+@pytest.mark.parametrize(("kind", "n_days", "key"), [("garch", 300, "err_unknown_synthetic"), ("sine", 49, "err_too_few_rows")])
+def test_synthetic_bad_settings(kind: str, n_days: int, key: str) -> None:
+    with pytest.raises(LabError) as err:
+        data.load_synthetic(kind, n_days)
+    assert err.value.key == key
+
+
+# ---------------------------------------------------------------- Yahoo Finance, download patched
+
+
+class FakeYahoo:
+    """Stands in for download_yahoo: answers from a script of frames and exceptions, records every call."""
+
+    def __init__(self) -> None:
+        self.answers: list[pd.DataFrame | BaseException] = []
+        self.calls: list[tuple[str, str, str, str]] = []
+
+    def __call__(self, ticker: str, start: str, end: str, interval: str) -> pd.DataFrame:
+        self.calls.append((ticker, start, end, interval))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+def yahoo_frame(n_days: int = 120, freq: str = "B") -> pd.DataFrame:
+    """What yfinance's history() returns: New York midnight stamps, OHLCV."""
+    return make_prices(n_days, freq=freq).tz_localize("America/New_York")
+
+
+@pytest.fixture
+def yahoo(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
+    fake = FakeYahoo()
+    monkeypatch.setattr(data, "download_yahoo", fake)
+    return fake
+
+
+def test_download_is_cached_on_disk_then_served_offline(yahoo: FakeYahoo, isolated_cache: Path) -> None:
+    yahoo.answers = [yahoo_frame(120)]
+    fresh = data.load_yahoo("msft", "2020-01-01", "2020-07-01")
+    assert_tidy(fresh)
+    assert (fresh.name, fresh.source, fresh.from_cache, fresh.quality.rows) == ("MSFT (Yahoo)", "yahoo", False, 120)
+    assert yahoo.calls == [("MSFT", "2020-01-01", "2020-07-01", "1d")]
+    saved = isolated_cache / "yahoo" / "MSFT_1d_2020-01-01_2020-07-01.csv"
+    assert saved.is_file() and data.cached_copies("MSFT") == [saved]
+
+    yahoo.answers = [OSError("network is unreachable")]
+    again = data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")
+    assert len(yahoo.calls) == 1  # the same request never went to the network again
+    assert again.from_cache and again.name == "MSFT (Yahoo, saved copy)"
+    pd.testing.assert_frame_equal(again.frame, fresh.frame, check_freq=False)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [YFPricesMissingError("XYZQ", "(1d 2020-01-01 -> 2020-07-01)"), YFTzMissingError("XYZQ"), pd.DataFrame()],
+    ids=["prices_missing", "tz_missing", "empty_frame"],
+)
+def test_unknown_ticker(yahoo: FakeYahoo, answer: object) -> None:
+    yahoo.answers = [answer]
+    with pytest.raises(LabError) as err:
+        data.load_yahoo("XYZQ", "2020-01-01", "2020-07-01")
+    assert err.value.key == "err_yahoo_no_prices"
+    assert str(err.value) == "No prices for 'XYZQ': check the ticker symbol and the dates."
+    assert not data.cached_copies("XYZQ")
+
+
+@pytest.mark.parametrize(
+    ("failure", "key"),
+    [
+        (OSError("no route to host"), "err_yahoo_offline"),
+        (CurlConnectionError("curl: (6) Could not resolve host: query2.finance.yahoo.com"), "err_yahoo_offline"),
+        (YFRateLimitError(), "err_yahoo_rate_limited"),
+    ],
+    ids=["oserror", "curl_offline", "rate_limit"],
+)
+def test_offline_or_throttled_with_and_without_a_saved_copy(yahoo: FakeYahoo, failure: Exception, key: str) -> None:
+    yahoo.answers = [failure]
+    with pytest.raises(LabError) as err:
+        data.load_yahoo("MSFT", "2021-01-01", "2021-07-01")
+    assert (err.value.key, err.value.params) == (key, {"ticker": "MSFT", "saved": 0})
+    with pytest.raises(LabError):  # no copy: the fallback has nothing to offer either
+        data.load_yahoo("MSFT", "2021-01-01", "2021-07-01", offline_fallback=True)
+
+    yahoo.answers = [yahoo_frame(120)]
+    earlier = data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")  # a different period, saved earlier
+    yahoo.answers = [failure]
+    with pytest.raises(LabError) as err:
+        data.load_yahoo("MSFT", "2021-01-01", "2021-07-01")
+    assert (err.value.key, err.value.params["saved"]) == (f"{key}_saved", 1)
+    assert "saved on disk" in str(err.value)
+    fallback = data.load_yahoo("MSFT", "2021-01-01", "2021-07-01", offline_fallback=True)
+    assert fallback.from_cache and fallback.quality.rows == earlier.quality.rows == 120
+
+
+@pytest.mark.parametrize(
+    ("ticker", "start", "end", "interval", "key"),
+    [
+        ("MS FT", "2020-01-01", "2020-07-01", "1d", "err_bad_ticker"),
+        ("", "2020-01-01", "2020-07-01", "1d", "err_bad_ticker"),
+        ("MSFT", "2020-07-01", "2020-01-01", "1d", "err_bad_dates"),
+        ("MSFT", "2020-01-01", "not a date", "1d", "err_bad_dates"),
+        ("MSFT", "2020-01-01", "2020-07-01", "1h", "err_bad_interval"),
+    ],
+)
+def test_bad_requests_never_reach_the_network(yahoo: FakeYahoo, ticker: str, start: str, end: str, interval: str, key: str) -> None:
+    with pytest.raises(LabError) as err:
+        data.load_yahoo(ticker, start, end, interval)
+    assert err.value.key == key and yahoo.calls == []
+
+
+def test_too_short_download_is_refused_and_not_saved(yahoo: FakeYahoo) -> None:
+    yahoo.answers = [yahoo_frame(20)]
+    with pytest.raises(LabError) as err:
+        data.load_yahoo("MSFT", "2020-01-01", "2020-02-01")
+    assert (err.value.key, err.value.params["rows"]) == ("err_too_few_rows", 20)
+    assert data.cached_copies("MSFT") == []
+
+
+def test_weekly_bars(yahoo: FakeYahoo) -> None:
+    yahoo.answers = [yahoo_frame(100, freq="W-MON")]
+    ds = data.load_yahoo("^GSPC", "2018-01-01", "2020-01-01", "1wk")
+    assert yahoo.calls == [("^GSPC", "2018-01-01", "2020-01-01", "1wk")]
+    assert (ds.quality.rows, ds.quality.gap_threshold_days, ds.quality.gaps) == (100, 14, 0)
+    assert data.cached_copies("^GSPC", "1wk") and not data.cached_copies("^GSPC", "1d")
+
+
+def test_corrupt_saved_copy_is_replaced_by_a_new_download(yahoo: FakeYahoo, isolated_cache: Path) -> None:
+    saved = isolated_cache / "yahoo" / "MSFT_1d_2020-01-01_2020-07-01.csv"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("this is not what we wrote\n")
+    yahoo.answers = [yahoo_frame(120)]
+    ds = data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")
+    assert not ds.from_cache and len(yahoo.calls) == 1
+    assert saved.read_text().startswith("Date,Open,High,Low,Close,Volume")
+
+
+def test_cache_location_and_clearing(yahoo: FakeYahoo, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert data.cache_dir() == isolated_cache / "yahoo"
+    yahoo.answers = [yahoo_frame(120)]
+    data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")
+    data.load_yahoo("NVDA", "2020-01-01", "2020-07-01")
+    assert data.clear_cache() == 2 and data.cached_copies("MSFT") == []
+    monkeypatch.delenv("LSTM_LAB_CACHE")
+    monkeypatch.setenv("HOME", str(isolated_cache / "home"))
+    assert data.cache_dir() == isolated_cache / "home" / ".cache" / "lstm-lab" / "yahoo"
+
+
+def test_download_yahoo_asks_yfinance_for_adjusted_bars(monkeypatch: pytest.MonkeyPatch) -> None:
+    import yfinance
+
+    asked: dict[str, object] = {}
+
+    class FakeTicker:
+        def __init__(self, symbol: str) -> None:
+            asked["symbol"] = symbol
+
+        def history(self, **kwargs: object) -> pd.DataFrame:
+            asked.update(kwargs)
+            return yahoo_frame(60)
+
+    monkeypatch.setattr(yfinance, "Ticker", FakeTicker)
+    monkeypatch.setattr(yfinance.config.debug, "hide_exceptions", True)
+    raw = data.download_yahoo("MSFT", "2020-01-01", "2020-04-01", "1wk")
+    assert len(raw) == 60
+    assert asked == {
+        "symbol": "MSFT", "start": "2020-01-01", "end": "2020-04-01", "interval": "1wk",
+        "auto_adjust": True, "actions": False,
+    }  # fmt: skip
+    assert yfinance.config.debug.hide_exceptions is False  # offline must not read as "possibly delisted"
+
+
+# ---------------------------------------------------------------- command-line sources
+
+
+def test_load_source(yahoo: FakeYahoo, tmp_path: Path) -> None:
+    assert data.load_source("sample:NVDA").name == "NVDA (sample)"
+    assert data.load_source("synthetic:ar2").name == "synthetic ar2 (seed 0)"
+    csv = tmp_path / "mine.csv"
+    csv.write_bytes(to_csv_bytes(make_prices(70)))
+    assert data.load_source(str(csv)).quality.rows == 70
+    yahoo.answers = [yahoo_frame(300)]
+    assert data.load_source("yahoo:msft").name == "MSFT (Yahoo)"
+    with pytest.raises(LabError) as err:
+        data.load_source("nowhere:at all")
+    assert err.value.key == "err_bad_source"
+
+
+# ---------------------------------------------------------------- sentences
+
+
+def test_every_error_and_finding_has_both_languages_with_the_same_placeholders() -> None:
+    source = Path(data.__file__).read_text()
+    keys = set(re.findall(r'LabError\(\s*"(\w+)"', source)) | set(re.findall(r'\("(q_\w+)", \{', source))
+    keys |= {f"{k}_saved" for k in ("err_yahoo_offline", "err_yahoo_rate_limited")}
+    assert len(keys) >= 20
+    for key in keys:
+        assert key in TABLE["en"] and key in TABLE["zh"], key
+    for key, english in data_strings.EN.items():
+        assert set(re.findall(r"\{(\w+)", english)) == set(re.findall(r"\{(\w+)", data_strings.ZH[key])), key
+
+
+@pytest.mark.parametrize(
+    ("load", "english", "chinese"),
+    [
+        (lambda: data.load_sample("nvda"), "NVDA (sample)", "NVDA（内置样本）"),
+        (lambda: data.load_csv(to_csv_bytes(make_prices(60)), "my prices.csv"), "my prices (CSV)", "my prices（CSV）"),
+        (lambda: data.load_synthetic("random_walk", 100, seed=4), "Random walk (synthetic, seed 4)", "随机游走（合成序列，种子 4）"),
+    ],
+    ids=["sample", "csv", "synthetic"],
+)
+def test_dataset_title_is_translated_and_name_stays_stable(load, english: str, chinese: str) -> None:
+    ds = load()
+    assert (ds.title("en"), ds.title("zh")) == (english, chinese)
+    assert ds.name in {"NVDA (sample)", "my prices (CSV)", "synthetic random_walk (seed 4)"}  # runs are filed under it
+
+
+def test_yahoo_titles(yahoo: FakeYahoo) -> None:
+    yahoo.answers = [yahoo_frame(120)]
+    fresh = data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")
+    saved = data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")
+    assert (fresh.title("zh"), saved.title("en")) == ("MSFT（雅虎财经）", "MSFT (Yahoo, saved copy)")
