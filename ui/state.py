@@ -117,7 +117,7 @@ def sidebar() -> None:
         if ds is None:
             st.markdown(tr("sidebar_no_dataset"))
         else:
-            st.markdown(tr("sidebar_dataset", name=ds.name, rows=len(ds.frame)))
+            st.markdown(tr("sidebar_dataset", name=ds.title(lang()), rows=len(ds.frame)))
         from ui.training import collect_finished_job, current_job, model_status  # ui.training imports this module
 
         job = current_job()
