@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import threading
@@ -149,15 +150,29 @@ class JobManager:
         self._cond = threading.Condition()
         self._queue: deque[TrainingJob] = deque()
         self._running: set[int] = set()
+        self._threads: list[tuple[TrainingJob, threading.Thread]] = []
+        atexit.register(self.shutdown)
 
     def submit(self, frame: pd.DataFrame, dataset_name: str, config: RunConfig) -> TrainingJob:
         """Validate (LabError before anything starts), then queue a job and start its thread."""
         prepared = Prepared(frame, config.validated())
         job = TrainingJob(config=config, dataset_name=dataset_name, frame=frame, prepared=prepared, manager=self)
+        thread = threading.Thread(target=job._work, name=f"train-{dataset_name}", daemon=True)
         with self._cond:
             self._queue.append(job)
-        threading.Thread(target=job._work, name=f"train-{dataset_name}", daemon=True).start()
+            self._threads = [(j, t) for j, t in self._threads if t.is_alive()] + [(job, thread)]
+        thread.start()
         return job
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop every job and wait for its thread, so the process never exits in the middle of a torch op."""
+        with self._cond:
+            threads = list(self._threads)
+        for job, _ in threads:
+            job.stop_event.set()
+        self.wake()
+        for _, thread in threads:
+            thread.join(timeout=timeout_s)
 
     def queue_place(self, job: TrainingJob) -> int:
         with self._cond:
