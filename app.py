@@ -11,7 +11,7 @@ from ui.state import app_pages, init_session, mark_router_ran, sidebar
 tune_malloc()
 # one core per training job: the server runs up to two jobs and must still answer clicks
 torch.set_num_threads(int(os.environ.get("LSTM_LAB_TORCH_THREADS", "1")))
-st.set_page_config(page_title="LSTM Lab", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="LSTM Lab", page_icon="🧠", layout="wide")
 mark_router_ran()
 init_session()
 

@@ -129,7 +129,9 @@ def _loss_labels() -> dict[str, str]:
 def live_panel(job: TrainingJob) -> None:
     """Progress, the Stop button and the growing loss chart, redrawn every second while the job lives."""
 
-    @st.fragment(run_every=1.0 if not job.finished else None)
+    drawn_busy = not job.finished  # the page around this fragment was drawn while the job lived
+
+    @st.fragment(run_every=1.0 if drawn_busy else None)
     def panel() -> None:
         p = job.progress()
         if p.status == "queued":
@@ -148,9 +150,11 @@ def live_panel(job: TrainingJob) -> None:
                       disabled=p.stop_requested)
         if p.history or p.batch_losses:
             st.plotly_chart(loss_figure(p.history, p.batch_steps, p.batch_losses, _loss_labels()), key="loss_chart")
-        if job.finished and not st.session_state.get("job_collected"):
+        if job.finished and drawn_busy:
+            # The sidebar's fragment may have collected the run already; either way the page
+            # around us is stale, so redraw it whole: results appear and this timer stops.
             collect_finished_job()
-            st.rerun()  # the whole page: results appear and the timer stops
+            st.rerun()
 
     panel()
 

@@ -77,7 +77,7 @@ def gate_animation_figure(
     pad = 0.05 * (high - low) if high > low else max(abs(high), 1.0) * 0.05
     cursor_low, cursor_high = low - pad, high + pad
 
-    fig = make_subplots(rows=2, cols=1, row_heights=[0.38, 0.62], vertical_spacing=0.12)
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.38, 0.62], vertical_spacing=0.17)
     fig.add_trace(
         go.Scatter(x=x, y=prices, mode="lines", name=t("gates_input_window", lang), line=dict(color="#5b6b7f")),
         row=1, col=1,
