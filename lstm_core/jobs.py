@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import math
 import os
+import sys
 import threading
 import time
 import traceback
@@ -20,6 +21,22 @@ from lstm_core.runs import Run, train_run
 from lstm_core.trainer import EpochRecord, Trainer
 
 MAX_BATCH_POINTS = 3000  # the live chart's running batch loss is thinned beyond this
+TRAIN_NICE = int(os.environ.get("LSTM_LAB_TRAIN_NICE", "10"))  # how far training threads step back for the UI
+
+
+def lower_thread_priority(nice: int) -> bool:
+    """Raise the calling thread's nice value by ``nice`` so that, on a busy CPU, the server's UI threads run first.
+
+    Linux only: there a thread has its own nice value, named by its native id. Returns whether it changed.
+    """
+    if nice <= 0 or sys.platform != "linux":
+        return False
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
+    except OSError:
+        return False
+    return True
 
 
 @dataclass
@@ -122,6 +139,7 @@ class TrainingJob:
             with self._lock:
                 self.status = "cancelled"
             return
+        lower_thread_priority(TRAIN_NICE)
         try:
             with self._lock:
                 self.status, self._started, self._epoch = "running", time.perf_counter(), 1

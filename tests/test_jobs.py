@@ -1,11 +1,14 @@
 """Tests of lstm_core.jobs: background training, the concurrency cap and its queue, stop and cancel."""
 
+import os
+import sys
+import threading
 import time
 
 import pytest
 
 from lstm_core.errors import LabError
-from lstm_core.jobs import JobManager, format_seconds
+from lstm_core.jobs import JobManager, format_seconds, lower_thread_priority
 from tests.helpers import TINY, tiny_frame
 
 
@@ -58,3 +61,20 @@ def test_bad_config_is_refused_before_any_thread_starts():
 
 def test_format_seconds():
     assert format_seconds(75.4) == "1:15" and format_seconds(None) == "–" and format_seconds(float("inf")) == "–"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are a Linux feature")
+def test_training_thread_steps_back_but_the_server_thread_does_not():
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: dict[str, object] = {}
+
+    def worker() -> None:
+        seen["changed"] = lower_thread_priority(5)
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == {"changed": True, "nice": min(before + 5, 19)}
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the calling (UI) thread keeps its priority
+    assert lower_thread_priority(0) is False
