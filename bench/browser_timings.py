@@ -1,0 +1,301 @@
+"""What a visitor feels, measured in a real Chromium: cold start, page switches, clicks while jobs train, server memory.
+
+Used by bench/run.py; on its own: ``python bench/browser_timings.py`` prints the numbers as JSON. Every time is
+taken inside the page (the click's own event, then a check on each animation frame), so Playwright's round
+trips do not count. Ports come from 8621-8639.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from browser import IDLE, launch_chromium, streamlit_server, wait_idle  # noqa: E402
+
+from lstm_core.config import RunConfig  # noqa: E402
+from lstm_core.i18n import t  # noqa: E402
+
+PORTS = range(8621, 8640)
+PAGES = ("data", "train", "gates", "learn", "home")
+TITLES = {"home": "app_title", "data": "data_title", "train": "train_title", "gates": "gates_title", "learn": "learn_title"}
+WAIT_MS = 180_000
+CLICK_JS = """
+() => {
+    window.__clicked = null; window.__answered = null;
+    document.addEventListener('click', () => { window.__clicked = performance.now(); }, {capture: true, once: true});
+}"""
+ANSWERED_JS = """
+([title, idle]) => {
+    const h1 = document.querySelector('h1');
+    if (h1 && h1.textContent.trim() === title && document.querySelector(idle)) {
+        window.__answered = window.__answered ?? performance.now();
+        return true;
+    }
+    return false;
+}"""
+RERUN_JS = """
+() => {
+    window.__clicked = null; window.__answered = null; window.__ran = false;
+    document.addEventListener('click', () => { window.__clicked = performance.now(); }, {capture: true, once: true});
+    const app = document.querySelector("[data-testid='stApp']");
+    window.__observer?.disconnect();
+    window.__observer = new MutationObserver(records => {
+        if (records.some(r => r.oldValue === 'running') || app.getAttribute('data-test-script-state') === 'running') {
+            window.__ran = true;
+        }
+    });
+    window.__observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
+}"""
+RERUN_DONE_JS = """
+idle => {
+    if (window.__ran && document.querySelector(idle)) {
+        window.__answered = window.__answered ?? performance.now();
+        return true;
+    }
+    return false;
+}"""
+EPOCH_JS = """
+() => {
+    const bar = document.querySelector("[data-testid='stProgress']");
+    const m = bar && bar.textContent.match(/Epoch (\\d+)\\/\\d+ · ([\\d,]+) samples\\/s/);
+    return m ? [Number(m[1]), Number(m[2].replace(/,/g, ''))] : null;
+}"""
+
+
+def free_port() -> int:
+    """The first port of 8621-8639 that nothing listens on."""
+    for port in PORTS:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("ports 8621-8639 are all taken")
+
+
+def server_pid(port: int) -> int:
+    """The pid of the `streamlit run` this process started on ``port``."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == os.getpid() and f"--server.port={port}".encode() in cmdline:
+            return int(proc.name)
+    raise RuntimeError(f"no streamlit child on port {port}")
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident memory now (VmRSS) and its high-water mark (VmHWM) of ``pid``, in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
+
+
+def timed_click(page, target, title: str) -> float:
+    """Seconds from a real click on ``target`` until the h1 reads ``title`` and the script is idle."""
+    page.evaluate(CLICK_JS)
+    target.click()
+    page.wait_for_function(ANSWERED_JS, arg=[title, IDLE], polling="raf", timeout=WAIT_MS)
+    return page.evaluate("() => (window.__answered - window.__clicked) / 1000")
+
+
+def timed_rerun(page, target) -> float:
+    """Seconds from a real click on ``target`` until the rerun it caused has run and the script is idle again."""
+    page.evaluate(RERUN_JS)
+    target.click()
+    page.wait_for_function(RERUN_DONE_JS, arg=IDLE, polling="raf", timeout=WAIT_MS)
+    return page.evaluate("() => (window.__answered - window.__clicked) / 1000")
+
+
+def step_clicks(page, times: int) -> list[float]:
+    """Seconds per click on the Learn calculator's step picker (a table and a chart redrawn), in English."""
+    page.get_by_role("tab", name=t("learn_tab_calculator")).click()
+    steps = page.locator(".st-key-learn_step_5 button")
+    return [timed_rerun(page, steps.filter(has_text=str(2 + k % 4)).first) for k in range(times)]
+
+
+def language_switches(page, times: int) -> list[float]:
+    """Seconds per flip of the sidebar language on the Learn page, starting from English (keep ``times`` even)."""
+    out = []
+    for k in range(times):
+        lang, label = ("zh", "简体中文") if k % 2 == 0 else ("en", "English")
+        radio = page.locator("[data-testid='stSidebar']").get_by_role("radio", name=label)
+        out.append(timed_click(page, radio, t("learn_title", lang)))
+    return out
+
+
+def nav_clicks(page, rounds: int) -> dict[str, list[float]]:
+    """Seconds per sidebar navigation click, ``rounds`` times through every page."""
+    links = page.locator("[data-testid='stSidebarNavLink']")
+    out: dict[str, list[float]] = {slug: [] for slug in PAGES}
+    for _ in range(rounds):
+        for slug in PAGES:
+            link = links.first if slug == "home" else page.locator(f"[data-testid='stSidebarNavLink'][href$='/{slug}']")
+            out[slug].append(timed_click(page, link, t(TITLES[slug])))
+    return out
+
+
+def start_job(page, url: str, config: RunConfig) -> None:
+    """Open Train in ``page`` and submit ``config``'s model and training sizes."""
+    page.goto(f"{url}/train")
+    page.locator("h1", has_text=t("train_title")).wait_for(timeout=WAIT_MS)
+    wait_idle(page, WAIT_MS)
+    for label, value in (("cfg_epochs", config.epochs), ("cfg_patience", config.patience),
+                         ("cfg_hidden", config.hidden), ("cfg_seed", config.seed)):
+        page.get_by_label(t(label), exact=True).fill(str(value))
+    page.get_by_role("button", name=t("train_start")).click()
+
+
+def wait_epoch(page, epoch: int) -> tuple[int, int]:
+    """Block until the job in ``page`` trains epoch ``epoch`` at a known rate, or has finished early.
+
+    Returns the (epoch, samples/s) its progress bar showed last.
+    """
+    deadline = time.monotonic() + WAIT_MS / 1000
+    last = (0, 0)
+    while time.monotonic() < deadline:
+        shown = page.evaluate(EPOCH_JS)
+        if shown:
+            last = tuple(shown)
+            if last[0] >= epoch and last[1] > 0:
+                return last
+        elif last[0] and page.locator("h3", has_text="Held-out test period").count():
+            return last  # early stopping ended it sooner
+        page.wait_for_timeout(250)
+    raise TimeoutError(f"no epoch {epoch} within {WAIT_MS / 1000:.0f} s")
+
+
+def stop_and_wait(page) -> None:
+    """Press Stop (unless early stopping got there first) and wait until the job has ended.
+
+    Waits for the Stop button to go, not for the results: those can fail to appear (see the report of the
+    sidebar fragment collecting the run first), and the memory figure needs the job ended, not drawn.
+    """
+    stop = page.locator(".st-key-train_stop button")
+    if stop.count():
+        stop.click()
+    stop.wait_for(state="detached", timeout=WAIT_MS)
+
+
+@contextmanager
+def server(port: int, max_jobs: int) -> Iterator[tuple[str, float]]:
+    """A fresh `streamlit run app.py`; yields its URL and the seconds from process start to its health answer."""
+    os.environ["LSTM_LAB_MAX_JOBS"] = str(max_jobs)  # streamlit_server hands the environment on
+    start = time.perf_counter()
+    with streamlit_server(port=port) as url:
+        yield url, time.perf_counter() - start
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+def measure(nav_rounds: int = 3, switches: int = 4, epochs_1job: int = 5) -> dict:
+    """Every browser-side figure of bench/run.py, as one dict (seconds, MB, samples/s)."""
+    from playwright.sync_api import sync_playwright
+
+    result: dict = {"load_before": [round(x, 2) for x in os.getloadavg()]}
+    default = RunConfig()
+    viewport = {"width": 1400, "height": 1000}
+    # trainers' tabs are short: their live charts update below the fold, so this machine's CPU goes to the
+    # server and the reader being timed, not to painting charts that real users paint on their own computers
+    trainer_viewport = {"width": 1400, "height": 250}
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)  # started first: its own start-up is not the app's
+        result["chromium"] = browser.version
+
+        # one server: cold start, page switches, clicks with nothing and with one default job training
+        port = free_port()
+        start = time.perf_counter()
+        with server(port, max_jobs=2) as (url, health_s):
+            reader = browser.new_context(viewport=viewport).new_page()
+            reader.goto(url)
+            reader.locator("h1", has_text=t("app_title")).wait_for(timeout=WAIT_MS)
+            wait_idle(reader, WAIT_MS)
+            result["cold_start_s"] = round(time.perf_counter() - start, 2)
+            result["cold_start_health_s"] = round(health_s, 2)
+            pid = server_pid(port)
+            result["rss_after_first_page_mb"] = round(memory_mb(pid)["VmRSS"])
+
+            log(f"cold start {result['cold_start_s']} s; page switches")
+            per_page = nav_clicks(reader, nav_rounds)
+            result["page_switch_median_s"] = median([s for values in per_page.values() for s in values])
+            result["page_switch_first_round_s"] = {slug: round(values[0], 3) for slug, values in per_page.items()}
+            result["page_switch_median_by_page_s"] = {slug: median(values[1:] or values) for slug, values in per_page.items()}
+
+            reader.locator("[data-testid='stSidebarNavLink'][href$='/learn']").click()
+            reader.locator("h1", has_text=t("learn_title")).wait_for(timeout=WAIT_MS)
+            wait_idle(reader, WAIT_MS)
+            log("language switches, nothing training")
+            idle = language_switches(reader, switches)
+            result["widget_update_idle_s"] = median(idle)
+            result["step_click_idle_s"] = median(step_clicks(reader, switches))
+
+            trainer = browser.new_context(viewport=trainer_viewport).new_page()
+            start_job(trainer, url, default)
+            wait_epoch(trainer, 2)
+            log("language switches, one default job training")
+            busy = language_switches(reader, switches)
+            steps = step_clicks(reader, switches)
+            epoch, sps = wait_epoch(trainer, epochs_1job)
+            result["widget_update_1job_s"] = median(busy)
+            result["widget_update_1job_all_s"] = [round(s, 3) for s in busy]
+            result["step_click_1job_s"] = median(steps)
+            result["app_samples_per_s_1job"] = sps
+            log("stopping the job")
+            stop_and_wait(trainer)
+            result["peak_rss_1job_mb"] = round(memory_mb(pid)["VmHWM"])
+            result["epochs_1job"] = epoch
+            trainer.context.close()
+            reader.context.close()
+
+        # a fresh server, three default jobs training at once (cap raised to 3 for this figure)
+        with server(free_port(), max_jobs=3) as (url, _):
+            pid = server_pid(int(url.rsplit(":", 1)[1]))
+            reader = browser.new_context(viewport=viewport).new_page()
+            reader.goto(f"{url}/learn")
+            reader.locator("h1", has_text=t("learn_title")).wait_for(timeout=WAIT_MS)
+            wait_idle(reader, WAIT_MS)
+            trainers = [browser.new_context(viewport=trainer_viewport).new_page() for _ in range(3)]
+            for seed, page in enumerate(trainers):
+                start_job(page, url, default.with_(seed=seed))
+            for page in trainers:
+                wait_epoch(page, 1)
+            log("language switches, three default jobs training")
+            busy = language_switches(reader, switches)
+            steps = step_clicks(reader, switches)
+            shown = [wait_epoch(page, 1) for page in trainers]
+            result["widget_update_3jobs_s"] = median(busy)
+            result["widget_update_3jobs_all_s"] = [round(s, 3) for s in busy]
+            result["step_click_3jobs_s"] = median(steps)
+            result["app_samples_per_s_3jobs"] = [sps for _, sps in shown]
+            result["epochs_3jobs"] = [epoch for epoch, _ in shown]
+            log("stopping the jobs")
+            for page in trainers:
+                stop_and_wait(page)
+            result["peak_rss_3jobs_mb"] = round(memory_mb(pid)["VmHWM"])
+        browser.close()
+    result["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=1, ensure_ascii=False))

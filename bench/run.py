@@ -1,0 +1,177 @@
+"""All of LSTM Lab's benchmarks in one go: prints one table and writes bench/results.json (not part of the tests).
+
+    python bench/run.py [--threads 1] [--skip-browser] [--json bench/results.json]
+
+Runs bench/train.py (trainer against a bare nn.LSTM loop, malloc settings), the gate-extraction benchmark of
+bench/gates.py, and bench/browser_timings.py (cold start, page switches, clicks while jobs train, server memory),
+and records the machine it ran on with its load, since timings on a shared machine mean little without it.
+Streamlit settings can be varied through the environment, e.g. ``STREAMLIT_RUNNER_POST_SCRIPT_GC=false``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+
+def load_module(name: str) -> ModuleType:
+    """A bench script as a module (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def machine() -> dict:
+    """CPU, cores, memory, versions and load: what the numbers below depend on."""
+    import plotly
+    import streamlit
+    import torch
+
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+                 platform.processor() or "unknown")
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    total_kb = next((int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal")), 0)
+    return {
+        "cpu": model,
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gb": round(total_kb / 2**20, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads_default": torch.get_num_threads(),
+        "streamlit": streamlit.__version__,
+        "plotly": plotly.__version__,
+        "streamlit_env": {k: v for k, v in os.environ.items() if k.startswith("STREAMLIT_")},
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def run_train(threads: int) -> dict:
+    """bench/train.py in its own process (it times malloc settings in fresh processes of its own too)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "train.json"
+        subprocess.run([sys.executable, str(BENCH / "train.py"), "--threads", str(threads), "--json", str(out)],
+                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text())
+
+
+def run_gates(repeats: int) -> dict:
+    """bench/gates.py's extraction (1 and 2 threads) and figure timings at its default size."""
+    gates = load_module("gates")
+    steps, hidden, layers = 250, 64, 2
+    result: dict = {"size": f"T={steps}, {layers}x{hidden} LSTM, batch 1"}
+    for threads in (1, 2):
+        times = gates.bench_extraction(steps, hidden, layers, threads, repeats)
+        result[f"threads_{threads}"] = {name: round(ms, 3) for name, ms in times.items()}
+    import torch
+
+    torch.set_num_threads(1)
+    figure = gates.bench_figure(steps, hidden, layers, repeats=max(3, repeats // 8))
+    result["figure"] = {"build_ms": round(1e3 * figure["build_s"], 1), "to_json_ms": round(1e3 * figure["to_json_s"], 1),
+                        "json_mb": round(figure["figure_mb"], 2), "frames": figure["frames"]}
+    return result
+
+
+def table(results: dict) -> list[tuple[str, str, str]]:
+    """(group, measurement, value) rows for the printed table."""
+    rows: list[tuple[str, str, str]] = []
+    m = results["machine"]
+    rows += [("machine", "cpu", f"{m['cpu']} ({m['usable_cores']} of {m['logical_cores']} cores usable)"),
+             ("machine", "memory", f"{m['memory_gb']} GB"),
+             ("machine", "versions", f"python {m['python']}, torch {m['torch']}, streamlit {m['streamlit']}"),
+             ("machine", "load average (1, 5, 15 min)", f"{m['load_average_at_start']} at start, "
+                                                         f"{results['load_average_at_end']} at end")]
+    if m["streamlit_env"]:
+        rows.append(("machine", "streamlit settings from env", ", ".join(f"{k}={v}" for k, v in m["streamlit_env"].items())))
+    if "train" in results:
+        tr = results["train"]
+        rows += [("training", "config", f"{tr['config']}, {tr['threads']} thread(s)"),
+                 ("training", "bare nn.LSTM loop", f"{tr['bare_samples_per_s']:,} samples/s"),
+                 ("training", "LSTM Lab trainer", f"{tr['train_samples_per_s']:,} samples/s ({tr['train_vs_bare']:.0%} of bare)"),
+                 ("training", "LSTM Lab trainer, clip_grad 1.0 (the app's default)",
+                  f"{tr['train_clip_1_samples_per_s']:,} samples/s"),
+                 ("training", "as a background job (thread, lowered priority)", f"{tr['job_samples_per_s']:,} samples/s")]
+        for kernel, name in (("onednn", "torch's default oneDNN LSTM"), ("native", "native LSTM kernels")):
+            default, tuned = tr["step"][f"{kernel}_default"], tr["step"][f"{kernel}_tuned"]
+            rows.append(("training", f"2x128 w120 b128 step, {name}, default -> tuned malloc",
+                         f"{default['ms']} -> {tuned['ms']} ms ({default['faults']:,} -> {tuned['faults']:,} page faults)"))
+    if "gates" in results:
+        g = results["gates"]
+        for threads in (1, 2):
+            r = g[f"threads_{threads}"]
+            rows.append(("gates", f"{g['size']}, {threads} thread(s)",
+                         f"forward {r['forward_ms']} ms, extract {r['fast_ms']} ms, per-step loop {r['slow_ms']} ms"))
+        f = g["figure"]
+        rows.append(("gates", "animated figure", f"{f['frames']} frames: build {f['build_ms']} ms, "
+                                                 f"to_json {f['to_json_ms']} ms, {f['json_mb']} MB"))
+    if "browser" in results:
+        b = results["browser"]
+        by_page = ", ".join(f"{k} {v}" for k, v in b["page_switch_median_by_page_s"].items())
+        first = ", ".join(f"{k} {v}" for k, v in b["page_switch_first_round_s"].items())
+        rows += [("browser", "cold start: process start to first page", f"{b['cold_start_s']} s "
+                                                                          f"(health answer at {b['cold_start_health_s']} s)"),
+                 ("browser", "page switch, median of all clicks", f"{b['page_switch_median_s']} s"),
+                 ("browser", "page switch, first visit", first),
+                 ("browser", "page switch, later visits (median)", by_page),
+                 ("browser", "Learn language switch, nothing training", f"{b['widget_update_idle_s']} s"),
+                 ("browser", "... while 1 default job trains", f"{b['widget_update_1job_s']} s {b['widget_update_1job_all_s']}"),
+                 ("browser", "... while 3 default jobs train", f"{b['widget_update_3jobs_s']} s {b['widget_update_3jobs_all_s']}"),
+                 ("browser", "Learn step click (a table, a chart), idle / 1 job / 3 jobs",
+                  f"{b['step_click_idle_s']} / {b['step_click_1job_s']} / {b['step_click_3jobs_s']} s"),
+                 ("browser", "app's own rate, 1 job (Chromium on the same 2 cores)", f"{b['app_samples_per_s_1job']:,} samples/s"),
+                 ("browser", "app's own rate, 3 jobs (Chromium on the same 2 cores)", " / ".join(f"{x:,}" for x in b["app_samples_per_s_3jobs"]) + " samples/s"),
+                 ("memory", "server RSS after the first page", f"{b['rss_after_first_page_mb']} MB"),
+                 ("memory", "server peak RSS (VmHWM), 1 job", f"{b['peak_rss_1job_mb']} MB (all pages visited, "
+                                                               f"{b['epochs_1job']} epochs)"),
+                 ("memory", "server peak RSS (VmHWM), 3 jobs at once", f"{b['peak_rss_3jobs_mb']} MB (fresh server, cap 3)")]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for the training benchmark")
+    parser.add_argument("--gate-repeats", type=int, default=40)
+    parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--json", type=Path, default=BENCH / "results.json")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    results: dict = {"machine": machine()}
+    print("training benchmark ...", file=sys.stderr, flush=True)
+    results["train"] = run_train(args.threads)
+    results["threads"] = results["train"]["threads"]
+    results["train_samples_per_s"] = results["train"]["train_samples_per_s"]
+    results["bare_samples_per_s"] = results["train"]["bare_samples_per_s"]
+    print("gate benchmark ...", file=sys.stderr, flush=True)
+    results["gates"] = run_gates(args.gate_repeats)
+    if not args.skip_browser:
+        print("browser timings ...", file=sys.stderr, flush=True)
+        results["browser"] = load_module("browser_timings").measure()
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["seconds"] = round(time.perf_counter() - started)
+
+    rows = table(results)
+    widths = [max(len(row[k]) for row in rows) for k in range(2)]
+    for group, name, value in rows:
+        print(f"{group:<{widths[0]}}  {name:<{widths[1]}}  {value}")
+    args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    print(f"\nwrote {args.json} ({results['seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()
