@@ -10,6 +10,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -22,6 +23,7 @@ from lstm_core.trainer import EpochRecord, Trainer
 
 MAX_BATCH_POINTS = 3000  # the live chart's running batch loss is thinned beyond this
 TRAIN_NICE = int(os.environ.get("LSTM_LAB_TRAIN_NICE", "10"))  # how far training threads step back for the UI
+OWNER_CHECK_S = 1.0  # how often a job asks whether anyone is still there to see its result
 
 
 def lower_thread_priority(nice: int) -> bool:
@@ -68,6 +70,8 @@ class TrainingJob:
     prepared: Prepared
     manager: JobManager
     stop_event: threading.Event = field(default_factory=threading.Event)
+    owner_alive: Callable[[], bool] | None = None  # False once no one can ever see this job's result
+    abandoned: bool = False  # stopped because its owner left
     status: str = "queued"
     run: Run | None = None
     error: LabError | None = None
@@ -82,11 +86,22 @@ class TrainingJob:
     _batch_losses: list[float] = field(default_factory=list)
     _thin: int = 1
     _running_loss: float = math.nan
+    _owner_checked: float = 0.0
 
     def stop(self) -> None:
         """Ask the job to end within one batch (or leave the queue); the best weights are kept."""
         self.stop_event.set()
         self.manager.wake()
+
+    def check_owner(self) -> None:
+        """Stop, as abandoned, once ``owner_alive`` says no one is left to see the result (at most once a second)."""
+        now = time.monotonic()
+        if self.owner_alive is None or self.stop_event.is_set() or now - self._owner_checked < OWNER_CHECK_S:
+            return
+        self._owner_checked = now
+        if not self.owner_alive():
+            self.abandoned = True
+            self.stop()
 
     @property
     def finished(self) -> bool:
@@ -129,6 +144,7 @@ class TrainingJob:
                 if len(self._batch_losses) > MAX_BATCH_POINTS:  # keep every other point, and sample half as often
                     self._batch_steps, self._batch_losses = self._batch_steps[::2], self._batch_losses[::2]
                     self._thin *= 2
+        self.check_owner()
 
     def _on_epoch(self, trainer: Trainer) -> None:
         with self._lock:
@@ -171,10 +187,18 @@ class JobManager:
         self._threads: list[tuple[TrainingJob, threading.Thread]] = []
         atexit.register(self.shutdown)
 
-    def submit(self, frame: pd.DataFrame, dataset_name: str, config: RunConfig) -> TrainingJob:
-        """Validate (LabError before anything starts), then queue a job and start its thread."""
+    def submit(
+        self, frame: pd.DataFrame, dataset_name: str, config: RunConfig, owner_alive: Callable[[], bool] | None = None
+    ) -> TrainingJob:
+        """Validate (LabError before anything starts), then queue a job and start its thread.
+
+        ``owner_alive``, called from the job's thread about once a second, returns False once no one can see the
+        job's result any more (its browser session is gone): the job then leaves the queue or stops, and frees
+        its place for others.
+        """
         prepared = Prepared(frame, config.validated())
-        job = TrainingJob(config=config, dataset_name=dataset_name, frame=frame, prepared=prepared, manager=self)
+        job = TrainingJob(config=config, dataset_name=dataset_name, frame=frame, prepared=prepared, manager=self,
+                          owner_alive=owner_alive)
         thread = threading.Thread(target=job._work, name=f"train-{dataset_name}", daemon=True)
         with self._cond:
             self._queue.append(job)
@@ -208,6 +232,7 @@ class JobManager:
         """Block until ``job`` heads the queue and a slot is free; False if it was stopped while waiting."""
         with self._cond:
             while not (self._queue and self._queue[0] is job and len(self._running) < self.max_running):
+                job.check_owner()  # stop() inside only sets an event and notifies: safe under our lock
                 if job.stop_event.is_set():
                     self._queue.remove(job)
                     self._cond.notify_all()

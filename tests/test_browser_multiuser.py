@@ -189,3 +189,26 @@ def test_three_trainers_one_reader_share_a_server(capped_server: str, tabs: list
     assert persistence_rows[0] == persistence_rows[1] == persistence_rows[2]  # same data, same baseline
     assert reader.locator("[data-testid='stException']").count() == 0
     assert script_errors == []
+
+
+def test_a_closed_tab_gives_its_training_slot_to_the_next_user(tmp_path, monkeypatch: pytest.MonkeyPatch, chromium) -> None:
+    monkeypatch.setenv("LSTM_LAB_MAX_JOBS", "1")
+    monkeypatch.setenv("LSTM_LAB_OWNER_GRACE_S", "2")  # the app's default waits 3 minutes for a reconnect
+    leaver, stayer = User("leaver", hidden=8, seed=1, epochs=1000), User("stayer", hidden=8, seed=2, epochs=2)
+    with streamlit_server(cache_dir=tmp_path / "server-cache") as url:
+        contexts = [chromium.new_context(viewport={"width": 1400, "height": 250}) for _ in range(2)]
+        for user, context in zip((leaver, stayer), contexts, strict=True):
+            user.page = context.new_page()
+            user.page.goto(f"{url}/train")
+            expect(user.page.locator("h1").first).to_have_text(t("train_title"), timeout=WAIT_MS)
+            fill_train_form(user.page, user)
+        leaver.page.get_by_role("button", name=t("train_start")).click()
+        expect(leaver.page.locator("[data-testid='stProgress']")).to_contain_text("/1000 · ", timeout=WAIT_MS)
+        stayer.page.get_by_role("button", name=t("train_start")).click()
+        expect(stayer.page.get_by_text(t("train_queued", place=1, running=1))).to_be_visible(timeout=WAIT_MS)
+
+        contexts[0].close()  # the leaver's tab goes away mid-training: no one can ever see that run
+        # the stayer's job gets the slot after the grace period, not after the leaver's 1000 epochs (about 2 minutes)
+        expect(stayer.page.get_by_text(re.compile(r"^Ran all 2 epochs"))).to_be_visible(timeout=WAIT_MS)
+        expect(sidebar(stayer.page)).to_contain_text(t("sidebar_model_ready", runs=1))
+        contexts[1].close()

@@ -78,3 +78,29 @@ def test_training_thread_steps_back_but_the_server_thread_does_not():
     assert seen == {"changed": True, "nice": min(before + 5, 19)}
     assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the calling (UI) thread keeps its priority
     assert lower_thread_priority(0) is False
+
+
+def test_job_whose_owner_left_stops_and_frees_its_place(monkeypatch):
+    monkeypatch.setattr("lstm_core.jobs.OWNER_CHECK_S", 0.0)
+    owner_here = threading.Event()
+    owner_here.set()
+    manager = JobManager(max_running=1)
+    long_run = TINY.with_(epochs=500, patience=500, batch=4)
+    running = manager.submit(tiny_frame(), "a", long_run, owner_alive=owner_here.is_set)
+    queued = manager.submit(tiny_frame(seed=1), "b", long_run, owner_alive=owner_here.is_set)
+    wait_for(lambda: running.progress().epoch >= 2)
+    assert queued.progress().queue_place == 1 and not running.abandoned
+
+    owner_here.clear()  # the browser session is gone for good
+    wait_for(lambda: running.finished and queued.finished)
+    assert running.abandoned and running.run.stop_reason == "stopped"
+    assert len(running.run.history) < 500
+    assert queued.abandoned and queued.status == "cancelled" and queued.run is None
+    assert manager.running_count() == 0 and manager.queue_place(queued) == 0
+
+
+def test_job_without_an_owner_check_runs_to_its_end():
+    manager = JobManager(max_running=1)
+    job = manager.submit(tiny_frame(), "a", TINY.with_(epochs=3, patience=3))
+    wait_for(lambda: job.finished)
+    assert job.status == "done" and not job.abandoned and len(job.run.history) == 3

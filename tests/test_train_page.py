@@ -87,3 +87,36 @@ def test_chinese_labels(train_page):
     assert not at.exception
     assert at.title[0].value == "训练"
     assert any(b.label == "开始训练" for b in at.button)
+
+
+def test_session_probe_follows_the_browser_session_with_a_grace_period(monkeypatch):
+    import ui.training as training
+
+    class FakeServer:
+        connected = True
+
+        def is_active_session(self, session_id: str) -> bool:
+            assert session_id == "s-1"
+            return self.connected
+
+    class FakeContext:
+        session_id = "s-1"
+
+    server = FakeServer()
+    monkeypatch.setattr(training, "get_script_run_ctx", lambda: FakeContext())
+    monkeypatch.setattr(training.runtime, "exists", lambda: True)
+    monkeypatch.setattr(training.runtime, "get_instance", lambda: server)
+    alive = training.session_probe(grace_s=0.3)
+    assert alive()
+    server.connected = False  # tab closed: Streamlit may still resume it for a while
+    assert alive()
+    time.sleep(0.35)
+    assert not alive()
+    server.connected = True  # a reconnect within Streamlit's own window counts again
+    assert alive()
+
+
+def test_session_probe_is_none_without_a_server():
+    import ui.training as training
+
+    assert training.session_probe() is None  # bare Python: no script run context, jobs never give up

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lstm_core.config import CELLS, FEATURES, OPTIMIZERS, TARGETS, RunConfig
 from lstm_core.errors import LabError
@@ -14,6 +20,8 @@ from lstm_core.runs import Run, bundle_zip, load_bundle
 from ui.state import dataset, show_error, tr
 
 MAX_RUNS = 10  # per session; the oldest are dropped beyond this (memory on a shared host)
+# Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
+OWNER_GRACE_S = float(os.environ.get("LSTM_LAB_OWNER_GRACE_S", "180"))
 
 
 # ---------------------------------------------------------------- session state
@@ -103,6 +111,26 @@ def config_form_ui(defaults: RunConfig, disabled: bool, expanded: bool) -> RunCo
     )
 
 
+def session_probe(grace_s: float = OWNER_GRACE_S) -> Callable[[], bool] | None:
+    """A check, safe from any thread, that this browser session is connected or was within ``grace_s``.
+
+    None where there is no Streamlit server (AppTest, bare mode): such jobs never give up.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    last_seen = time.monotonic()
+
+    def alive() -> bool:
+        nonlocal last_seen
+        if server.is_active_session(session_id):  # documented safe on any thread
+            last_seen = time.monotonic()
+        return time.monotonic() - last_seen < grace_s
+
+    return alive
+
+
 def start_job(config: RunConfig) -> bool:
     """Validate against the loaded data and queue a job; a bad setting becomes one sentence (and False)."""
     running = current_job()
@@ -111,7 +139,7 @@ def start_job(config: RunConfig) -> bool:
         return False
     ds = dataset()
     try:
-        job = default_manager().submit(ds.frame, ds.name, config.validated())
+        job = default_manager().submit(ds.frame, ds.name, config.validated(), owner_alive=session_probe())
     except LabError as err:
         show_error(err)
         return False
