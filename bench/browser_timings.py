@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from browser import IDLE, launch_chromium, streamlit_server, wait_idle  # noqa: E402
+from browser import IDLE, launch_chromium, streamlit_server, timed_click, wait_idle  # noqa: E402
 
 from lstm_core.config import RunConfig  # noqa: E402
 from lstm_core.i18n import t  # noqa: E402
@@ -30,20 +30,6 @@ PORTS = range(8621, 8640)
 PAGES = ("data", "train", "gates", "learn", "home")
 TITLES = {"home": "app_title", "data": "data_title", "train": "train_title", "gates": "gates_title", "learn": "learn_title"}
 WAIT_MS = 180_000
-CLICK_JS = """
-() => {
-    window.__clicked = null; window.__answered = null;
-    document.addEventListener('click', () => { window.__clicked = performance.now(); }, {capture: true, once: true});
-}"""
-ANSWERED_JS = """
-([title, idle]) => {
-    const h1 = document.querySelector('h1');
-    if (h1 && h1.textContent.trim() === title && document.querySelector(idle)) {
-        window.__answered = window.__answered ?? performance.now();
-        return true;
-    }
-    return false;
-}"""
 RERUN_JS = """
 () => {
     window.__clicked = null; window.__answered = null; window.__ran = false;
@@ -105,14 +91,6 @@ def memory_mb(pid: int) -> dict[str, float]:
     return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
 
 
-def timed_click(page, target, title: str) -> float:
-    """Seconds from a real click on ``target`` until the h1 reads ``title`` and the script is idle."""
-    page.evaluate(CLICK_JS)
-    target.click()
-    page.wait_for_function(ANSWERED_JS, arg=[title, IDLE], polling="raf", timeout=WAIT_MS)
-    return page.evaluate("() => (window.__answered - window.__clicked) / 1000")
-
-
 def timed_rerun(page, target) -> float:
     """Seconds from a real click on ``target`` until the rerun it caused has run and the script is idle again."""
     page.evaluate(RERUN_JS)
@@ -134,7 +112,7 @@ def language_switches(page, times: int) -> list[float]:
     for k in range(times):
         lang, label = ("zh", "简体中文") if k % 2 == 0 else ("en", "English")
         radio = page.locator("[data-testid='stSidebar']").get_by_role("radio", name=label)
-        out.append(timed_click(page, radio, t("learn_title", lang)))
+        out.append(timed_click(page, radio, t("learn_title", lang), WAIT_MS))
     return out
 
 
@@ -145,7 +123,7 @@ def nav_clicks(page, rounds: int) -> dict[str, list[float]]:
     for _ in range(rounds):
         for slug in PAGES:
             link = links.first if slug == "home" else page.locator(f"[data-testid='stSidebarNavLink'][href$='/{slug}']")
-            out[slug].append(timed_click(page, link, t(TITLES[slug])))
+            out[slug].append(timed_click(page, link, t(TITLES[slug]), WAIT_MS))
     return out
 
 

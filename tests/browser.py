@@ -93,6 +93,42 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
+_CLICKED_JS = """
+() => {
+    window.__clicked = null; window.__answered = null;
+    document.addEventListener('click', () => { window.__clicked = performance.now(); }, {capture: true, once: true});
+}"""
+_ANSWERED_JS = """
+([title, idle]) => {
+    const h1 = document.querySelector('h1');
+    if (h1 && h1.textContent.trim() === title && document.querySelector(idle)) {
+        window.__answered = window.__answered ?? performance.now();
+        return true;
+    }
+    return false;
+}"""
+
+
+def timed_click(page, target, title: str, timeout_ms: int = 60_000) -> float:
+    """Seconds from a real click on ``target`` until the page's h1 reads ``title`` and the script is idle.
+
+    Both ends are taken inside the page (the click's own event, then a check on every animation frame),
+    so Playwright's round trips do not count.
+    """
+    page.evaluate(_CLICKED_JS)
+    target.click()
+    page.wait_for_function(_ANSWERED_JS, arg=[title, IDLE], polling="raf", timeout=timeout_ms)
+    return page.evaluate("() => (window.__answered - window.__clicked) / 1000")
+
+
+def grid_rows(frame, timeout_ms: int = 60_000) -> list[list[str]]:
+    """The cells of an st.dataframe / st.data_editor (drawn on a canvas), read from the grid's accessible table."""
+    frame.locator("[data-testid='glide-cell-0-0']").wait_for(state="attached", timeout=timeout_ms)
+    return frame.evaluate(
+        "e => Array.from(e.querySelectorAll('table[role=grid] tr')).map(r => Array.from(r.children, c => c.textContent))"
+    )
+
+
 def open_data_page(page, url: str) -> None:
     """Load the app, then go to Data through the sidebar navigation and wait for its chart to draw."""
     page.goto(url)

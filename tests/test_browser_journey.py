@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import ROOT, wait_idle
+from browser import ROOT, grid_rows, wait_idle
 from playwright.sync_api import Locator, Page, expect
 
 from lstm_core.i18n import t
@@ -32,14 +32,6 @@ WAIT_MS = 30_000
 def trace_lengths(page: Page, chart: str) -> dict[str, int]:
     """Points per trace of a plotly chart, read from the figure the browser holds."""
     return page.locator(chart).evaluate("p => Object.fromEntries(p.data.map(t => [t.name, t.x.length]))")
-
-
-def grid_rows(frame: Locator) -> list[list[str]]:
-    """The cells of an st.dataframe / st.data_editor (a canvas), from the grid's accessible table."""
-    frame.locator("[data-testid='glide-cell-0-0']").wait_for(state="attached", timeout=WAIT_MS)
-    return frame.evaluate(
-        "e => Array.from(e.querySelectorAll('table[role=grid] tr')).map(r => Array.from(r.children, c => c.textContent))"
-    )
 
 
 def sidebar_text(page: Page) -> str:

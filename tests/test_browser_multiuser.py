@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from browser import IDLE, streamlit_server, wait_idle
+from browser import grid_rows, streamlit_server, timed_click, wait_idle
 from playwright.sync_api import Locator, Page, expect
 
 from lstm_core.i18n import t
@@ -33,14 +33,6 @@ class User:
 # ---------------------------------------------------------------- reading and driving one tab
 
 
-def grid_rows(frame: Locator) -> list[list[str]]:
-    """The cells of an st.dataframe (a canvas), from the grid's accessible table."""
-    frame.locator("[data-testid='glide-cell-0-0']").wait_for(state="attached", timeout=WAIT_MS)
-    return frame.evaluate(
-        "e => Array.from(e.querySelectorAll('table[role=grid] tr')).map(r => Array.from(r.children, c => c.textContent))"
-    )
-
-
 def frame_by_alt(page: Page, alt: str) -> Locator:
     return page.locator(f"[data-testid='stDataFrame']:has([aria-label={alt!r}])")
 
@@ -55,37 +47,12 @@ def sidebar(page: Page) -> Locator:
     return page.locator("[data-testid='stSidebar']")
 
 
-def timed_click(page: Page, target: Locator, title: str) -> float:
-    """Seconds from a real click on ``target`` until the page's h1 reads ``title`` and the script is idle.
-
-    Both ends are taken inside the page (the click's own event, then a check on every animation frame),
-    so Playwright's round trips do not count.
-    """
-    page.evaluate(
-        "() => { window.__clicked = null; window.__answered = null;"
-        " document.addEventListener('click', () => { window.__clicked = performance.now(); }, {capture: true, once: true}); }"
-    )
-    target.click()
-    page.wait_for_function(
-        """([title, idle]) => {
-            const h1 = document.querySelector('h1');
-            if (h1 && h1.textContent.trim() === title && document.querySelector(idle)) {
-                window.__answered = window.__answered ?? performance.now();
-                return true;
-            }
-            return false;
-        }""",
-        arg=[title, IDLE], polling="raf", timeout=WAIT_MS,
-    )
-    return page.evaluate("() => (window.__answered - window.__clicked) / 1000")
-
-
 def switch_language(page: Page, times: int) -> list[float]:
     """Flip the sidebar's language ``times`` times, starting from English; seconds per flip."""
     seconds = []
     for k in range(times):
         lang, label = ("zh", "简体中文") if k % 2 == 0 else ("en", "English")
-        seconds.append(round(timed_click(page, sidebar(page).get_by_role("radio", name=label), t("learn_title", lang)), 3))
+        seconds.append(round(timed_click(page, sidebar(page).get_by_role("radio", name=label), t("learn_title", lang), WAIT_MS), 3))
     return seconds
 
 
