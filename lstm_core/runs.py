@@ -223,22 +223,32 @@ def load_bundle(source: str | Path | bytes) -> Run:
     except RuntimeError as exc:
         raise LabError("err_bundle_shapes") from exc
     model.eval()
-    history = [EpochRecord(**{k: (math.nan if v is None else v) for k, v in h.items()}) for h in record.get("history", [])]
-    run = Run(
-        config=config,
-        dataset_name=str(record.get("dataset", "?")),
-        frame=frame,
-        model=model,
-        initial_state=initial,
-        history=history,
-        metrics=record.get("metrics", {}),
-        best_epoch=int(record.get("best_epoch", 0)),
-        best_val_loss=record.get("best_val_loss") or math.nan,
-        stop_reason=str(record.get("stop_reason", "completed")),
-        seconds=float(record.get("seconds", 0.0)),
-        run_id=str(record.get("run_id", uuid.uuid4().hex[:8])),
-        created=str(record.get("created", "")),
-    )
+    try:  # run.json has no checksum of its own: parse every field strictly, and never trust its scores
+        history = [EpochRecord(**{k: (math.nan if v is None else float(v) if k != "epoch" else int(v)) for k, v in h.items()})
+                   for h in record.get("history", [])]
+        run = Run(
+            config=config,
+            dataset_name=str(record.get("dataset", "?")),
+            frame=frame,
+            model=model,
+            initial_state=initial,
+            history=history,
+            metrics={},
+            best_epoch=int(record.get("best_epoch", 0)),
+            best_val_loss=float(record.get("best_val_loss") or math.nan),
+            stop_reason=str(record.get("stop_reason", "completed")),
+            seconds=float(record.get("seconds", 0.0)),
+            run_id=str(record.get("run_id", uuid.uuid4().hex[:8])),
+            created=str(record.get("created", "")),
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise LabError("err_bundle_damaged", detail="run.json is not valid") from exc
+    try:
+        run.metrics = evaluate(run.prepared, run.test_predictions)  # recomputed from the weights and the data
+    except LabError:
+        raise
+    except Exception as exc:
+        raise LabError("err_bundle_damaged", detail="its data does not fit its settings") from exc
     try:
         stored = Scaler.from_dict(record["scaler"]["features"])
         fitted = run.prepared.feature_scaler

@@ -69,3 +69,26 @@ def test_bundle_is_never_unpickled(run):
     members = bundle_members(run)
     assert members["weights.safetensors"][:8] != b"\x80\x04\x95"  # not a pickle stream
     assert set(members) == {"run.json", "weights.safetensors", "initial.safetensors", "data.csv"}
+
+
+def _with_record(run, **changes) -> bytes:
+    members = bundle_members(run)
+    record = json.loads(members["run.json"])
+    record.update(changes)
+    members["run.json"] = json.dumps(record).encode()
+    return _rezip(members)
+
+
+def test_scores_written_into_run_json_are_ignored_and_recomputed(run):
+    fake = {"model": {"rmse": 0.0001, "skill": 0.99, "p_vs_persistence": 1e-9}}
+    loaded = load_bundle(_with_record(run, metrics=fake))
+    assert loaded.metrics["model"]["rmse"] == pytest.approx(run.metrics["model"]["rmse"], rel=1e-6)
+    assert loaded.metrics["persistence"]["rmse"] == pytest.approx(run.metrics["persistence"]["rmse"], rel=1e-6)
+
+
+@pytest.mark.parametrize("changes", [{"history": [{"epoch": 1}]}, {"history": "x"}, {"best_epoch": "x"},
+                                     {"best_val_loss": [1]}, {"history": [{"epoch": 1, "train_loss": "a"}]}])
+def test_malformed_run_json_fields_are_refused_with_a_sentence(run, changes):
+    with pytest.raises(LabError) as err:
+        load_bundle(_with_record(run, **changes))
+    assert err.value.key == "err_bundle_damaged"
