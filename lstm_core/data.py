@@ -254,8 +254,10 @@ def clear_cache() -> int:
 
 def _check_ticker(ticker: str) -> str:
     ticker = ticker.strip().upper()
+    if not ticker:
+        raise LabError("err_empty_ticker")
     if not re.fullmatch(r"[A-Z0-9^][A-Z0-9.\-=^]{0,14}", ticker):
-        raise LabError("err_bad_ticker", ticker=ticker or "''")
+        raise LabError("err_bad_ticker", ticker=ticker)
     return ticker
 
 

@@ -410,7 +410,7 @@ def test_offline_or_throttled_with_and_without_a_saved_copy(yahoo: FakeYahoo, fa
     ("ticker", "start", "end", "interval", "key"),
     [
         ("MS FT", "2020-01-01", "2020-07-01", "1d", "err_bad_ticker"),
-        ("", "2020-01-01", "2020-07-01", "1d", "err_bad_ticker"),
+        ("", "2020-01-01", "2020-07-01", "1d", "err_empty_ticker"),
         ("MSFT", "2020-07-01", "2020-01-01", "1d", "err_bad_dates"),
         ("MSFT", "2020-01-01", "not a date", "1d", "err_bad_dates"),
         ("MSFT", "2020-01-01", "2020-07-01", "1h", "err_bad_interval"),
@@ -533,3 +533,4 @@ def test_yahoo_titles(yahoo: FakeYahoo) -> None:
     fresh = data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")
     saved = data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")
     assert (fresh.title("zh"), saved.title("en")) == ("MSFT（雅虎财经）", "MSFT (Yahoo, saved copy)")
+
