@@ -198,6 +198,12 @@ def _read_members(source: str | Path | bytes) -> dict[str, bytes]:
     return {name: (path / name).read_bytes() for name in BUNDLE_FILES}
 
 
+def _epoch_record(stored: dict) -> EpochRecord:
+    """One epoch of a bundle's history; TypeError/ValueError/AttributeError when a field is missing or not a number."""
+    values = {k: math.nan if v is None else float(v) for k, v in stored.items()}  # JSON has no NaN: it stores null
+    return EpochRecord(**{**values, "epoch": int(values["epoch"])}) if "epoch" in values else EpochRecord(**values)
+
+
 def load_bundle(source: str | Path | bytes) -> Run:
     """A run from a bundle directory, a zip path or zip bytes; LabError if it is missing, damaged or altered."""
     members = _read_members(source)
@@ -224,8 +230,7 @@ def load_bundle(source: str | Path | bytes) -> Run:
         raise LabError("err_bundle_shapes") from exc
     model.eval()
     try:  # run.json has no checksum of its own: parse every field strictly, and never trust its scores
-        history = [EpochRecord(**{k: (math.nan if v is None else float(v) if k != "epoch" else int(v)) for k, v in h.items()})
-                   for h in record.get("history", [])]
+        history = [_epoch_record(h) for h in record.get("history", [])]
         run = Run(
             config=config,
             dataset_name=str(record.get("dataset", "?")),
