@@ -68,7 +68,7 @@ def bare_epoch_rate(x: torch.Tensor, y: torch.Tensor, cfg: RunConfig, epochs: in
 
 def ours_epoch_rate(prepared: Prepared, cfg: RunConfig, epochs: int) -> float:
     result = Trainer(cfg.with_(epochs=epochs), prepared).fit()
-    rates = [h.samples_per_s for h in result.history]
+    rates = [h.samples_per_s for h in result.history if h.epoch > 0]
     return max(rates[1:] or rates)
 
 
@@ -80,7 +80,7 @@ def job_epoch_rate(frame, cfg: RunConfig, epochs: int) -> float:
     job = JobManager(max_running=1).submit(frame, "MSFT", cfg.with_(epochs=epochs))
     while not job.finished:
         time.sleep(0.05)
-    rates = [h.samples_per_s for h in job.run.history]
+    rates = [h.samples_per_s for h in job.run.history if h.epoch > 0]
     return max(rates[1:] or rates)
 
 

@@ -84,6 +84,9 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
 
     def on_epoch(trainer) -> None:
         h = trainer.history[-1]
+        if h.epoch == 0:
+            print(f"epoch 0 (untrained)  train {h.train_loss:.5f}  val {h.val_loss:.5f}", file=sys.stderr)
+            return
         print(f"epoch {h.epoch}/{config.epochs}  train {h.train_loss:.5f}  val {h.val_loss:.5f}  "
               f"{h.samples_per_s:,.0f} samples/s", file=sys.stderr)
 

@@ -8,11 +8,12 @@ alone), plus a ``DataQuality`` report of what was fixed on the way in.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,16 @@ class Dataset:
     from_cache: bool = False
     subject: str = ""  # ticker, file stem or synthetic kind, for title()
     seed: int = 0  # synthetic series only
+    _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """A content hash of the prices (index and every column): the only safe cache key for a visitor's data."""
+        if not self._fingerprint:
+            digest = hashlib.sha256(pd.util.hash_pandas_object(self.frame, index=True).to_numpy().tobytes())
+            digest.update(",".join(map(str, self.frame.columns)).encode())
+            self._fingerprint.append(digest.hexdigest()[:32])
+        return self._fingerprint[0]
 
     def title(self, lang: str = "en") -> str:
         """The dataset's name as the UI shows it, in ``lang``."""

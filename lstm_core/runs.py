@@ -51,6 +51,11 @@ class Run:
     created: str = field(default_factory=lambda: dt.datetime.now().isoformat(timespec="seconds"))
     batch_losses: list[float] = field(default_factory=list)
 
+    @property
+    def epochs_run(self) -> int:
+        """Training epochs that finished (the history also holds epoch 0, the untrained model)."""
+        return sum(1 for h in self.history if h.epoch > 0)
+
     @cached_property
     def prepared(self) -> Prepared:
         return Prepared(self.frame, self.config)
@@ -78,7 +83,7 @@ class Run:
             "metrics": self.metrics,
             "best_epoch": self.best_epoch,
             "best_val_loss": _finite_or_none(self.best_val_loss),
-            "epochs_run": len(self.history),
+            "epochs_run": self.epochs_run,
             "stop_reason": self.stop_reason,
             "seconds": round(self.seconds, 3),
             "history": [{k: _finite_or_none(v) for k, v in asdict(h).items()} for h in self.history],

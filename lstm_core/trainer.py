@@ -24,7 +24,7 @@ StopReason = str  # "completed" | "early_stopped" | "stopped" | "diverged"
 
 @dataclass
 class EpochRecord:
-    epoch: int  # 1-based
+    epoch: int  # 0 is the untrained model, scored before the first step; training epochs count from 1
     train_loss: float
     val_loss: float
     seconds: float  # training and validation
@@ -36,7 +36,7 @@ class TrainResult:
     model: Forecaster  # best weights restored
     initial_state: dict[str, torch.Tensor]
     history: list[EpochRecord]
-    best_epoch: int  # 0 when no epoch finished
+    best_epoch: int  # 0 when no epoch beat the untrained model (its weights are then the ones kept)
     best_val_loss: float
     stop_reason: StopReason
     seconds: float
@@ -115,9 +115,16 @@ class Trainer:
         x_val, y_val = self.prepared.tensors("val")
         n_train = len(x_train)
         self.n_batches = math.ceil(n_train / cfg.batch)
-        best_val, best_epoch, stale = math.inf, 0, 0
         reason: StopReason = "completed"
         started = time.perf_counter()
+        # epoch 0: the untrained model's losses, so a chart of learning starts where learning starts
+        best_val = loss_fn(predict(model, x_val), y_val).item()
+        train_loss = loss_fn(predict(model, x_train), y_train.cpu()).item()
+        self.history.append(EpochRecord(0, train_loss, best_val, time.perf_counter() - started, math.nan))
+        best_epoch, stale = 0, 0
+        self._fire("on_epoch_end")
+        if not math.isfinite(best_val):
+            best_val = math.inf
 
         for epoch in range(1, cfg.epochs + 1):
             self.epoch = epoch

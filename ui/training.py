@@ -213,7 +213,7 @@ def results_ui(run: Run) -> None:
                   start=test_dates[0].strftime("%Y-%m-%d"), end=test_dates[-1].strftime("%Y-%m-%d")))
     reason_key = f"reason_{run.stop_reason}"
     (st.warning if run.stop_reason == "diverged" else st.caption)(
-        tr(reason_key, best=run.best_epoch, epochs=len(run.history), seconds=f"{run.seconds:.1f}"))
+        tr(reason_key, best=run.best_epoch, epochs=run.epochs_run, seconds=f"{run.seconds:.1f}"))
     model, persistence = run.metrics["model"], run.metrics["persistence"]
     skill, p_value = model.get("skill"), model.get("p_vs_persistence")
     numbers = dict(skill=_fmt(None if skill is None else 100 * skill, 3), rmse=_fmt(model["rmse"]),
@@ -250,7 +250,7 @@ def runs_ui() -> None:
         rows = [{
             tr("col_run"): r.run_id, tr("col_dataset"): r.dataset_name, tr("col_target"): r.config.target,
             tr("col_model"): f"{r.config.cell.upper()} {r.config.hidden}×{r.config.layers}",
-            tr("col_window"): r.config.window, tr("col_lr"): r.config.lr, tr("col_epochs"): len(r.history),
+            tr("col_window"): r.config.window, tr("col_lr"): r.config.lr, tr("col_epochs"): r.epochs_run,
             tr("m_rmse"): round(r.metrics["model"]["rmse"], 4),
             tr("col_skill"): _fmt(None if r.metrics["model"].get("skill") is None else 100 * r.metrics["model"]["skill"], 3),
             tr("col_seconds"): round(r.seconds, 1), tr("col_created"): r.created,
