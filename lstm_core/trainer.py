@@ -9,6 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import torch
 from torch import nn
@@ -19,7 +20,16 @@ from lstm_core.pipeline import Prepared
 
 EVAL_BATCH = 2048
 
-StopReason = str  # "completed" | "early_stopped" | "stopped" | "diverged"
+
+
+class StopReason(StrEnum):
+    """Why a training run ended; each has a sentence ``reason_<value>`` in the translation table."""
+
+    COMPLETED = "completed"  # every epoch ran
+    EARLY_STOPPED = "early_stopped"  # validation loss stopped improving for ``patience`` epochs
+    STOPPED = "stopped"  # the user asked (or left)
+    DIVERGED = "diverged"  # the loss became NaN or infinite
+    TIME_LIMIT = "time_limit"  # the job ran out of its wall-time budget
 
 
 @dataclass
@@ -115,7 +125,7 @@ class Trainer:
         x_val, y_val = self.prepared.tensors("val")
         n_train = len(x_train)
         self.n_batches = math.ceil(n_train / cfg.batch)
-        reason: StopReason = "completed"
+        reason = StopReason.COMPLETED
         started = time.perf_counter()
         # epoch 0: the untrained model's losses, so a chart of learning starts where learning starts
         best_val = loss_fn(predict(model, x_val), y_val).item()
@@ -143,23 +153,23 @@ class Trainer:
                 optimizer.step()
                 self.batch_loss = loss.item()
                 if not math.isfinite(self.batch_loss):
-                    reason = "diverged"
+                    reason = StopReason.DIVERGED
                     break
                 loss_sum += self.batch_loss * len(idx)
                 self.samples_seen += len(idx)
                 self.batch_losses.append(self.batch_loss)
                 self._fire("on_batch_end")
                 if self.stop_event.is_set():
-                    reason = "stopped"
+                    reason = StopReason.STOPPED
                     break
-            if reason == "diverged" or (reason == "stopped" and self.batch < self.n_batches):
+            if reason == StopReason.DIVERGED or (reason == StopReason.STOPPED and self.batch < self.n_batches):
                 break  # a partial epoch gets no validation score
             train_seconds = time.perf_counter() - epoch_start
             val_loss = loss_fn(predict(model, x_val), y_val).item()
             seconds = time.perf_counter() - epoch_start
             self.history.append(EpochRecord(epoch, loss_sum / n_train, val_loss, seconds, n_train / train_seconds))
             if not math.isfinite(val_loss):
-                reason = "diverged"
+                reason = StopReason.DIVERGED
                 break
             if val_loss < best_val:
                 best_val, best_epoch, stale = val_loss, epoch, 0
@@ -167,11 +177,11 @@ class Trainer:
             else:
                 stale += 1
             self._fire("on_epoch_end")
-            if reason == "stopped" or self.stop_event.is_set():
-                reason = "stopped"
+            if reason == StopReason.STOPPED or self.stop_event.is_set():
+                reason = StopReason.STOPPED
                 break
             if stale >= cfg.patience:
-                reason = "early_stopped"
+                reason = StopReason.EARLY_STOPPED
                 break
 
         model.load_state_dict(best_state)

@@ -26,7 +26,7 @@ def test_job_trains_in_background_and_reports_progress():
     wait_for(lambda: job.finished)
     p = job.progress()
     assert p.status == "done" and job.run is not None
-    assert [h.epoch for h in p.history] == [1, 2, 3, 4]
+    assert [h.epoch for h in p.history] == [0, 1, 2, 3, 4]  # epoch 0: the untrained model
     assert len(p.batch_losses) == 4 * p.n_batches and p.batch_steps[-1] == pytest.approx(4.0)
     assert job.run.metrics["model"]["rmse"] > 0
 
@@ -103,4 +103,4 @@ def test_job_without_an_owner_check_runs_to_its_end():
     manager = JobManager(max_running=1)
     job = manager.submit(tiny_frame(), "a", TINY.with_(epochs=3, patience=3))
     wait_for(lambda: job.finished)
-    assert job.status == "done" and not job.abandoned and len(job.run.history) == 3
+    assert job.status == "done" and not job.abandoned and job.run.epochs_run == 3

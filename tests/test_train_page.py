@@ -61,7 +61,7 @@ def test_train_and_see_metrics_beside_baselines(train_page):
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     loss = charts[0]
     assert [t["name"] for t in loss["data"]][-2:] == ["Train loss", "Validation loss"]
-    assert len(loss["data"][-1]["x"]) == 2  # one validation point per epoch
+    assert loss["data"][-1]["x"] == [0, 1, 2]  # the untrained model, then one validation point per epoch
     assert len(charts) >= 3  # loss, predictions, residuals
 
 

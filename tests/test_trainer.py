@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import Trainer, predict
 from tests.helpers import TINY, tiny_frame
@@ -37,14 +38,14 @@ def test_best_weights_are_restored():
     x, y = prepared.tensors("val")
     restored = torch.nn.functional.mse_loss(predict(result.model, x), y).item()
     assert restored == pytest.approx(result.best_val_loss, rel=1e-5)
-    assert result.best_epoch == 1 + int(np.argmin([h.val_loss for h in result.history]))
+    assert result.best_epoch == result.history[int(np.argmin([h.val_loss for h in result.history]))].epoch
 
 
 def test_early_stopping_after_patience():
     cfg = TINY.with_(epochs=50, patience=2, lr=0.05)
     result = Trainer(cfg, Prepared(tiny_frame(), cfg)).fit()
     assert result.stop_reason == "early_stopped"
-    assert len(result.history) == result.best_epoch + 2
+    assert len(result.history) == result.best_epoch + 3  # epoch 0, then best, then `patience` worse ones
 
 
 def test_stop_event_ends_within_one_batch_and_keeps_best():
@@ -63,7 +64,7 @@ def test_stop_event_ends_within_one_batch_and_keeps_best():
     result = trainer.fit()
     assert result.stop_reason == "stopped"
     assert seen[-1] == (2, 3)  # no batch ran after the one during which Stop was pressed
-    assert len(result.history) == 1 and result.best_epoch == 1  # epoch 2 was partial: not scored
+    assert [h.epoch for h in result.history] == [0, 1] and result.best_epoch == 1  # epoch 2 was partial: not scored
 
 
 def test_nan_loss_stops_with_best_weights_kept(monkeypatch):
@@ -87,7 +88,7 @@ def test_nan_loss_stops_with_best_weights_kept(monkeypatch):
     trainer.add_callback("on_batch_end", poison)
     result = trainer.fit()
     assert result.stop_reason == "diverged"
-    assert len(result.history) == 1 and result.best_epoch == 1
+    assert [h.epoch for h in result.history] == [0, 1] and result.best_epoch == 1
     x, y = original("val")
     kept = torch.nn.functional.mse_loss(predict(result.model, x), y).item()
     assert math.isfinite(kept) and kept == pytest.approx(result.best_val_loss, rel=1e-5)
@@ -102,6 +103,19 @@ def test_callbacks_report_progress():
     trainer.add_callback("on_epoch_end", lambda t: events.append(("epoch", t.epoch, len(t.history))))
     trainer.fit()
     n_batches = math.ceil(prepared.n_samples("train") / cfg.batch)
-    assert events.count(("epoch", 1, 1)) == 1 and events.count(("epoch", 2, 2)) == 1
+    assert events[0] == ("epoch", 0, 1)  # the untrained model is scored before the first batch
+    assert events.count(("epoch", 1, 2)) == 1 and events.count(("epoch", 2, 3)) == 1
     assert sum(e[0] == "batch" for e in events) == 2 * n_batches
-    assert events[n_batches] == ("epoch", 1, 1)
+    assert events[n_batches + 1] == ("epoch", 1, 2)
+
+
+def test_epoch_zero_is_the_untrained_model():
+    cfg = TINY.with_(epochs=3)
+    prepared = Prepared(tiny_frame(), cfg)
+    result = Trainer(cfg, prepared).fit()
+    untrained = build_model(cfg).eval()
+    for split, loss in (("train", result.history[0].train_loss), ("val", result.history[0].val_loss)):
+        x, y = prepared.tensors(split)
+        assert loss == pytest.approx(torch.nn.functional.mse_loss(predict(untrained, x), y).item(), rel=1e-6)
+    assert result.history[0].epoch == 0 and math.isnan(result.history[0].samples_per_s)
+    assert [h.epoch for h in result.history] == [0, 1, 2, 3]
