@@ -7,12 +7,14 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
 import torch
 
-from lstm_core.config import RunConfig
+from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.errors import LabError
+from lstm_core.i18n import t
 from lstm_core.memory import tune_malloc
 
 
@@ -23,25 +25,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = RunConfig()
     parser = _Parser(prog="python -m lstm_core", description="Train an LSTM on prices and inspect its gates.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a model and print its scores as JSON")
     train.add_argument("--data", required=True, help="sample:MSFT, yahoo:TICKER, synthetic:sine or a CSV path")
-    train.add_argument("--target", choices=("price", "logret"), default=defaults.target)
-    train.add_argument("--features", default=",".join(defaults.features), help="comma list of close,open,high,low,volume,logret")
-    train.add_argument("--window", type=int, default=defaults.window)
-    train.add_argument("--horizon", type=int, default=defaults.horizon)
-    train.add_argument("--hidden", type=int, default=defaults.hidden)
-    train.add_argument("--layers", type=int, default=defaults.layers)
-    train.add_argument("--dropout", type=float, default=defaults.dropout)
-    train.add_argument("--cell", choices=("lstm", "gru"), default=defaults.cell)
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--patience", type=int, default=defaults.patience)
-    train.add_argument("--batch", type=int, default=defaults.batch)
-    train.add_argument("--lr", type=float, default=defaults.lr)
-    train.add_argument("--seed", type=int, default=defaults.seed)
+    add_setting_flags(train)
     train.add_argument("--out", type=Path, default=None, help="folder to save the run bundle in")
     train.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
 
@@ -61,17 +50,47 @@ def _json_safe(value: object) -> object:
     return value
 
 
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per RunConfig field, generated from its Setting: ``--train-frac 0.7``, ``--features close,logret``.
+
+    Flags default to None, so only what the user gives overrides RunConfig's defaults, and RunConfig alone says
+    whether a value is in range (one sentence, exit 2).
+    """
+    for f in fields(RunConfig):
+        setting = SETTINGS[f.name]
+        default = getattr(RunConfig(), f.name)
+        if setting.is_choice:
+            kind = "comma list of " if isinstance(default, tuple) else "one of "
+            allowed = kind + ", ".join(setting.choices)
+            shown = ",".join(default) if isinstance(default, tuple) else default
+        else:
+            low, high = (int(setting.low), int(setting.high)) if f.type in ("int", int) else (setting.low, setting.high)
+            allowed = f"{low:g} to {high:g}" if isinstance(low, float) else f"{low} to {high}"
+            allowed += ", log scale" if setting.log else ""
+            shown = f"{default:g}" if isinstance(default, float) else default
+        label = t(f"cfg_{f.name}")
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}", dest=f.name, default=None, metavar=f.name.upper(),
+            type=str if setting.is_choice else int if f.type in ("int", int) else float,
+            help=f"{label}: {allowed} (default {shown})",
+        )
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The settings given on the command line over RunConfig's defaults; LabError names one out of range."""
+    given = {f.name: getattr(args, f.name) for f in fields(RunConfig) if getattr(args, f.name, None) is not None}
+    if "features" in given:
+        given["features"] = tuple(part.strip() for part in given["features"].split(",") if part.strip())
+    return RunConfig(**given)
+
+
 def cmd_train(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.data import load_source
     from lstm_core.pipeline import Prepared
     from lstm_core.runs import save_bundle, train_run
     from lstm_core.trainer import resolve_device
 
-    config = RunConfig(
-        target=args.target, features=tuple(f.strip() for f in args.features.split(",") if f.strip()),
-        window=args.window, horizon=args.horizon, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
-        cell=args.cell, epochs=args.epochs, patience=args.patience, batch=args.batch, lr=args.lr, seed=args.seed,
-    ).validated()
+    config = config_from_args(args)
     try:
         device = resolve_device(args.device)
         torch.empty(0, device=device)  # fails now, with one line, if that device does not exist here

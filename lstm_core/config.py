@@ -1,43 +1,138 @@
-"""RunConfig: the one frozen description of a run (data window, model, training) that everything shares."""
+"""RunConfig: the one frozen description of a run, and the one table of every setting's range, choices and help.
+
+Each field carries a ``Setting`` in its metadata. The Train page's widgets, every command-line flag, validation and
+the hyperparameter search space are all generated from that table, so a range is written once, here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any
 
 from lstm_core.errors import LabError
 
-TARGETS = ("price", "logret")
-FEATURES = ("close", "open", "high", "low", "volume", "logret")
-CELLS = ("lstm", "gru")
-OPTIMIZERS = ("adam", "adamw", "sgd")
+
+class Target(StrEnum):
+    """What the model predicts ``horizon`` days ahead."""
+
+    LOGVOL = "logvol"  # log of the realized volatility of the next `horizon` daily returns
+    LOGRET = "logret"  # log(price[t+h] / price[t]), rebuilt into a price
+    PRICE = "price"  # the scaled price level itself
+
+
+class Feature(StrEnum):
+    """One input channel of each timestep."""
+
+    LOGABSRET = "logabsret"  # log |daily log return|: the size of each day's move, the raw material of volatility
+    LOGRET = "logret"
+    CLOSE = "close"
+    OPEN = "open"
+    HIGH = "high"
+    LOW = "low"
+    VOLUME = "volume"  # log(1 + volume)
+
+
+class Cell(StrEnum):
+    LSTM = "lstm"
+    GRU = "gru"
+
+
+class Optimizer(StrEnum):
+    ADAM = "adam"
+    ADAMW = "adamw"
+    SGD = "sgd"
+
+
+class Group(StrEnum):
+    """Which column of the Train form a setting sits in."""
+
+    DATA = "data"
+    MODEL = "model"
+    TRAINING = "training"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one RunConfig field may be set: its range or choices, its scale, and whether a search may vary it.
+
+    The label is translated under ``cfg_<name>`` and the help, where there is one, under ``cfg_<name>_help``.
+    """
+
+    group: Group
+    low: float | None = None  # inclusive bounds of a number
+    high: float | None = None
+    step: float | None = None  # a widget's step for floats
+    slider: bool = False  # shown as a slider over [low, high] (else a number input without bounds of its own)
+    log: bool = False  # searched (and best read) on a log scale
+    choices: tuple[str, ...] = ()  # a choice, or for a tuple field the allowed members
+    searchable: bool = True  # the hyperparameter search may vary it
+    help: bool = False  # a help text exists under cfg_<name>_help
+
+    @property
+    def is_choice(self) -> bool:
+        return bool(self.choices)
+
+
+def _setting(default: Any, **kwargs: Any) -> Any:
+    return field(default=default, metadata={"setting": Setting(**kwargs)})
+
+
+def _values(enum: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
+
+
+TARGETS = _values(Target)
+FEATURES = _values(Feature)
+CELLS = _values(Cell)
+OPTIMIZERS = _values(Optimizer)
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Every setting of one training run; widgets, trainer, saved bundle and CLI all read this."""
+    """Every setting of one training run; widgets, trainer, saved bundle and CLI all read this.
+
+    Constructing one validates it: an out-of-range value raises LabError naming the setting, so a RunConfig that
+    exists is one that can run. The defaults are the first run a newcomer sees: next-week volatility from the size
+    of each day's move, which real prices do make learnable (persistence and EWMA are strong baselines to beat).
+    """
 
     # data
-    target: str = "logret"  # "price": next price level; "logret": log(price[t+h] / price[t])
-    features: tuple[str, ...] = ("logret",)
-    window: int = 60  # input days per sample
-    horizon: int = 1  # days ahead to predict
-    train_frac: float = 0.7
-    val_frac: float = 0.15  # the rest is the held-out test period
+    target: str = _setting(Target.LOGVOL.value, group=Group.DATA, choices=TARGETS, help=True)
+    features: tuple[str, ...] = _setting((Feature.LOGABSRET.value,), group=Group.DATA, choices=FEATURES, help=True)
+    window: int = _setting(60, group=Group.DATA, low=2, high=500, help=True)  # input days per sample
+    horizon: int = _setting(20, group=Group.DATA, low=1, high=60, help=True)  # days ahead to predict
+    train_frac: float = _setting(0.7, group=Group.DATA, low=0.1, high=0.95, step=0.05, slider=True, searchable=False)
+    val_frac: float = _setting(0.15, group=Group.DATA, low=0.02, high=0.5, step=0.01, slider=True, searchable=False)
     # model
-    cell: str = "lstm"
-    hidden: int = 50
-    layers: int = 1
-    dropout: float = 0.0  # between stacked layers; needs layers >= 2
+    cell: str = _setting(Cell.LSTM.value, group=Group.MODEL, choices=CELLS, help=True)
+    hidden: int = _setting(32, group=Group.MODEL, low=1, high=512, log=True)
+    layers: int = _setting(1, group=Group.MODEL, low=1, high=4)
+    dropout: float = _setting(0.0, group=Group.MODEL, low=0.0, high=0.9, step=0.05, slider=True, help=True)  # between layers
     # training
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    batch: int = 64
-    epochs: int = 30
-    patience: int = 5  # epochs without a better validation loss before stopping
-    clip_grad: float = 1.0  # max gradient norm; 0 disables clipping
-    weight_decay: float = 0.0
-    seed: int = 0
+    optimizer: str = _setting(Optimizer.ADAM.value, group=Group.TRAINING, choices=OPTIMIZERS)
+    lr: float = _setting(5e-4, group=Group.TRAINING, low=1e-6, high=1.0, step=1e-5, log=True)
+    batch: int = _setting(64, group=Group.TRAINING, low=1, high=4096, log=True)
+    epochs: int = _setting(60, group=Group.TRAINING, low=1, high=1000, searchable=False)
+    patience: int = _setting(10, group=Group.TRAINING, low=1, high=1000, searchable=False, help=True)
+    clip_grad: float = _setting(1.0, group=Group.TRAINING, low=0.0, high=1e3, step=0.1, help=True)  # max gradient norm; 0: off
+    weight_decay: float = _setting(0.0, group=Group.TRAINING, low=0.0, high=1.0, step=1e-4, help=True)
+    seed: int = _setting(0, group=Group.TRAINING, low=0, high=2**31 - 1, searchable=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.features, list):  # JSON and widgets hand over lists
+            object.__setattr__(self, "features", tuple(self.features))
+        for f in fields(self):
+            _check(f.name, getattr(self, f.name), setting_of(f.name), f.type)
+        if len(set(self.features)) != len(self.features):
+            raise LabError("err_cfg_repeats", name="features", value=", ".join(self.features))
+        if self.train_frac + self.val_frac >= 0.98:
+            raise LabError("err_cfg_no_test", train=self.train_frac, val=self.val_frac)
+        if self.dropout > 0 and self.layers < 2:
+            raise LabError("err_cfg_dropout_one_layer", dropout=self.dropout)
+        if self.target == Target.LOGVOL and self.window < self.horizon:
+            raise LabError("err_cfg_window_horizon", window=self.window, horizon=self.horizon)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""
@@ -47,61 +142,55 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        """Rebuild from ``to_dict`` output, ignoring keys this version does not know."""
+        """Rebuild from ``to_dict`` output, ignoring keys this version does not know; LabError if a value is bad.
+
+        Bundles saved before the volatility target existed stored every setting, so their defaults never apply.
+        """
+        if not isinstance(d, dict):
+            raise LabError("err_cfg_not_a_table")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in d.items() if k in known}
-        if "features" in values:
+        if isinstance(values.get("features"), list):
             values["features"] = tuple(values["features"])
-        return cls(**values).validated()
+        return cls(**values)
 
     def with_(self, **changes: Any) -> RunConfig:
-        """A copy with some settings changed."""
+        """A copy with some settings changed (validated like any other)."""
         return replace(self, **changes)
 
     @property
     def n_features(self) -> int:
         return len(self.features)
 
-    def validated(self) -> RunConfig:
-        """Self, or LabError naming the first setting that is out of range."""
-        _choice("target", self.target, TARGETS)
-        _choice("cell", self.cell, CELLS)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        if not self.features:
+    def warnings(self) -> list[tuple[str, dict[str, object]]]:
+        """Settings that run but will probably mislead, as (translation key, params) pairs."""
+        found: list[tuple[str, dict[str, object]]] = []
+        price_inputs = {Feature.CLOSE, Feature.OPEN, Feature.HIGH, Feature.LOW}
+        if self.target == Target.PRICE and not price_inputs & set(self.features):
+            found.append(("warn_price_without_level", {}))
+        return found
+
+
+def setting_of(name: str) -> Setting:
+    """The ``Setting`` of a RunConfig field."""
+    return SETTINGS[name]
+
+
+SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(RunConfig)}
+
+
+def _check(name: str, value: object, setting: Setting, annotation: object) -> None:
+    """LabError naming ``name`` unless ``value`` fits its setting."""
+    if setting.is_choice:
+        members = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple) and not value:
             raise LabError("err_cfg_no_features")
-        for feat in self.features:
-            _choice("features", feat, FEATURES)
-        if len(set(self.features)) != len(self.features):
-            raise LabError("err_cfg_choice", name="features", value=",".join(self.features), choices="no repeats")
-        _int_range("window", self.window, 2, 500)
-        _int_range("horizon", self.horizon, 1, 60)
-        _int_range("hidden", self.hidden, 1, 512)
-        _int_range("layers", self.layers, 1, 4)
-        _int_range("batch", self.batch, 1, 4096)
-        _int_range("epochs", self.epochs, 1, 1000)
-        _int_range("patience", self.patience, 1, 1000)
-        _int_range("seed", self.seed, 0, 2**31 - 1)
-        _float_range("dropout", self.dropout, 0.0, 0.9)
-        _float_range("lr", self.lr, 1e-6, 1.0)
-        _float_range("clip_grad", self.clip_grad, 0.0, 1e3)
-        _float_range("weight_decay", self.weight_decay, 0.0, 1.0)
-        _float_range("train_frac", self.train_frac, 0.1, 0.95)
-        _float_range("val_frac", self.val_frac, 0.02, 0.5)
-        if self.train_frac + self.val_frac >= 0.98:
-            raise LabError("err_cfg_no_test", train=self.train_frac, val=self.val_frac)
-        return self
-
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise LabError("err_cfg_choice", name=name, value=value, choices=", ".join(choices))
-
-
-def _int_range(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise LabError("err_cfg_range", name=name, value=value, low=low, high=high)
-
-
-def _float_range(name: str, value: object, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        for member in members:
+            if member not in setting.choices:
+                raise LabError("err_cfg_choice", name=name, value=member, choices=", ".join(setting.choices))
+        return
+    is_int = annotation in ("int", int)
+    wrong_type = isinstance(value, bool) or not isinstance(value, int if is_int else (int, float))
+    if wrong_type or not math.isfinite(value) or not setting.low <= value <= setting.high:
+        low, high = (int(setting.low), int(setting.high)) if is_int else (setting.low, setting.high)
         raise LabError("err_cfg_range", name=name, value=value, low=low, high=high)

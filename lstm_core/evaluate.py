@@ -1,4 +1,4 @@
-"""Honest scoring on the held-out test period: the model against naive baselines, in prices."""
+"""Honest scoring on the held-out test period: the model against naive baselines, in the units a person reads."""
 
 from __future__ import annotations
 
@@ -6,46 +6,36 @@ import math
 
 import numpy as np
 
+from lstm_core import targets
 from lstm_core.pipeline import Prepared
 
-MA_DAYS = 5
-BASELINES = ("persistence", "moving_average", "drift")
+BASELINES = tuple(dict.fromkeys(name for names in targets.BASELINES.values() for name in names))  # every name
 
 
 def metrics(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> dict[str, float | None]:
-    """RMSE, MAE, MAPE (%) and directional accuracy (%) of price forecasts.
+    """RMSE, MAE, MAPE (%) and directional accuracy (%) of forecasts in readable units (prices or volatility).
 
-    ``last`` is the last known price of each window: direction is right when the forecast moves the same
-    way from it as the actual price did. MAPE skips actual values of zero (it is undefined there) and is
-    None when none are left; directional accuracy is None for a forecast that never moves (persistence).
+    ``last`` is the last known value of each sample: direction is right when the forecast moves the same way
+    from it as the actual value did. Days on which either stayed flat are left out (a flat day has no direction);
+    directional accuracy is None when no such pair is left (persistence never moves). MAPE is None for a series
+    that touches or crosses zero, where a percentage error means nothing.
     """
     actual, predicted, last = (np.asarray(a, dtype=np.float64) for a in (actual, predicted, last))
     error = predicted - actual
-    nonzero = np.abs(actual) > 1e-12
-    predicted_move = np.sign(predicted - last)
-    moves = predicted_move != 0
+    predicted_move, actual_move = np.sign(predicted - last), np.sign(actual - last)
+    moves = (predicted_move != 0) & (actual_move != 0)
+    one_sign = bool((actual > 0).all() or (actual < 0).all())
     return {
         "rmse": float(np.sqrt(np.mean(error**2))),
         "mae": float(np.mean(np.abs(error))),
-        "mape": float(100 * np.mean(np.abs(error[nonzero] / actual[nonzero]))) if nonzero.any() else None,
-        "direction_acc": float(100 * np.mean(predicted_move[moves] == np.sign(actual - last)[moves])) if moves.any() else None,
+        "mape": float(100 * np.mean(np.abs(error / actual))) if one_sign else None,
+        "direction_acc": float(100 * np.mean(predicted_move[moves] == actual_move[moves])) if moves.any() else None,
     }
 
 
 def baseline_predictions(prepared: Prepared, split: str = "test") -> dict[str, np.ndarray]:
-    """Forecasts that need no model, for each sample of a split, whatever the horizon.
-
-    persistence: the window's last price; moving_average: mean of its last MA_DAYS prices;
-    drift: the window's average daily change carried ``horizon`` days forward.
-    """
-    ends = prepared.split_ends[split]
-    close, window, horizon = prepared.close, prepared.config.window, prepared.config.horizon
-    last = close[ends]
-    ma_days = min(MA_DAYS, window)
-    moving_average = np.mean(np.stack([close[ends - k] for k in range(ma_days)]), axis=0)
-    first = close[ends - (window - 1)]
-    drift = last + horizon * (last - first) / max(window - 1, 1)
-    return {"persistence": last, "moving_average": moving_average, "drift": drift}
+    """The target's no-model forecasts for each sample of a split (see ``lstm_core.targets.baselines``)."""
+    return prepared.baselines(split)
 
 
 def diebold_mariano_p(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int = 1) -> float | None:
@@ -71,8 +61,8 @@ def diebold_mariano_p(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int =
 def evaluate(prepared: Prepared, model_prices: np.ndarray, split: str = "test") -> dict[str, dict[str, float | None]]:
     """Metrics for the model and every baseline, plus the model's ``skill`` = 1 - RMSE_model / RMSE_persistence
     and ``p_vs_persistence``, the Diebold-Mariano p-value of that difference (small: not down to chance)."""
-    actual = prepared.actual_prices(split)
-    last = prepared.last_prices(split)
+    actual = prepared.actual_values(split)
+    last = prepared.last_values(split)
     table = {"model": metrics(actual, model_prices, last)}
     baselines = baseline_predictions(prepared, split)
     for name, forecast in baselines.items():

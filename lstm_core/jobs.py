@@ -196,7 +196,7 @@ class JobManager:
         job's result any more (its browser session is gone): the job then leaves the queue or stops, and frees
         its place for others.
         """
-        prepared = Prepared(frame, config.validated())
+        prepared = Prepared(frame, config)
         job = TrainingJob(config=config, dataset_name=dataset_name, frame=frame, prepared=prepared, manager=self,
                           owner_alive=owner_alive)
         thread = threading.Thread(target=job._work, name=f"train-{dataset_name}", daemon=True)

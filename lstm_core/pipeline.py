@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lstm_core.config import RunConfig
+from lstm_core import targets
+from lstm_core.config import Feature, RunConfig, Target
 from lstm_core.errors import LabError
 
 SPLITS = ("train", "val", "test")
@@ -51,7 +52,8 @@ class Window:
     dates: pd.DatetimeIndex  # [T] dates of the input rows
     close: np.ndarray  # [T] closing prices of the input rows
     target_date: pd.Timestamp
-    actual_close: float  # the price the model tries to predict
+    actual_close: float  # the price on the target date
+    actual_value: float  # what the model tries to predict, in readable units (a price, or volatility in % a day)
 
 
 def feature_matrix(frame: pd.DataFrame, config: RunConfig) -> np.ndarray:
@@ -59,9 +61,11 @@ def feature_matrix(frame: pd.DataFrame, config: RunConfig) -> np.ndarray:
     close = frame["Close"].to_numpy(dtype=np.float64)
     columns = []
     for name in config.features:
-        if name == "logret":
+        if name == Feature.LOGRET:
             columns.append(np.log(close[1:] / close[:-1]))
-        elif name == "volume":
+        elif name == Feature.LOGABSRET:
+            columns.append(targets.log_abs_returns(np.log(close[1:] / close[:-1])))
+        elif name == Feature.VOLUME:
             if "Volume" not in frame.columns:
                 raise LabError("err_missing_column", feature=name, column="Volume")
             columns.append(np.log1p(np.clip(frame["Volume"].to_numpy(dtype=np.float64)[1:], 0, None)))
@@ -82,20 +86,22 @@ class Prepared:
     """
 
     def __init__(self, frame: pd.DataFrame, config: RunConfig) -> None:
-        config.validated()
         close_all = frame["Close"].to_numpy(dtype=np.float64)
-        uses_log = config.target == "logret" or "logret" in config.features
+        self.target_kind = Target(config.target)
+        uses_log = self.target_kind != Target.PRICE or {Feature.LOGRET, Feature.LOGABSRET} & set(config.features)
         if uses_log and (close_all <= 0).any():
             raise LabError("err_logret_nonpositive", n=int((close_all <= 0).sum()))
         self.config = config
         self.dates = frame.index[1:]
         self.close = close_all[1:]  # [N]
+        self.logret = np.log(close_all[1:] / close_all[:-1]) if uses_log else None  # [N], row r against row r - 1
         n_rows = len(self.close)
         window, horizon = config.window, config.horizon
 
         n_train_rows = int(n_rows * config.train_frac)
         n_val_rows = int(n_rows * config.val_frac)
-        ends = np.arange(window - 1, n_rows - horizon)  # every sample's last input row
+        # every sample's last input row; a volatility target's persistence reads the last `horizon` returns too
+        ends = np.arange(max(window, horizon if self.target_kind == Target.LOGVOL else 0) - 1, n_rows - horizon)
         targets = ends + horizon
         self.split_ends = {
             "train": ends[targets < n_train_rows],
@@ -122,8 +128,7 @@ class Prepared:
         self._windows = torch.from_numpy(self.features).unfold(0, window, 1).permute(0, 2, 1)  # [N-T+1, T, F]
 
     def _raw_target(self, ends: np.ndarray) -> np.ndarray:
-        future = self.close[ends + self.config.horizon]
-        return np.log(future / self.close[ends]) if self.config.target == "logret" else future
+        return targets.raw_target(self.target_kind, self.close, self.logret, ends, self.config.horizon)
 
     def tensors(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """All samples of a split: ``x [S, T, F]`` and scaled targets ``y [S]``, float32, contiguous."""
@@ -135,12 +140,18 @@ class Prepared:
     def n_samples(self, split: str) -> int:
         return len(self.split_ends[split])
 
-    def to_price(self, split: str, y_scaled: np.ndarray) -> np.ndarray:
-        """Scaled model outputs of a split's samples turned into predicted prices at the target date."""
+    def to_readable(self, split: str, y_scaled: np.ndarray, index: np.ndarray | slice | None = None) -> np.ndarray:
+        """Scaled model outputs turned into readable predictions (prices, or volatility in % a day).
+
+        ``y_scaled`` holds one output per sample of ``split``, or per sample ``index`` picks (e.g. ``[k]``).
+        """
         raw = self.target_scaler.inverse(np.asarray(y_scaled, dtype=np.float64).reshape(-1, 1))[:, 0]
-        if self.config.target == "logret":
-            return self.close[self.split_ends[split]] * np.exp(raw)
-        return raw
+        ends = self.split_ends[split] if index is None else np.atleast_1d(self.split_ends[split][index])
+        if len(ends) != len(raw):
+            raise ValueError(f"{len(raw)} outputs for {len(ends)} samples of '{split}'")
+        return targets.readable(self.target_kind, raw, self.close, ends)
+
+    to_price = to_readable  # the name from before volatility targets; a price for price and return targets
 
     def window(self, split: str, k: int) -> Window:
         """The ``k``-th sample of a split (negative counts from the end) in readable units."""
@@ -156,14 +167,26 @@ class Prepared:
             close=self.close[rows].copy(),
             target_date=self.dates[target_row],
             actual_close=float(self.close[target_row]),
+            actual_value=float(self.actual_values(split)[k]),
         )
 
     def target_dates(self, split: str) -> pd.DatetimeIndex:
         return self.dates[self.split_ends[split] + self.config.horizon]
 
-    def actual_prices(self, split: str) -> np.ndarray:
-        return self.close[self.split_ends[split] + self.config.horizon]
+    def actual_values(self, split: str) -> np.ndarray:
+        """What each sample of a split should predict, in readable units: ``[S]``."""
+        ends = self.split_ends[split]
+        raw = targets.raw_target(self.target_kind, self.close, self.logret, ends, self.config.horizon)
+        return targets.readable(self.target_kind, raw, self.close, ends)
 
-    def last_prices(self, split: str) -> np.ndarray:
-        """The last known price of each sample's window (what persistence predicts)."""
-        return self.close[self.split_ends[split]]
+    def last_values(self, split: str) -> np.ndarray:
+        """What was known at each sample's end (what persistence predicts): the last price or the last h days' volatility."""
+        return targets.last_value(self.target_kind, self.close, self.logret, self.split_ends[split], self.config.horizon)
+
+    def baselines(self, split: str) -> dict[str, np.ndarray]:
+        """The target's no-model forecasts for every sample of a split, in readable units."""
+        return targets.baselines(self.target_kind, self.close, self.logret, self.split_ends[split], self.config.horizon,
+                                 self.config.window, self.split_ends["train"])
+
+    actual_prices = actual_values  # names from before volatility targets
+    last_prices = last_values

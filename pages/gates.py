@@ -24,7 +24,7 @@ if run is not None and run.config.cell != "lstm":
     st.warning(tr("gates_gru_model"), icon=":material/info:")
     st.stop()
 source: GateSource | None = (
-    run_source(run) if run is not None else attempt(fresh_source, dataset(), st.session_state.get("train_config", RunConfig()))
+    run_source(run) if run is not None else attempt(fresh_source, dataset(), st.session_state.get("train_config", RunConfig(target="logret", features=("logret",), horizon=1)))
 )
 if source is None:  # the loaded data cannot feed this config: the sentence is already shown
     st.stop()

@@ -2,18 +2,10 @@
 
 import streamlit as st
 
-from lstm_core.config import RunConfig
+from ui.results import results_ui
+from ui.settings import settings_ui
 from ui.state import dataset, lang, require_router, tr
-from ui.training import (
-    collect_finished_job,
-    config_form_ui,
-    current_job,
-    live_panel,
-    results_ui,
-    runs_ui,
-    selected_run,
-    start_job,
-)
+from ui.training import collect_finished_job, current_job, live_panel, runs_ui, selected_run, start_job
 
 require_router()
 
@@ -25,13 +17,14 @@ job = current_job()
 busy = job is not None and not job.finished
 if job is not None:
     live_panel(job)
-config = config_form_ui(st.session_state.get("train_config", RunConfig()), disabled=busy, expanded=job is None)
-if config is not None and start_job(config):
-    st.rerun()  # redraw with the form disabled and the live panel on top
+with st.expander(tr("cfg_title"), expanded=job is None, icon=":material/tune:"):
+    settings_ui(start_job, disabled=busy)
 if busy:
     st.caption(tr("train_busy"))
 
 run = selected_run()
 if run is not None:
+    if busy:  # the results below are the previous run's, not the one training now
+        st.info(tr("train_previous_results", run_id=run.run_id), icon=":material/history:")
     results_ui(run)
 runs_ui()

@@ -18,7 +18,7 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "bundle"
-    result = cli("train", "--data", "synthetic:sine", "--window", "10", "--hidden", "8", "--epochs", "2",
+    result = cli("train", "--data", "synthetic:sine", "--window", "20", "--hidden", "8", "--epochs", "2",
                  "--batch", "64", "--out", str(out))
     return result, out
 

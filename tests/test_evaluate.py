@@ -24,10 +24,18 @@ def test_metrics_by_hand():
 def test_metrics_survive_zeros_and_negatives():
     actual = np.array([0.0, -1.0, 2.0])
     m = metrics(actual, np.array([0.5, -1.5, 2.0]), np.array([0.0, 0.0, 1.0]))
-    assert m["mape"] == pytest.approx(100 * np.mean([0.5, 0.0]))  # the zero actual is skipped
+    assert m["mape"] is None  # a series that touches or crosses zero has no meaningful percentage error
     assert np.isfinite(m["rmse"])
     assert metrics(np.zeros(3), np.ones(3), np.zeros(3))["mape"] is None
+    assert metrics(np.array([1.0, 2.0, 4.0]), np.array([1.5, 2.0, 4.0]), np.ones(3))["mape"] == pytest.approx(100 * 0.5 / 3)
     assert metrics(np.ones(3), np.ones(3), np.ones(3))["direction_acc"] is None  # never moves
+
+
+def test_direction_leaves_out_flat_days():
+    last = np.array([10.0, 10.0, 10.0, 10.0])
+    actual = np.array([11.0, 10.0, 9.0, 12.0])  # the second day is flat: it has no direction to get right
+    predicted = np.array([10.5, 9.0, 9.5, 9.0])  # right, (flat day), right, wrong
+    assert metrics(actual, predicted, last)["direction_acc"] == pytest.approx(100 * 2 / 3)
 
 
 @pytest.mark.parametrize("horizon", [1, 3])

@@ -35,7 +35,7 @@ class GateSource:
         if self.test_prices is not None:
             return float(self.test_prices[k])
         x, _ = self.prepared.tensors("test")
-        return float(self.prepared.to_price("test", predict(self.model, x[k : k + 1]).numpy())[0])
+        return float(self.prepared.to_readable("test", predict(self.model, x[k : k + 1]).numpy(), index=[k])[0])
 
     def last_test_windows(self, n: int) -> torch.Tensor:
         x, _ = self.prepared.tensors("test")  # [S, T, F]

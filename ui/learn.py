@@ -13,7 +13,7 @@ GRAD_STEPS = 100
 GRAD_HIDDEN = [8, 16, 32, 64]
 GRAD_DISTANCE = 50  # the metrics show how much gradient arrives from this many steps back
 # links to the control that demonstrates a point: (page file, its nav key, its control label keys, why key)
-CLIP_LINK = ("pages/train.py", "nav_train", ["cfg_clip"], "learn_why_clip")
+CLIP_LINK = ("pages/train.py", "nav_train", ["cfg_clip_grad"], "learn_why_clip")
 GATES_LINK = ("pages/gates.py", "nav_gates", ["gates_play"], "learn_why_gates")
 LESSON = (  # (heading, paragraphs, optional link)
     ("learn_rnn_title", ["learn_rnn_body"], CLIP_LINK),

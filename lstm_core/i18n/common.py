@@ -20,7 +20,8 @@ EN: dict[str, str] = {
     "sidebar_model_none": "Model: not trained yet",
     "sidebar_model_training": "Model: training, epoch {epoch}/{epochs}",
     "sidebar_model_queued": "Model: queued, place {place}",
-    "sidebar_model_ready": "Model: trained ({runs} run(s))",
+    "sidebar_model_ready": "Model: trained ({runs} runs)",
+    "sidebar_model_ready_one": "Model: trained (1 run)",
     "home_intro": (
         "LSTM Lab trains a small LSTM on real daily stock prices in your browser session and shows "
         "everything: the loss as it falls, an honest score against the naive forecast *tomorrow = today*, "
@@ -61,6 +62,7 @@ ZH: dict[str, str] = {
     "sidebar_model_training": "模型：训练中，第 {epoch}/{epochs} 轮",
     "sidebar_model_queued": "模型：排队中，第 {place} 位",
     "sidebar_model_ready": "模型：已训练（{runs} 次运行）",
+    "sidebar_model_ready_one": "模型：已训练（1 次运行）",
     "home_intro": (
         "LSTM 实验室在你的浏览器会话中用真实的每日股价训练一个小型 LSTM，并展示一切：不断下降的损失、"
         "与朴素预测“明天 = 今天”的诚实对比，以及细胞内部各个门在每个时间步的取值。"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -10,6 +12,27 @@ from lstm_core.trainer import EpochRecord
 
 COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "batch": "rgba(31,119,180,0.25)", "model": "#d62728",
           "actual": "#222222", "persistence": "#7f7f7f"}
+FIRST_VIEW_DAYS = 60  # the test-period chart opens on its last days, where the lines can be told apart
+
+
+def log_axis_ticks(values: list[float]) -> dict[str, object]:
+    """Tick values and labels for a log axis over ``values`` that read as the numbers they are.
+
+    Plotly labels a log axis spanning less than a decade with bare mantissas ("9 8 7 6 5"); this picks
+    1-2-5 steps (finer when the span is narrow) and writes each tick out in full.
+    """
+    finite = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    if not finite:
+        return {}
+    low, high = min(finite), max(finite)
+    decades = range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [m * 10.0**e for e in decades for m in mantissas]
+        inside = [v for v in ticks if low / 1.05 <= v <= high * 1.05]
+        if len(inside) >= 3:
+            break
+    inside = inside or [low, high]
+    return dict(tickvals=inside, ticktext=[f"{v:.3g}" for v in inside])
 
 
 def loss_figure(
@@ -28,27 +51,58 @@ def loss_figure(
                              name=labels["train"], line=dict(color=COLORS["train"], width=2)))
     fig.add_trace(go.Scatter(x=epochs, y=[h.val_loss for h in history], mode="lines+markers",
                              name=labels["val"], line=dict(color=COLORS["val"], width=2)))
+    ticks = log_axis_ticks([*batch_losses, *(h.train_loss for h in history), *(h.val_loss for h in history)])
     fig.update_layout(
         height=360, margin=dict(t=30, b=40, l=60, r=20), xaxis_title=labels["epoch"], yaxis_title=labels["loss"],
-        yaxis_type="log", legend=dict(orientation="h", y=1.1), uirevision="loss",
+        yaxis=dict(type="log", **ticks), xaxis=dict(rangemode="tozero"), legend=dict(orientation="h", y=1.1),
+        uirevision="loss",
     )
     return fig
 
 
 def prediction_figure(
-    dates: pd.DatetimeIndex, actual: np.ndarray, predicted: np.ndarray, persistence: np.ndarray, labels: dict[str, str]
+    dates: pd.DatetimeIndex, actual: np.ndarray, predicted: np.ndarray, persistence: np.ndarray, labels: dict[str, str],
+    first_view_days: int = FIRST_VIEW_DAYS,
 ) -> go.Figure:
-    """Predicted against actual prices over the test period, with the persistence forecast for scale.
+    """Predicted against actual values over the test period, with the persistence forecast drawn beside them.
 
-    ``labels``: ``actual``, ``model``, ``persistence``, ``price``.
+    It opens on the last ``first_view_days`` samples, where three lines a few percent apart can be told apart
+    (over years they lie on top of each other and look perfect); the range slider reaches the rest.
+    ``labels``: ``actual``, ``model``, ``persistence``, ``price`` (the y axis).
     """
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=dates, y=actual, name=labels["actual"], line=dict(color=COLORS["actual"], width=1.5)))
+    fig.add_trace(go.Scatter(x=dates, y=actual, name=labels["actual"], line=dict(color=COLORS["actual"], width=2)))
     fig.add_trace(go.Scatter(x=dates, y=persistence, name=labels["persistence"],
-                             line=dict(color=COLORS["persistence"], width=1, dash="dot"), visible="legendonly"))
+                             line=dict(color=COLORS["persistence"], width=1.5, dash="dot")))
     fig.add_trace(go.Scatter(x=dates, y=predicted, name=labels["model"], line=dict(color=COLORS["model"], width=1.5)))
-    fig.update_layout(height=380, margin=dict(t=30, b=40, l=60, r=20), yaxis_title=labels["price"],
-                      legend=dict(orientation="h", y=1.1), hovermode="x unified")
+    shown = slice(max(len(dates) - first_view_days, 0), None)
+    in_view = np.concatenate([np.asarray(a, dtype=float)[shown] for a in (actual, predicted, persistence)])
+    low, high = float(np.nanmin(in_view)), float(np.nanmax(in_view))
+    pad = 0.05 * (high - low) if high > low else 1.0
+    fig.update_layout(
+        height=400, margin=dict(t=30, b=40, l=60, r=20), yaxis=dict(title=labels["price"], range=[low - pad, high + pad]),
+        xaxis=dict(range=[dates[shown][0], dates[-1]], rangeslider=dict(visible=True, thickness=0.08)),
+        legend=dict(orientation="h", y=1.1), hovermode="x unified",
+    )
+    return fig
+
+
+def change_figure(actual_change: np.ndarray, predicted_change: np.ndarray, labels: dict[str, str]) -> go.Figure:
+    """Predicted against actual change from the last known value, one dot per test sample.
+
+    A model with skill puts its dots along the diagonal; one that has learned to copy the last value puts them
+    on the flat line at zero. ``labels``: ``model``, ``actual_change``, ``predicted_change``, ``diagonal``.
+    """
+    actual_change, predicted_change = np.asarray(actual_change, float), np.asarray(predicted_change, float)
+    reach = float(np.nanmax(np.abs(np.concatenate([actual_change, predicted_change])))) or 1.0
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[-reach, reach], y=[-reach, reach], mode="lines", name=labels["diagonal"],
+                             line=dict(color="#9aa5b1", dash="dot"), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=actual_change, y=predicted_change, mode="markers", name=labels["model"],
+                             marker=dict(color=COLORS["model"], size=5, opacity=0.45)))
+    fig.update_layout(height=400, margin=dict(t=30, b=40, l=60, r=20), xaxis_title=labels["actual_change"],
+                      yaxis_title=labels["predicted_change"], legend=dict(orientation="h", y=1.1),
+                      yaxis=dict(scaleanchor="x", scaleratio=1))
     return fig
 
 
@@ -70,11 +124,15 @@ def residual_figure(dates: pd.DatetimeIndex, residual_model: np.ndarray, residua
 
 
 def compare_loss_figure(histories: dict[str, list[EpochRecord]], labels: dict[str, str]) -> go.Figure:
-    """Validation loss per epoch of several runs on one chart. ``labels``: ``epoch``, ``val``."""
+    """Validation loss per epoch of several runs on one chart. ``labels``: ``epoch``, ``val``.
+
+    Only runs whose losses share a scale belong here (same data, target and horizon: see the Train page).
+    """
     fig = go.Figure()
     for name, history in histories.items():
         fig.add_trace(go.Scatter(x=[h.epoch for h in history], y=[h.val_loss for h in history],
                                  mode="lines+markers", name=name))
+    ticks = log_axis_ticks([h.val_loss for history in histories.values() for h in history])
     fig.update_layout(height=320, margin=dict(t=30, b=40, l=60, r=20), xaxis_title=labels["epoch"],
-                      yaxis_title=labels["val"], yaxis_type="log", legend=dict(orientation="h", y=1.12))
+                      yaxis=dict(title=labels["val"], type="log", **ticks), legend=dict(orientation="h", y=1.12))
     return fig

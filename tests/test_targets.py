@@ -1,0 +1,83 @@
+"""Targets: realized volatility and its baselines computed by hand, and the newcomer's first run learns honestly."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lstm_core import targets
+from lstm_core.config import RunConfig, Target
+from lstm_core.data import load_sample
+from lstm_core.pipeline import Prepared
+from lstm_core.runs import train_run
+from lstm_core.verdict import Outcome, format_p, format_percent, judge
+
+
+def test_realized_vol_by_hand():
+    r = np.array([0.01, -0.02, 0.03, 0.0, 0.01])
+    got = targets.realized_vol(r, np.array([1]), 3)
+    assert got[0] == pytest.approx(math.sqrt((0.02**2 + 0.03**2 + 0.0) / 3 + targets.VOL_FLOOR**2))
+
+
+def _frame(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    vol = 0.01 * np.exp(np.sin(np.arange(n) / 30))  # volatility that moves slowly: learnable
+    close = 100 * np.exp(np.cumsum(vol * rng.standard_normal(n)))
+    return pd.DataFrame({"Close": close}, index=pd.bdate_range("2020-01-01", periods=n, name="Date"))
+
+
+def test_volatility_target_and_baselines_by_hand():
+    frame = _frame()
+    cfg = RunConfig(window=30, horizon=5)
+    p = Prepared(frame, cfg)
+    close = frame["Close"].to_numpy()
+    r = np.log(close[1:] / close[:-1])  # Prepared's rows are the frame's rows 1..
+    e = int(p.split_ends["test"][3])
+    actual = 100 * math.sqrt(np.mean(r[e + 1 : e + 6] ** 2) + targets.VOL_FLOOR**2)
+    last = 100 * math.sqrt(np.mean(r[e - 4 : e + 1] ** 2) + targets.VOL_FLOOR**2)
+    assert p.actual_values("test")[3] == pytest.approx(actual)
+    assert p.last_values("test")[3] == pytest.approx(last)
+    base = p.baselines("test")
+    assert base["persistence"][3] == pytest.approx(last)
+    var = r[0] ** 2
+    for value in r[1 : e + 1]:
+        var = 0.94 * var + 0.06 * value**2
+    assert base["ewma"][3] == pytest.approx(100 * math.sqrt(var + targets.VOL_FLOOR**2))
+    # the model's output, unscaled, is the log of the volatility: readable units are percent a day
+    y = p.target_scaler.transform(np.log(np.array([[actual / 100]])))[:, 0]
+    assert p.to_readable("test", y, index=[3])[0] == pytest.approx(actual)
+
+
+def test_volatility_targets_of_training_samples_read_training_rows_only():
+    frame = _frame()
+    cfg = RunConfig(window=30, horizon=5)
+    clean = Prepared(frame, cfg)
+    poisoned = frame.copy()
+    poisoned.iloc[clean.train_rows + 1 :, 0] *= np.exp(np.linspace(0, 3, len(poisoned) - clean.train_rows - 1))
+    dirty = Prepared(poisoned, cfg)
+    np.testing.assert_array_equal(clean.tensors("train")[1], dirty.tensors("train")[1])
+    np.testing.assert_array_equal(clean.target_scaler.mean, dirty.target_scaler.mean)
+
+
+def test_formats_read_like_a_person_wrote_them():
+    assert format_p(0.0) == "p < 0.001" and format_p(0.0123) == "p = 0.012" and format_p(0.5) == "p = 0.50"
+    assert format_percent(-44.3) == "-4,430 %" and format_percent(0.2297) == "+23.0 %"
+
+
+def test_the_first_run_learns_and_its_verdict_is_true():
+    """The defaults on the default sample: a loss that falls over many epochs, and a verdict the numbers back."""
+    torch.set_num_threads(1)
+    ds = load_sample("MSFT")
+    run = train_run(ds.frame, ds.name, RunConfig())
+    epoch0 = run.history[0]
+    assert run.history[0].epoch == 0 and run.epochs_run >= 10
+    assert run.best_val_loss <= 0.5 * epoch0.val_loss
+    v = judge(run.metrics, run.config.target)
+    m = run.metrics
+    assert v.outcome == Outcome.BEATS  # measured: about 24 % lower RMSE than persistence, p < 0.001
+    assert m["model"]["rmse"] < m["persistence"]["rmse"] and m["model"]["p_vs_persistence"] < 0.05
+    assert v.beats_every_baseline == all(m["model"]["rmse"] < m[n]["rmse"] for n in ("persistence", "ewma", "train_mean"))
+    assert v.beats_every_baseline and v.best_baseline == "ewma"
+    assert Target(run.config.target) == Target.LOGVOL

@@ -1,0 +1,125 @@
+"""A run's results on the Train page: the verdict, metrics beside the target's baselines, the test-period charts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lstm_core.config import SETTINGS, Target
+from lstm_core.plots.train import (
+    FIRST_VIEW_DAYS,
+    change_figure,
+    compare_loss_figure,
+    prediction_figure,
+    residual_figure,
+)
+from lstm_core.runs import Run, bundle_zip
+from lstm_core.targets import BASELINES
+from lstm_core.verdict import Outcome, format_p, format_percent, judge
+from ui.settings import value_label
+from ui.state import tr
+
+METRIC_COLUMNS = ("rmse", "mae", "mape", "direction_acc")
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.4g}"
+
+
+def baseline_label(name: str, run: Run) -> str:
+    """A baseline's name for this run's target (persistence of a volatility means the last h days')."""
+    if name == "persistence" and run.config.target == Target.LOGVOL:
+        return tr("m_persistence_vol", h=run.config.horizon)
+    return tr(f"m_{name}")
+
+
+def persistence_description(run: Run) -> str:
+    h = run.config.horizon
+    if run.config.target == Target.LOGVOL:
+        return tr("persist_vol", h=h)
+    return tr("persist_tomorrow") if h == 1 else tr("persist_days", h=h)
+
+
+def metrics_table(run: Run) -> pd.DataFrame:
+    """The model and each baseline of its target, one row each; undefined values stay visibly undefined."""
+    names = ["model", *BASELINES[Target(run.config.target)]]
+    rows = {tr("m_model") if n == "model" else baseline_label(n, run): run.metrics[n] for n in names if n in run.metrics}
+    table = pd.DataFrame(rows).T[list(METRIC_COLUMNS)]
+    table.columns = [tr("m_rmse"), tr("m_mae"), tr("m_mape"), tr("m_direction")]
+    return table.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")
+
+
+def verdict_ui(run: Run) -> None:
+    """What the numbers say, in sentences a newcomer can trust, and how sure they are."""
+    v = judge(run.metrics, run.config.target)
+    numbers = dict(desc=persistence_description(run), rmse=_num(v.model_rmse), base=_num(v.persistence_rmse),
+                   skill=format_percent(v.skill), p=format_p(v.p_value))
+    show = {Outcome.BEATS: (st.success, "trending_up"), Outcome.CHANCE: (st.info, "balance"),
+            Outcome.LOSES: (st.warning, "trending_down")}[v.outcome]
+    lines = [tr(f"verdict_{v.outcome}", **numbers)]
+    if v.best_baseline != "persistence" or v.outcome != Outcome.LOSES:
+        best = dict(name=baseline_label(v.best_baseline, run), base=_num(v.best_baseline_rmse), rmse=_num(v.model_rmse))
+        lines.append(tr("verdict_best_beaten" if v.beats_every_baseline else "verdict_best_not_beaten", **best))
+    if v.copies_last:
+        lines.append(tr("verdict_copies"))
+    show[0]("  \n".join(lines), icon=f":material/{show[1]}:")
+    st.caption(tr("p_caption"), help=tr("p_help"))
+
+
+def results_ui(run: Run) -> None:
+    """Stop reason, the honest verdict, metrics beside baselines, and the test-period charts."""
+    st.subheader(tr("results_title", run_id=run.run_id))
+    p, cfg = run.prepared, run.config
+    test_dates = p.target_dates("test")
+    st.caption(tr("results_model", dataset=run.dataset_name, cell=cfg.cell.upper(), hidden=cfg.hidden,
+                  layers=cfg.layers, params=sum(w.numel() for w in run.model.parameters()),
+                  train=p.n_samples("train"), val=p.n_samples("val"), test=p.n_samples("test"),
+                  start=test_dates[0].strftime("%Y-%m-%d"), end=test_dates[-1].strftime("%Y-%m-%d")))
+    (st.warning if run.stop_reason == "diverged" else st.caption)(
+        tr(f"reason_{run.stop_reason}", best=run.best_epoch, epochs=run.epochs_run, seconds=f"{run.seconds:.1f}"))
+    verdict_ui(run)
+    st.dataframe(metrics_table(run), alt=tr("metrics_alt"))
+
+    actual, last = p.actual_values("test"), p.last_values("test")
+    persistence = p.baselines("test")["persistence"]
+    units = tr("units_vol" if cfg.target == Target.LOGVOL else "units_price")
+    labels = {"actual": tr("chart_actual"), "model": tr("m_model"), "persistence": baseline_label("persistence", run),
+              "price": units, "residual": tr("chart_residual")}
+    st.plotly_chart(prediction_figure(test_dates, actual, run.test_predictions, persistence, labels),
+                    key="prediction_chart")
+    st.caption(tr("chart_window_note", days=min(FIRST_VIEW_DAYS, len(test_dates)), total=len(test_dates)))
+    if cfg.target != Target.PRICE:  # a return or volatility model: does it see the move, or only repeat the level?
+        st.markdown(f"**{tr('chart_change_title')}**")
+        change_labels = {"model": tr("m_model"), "actual_change": tr("chart_actual_change"),
+                         "predicted_change": tr("chart_predicted_change"), "diagonal": tr("chart_diagonal")}
+        st.plotly_chart(change_figure(actual - last, run.test_predictions - last, change_labels), key="change_chart")
+        st.caption(tr("chart_change_note"))
+    st.plotly_chart(residual_figure(test_dates, run.test_predictions - actual, persistence - actual, labels),
+                    key="residual_chart")
+    st.download_button(tr("run_download"), data=lambda: bundle_zip(run), file_name=f"lstm-lab-run-{run.run_id}.zip",
+                       mime="application/zip", icon=":material/download:", on_click="ignore", key="run_download")
+
+
+def comparable(a: Run, b: Run) -> bool:
+    """Whether two runs' scaled losses share a scale: same data, target, horizon and split."""
+    keys = ("target", "horizon", "train_frac")
+    return a.dataset_name == b.dataset_name and all(getattr(a.config, k) == getattr(b.config, k) for k in keys)
+
+
+def compare_ui(a: Run, b: Run) -> None:
+    """Two runs side by side: their metrics, the settings that differ (translated), and their losses if comparable."""
+    left, right = st.columns(2)
+    left.dataframe(metrics_table(a), alt=a.run_id)
+    right.dataframe(metrics_table(b), alt=b.run_id)
+    da, db = a.config.to_dict(), b.config.to_dict()
+    differ = [name for name in SETTINGS if da[name] != db[name]] or list(SETTINGS)
+    table = pd.DataFrame(
+        {a.run_id: [value_label(n, da[n]) for n in differ], b.run_id: [value_label(n, db[n]) for n in differ]},
+        index=pd.Index([tr(f"cfg_{n}") for n in differ], name=tr("compare_setting")),
+    )
+    st.dataframe(table, alt=tr("compare_config"))
+    if comparable(a, b):
+        st.plotly_chart(compare_loss_figure({a.run_id: a.history, b.run_id: b.history},
+                                            {"epoch": tr("loss_epoch"), "val": tr("loss_val")}), key="compare_chart")
+    else:
+        st.caption(tr("compare_not_comparable"))

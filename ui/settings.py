@@ -1,0 +1,114 @@
+"""The Train page's settings, generated from RunConfig's table: one widget per field, kept for the whole session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+import streamlit as st
+
+from lstm_core.config import SETTINGS, Group, RunConfig, Setting
+from lstm_core.errors import LabError
+from lstm_core.i18n import t
+from ui.state import lang, show_error, tr
+
+CHOICE_PREFIX = {"target": "target", "features": "feat", "cell": "cell", "optimizer": "optimizer"}
+_INT_FIELDS = {f.name for f in fields(RunConfig) if f.type in ("int", int)}
+
+
+def widget_key(name: str) -> str:
+    """Session-state key of a setting's widget."""
+    return f"setting_{name}"
+
+
+def choice_label(name: str, value: str) -> str:
+    """A choice of a setting (a target, a feature, a cell, an optimizer) in the session's language."""
+    return tr(f"{CHOICE_PREFIX[name]}_{value}")
+
+
+def value_label(name: str, value: Any) -> str:
+    """Any setting's value as the UI shows it: choices translated, numbers as written."""
+    if name in CHOICE_PREFIX:
+        members = value if isinstance(value, (list, tuple)) else [value]
+        return ", ".join(choice_label(name, str(v)) for v in members)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _setting_widget(name: str, setting: Setting, disabled: bool) -> Any:
+    """One widget for one setting; its value lives under ``widget_key(name)`` for the whole session.
+
+    Number inputs have no bounds of their own: an out-of-range number reaches RunConfig, whose sentence names
+    the setting and its range in the user's language (a widget's own limit shows Streamlit's English tooltip).
+    """
+    key = widget_key(name)
+    label = tr(f"cfg_{name}")
+    help_text = tr(f"cfg_{name}_help") if setting.help else None
+    common = dict(key=key, help=help_text, disabled=disabled, persist_state="session")
+    language = lang()  # bound now: a format function may be called outside this script run (AppTest does)
+
+    def labels(value: str) -> str:
+        return t(f"{CHOICE_PREFIX[name]}_{value}", language)
+
+    if setting.is_choice and name == "features":
+        return st.multiselect(label, setting.choices, format_func=labels, **common)
+    if setting.is_choice and len(setting.choices) <= 3:
+        return st.segmented_control(label, setting.choices, format_func=labels, required=True,
+                                    **common)
+    if setting.is_choice:
+        return st.selectbox(label, setting.choices, format_func=labels, **common)
+    if setting.slider:  # a slider cannot leave its range, so its bounds are the setting's
+        return st.slider(label, float(setting.low), float(setting.high), step=float(setting.step), **common)
+    if name in _INT_FIELDS:
+        return st.number_input(label, step=1, **common)
+    return st.number_input(label, format="%.2e" if setting.log else "%g", step=setting.step, **common)
+
+
+def seed_widgets(defaults: RunConfig, overwrite: bool = False) -> None:
+    """Put ``defaults`` into the widgets' state where the user has set nothing yet (or everywhere with ``overwrite``)."""
+    for name in SETTINGS:
+        key = widget_key(name)
+        if overwrite or key not in st.session_state:
+            value = getattr(defaults, name)
+            st.session_state[key] = list(value) if isinstance(value, tuple) else value
+
+
+def config_from_widgets() -> RunConfig:
+    """The settings as the user left them; LabError naming the first that is out of range."""
+    values: dict[str, Any] = {}
+    for name in SETTINGS:
+        value = st.session_state.get(widget_key(name))
+        if name in _INT_FIELDS and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        values[name] = tuple(value or ()) if name == "features" else value
+    return RunConfig(**values)
+
+
+def settings_ui(start: Callable[[RunConfig], bool], disabled: bool) -> None:
+    """The settings in three columns and the Start button; edits rerun this fragment alone, never the results below.
+
+    ``start`` queues a job and returns whether it did; the page is then redrawn whole.
+    """
+    seed_widgets(RunConfig())
+
+    @st.fragment
+    def form() -> None:
+        columns = dict(zip(Group, st.columns(3), strict=True))
+        for group, column in columns.items():
+            column.markdown(f"**{tr(f'cfg_{group.value}')}**")
+        for name, setting in SETTINGS.items():
+            with columns[setting.group]:
+                _setting_widget(name, setting, disabled)
+        clicked = st.button(tr("train_start"), type="primary", icon=":material/play_arrow:", disabled=disabled,
+                            key="train_start")
+        try:
+            config = config_from_widgets()
+        except LabError as err:  # shown at once, and Start does nothing until it is fixed
+            show_error(err)
+            return
+        for key, params in config.warnings():
+            st.warning(tr(key, **params), icon=":material/warning:")
+        if clicked and start(config):
+            st.rerun(scope="app")  # redraw with the settings locked and the live panel on top
+
+    form()
