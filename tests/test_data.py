@@ -298,7 +298,7 @@ def test_columns_are_capped_before_any_per_column_work() -> None:
 
 
 def test_rows_are_capped_with_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data.csvfile, "MAX_CSV_ROWS", 250_000)
+    monkeypatch.setattr(data, "MAX_CSV_ROWS", 250_000)
     monkeypatch.setattr(data.csvfile, "_CHUNK_ROWS", 1_000)
     days = pd.date_range("1900-01-01", periods=250_001, freq="h")
     content = ("Date,Close\n" + "".join(f"{d:%Y-%m-%d %H:%M},{i % 97}.25\n" for i, d in enumerate(days))).encode()
@@ -754,3 +754,12 @@ def test_yahoo_titles(yahoo: FakeYahoo) -> None:
     saved = data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")
     assert (fresh.title("zh"), saved.title("en")) == ("MSFT（雅虎财经）", "MSFT (Yahoo, saved copy)")
 
+
+
+def test_column_names_and_sample_origins_have_both_languages() -> None:
+    for column in ("Date", *data.FRAME_COLUMNS):  # the data preview's headers
+        assert TABLE["en"][f"col_{column}"] == column and TABLE["zh"][f"col_{column}"] != column
+    assert set(data.SAMPLE_ORIGINS) == set(data.list_samples())
+    for ticker, url in data.SAMPLE_ORIGINS.items():
+        assert url.startswith("https://") and " " not in url
+        assert ticker in TABLE["en"][f"sample_origin_{ticker}"] and ticker in TABLE["zh"][f"sample_origin_{ticker}"]

@@ -64,10 +64,11 @@ def load_csv(content: bytes, filename: str = "upload.csv") -> Dataset:
     check_csv_size(len(content))
     if not content.strip():
         raise LabError("err_empty_file", name=filename)
+    _, max_columns, max_rows = _limits()
     content, encoding = _as_text_bytes(content, filename)
     separator, header_fields = _separator(content[:_HEAD_BYTES].decode(encoding, errors="ignore"))
-    if header_fields > MAX_CSV_COLUMNS:  # before pandas sees the file: per-column work is what costs
-        raise LabError("err_too_many_columns", name=filename, limit=MAX_CSV_COLUMNS)
+    if header_fields > max_columns:  # before pandas sees the file: per-column work is what costs
+        raise LabError("err_too_many_columns", name=filename, limit=max_columns)
     if len(content) > _HEAD_BYTES and max(content.count(b"\n", 0, _HEAD_BYTES), content.count(b"\r", 0, _HEAD_BYTES)) < 2:
         raise LabError("err_not_csv", name=filename)  # no header and first row in 64 KB: one giant quoted field, say
 
@@ -78,8 +79,8 @@ def load_csv(content: bytes, filename: str = "upload.csv") -> Dataset:
         raise LabError("err_no_rows" if any(n in known for n in names.values()) else "err_not_csv", name=filename)
     if head.shape[1] < 2:
         raise LabError("err_not_csv", name=filename)
-    if head.shape[1] > MAX_CSV_COLUMNS:  # a header the sniffer saw only part of
-        raise LabError("err_too_many_columns", name=filename, limit=MAX_CSV_COLUMNS)
+    if head.shape[1] > max_columns:  # a header the sniffer saw only part of
+        raise LabError("err_too_many_columns", name=filename, limit=max_columns)
 
     date_col = _find_date_column(head, names)
     if date_col is None:
@@ -99,7 +100,7 @@ def load_csv(content: bytes, filename: str = "upload.csv") -> Dataset:
         columns = {"Close": numeric[0]}
         value_column = str(numeric[0])
 
-    table = _read_columns(content, encoding, separator, filename, [date_col, *columns.values()])
+    table = _read_columns(content, encoding, separator, filename, [date_col, *columns.values()], max_rows)
     del content
     _check_decimal_mark(table[list(columns.values())], decimal, filename)  # rows after the head too
     dates = _parse_dates(table[date_col])
@@ -118,11 +119,19 @@ def load_csv(content: bytes, filename: str = "upload.csv") -> Dataset:
 # ---------------------------------------------------------------- bytes, encoding, separator
 
 
+def _limits() -> tuple[int, int, int]:
+    """Bytes, columns and rows allowed, read where the page and tests see them: on ``lstm_core.data``."""
+    import lstm_core.data as package
+
+    return package.MAX_CSV_BYTES, package.MAX_CSV_COLUMNS, package.MAX_CSV_ROWS
+
+
 def check_csv_size(n_bytes: int) -> None:
     """Refuse a file over MAX_CSV_BYTES, with its size in MB."""
-    if n_bytes > MAX_CSV_BYTES:
+    max_bytes = _limits()[0]
+    if n_bytes > max_bytes:
         size_mb = math.ceil(n_bytes / 2**20 * 10) / 10  # rounded up, so it never reads as the limit itself
-        raise LabError("err_file_too_big", size_mb=size_mb, limit_mb=MAX_CSV_BYTES // 2**20)
+        raise LabError("err_file_too_big", size_mb=size_mb, limit_mb=max_bytes // 2**20)
 
 
 def _as_text_bytes(content: bytes, filename: str) -> tuple[bytes, str]:
@@ -196,7 +205,9 @@ def _read(content: bytes, encoding: str, separator: str, filename: str, **kwargs
     return table
 
 
-def _read_columns(content: bytes, encoding: str, separator: str, filename: str, columns: list[str]) -> pd.DataFrame:
+def _read_columns(
+    content: bytes, encoding: str, separator: str, filename: str, columns: list[str], max_rows: int
+) -> pd.DataFrame:
     """``columns`` of the whole file, a chunk at a time: only they are kept, yet every row is checked.
 
     ``usecols`` would be simpler, but pandas then drops a row's extra fields without a word, and
@@ -209,8 +220,8 @@ def _read_columns(content: bytes, encoding: str, separator: str, filename: str, 
         ) as reader:
             for chunk in reader:
                 rows += len(chunk)
-                if rows > MAX_CSV_ROWS:  # stop reading: the rest of the file is not looked at
-                    raise LabError("err_too_many_rows", name=filename, limit=f"{MAX_CSV_ROWS:,}")
+                if rows > max_rows:  # stop reading: the rest of the file is not looked at
+                    raise LabError("err_too_many_rows", name=filename, limit=f"{max_rows:,}")
                 parts.append(chunk[columns])
     except LabError:
         raise
