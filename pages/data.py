@@ -7,6 +7,7 @@ import streamlit as st
 from lstm_core import data
 from lstm_core.errors import LabError
 from lstm_core.plots.data import price_figure
+from lstm_core.plots.locale import localize_dates
 from ui.state import (
     attempt,
     cached_csv,
@@ -40,7 +41,7 @@ if source == "sample":
         ticker = cols[0].selectbox(tr("sample_pick"), data.list_samples(), key="sample_ticker")
         if tried := cols[1].form_submit_button(tr("load"), icon=":material/download:", key="sample_load"):
             loaded = attempt(cached_sample, ticker)
-    st.caption(tr("sample_provenance"))
+    st.caption(f"{tr('sample_provenance', ticker=ticker, url=data.SAMPLE_ORIGINS[ticker])} {tr(f'sample_origin_{ticker}')}")
 
 elif source == "yahoo":
     today = dt.date.today()
@@ -111,7 +112,8 @@ elif just_loaded == previous.name:
 
 ds = dataset()
 labels = {"price": tr("chart_price"), "volume": tr("chart_volume"), "value": tr("chart_value"), "weekly": tr("chart_weekly")}
-st.plotly_chart(price_figure(ds.frame, ds.title(lang()), labels), key="price_chart")
+labels |= {column.lower(): tr(f"col_{column}") for column in data.PRICE_COLUMNS}  # the candles' hover box
+st.plotly_chart(localize_dates(price_figure(ds.frame, ds.title(lang()), labels), lang()), key="price_chart")
 
 q = ds.quality
 st.subheader(tr("quality_title"))
@@ -128,4 +130,5 @@ if not findings:
 if q.nonpositive_prices:
     st.warning(tr("q_nonpositive", n=q.nonpositive_prices), icon=":material/warning:")
 preview = ds.frame.tail(10)
-st.dataframe(preview.set_axis(preview.index.strftime("%Y-%m-%d")), alt=tr("table_preview"))
+preview = preview.set_axis(preview.index.strftime("%Y-%m-%d").rename(tr("col_Date")))
+st.dataframe(preview.rename(columns=lambda column: tr(f"col_{column}")), alt=tr("table_preview"))

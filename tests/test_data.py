@@ -128,6 +128,10 @@ def test_csv_adj_close_rescales_open_high_low_and_volume() -> None:
     np.testing.assert_allclose(ds.frame["Close"].to_numpy(), frame["Close"].to_numpy() / 2)
     np.testing.assert_allclose(ds.frame["Open"].to_numpy(), frame["Open"].to_numpy() / 2)
     np.testing.assert_allclose(ds.frame["Volume"].to_numpy(), frame["Volume"].to_numpy() * 2)
+    assert ds.quality.volume_adjusted and data.quality_findings(ds.quality) == [("q_adjusted_volume", {})]
+    without_volume = data.load_csv(to_csv_bytes(frame.drop(columns="Volume")), "no_volume.csv")
+    assert without_volume.quality.adjusted and not without_volume.quality.volume_adjusted
+    assert data.quality_findings(without_volume.quality) == [("q_adjusted", {})]
 
 
 def test_broken_csv_is_refused_with_one_sentence(broken_csv: tuple[str, bytes, str]) -> None:
@@ -156,6 +160,222 @@ def test_too_few_rows_says_how_many() -> None:
         data.load_csv(to_csv_bytes(make_prices(data.MIN_ROWS - 1)), "short.csv")
     assert (err.value.key, err.value.params) == ("err_too_few_rows", {"rows": 49, "minimum": 50})
     assert data.load_csv(to_csv_bytes(make_prices(data.MIN_ROWS)), "just_enough.csv").quality.rows == 50
+
+
+# ---------------------------------------------------------------- number conventions and encodings
+
+
+def _european(value: float, decimals: int, thousands: bool = False) -> str:
+    """``value`` as a German spreadsheet writes it: 1.234,56 (dot groups thousands, comma marks decimals)."""
+    text = f"{value:,.{decimals}f}" if thousands else f"{value:.{decimals}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def _decimal_comma_file(frame: pd.DataFrame, date_format: str = "%Y-%m-%d", thousands: bool = False) -> bytes:
+    lines = ["Date;Open;High;Low;Close;Volume"]
+    for day, row in frame.iterrows():
+        prices = ";".join(_european(row[c], 6, thousands) for c in ("Open", "High", "Low", "Close"))
+        lines.append(f"{day:{date_format}};{prices};{_european(row.Volume, 0, thousands)}")
+    return "\n".join(lines).encode()
+
+
+def _odd_prices(n_days: int = 80) -> pd.DataFrame:
+    """Prices whose digits give a misread away: Close = 42.303135 + day / 1000, Volume in the millions."""
+    frame = make_prices(n_days)
+    close = 42.303135 + np.arange(n_days) / 1000
+    return frame.assign(Open=close - 0.5, High=close + 1.25, Low=close - 1.75, Close=close, Volume=frame["Volume"] * 1000)
+
+
+CONVENTIONS = {
+    "semicolon_decimal_comma": (_decimal_comma_file, 1.0, True),
+    "dotted_thousands_and_dates": (lambda f: _decimal_comma_file(f.assign(**{c: f[c] * 100 for c in ("Open", "High", "Low", "Close")}), "%d.%m.%Y", thousands=True), 100.0, True),
+    "quoted_decimal_comma": (lambda f: "\n".join(["Date,Open,High,Low,Close,Volume"] + [f'{d:%Y-%m-%d},' + ",".join(f'"{_european(r[c], 6)}"' for c in ("Open", "High", "Low", "Close")) + f",{r.Volume:.0f}" for d, r in f.iterrows()]).encode(), 1.0, True),
+    "quoted_us_thousands": (lambda f: "\n".join(["Date,Open,High,Low,Close,Volume"] + [f'{d:%Y-%m-%d},' + ",".join(f'"{r[c] * 100:,.6f}"' for c in ("Open", "High", "Low", "Close")) + f',"{r.Volume:,.0f}"' for d, r in f.iterrows()]).encode(), 100.0, False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(CONVENTIONS))
+def test_decimal_convention_is_read_from_the_numbers(kind: str) -> None:
+    build, scale, comma = CONVENTIONS[kind]
+    frame = _odd_prices()
+    ds = data.load_csv(build(frame), f"{kind}.csv")
+    assert_tidy(ds)
+    assert list(ds.frame.columns) == OHLCV and ds.quality.decimal_comma is comma
+    assert ds.frame["Close"].iloc[0] == pytest.approx(42.303135 * scale, rel=1e-12)
+    for column in ("Open", "High", "Low", "Close"):
+        np.testing.assert_allclose(ds.frame[column].to_numpy(), frame[column].to_numpy() * scale, rtol=1e-12)
+    np.testing.assert_array_equal(ds.frame["Volume"].to_numpy(), frame["Volume"].to_numpy())
+    assert (ds.quality.start, ds.quality.end, ds.quality.rows) == ("2020-01-01", "2020-04-21", 80)
+    assert (("q_decimal_comma", {}) in data.quality_findings(ds.quality)) is comma
+
+
+def test_the_issue_file_reads_42_303135_not_42_million() -> None:
+    content = b"Date;Open;High;Low;Close;Volume\n" + b"".join(
+        b"2020-%02d-%02d;41,803135;43,553135;40,553135;42,303135;1234567\n" % (1 + i // 28, 1 + i % 28) for i in range(60)
+    )
+    ds = data.load_csv(content, "issue.csv")
+    assert ds.frame.iloc[0].to_dict() == {"Open": 41.803135, "High": 43.553135, "Low": 40.553135, "Close": 42.303135, "Volume": 1234567.0}
+
+
+def test_no_break_spaces_and_narrow_spaces_group_thousands() -> None:
+    days = make_prices(60).index
+    rows = [f"{d:%d/%m/%Y};1\u202f234,5{i % 10};2\u00a0000\u00a0000" for i, d in enumerate(days)]
+    ds = data.load_csv(("Date;Close;Volume\n" + "\n".join(rows)).encode(), "french.csv")
+    np.testing.assert_array_equal(ds.frame["Close"].to_numpy()[:3], [1234.50, 1234.51, 1234.52])
+    assert (ds.frame["Volume"] == 2_000_000.0).all()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-16-le+bom", "utf-16-be+bom", "utf-8-sig"])
+def test_utf16_and_utf8_bom_files_load(encoding: str) -> None:
+    codec, _, bom = encoding.partition("+")
+    frame = _odd_prices()
+    content = to_csv_bytes(frame.assign(Note="日期 café")).decode().encode(codec)
+    if bom:
+        content = ("\ufeff").encode(codec) + content
+    assert (content[:2] in (b"\xff\xfe", b"\xfe\xff")) is (codec == "utf-16" or bool(bom))  # Python's utf-16 writes one
+    ds = data.load_csv(content, f"{encoding}.csv")
+    assert_tidy(ds)
+    assert ds.frame["Close"].iloc[0] == 42.303135 and ds.quality.rows == 80
+    np.testing.assert_array_equal(ds.frame["Volume"].to_numpy(), frame["Volume"].to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("content", "key", "params"),
+    [
+        (b"Date;Close\n" + b"".join(b"2020-%02d-%02d;42,%d\n" % (1 + i // 28, 1 + i % 28, 10 + i) for i in range(60)) + b"2020-04-01;42.5\n",
+         "err_mixed_decimal_marks", {"example": "42,10 / 42.5"}),
+        (b"Date;Close\n" + b"".join(b"2020-%02d-%02d;1.%03d\n" % (1 + i // 28, 1 + i % 28, 100 + i) for i in range(60)),
+         "err_ambiguous_decimal_mark", {"example": "1.100"}),
+        (b"Date,Close\n" + b"".join(b"2020-%02d-%02d,42,%d\n" % (1 + i // 28, 1 + i % 28, 10 + i) for i in range(60)),
+         "err_ragged_rows", {"line": 2, "found": 3, "expected": 2}),
+        (b"Date,Close\n" + b"".join(b"2020-%02d-%02d,42.%d\n" % (1 + i // 28, 1 + i % 28, 10 + i) for i in range(60)) + b"2020-04-01,42,5\n",
+         "err_ragged_rows", {"line": 62, "found": 3, "expected": 2}),
+        (b"Date,Close\n" + b"".join(b"9999-%02d-%02d,%d\n" % (1 + i // 28, 1 + i % 28, i) for i in range(84)),
+         "err_dates_out_of_range", {"n": 84, "example": "9999-01-01", "rows": 0, "minimum": 50}),
+    ],
+    ids=["mixed_marks", "ambiguous_thousands", "comma_splits_numbers", "late_comma_splits_numbers", "year_9999"],
+)  # fmt: skip
+def test_numbers_that_could_be_misread_are_refused(content: bytes, key: str, params: dict[str, object]) -> None:
+    with pytest.raises(LabError) as err:
+        data.load_csv(content, "prices.csv")
+    assert (err.value.key, err.value.params) == (key, {"name": "prices.csv", **params} if key != "err_dates_out_of_range" else params)
+    for lang in TABLE:
+        sentence = err.value.message(lang)
+        assert "\n" not in sentence and "{" not in sentence and sentence.endswith((".", "。"))
+
+
+def test_decimal_marks_changing_after_the_head_are_refused() -> None:
+    days = make_prices(data.csvfile.HEAD_ROWS + 100).index
+    rows = [f"{d:%Y-%m-%d};{i},5" for i, d in enumerate(days)]
+    rows[-1] = f"{days[-1]:%Y-%m-%d};1.5"  # one row far past the head writes a decimal point
+    with pytest.raises(LabError) as err:
+        data.load_csv(("Date;Close\n" + "\n".join(rows)).encode(), "late.csv")
+    assert (err.value.key, err.value.params) == ("err_mixed_decimal_marks", {"name": "late.csv", "example": "1.5"})
+    rows[-1] = f"{days[-1]:%Y-%m-%d};1.234,5"  # a thousands dot agrees with decimal commas
+    assert data.load_csv(("Date;Close\n" + "\n".join(rows)).encode(), "late.csv").frame["Close"].iloc[-1] == 1234.5
+
+
+def test_a_few_rows_in_year_9999_are_dropped_and_counted() -> None:
+    frame = make_prices(80).reset_index()
+    frame["Date"] = frame["Date"].dt.strftime("%Y-%m-%d")
+    frame.loc[[3, 4], "Date"] = ["9999-01-01", "2201-06-30"]
+    ds = data.load_csv(frame.to_csv(index=False).encode(), "typos.csv")
+    assert (ds.quality.rows, ds.quality.bad_dates_dropped, ds.quality.end) == (78, 2, "2020-04-21")
+
+
+# ---------------------------------------------------------------- limits that do not trust the file
+
+
+def test_columns_are_capped_before_any_per_column_work() -> None:
+    columns = data.MAX_CSV_COLUMNS
+    at_limit = make_prices(60).assign(**{f"extra{i}": 1.5 for i in range(columns - 6)})
+    assert data.load_csv(to_csv_bytes(at_limit), "wide.csv").quality.rows == 60  # 64 columns with the date
+    with pytest.raises(LabError) as err:
+        data.load_csv(to_csv_bytes(at_limit.assign(one_more=2.5)), "wider.csv")
+    assert (err.value.key, str(err.value)) == (
+        "err_too_many_columns", "'wider.csv' has more than 64 columns: keep the date and price columns and upload it again."
+    )
+
+
+def test_rows_are_capped_with_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "MAX_CSV_ROWS", 250_000)
+    monkeypatch.setattr(data.csvfile, "_CHUNK_ROWS", 1_000)
+    days = pd.date_range("1900-01-01", periods=250_001, freq="h")
+    content = ("Date,Close\n" + "".join(f"{d:%Y-%m-%d %H:%M},{i % 97}.25\n" for i, d in enumerate(days))).encode()
+    with pytest.raises(LabError) as err:
+        data.load_csv(content, "minutes.csv")
+    assert (err.value.key, err.value.params) == ("err_too_many_rows", {"name": "minutes.csv", "limit": "250,000"})
+    assert str(err.value) == "'minutes.csv' has more than 250,000 rows, the most a file may have: upload a shorter period or weekly bars."
+    assert data.load_csv(content[: content.rindex(b"\n1928")], "minutes.csv").quality.rows == 250_000
+
+
+def _hostile_files(folder: Path) -> dict[str, Path]:
+    """Uploads built to cost time or memory; each within the 50 MB byte cap."""
+    def write(name: str, text: str) -> Path:
+        path = folder / name
+        path.write_text(text)
+        assert path.stat().st_size <= data.MAX_CSV_BYTES
+        return path
+
+    junk_row = ",".join(["xy"] * 64) + "\n"
+    days = pd.date_range("1900-01-01", periods=data.MAX_CSV_ROWS - 1, freq="h").strftime("%Y-%m-%d %H:%M")
+    return {
+        "10000_columns_1_row": write("wide.csv", ",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join("x" * 10_000) + "\n"),
+        "64_columns_of_junk": write("junk.csv", "Date," + ",".join(f"c{i}" for i in range(63)) + "\n" + junk_row * (49 * 2**20 // len(junk_row))),
+        "3_million_rows": write("long.csv", "Date,Close\n" + "2020-01-01,1.5\n" * 3_000_000),
+        "one_49_MB_field": write("quote.csv", 'Date,Close\n2020-01-01,"' + "a" * (49 * 2**20) + '"\n'),
+        "a_million_real_rows": write("million.csv", "Date,Close\n" + "".join(f"{d},{i % 9973}.{i % 89:02d}\n" for i, d in enumerate(days))),
+    }  # fmt: skip
+
+
+HOSTILE = {  # what each file gets, and the most CPU seconds and MB of peak memory it may cost
+    "10000_columns_1_row": ("err_too_many_columns", 0.5, 50),
+    "64_columns_of_junk": ("err_no_date_column", 3.0, 300),
+    "3_million_rows": ("err_too_many_rows", 3.0, 300),
+    "one_49_MB_field": ("err_not_csv", 0.5, 150),
+    "a_million_real_rows": ("loaded 999999", 6.0, 500),
+}
+
+_MEASURE = """
+import re, sys, time
+from lstm_core import data
+from lstm_core.errors import LabError
+
+def status_kb(field):
+    return int(re.search(field + r":\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+
+content = open(sys.argv[1], "rb").read()
+open("/proc/self/clear_refs", "w").write("5")  # Linux: the high-water mark restarts from what is resident now
+before = status_kb("VmRSS")
+started = time.process_time()
+try:
+    outcome = f"loaded {data.load_csv(content, 'upload.csv').quality.rows}"
+except LabError as err:
+    outcome = err.key
+print(outcome, time.process_time() - started, (status_kb("VmHWM") - before) / 1024)
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _hostile_files(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_files_cost_bounded_time_and_memory(name: str, hostile_files: dict[str, Path]) -> None:
+    """Each in a fresh interpreter; the peak is Linux's resident high-water mark (VmHWM), reset just before the call."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(hostile_files[name])], cwd=Path(data.__file__).parents[2],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    *outcome, cpu_s, peak_mb = done.stdout.split()
+    expected, max_cpu_s, max_peak_mb = HOSTILE[name]
+    assert " ".join(outcome) == expected
+    assert float(cpu_s) < max_cpu_s and float(peak_mb) < max_peak_mb, (cpu_s, peak_mb)
 
 
 # ---------------------------------------------------------------- fixed and reported, not refused
@@ -503,10 +723,10 @@ def test_load_source(yahoo: FakeYahoo, tmp_path: Path) -> None:
 
 
 def test_every_error_and_finding_has_both_languages_with_the_same_placeholders() -> None:
-    source = Path(data.__file__).read_text()
+    source = "".join(path.read_text() for path in sorted(Path(data.__file__).parent.glob("*.py")))  # the whole package
     keys = set(re.findall(r'LabError\(\s*"(\w+)"', source)) | set(re.findall(r'\("(q_\w+)", \{', source))
     keys |= {f"{k}_saved" for k in ("err_yahoo_offline", "err_yahoo_rate_limited")}
-    assert len(keys) >= 20
+    assert len(keys) >= 30
     for key in keys:
         assert key in TABLE["en"] and key in TABLE["zh"], key
     for key, english in data_strings.EN.items():
@@ -534,3 +754,12 @@ def test_yahoo_titles(yahoo: FakeYahoo) -> None:
     saved = data.load_yahoo("MSFT", "2020-01-01", "2020-07-01")
     assert (fresh.title("zh"), saved.title("en")) == ("MSFT（雅虎财经）", "MSFT (Yahoo, saved copy)")
 
+
+
+def test_column_names_and_sample_origins_have_both_languages() -> None:
+    for column in ("Date", *data.FRAME_COLUMNS):  # the data preview's headers
+        assert TABLE["en"][f"col_{column}"] == column and TABLE["zh"][f"col_{column}"] != column
+    assert set(data.SAMPLE_ORIGINS) == set(data.list_samples())
+    for ticker, url in data.SAMPLE_ORIGINS.items():
+        assert url.startswith("https://") and " " not in url
+        assert ticker in TABLE["en"][f"sample_origin_{ticker}"] and ticker in TABLE["zh"][f"sample_origin_{ticker}"]

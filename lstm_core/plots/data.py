@@ -19,7 +19,8 @@ def price_figure(frame: pd.DataFrame, title: str, labels: dict[str, str]) -> go.
     """Candlestick and volume bars when the frame has OHLC, otherwise a line of Close.
 
     ``labels`` holds the translated axis names ``price``, ``volume``, ``value``, and ``weekly``, the
-    title's note when a long daily series is drawn as weekly candles.
+    title's note when a long daily series is drawn as weekly candles; ``open``, ``high``, ``low`` and
+    ``close``, when given, name the candle's prices in its hover box (plotly's own are English).
     """
     has_ohlc = all(c in frame.columns for c in ("Open", "High", "Low", "Close"))
     if not has_ohlc:
@@ -37,7 +38,7 @@ def price_figure(frame: pd.DataFrame, title: str, labels: dict[str, str]) -> go.
     fig.add_trace(
         go.Candlestick(
             x=frame.index, open=frame["Open"], high=frame["High"], low=frame["Low"], close=frame["Close"],
-            name=labels["price"],
+            name=labels["price"], **_candle_hover(frame, labels),
         ),
         row=1, col=1,
     )
@@ -49,3 +50,13 @@ def price_figure(frame: pd.DataFrame, title: str, labels: dict[str, str]) -> go.
         title=title, height=480, showlegend=False, xaxis_rangeslider_visible=False, margin=dict(t=50, b=30)
     )
     return fig
+
+
+def _candle_hover(frame: pd.DataFrame, labels: dict[str, str]) -> dict[str, object]:
+    """Hover text naming the four prices in the page's language; nothing (plotly's English) without the names."""
+    names = [labels.get(key) for key in ("open", "high", "low", "close")]
+    if not all(names):
+        return {}
+    prices = frame[["Open", "High", "Low", "Close"]].to_numpy()  # [rows, 4]
+    text = ["<br>".join(f"{name}: {value:.6g}" for name, value in zip(names, row, strict=True)) for row in prices]
+    return {"hovertext": text, "hoverinfo": "x+text"}

@@ -1,0 +1,55 @@
+"""Price data from four sources (bundled samples, Yahoo Finance, CSV, synthetic), as one tidy daily frame.
+
+Every loader returns a ``Dataset``: a frame with a sorted, duplicate-free DatetimeIndex and the
+columns Open, High, Low, Close, Volume where the source has them (a single-series source has Close
+alone), plus a ``DataQuality`` report of what was fixed on the way in. ``dataset`` holds those types,
+``cleaning`` the one cleaning step, ``csvfile`` a visitor's upload and ``sources`` everything else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lstm_core.data.cleaning import EARLIEST_DATE, LATEST_DATE, tidy
+from lstm_core.data.csvfile import MAX_CSV_BYTES, MAX_CSV_COLUMNS, MAX_CSV_ROWS, check_csv_size, load_csv
+from lstm_core.data.dataset import FRAME_COLUMNS, MIN_ROWS, PRICE_COLUMNS, DataQuality, Dataset, quality_findings
+from lstm_core.data.sources import (
+    SAMPLE_ORIGINS,
+    SAMPLES_DIR,
+    SYNTHETIC_KINDS,
+    cache_dir,
+    cached_copies,
+    clear_cache,
+    download_yahoo,
+    list_samples,
+    load_sample,
+    load_synthetic,
+    load_yahoo,
+)
+from lstm_core.errors import LabError
+
+__all__ = [
+    "EARLIEST_DATE", "FRAME_COLUMNS", "LATEST_DATE", "MAX_CSV_BYTES", "MAX_CSV_COLUMNS", "MAX_CSV_ROWS", "MIN_ROWS",
+    "PRICE_COLUMNS", "SAMPLES_DIR", "SAMPLE_ORIGINS", "SYNTHETIC_KINDS", "DataQuality", "Dataset", "cache_dir",
+    "cached_copies", "check_csv_size", "clear_cache", "download_yahoo", "list_samples", "load_csv", "load_sample", "load_source",
+    "load_synthetic", "load_yahoo", "quality_findings", "tidy",
+]  # fmt: skip
+
+
+def load_source(spec: str) -> Dataset:
+    """A dataset from a command-line spec: ``sample:MSFT``, ``yahoo:TICKER``, ``synthetic:sine`` or a CSV path."""
+    import pandas as pd
+
+    kind, _, arg = spec.partition(":")
+    if kind == "sample":
+        return load_sample(arg or "MSFT")
+    if kind == "synthetic":
+        return load_synthetic(arg or "sine")
+    if kind == "yahoo":
+        end = pd.Timestamp.today().normalize()
+        return load_yahoo(arg, (end - pd.DateOffset(years=10)).strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d"), offline_fallback=True)
+    path = Path(spec)
+    if not path.is_file():
+        raise LabError("err_bad_source", spec=spec)
+    check_csv_size(path.stat().st_size)  # before the whole file is read into memory
+    return load_csv(path.read_bytes(), path.name)

@@ -1,0 +1,102 @@
+"""What every source hands over: a tidy price frame (``Dataset``) and the report of what was fixed (``DataQuality``)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+PRICE_COLUMNS = ("Open", "High", "Low", "Close")
+FRAME_COLUMNS = (*PRICE_COLUMNS, "Volume")  # every column a Dataset's frame can hold, in this order
+MIN_ROWS = 50  # below this no window/split of any model leaves a usable training set
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """What the loader found and fixed; every count is in rows."""
+
+    rows: int
+    start: str
+    end: str
+    gaps: int = 0  # holes longer than gap_threshold_days between consecutive rows
+    gap_threshold_days: int = 4  # a long weekend for daily bars, two steps for weekly ones
+    largest_gap_days: int = 0
+    missing_filled: int = 0  # cells (not rows) filled forward from the previous row, NaN and +-inf alike
+    missing_dropped: int = 0  # empty rows, and leading rows from before every column has a value
+    bad_dates_dropped: int = 0  # rows whose date was unreadable or outside 1800..2200
+    columns_dropped: tuple[str, ...] = ()  # columns more than half empty, left out rather than invented
+    duplicates_removed: int = 0
+    was_unsorted: bool = False
+    nonpositive_prices: int = 0
+    adjusted: bool = False  # Close replaced by Adj Close, Open/High/Low rescaled by Adj Close / Close
+    volume_adjusted: bool = False  # ... and Volume divided by the same factor, so traded value is unchanged
+    value_column: str = ""  # a CSV without a price column by name: the numeric column used as Close
+    decimal_comma: bool = False  # a CSV written with decimal commas (1.234,56), read as such
+
+
+def quality_findings(quality: DataQuality) -> list[tuple[str, dict[str, object]]]:
+    """What was fixed on the way in, as (translation key, params) pairs; empty for a clean series."""
+    q = quality
+    found: list[tuple[str, dict[str, object]]] = []
+    if q.missing_filled or q.missing_dropped:
+        found.append(("q_missing", {"filled": q.missing_filled, "dropped": q.missing_dropped}))
+    if q.columns_dropped:
+        found.append(("q_columns_dropped", {"columns": ", ".join(q.columns_dropped)}))
+    if q.bad_dates_dropped:
+        found.append(("q_bad_dates", {"n": q.bad_dates_dropped}))
+    if q.duplicates_removed:
+        found.append(("q_duplicates", {"n": q.duplicates_removed}))
+    if q.was_unsorted:
+        found.append(("q_unsorted", {}))
+    if q.adjusted and q.volume_adjusted:
+        found.append(("q_adjusted_volume", {}))
+    elif q.adjusted:
+        found.append(("q_adjusted", {}))
+    if q.value_column:
+        found.append(("q_value_column", {"column": q.value_column}))
+    if q.decimal_comma:
+        found.append(("q_decimal_comma", {}))
+    return found
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A tidy price frame and where it came from."""
+
+    name: str  # e.g. "MSFT (sample)": a stable English identifier that runs are filed under
+    source: str  # "sample" | "yahoo" | "csv" | "synthetic"
+    frame: pd.DataFrame
+    quality: DataQuality
+    from_cache: bool = False
+    subject: str = ""  # ticker, file stem or synthetic kind, for title()
+    seed: int = 0  # synthetic series only
+    _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """A content hash of the prices (index and every column): the only safe cache key for a visitor's data."""
+        if not self._fingerprint:
+            digest = hashlib.sha256(pd.util.hash_pandas_object(self.frame, index=True).to_numpy().tobytes())
+            digest.update(",".join(map(str, self.frame.columns)).encode())
+            self._fingerprint.append(digest.hexdigest()[:32])
+        return self._fingerprint[0]
+
+    def title(self, lang: str = "en") -> str:
+        """The dataset's name as the UI shows it, in ``lang``."""
+        from lstm_core.i18n import t
+
+        if not self.subject:
+            return self.name
+        if self.source == "synthetic":
+            return t("ds_synthetic", lang, kind=t(f"syn_{self.subject}", lang), seed=self.seed)
+        key = {"sample": "ds_sample", "csv": "ds_csv", "yahoo": "ds_yahoo_saved" if self.from_cache else "ds_yahoo"}
+        return t(key[self.source], lang, subject=self.subject)
+
+    @property
+    def has_ohlc(self) -> bool:
+        return all(c in self.frame.columns for c in PRICE_COLUMNS)
+
+    @property
+    def all_positive(self) -> bool:
+        return self.quality.nonpositive_prices == 0
