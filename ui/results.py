@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from lstm_core.config import SETTINGS, Target
+from lstm_core.plots.locale import localize_dates
 from lstm_core.plots.train import (
     FIRST_VIEW_DAYS,
     change_figure,
@@ -17,7 +18,7 @@ from lstm_core.runs import Run, bundle_zip
 from lstm_core.targets import BASELINES
 from lstm_core.verdict import Outcome, format_p, format_percent, judge
 from ui.settings import value_label
-from ui.state import tr
+from ui.state import lang, tr
 
 METRIC_COLUMNS = ("rmse", "mae", "mape", "direction_acc")
 
@@ -85,8 +86,8 @@ def results_ui(run: Run) -> None:
     units = tr("units_vol" if cfg.target == Target.LOGVOL else "units_price")
     labels = {"actual": tr("chart_actual"), "model": tr("m_model"), "persistence": baseline_label("persistence", run),
               "price": units, "residual": tr("chart_residual")}
-    st.plotly_chart(prediction_figure(test_dates, actual, run.test_predictions, persistence, labels),
-                    key="prediction_chart")
+    st.plotly_chart(localize_dates(prediction_figure(test_dates, actual, run.test_predictions, persistence, labels),
+                                   lang()), key="prediction_chart")
     st.caption(tr("chart_window_note", days=min(FIRST_VIEW_DAYS, len(test_dates)), total=len(test_dates)))
     if cfg.target != Target.PRICE:  # a return or volatility model: does it see the move, or only repeat the level?
         st.markdown(f"**{tr('chart_change_title')}**")
@@ -94,8 +95,8 @@ def results_ui(run: Run) -> None:
                          "predicted_change": tr("chart_predicted_change"), "diagonal": tr("chart_diagonal")}
         st.plotly_chart(change_figure(actual - last, run.test_predictions - last, change_labels), key="change_chart")
         st.caption(tr("chart_change_note"))
-    st.plotly_chart(residual_figure(test_dates, run.test_predictions - actual, persistence - actual, labels),
-                    key="residual_chart")
+    st.plotly_chart(localize_dates(residual_figure(test_dates, run.test_predictions - actual, persistence - actual,
+                                                   labels), lang()), key="residual_chart")
     st.download_button(tr("run_download"), data=lambda: bundle_zip(run), file_name=f"lstm-lab-run-{run.run_id}.zip",
                        mime="application/zip", icon=":material/download:", on_click="ignore", key="run_download")
 
