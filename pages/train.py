@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lstm_core.config import RunConfig
-from ui.state import dataset, lang, require_router, tr
+from ui.state import dataset, lang, plain, require_router, tr
 from ui.training import (
     collect_finished_job,
     config_form_ui,
@@ -18,7 +18,7 @@ from ui.training import (
 require_router()
 
 st.title(tr("train_title"))
-st.caption(tr("train_caption", name=dataset().title(lang()), rows=len(dataset().frame)))
+st.caption(tr("train_caption", name=plain(dataset().title(lang())), rows=len(dataset().frame)))
 collect_finished_job()
 
 job = current_job()
