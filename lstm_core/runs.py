@@ -131,7 +131,7 @@ _MOVED = {"bundle_members", "save_bundle", "bundle_zip", "load_bundle", "BUNDLE_
 def __getattr__(name: str) -> object:
     """``from lstm_core.runs import load_bundle`` keeps working: bundles import this module, so not eagerly."""
     if name in _MOVED:
-        from lstm_core import bundles
+        from lstm_core import bundle_schema, bundles
 
-        return getattr(bundles, name)
+        return getattr(bundle_schema if name == "BUNDLE_FILES" else bundles, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

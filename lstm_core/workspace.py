@@ -19,7 +19,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_core.bundles import BUNDLE_FILES, LOCAL_LIMITS, RUN_ID, bundle_members, load_bundle
+from lstm_core.bundle_schema import BUNDLE_FILES, RUN_ID
+from lstm_core.bundles import LOCAL_LIMITS, bundle_members, load_bundle
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
 
