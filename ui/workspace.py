@@ -24,8 +24,8 @@ def init_workspace() -> None:
         if is_workspace_id(wanted):
             st.session_state.pop("runs", None)  # another workspace's runs: open them afresh
             current = wanted
-        elif current is None:
-            notify("error", "err_ws_bad_id")
+        elif current is None:  # a mangled or forged link: say so on whichever page it opened
+            show_error(LabError("err_ws_bad_id"))
     if current is None:
         current = new_workspace_id()
     st.session_state["workspace_id"] = current
