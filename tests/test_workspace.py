@@ -33,6 +33,7 @@ from tests.helpers import TINY, tiny_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIL = "![x](http://evil/x.png)"
+EVIL_ESCAPED = r"!\[x\](http\://evil/x.png)"  # brackets and the autolink's colon escaped: shown as typed
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +172,33 @@ def test_local_bundles_lists_the_folders_the_cli_wrote(run, tmp_path):
     assert local_bundles(tmp_path / "nowhere") == []
 
 
+# ---------------------------------------------------------------- names shown as plain text
+
+
+@pytest.mark.parametrize("name,shown", [
+    ("MSFT (sample)", "MSFT (sample)"),  # ordinary names pass unchanged
+    ("AR(2) (synthetic, seed 3)", "AR(2) (synthetic, seed 3)"),
+    ("S&P 500.csv", "S&P 500.csv"),
+    (EVIL, EVIL_ESCAPED),
+    ("[site](javascript:alert(1))", r"\[site\](javascript\:alert(1))"),
+    ("<img src=x>", r"\<img src=x\>"),
+    ("**bold** _it_ `code` ~strike~", r"\*\*bold\*\* \_it\_ \`code\` \~strike\~"),
+    ("$x^2$ :red[alarm] :material/home:", r"\$x^2\$ \:red\[alarm\] \:material/home\:"),
+    ("www.evil.com a@evil.com", r"www\.evil.com a\@evil.com"),
+    ("# Heading", r"\# Heading"),
+    ("- item", r"\- item"),
+    ("1. first", r"1\. first"),
+    ("a | b", r"a \| b"),
+    ("&lt;b&gt;", r"\&lt;b\&gt;"),
+    ("back\\slash", r"back\\slash"),
+    ("two\nlines", "two lines"),
+])
+def test_plain_escapes_what_markdown_would_render(name, shown):
+    from ui.state import plain
+
+    assert plain(name) == shown
+
+
 # ---------------------------------------------------------------- the app
 
 
@@ -233,7 +261,7 @@ def test_an_uploaded_bundle_is_saved_in_the_workspace_and_its_names_stay_plain_t
     assert not at.exception and not at.error
     assert (data_dir() / "workspaces" / ws_id / "evil_1" / "run.json").is_file()
     caption = next(c.value for c in at.caption if "parameters" in c.value)
-    assert caption.startswith(r"\!\[x\]\(http\:\/\/evil\/x\.png\) · LSTM")  # escaped: shown literally
+    assert caption.startswith(f"{EVIL_ESCAPED} · LSTM")
     assert EVIL not in caption
     assert at.subheader[0].value == r"Held-out test period · run evil\_1"
     assert any(EVIL in label for label in run_select_labels(at))  # selectbox options are plain text already
@@ -270,7 +298,7 @@ def test_the_sidebar_shows_a_file_name_as_plain_text():
     at.run()
     assert not at.exception
     line = at.sidebar.get("markdown")[0].value
-    assert r"\!\[x\]\(http\:\/\/evil\/x\.png\)" in line and EVIL not in line
+    assert f"**{EVIL_ESCAPED} (CSV)**" in line and EVIL not in line
 
 
 def test_a_finished_job_is_saved_and_the_oldest_run_pruned_with_a_sentence(run):

@@ -57,14 +57,18 @@ def tr(key: str, **params: object) -> str:
     return t(key, lang(), **params)
 
 
-# every ASCII punctuation mark CommonMark lets a backslash escape, so none starts Markdown, Streamlit's
-# :colour[...] directives, $LaTeX$, autolinks (http\://, www\.) or typographic arrows (\->)
-_MARKDOWN_SPECIAL = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+# What can start Markdown inside a line (emphasis, code, links and images, HTML, $LaTeX$, tables, headings,
+# Streamlit's :colour[...] directives and :icons:, autolinks http://, www. and a@b, entities, "--"), each
+# escaped with the backslash CommonMark allows before any punctuation; ordinary names pass unchanged
+_MARKDOWN_INLINE = re.compile(r"[\\`*_~\[\]<>$|#:@]|&(?=#?\w+;)|-(?=-)|(?<![\w.])(?i:www)\.")
+_MARKDOWN_LINE_START = re.compile(r"^(\d{0,9})([-+.)])(?= |$)")  # "- x", "+ x", "1. x", "1) x" start a list
 
 
 def plain(text: object) -> str:
     """``text`` shown literally where Streamlit renders Markdown: names from files, bundles and URLs."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    flat = " ".join(str(text).split())  # no line breaks: nothing can start a block on a later line
+    escaped = _MARKDOWN_INLINE.sub(lambda m: m[0][:-1] + "\\." if m[0].endswith(".") else "\\" + m[0], flat)
+    return _MARKDOWN_LINE_START.sub(lambda m: m[1] + "\\" + m[2] if m[1] or m[2] in "-+" else m[0], escaped)
 
 
 def plain_params(params: dict[str, object]) -> dict[str, object]:
