@@ -325,3 +325,17 @@ def test_a_finished_job_is_saved_and_the_oldest_run_pruned_with_a_sentence(run):
     assert any("the oldest, old0, was deleted" in w.value for w in at.warning)
     at.run()
     assert not any("was deleted" in w.value for w in at.warning)  # said once
+
+
+def test_local_mode_opens_a_folder_the_cli_wrote_and_hosted_mode_does_not_offer_it(run, tmp_path, monkeypatch):
+    save_bundle(copy_of(run, "from_cli"), tmp_path / "runs" / "from_cli")
+    hosted = open_app("pages/train.py")
+    assert not [w for w in hosted.text_input if w.label == "Folder on this computer"]
+    monkeypatch.setenv("LSTM_LAB_LOCAL", "1")
+    at = open_app("pages/train.py")
+    next(w for w in at.text_input if w.label == "Folder on this computer").set_value(str(tmp_path / "runs")).run()
+    assert next(s for s in at.selectbox if s.label == "Saved run").options == ["from_cli"]
+    next(b for b in at.button if b.label == "Open").click().run()
+    assert not at.exception and not at.error
+    assert [r.run_id for r in at.session_state["runs"]] == ["from_cli"]
+    assert (data_dir() / "workspaces" / at.session_state["workspace_id"] / "from_cli").is_dir()
