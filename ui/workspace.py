@@ -7,7 +7,7 @@ import streamlit as st
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
 from lstm_core.workspace import Workspace, is_workspace_id, new_workspace_id
-from ui.state import show_error, tr
+from ui.state import plain_params, show_error, tr
 
 WS_PARAM = "ws"
 MAX_RUNS = 10  # per session and per workspace; the oldest are dropped beyond this (memory on a shared host)
@@ -92,4 +92,4 @@ def show_notices() -> None:
         if kind == "error":
             show_error(LabError(key, **params))
         else:
-            st.warning(tr(key, **params), icon=":material/delete_sweep:")
+            st.warning(tr(key, **plain_params(params)), icon=":material/delete_sweep:")
