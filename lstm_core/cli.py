@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -84,18 +85,42 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(**given)
 
 
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d{1,2})?|mps")  # "meta" and friends allocate nothing and cannot train
+
+
+def _checked_device(name: str, resolve) -> torch.device:
+    """The device ``name`` names, or LabError when it is not a training device that exists here."""
+    if not _DEVICE.fullmatch(name):
+        raise LabError("err_bad_device", device=name)
+    try:
+        device = resolve(name)
+        torch.empty(0, device=device)  # fails now, with one line, if that device does not exist here
+    except (RuntimeError, AssertionError) as exc:
+        raise LabError("err_bad_device", device=name) from exc
+    return device
+
+
+def _prepare_out(out: Path) -> None:
+    """Create the bundle folder ``out``; LabError when it is a file or cannot be created."""
+    if out.exists() and not out.is_dir():
+        raise LabError("err_out_not_folder", path=str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent is a file (FileExistsError / NotADirectoryError), or no permission
+        raise LabError("err_out_unwritable", path=str(out)) from exc
+
+
 def cmd_train(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.bundles import save_bundle
     from lstm_core.data import load_source
     from lstm_core.pipeline import Prepared
-    from lstm_core.runs import save_bundle, train_run
+    from lstm_core.runs import train_run
     from lstm_core.trainer import resolve_device
 
     config = config_from_args(args)
-    try:
-        device = resolve_device(args.device)
-        torch.empty(0, device=device)  # fails now, with one line, if that device does not exist here
-    except (RuntimeError, AssertionError) as exc:
-        raise LabError("err_bad_device", device=args.device) from exc
+    device = _checked_device(args.device, resolve_device)
+    if args.out is not None:
+        _prepare_out(args.out)  # before training: a bad --out must not cost the training time
     dataset = load_source(args.data)
     prepared = Prepared(dataset.frame, config)  # refuses a window too long for the data before any output
     print(f"data: {dataset.name}, {len(dataset.frame)} rows, {prepared.n_samples('train')} training windows",
@@ -112,7 +137,11 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
     print(f"device: {device}", file=sys.stderr)
     run = train_run(dataset.frame, dataset.name, config, on_epoch_end=on_epoch, prepared=prepared, device=str(device))
     out = args.out or Path("runs") / run.run_id
-    save_bundle(run, out)
+    _prepare_out(out)
+    try:
+        save_bundle(run, out)
+    except OSError as exc:  # disk full, permissions changed while training
+        raise LabError("err_out_unwritable", path=str(out)) from exc
     print(f"{run.stop_reason}; bundle saved in {out}", file=sys.stderr)
     summary = run.summary()
     return {
@@ -129,10 +158,11 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
 
 
 def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.bundles import LOCAL_LIMITS, load_bundle
     from lstm_core.gates import extract_gates
-    from lstm_core.runs import load_bundle
 
-    run = load_bundle(args.bundle)
+    # the user's own bundle, as big as anything this program trains; not re-scored: no scores are printed
+    run = load_bundle(args.bundle, limits=LOCAL_LIMITS, rescore=False)
     if run.config.cell != "lstm":
         raise LabError("err_gates_not_lstm", kind=run.config.cell.upper())
     window = run.prepared.window("test", args.index)

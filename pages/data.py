@@ -16,6 +16,7 @@ from ui.state import (
     cached_yahoo,
     dataset,
     lang,
+    plain,
     require_router,
     set_dataset,
     show_error,
@@ -104,9 +105,9 @@ if loaded is not None:
     st.session_state["data_just_loaded"] = loaded.name
     st.rerun()  # the sidebar was drawn before this page ran: run again so it names the new dataset too
 if tried:
-    st.caption(tr("kept_previous", name=previous.title(lang())))
+    st.caption(tr("kept_previous", name=plain(previous.title(lang()))))
 elif just_loaded == previous.name:
-    st.success(tr("loaded", name=previous.title(lang())), icon=":material/check_circle:")
+    st.success(tr("loaded", name=plain(previous.title(lang()))), icon=":material/check_circle:")
     if previous.from_cache:
         st.info(tr("yahoo_saved_note"), icon=":material/history:")
 

@@ -12,7 +12,7 @@ from lstm_core.plots.gates import (
     unit_lines_figure,
 )
 from ui.gates import SATURATION_WINDOWS, GateSource, fresh_source, run_source
-from ui.state import attempt, dataset, lang, require_router, tr
+from ui.state import attempt, dataset, lang, plain, require_router, tr
 from ui.training import selected_run
 
 require_router()
@@ -31,7 +31,7 @@ if source is None:  # the loaded data cannot feed this config: the sentence is a
 if run is None:
     st.info(tr("gates_no_model"), icon=":material/info:")
 cfg = source.config
-st.caption(tr("gates_run_caption", run_id=source.label, dataset=source.dataset_name, hidden=cfg.hidden,
+st.caption(tr("gates_run_caption", run_id=plain(source.label), dataset=plain(source.dataset_name), hidden=cfg.hidden,
               layers=cfg.layers, window=cfg.window, horizon=cfg.horizon))
 
 prepared = source.prepared

@@ -4,13 +4,13 @@ import streamlit as st
 
 from ui.results import results_ui
 from ui.settings import settings_ui
-from ui.state import dataset, lang, require_router, tr
+from ui.state import dataset, lang, plain, require_router, tr
 from ui.training import collect_finished_job, current_job, live_panel, runs_ui, selected_run, start_job
 
 require_router()
 
 st.title(tr("train_title"))
-st.caption(tr("train_caption", name=dataset().title(lang()), rows=len(dataset().frame)))
+st.caption(tr("train_caption", name=plain(dataset().title(lang())), rows=len(dataset().frame)))
 collect_finished_job()
 
 job = current_job()
@@ -25,6 +25,6 @@ if busy:
 run = selected_run()
 if run is not None:
     if busy:  # the results below are the previous run's, not the one training now
-        st.info(tr("train_previous_results", run_id=run.run_id), icon=":material/history:")
+        st.info(tr("train_previous_results", run_id=plain(run.run_id)), icon=":material/history:")
     results_ui(run)
 runs_ui()

@@ -134,7 +134,7 @@ def open_data_page(page, url: str) -> None:
     page.goto(url)
     wait_idle(page)
     page.locator("[data-testid='stSidebarNavLink'][href$='/data']").click()
-    page.wait_for_url(f"{url}/data")
+    page.wait_for_url(f"{url}/data*")  # the workspace id follows in ?ws=
     wait_idle(page)
     page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first.wait_for(timeout=30_000)
 

@@ -31,9 +31,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Downloads go to a fresh folder per test (LSTM_LAB_CACHE), never to ~/.cache/lstm-lab."""
+    """Downloads go to a fresh folder per test (LSTM_LAB_CACHE), never to ~/.cache/lstm-lab; workspaces likewise."""
     cache = tmp_path / "lstm-lab-cache"
     monkeypatch.setenv("LSTM_LAB_CACHE", str(cache))
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path / "lstm-lab-data"))
     return cache
 
 

@@ -47,7 +47,7 @@ def assert_clean(page: Page, script_errors: list[str]) -> None:
 def go(page: Page, url: str, slug: str, title: str) -> None:
     """Through the sidebar navigation to ``slug``; returns once its title shows and the script is idle."""
     page.locator(f"[data-testid='stSidebarNavLink'][href$='/{slug}']").click()
-    page.wait_for_url(f"{url}/{slug}")
+    page.wait_for_url(f"{url}/{slug}*")  # the workspace id follows in ?ws=
     expect(page.locator("h1").first).to_have_text(title, timeout=WAIT_MS)
     wait_idle(page)
 

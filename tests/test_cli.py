@@ -54,3 +54,20 @@ def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--device", "meta"], "Device 'meta' is not available"),
+    (["--device", "cuda:../x"], "is not available"),
+    (["--out", "{a_file}"], "is a file, not a folder"),
+    (["--out", "{a_file}/inside"], "Cannot write the run into the folder"),
+])
+def test_bad_out_and_device_exit_2_with_one_line_before_training(args, needle, tmp_path):
+    a_file = tmp_path / "taken.txt"
+    a_file.write_text("not a folder")
+    result = cli("train", "--data", "synthetic:sine", "--epochs", "50", *[a.replace("{a_file}", str(a_file)) for a in args])
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+    assert "epoch" not in result.stderr  # refused before any training
+    assert a_file.read_text() == "not a folder"

@@ -13,13 +13,13 @@ from lstm_core.errors import LabError
 ])
 def test_out_of_range_settings_are_named(change, name):
     with pytest.raises(LabError) as err:
-        RunConfig(**change).validated()
+        RunConfig(**change)
     assert f"'{name}'" in str(err.value)
 
 
 def test_fractions_must_leave_a_test_period():
     with pytest.raises(LabError) as err:
-        RunConfig(train_frac=0.9, val_frac=0.1).validated()
+        RunConfig(train_frac=0.9, val_frac=0.1)
     assert err.value.key == "err_cfg_no_test"
 
 

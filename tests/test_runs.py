@@ -1,4 +1,7 @@
-"""Tests of lstm_core.runs: training a run, and the bundle round trip with its refusals."""
+"""Tests of lstm_core.runs and lstm_core.bundles: training a run, and the bundle round trip with its refusals.
+
+Hostile bundles (bombs, huge or deep run.json, bad fields) with their memory and time are in test_bundles_hostile.py.
+"""
 
 import json
 import zipfile
@@ -8,8 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from lstm_core import runs
+from lstm_core.bundles import LOCAL_LIMITS, bundle_members, bundle_zip, load_bundle, save_bundle
 from lstm_core.errors import LabError
-from lstm_core.runs import bundle_members, bundle_zip, load_bundle, save_bundle, train_run
+from lstm_core.runs import train_run
 from tests.helpers import TINY, tiny_frame
 
 
@@ -47,12 +52,14 @@ def _rezip(members: dict[str, bytes]) -> bytes:
 def test_tampered_damaged_and_mismatched_bundles_are_refused(run, tmp_path):
     members = bundle_members(run)
     tampered = dict(members, **{"data.csv": members["data.csv"].replace(b"2015", b"2016", 1)})
-    with pytest.raises(LabError, match="checksum"):
+    with pytest.raises(LabError, match="data.csv in this saved run does not match its checksum") as err:
         load_bundle(_rezip(tampered))
+    assert err.value.key == "err_bundle_checksum"
     missing = {k: v for k, v in members.items() if k != "weights.safetensors"}
-    with pytest.raises(LabError, match="missing weights"):
+    with pytest.raises(LabError, match="has no weights.safetensors") as err:
         load_bundle(_rezip(missing))
-    with pytest.raises(LabError, match="not a zip"):
+    assert err.value.key == "err_bundle_missing_file"
+    with pytest.raises(LabError, match="not a readable zip"):
         load_bundle(b"PK\x03\x04 definitely not a zip")
     with pytest.raises(LabError) as err:
         load_bundle(tmp_path / "nowhere")
@@ -80,7 +87,9 @@ def _with_record(run, **changes) -> bytes:
 
 
 def test_scores_written_into_run_json_are_ignored_and_recomputed(run):
-    fake = {"model": {"rmse": 0.0001, "skill": 0.99, "p_vs_persistence": 1e-9}}
+    fake = json.loads(json.dumps(run.metrics))
+    fake["model"].update(rmse=0.0001, skill=0.99, p_vs_persistence=1e-9)  # well-formed, so only the numbers lie
+    fake["persistence"]["rmse"] = 1e6
     loaded = load_bundle(_with_record(run, metrics=fake))
     assert loaded.metrics["model"]["rmse"] == pytest.approx(run.metrics["model"]["rmse"], rel=1e-6)
     assert loaded.metrics["persistence"]["rmse"] == pytest.approx(run.metrics["persistence"]["rmse"], rel=1e-6)
@@ -91,4 +100,39 @@ def test_scores_written_into_run_json_are_ignored_and_recomputed(run):
 def test_malformed_run_json_fields_are_refused_with_a_sentence(run, changes):
     with pytest.raises(LabError) as err:
         load_bundle(_with_record(run, **changes))
-    assert err.value.key == "err_bundle_damaged"
+    assert err.value.key == "err_bundle_field"
+    assert err.value.params["field"] == next(iter(changes))
+
+
+def test_old_imports_from_runs_still_work():
+    assert runs.load_bundle is load_bundle and runs.bundle_zip is bundle_zip and runs.save_bundle is save_bundle
+    with pytest.raises(AttributeError):
+        runs.no_such_thing  # noqa: B018
+
+
+def test_without_rescoring_the_stored_scores_are_kept(run, tmp_path):
+    """The workspace and the CLI's gates read bundles this machine wrote: no re-scoring, the stored numbers stay."""
+    loaded = load_bundle(save_bundle(run, tmp_path / "b"), limits=LOCAL_LIMITS, rescore=False)
+    assert loaded.metrics == json.loads(json.dumps(run.metrics))
+    assert "test_predictions" not in loaded.__dict__  # nothing ran the model yet: predictions stay lazy
+    np.testing.assert_array_equal(loaded.test_predictions, run.test_predictions)
+
+
+def test_undefined_scores_are_written_as_null_and_read_back(run):
+    """A score that is NaN (no variance, say) is saved as JSON null, which the strict reader accepts."""
+    original = run.metrics["drift"]["mape"]
+    run.metrics["drift"]["mape"] = float("nan")
+    try:
+        members = bundle_members(run)
+    finally:
+        run.metrics["drift"]["mape"] = original
+    assert json.loads(members["run.json"])["metrics"]["drift"]["mape"] is None
+    assert b"NaN" not in members["run.json"]
+    assert load_bundle(_rezip(members), rescore=False).metrics["drift"]["mape"] is None
+
+
+def test_stop_reason_is_read_back_as_the_enum(run):
+    from lstm_core.trainer import StopReason
+
+    loaded = load_bundle(bundle_zip(run))
+    assert loaded.stop_reason is StopReason(run.stop_reason)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from lstm_core.bundles import bundle_zip
 from lstm_core.config import SETTINGS, Target
 from lstm_core.plots.locale import localize_dates
 from lstm_core.plots.train import (
@@ -14,11 +15,11 @@ from lstm_core.plots.train import (
     prediction_figure,
     residual_figure,
 )
-from lstm_core.runs import Run, bundle_zip
+from lstm_core.runs import Run
 from lstm_core.targets import BASELINES
 from lstm_core.verdict import Outcome, format_p, format_percent, judge
 from ui.settings import value_label
-from ui.state import lang, tr
+from ui.state import lang, plain, tr
 
 METRIC_COLUMNS = ("rmse", "mae", "mape", "direction_acc")
 
@@ -69,10 +70,10 @@ def verdict_ui(run: Run) -> None:
 
 def results_ui(run: Run) -> None:
     """Stop reason, the honest verdict, metrics beside baselines, and the test-period charts."""
-    st.subheader(tr("results_title", run_id=run.run_id))
+    st.subheader(tr("results_title", run_id=plain(run.run_id)))
     p, cfg = run.prepared, run.config
     test_dates = p.target_dates("test")
-    st.caption(tr("results_model", dataset=run.dataset_name, cell=cfg.cell.upper(), hidden=cfg.hidden,
+    st.caption(tr("results_model", dataset=plain(run.dataset_name), cell=cfg.cell.upper(), hidden=cfg.hidden,
                   layers=cfg.layers, params=sum(w.numel() for w in run.model.parameters()),
                   train=p.n_samples("train"), val=p.n_samples("val"), test=p.n_samples("test"),
                   start=test_dates[0].strftime("%Y-%m-%d"), end=test_dates[-1].strftime("%Y-%m-%d")))

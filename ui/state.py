@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,28 @@ def tr(key: str, **params: object) -> str:
     return t(key, lang(), **params)
 
 
+# What can start Markdown inside a line (emphasis, code, links and images, HTML, $LaTeX$, tables, headings,
+# Streamlit's :colour[...] directives and :icons:, autolinks http://, www. and a@b, entities, "--"), each
+# escaped with the backslash CommonMark allows before any punctuation; ordinary names pass unchanged
+_MARKDOWN_INLINE = re.compile(r"[\\`*_~\[\]<>$|#:@]|&(?=#?\w+;)|-(?=-)|(?<![\w.])(?i:www)\.")
+_MARKDOWN_LINE_START = re.compile(r"^(\d{0,9})([-+.)])(?= |$)")  # "- x", "+ x", "1. x", "1) x" start a list
+
+
+def plain(text: object) -> str:
+    """``text`` shown literally where Streamlit renders Markdown: names from files, bundles and URLs."""
+    flat = " ".join(str(text).split())  # no line breaks: nothing can start a block on a later line
+    escaped = _MARKDOWN_INLINE.sub(lambda m: m[0][:-1] + "\\." if m[0].endswith(".") else "\\" + m[0], flat)
+    return _MARKDOWN_LINE_START.sub(lambda m: m[1] + "\\" + m[2] if m[1] or m[2] in "-+" else m[0], escaped)
+
+
+def plain_params(params: dict[str, object]) -> dict[str, object]:
+    """A sentence's parameters with every string escaped by ``plain`` (numbers keep their format specs)."""
+    return {k: plain(v) if isinstance(v, str) else v for k, v in params.items()}
+
+
 def show_error(err: LabError) -> None:
-    """A user's mistake as one translated sentence, never a traceback."""
-    st.error(err.message(lang()), icon=":material/error:")
+    """A user's mistake as one translated sentence, never a traceback; names in it are shown literally."""
+    st.error(t(err.key, lang(), **plain_params(err.params)), icon=":material/error:")
 
 
 def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:
@@ -91,10 +111,13 @@ def cached_synthetic(kind: str, n_days: int, seed: int, noise: float) -> data.Da
 
 
 def init_session() -> None:
-    """Defaults for a new browser session: English, and the bundled sample loaded."""
+    """Defaults for a new browser session (English, the bundled sample), and its workspace named in the URL."""
+    from ui.workspace import init_workspace  # ui.workspace imports this module
+
     st.session_state.setdefault("lang", "en")
     if "dataset" not in st.session_state:
         st.session_state["dataset"] = cached_sample(DEFAULT_SAMPLE)
+    init_workspace()
 
 
 def dataset() -> data.Dataset:
@@ -117,7 +140,7 @@ def sidebar() -> None:
         if ds is None:
             st.markdown(tr("sidebar_no_dataset"))
         else:
-            st.markdown(tr("sidebar_dataset", name=ds.title(lang()), rows=len(ds.frame)))
+            st.markdown(tr("sidebar_dataset", name=plain(ds.title(lang())), rows=len(ds.frame)))
         from ui.training import collect_finished_job, current_job, model_status  # ui.training imports this module
 
         job = current_job()

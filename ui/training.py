@@ -11,17 +11,19 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from lstm_core.bundles import LOCAL_LIMITS, load_bundle
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs import TrainingJob, default_manager, format_seconds
 from lstm_core.plots.train import loss_figure
-from lstm_core.runs import Run, load_bundle
+from lstm_core.runs import Run
 from lstm_core.verdict import format_percent
+from lstm_core.workspace import is_local, local_bundles
 from ui.results import compare_ui
 from ui.settings import value_label
-from ui.state import dataset, show_error, tr
+from ui.state import attempt, dataset, show_error, tr
+from ui.workspace import MAX_RUNS, load_runs, save_run, show_notices
 
-MAX_RUNS = 10  # per session; the oldest are dropped beyond this (memory on a shared host)
 # Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
 OWNER_GRACE_S = float(os.environ.get("LSTM_LAB_OWNER_GRACE_S", "180"))
 
@@ -34,11 +36,17 @@ def current_job() -> TrainingJob | None:
 
 
 def runs() -> list[Run]:
-    return st.session_state.setdefault("runs", [])
+    """The session's runs, oldest first: the workspace's, read from disk once per session, then kept here."""
+    if "runs" not in st.session_state:
+        st.session_state["runs"] = load_runs()
+    return st.session_state["runs"]
 
 
 def add_run(run: Run) -> None:
-    kept = [r for r in runs() if r.run_id != run.run_id][-(MAX_RUNS - 1):]
+    """Keep ``run`` in the session and save it in the workspace (whose oldest runs may be deleted for room)."""
+    current = runs()  # read the workspace before saving into it
+    pruned = set(save_run(run))
+    kept = [r for r in current if r.run_id != run.run_id and r.run_id not in pruned][-(MAX_RUNS - 1):]
     st.session_state["runs"] = [*kept, run]
     st.session_state["selected_run"] = run.run_id
 
@@ -152,14 +160,16 @@ def live_panel(job: TrainingJob) -> None:
 # ---------------------------------------------------------------- runs
 
 
-def _run_label(run: Run) -> str:
+def _run_label(run: Run) -> str:  # selectbox options are plain text: no escaping
     return f"{run.run_id} · {run.dataset_name} · {run.config.cell.upper()} {run.config.hidden}×{run.config.layers}"
 
 
 def runs_ui() -> None:
-    """Every run of the session, a side-by-side comparison of two, and bundle upload."""
+    """Every run of the workspace, a side-by-side comparison of two, bundle upload (and local folders)."""
     st.subheader(tr("runs_title"))
+    st.caption(tr("ws_caption"))
     all_runs = runs()
+    show_notices()
     if all_runs:
         rows = [{
             tr("col_run"): r.run_id, tr("col_dataset"): r.dataset_name, tr("col_target"): value_label("target", r.config.target),
@@ -185,7 +195,25 @@ def runs_ui() -> None:
     if upload is not None and st.session_state.get("run_upload_id") != upload.file_id:
         st.session_state["run_upload_id"] = upload.file_id
         try:
-            add_run(load_bundle(upload.getvalue()))
+            add_run(load_bundle(upload.getvalue()))  # UPLOAD_LIMITS: bounded bytes, rows and scoring cost
             st.rerun()
         except LabError as err:
             show_error(err)
+    if is_local():
+        local_runs_ui()
+
+
+def local_runs_ui() -> None:
+    """Open a bundle folder the command line wrote (``LSTM_LAB_LOCAL=1`` only: it reads the server's disk)."""
+    with st.expander(tr("local_title"), icon=":material/folder_open:"):
+        folder = st.text_input(tr("local_folder"), value="runs", help=tr("local_folder_help"), key="local_folder")
+        found = local_bundles(folder)
+        if not found:
+            st.caption(tr("local_none"))
+            return
+        picked = st.selectbox(tr("local_pick"), found, format_func=lambda p: p.name, key="local_pick")
+        if st.button(tr("local_open"), icon=":material/folder_open:", key="local_open"):
+            run = attempt(load_bundle, picked, limits=LOCAL_LIMITS)
+            if run is not None:
+                add_run(run)
+                st.rerun()
