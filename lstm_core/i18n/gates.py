@@ -18,7 +18,7 @@ EN: dict[str, str] = {
     "gates_layer_n": "Layer {n}",
     "gates_pick_units": "Units",
     "gates_pick_gate": "Gate",
-    "gates_pick_units_help": "The most active units (largest swing of the cell state over the window) are chosen first.",
+    "gates_pick_units_help": "Listed in the order chosen above; the first three are picked to start with.",
     # names of the six arrays; short ones label heatmap rows
     "gates_name_i": "Input gate i",
     "gates_name_f": "Forget gate f",
@@ -127,7 +127,7 @@ ZH: dict[str, str] = {
     "gates_layer_n": "第 {n} 层",
     "gates_pick_units": "单元",
     "gates_pick_gate": "门",
-    "gates_pick_units_help": "优先选择最活跃的单元（细胞状态在窗口内波动最大的单元）。",
+    "gates_pick_units_help": "按上方选择的顺序排列；一开始选中前三个。",
     "gates_name_i": "输入门 i",
     "gates_name_f": "遗忘门 f",
     "gates_name_g": "候选值 g",
