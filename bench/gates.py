@@ -1,4 +1,4 @@
-"""Benchmark of gate extraction and the animated gate figure: prints a table (run `python bench/gates.py`)."""
+"""Benchmark of gate extraction and the animated gate figure, including its frame rate in Chromium (run `python bench/gates.py`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from lstm_core.gates import extract_gates, extract_gates_reference  # noqa: E402
 from lstm_core.plots.gates import gate_animation_figure  # noqa: E402
@@ -87,12 +89,65 @@ def bench_figure(steps: int, hidden: int, layers: int, repeats: int) -> dict[str
     }
 
 
+def bench_animation_fps(steps: int, hidden: int, layers: int, seconds: float = 5.0, shots: int = 8) -> dict[str, float]:
+    """Frames per second of the animated figure playing in headless Chromium, from a plain HTML file
+    written by plotly's ``write_html``, and how many screenshots of its heatmap taken while it plays
+    show a blank heatmap.
+
+    Play is clicked as a user would; frames are counted by plotly's ``plotly_animatingframe`` event
+    for ``seconds``, then ``shots`` screenshots of the heatmap follow (the same check as
+    tests/test_browser_gates.py).
+    """
+    sys.path.insert(0, str(ROOT / "tests"))
+    from browser import launch_chromium
+    from playwright.sync_api import sync_playwright
+    from test_browser_gates import COUNT_FRAMES_JS, painted_share
+
+    torch.manual_seed(0)
+    lstm = nn.LSTM(1, hidden, layers, batch_first=True).eval()
+    trace = extract_gates(lstm, torch.randn(steps, 1))
+    prices = 100 + np.cumsum(np.random.default_rng(0).normal(size=steps))
+    dates = pd.bdate_range("2024-01-02", periods=steps)
+    fig = gate_animation_figure(trace, prices, dates, layer=layers - 1, prediction=float(prices[-1]))
+    with tempfile.TemporaryDirectory(prefix="gates-bench-") as tmp, sync_playwright() as pw:
+        html = Path(tmp) / "gates.html"
+        fig.write_html(html, include_plotlyjs=True, auto_play=False)  # plotly.js inline: no network
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(html.as_uri())
+        chart = page.locator(".js-plotly-plot")
+        chart.locator(".heatmaplayer image").wait_for(timeout=30_000)
+        chart.evaluate(COUNT_FRAMES_JS)
+        chart.locator(".updatemenu-button").nth(0).click()  # Play
+        page.wait_for_timeout(int(seconds * 1000))
+        stamps = page.evaluate("window.__gateFrames")
+        area = chart.locator(".draglayer .x2y2 .nsewdrag").bounding_box()  # the heatmap's plot area
+        blank = sum(painted_share(_png_pixels(page.screenshot(clip=area))) < 0.25 for _ in range(shots))
+        browser.close()
+    return {
+        "frames": len(fig.frames),
+        "frames_per_s": (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1000),
+        "blank_shots": blank,
+        "shots": shots,
+    }
+
+
+def _png_pixels(png: bytes) -> np.ndarray:
+    """A PNG as an ``[H, W, 3]`` uint8 array."""
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=250)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=80)
+    parser.add_argument("--skip-browser", action="store_true", help="leave out the frame rate in Chromium")
     args = parser.parse_args()
 
     print(f"torch {torch.__version__}; window T={args.steps}, {args.layers} layer(s) x {args.hidden} units, batch 1, F=1")
@@ -113,6 +168,10 @@ def main() -> None:
         f"to_json {f['to_json_s'] * 1e3:.0f} ms, JSON {f['figure_mb']:.2f} MB"
     )
     print(f"GateTrace.to_json() of all layers: {f['trace_json_mb']:.2f} MB as JSON text")
+    if not args.skip_browser:
+        a = bench_animation_fps(args.steps, args.hidden, args.layers)
+        print(f"playing in Chromium: {a['frames_per_s']:.1f} frames/s; "
+              f"{a['blank_shots']} of {a['shots']} screenshots taken while playing show a blank heatmap")
 
 
 if __name__ == "__main__":

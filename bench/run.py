@@ -119,6 +119,10 @@ def table(results: dict) -> list[tuple[str, str, str]]:
         f = g["figure"]
         rows.append(("gates", "animated figure", f"{f['frames']} frames: build {f['build_ms']} ms, "
                                                  f"to_json {f['to_json_ms']} ms, {f['json_mb']} MB"))
+        if "animation" in g:
+            a = g["animation"]
+            rows.append(("gates", "animation playing in Chromium (6 x 64 heatmap)", f"{a['frames_per_s']} frames/s, "
+                         f"{a['blank_shots']} of {a['shots']} mid-play screenshots blank"))
     if "browser" in results:
         b = results["browser"]
         by_page = ", ".join(f"{k} {v}" for k, v in b["page_switch_median_by_page_s"].items())
@@ -159,6 +163,9 @@ def main() -> None:
     results["bare_samples_per_s"] = results["train"]["bare_samples_per_s"]
     print("gate benchmark ...", file=sys.stderr, flush=True)
     results["gates"] = run_gates(args.gate_repeats)
+    if not args.skip_browser:
+        animation = load_module("gates").bench_animation_fps(250, 64, 2)
+        results["gates"]["animation"] = {name: round(value, 2) for name, value in animation.items()}
     if not args.skip_browser:
         print("browser timings ...", file=sys.stderr, flush=True)
         results["browser"] = load_module("browser_timings").measure()

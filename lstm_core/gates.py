@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -95,8 +96,9 @@ class Downsampling:
     steps: int  # steps in the trace
     units: int  # units in the layer
     step_index: np.ndarray  # [frames] kept steps, ascending, always ending with the last step
-    unit_index: np.ndarray  # [shown_units] kept units, ascending
+    unit_index: np.ndarray  # [shown_units] kept units, in the order they are drawn
     step_stride: int
+    requested_units: int | None = None  # units asked for (max_units), None for all of them
 
     @property
     def frames(self) -> int:
@@ -113,6 +115,11 @@ class Downsampling:
     @property
     def units_reduced(self) -> bool:
         return self.shown_units < self.units
+
+    @property
+    def units_thinned(self) -> bool:
+        """Fewer units than asked for, to keep the figure light."""
+        return self.shown_units < min(self.units, self.requested_units or self.units)
 
     @property
     def reduced(self) -> bool:
@@ -231,49 +238,84 @@ def gate_saturation(
     return Saturation(left, right, low, high, steps=trace.batch * trace.steps)
 
 
+class UnitOrder(StrEnum):
+    """How the Gates page lines up a layer's units, the most telling first."""
+
+    INDEX = "index"  # as the layer numbers them
+    CHANGE = "change"  # largest spread of the cell state c over the window first
+    PRICE = "price"  # strongest correlation (either sign) of the hidden state h with the price first
+
+
+def unit_scores(trace: GateTrace, order: UnitOrder, layer: int = 0, prices: np.ndarray | None = None) -> np.ndarray:
+    """Per unit of ``layer``, the number ``order`` ranks by (larger first): ``[H]``.
+
+    ``CHANGE``: standard deviation of c over the steps. ``PRICE``: |Pearson correlation| of h with
+    ``prices`` ``[T]`` (a unit or a price series that never moves scores 0). ``INDEX``: ``-unit``.
+    """
+    order = UnitOrder(order)
+    if order is UnitOrder.INDEX:
+        return -np.arange(trace.hidden, dtype=np.float64)
+    if order is UnitOrder.CHANGE:
+        return unit_activity(trace, layer, "c").astype(np.float64)
+    if prices is None:
+        raise ValueError("ordering units by their correlation with the price needs the prices")
+    if trace.batched:
+        raise ValueError("ordering units by their correlation with the price needs one window, not a batch")
+    prices = np.asarray(prices, dtype=np.float64)
+    if prices.shape != (trace.steps,):
+        raise ValueError(f"prices must have one value per step ({trace.steps}), got shape {prices.shape}")
+    h = trace.layer(layer)["h"].astype(np.float64)  # [T, H]
+    h_dev = h - h.mean(axis=0)  # [T, H]
+    p_dev = prices - prices.mean()  # [T]
+    norm = np.sqrt((h_dev**2).sum(axis=0) * (p_dev**2).sum())  # [H]
+    covariance = p_dev @ h_dev  # [H]
+    # a flat unit (or flat prices) has no correlation to speak of: 0, not NaN
+    return np.abs(np.divide(covariance, norm, out=np.zeros_like(norm), where=norm > 1e-12))
+
+
+def order_units(trace: GateTrace, order: UnitOrder, layer: int = 0, prices: np.ndarray | None = None) -> np.ndarray:
+    """Unit indices of ``layer`` in the order ``order`` asks for (ties keep the layer's own order): ``[H]``."""
+    return np.argsort(-unit_scores(trace, order, layer, prices), kind="stable")
+
+
 def plan_downsampling(
     steps: int,
     units: int,
     rows: int = len(ARRAYS),
     max_frames: int = MAX_FRAMES,
     max_cells: int = MAX_CELLS,
-    unit_priority: np.ndarray | None = None,
+    unit_order: np.ndarray | None = None,
+    max_units: int | None = None,
 ) -> Downsampling:
-    """Keep at most ``max_frames`` steps (every ``stride``-th, ending at the last) and few enough units
-    that ``frames * rows * units <= max_cells``.
+    """Keep at most ``max_frames`` steps (every ``stride``-th, ending at the last) and at most ``max_units``
+    units, few enough that ``frames * rows * units <= max_cells``.
 
-    Units are spread evenly over the layer, or, given ``unit_priority`` ``[units]``, the highest first.
+    Without ``unit_order`` the kept units are spread evenly over the layer in ascending order; with it
+    (a permutation of ``range(units)``, e.g. from ``order_units``) they are its first ones, in its order.
     """
-    if steps < 1 or units < 1 or rows < 1 or max_frames < 1 or max_cells < 1:
-        raise ValueError("steps, units, rows, max_frames and max_cells must all be positive")
+    if steps < 1 or units < 1 or rows < 1 or max_frames < 1 or max_cells < 1 or (max_units is not None and max_units < 1):
+        raise ValueError("steps, units, rows, max_frames, max_cells and max_units must all be positive")
     stride = -(-steps // max_frames)  # ceil
     step_index = np.arange(steps - 1, -1, -stride)[::-1].copy()  # anchored at the last step
-    shown = max(1, min(units, max_cells // (len(step_index) * rows)))
-    if shown == units:
+    shown = max(1, min(units, max_units or units, max_cells // (len(step_index) * rows)))
+    if unit_order is not None:
+        unit_order = np.asarray(unit_order, dtype=int)
+        if sorted(unit_order.tolist()) != list(range(units)):
+            raise ValueError(f"unit_order must list each of the {units} units once")
+        unit_index = unit_order[:shown].copy()
+    elif shown == units:
         unit_index = np.arange(units)
-    elif unit_priority is not None:
-        if len(unit_priority) != units:
-            raise ValueError(f"unit_priority has {len(unit_priority)} entries for {units} units")
-        unit_index = np.sort(np.argsort(-np.asarray(unit_priority), kind="stable")[:shown])
     else:
         unit_index = np.unique(np.linspace(0, units - 1, shown).round().astype(int))
-    return Downsampling(steps, units, step_index, unit_index, stride)
+    return Downsampling(steps, units, step_index, unit_index, stride, max_units)
 
 
 def unit_activity(trace: GateTrace, layer: int = 0, by: str = "c") -> np.ndarray:
-    """Per unit of ``layer``, the spread (standard deviation over steps) of ``by``: ``[H]``.
-
-    Pass it as ``plan_downsampling(..., unit_priority=...)`` to keep the busiest units.
-    """
+    """Per unit of ``layer``, the spread (standard deviation over steps) of ``by``: ``[H]``."""
     if by not in ARRAYS:
         raise ValueError(f"'{by}' is not one of {', '.join(ARRAYS)}")
     values = trace.layer(layer)[by]
     return values.reshape(-1, values.shape[-1]).std(axis=0)  # [T, H] or [B, T, H] -> [H]
-
-
-def rank_units(trace: GateTrace, layer: int = 0, by: str = "c") -> np.ndarray:
-    """Unit indices of ``layer``, most active first (largest spread of ``by`` over the window)."""
-    return np.argsort(-unit_activity(trace, layer, by), kind="stable")
 
 
 def _as_batch(x: torch.Tensor | np.ndarray, lstm: nn.LSTM) -> tuple[torch.Tensor, bool]:

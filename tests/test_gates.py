@@ -17,21 +17,27 @@ from lstm_core.errors import LabError
 from lstm_core.gates import (
     ARRAYS,
     GateTrace,
+    Saturation,
+    UnitOrder,
     extract_gates,
     extract_gates_reference,
     gate_saturation,
+    order_units,
     plan_downsampling,
-    rank_units,
     unit_activity,
+    unit_scores,
 )
 from lstm_core.i18n import gates as gates_strings
 from lstm_core.i18n import t
 from lstm_core.model import build_model
 from lstm_core.plots.gates import (
+    SATURATION_DOT_SPACING,
     before_after_figure,
+    date_tick_stops,
     downsampling_notes,
     gate_animation_figure,
     saturation_figure,
+    spread_overlapping,
     unit_lines_figure,
 )
 
@@ -216,16 +222,39 @@ def test_saturation_on_a_hand_made_case() -> None:
     np.testing.assert_allclose(wider.right["o"], [0.2, 0.2])
 
 
-def test_rank_units_puts_the_busiest_first() -> None:
+def test_order_units_by_change() -> None:
     c = np.zeros((20, 3))
     c[:, 2] = np.sin(np.arange(20))  # large swing
     c[:, 0] = 0.1 * np.sin(np.arange(20))  # small swing
     trace = hand_trace({"c": c})
-    np.testing.assert_array_equal(rank_units(trace), [2, 0, 1])
-    activity = unit_activity(trace)
-    np.testing.assert_allclose(activity, [np.std(c[:, 0]), 0.0, np.std(c[:, 2])], rtol=1e-6)
-    plan = plan_downsampling(20, 3, rows=1, max_cells=40, unit_priority=activity)
-    np.testing.assert_array_equal(plan.unit_index, [0, 2])
+    np.testing.assert_array_equal(order_units(trace, UnitOrder.CHANGE), [2, 0, 1])
+    np.testing.assert_allclose(unit_scores(trace, UnitOrder.CHANGE), [np.std(c[:, 0]), 0.0, np.std(c[:, 2])], rtol=1e-6)
+    np.testing.assert_allclose(unit_activity(trace), unit_scores(trace, UnitOrder.CHANGE), rtol=1e-6)
+    np.testing.assert_array_equal(order_units(trace, UnitOrder.INDEX), [0, 1, 2])
+    np.testing.assert_array_equal(order_units(trace, "change"), [2, 0, 1])  # the enum's value works too
+
+
+def test_order_units_by_correlation_with_the_price() -> None:
+    steps = 50
+    prices = 100 + np.cumsum(np.random.default_rng(0).normal(size=steps))
+    noise = np.random.default_rng(1).normal(size=steps)
+    h = np.zeros((steps, 4))
+    h[:, 0] = 0.3 * noise  # unrelated to the price
+    h[:, 1] = -0.01 * (prices - 100)  # follows the price exactly, upside down, and barely moves
+    h[:, 2] = 0.0  # flat: correlation undefined, scored 0
+    h[:, 3] = 0.02 * (prices - 100) + 0.05 * noise  # follows it loosely
+    trace = hand_trace({"h": h})
+    scores = unit_scores(trace, UnitOrder.PRICE, prices=prices)
+    expected = [abs(np.corrcoef(h[:, u], prices)[0, 1]) for u in (0, 1, 3)]
+    np.testing.assert_allclose(scores[[0, 1, 3]], expected, rtol=1e-6)  # h is float32
+    assert scores[1] == pytest.approx(1.0) and scores[2] == 0.0
+    np.testing.assert_array_equal(order_units(trace, UnitOrder.PRICE, prices=prices), [1, 3, 0, 2])
+    # the cell-state spread ranks differently: the busiest unit is not the one that follows the price
+    assert order_units(hand_trace({"c": h}), UnitOrder.CHANGE)[0] != 1
+    with pytest.raises(ValueError):
+        unit_scores(trace, UnitOrder.PRICE)  # needs the prices
+    with pytest.raises(ValueError):
+        unit_scores(trace, UnitOrder.PRICE, prices=prices[:-1])
 
 
 @pytest.mark.parametrize(
@@ -248,12 +277,23 @@ def test_plan_downsampling(steps: int, units: int, stride: int, frames: int, sho
     assert plan.reduced == (frames < steps or shown < units)
 
 
-def test_plan_downsampling_priority_and_notes() -> None:
-    priority = np.zeros(10)
-    priority[[7, 2, 9]] = [3.0, 2.0, 1.0]
-    plan = plan_downsampling(4, 10, rows=1, max_cells=12, unit_priority=priority)
-    np.testing.assert_array_equal(plan.unit_index, [2, 7, 9])
+def test_plan_downsampling_order_and_notes() -> None:
+    order = np.array([7, 2, 9, 0, 1, 3, 4, 5, 6, 8])
+    plan = plan_downsampling(4, 10, rows=1, max_cells=12, unit_order=order)  # room for 3 units
+    np.testing.assert_array_equal(plan.unit_index, [7, 2, 9])  # the first three, in the order given
+    assert plan.units_thinned
+    plan = plan_downsampling(4, 10, rows=1, unit_order=order, max_units=4)  # the user asked for 4
+    np.testing.assert_array_equal(plan.unit_index, [7, 2, 9, 0])
+    assert plan.units_reduced and not plan.units_thinned
+    assert downsampling_notes(plan, "en", order=UnitOrder.CHANGE) == [
+        t("gates_units_shown", "en", shown=4, units=10, order=t("gates_order_note_change", "en"))
+    ]
+    with pytest.raises(ValueError):
+        plan_downsampling(4, 10, unit_order=[0, 1, 2])  # not a permutation of the 10 units
+    with pytest.raises(ValueError):
+        plan_downsampling(4, 10, max_units=0)
     assert downsampling_notes(plan_downsampling(250, 64)) == []
+    assert downsampling_notes(plan_downsampling(250, 64), order=UnitOrder.INDEX) == []
     notes = downsampling_notes(plan_downsampling(1000, 512), "en")
     assert notes == [
         t("gates_downsampled_steps", "en", stride=4, frames=250, steps=1000),
@@ -270,7 +310,7 @@ def test_animation_frames_slider_and_data() -> None:
     prices = np.linspace(100, 130, 30)
     dates = pd.bdate_range("2024-01-01", periods=30)
     fig = gate_animation_figure(trace, prices, dates, layer=1, prediction=131.5, prediction_label="131.5")
-    assert [tr.type for tr in fig.data] == ["scatter", "scatter", "scatter", "heatmap"]
+    assert [tr.type for tr in fig.data] == ["scatter", "scatter", "heatmap"]  # prices, prediction, heatmap
     assert list(fig.data[1].y) == [131.5] and fig.data[1].x == ("2024-02-12",)  # the business day after the window
     assert len(fig.frames) == 30
     assert [f.name for f in fig.frames] == [str(s) for s in range(30)]
@@ -278,13 +318,21 @@ def test_animation_frames_slider_and_data() -> None:
     assert len(slider.steps) == 30 and slider.steps[0].label == "2024-01-01" and slider.steps[-1].args[0] == ("29",)
     assert [b.method for b in fig.layout.updatemenus[0].buttons] == ["animate", "animate"]
     frame = fig.frames[12]
-    assert frame.traces == (2, 3) and len(frame.data) == 2  # only cursor and heatmap change
-    assert frame.data[0].x == (dates[12].strftime("%Y-%m-%d"),) * 3 and frame.data[0].y[2] == pytest.approx(prices[12])
-    z = np.asarray(frame.data[1].z)
+    # a frame holds the heatmap alone (a scatter trace in a frame left the heatmap blank in Chromium);
+    # the cursor moves as two layout shapes: a line through the window and a dot on the price
+    assert frame.traces == (2,) and [d.type for d in frame.data] == ["heatmap"]
+    line, dot = frame.layout.shapes
+    assert line.type == "line" and line.x0 == line.x1 == dates[12].strftime("%Y-%m-%d")
+    assert line.y0 < prices.min() and line.y1 > prices.max()
+    assert dot.type == "circle" and dot.xanchor == dates[12].strftime("%Y-%m-%d")
+    assert dot.yanchor == pytest.approx(prices[12]) and (dot.xsizemode, dot.ysizemode) == ("pixel", "pixel")
+    assert fig.layout.shapes[1].yanchor == pytest.approx(prices[0])  # at rest: the first frame's cursor
+    z = np.asarray(frame.data[0].z)
     assert z.shape == (6, 5)
     expected = np.stack([trace.layers[1][name][12] for name in ARRAYS])  # rows i, f, g, o, c, h
     np.testing.assert_allclose(z, expected, atol=1e-6)
-    assert fig.data[3].y == tuple(t(f"gates_short_{name}") for name in ARRAYS)
+    np.testing.assert_allclose(np.asarray(fig.data[2].z), np.stack([trace.layers[1][n][0] for n in ARRAYS]), atol=1e-6)
+    assert fig.data[2].y == tuple(t(f"gates_short_{name}") for name in ARRAYS)
     assert fig.layout.meta["downsampling"]["reduced"] is False
 
 
@@ -292,10 +340,12 @@ def test_animation_without_dates_uses_step_numbers_and_zh_labels() -> None:
     trace = extract_gates(make_lstm(1, 3, 1), random_window(4, 1))
     fig = gate_animation_figure(trace, [1.0, 2.0, 3.0, 2.5], lang="zh")
     assert list(fig.data[0].x) == [1, 2, 3, 4]
-    assert len(fig.data) == 3  # no prediction trace
-    assert fig.frames[2].traces == (1, 2)
+    assert len(fig.data) == 2  # no prediction trace
+    assert fig.frames[2].traces == (1,)
+    assert fig.frames[2].layout.shapes[0].x0 == 3 and fig.frames[2].layout.shapes[1].yanchor == 3.0
     assert fig.layout.updatemenus[0].buttons[0].label == t("gates_play", "zh")
-    assert fig.data[2].y[1] == t("gates_short_f", "zh")
+    assert fig.data[1].y[1] == t("gates_short_f", "zh")
+    assert not fig.layout.xaxis.tickformatstops  # step numbers, not dates
     with pytest.raises(ValueError):
         gate_animation_figure(trace, [1.0, 2.0])
 
@@ -306,12 +356,12 @@ def test_animation_downsamples_beyond_the_limits() -> None:
     fig = gate_animation_figure(trace, np.arange(600.0))
     assert len(fig.frames) == 200 and len(fig.layout.sliders[0].steps) == 200  # stride 3
     assert fig.frames[-1].name == "599" and fig.frames[0].name == "2"
-    assert np.asarray(fig.frames[0].data[1].z).shape == (6, 300)  # 200 * 6 * 300 = 360k cells: all units
+    assert np.asarray(fig.frames[0].data[0].z).shape == (6, 300)  # 200 * 6 * 300 = 360k cells: all units
     meta = fig.layout.meta["downsampling"]
     assert meta["step_stride"] == 3 and meta["frames"] == 200 and meta["reduced"] is True
     plan = plan_downsampling(600, 300, max_cells=120_000)  # the page may ask for a lighter figure
     fig = gate_animation_figure(trace, np.arange(600.0), plan=plan)
-    assert np.asarray(fig.frames[0].data[1].z).shape == (6, 100)
+    assert np.asarray(fig.frames[0].data[0].z).shape == (6, 100)
     assert len(fig.data[-1].x) == 100 and fig.data[-1].x[-1] == "299"
     with pytest.raises(ValueError):
         gate_animation_figure(trace, np.arange(600.0), plan=plan_downsampling(500, 300))
@@ -346,17 +396,63 @@ def test_unit_lines_figure(trace_250: GateTrace) -> None:
     assert err.value.params == {"unit": 64, "last": 63}
 
 
+def pairwise_gaps(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    gaps = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    np.fill_diagonal(gaps, np.inf)
+    return gaps
+
+
 def test_saturation_figure() -> None:
     i = np.array([[0.05, 0.5], [0.95, 0.5], [0.05, 0.95], [0.5, 0.5]])
     sat = gate_saturation(hand_trace({"i": i, "f": np.full((4, 2), 0.97), "o": np.zeros((4, 2))}))
     fig = saturation_figure(sat, lang="en")
     scatter = {tr.name: tr for tr in fig.data[1:]}
     assert list(scatter) == [t("gates_name_i"), t("gates_name_f"), t("gates_name_o")]
+    true = {name: np.asarray(tr.customdata) for name, tr in scatter.items()}  # [H, 3]: unit, left, right
+    np.testing.assert_allclose(true[t("gates_name_i")], [[0, 0.5, 0.25], [1, 0.0, 0.25]])
+    np.testing.assert_allclose(true[t("gates_name_f")][:, 2], [1.0, 1.0])
+    np.testing.assert_allclose(true[t("gates_name_o")][:, 1], [1.0, 1.0])
+    # the two f dots (both at 0 / 100 %) and the two o dots (100 % / 0) are pulled apart, the i dots stay put
     np.testing.assert_allclose(scatter[t("gates_name_i")].x, [0.5, 0.0])
     np.testing.assert_allclose(scatter[t("gates_name_i")].y, [0.25, 0.25])
-    np.testing.assert_allclose(scatter[t("gates_name_f")].y, [1.0, 1.0])
-    np.testing.assert_allclose(scatter[t("gates_name_o")].x, [1.0, 1.0])
+    xs = np.concatenate([tr.x for tr in scatter.values()])
+    ys = np.concatenate([tr.y for tr in scatter.values()])
+    assert pairwise_gaps(xs, ys).min() >= SATURATION_DOT_SPACING * (1 - 1e-9)
+    assert np.abs(xs - np.concatenate([v[:, 1] for v in true.values()])).max() < 0.05
     assert fig.layout.xaxis.title.text == t("gates_sat_left", low=0.1)
+    assert not fig.layout.annotations  # every gate saturates sometimes
+
+
+def test_saturation_figure_spreads_the_crowded_corner() -> None:
+    """The reported case: 190 of 192 gates (3 gates x 64 units) never saturate and sat on one point."""
+    left = {name: np.zeros(64) for name in ("i", "f", "o")}
+    right = {name: np.zeros(64) for name in ("i", "f", "o")}
+    left["i"][5], right["f"][9] = 0.4, 0.97
+    fig = saturation_figure(Saturation(left, right, 0.1, 0.9, steps=7680), lang="zh")
+    xs = np.concatenate([tr.x for tr in fig.data[1:]])
+    ys = np.concatenate([tr.y for tr in fig.data[1:]])
+    assert len(xs) == 192
+    assert pairwise_gaps(xs, ys).min() >= SATURATION_DOT_SPACING * (1 - 1e-9)  # no dot hides another
+    assert xs.min() >= 0 and ys.min() >= 0 and (xs + ys).max() <= 1 + 1e-9  # still inside the possible triangle
+    assert (xs[5], ys[5]) == (0.4, 0.0) and (xs[64 + 9], ys[64 + 9]) == (0.0, 0.97)  # the lone dots stay put
+    corner = np.ones(192, dtype=bool)
+    corner[[5, 64 + 9]] = False
+    assert np.hypot(xs, ys)[corner].max() < 0.3  # the corner's dots stay near the corner
+    assert np.asarray(fig.data[1].customdata)[:, 1:].sum() == pytest.approx(0.4)  # hover: the true fractions
+    assert fig.layout.annotations[0].text == t("gates_sat_never", "zh", n=190, total=192)
+
+
+def test_spread_overlapping_keeps_free_dots_and_stays_inside() -> None:
+    x = np.array([0.2, 0.2, 0.2, 1.0, 1.0, 1.0, 0.0, 0.0, 0.6])
+    y = np.array([0.3, 0.3, 0.3, 0.0, 0.0, 0.0, 0.5, 0.5, 0.1])
+    sx, sy = spread_overlapping(x, y, 0.05)
+    assert pairwise_gaps(sx, sy).min() >= 0.05 * (1 - 1e-9)
+    assert (sx[[0, 3, 6, 8]] == x[[0, 3, 6, 8]]).all() and (sy[[0, 3, 6, 8]] == y[[0, 3, 6, 8]]).all()
+    assert sx.min() >= 0 and sy.min() >= 0 and (sx + sy).max() <= 1 + 1e-9
+    assert np.hypot(sx - x, sy - y).max() < 0.15
+    again = spread_overlapping(x, y, 0.05)
+    np.testing.assert_array_equal(again[0], sx)  # deterministic: the same picture on every rerun
+    np.testing.assert_array_equal(again[1], sy)
 
 
 def test_before_after_figure() -> None:
@@ -391,3 +487,29 @@ def test_gate_strings_have_both_languages_and_the_same_placeholders() -> None:
         assert placeholders == set(re.findall(r"\{(\w+)", gates_strings.ZH[key])), key
     for name in ARRAYS:
         assert t(f"gates_name_{name}", "zh") != t(f"gates_name_{name}", "en")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_date_ticks_follow_the_language(lang: str) -> None:
+    """plotly.js names months in English by itself: every date axis gets the language's formats."""
+    stops = date_tick_stops(lang)
+    assert [s["dtickrange"] for s in stops] == [[None, 86_400_000], [86_400_000, "M1"], ["M1", "M12"], ["M12", None]]
+    assert all(("%b" in s["value"] or s["value"] == "%Y") == (lang == "en") for s in stops)  # no month names in zh
+    trace = extract_gates(make_lstm(1, 4, 1), random_window(30, 1))
+    dates = pd.bdate_range("2024-01-01", periods=30)
+    animation = gate_animation_figure(trace, np.linspace(1, 2, 30), dates, lang=lang)
+    assert [s.value for s in animation.layout.xaxis.tickformatstops] == [s["value"] for s in stops]
+    assert not animation.layout.xaxis2.tickformatstops  # the heatmap's x axis holds unit numbers
+    lines = unit_lines_figure(trace, [0], dates, lang=lang)
+    assert all([s.value for s in axis.tickformatstops] == [s["value"] for s in stops]
+               for axis in (lines.layout.xaxis, lines.layout.xaxis5))
+    before_after = before_after_figure(trace, trace, dates, lang=lang)
+    assert [s.value for s in before_after.layout.xaxis3.tickformatstops] == [s["value"] for s in stops]
+
+
+def test_unit_orders_have_both_languages() -> None:
+    for order in UnitOrder:
+        for key in (f"gates_order_{order}", f"gates_order_note_{order}"):
+            assert key in gates_strings.EN and key in gates_strings.ZH, key
+            assert gates_strings.EN[key] != gates_strings.ZH[key]
+

@@ -1,16 +1,26 @@
-"""AppTest of the Gates page, with no trained model and with one, and the gates command line."""
+"""AppTest of the Gates page (no trained model, a trained one, two visitors, choices that last), and the gates command line."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from conftest import make_prices, to_csv_bytes
 from streamlit.testing.v1 import AppTest
 
+from lstm_core.config import RunConfig
+from lstm_core.data import load_csv
+from lstm_core.gates import UnitOrder
+from lstm_core.i18n import t
+from lstm_core.model import build_model
+from lstm_core.pipeline import Prepared
 from lstm_core.runs import save_bundle, train_run
 from tests.helpers import TINY, plotly_array, tiny_frame
+from ui.gates import UNTRAINED_PREVIEW, _fresh, predicted_test_prices
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,13 +30,26 @@ def trained_run():
     return train_run(tiny_frame(n_days=400), "sine", TINY.with_(layers=2, hidden=6))
 
 
-def gates_page(**state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+def gates_page(lang: str = "en", **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
     for key, value in state.items():
         at.session_state[key] = value
     at.switch_page("pages/gates.py").run()
     assert not at.exception
     return at
+
+
+def predicted(at: AppTest) -> float:
+    """The price the caption says the model predicts."""
+    caption = next(c.value for c in at.caption if "the model predicts" in c.value)
+    return float(re.search(r"the model predicts (-?\d+(?:\.\d+)?)", caption).group(1))
+
+
+def last_price(at: AppTest) -> float:
+    caption = next(c.value for c in at.caption if "the model predicts" in c.value)
+    return float(re.search(r"said (-?\d+(?:\.\d+)?)", caption).group(1))
 
 
 def specs(at: AppTest) -> list[dict]:
@@ -39,6 +62,106 @@ def test_without_a_trained_model_it_explains_and_still_animates():
     animation = specs(at)[0]
     assert len(animation["frames"]) == 60  # the default window of 60 days, one frame per step
     assert animation["layout"]["sliders"][0]["steps"][-1]["label"] == "2017-11-09"  # last test window's last day
+
+
+def test_prediction_of_each_window_starts_from_its_own_last_price():
+    """The bug: every window's prediction was priced off the first test window's last price."""
+    frame = make_prices(300)
+    config = UNTRAINED_PREVIEW.with_(window=20, hidden=4)
+    prepared = Prepared(frame, config)
+    model = build_model(config).eval()
+    with torch.no_grad():  # the head always answers 0: a scaled log return of 0, the training mean
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    prices = predicted_test_prices(model, prepared)
+    assert prices.shape == (prepared.n_samples("test"),)
+    growth = np.exp(prepared.target_scaler.mean[0])  # the same predicted return for every window
+    last = np.array([prepared.window("test", k).close[-1] for k in range(len(prices))])
+    np.testing.assert_allclose(prices, last * growth, rtol=1e-9)
+    assert last[-1] - last[0] > 30  # the windows' own prices differ, so a wrong base would show
+
+
+def test_the_page_predicts_from_the_chosen_window():
+    at = gates_page()
+    last_window = (predicted(at), last_price(at))
+    at.select_slider(key="gates_window").set_value(0).run()
+    first_window = (predicted(at), last_price(at))
+    assert first_window[1] != last_window[1]
+    for prediction, base in (last_window, first_window):  # a fresh model predicts a small return
+        assert abs(prediction / base - 1) < 0.05, (prediction, base)
+
+
+def test_two_visitors_with_the_same_name_rows_and_last_date_see_their_own_prices():
+    _fresh.clear()
+    ramp = make_prices(400)
+    wave = ramp.copy()
+    wave[["Open", "High", "Low", "Close"]] = wave[["Open", "High", "Low", "Close"]].mul(
+        1.5 + np.sin(np.arange(400) / 9.0), axis=0)
+    datasets = [load_csv(to_csv_bytes(frame), "prices.csv") for frame in (ramp, wave)]
+    assert datasets[0].name == datasets[1].name and datasets[0].frame.index[-1] == datasets[1].frame.index[-1]
+    visitors = [gates_page(dataset=ds) for ds in datasets]
+    for at, ds in zip(visitors, datasets, strict=True):
+        visitors[0].run()  # interleaved: the first visitor comes back after the second one loaded
+        shown = np.asarray(plotly_array(specs(at)[0]["data"][0]["y"]), dtype=float)  # the window's prices
+        own = Prepared(ds.frame, UNTRAINED_PREVIEW).window("test", -1).close
+        np.testing.assert_allclose(shown, own)
+    first, second = (np.asarray(plotly_array(specs(at)[0]["data"][0]["y"]), dtype=float) for at in visitors)
+    assert not np.allclose(first, second)
+
+
+def test_choices_survive_a_page_switch_and_a_language_switch(trained_run):
+    at = gates_page(runs=[trained_run], selected_run=trained_run.run_id)
+    at.select_slider(key="gates_window").set_value(2).run()
+    at.segmented_control(key="gates_layer").set_value(0).run()
+    at.selectbox(key="gates_unit_order").set_value(UnitOrder.PRICE).run()
+    at.slider(key="gates_shown_units").set_value(4).run()
+    at.multiselect(key="gates_units").set_value([5, 1]).run()
+    at.segmented_control(key="gates_before_after_gate").set_value("o").run()
+    assert not at.exception
+    chosen = {key: at.session_state[key] for key in
+              ("gates_window", "gates_layer", "gates_unit_order", "gates_shown_units", "gates_units", "gates_before_after_gate")}
+    heatmap_before = specs(at)[0]["data"][-1]
+
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert "gates_window" not in at.session_state  # Streamlit dropped the widgets of the page not shown
+    at.switch_page("pages/gates.py").run()
+    assert not at.exception
+    assert {key: at.session_state[key] for key in chosen} == chosen
+    assert at.select_slider(key="gates_window").value == 2 and at.multiselect(key="gates_units").value == [5, 1]
+    assert specs(at)[0]["data"][-1]["x"] == heatmap_before["x"]  # the same 4 units, in the same order
+
+    at.session_state["lang"] = "zh"  # what the sidebar's language switch does (AppTest shows no sidebar after switch_page)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == t("gates_title", "zh")
+    assert {key: at.session_state[key] for key in chosen} == chosen
+    assert at.slider(key="gates_shown_units").value == 4 and at.selectbox(key="gates_unit_order").value == UnitOrder.PRICE
+    assert len(specs(at)[0]["data"][-1]["x"]) == 4
+
+
+def test_no_english_left_in_chinese(trained_run):
+    at = gates_page(runs=[trained_run], selected_run=trained_run.run_id, lang="zh")
+    texts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "warning") for e in getattr(at.main, kind)]
+    texts += [w.label for kind in ("select_slider", "selectbox", "slider", "multiselect") for w in getattr(at.main, kind)]
+    texts += [w.proto.label for w in at.main.get("button_group")]
+    texts += [w.help for kind in ("selectbox", "multiselect") for w in getattr(at.main, kind)]
+    # an empty placeholder makes the browser write its own English one ("Choose options")
+    assert at.multiselect(key="gates_units").proto.placeholder == t("gates_pick_units_placeholder", "zh")
+    for spec in specs(at):
+        layout = spec["layout"]
+        texts.append(layout["title"]["text"])
+        texts += [axis["title"]["text"] for name, axis in layout.items() if name.startswith(("xaxis", "yaxis")) and "title" in axis]
+        texts += [a["text"] for a in layout.get("annotations", [])]
+        texts += [b["label"] for menu in layout.get("updatemenus", []) for b in menu["buttons"]]
+        texts += [s["currentvalue"]["prefix"] for s in layout.get("sliders", [])]
+        texts += [trace.get("name", "") for trace in spec["data"]] + [str(trace.get("y", "")) for trace in spec["data"] if trace["type"] == "heatmap"]
+        texts += [s["value"] for name, axis in layout.items() if name.startswith("xaxis") for s in axis.get("tickformatstops", [])]
+    # names, symbols and citations stay as they are; any other Latin word is an untranslated string
+    allowed = {"LSTM", "GRU", "Karpathy", "Johnson", "Fei", "sine", "synthetic", "lstm"}
+    texts = [text.replace(trained_run.run_id, "") for text in texts]  # a hex id, not a word
+    english = {word for text in texts for word in re.findall(r"[A-Za-z]{3,}", text)} - allowed
+    assert not english, (english, [text for text in texts if any(w in text for w in english)])
 
 
 def test_with_a_trained_model(trained_run):

@@ -1,8 +1,10 @@
-"""What the Gates page inspects: a trained run, or a freshly initialised model on the loaded data."""
+"""What the Gates page inspects (a trained run, or a freshly initialised model on the loaded data) and the choices it remembers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,26 +18,27 @@ from lstm_core.pipeline import Prepared
 from lstm_core.runs import Run
 from lstm_core.trainer import predict
 
+# with nothing trained yet, the page shows an untrained model of the article's kind: tomorrow's price from returns
+UNTRAINED_PREVIEW = RunConfig(target="logret", features=("logret",), horizon=1)
 SATURATION_WINDOWS = 128  # test windows whose steps the saturation scatter counts
+_REMEMBERED = "gates_remembered"  # not a widget key, so Streamlit keeps it while other pages show
 
 
-@dataclass
+@dataclass(eq=False)
 class GateSource:
-    """A model, its prepared data, and (for a trained run) the weights it started from."""
+    """A model, its prepared data, the predicted price of every test window and (for a run) its initial weights."""
 
     label: str
-    dataset_name: str
+    dataset_title: str
     config: RunConfig
     model: Forecaster
     prepared: Prepared
     initial_model: Forecaster | None
-    test_prices: np.ndarray | None = None  # predicted prices of every test window, when already known
+    test_prices: np.ndarray  # [S] predicted price of each test window, in the order of prepared.split_ends["test"]
 
     def predicted_price(self, k: int) -> float:
-        if self.test_prices is not None:
-            return float(self.test_prices[k])
-        x, _ = self.prepared.tensors("test")
-        return float(self.prepared.to_readable("test", predict(self.model, x[k : k + 1]).numpy(), index=[k])[0])
+        """The model's predicted price for test window ``k``."""
+        return float(self.test_prices[k])
 
     def last_test_windows(self, n: int) -> torch.Tensor:
         x, _ = self.prepared.tensors("test")  # [S, T, F]
@@ -47,13 +50,47 @@ def run_source(run: Run) -> GateSource:
                       run.test_predictions)
 
 
+def predicted_test_prices(model: Forecaster, prepared: Prepared) -> np.ndarray:
+    """Predicted prices of all test windows at once: ``[S]``.
+
+    ``Prepared.to_price`` turns a return into a price from each sample's own last price, so it must
+    get one output per test window; one output alone came back priced off the first window.
+    """
+    x, _ = prepared.tensors("test")  # [S, T, F]
+    return prepared.to_price("test", predict(model, x).numpy())
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _fresh(name: str, rows: int, last: pd.Timestamp, config: RunConfig, _frame: pd.DataFrame) -> tuple[Prepared, Forecaster]:
-    # read-only and identical for everyone who loads the same data: shared across sessions
-    return Prepared(_frame, config), build_model(config).eval()
+def _fresh(fingerprint: str, config: RunConfig, _frame: pd.DataFrame) -> tuple[Prepared, Forecaster, np.ndarray]:
+    # keyed by a hash of the prices themselves: two visitors' files that share a name, a length and a last
+    # date must not share an entry; read-only afterwards, so sharing one entry per content is safe
+    prepared = Prepared(_frame, config)
+    model = build_model(config).eval()
+    return prepared, model, predicted_test_prices(model, prepared)
 
 
-def fresh_source(ds: Dataset, config: RunConfig) -> GateSource:
+def fresh_source(ds: Dataset, config: RunConfig, dataset_title: str) -> GateSource:
     config = config.with_(cell="lstm")
-    prepared, model = _fresh(ds.name, len(ds.frame), ds.frame.index[-1], config, ds.frame)
-    return GateSource("—", ds.name, config, model, prepared, None)
+    prepared, model, prices = _fresh(ds.fingerprint, config, ds.frame)
+    return GateSource("—", dataset_title, config, model, prepared, None, prices)
+
+
+def restore_choice(key: str, default: Any, valid: Callable[[Any], bool]) -> None:
+    """Before widget ``key`` is drawn: give it the value it last had (if still ``valid``), else ``default``.
+
+    Streamlit forgets a widget's value when a run does not draw it (another page showed) and when its
+    label changes (the language switched); the value is kept under a key no widget owns.
+    """
+    remembered = st.session_state.get(_REMEMBERED, {})
+    candidates = [st.session_state[key]] if key in st.session_state else []
+    candidates += [remembered[key]] if key in remembered else []
+    # assigned even when unchanged: a widget whose label changed is a new widget, and takes the
+    # value given through session state rather than its default
+    st.session_state[key] = next((value for value in candidates if valid(value)), default)
+
+
+def remember_choice(key: str) -> Any:
+    """After widget ``key`` is drawn: keep its value for ``restore_choice``, and return it."""
+    value = st.session_state[key]
+    st.session_state.setdefault(_REMEMBERED, {})[key] = value
+    return value

@@ -18,6 +18,7 @@ from lstm_core.gates import (
     Downsampling,
     GateTrace,
     Saturation,
+    UnitOrder,
     plan_downsampling,
 )
 from lstm_core.i18n import t
@@ -25,18 +26,25 @@ from lstm_core.i18n import t
 GATE_COLOURS = {"i": "#2a9d8f", "f": "#e76f51", "g": "#8d6cab", "o": "#3a7bd5", "c": "#264653", "h": "#e9a23b"}
 HEATMAP_SCALE = "RdBu_r"  # white at 0, red towards +1, blue towards -1
 MAX_BEFORE_AFTER_COLUMNS = 1000  # steps drawn per heatmap in the before/after figure
-FRAME_MS = 80  # time per frame while playing
+SATURATION_DOT_PX = 7  # marker diameter in the saturation scatter
+SATURATION_DOT_SPACING = 0.017  # about one marker diameter in axis units on the 520 px tall, square plot
+SPIRAL_PLACES = 4000  # candidate places per dot; covers the whole triangle at that spacing
+FRAME_MS = 60  # shortest time per frame while playing; redrawing the figure takes about as long
 
 Dates = Sequence[object] | pd.Index | np.ndarray | None
 
 
-def downsampling_notes(plan: Downsampling, lang: str = "en") -> list[str]:
-    """Sentences telling the user which steps and units a figure left out (empty when it shows all)."""
+def downsampling_notes(plan: Downsampling, lang: str = "en", order: UnitOrder | None = None) -> list[str]:
+    """Sentences telling the user which steps and units a figure shows, and in which order (empty when
+    it shows every step and unit in the layer's own order)."""
     notes = []
     if plan.steps_reduced:
         notes.append(t("gates_downsampled_steps", lang, stride=plan.step_stride, frames=plan.frames, steps=plan.steps))
-    if plan.units_reduced:
+    if plan.units_thinned:
         notes.append(t("gates_downsampled_units", lang, shown=plan.shown_units, units=plan.units))
+    elif plan.units_reduced or (order is not None and order is not UnitOrder.INDEX):
+        order_phrase = t(f"gates_order_note_{UnitOrder(order or UnitOrder.INDEX)}", lang)
+        notes.append(t("gates_units_shown", lang, shown=plan.shown_units, units=plan.units, order=order_phrase))
     return notes
 
 
@@ -89,12 +97,11 @@ def gate_animation_figure(
                 mode="markers+text", name=t("gates_prediction", lang),
                 marker=dict(symbol="star", size=14, color="#e76f51"),
                 text=[prediction_label or t("gates_prediction", lang)], textposition="top center",
+                cliponaxis=False,  # the label sits above the star, often above the highest price
             ),
             row=1, col=1,
         )
     first = int(plan.step_index[0])
-    cursor_trace = len(fig.data)
-    fig.add_trace(_cursor(x, prices, first, cursor_low, cursor_high, t("gates_current_step", lang)), row=1, col=1)
     heatmap_trace = len(fig.data)
     fig.add_trace(
         go.Heatmap(
@@ -104,16 +111,15 @@ def gate_animation_figure(
         ),
         row=2, col=1,
     )
-    # only the cursor's position and the heatmap's z change from frame to frame; plain dicts are
-    # validated once, when assigned, instead of twice
+    # Frames carry the heatmap alone and move the cursor as layout shapes: in Chromium, plotly.js
+    # left the heatmap blank for the whole of Play as soon as a frame also carried a scatter trace
+    # (the old cursor), while the slider kept moving and made it look alive.
     fig.frames = [
         dict(
             name=str(int(step)),
-            data=[
-                dict(type="scatter", x=[x[step]] * 3, y=[cursor_low, cursor_high, float(prices[step])]),
-                dict(type="heatmap", z=cube[step]),
-            ],
-            traces=[cursor_trace, heatmap_trace],
+            data=[dict(type="heatmap", z=cube[step])],
+            traces=[heatmap_trace],
+            layout=dict(shapes=_cursor_shapes(x[step], float(prices[step]), cursor_low, cursor_high)),
         )
         for step in plan.step_index
     ]
@@ -122,6 +128,7 @@ def gate_animation_figure(
     fig.update_layout(
         title=t("gates_fig_animation", lang, layer=layer + 1),
         height=680, margin=dict(t=60, b=130), showlegend=False,
+        shapes=_cursor_shapes(x[first], float(prices[first]), cursor_low, cursor_high),
         updatemenus=[dict(
             type="buttons", direction="left", x=0.0, y=-0.13, xanchor="left", yanchor="top", showactive=False,
             buttons=[
@@ -138,6 +145,8 @@ def gate_animation_figure(
     )
     fig.update_yaxes(title_text=t("gates_axis_price", lang), row=1, col=1)
     fig.update_xaxes(title_text=t("gates_axis_date" if dates is not None else "gates_axis_step", lang), row=1, col=1)
+    if dates is not None:
+        fig.update_xaxes(tickformatstops=date_tick_stops(lang), row=1, col=1)
     fig.update_xaxes(title_text=t("gates_axis_unit", lang), type="category", row=2, col=1)
     fig.update_yaxes(autorange="reversed", row=2, col=1)
     return fig
@@ -180,6 +189,8 @@ def unit_lines_figure(
         if name in SIGMOID_GATES:
             fig.update_yaxes(range=[-0.02, 1.02], row=r, col=1)
     fig.update_xaxes(title_text=t("gates_axis_date" if dates is not None else "gates_axis_step", lang), row=len(rows), col=1)
+    if dates is not None:
+        fig.update_xaxes(tickformatstops=date_tick_stops(lang))
     fig.update_layout(
         title=t("gates_fig_units", lang, layer=layer + 1), height=150 + 140 * len(rows), margin=dict(t=70, b=40),
     )
@@ -187,20 +198,43 @@ def unit_lines_figure(
 
 
 def saturation_figure(saturation: Saturation, *, layer: int = 0, lang: str = "en") -> go.Figure:
-    """Per unit, left-saturated fraction (x) against right-saturated fraction (y), one colour per gate."""
+    """Per unit, left-saturated fraction (x) against right-saturated fraction (y), one colour per gate.
+
+    Most gates of a young model never saturate, so nearly every dot would sit on (0, 0): dots that
+    would overlap are moved apart (``spread_overlapping``) and hovering one shows its exact fractions.
+    """
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(x=[0, 1], y=[1, 0], mode="lines", line=dict(color="#b0b8c4", dash="dot"), hoverinfo="skip", showlegend=False)
     )
+    names = list(saturation.left)
+    left = np.concatenate([saturation.left[name] for name in names])  # [G * H], gates one after another
+    right = np.concatenate([saturation.right[name] for name in names])
+    # placed unit by unit, gates interleaved, so a crowd mixes its colours instead of forming rings by gate
+    units = len(saturation.left[names[0]])
+    interleaved = np.arange(len(left)).reshape(len(names), units).T.ravel()  # i0, f0, o0, i1, ...
+    shown_x, shown_y = np.empty_like(left), np.empty_like(right)
+    shown_x[interleaved], shown_y[interleaved] = spread_overlapping(left[interleaved], right[interleaved], SATURATION_DOT_SPACING)
     unit_word = t("gates_axis_unit", lang)
-    for name, left in saturation.left.items():
+    for number, name in enumerate(names):
+        part = slice(number * units, (number + 1) * units)
         fig.add_trace(
             go.Scatter(
-                x=left, y=saturation.right[name], mode="markers", name=t(f"gates_name_{name}", lang),
-                marker=dict(color=GATE_COLOURS[name], size=8, opacity=0.75, line=dict(width=0.5, color="white")),
-                customdata=np.arange(len(left)),
-                hovertemplate=f"{unit_word} %{{customdata}}<br>< {saturation.low}: %{{x:.0%}}<br>> {saturation.high}: %{{y:.0%}}<extra>{name}</extra>",
+                x=shown_x[part], y=shown_y[part], mode="markers", name=t(f"gates_name_{name}", lang),
+                marker=dict(color=GATE_COLOURS[name], size=SATURATION_DOT_PX, opacity=0.85, line=dict(width=0.5, color="white")),
+                customdata=np.stack([np.arange(units), left[part], right[part]], axis=1),  # [H, 3]: unit, true x, true y
+                hovertemplate=(
+                    f"{unit_word} %{{customdata[0]}}<br>< {saturation.low}: %{{customdata[1]:.1%}}"
+                    f"<br>> {saturation.high}: %{{customdata[2]:.1%}}<extra>{name}</extra>"
+                ),
             )
+        )
+    never = int(((left == 0) & (right == 0)).sum())
+    if never:
+        reach = float(np.hypot(shown_x, shown_y)[(left == 0) & (right == 0)].max())  # how far the corner's dots spread
+        fig.add_annotation(
+            x=reach * 0.72 + 0.03, y=reach * 0.72 + 0.03, xanchor="left", yanchor="bottom", showarrow=False,
+            text=t("gates_sat_never", lang, n=never, total=len(left)), font=dict(size=12, color="#44505f"),
         )
     fig.update_layout(
         title=t("gates_fig_saturation", lang, layer=layer + 1), height=520, margin=dict(t=60, b=40),
@@ -209,6 +243,38 @@ def saturation_figure(saturation: Saturation, *, layer: int = 0, lang: str = "en
                    scaleanchor="x", scaleratio=1),
     )
     return fig
+
+
+def spread_overlapping(x: np.ndarray, y: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions for dots at ``(x, y)`` ``[N]`` in the triangle x, y >= 0, x + y <= 1 such that no two
+    are closer than ``spacing``: each dot, in turn, takes the first free place on a sunflower spiral
+    around its own position (its own position when free), inside the triangle. Deterministic.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    k = np.arange(SPIRAL_PLACES)
+    # Vogel's sunflower: place k sits at radius ~ sqrt(k), turned by the golden angle, so the
+    # places fill the disc evenly and the nearest free one is also about the closest to the dot
+    radius = 0.6 * spacing * np.sqrt(k)
+    angle = k * np.pi * (3.0 - np.sqrt(5.0))
+    offsets = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)  # [K, 2]
+    placed = np.empty((len(x), 2))
+    eps = 1e-12
+    for n in range(len(x)):
+        places = np.array([x[n], y[n]]) + offsets  # [K, 2]
+        inside = (places[:, 0] >= -eps) & (places[:, 1] >= -eps) & (places.sum(axis=1) <= 1 + eps)
+        places = places[inside]
+        placed[n] = places[0]
+        best_gap = -1.0
+        for start in range(0, len(places) if n else 0, 256):  # nearest places first, a chunk at a time
+            chunk = places[start : start + 256]  # [C, 2]
+            gaps = np.linalg.norm(chunk[:, None, :] - placed[None, :n, :], axis=2).min(axis=1)  # [C]
+            free = np.flatnonzero(gaps >= spacing * (1 - 1e-9))
+            if len(free):
+                placed[n] = chunk[free[0]]
+                break
+            if gaps.max() > best_gap:  # a full triangle: the least crowded place seen
+                best_gap, placed[n] = float(gaps.max()), chunk[int(np.argmax(gaps))]
+    return placed[:, 0], placed[:, 1]
 
 
 def before_after_figure(
@@ -264,7 +330,15 @@ def before_after_figure(
     fig.update_yaxes(title_text=t("gates_axis_unit", lang), type="category", row=1, col=1)
     fig.update_yaxes(type="category", showticklabels=False, row=1, col=2)
     fig.update_yaxes(title_text=gate, row=2, col=1)
+    if dates is not None:
+        fig.update_xaxes(tickformatstops=date_tick_stops(lang))
     return fig
+
+
+def date_tick_stops(lang: str = "en") -> list[dict[str, object]]:
+    """``tickformatstops`` for a date axis in ``lang``: plotly.js writes English month names by itself."""
+    levels = (("hour", None, 86_400_000), ("day", 86_400_000, "M1"), ("month", "M1", "M12"), ("year", "M12", None))
+    return [dict(dtickrange=[low, high], value=t(f"gates_date_tick_{name}", lang)) for name, low, high in levels]
 
 
 def _x_values(dates: Dates, steps: int) -> tuple[list[object] | np.ndarray, list[str]]:
@@ -297,17 +371,15 @@ def _next_x(dates: Dates, steps: int) -> object:
     return (index[-1] + gap).strftime("%Y-%m-%d")
 
 
-def _cursor(
-    x: list[object] | np.ndarray, prices: np.ndarray, step: int, low: float, high: float, name: str | None = None
-) -> go.Scatter:
-    """A vertical line through the window at ``step`` with a dot on its price, as one trace."""
-    xs = [x[step]] * 3
-    kwargs = dict(name=name) if name else {}
-    return go.Scatter(
-        x=xs, y=[low, high, float(prices[step])], mode="lines+markers",
-        line=dict(color="#e76f51", width=1, dash="dot"), marker=dict(size=[0, 0, 11], color="#e76f51"),
-        hoverinfo="skip", **kwargs,
-    )
+def _cursor_shapes(x: object, price: float, low: float, high: float) -> list[dict[str, object]]:
+    """The cursor on the price chart at one step: a dotted vertical line and a dot on the price (11 px)."""
+    colour = "#e76f51"
+    x = x.item() if isinstance(x, np.generic) else x  # step numbers come as numpy integers
+    return [
+        dict(type="line", xref="x", yref="y", x0=x, x1=x, y0=low, y1=high, line=dict(color=colour, width=1, dash="dot")),
+        dict(type="circle", xref="x", yref="y", xsizemode="pixel", ysizemode="pixel", xanchor=x, yanchor=price,
+             x0=-5.5, x1=5.5, y0=-5.5, y1=5.5, fillcolor=colour, line=dict(color=colour, width=1)),
+    ]
 
 
 def _plan_summary(plan: Downsampling) -> dict[str, object]:

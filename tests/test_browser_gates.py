@@ -1,0 +1,134 @@
+"""The Gates animation in a real Chromium: the heatmap is drawn, and changes, in screenshots taken while it plays; Pause holds."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from browser import wait_idle
+
+pytestmark = pytest.mark.browser
+
+CHART = ".st-key-gates_animation .js-plotly-plot"
+MIN_FPS = 4.0  # bench/gates.py measures 7 to 13 frames/s on 2 busy cores; screenshots slow it further
+# chroma (max - min of R, G, B) above which a pixel counts as painted: the heatmap's red and blue cells are
+# far above it; the white/grey plot background, grid lines and text are below it
+PAINTED_CHROMA = 40
+
+# the state of the animation inside the page: plotly.js keeps it on the graph div
+_STATE_JS = """
+gd => {
+    const heat = gd.data.findIndex(trace => trace.type === 'heatmap');
+    const name = gd._fullLayout._currentFrame;
+    const frame = gd._transitionData._frameHash[name];
+    const drawn = gd.data[heat].z;
+    const framed = frame === undefined ? undefined : frame.data.find(d => d.z !== undefined);
+    const same = framed !== undefined && JSON.stringify(Array.from(drawn, row => Array.from(row)))
+        === JSON.stringify(Array.from(framed.z, row => Array.from(row)));
+    return {frame: name ?? null, slider: gd._fullLayout.sliders[0].active,
+            sliderFrame: gd._fullLayout.sliders[0].steps[gd._fullLayout.sliders[0].active].args[0][0],
+            frames: gd._transitionData._frames.length, playing: !!gd._transitionData._animationRaf,
+            heatmapIsFrame: same};
+}"""
+# the time of every animation frame, from plotly's own event (bench/gates.py uses it too)
+COUNT_FRAMES_JS = """
+gd => {
+    window.__gateFrames = [];
+    gd.on('plotly_animatingframe', () => window.__gateFrames.push(performance.now()));
+}"""
+
+
+def heatmap_pixels(page) -> np.ndarray:
+    """A screenshot of the heatmap's plot area (subplot x2y2) as an ``[H, W, 3]`` uint8 array."""
+    from PIL import Image
+
+    box = page.locator(f"{CHART} .draglayer .x2y2 .nsewdrag").bounding_box()
+    shot = page.screenshot(clip=box)
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
+
+
+def painted_share(pixels: np.ndarray) -> float:
+    """Share of the pixels that carry colour (see PAINTED_CHROMA)."""
+    channels = pixels.astype(int)
+    return float(((channels.max(axis=2) - channels.min(axis=2)) > PAINTED_CHROMA).mean())
+
+
+def save(pixels: np.ndarray, name: str, folder: Path) -> None:
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(folder / name)
+
+
+def test_heatmap_is_drawn_while_playing_and_pause_holds(app_url, browser_page, tmp_path):
+    page = browser_page
+    shots = Path(os.environ.get("GATES_SHOTS", tmp_path))  # set GATES_SHOTS to keep the PNGs
+    page.goto(app_url)
+    wait_idle(page)
+    page.locator("[data-testid='stSidebarNavLink'][href$='/gates']").click()
+    page.wait_for_url(f"{app_url}/gates")
+    wait_idle(page)
+    chart = page.locator(CHART)
+    chart.locator(".heatmaplayer image").wait_for(timeout=30_000)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)  # plotly's fade-in
+    state = chart.evaluate(_STATE_JS)
+    assert state["frames"] == 60  # the default 60-day window, one frame per step
+    at_rest = heatmap_pixels(page)
+    save(at_rest, "rest.png", shots)
+    assert painted_share(at_rest) > 0.25, "the heatmap is blank before Play"
+
+    chart.evaluate(COUNT_FRAMES_JS)
+    play, pause = chart.locator(".updatemenu-button").nth(0), chart.locator(".updatemenu-button").nth(1)
+    play.click()
+    page.wait_for_timeout(150)
+    # a shot counts when the animation plays before and after it; the 60 frames last about 5 s and a shot
+    # can take a second on a busy machine, so Play starts the animation again when it has ended
+    mid_play: list[tuple[int, np.ndarray]] = []
+    tries = 0
+    while len(mid_play) < 3 and tries < 12:
+        tries += 1
+        before = chart.evaluate(_STATE_JS)
+        pixels = heatmap_pixels(page)
+        after = chart.evaluate(_STATE_JS)
+        if before["playing"] and after["playing"] and after["frame"] is not None:
+            save(pixels, f"play_{len(mid_play)}.png", shots)
+            share = painted_share(pixels)
+            assert share > 0.25, f"mid-play shot {len(mid_play)} (frames {before['frame']}-{after['frame']}) is blank: {share:.1%} painted"
+            mid_play.append((int(before["frame"]), pixels))
+        elif not after["playing"]:
+            play.click()
+    assert len(mid_play) == 3, f"only {len(mid_play)} shots while playing in {tries} tries"
+    (first_frame, first), (last_frame, last) = mid_play[0], mid_play[-1]
+    assert first_frame != last_frame
+    changed = np.abs(first.astype(int) - last.astype(int)).max(axis=2) > 8
+    assert changed.mean() > 0.01, f"only {changed.mean():.2%} of the heatmap changed between two mid-play shots"
+
+    stamps = page.evaluate("window.__gateFrames")
+    fps = (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1000)
+    print(f"\ngates animation in the app: {fps:.1f} frames/s while screenshots were taken")
+    assert fps >= MIN_FPS
+
+    if not chart.evaluate(_STATE_JS)["playing"]:
+        play.click()
+    page.wait_for_timeout(300)
+    pause.click()
+    page.wait_for_timeout(300)
+    paused = chart.evaluate(_STATE_JS)
+    held = heatmap_pixels(page)
+    page.wait_for_timeout(1000)
+    later = chart.evaluate(_STATE_JS)
+    assert not later["playing"] and later["frame"] == paused["frame"], (paused, later)
+    assert np.array_equal(heatmap_pixels(page), held), "the heatmap kept changing after Pause"
+    assert painted_share(held) > 0.25
+    # slider, frame and heatmap agree on where the animation stopped
+    assert later["sliderFrame"] == later["frame"] and later["heatmapIsFrame"], later
+    assert int(later["frame"]) < 59
+
+    play.click()  # Play again: it goes on from where it stopped
+    page.wait_for_timeout(500)
+    resumed = chart.evaluate(_STATE_JS)
+    assert int(resumed["frame"]) > int(later["frame"]), (later, resumed)
