@@ -12,7 +12,6 @@ import torch
 from conftest import make_prices, to_csv_bytes
 from streamlit.testing.v1 import AppTest
 
-from lstm_core.config import RunConfig
 from lstm_core.data import load_csv
 from lstm_core.gates import UnitOrder
 from lstm_core.i18n import t
