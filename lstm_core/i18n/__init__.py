@@ -7,11 +7,11 @@ them into one table and looks sentences up.
 
 from __future__ import annotations
 
-from lstm_core.i18n import common, data, gates, learn, train
+from lstm_core.i18n import common, data, gates, jobs, learn, train
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 
-_MODULES = (common, data, train, gates, learn)
+_MODULES = (common, data, train, gates, learn, jobs)
 
 
 def _merge(attr: str) -> dict[str, str]:
