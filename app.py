@@ -1,15 +1,19 @@
 """LSTM Lab's entry point: page set-up, the router over pages/, and the sidebar every page shares."""
 
+import os
+
 import streamlit as st
+import torch
 
 from lstm_core.jobs import default_manager
 from ui.state import app_pages, init_session, mark_router_ran, sidebar
 
+# Training runs in worker processes (lstm_core.workers), each on one thread at lowered priority. The server's own
+# torch work is small (one window's gates, the Learn calculator) and runs for many sessions at once: on a 2-core
+# host a second intra-op thread per call only contends with the workers and the other sessions.
+torch.set_num_threads(int(os.environ.get("LSTM_LAB_TORCH_THREADS", "1")))
 st.set_page_config(page_title="LSTM Lab", page_icon="🧠", layout="wide")
-# Training runs in worker processes (lstm_core.workers), each on one thread at lowered priority, so this server
-# process needs no torch thread or priority settings of its own. The first call starts the workers' forkserver
-# in the background: torch is imported there once, before anyone presses Start.
-default_manager()
+default_manager()  # the first call starts the workers' forkserver in the background: torch is imported there once
 mark_router_ran()
 init_session()
 

@@ -168,6 +168,12 @@ def live_panel(job: TrainingJob) -> None:
     def panel() -> None:
         p = job.progress()  # one snapshot: every slot below agrees with it
         finished = p.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+        if finished and drawn_busy:
+            # The page around us is stale (results are missing, the form is disabled): redraw it whole at once,
+            # before this fragment writes a finished panel beside the stale running one. The sidebar's fragment
+            # may have collected the run already; collecting is idempotent.
+            collect_finished_job()
+            st.rerun()
         status_slot, button_slot, chart_slot = st.empty(), st.empty(), st.empty()
         if p.status == JobStatus.QUEUED:
             status_slot.info(tr("train_queued", place=p.queue_place, running=default_manager().running_count()),
@@ -188,11 +194,6 @@ def live_panel(job: TrainingJob) -> None:
         if p.history or p.batch_losses:
             chart_slot.plotly_chart(loss_figure(p.history, p.batch_steps, p.batch_losses, _loss_labels()),
                                     key="loss_chart")
-        if finished and drawn_busy:
-            # The sidebar's fragment may have collected the run already; either way the page
-            # around us is stale, so redraw it whole: results appear and this timer stops.
-            collect_finished_job()
-            st.rerun()
 
     panel()
 
