@@ -156,12 +156,12 @@ def test_two_dropout_jobs_side_by_side_reproduce_their_solo_weights_bit_for_bit(
 
 
 def test_a_job_past_its_time_limit_stops_and_keeps_its_best_weights():
-    manager = JobManager(max_running=1, limits=JobLimits(max_job_s=1.0))
+    manager = JobManager(max_running=1, limits=JobLimits(max_job_s=3.0))  # room for a whole epoch on a busy CPU
     job = manager.submit(tiny_frame(), "a", TINY.with_(epochs=1000, patience=1000, batch=4))
     wait_for(lambda: job.finished, timeout=30)
     run = job.run
     assert job.status == "done" and run.stop_reason == "time_limit"
-    assert 1 <= run.epochs_run < 1000 and run.seconds == pytest.approx(1.0, abs=0.8)
+    assert 1 <= run.epochs_run < 1000 and run.seconds == pytest.approx(3.0, abs=1.0)
     best = min(h.val_loss for h in run.history)
     assert run.best_val_loss == best and run.history[run.best_epoch].val_loss == best
 
