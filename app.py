@@ -5,13 +5,15 @@ import os
 import streamlit as st
 import torch
 
-from lstm_core.memory import tune_malloc
+from lstm_core.jobs import default_manager
 from ui.state import app_pages, init_session, mark_router_ran, sidebar
 
-tune_malloc()
-# one core per training job: the server runs up to two jobs and must still answer clicks
+# Training runs in worker processes (lstm_core.workers), each on one thread at lowered priority. The server's own
+# torch work is small (one window's gates, the Learn calculator) and runs for many sessions at once: on a 2-core
+# host a second intra-op thread per call only contends with the workers and the other sessions.
 torch.set_num_threads(int(os.environ.get("LSTM_LAB_TORCH_THREADS", "1")))
 st.set_page_config(page_title="LSTM Lab", page_icon="🧠", layout="wide")
+default_manager()  # the first call starts the workers' forkserver in the background: torch is imported there once
 mark_router_ran()
 init_session()
 

@@ -2,7 +2,8 @@
 
     python bench/run.py [--threads 1] [--skip-browser] [--json bench/results.json]
 
-Runs bench/train.py (trainer against a bare nn.LSTM loop, malloc settings), the gate-extraction benchmark of
+Runs bench/train.py (trainer and worker-process jobs against a bare nn.LSTM loop, Start to first batch, the
+process tree's memory with one and three jobs, malloc settings), the gate-extraction benchmark of
 bench/gates.py, and bench/browser_timings.py (cold start, page switches, clicks while jobs train, server memory),
 and records the machine it ran on with its load, since timings on a shared machine mean little without it.
 Streamlit settings can be varied through the environment, e.g. ``STREAMLIT_RUNNER_POST_SCRIPT_GC=false``.
@@ -105,7 +106,17 @@ def table(results: dict) -> list[tuple[str, str, str]]:
                  ("training", "LSTM Lab trainer", f"{tr['train_samples_per_s']:,} samples/s ({tr['train_vs_bare']:.0%} of bare)"),
                  ("training", "LSTM Lab trainer, clip_grad 1.0 (the app's default)",
                   f"{tr['train_clip_1_samples_per_s']:,} samples/s"),
-                 ("training", "as a background job (thread, lowered priority)", f"{tr['job_samples_per_s']:,} samples/s")]
+                 ("jobs", "a job in a worker process (forkserver, 1 thread, nice 10)",
+                  f"{tr['job_samples_per_s']:,} samples/s ({tr['job_vs_bare']:.0%} of bare: median of back-to-back pairs "
+                  f"{tr['job_vs_bare_pairs']})")]
+        fb = tr["start_to_first_batch"]
+        rows += [("jobs", "Start to first training batch, forkserver cold (it imports torch)", f"{fb['cold_s']} s"),
+                 ("jobs", "Start to first training batch, forkserver warm", f"{fb['warm_s']} s (worker running after "
+                  f"{1000 * fb['warm_worker_start_s']:.1f} ms; scoring the untrained model, epoch 0, {fb['epoch0_s']} s)")]
+        for n in (1, 3):
+            m = tr["tree_memory"][f"jobs_{n}"]
+            rows.append(("jobs", f"peak summed PSS of the process tree, {n} job(s) at once",
+                         f"{m['tree_pss_peak_mb']:,} MB (each worker's peak RSS {m['worker_peak_rss_mb']} MB)"))
         for kernel, name in (("onednn", "torch's default oneDNN LSTM"), ("native", "native LSTM kernels")):
             default, tuned = tr["step"][f"{kernel}_default"], tr["step"][f"{kernel}_tuned"]
             rows.append(("training", f"2x128 w120 b128 step, {name}, default -> tuned malloc",

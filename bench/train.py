@@ -1,7 +1,10 @@
 """Training speed: LSTM Lab's trainer against a bare nn.LSTM loop on the same data, config and threads.
 
-Also measures one larger model's step time with glibc's default malloc settings and with the thresholds
-LSTM Lab sets at start-up (each in a fresh process, since the setting is process-wide).
+Also, as the app runs jobs: the rate of a job in a worker process against the bare loop (pairs run back to back),
+the time from Start to the first training batch with a cold and a warm forkserver, and the peak memory of the
+whole process tree (this process, the forkserver, the workers: summed PSS) with one and with three jobs. And one
+larger model's step time with glibc's default malloc settings and with the thresholds LSTM Lab sets (each in a
+fresh process, since the setting is process-wide).
 
     python bench/train.py [--threads 1] [--epochs 4] [--repeats 7] [--json out.json]
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -72,16 +76,81 @@ def ours_epoch_rate(prepared: Prepared, cfg: RunConfig, epochs: int) -> float:
     return max(rates[1:] or rates)
 
 
-def job_epoch_rate(frame, cfg: RunConfig, epochs: int) -> float:
-    """Samples/s of the same training as the app runs it: a background job (its own thread, lowered priority,
-    progress callbacks), with no browser or server on the machine."""
-    from lstm_core.jobs import JobManager
-
-    job = JobManager(max_running=1).submit(frame, "MSFT", cfg.with_(epochs=epochs))
+def run_job(manager, frame, cfg: RunConfig, on_wait=None):
+    """Submit one job and wait for it, calling ``on_wait()`` every 50 ms meanwhile."""
+    job = manager.submit(frame, "MSFT", cfg)
     while not job.finished:
+        if on_wait:
+            on_wait()
         time.sleep(0.05)
+    assert job.status == "done", job.error
+    return job
+
+
+def job_epoch_rate(manager, frame, cfg: RunConfig, epochs: int) -> float:
+    """Samples/s of the same training as the app runs it: a job in a worker process (one thread, lowered
+    priority, progress streamed back), with no browser or Streamlit server on the machine."""
+    job = run_job(manager, frame, cfg.with_(epochs=epochs))
     rates = [h.samples_per_s for h in job.run.history if h.epoch > 0]
     return max(rates[1:] or rates)
+
+
+def tree_pss_mb(root: int) -> float:
+    """Summed PSS of ``root`` and all its descendants (a shared page counts once, split among its sharers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    total_kb, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total_kb += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+    return total_kb / 1024
+
+
+def start_to_first_batch(frame, cfg: RunConfig, warm_repeats: int) -> dict:
+    """Seconds from submit to the first training batch reported back: first with a forkserver not yet started
+    (it imports torch), then with it running."""
+    from lstm_core.jobs import JobManager
+
+    manager = JobManager(max_running=1)
+    short = cfg.with_(epochs=1)
+    cold = run_job(manager, frame, short)
+    warm = [run_job(manager, frame, short) for _ in range(warm_repeats)]
+    return {
+        "cold_s": round(cold.first_batch_at - cold.submitted_at, 3),
+        "warm_s": round(statistics.median(j.first_batch_at - j.submitted_at for j in warm), 3),
+        # the untrained model is scored on every window first (epoch 0): that is most of the warm figure
+        "warm_worker_start_s": round(statistics.median(j.started_at - j.submitted_at for j in warm), 4),
+        "epoch0_s": round(statistics.median(j.run.history[0].seconds for j in warm), 3),
+    }
+
+
+def tree_memory(frame, cfg: RunConfig, epochs: int) -> dict:
+    """Peak summed PSS of this process and its workers with one job, then with three at once (cap 3)."""
+    from lstm_core.jobs import JobManager
+
+    peaks = {}
+    for n_jobs in (1, 3):
+        manager = JobManager(max_running=n_jobs)
+        peak = [tree_pss_mb(os.getpid())]
+        jobs = [manager.submit(frame, "MSFT", cfg.with_(epochs=epochs, seed=k)) for k in range(n_jobs)]
+        while not all(job.finished for job in jobs):
+            peak.append(tree_pss_mb(os.getpid()))
+            time.sleep(0.1)
+        peaks[f"jobs_{n_jobs}"] = {"tree_pss_peak_mb": round(max(peak)),
+                                   "worker_peak_rss_mb": [round(job.peak_rss_mb) for job in jobs]}
+    return peaks
 
 
 def step_ms(malloc: str, kernel: str, steps: int = 25) -> tuple[float, float]:
@@ -132,15 +201,21 @@ def main() -> None:
         print(json.dumps(step_ms(*args.step_ms)))
         return
 
+    from lstm_core.jobs import JobManager
+
     frame = load_sample("MSFT").frame
     prepared = Prepared(frame, ARTICLE)
     x, y = prepared.tensors("train")
-    bare, ours, ours_clipped, jobs = [], [], [], []
+    first_batch = start_to_first_batch(frame, ARTICLE, warm_repeats=5)
+    manager = JobManager(max_running=1)
+    bare, ours, ours_clipped, jobs, job_bare = [], [], [], [], []
     for _ in range(args.repeats):  # interleaved, so drift in machine load hits all alike
         bare.append(bare_epoch_rate(x, y, ARTICLE, args.epochs))
         ours.append(ours_epoch_rate(prepared, ARTICLE, args.epochs))
         ours_clipped.append(ours_epoch_rate(prepared, ARTICLE.with_(clip_grad=1.0), args.epochs))
-        jobs.append(job_epoch_rate(frame, ARTICLE, args.epochs))
+        jobs.append(job_epoch_rate(manager, frame, ARTICLE, args.epochs))
+        job_bare.append(bare_epoch_rate(x, y, ARTICLE, args.epochs))  # the job's own pair, right after it
+    memory = tree_memory(frame, ARTICLE.with_(clip_grad=1.0), epochs=3)
     malloc = {}  # each setting in a fresh process (mallopt is process-wide), twice, interleaved
     for _ in range(2):
         for kernel in ("onednn", "native"):
@@ -159,6 +234,10 @@ def main() -> None:
         "train_vs_bare": round(statistics.median(o / b for o, b in zip(ours, bare, strict=True)), 3),
         "train_clip_1_samples_per_s": round(statistics.median(ours_clipped)),  # the app's default clip_grad
         "job_samples_per_s": round(statistics.median(jobs)),
+        "job_vs_bare": round(statistics.median(j / b for j, b in zip(jobs, job_bare, strict=True)), 3),
+        "job_vs_bare_pairs": [round(j / b, 3) for j, b in zip(jobs, job_bare, strict=True)],
+        "start_to_first_batch": first_batch,
+        "tree_memory": memory,
         "step_ms_default_malloc": round(min(ms for ms, _ in malloc["onednn_default"]), 1),
         "step_ms_tuned_malloc": round(min(ms for ms, _ in malloc["onednn_tuned"]), 1),
         "step": {key: {"ms": round(min(ms for ms, _ in runs), 1), "faults": round(min(f for _, f in runs))}

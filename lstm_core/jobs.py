@@ -1,252 +1,287 @@
-"""Background training jobs: one worker thread each, a cap on how many train at once, a visible queue."""
+"""Training jobs: each trains in a worker process (lstm_core.workers) and streams progress back for the live chart.
+
+The worker runs ``train_task`` and sends ``TrainTick`` events; the server turns them into ``Progress`` snapshots
+and, at the end, turns the worker's ``TrainOutcome`` (weights as safetensors bytes, history, metrics, test
+predictions) into a ``Run``. Limits are checked before anything starts (lstm_core.limits).
+"""
 
 from __future__ import annotations
 
-import atexit
 import math
 import os
-import sys
 import threading
 import time
-import traceback
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
+from lstm_core.evaluate import evaluate
+from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk_samples
+from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import Run, train_run
-from lstm_core.trainer import EpochRecord, Trainer
+from lstm_core.runs import Run
+from lstm_core.trainer import EpochRecord, StopReason, Trainer, predict
+from lstm_core.workers import Channel, JobStatus, StopFlag, WorkerJob, WorkerPool, WorkerSettings
+
+__all__ = ["JobManager", "JobStatus", "Progress", "TrainingJob", "default_manager", "format_seconds"]
 
 MAX_BATCH_POINTS = 3000  # the live chart's running batch loss is thinned beyond this
-TRAIN_NICE = int(os.environ.get("LSTM_LAB_TRAIN_NICE", "10"))  # how far training threads step back for the UI
-OWNER_CHECK_S = 1.0  # how often a job asks whether anyone is still there to see its result
+TICK_S = 0.1  # a worker reports at most this often (and at every epoch's end)
+RATE_MIN_BATCHES = 3  # no rate, and so no time left, before this many batches have been timed
+TRAIN_NICE_DEFAULT = 10
 
 
-def lower_thread_priority(nice: int) -> bool:
-    """Raise the calling thread's nice value by ``nice`` so that, on a busy CPU, the server's UI threads run first.
+# ---------------------------------------------------------------- in the worker
 
-    Linux only: there a thread has its own nice value, named by its native id. Returns whether it changed.
-    """
-    if nice <= 0 or sys.platform != "linux":
-        return False
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
-    except OSError:
-        return False
-    return True
+
+@dataclass(frozen=True)
+class TrainTick:
+    """What a worker reports: where training is, the batch losses since the last tick, and the history when it grew."""
+
+    epoch: int
+    batch: int
+    n_batches: int
+    samples: int  # training samples seen so far
+    train_seconds: float  # wall time since the first training batch began (validation passes included)
+    losses: tuple[float, ...]
+    history: tuple[EpochRecord, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """A finished training run as the worker hands it back: plain values and safetensors bytes, no live objects."""
+
+    weights: bytes
+    initial: bytes
+    history: list[EpochRecord]
+    best_epoch: int
+    best_val_loss: float
+    stop_reason: StopReason
+    seconds: float
+    batch_losses: list[float]
+    test_prices: np.ndarray  # [S] predicted prices of the test period
+    metrics: dict[str, dict[str, float | None]]
+
+
+class _Reporter:
+    """Trainer callbacks that batch progress into ticks, so the pipe carries tens of messages a second, not hundreds."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.losses: list[float] = []
+        self.sent_at = 0.0  # so the first batch goes out at once: it tells the server that training began
+        self.training_since: float | None = None
+
+    def on_batch(self, trainer: Trainer) -> None:
+        self.losses.append(trainer.batch_loss)
+        if time.perf_counter() - self.sent_at >= TICK_S:
+            self.send(trainer)
+
+    def on_epoch(self, trainer: Trainer) -> None:
+        if trainer.epoch == 0:  # the untrained model is scored: training starts now
+            self.training_since = time.perf_counter()
+        self.send(trainer, history=True)
+
+    def send(self, trainer: Trainer, history: bool = False) -> None:
+        now = time.perf_counter()
+        started = self.training_since or now
+        self.channel.send(TrainTick(
+            epoch=trainer.epoch, batch=trainer.batch, n_batches=trainer.n_batches, samples=trainer.samples_seen,
+            train_seconds=now - started, losses=tuple(self.losses),
+            history=tuple(trainer.history) if history else None,
+        ))
+        self.losses, self.sent_at = [], now
+
+
+def _tensors_bytes(state: dict) -> bytes:
+    return save_safetensors({k: v.detach().contiguous().cpu() for k, v in state.items()})
+
+
+def train_task(frame: pd.DataFrame, config: RunConfig, limits: JobLimits, *, channel: Channel,
+               stop: StopFlag) -> TrainOutcome:
+    """Train ``config`` on ``frame`` (in a worker process), stopping at ``stop`` or at the time limit."""
+    prepared = Prepared(frame, config)
+    chunk = eval_chunk_samples(config.window, config.hidden, config.layers, limits.eval_mb)
+    trainer = Trainer(config, prepared, stop, max_seconds=limits.max_job_s, eval_chunk=chunk)  # type: ignore[arg-type]
+    reporter = _Reporter(channel)
+    trainer.add_callback("on_batch_end", reporter.on_batch)
+    trainer.add_callback("on_epoch_end", reporter.on_epoch)
+    result = trainer.fit()
+    reporter.send(trainer, history=True)
+    x_test, _ = prepared.tensors("test")
+    prices = prepared.to_price("test", predict(result.model, x_test, chunk).numpy())
+    return TrainOutcome(
+        weights=_tensors_bytes(result.model.state_dict()),
+        initial=_tensors_bytes(result.initial_state),
+        history=result.history,
+        best_epoch=result.best_epoch,
+        best_val_loss=result.best_val_loss,
+        stop_reason=result.stop_reason,
+        seconds=result.seconds,
+        batch_losses=result.batch_losses,
+        test_prices=prices,
+        metrics=evaluate(prepared, prices),
+    )
+
+
+# ---------------------------------------------------------------- on the server
 
 
 @dataclass
 class Progress:
     """A consistent snapshot of a job, safe to read from the UI thread."""
 
-    status: str  # "queued" | "running" | "done" | "failed" | "cancelled"
+    status: JobStatus
     queue_place: int  # 1-based place in the queue, 0 when not queued
     epoch: int
     epochs: int
     batch: int
     n_batches: int
-    samples_per_s: float
-    seconds_left: float | None
+    samples_per_s: float | None  # None until a few batches have been timed
+    seconds_left: float | None  # None until there is a measured rate; never beyond the time limit
     history: list[EpochRecord]
     batch_steps: list[float]  # x of the batch-loss line, in epochs (fractional)
     batch_losses: list[float]  # running mean of the batch loss
     stop_requested: bool
     error: LabError | None = None
+    time_limit_s: float | None = None
 
 
-@dataclass
-class TrainingJob:
-    """One training run in a worker thread that never touches the UI."""
+@dataclass(eq=False, kw_only=True)
+class TrainingJob(WorkerJob):
+    """One training run in a worker process; the server keeps its data and builds the ``Run`` when it ends."""
 
     config: RunConfig
     dataset_name: str
     frame: pd.DataFrame
     prepared: Prepared
-    manager: JobManager
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    owner_alive: Callable[[], bool] | None = None  # False once no one can ever see this job's result
-    abandoned: bool = False  # stopped because its owner left
-    status: str = "queued"
+    estimate: MemoryEstimate | None = None
     run: Run | None = None
-    error: LabError | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    first_batch_at: float | None = None  # monotonic time the first training batch was reported
     _epoch: int = 0
     _batch: int = 0
     _n_batches: int = 0
-    _started: float = 0.0
     _samples: int = 0
+    _train_seconds: float = 0.0
+    _tick_at: float = 0.0
     _history: list[EpochRecord] = field(default_factory=list)
     _batch_steps: list[float] = field(default_factory=list)
     _batch_losses: list[float] = field(default_factory=list)
+    _n_losses: int = 0
     _thin: int = 1
     _running_loss: float = math.nan
-    _owner_checked: float = 0.0
 
-    def stop(self) -> None:
-        """Ask the job to end within one batch (or leave the queue); the best weights are kept."""
-        self.stop_event.set()
-        self.manager.wake()
-
-    def check_owner(self) -> None:
-        """Stop, as abandoned, once ``owner_alive`` says no one is left to see the result (at most once a second)."""
-        now = time.monotonic()
-        if self.owner_alive is None or self.stop_event.is_set() or now - self._owner_checked < OWNER_CHECK_S:
+    def on_event(self, event: object) -> None:
+        if not isinstance(event, TrainTick):
             return
-        self._owner_checked = now
-        if not self.owner_alive():
-            self.abandoned = True
-            self.stop()
+        with self._lock:
+            if self.first_batch_at is None and event.batch > 0:
+                self.first_batch_at = time.monotonic()
+            self._epoch, self._batch, self._n_batches = event.epoch, event.batch, event.n_batches
+            self._samples, self._train_seconds, self._tick_at = event.samples, event.train_seconds, time.monotonic()
+            if event.history is not None:
+                self._history = list(event.history)
+            n_batches = max(event.n_batches, 1)
+            for loss in event.losses:
+                self._n_losses += 1
+                # an exponential running mean: single batches are too noisy to read
+                self._running_loss = loss if math.isnan(self._running_loss) else 0.9 * self._running_loss + 0.1 * loss
+                if self._n_losses % self._thin == 0:
+                    self._batch_steps.append(self._n_losses / n_batches)
+                    self._batch_losses.append(self._running_loss)
+                    if len(self._batch_losses) > MAX_BATCH_POINTS:  # keep every other point, and sample half as often
+                        self._batch_steps, self._batch_losses = self._batch_steps[::2], self._batch_losses[::2]
+                        self._thin *= 2
 
-    @property
-    def finished(self) -> bool:
-        return self.status in ("done", "failed", "cancelled")
+    def on_result(self, result: object) -> None:
+        assert isinstance(result, TrainOutcome)
+        model = build_model(self.config)
+        model.load_state_dict(load_safetensors(result.weights))
+        run = Run(
+            config=self.config,
+            dataset_name=self.dataset_name,
+            frame=self.frame,
+            model=model.eval(),
+            initial_state=load_safetensors(result.initial),
+            history=result.history,
+            metrics=result.metrics,
+            best_epoch=result.best_epoch,
+            best_val_loss=result.best_val_loss,
+            stop_reason=result.stop_reason,
+            seconds=result.seconds,
+            batch_losses=result.batch_losses,
+        )
+        run.__dict__["prepared"] = self.prepared  # seed the cached properties: no second preparation or prediction
+        run.__dict__["test_predictions"] = result.test_prices
+        with self._lock:
+            self._history = list(result.history)
+            self.run = self.result = run
 
     def progress(self) -> Progress:
         with self._lock:
-            elapsed = time.perf_counter() - self._started if self._started else 0.0
-            rate = self._samples / elapsed if elapsed > 0 else 0.0
-            total = self.config.epochs * self.prepared.n_samples("train")
-            done_samples = (self._epoch - 1) * self.prepared.n_samples("train") + self._batch * self.config.batch
-            left = (total - done_samples) / rate if rate > 0 and self.status == "running" else None
+            train_samples = self.prepared.n_samples("train")
+            rate = None
+            if self._samples >= RATE_MIN_BATCHES * min(self.config.batch, train_samples) and self._train_seconds > 0:
+                rate = self._samples / self._train_seconds  # measured, validation passes included
+            left = None
+            if rate is not None and self.status == JobStatus.RUNNING:
+                since_tick = time.monotonic() - self._tick_at
+                left = max((self.config.epochs * train_samples - self._samples) / rate - since_tick, 0.0)
+                if self.time_limit_s is not None and self.started_at is not None:
+                    left = min(left, max(self.time_limit_s - (time.monotonic() - self.started_at), 0.0))
             return Progress(
                 status=self.status,
-                queue_place=self.manager.queue_place(self),
+                queue_place=self.pool.queue_place(self) if self.pool is not None else 0,
                 epoch=self._epoch,
                 epochs=self.config.epochs,
                 batch=self._batch,
                 n_batches=self._n_batches,
                 samples_per_s=rate,
-                seconds_left=max(left, 0.0) if left is not None else None,
+                seconds_left=left,
                 history=list(self._history),
                 batch_steps=list(self._batch_steps),
                 batch_losses=list(self._batch_losses),
-                stop_requested=self.stop_event.is_set(),
+                stop_requested=self.stop_requested,
                 error=self.error,
+                time_limit_s=self.time_limit_s,
             )
 
-    # ---- called from the worker thread
 
-    def _on_batch(self, trainer: Trainer) -> None:
-        with self._lock:
-            self._epoch, self._batch, self._n_batches = trainer.epoch, trainer.batch, trainer.n_batches
-            self._samples = trainer.samples_seen
-            loss = trainer.batch_loss  # an exponential running mean: single batches are too noisy to read
-            self._running_loss = loss if math.isnan(self._running_loss) else 0.9 * self._running_loss + 0.1 * loss
-            if trainer.batch % self._thin == 0:
-                self._batch_steps.append(trainer.epoch - 1 + trainer.batch / trainer.n_batches)
-                self._batch_losses.append(self._running_loss)
-                if len(self._batch_losses) > MAX_BATCH_POINTS:  # keep every other point, and sample half as often
-                    self._batch_steps, self._batch_losses = self._batch_steps[::2], self._batch_losses[::2]
-                    self._thin *= 2
-        self.check_owner()
+class JobManager(WorkerPool):
+    """The pool that trains: validates and sizes a job before it is queued, then runs it in a worker process."""
 
-    def _on_epoch(self, trainer: Trainer) -> None:
-        with self._lock:
-            self._history = list(trainer.history)
-
-    def _work(self) -> None:
-        if not self.manager.acquire(self):
-            with self._lock:
-                self.status = "cancelled"
-            return
-        lower_thread_priority(TRAIN_NICE)
-        try:
-            with self._lock:
-                self.status, self._started, self._epoch = "running", time.perf_counter(), 1
-            run = train_run(
-                self.frame, self.dataset_name, self.config, self.stop_event,
-                on_batch_end=self._on_batch, on_epoch_end=self._on_epoch, prepared=self.prepared,
-            )
-            with self._lock:
-                self.run, self.status = run, "done"
-        except LabError as err:
-            with self._lock:
-                self.error, self.status = err, "failed"
-        except Exception as exc:  # a bug must not kill the server or lose the session: report it as a sentence
-            traceback.print_exc()
-            with self._lock:
-                self.error, self.status = LabError("err_internal", detail=f"{type(exc).__name__}: {exc}"), "failed"
-        finally:
-            self.manager.release(self)
-
-
-class JobManager:
-    """Admits at most ``max_running`` jobs at once across all sessions; the rest wait in FIFO order."""
-
-    def __init__(self, max_running: int | None = None) -> None:
-        self.max_running = max_running or int(os.environ.get("LSTM_LAB_MAX_JOBS", "2"))
-        self._cond = threading.Condition()
-        self._queue: deque[TrainingJob] = deque()
-        self._running: set[int] = set()
-        self._threads: list[tuple[TrainingJob, threading.Thread]] = []
-        atexit.register(self.shutdown)
+    def __init__(self, max_running: int | None = None, limits: JobLimits | None = None,
+                 settings: WorkerSettings | None = None) -> None:
+        super().__init__(max_running)
+        self.limits = limits or JobLimits.from_env()
+        nice = int(os.environ.get("LSTM_LAB_TRAIN_NICE", TRAIN_NICE_DEFAULT))
+        # a worker may add twice its budget of heap before an allocation fails: the estimate's margin, with room
+        self.settings = settings or WorkerSettings(nice=nice, memory_cap_mb=2 * self.limits.max_job_mb)
 
     def submit(
         self, frame: pd.DataFrame, dataset_name: str, config: RunConfig, owner_alive: Callable[[], bool] | None = None
     ) -> TrainingJob:
-        """Validate (LabError before anything starts), then queue a job and start its thread.
+        """Validate and check the memory estimate (LabError before anything starts), then queue the job.
 
-        ``owner_alive``, called from the job's thread about once a second, returns False once no one can see the
+        ``owner_alive``, called by the job's watcher about twice a second, returns False once no one can see the
         job's result any more (its browser session is gone): the job then leaves the queue or stops, and frees
         its place for others.
         """
         prepared = Prepared(frame, config)
-        job = TrainingJob(config=config, dataset_name=dataset_name, frame=frame, prepared=prepared, manager=self,
-                          owner_alive=owner_alive)
-        thread = threading.Thread(target=job._work, name=f"train-{dataset_name}", daemon=True)
-        with self._cond:
-            self._queue.append(job)
-            self._threads = [(j, t) for j, t in self._threads if t.is_alive()] + [(job, thread)]
-        thread.start()
+        estimate = check_job_fits(config, len(frame), self.limits)
+        job = TrainingJob(
+            task=train_task, args=(frame, config, self.limits), name=dataset_name, owner_alive=owner_alive,
+            time_limit_s=self.limits.max_job_s, settings=self.settings,
+            config=config, dataset_name=dataset_name, frame=frame, prepared=prepared, estimate=estimate,
+        )
+        self.start(job)
         return job
-
-    def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Stop every job and wait for its thread, so the process never exits in the middle of a torch op."""
-        with self._cond:
-            threads = list(self._threads)
-        for job, _ in threads:
-            job.stop_event.set()
-        self.wake()
-        for _, thread in threads:
-            thread.join(timeout=timeout_s)
-
-    def queue_place(self, job: TrainingJob) -> int:
-        with self._cond:
-            return next((k + 1 for k, queued in enumerate(self._queue) if queued is job), 0)
-
-    def running_count(self) -> int:
-        with self._cond:
-            return len(self._running)
-
-    def wake(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    def acquire(self, job: TrainingJob) -> bool:
-        """Block until ``job`` heads the queue and a slot is free; False if it was stopped while waiting."""
-        with self._cond:
-            while not (self._queue and self._queue[0] is job and len(self._running) < self.max_running):
-                job.check_owner()  # stop() inside only sets an event and notifies: safe under our lock
-                if job.stop_event.is_set():
-                    self._queue.remove(job)
-                    self._cond.notify_all()
-                    return False
-                self._cond.wait(timeout=1.0)
-            self._queue.popleft()
-            self._running.add(id(job))
-            self._cond.notify_all()
-            return True
-
-    def release(self, job: TrainingJob) -> None:
-        with self._cond:
-            self._running.discard(id(job))
-            self._cond.notify_all()
 
 
 _default_manager: JobManager | None = None
@@ -254,11 +289,12 @@ _default_lock = threading.Lock()
 
 
 def default_manager() -> JobManager:
-    """The process-wide manager shared by every browser session."""
+    """The process-wide manager shared by every browser session; its forkserver starts in the background."""
     global _default_manager
     with _default_lock:
         if _default_manager is None:
             _default_manager = JobManager()
+            _default_manager.warm_up()
         return _default_manager
 
 

@@ -15,11 +15,11 @@ import torch
 from torch import nn
 
 from lstm_core.config import RunConfig
+from lstm_core.limits import EVAL_BATCH_MAX, eval_chunk_samples
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
 
-EVAL_BATCH = 2048
-
+EVAL_BATCH = EVAL_BATCH_MAX  # the most samples one evaluation chunk holds; fewer where the model is large
 
 
 class StopReason(StrEnum):
@@ -69,13 +69,26 @@ def resolve_device(device: str | None = None) -> torch.device:
     return torch.device(device)
 
 
+def eval_chunk_for(model: nn.Module, window: int, eval_mb: float | None = None) -> int:
+    """Samples per evaluation chunk for ``model`` on windows of ``window`` steps, within ``eval_mb`` of activations."""
+    rnn = getattr(model, "rnn", None)
+    if not isinstance(rnn, nn.RNNBase):
+        return EVAL_BATCH
+    return eval_chunk_samples(window, rnn.hidden_size, rnn.num_layers, eval_mb)
+
+
 @torch.inference_mode()
-def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Model outputs for ``x [S, T, F]`` in evaluation mode, in chunks, on the CPU: ``[S]``."""
+def predict(model: nn.Module, x: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+    """Model outputs for ``x [S, T, F]`` in evaluation mode, on the CPU: ``[S]``.
+
+    ``chunk`` samples at a time; by default as many as fit the evaluation memory budget (lstm_core.limits),
+    since a large model's activations for 2048 windows at once can take gigabytes.
+    """
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    chunks = [model(x[k : k + EVAL_BATCH].to(device)).cpu() for k in range(0, len(x), EVAL_BATCH)]
+    chunk = chunk or eval_chunk_for(model, x.shape[1] if x.ndim == 3 else 1)
+    chunks = [model(x[k : k + chunk].to(device)).cpu() for k in range(0, len(x), chunk)]
     model.train(was_training)
     return torch.cat(chunks) if chunks else torch.empty(0)
 
@@ -85,13 +98,23 @@ class Trainer:
 
     Events: ``on_batch_end`` and ``on_epoch_end``; each callback receives the trainer and reads its
     attributes (``epoch``, ``batch``, ``n_batches``, ``batch_loss``, ``history``, ...). ``stop_event``
-    set from another thread ends training within one batch; the best weights are kept.
+    (anything with ``is_set()``: a threading or multiprocessing Event) set from elsewhere ends training within
+    one batch; so does ``max_seconds`` of wall time (reason TIME_LIMIT). Either way the best weights are kept.
+    ``eval_chunk``: samples per evaluation chunk (default: sized to the evaluation memory budget).
     """
 
     def __init__(
-        self, config: RunConfig, prepared: Prepared, stop_event: threading.Event | None = None, device: str | None = None
+        self,
+        config: RunConfig,
+        prepared: Prepared,
+        stop_event: threading.Event | None = None,
+        device: str | None = None,
+        max_seconds: float | None = None,
+        eval_chunk: int | None = None,
     ) -> None:
         self.config = config
+        self.max_seconds = max_seconds
+        self.eval_chunk = eval_chunk
         self.device = resolve_device(device)
         self.prepared = prepared
         self.stop_event = stop_event or threading.Event()
@@ -111,6 +134,9 @@ class Trainer:
         for fn in self.callbacks[event]:
             fn(self)
 
+    def _out_of_time(self, started: float) -> bool:
+        return self.max_seconds is not None and time.perf_counter() - started > self.max_seconds
+
     def fit(self) -> TrainResult:
         cfg = self.config
         torch.manual_seed(cfg.seed)
@@ -128,8 +154,8 @@ class Trainer:
         reason = StopReason.COMPLETED
         started = time.perf_counter()
         # epoch 0: the untrained model's losses, so a chart of learning starts where learning starts
-        best_val = loss_fn(predict(model, x_val), y_val).item()
-        train_loss = loss_fn(predict(model, x_train), y_train.cpu()).item()
+        best_val = loss_fn(predict(model, x_val, self.eval_chunk), y_val).item()
+        train_loss = loss_fn(predict(model, x_train, self.eval_chunk), y_train.cpu()).item()
         self.history.append(EpochRecord(0, train_loss, best_val, time.perf_counter() - started, math.nan))
         best_epoch, stale = 0, 0
         self._fire("on_epoch_end")
@@ -137,6 +163,9 @@ class Trainer:
             best_val = math.inf
 
         for epoch in range(1, cfg.epochs + 1):
+            if self._out_of_time(started):
+                reason = StopReason.TIME_LIMIT
+                break
             self.epoch = epoch
             model.train()
             epoch_start = time.perf_counter()
@@ -162,10 +191,14 @@ class Trainer:
                 if self.stop_event.is_set():
                     reason = StopReason.STOPPED
                     break
-            if reason == StopReason.DIVERGED or (reason == StopReason.STOPPED and self.batch < self.n_batches):
+                if self._out_of_time(started):
+                    reason = StopReason.TIME_LIMIT
+                    break
+            interrupted = reason in (StopReason.STOPPED, StopReason.TIME_LIMIT) and self.batch < self.n_batches
+            if reason == StopReason.DIVERGED or interrupted:
                 break  # a partial epoch gets no validation score
             train_seconds = time.perf_counter() - epoch_start
-            val_loss = loss_fn(predict(model, x_val), y_val).item()
+            val_loss = loss_fn(predict(model, x_val, self.eval_chunk), y_val).item()
             seconds = time.perf_counter() - epoch_start
             self.history.append(EpochRecord(epoch, loss_sum / n_train, val_loss, seconds, n_train / train_seconds))
             if not math.isfinite(val_loss):
@@ -177,6 +210,8 @@ class Trainer:
             else:
                 stale += 1
             self._fire("on_epoch_end")
+            if reason == StopReason.TIME_LIMIT:
+                break
             if reason == StopReason.STOPPED or self.stop_event.is_set():
                 reason = StopReason.STOPPED
                 break

@@ -130,6 +130,8 @@ def test_three_trainers_one_reader_share_a_server(capped_server: str, tabs: list
             timeout=WAIT_MS
         )
         wait_idle(user.page)
+        # a finished job leaves one loss chart and no Stop button (the page has settled: no stale elements)
+        assert user.page.locator(".st-key-loss_chart").count() == 1 and user.page.locator(".st-key-train_stop").count() == 0
     expect(c.page.get_by_text(re.compile(r"^Ran all 3 epochs"))).to_be_visible()
 
     # each page shows its own run: its model size, its loss history, its numbers
@@ -141,7 +143,7 @@ def test_three_trainers_one_reader_share_a_server(capped_server: str, tabs: list
         assert len(runs) == 2, f"{user.name} sees {len(runs) - 1} runs"
         assert row[header.index(t("col_model"))] == f"LSTM {user.hidden}×1"
         history = page.locator(LOSS_CHART).evaluate("p => p.data.find(t => t.name === 'Train loss').y")
-        assert int(row[header.index(t("col_epochs"))]) == len(history)
+        assert int(row[header.index(t("col_epochs"))]) == len(history) - 1  # the history starts at epoch 0, untrained
         assert row[0] in page.locator("h3", has_text="Held-out test period").inner_text()
         metrics = grid_rows(frame_by_alt(page, t("metrics_alt")))
         assert [r[0] for r in metrics[1:]] == [t(f"m_{n}") for n in ("model", "persistence", "moving_average", "drift")]
@@ -151,7 +153,7 @@ def test_three_trainers_one_reader_share_a_server(capped_server: str, tabs: list
         persistence_rows.append(metrics[2])
         train_losses.append(tuple(history))
         assert page.locator("[data-testid='stException']").count() == 0
-    assert len(train_losses[2]) == 3  # C ran exactly its own epochs
+    assert len(train_losses[2]) == 1 + 3  # C ran exactly its own epochs, after scoring its untrained model
     assert len(run_ids) == 3 and len(model_rmse) == 3 and len(set(train_losses)) == 3
     assert persistence_rows[0] == persistence_rows[1] == persistence_rows[2]  # same data, same baseline
     assert reader.locator("[data-testid='stException']").count() == 0

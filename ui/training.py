@@ -14,7 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from lstm_core.bundles import LOCAL_LIMITS, load_bundle
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.jobs import TrainingJob, default_manager, format_seconds
+from lstm_core.jobs import JobStatus, TrainingJob, default_manager, format_seconds
 from lstm_core.plots.train import loss_figure
 from lstm_core.runs import Run
 from lstm_core.verdict import format_percent
@@ -60,7 +60,7 @@ def selected_run() -> Run | None:
 def collect_finished_job() -> None:
     """Move a finished job's run into the session's runs, once."""
     job = current_job()
-    if job is not None and job.status == "done" and job.run is not None and not st.session_state.get("job_collected"):
+    if job is not None and job.status == JobStatus.DONE and job.run is not None and not st.session_state.get("job_collected"):
         add_run(job.run)
         st.session_state["job_collected"] = True
 
@@ -70,7 +70,7 @@ def model_status() -> str:
     job = current_job()
     if job is not None and not job.finished:
         p = job.progress()
-        if p.status == "queued":
+        if p.status == JobStatus.QUEUED:
             return tr("sidebar_model_queued", place=p.queue_place)
         return tr("sidebar_model_training", epoch=p.epoch, epochs=p.epochs)
     if not runs():
@@ -102,7 +102,7 @@ def session_probe(grace_s: float = OWNER_GRACE_S) -> Callable[[], bool] | None:
 
 
 def start_job(config: RunConfig) -> bool:
-    """Validate against the loaded data and queue a job; a bad setting becomes one sentence (and False)."""
+    """Validate against the loaded data and the server's limits, then queue a job; a refusal becomes one sentence."""
     running = current_job()
     if running is not None and not running.finished:  # one job per session
         st.info(tr("train_one_job"), icon=":material/info:")
@@ -125,34 +125,45 @@ def _loss_labels() -> dict[str, str]:
 
 
 def live_panel(job: TrainingJob) -> None:
-    """Progress, the Stop button and the growing loss chart, redrawn every second while the job lives."""
+    """Progress, the Stop button and the growing loss chart, redrawn every second while the job lives.
+
+    Every run of the panel writes the same three slots (status, button, chart), empty or not: when the job ends,
+    the chart is replaced in place and the button's slot empties, so no stale second chart or Stop button lingers
+    while the page reruns around it.
+    """
 
     drawn_busy = not job.finished  # the page around this fragment was drawn while the job lived
 
     @st.fragment(run_every=1.0 if drawn_busy else None)
     def panel() -> None:
-        p = job.progress()
-        if p.status == "queued":
-            st.info(tr("train_queued", place=p.queue_place, running=default_manager().running_count()),
-                    icon=":material/hourglass_top:")
-        elif p.status == "running":
-            done = (p.epoch - 1 + p.batch / max(p.n_batches, 1)) / p.epochs
-            st.progress(min(done, 1.0), text=tr("train_progress", epoch=p.epoch, epochs=p.epochs,
-                                                 sps=f"{p.samples_per_s:,.0f}", left=format_seconds(p.seconds_left)))
-        elif p.status == "failed" and p.error is not None:
-            show_error(p.error)
-        elif p.status == "cancelled":
-            st.info(tr("train_cancelled"), icon=":material/cancel:")
-        if not job.finished:
-            st.button(tr("train_stop"), icon=":material/stop:", key="train_stop", on_click=job.stop,
-                      disabled=p.stop_requested)
-        if p.history or p.batch_losses:
-            st.plotly_chart(loss_figure(p.history, p.batch_steps, p.batch_losses, _loss_labels()), key="loss_chart")
-        if job.finished and drawn_busy:
-            # The sidebar's fragment may have collected the run already; either way the page
-            # around us is stale, so redraw it whole: results appear and this timer stops.
+        p = job.progress()  # one snapshot: every slot below agrees with it
+        finished = p.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+        if finished and drawn_busy:
+            # The page around us is stale (results are missing, the form is disabled): redraw it whole at once,
+            # before this fragment writes a finished panel beside the stale running one. The sidebar's fragment
+            # may have collected the run already; collecting is idempotent.
             collect_finished_job()
             st.rerun()
+        status_slot, button_slot, chart_slot = st.empty(), st.empty(), st.empty()
+        if p.status == JobStatus.QUEUED:
+            status_slot.info(tr("train_queued", place=p.queue_place, running=default_manager().running_count()),
+                             icon=":material/hourglass_top:")
+        elif p.status == JobStatus.RUNNING:
+            done = (max(p.epoch, 1) - 1 + p.batch / max(p.n_batches, 1)) / p.epochs
+            sps = "–" if p.samples_per_s is None else f"{p.samples_per_s:,.0f}"  # no guess before batches are timed
+            status_slot.progress(min(done, 1.0), text=tr("train_progress", epoch=max(p.epoch, 1), epochs=p.epochs,
+                                                          sps=sps, left=format_seconds(p.seconds_left)))
+        elif p.status == JobStatus.FAILED and p.error is not None:
+            with status_slot:
+                show_error(p.error)
+        elif p.status == JobStatus.CANCELLED:
+            status_slot.info(tr("train_cancelled"), icon=":material/cancel:")
+        if not finished:
+            button_slot.button(tr("train_stop"), icon=":material/stop:", key="train_stop", on_click=job.stop,
+                               disabled=p.stop_requested)
+        if p.history or p.batch_losses:
+            chart_slot.plotly_chart(loss_figure(p.history, p.batch_steps, p.batch_losses, _loss_labels()),
+                                    key="loss_chart")
 
     panel()
 

@@ -1,0 +1,129 @@
+"""What one job may ask for, decided before it runs: a memory estimate from its settings and data, and a wall-time limit.
+
+The coefficients below were measured (peak RSS of a worker process, one torch thread, CPU) and are checked
+against a real worker by tests/test_limits.py; bench/run.py reports the same figures for the article's model.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from lstm_core.config import RunConfig
+from lstm_core.errors import LabError
+
+MB = 2**20
+DEFAULT_MAX_JOB_MB = 700  # two jobs beside a ~600 MB server stay well inside a 2.7 GB host
+DEFAULT_MAX_JOB_S = 1800.0
+EVAL_BATCH_MAX = 512  # measured: larger chunks are no faster on a CPU (2048 took 1.2x as long), only bigger
+# RSS of a fresh worker before its job: torch, numpy, pandas and lstm_core, mostly pages shared with the forkserver
+WORKER_BASE_MB = 260.0
+# a job adds this whatever its model: oneDNN's scratch space, the allocator's arenas, the result on its way out
+TRAIN_FIXED_MB = 120.0
+# bytes kept per (sample x time step x hidden unit) while a batch trains: gates, states and their gradients
+TRAIN_BYTES_FIRST_LAYER = 64
+TRAIN_BYTES_NEXT_LAYER = 32
+# the same in inference mode, where only each layer's outputs and the current gates are kept
+EVAL_BYTES_FIRST_LAYER = 8
+EVAL_BYTES_NEXT_LAYER = 4
+# weights, gradients, two Adam moments, the best and the initial copies, and the result's serialised copies
+PARAM_COPIES = 8
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """The server's limits for every job; read from the environment by ``from_env``."""
+
+    max_job_mb: int = DEFAULT_MAX_JOB_MB  # LSTM_LAB_MAX_JOB_MB: the estimated peak memory a job may have
+    max_job_s: float = DEFAULT_MAX_JOB_S  # LSTM_LAB_MAX_JOB_S: wall time after which a job stops, keeping its best weights
+
+    @classmethod
+    def from_env(cls) -> JobLimits:
+        """Limits from LSTM_LAB_MAX_JOB_MB and LSTM_LAB_MAX_JOB_S (defaults where unset)."""
+        return cls(
+            max_job_mb=int(os.environ.get("LSTM_LAB_MAX_JOB_MB", DEFAULT_MAX_JOB_MB)),
+            max_job_s=float(os.environ.get("LSTM_LAB_MAX_JOB_S", DEFAULT_MAX_JOB_S)),
+        )
+
+    @property
+    def eval_mb(self) -> float:
+        """Memory one evaluation chunk may take: a tenth of the job's budget, at least 16 MB."""
+        return max(16.0, self.max_job_mb / 10)
+
+
+def train_bytes_per_unit(layers: int) -> int:
+    return TRAIN_BYTES_FIRST_LAYER + TRAIN_BYTES_NEXT_LAYER * (layers - 1)
+
+
+def eval_bytes_per_unit(layers: int) -> int:
+    return EVAL_BYTES_FIRST_LAYER + EVAL_BYTES_NEXT_LAYER * (layers - 1)
+
+
+def eval_chunk_samples(window: int, hidden: int, layers: int, eval_mb: float | None = None) -> int:
+    """Samples per evaluation chunk so that one chunk's activations stay within ``eval_mb`` (1 to EVAL_BATCH_MAX)."""
+    eval_mb = JobLimits.from_env().eval_mb if eval_mb is None else eval_mb
+    per_sample = window * hidden * eval_bytes_per_unit(layers)  # bytes of one sample's activations
+    return int(min(EVAL_BATCH_MAX, max(1, eval_mb * MB // per_sample)))
+
+
+def n_parameters(config: RunConfig) -> int:
+    """Weights of the Forecaster ``config`` builds: the recurrent layers and the linear head."""
+    gates = 4 if config.cell == "lstm" else 3
+    h = config.hidden
+    total = 0
+    for layer in range(config.layers):
+        inputs = config.n_features if layer == 0 else h
+        total += gates * h * (inputs + h + 2)  # input and recurrent weights, two bias vectors
+    return total + h + 1
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """A job's estimated peak memory (RSS of its worker) in MB, by part."""
+
+    base_mb: float
+    data_mb: float
+    params_mb: float
+    train_mb: float  # activations of one training batch
+    eval_mb: float  # activations of one evaluation chunk
+
+    fixed_mb: float = TRAIN_FIXED_MB
+
+    @property
+    def total_mb(self) -> float:
+        # training batches and evaluation chunks never live at once: the allocator reuses one for the other
+        return self.base_mb + self.data_mb + self.params_mb + self.fixed_mb + max(self.train_mb, self.eval_mb)
+
+
+def memory_estimate(config: RunConfig, n_rows: int, limits: JobLimits | None = None) -> MemoryEstimate:
+    """The parts of a training job's peak memory for ``config`` on ``n_rows`` rows of prices."""
+    limits = limits or JobLimits.from_env()
+    t, h, layers = config.window, config.hidden, config.layers
+    n_samples = max(n_rows - config.window - config.horizon, 1)
+    n_train = max(int(n_rows * config.train_frac) - config.window - config.horizon, 1)  # the largest split
+    # every split's windows as one contiguous float32 copy, plus the test windows again for the final prediction
+    data_bytes = 4 * n_samples * t * config.n_features * 1.3
+    batch = min(config.batch, n_train)
+    chunk = min(eval_chunk_samples(t, h, layers, limits.eval_mb), n_train)
+    return MemoryEstimate(
+        base_mb=WORKER_BASE_MB,
+        data_mb=data_bytes / MB,
+        params_mb=PARAM_COPIES * 4 * n_parameters(config) / MB,
+        train_mb=batch * t * h * train_bytes_per_unit(layers) / MB,
+        eval_mb=chunk * t * h * eval_bytes_per_unit(layers) / MB,
+    )
+
+
+def estimate_job_mb(config: RunConfig, n_rows: int, limits: JobLimits | None = None) -> float:
+    """Estimated peak memory, in MB, of a worker training ``config`` on ``n_rows`` rows of prices."""
+    return memory_estimate(config, n_rows, limits).total_mb
+
+
+def check_job_fits(config: RunConfig, n_rows: int, limits: JobLimits | None = None) -> MemoryEstimate:
+    """The estimate, or LabError naming the budget when the job would need more memory than one job may have."""
+    limits = limits or JobLimits.from_env()
+    estimate = memory_estimate(config, n_rows, limits)
+    if estimate.total_mb > limits.max_job_mb:
+        raise LabError("err_job_memory", need_mb=f"{estimate.total_mb:,.0f}", budget_mb=f"{limits.max_job_mb:,}",
+                       batch_mb=f"{estimate.train_mb:,.0f}")
+    return estimate

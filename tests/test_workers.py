@@ -1,0 +1,146 @@
+"""Tests of lstm_core.workers: the generic runner: a task in its own process, its events, its errors, its settings."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lstm_core.errors import LabError
+from lstm_core.i18n import TABLE
+from lstm_core.workers import JobStatus, WorkerJob, WorkerPool, WorkerSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+# ---- tasks: module-level, so that a worker can unpickle them
+
+
+def count_task(n: int, *, channel, stop) -> dict:
+    """Reports 1..n, then what the process looks like from inside."""
+    import torch
+
+    for k in range(1, n + 1):
+        channel.send(k)
+    return {"pid": os.getpid(), "nice": os.nice(0), "threads": torch.get_num_threads(),
+            "streamlit": "streamlit" in sys.modules}
+
+
+def wait_for_stop_task(*, channel, stop) -> str:
+    channel.send("waiting")
+    while not stop.is_set():
+        time.sleep(0.01)
+    return "stopped"
+
+
+def refuse_task(*, channel, stop) -> None:
+    raise LabError("err_cfg_no_features")
+
+
+def buggy_task(*, channel, stop) -> None:
+    return {}["missing"]
+
+
+def greedy_task(mb: int, *, channel, stop) -> int:
+    import torch
+
+    return int(torch.ones(mb * 2**20 // 4).sum().item())
+
+
+class Recorder(WorkerJob):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.events: list[object] = []
+
+    def on_event(self, event: object) -> None:
+        self.events.append(event)
+
+
+def test_a_task_runs_in_its_own_settled_process_and_streams_its_events():
+    pool = WorkerPool(max_running=2)
+    job = pool.start(Recorder(task=count_task, args=(5,), settings=WorkerSettings(nice=5, torch_threads=1)))
+    wait_for(lambda: job.finished)
+    assert job.status == JobStatus.DONE and job.events == [1, 2, 3, 4, 5]
+    inside = job.result
+    assert inside["pid"] == job.pid != os.getpid()
+    assert inside["nice"] == min(os.nice(0) + 5, 19) and inside["threads"] == 1
+    assert inside["streamlit"] is False
+
+
+def test_a_worker_does_not_rerun_the_servers_main_script(tmp_path):
+    """Under the ``streamlit`` console script, re-running the main script would import Streamlit into every worker."""
+    marker = tmp_path / "imports.log"
+    script = tmp_path / "server_main.py"
+    script.write_text(
+        "import sys, time\n"
+        f"open({str(marker)!r}, 'a').write('imported\\n')\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from lstm_core.workers import WorkerJob, WorkerPool\n"
+        "from lstm_core.limits import n_parameters as task\n"  # any importable function: the job fails, that is fine
+        "if __name__ == '__main__':\n"
+        "    job = WorkerPool(1).start(WorkerJob(task=task))\n"
+        "    while not job.finished:\n"
+        "        time.sleep(0.02)\n"
+        "    print(job.status)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "failed"  # n_parameters() lacks its argument: the worker ran it
+    assert marker.read_text() == "imported\n"  # once, by the server; never by the worker
+
+
+def test_stop_reaches_the_worker_and_its_answer_comes_back():
+    pool = WorkerPool(max_running=1)
+    job = pool.start(Recorder(task=wait_for_stop_task))
+    wait_for(lambda: job.events == ["waiting"])
+    job.stop()
+    wait_for(lambda: job.finished, timeout=10)
+    assert job.status == JobStatus.DONE and job.result == "stopped"
+
+
+@pytest.mark.parametrize(("task", "key"), [(refuse_task, "err_cfg_no_features"), (buggy_task, "err_internal")])
+def test_errors_in_a_task_come_back_as_sentences(task, key):
+    pool = WorkerPool(max_running=1)
+    job = pool.start(WorkerJob(task=task))
+    wait_for(lambda: job.finished)
+    assert job.status == JobStatus.FAILED and job.error.key == key
+    if key == "err_internal":
+        assert "KeyError" in str(job.error)
+
+
+def test_an_allocation_beyond_the_memory_cap_fails_the_job_not_the_host():
+    pool = WorkerPool(max_running=1)
+    capped = pool.start(WorkerJob(task=greedy_task, args=(400,), settings=WorkerSettings(memory_cap_mb=200)))
+    roomy = pool.start(WorkerJob(task=greedy_task, args=(100,), settings=WorkerSettings(memory_cap_mb=200)))
+    wait_for(lambda: capped.finished and roomy.finished)
+    assert capped.status == JobStatus.FAILED and capped.error.key == "err_job_out_of_memory"
+    assert roomy.status == JobStatus.DONE and roomy.result == 100 * 2**20 // 4
+
+
+def test_queue_membership_is_by_identity():
+    pool = WorkerPool(max_running=1)
+    first = pool.start(Recorder(task=wait_for_stop_task))
+    twins = [pool.start(WorkerJob(task=count_task, args=(1,))) for _ in range(2)]
+    wait_for(lambda: first.status == JobStatus.RUNNING)
+    assert [pool.queue_place(j) for j in twins] == [1, 2]
+    twins[1].stop()
+    wait_for(lambda: twins[1].finished)
+    assert twins[1].status == JobStatus.CANCELLED and pool.queue_place(twins[0]) == 1
+    first.stop()
+    wait_for(lambda: twins[0].finished)
+    assert twins[0].status == JobStatus.DONE
+
+
+def test_every_sentence_the_runner_can_end_with_is_translated():
+    for key in ("err_worker_killed", "err_worker_exited", "err_job_time_killed", "err_job_out_of_memory", "err_internal"):
+        assert key in TABLE["en"] and key in TABLE["zh"]
