@@ -20,6 +20,7 @@ from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
 
 EVAL_BATCH = EVAL_BATCH_MAX  # the most samples one evaluation chunk holds; fewer where the model is large
+EPOCH0_TRAIN_WINDOWS = 1024  # windows that score the untrained model's training loss (epoch 0)
 
 
 class StopReason(StrEnum):
@@ -155,7 +156,10 @@ class Trainer:
         started = time.perf_counter()
         # epoch 0: the untrained model's losses, so a chart of learning starts where learning starts
         best_val = loss_fn(predict(model, x_val, self.eval_chunk), y_val).item()
-        train_loss = loss_fn(predict(model, x_train, self.eval_chunk), y_train.cpu()).item()
+        # the training loss of an untrained model is flat across windows: evenly spaced ones estimate it well, and
+        # the first batch is not kept waiting for a forward pass over all of them
+        spread = torch.linspace(0, n_train - 1, min(n_train, EPOCH0_TRAIN_WINDOWS), device=x_train.device).long()
+        train_loss = loss_fn(predict(model, x_train[spread], self.eval_chunk), y_train[spread].cpu()).item()
         self.history.append(EpochRecord(0, train_loss, best_val, time.perf_counter() - started, math.nan))
         best_epoch, stale = 0, 0
         self._fire("on_epoch_end")

@@ -76,6 +76,23 @@ def plain_params(params: dict[str, object]) -> dict[str, object]:
     return {k: plain(v) if isinstance(v, str) else v for k, v in params.items()}
 
 
+def remembered_tabs(labels: list[str], name: str = "learn") -> list:
+    """``st.tabs`` that reopen on the tab the user last chose, after a page switch and in either language.
+
+    The choice is kept as an index under a key no widget owns (a widget's own state is dropped when its page is
+    left, and its value is a label, which a language switch changes).
+    """
+    index_key, widget = f"{name}_tab_index", f"{name}_tabs_{lang()}"
+    index = min(st.session_state.get(index_key, 0), len(labels) - 1)
+
+    def remember() -> None:
+        chosen = st.session_state.get(widget)
+        if chosen in labels:
+            st.session_state[index_key] = labels.index(chosen)
+
+    return st.tabs(labels, default=labels[index], key=widget, on_change=remember)
+
+
 def show_error(err: LabError) -> None:
     """A user's mistake as one translated sentence, never a traceback; names in it are shown literally."""
     st.error(t(err.key, lang(), **plain_params(err.params)), icon=":material/error:")
