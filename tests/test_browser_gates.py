@@ -69,7 +69,7 @@ def test_heatmap_is_drawn_while_playing_and_pause_holds(app_url, browser_page, t
     page.goto(app_url)
     wait_idle(page)
     page.locator("[data-testid='stSidebarNavLink'][href$='/gates']").click()
-    page.wait_for_url(f"{app_url}/gates")
+    page.wait_for_url(f"{app_url}/gates*")  # the workspace id follows in ?ws=
     wait_idle(page)
     chart = page.locator(CHART)
     chart.locator(".heatmaplayer image").wait_for(timeout=30_000)

@@ -146,8 +146,8 @@ def test_three_trainers_one_reader_share_a_server(capped_server: str, tabs: list
         assert int(row[header.index(t("col_epochs"))]) == len(history) - 1  # the history starts at epoch 0, untrained
         assert row[0] in page.locator("h3", has_text="Held-out test period").inner_text()
         metrics = grid_rows(frame_by_alt(page, t("metrics_alt")))
-        assert [r[0] for r in metrics[1:]] == [t(f"m_{n}") for n in ("model", "persistence", "moving_average", "drift")]
-        expect(sidebar(page)).to_contain_text(t("sidebar_model_ready", runs=1))
+        assert [r[0] for r in metrics[1:]] == [t("m_model"), t("m_persistence_vol", h=20), t("m_ewma"), t("m_train_mean")]
+        expect(sidebar(page)).to_contain_text(t("sidebar_model_ready_one"))
         run_ids.add(row[0])
         model_rmse.add(metrics[1][1])
         persistence_rows.append(metrics[2])
@@ -179,5 +179,5 @@ def test_a_closed_tab_gives_its_training_slot_to_the_next_user(tmp_path, monkeyp
         contexts[0].close()  # the leaver's tab goes away mid-training: no one can ever see that run
         # the stayer's job gets the slot after the grace period, not after the leaver's 1000 epochs (about 2 minutes)
         expect(stayer.page.get_by_text(re.compile(r"^Ran all 2 epochs"))).to_be_visible(timeout=WAIT_MS)
-        expect(sidebar(stayer.page)).to_contain_text(t("sidebar_model_ready", runs=1))
+        expect(sidebar(stayer.page)).to_contain_text(t("sidebar_model_ready_one"))
         contexts[1].close()

@@ -55,7 +55,7 @@ def test_runs_survive_a_server_restart_and_stay_private(chromium, tmp_path: Path
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         ws = open_page(page, f"{url}/train")
-        for label, value in (("cfg_epochs", 1), ("cfg_hidden", 4), ("cfg_window", 10)):
+        for label, value in (("cfg_epochs", 1), ("cfg_hidden", 4), ("cfg_window", 20)):
             page.get_by_label(t(label), exact=True).fill(str(value))
         page.get_by_role("button", name=t("train_start")).click()
         run_id = shown_run_id(page)

@@ -18,8 +18,8 @@ from lstm_core.pipeline import Prepared
 from lstm_core.runs import Run
 from lstm_core.trainer import predict
 
-# with nothing trained yet, the page shows an untrained model of the article's kind: tomorrow's price from returns
-UNTRAINED_PREVIEW = RunConfig(target="logret", features=("logret",), horizon=1)
+# with nothing trained yet, the page shows an untrained model of the article's kind (1 x 50): tomorrow's price from returns
+UNTRAINED_PREVIEW = RunConfig(target="logret", features=("logret",), horizon=1, hidden=50)
 SATURATION_WINDOWS = 128  # test windows whose steps the saturation scatter counts
 _REMEMBERED = "gates_remembered"  # not a widget key, so Streamlit keeps it while other pages show
 

@@ -1,0 +1,68 @@
+"""A newcomer's first five minutes in Chromium: Start with the defaults, watch the loss fall, see the gates play."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from browser import wait_idle
+from playwright.sync_api import Page, expect
+from test_browser_gates import CHART, heatmap_pixels, painted_share
+
+from lstm_core.i18n import t
+
+pytestmark = pytest.mark.browser
+
+LOSS_CHART = ".st-key-loss_chart .js-plotly-plot"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shot(page: Page, selector: str, name: str) -> None:
+    """Keep a screenshot for docs/ when LSTM_LAB_SCREENSHOTS names a folder (relative to the repo)."""
+    folder = os.environ.get("LSTM_LAB_SCREENSHOTS")
+    if folder:
+        page.locator(selector).first.screenshot(path=str(ROOT / folder / name))
+
+
+def test_defaults_show_a_loss_that_falls_a_true_verdict_and_gates_that_play(app_url: str, browser_page: Page) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(app_url)
+    wait_idle(page)
+    page.locator("[data-testid='stSidebarNavLink'][href$='/train']").click()
+    wait_idle(page)
+    page.get_by_role("button", name=t("train_start")).click()  # nothing changed: the newcomer's defaults
+
+    # while it trains, the chart already starts at epoch 0, the untrained model
+    page.wait_for_function(f"() => document.querySelector({LOSS_CHART!r})?.data?.at(-1)?.x?.length >= 2", timeout=60_000)
+    first_epoch = page.evaluate(f"() => Array.from(document.querySelectorAll({LOSS_CHART!r})).find(g => g.data)"
+                                ".data.at(-1).x[0]")
+    assert first_epoch == 0
+
+    expect(page.locator("h3", has_text="Held-out test period")).to_be_visible(timeout=240_000)
+    wait_idle(page)
+    expect(page.locator(LOSS_CHART)).to_have_count(1)  # settled: one chart, no Stop button
+    expect(page.locator(".st-key-train_stop")).to_have_count(0)
+    val = page.locator(LOSS_CHART).evaluate("gd => Array.from(gd.data.at(-1).y)")
+    assert len(val) >= 11, f"only {len(val) - 1} epochs"  # epoch 0 and at least ten trained
+    assert min(val) <= 0.5 * val[0], val  # it learned: the best validation loss is under half the untrained one
+    verdict = page.locator("[data-testid='stAlertContentSuccess']").first
+    expect(verdict).to_contain_text("The model beats persistence")
+    expect(verdict).to_contain_text("It also beats every other baseline")
+    expect(page.locator("[data-testid='stAlertContentWarning']")).to_have_count(0)
+    page.locator(LOSS_CHART).scroll_into_view_if_needed()
+    shot(page, "[data-testid='stMain']", "train.png")
+
+    # the trained model's gates play: the heatmap is painted in a shot taken mid-play
+    page.locator("[data-testid='stSidebarNavLink'][href$='/gates']").click()
+    wait_idle(page)
+    chart = page.locator(CHART)
+    chart.locator(".heatmaplayer image").wait_for(timeout=30_000)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    chart.locator(".updatemenu-button").nth(0).click()
+    page.wait_for_timeout(1500)
+    assert chart.evaluate("gd => !!gd._transitionData._animationRaf"), "the animation is not playing"
+    assert painted_share(heatmap_pixels(page)) > 0.25
+    shot(page, ".st-key-gates_animation", "gates.png")
