@@ -75,6 +75,8 @@ elif source == "yahoo":
         cached_yahoo.clear()
 
 elif source == "csv":
+    # Streamlit draws the drop zone's own words ("Upload", "50MB per file") in English whatever the app's language;
+    # it offers no way to translate them, so only our label and help are in the session's language.
     upload = st.file_uploader(tr("csv_upload"), help=tr("csv_help"), key="csv_file", max_upload_size=data.MAX_CSV_BYTES // 2**20)
     if upload is not None and st.session_state.get("csv_loaded_id") != upload.file_id:
         tried = True

@@ -202,6 +202,7 @@ def runs_ui() -> None:
             a = by_id[left.selectbox(tr("compare_a"), ids, index=len(ids) - 2, format_func=lambda i: _run_label(by_id[i]))]
             b = by_id[right.selectbox(tr("compare_b"), ids, index=len(ids) - 1, format_func=lambda i: _run_label(by_id[i]))]
             compare_ui(a, b)
+    # the drop zone's own words ("Upload", "50MB per file • ZIP") are Streamlit's, in English: not translatable
     upload = st.file_uploader(tr("run_upload"), type=["zip"], key="run_upload", help=tr("run_upload_help"))
     if upload is not None and st.session_state.get("run_upload_id") != upload.file_id:
         st.session_state["run_upload_id"] = upload.file_id
