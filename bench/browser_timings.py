@@ -151,7 +151,7 @@ def wait_epoch(page, epoch: int) -> tuple[int, int]:
             last = tuple(shown)
             if last[0] >= epoch and last[1] > 0:
                 return last
-        elif last[0] and page.locator("h3", has_text="Held-out test period").count():
+        elif page.locator("h3", has_text="Held-out test period").count() and not page.locator(".st-key-train_stop").count():
             return last  # early stopping ended it sooner
         page.wait_for_timeout(250)
     raise TimeoutError(f"no epoch {epoch} within {WAIT_MS / 1000:.0f} s")
@@ -191,7 +191,8 @@ def measure(nav_rounds: int = 3, switches: int = 4, epochs_1job: int = 5) -> dic
     from playwright.sync_api import sync_playwright
 
     result: dict = {"load_before": [round(x, 2) for x in os.getloadavg()]}
-    default = RunConfig()
+    # the newcomer's defaults, kept training through the measurements (they early-stop after about 15 epochs)
+    default = RunConfig(epochs=300, patience=300)
     viewport = {"width": 1400, "height": 1000}
     # trainers' tabs are short: their live charts update below the fold, so this machine's CPU goes to the
     # server and the reader being timed, not to painting charts that real users paint on their own computers
