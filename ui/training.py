@@ -14,7 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from lstm_core.bundles import LOCAL_LIMITS, load_bundle
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.jobs import JobStatus, TrainingJob, default_manager, format_seconds
+from lstm_core.jobs import JobStatus, Progress, TrainingJob, default_manager, format_seconds
 from lstm_core.plots.train import loss_figure
 from lstm_core.runs import Run
 from lstm_core.verdict import format_percent
@@ -134,16 +134,8 @@ def live_panel(job: TrainingJob) -> None:
 
     drawn_busy = not job.finished  # the page around this fragment was drawn while the job lived
 
-    @st.fragment(run_every=1.0 if drawn_busy else None)
-    def panel() -> None:
-        p = job.progress()  # one snapshot: every slot below agrees with it
+    def draw(p: Progress) -> None:
         finished = p.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
-        if finished and drawn_busy:
-            # The page around us is stale (results are missing, the form is disabled): redraw it whole at once,
-            # before this fragment writes a finished panel beside the stale running one. The sidebar's fragment
-            # may have collected the run already; collecting is idempotent.
-            collect_finished_job()
-            st.rerun()
         status_slot, button_slot, chart_slot = st.empty(), st.empty(), st.empty()
         if p.status == JobStatus.QUEUED:
             status_slot.info(tr("train_queued", place=p.queue_place, running=default_manager().running_count()),
@@ -164,6 +156,23 @@ def live_panel(job: TrainingJob) -> None:
         if p.history or p.batch_losses:
             chart_slot.plotly_chart(loss_figure(p.history, p.batch_steps, p.batch_losses, _loss_labels()),
                                     key="loss_chart")
+
+    if not drawn_busy:  # a finished job is drawn once, in the page's own container: no fragment left to tick
+        with st.container(key="live_panel"):
+            draw(job.progress())
+        return
+
+    @st.fragment(run_every=1.0)
+    def panel() -> None:
+        p = job.progress()  # one snapshot: every slot below agrees with it
+        if p.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED):
+            # The page around us is stale (results are missing, the form is disabled): redraw it whole at once,
+            # before this fragment writes a finished panel beside the stale running one. The sidebar's fragment
+            # may have collected the run already; collecting is idempotent.
+            collect_finished_job()
+            st.rerun()
+        with st.container(key="live_panel"):
+            draw(p)
 
     panel()
 
