@@ -1,0 +1,226 @@
+"""Multi-step forecasts with split-conformal intervals: calibrated on the validation period, scored on the test period.
+
+Intervals are built in the target's own units (log returns, prices, log volatility), where a model's errors are
+roughly exchangeable, as ``prediction +- q``: q is the conformal quantile of the absolute h-step errors of the
+validation windows, which the model never trained on. Readable units (prices, volatility in % a day) are an
+increasing function of those units, so an interval maps end to end and keeps its coverage. Persistence (the random
+walk for prices) gets the same treatment from its own validation errors, so the two widths compare at equal footing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from lstm_core import targets
+from lstm_core.config import Target
+from lstm_core.errors import LabError
+from lstm_core.pipeline import Prepared
+from lstm_core.trainer import predict
+
+DEFAULT_LEVELS = (80, 95)
+COVERAGE_TOLERANCE = 5.0  # percentage points: a coverage further than this from its level is flagged
+
+
+def parse_levels(text: str | None) -> tuple[int, ...]:
+    """``"80,95"`` -> ``(80, 95)``; LabError unless every level is a whole percentage from 1 to 99."""
+    if text is None:
+        return DEFAULT_LEVELS
+    parts = [part.strip() for part in str(text).split(",") if part.strip()]
+    try:
+        levels = tuple(sorted({int(part) for part in parts}))
+    except ValueError as exc:
+        raise LabError("err_forecast_levels", value=text) from exc
+    if not levels or not all(1 <= level <= 99 for level in levels):
+        raise LabError("err_forecast_levels", value=text)
+    return levels
+
+
+def model_outputs(model: nn.Module, prepared: Prepared, split: str) -> np.ndarray:
+    """The model's forecasts of every step for each sample of a split, unscaled: ``[S, steps]``.
+
+    One batched forward over all windows (predict chunks them only to bound memory).
+    """
+    x, _ = prepared.tensors(split)  # [S, T, F]
+    return prepared.unscale(predict(model, x).numpy())
+
+
+def persistence_outputs(prepared: Prepared, ends: np.ndarray) -> np.ndarray:
+    """Persistence in the target's own units for samples ending at ``ends``: ``[S, steps]``, one value for every step.
+
+    The last price (a zero log return), or the log of the last ``horizon`` days' volatility.
+    """
+    h = prepared.config.horizon
+    if prepared.target_kind == Target.PRICE:
+        last = prepared.close[ends]
+    elif prepared.target_kind == Target.LOGRET:
+        last = np.zeros(len(ends))
+    else:
+        last = np.log(targets.realized_vol(prepared.logret, ends - h + 1, h))
+    return np.repeat(last[:, None], prepared.steps, axis=1)
+
+
+def conformal_halfwidth(abs_errors: np.ndarray, level: float) -> np.ndarray:
+    """Split-conformal half-width per step: the ``ceil((n + 1) level)``-th smallest absolute error, ``[steps]``.
+
+    With fewer calibration windows than that rank needs the largest error is used (a slightly short interval).
+    """
+    errors = np.sort(np.asarray(abs_errors, dtype=np.float64), axis=0)  # [n, steps]
+    n = len(errors)
+    rank = min(math.ceil((n + 1) * level / 100), n)
+    return errors[rank - 1]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Half-widths of each level and step, in the target's own units, from the validation period only."""
+
+    levels: tuple[int, ...]
+    model: np.ndarray  # [L, steps]
+    persistence: np.ndarray  # [L, steps]
+    n_windows: int
+
+
+def calibrate(prepared: Prepared, model: nn.Module, levels: tuple[int, ...] = DEFAULT_LEVELS) -> Calibration:
+    """Conformal half-widths from the h-step errors of the validation windows (never a training window's)."""
+    ends = prepared.split_ends["val"]
+    actual = prepared.raw_targets("val")  # [S, steps]
+    model_errors = np.abs(model_outputs(model, prepared, "val") - actual)
+    persistence_errors = np.abs(persistence_outputs(prepared, ends) - actual)
+    return Calibration(
+        levels=tuple(levels),
+        model=np.stack([conformal_halfwidth(model_errors, level) for level in levels]),
+        persistence=np.stack([conformal_halfwidth(persistence_errors, level) for level in levels]),
+        n_windows=len(ends),
+    )
+
+
+def interval_scores(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float) -> dict[str, float]:
+    """Coverage (%), mean width, Winkler score and pinball loss of central intervals at ``level`` (readable units).
+
+    Winkler: the width plus 2 / alpha times how far the actual value fell outside. Pinball: the mean quantile loss
+    of the lower end at alpha / 2 and the upper end at 1 - alpha / 2.
+    """
+    actual, lower, upper = (np.asarray(a, dtype=np.float64) for a in (actual, lower, upper))
+    alpha = 1 - level / 100
+    below, above = np.clip(lower - actual, 0, None), np.clip(actual - upper, 0, None)
+    width = upper - lower
+
+    def pinball(quantile: np.ndarray, tau: float) -> np.ndarray:
+        diff = actual - quantile
+        return np.maximum(tau * diff, (tau - 1) * diff)
+
+    return {
+        "coverage": float(100 * np.mean((actual >= lower) & (actual <= upper))),
+        "width": float(np.mean(width)),
+        "winkler": float(np.mean(width + 2 / alpha * (below + above))),
+        "pinball": float(np.mean((pinball(lower, alpha / 2) + pinball(upper, 1 - alpha / 2)) / 2)),
+    }
+
+
+def _step_table(actual: np.ndarray, median: np.ndarray, bounds: dict[int, tuple[np.ndarray, np.ndarray]],
+                steps: int) -> tuple[list[dict], dict[str, float]]:
+    """Per-step point and interval scores, and coverage averaged over steps, for arrays ``[S, steps]``."""
+    rows = []
+    for k in range(steps):
+        error = median[:, k] - actual[:, k]
+        intervals = {str(level): interval_scores(actual[:, k], lo[:, k], hi[:, k], level)
+                     for level, (lo, hi) in bounds.items()}
+        rows.append({
+            "step": k + 1,
+            "rmse": float(np.sqrt(np.mean(error**2))),
+            "mae": float(np.mean(np.abs(error))),
+            "coverage": {level: scores["coverage"] for level, scores in intervals.items()},
+            "intervals": intervals,
+        })
+    coverage = {str(level): float(np.mean([row["coverage"][str(level)] for row in rows])) for level in bounds}
+    return rows, coverage
+
+
+def backtest(prepared: Prepared, model: nn.Module, levels: tuple[int, ...] = DEFAULT_LEVELS) -> dict[str, object]:
+    """Walk-forward scores on the test period (no refit): every test window is an origin, all in one batched forward.
+
+    Per step: RMSE, MAE and, per level, coverage, width, Winkler and pinball, in readable units; persistence beside it.
+    """
+    started = time.perf_counter()
+    calibration = calibrate(prepared, model, levels)
+    ends = prepared.split_ends["test"]
+    actual_raw = prepared.raw_targets("test")  # [S, steps]
+    actual = prepared.readable_at(actual_raw, ends)
+    result: dict[str, object] = {"origins": len(ends), "steps": prepared.steps, "calibration_windows": calibration.n_windows}
+    forecasts = {"model": (model_outputs(model, prepared, "test"), calibration.model),
+                 "persistence": (persistence_outputs(prepared, ends), calibration.persistence)}
+    baselines = {}
+    for who, (raw, halfwidths) in forecasts.items():
+        bounds = {level: (prepared.readable_at(raw - q, ends), prepared.readable_at(raw + q, ends))
+                  for level, q in zip(levels, halfwidths, strict=True)}
+        rows, coverage = _step_table(actual, prepared.readable_at(raw, ends), bounds, prepared.steps)
+        if who == "model":
+            result.update(per_step=rows, coverage=coverage)
+        else:
+            baselines[who] = {"per_step": rows, "coverage": coverage}
+    result["baselines"] = baselines
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Forecasts for the steps past the data's last day, in readable units."""
+
+    dates: pd.DatetimeIndex  # [steps]
+    median: np.ndarray  # [steps]
+    intervals: dict[int, tuple[np.ndarray, np.ndarray]]  # level -> (lower [steps], upper [steps])
+    persistence: np.ndarray  # [steps]
+    persistence_intervals: dict[int, tuple[np.ndarray, np.ndarray]]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "dates": [d.strftime("%Y-%m-%d") for d in self.dates],
+            "median": self.median.tolist(),
+            "intervals": {str(level): {"lower": lo.tolist(), "upper": hi.tolist()}
+                          for level, (lo, hi) in self.intervals.items()},
+            "persistence": self.persistence.tolist(),
+        }
+
+
+def future_dates(dates: pd.DatetimeIndex, first: int, count: int) -> pd.DatetimeIndex:
+    """The dates ``first .. first + count - 1`` rows after the last of ``dates``: business days for daily data."""
+    spacing = pd.Series(dates[-min(len(dates), 60):]).diff().median()
+    last = dates[-1]
+    if pd.isna(spacing) or spacing <= pd.Timedelta(days=4):  # daily data, weekends skipped
+        ahead = pd.bdate_range(last + pd.offsets.BDay(1), periods=first + count - 1)
+    else:
+        ahead = pd.DatetimeIndex([last + spacing * k for k in range(1, first + count)])
+    return ahead[first - 1:]
+
+
+def forecast_ahead(prepared: Prepared, model: nn.Module, calibration: Calibration, steps: int | None = None) -> Forecast:
+    """The model's (and persistence's) forecasts from the window that ends on the data's last day, with intervals."""
+    steps = prepared.steps if steps is None else steps
+    if not 1 <= steps <= prepared.steps:
+        raise LabError("err_forecast_steps", steps=steps, trained=prepared.steps)
+    window = prepared.config.window
+    end = np.array([len(prepared.close) - 1])
+    x = torch.from_numpy(prepared.features[-window:]).unsqueeze(0)  # [1, T, F]
+    raw = prepared.unscale(predict(model, x).numpy())[:, :steps]  # [1, steps]
+    persistence = persistence_outputs(prepared, end)[:, :steps]
+
+    def readable(values: np.ndarray) -> np.ndarray:
+        return prepared.readable_at(values, end)[0]
+
+    return Forecast(
+        dates=future_dates(prepared.dates, prepared.config.horizon, steps),
+        median=readable(raw),
+        intervals={level: (readable(raw - q[:steps]), readable(raw + q[:steps]))
+                   for level, q in zip(calibration.levels, calibration.model, strict=True)},
+        persistence=readable(persistence),
+        persistence_intervals={level: (readable(persistence - q[:steps]), readable(persistence + q[:steps]))
+                               for level, q in zip(calibration.levels, calibration.persistence, strict=True)},
+    )
