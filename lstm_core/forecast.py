@@ -224,3 +224,56 @@ def forecast_ahead(prepared: Prepared, model: nn.Module, calibration: Calibratio
         persistence_intervals={level: (readable(persistence - q[:steps]), readable(persistence + q[:steps]))
                                for level, q in zip(calibration.levels, calibration.persistence, strict=True)},
     )
+
+
+def forecast_report(prepared: Prepared, model: nn.Module, levels: tuple[int, ...]) -> tuple[Forecast, dict[str, object]]:
+    """The forecast past the last day and the test-period backtest, both at ``levels``."""
+    return forecast_ahead(prepared, model, calibrate(prepared, model, levels)), backtest(prepared, model, levels)
+
+
+def history(prepared: Prepared, days: int) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """The last ``days`` rows in the forecast's readable units: prices, or the trailing ``horizon``-day volatility."""
+    rows = np.arange(max(len(prepared.close) - days, 0), len(prepared.close))
+    if prepared.target_kind == Target.LOGVOL:
+        h = prepared.config.horizon
+        rows = rows[rows >= h - 1]
+        return prepared.dates[rows], 100 * targets.realized_vol(prepared.logret, rows - h + 1, h)
+    return prepared.dates[rows], prepared.close[rows]
+
+
+@dataclass(frozen=True)
+class WidthComparison:
+    """The model's and persistence's intervals at one level on the test period, averaged over steps."""
+
+    level: int
+    model_width: float
+    persistence_width: float
+    model_coverage: float  # %
+    persistence_coverage: float
+
+    @property
+    def narrower(self) -> bool:
+        """Narrower at no worse coverage (more than a point short of persistence's is no fair win)."""
+        return self.model_width < self.persistence_width and self.model_coverage >= self.persistence_coverage - 1
+
+    @property
+    def ratio(self) -> float:
+        return self.model_width / self.persistence_width if self.persistence_width > 0 else math.inf
+
+
+def compare_widths(scores: dict[str, object]) -> list[WidthComparison]:
+    """One comparison per level of a ``backtest`` result."""
+    model_rows, persistence_rows = scores["per_step"], scores["baselines"]["persistence"]["per_step"]
+    comparisons = []
+    for level in scores["coverage"]:
+        def mean(rows: list[dict], key: str, level: str = level) -> float:
+            return float(np.mean([row["intervals"][level][key] for row in rows]))
+
+        comparisons.append(WidthComparison(int(level), mean(model_rows, "width"), mean(persistence_rows, "width"),
+                                           mean(model_rows, "coverage"), mean(persistence_rows, "coverage")))
+    return comparisons
+
+
+def miscalibrated(scores: dict[str, object], tolerance: float = COVERAGE_TOLERANCE) -> list[tuple[int, float]]:
+    """(level, coverage %) of each level whose test coverage, averaged over steps, is further than ``tolerance``."""
+    return [(int(level), value) for level, value in scores["coverage"].items() if abs(value - int(level)) > tolerance]
