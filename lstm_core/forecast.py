@@ -124,18 +124,41 @@ def interval_scores(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, le
     }
 
 
+def linear_ar_outputs(prepared: Prepared, split: str) -> np.ndarray:
+    """A linear autoregression on the model's own inputs: least squares on the training windows, ``[S, steps]``.
+
+    Every scaled input value of a window (T x F of them) and a constant predict every step at once; on a short
+    training period with long windows ``lstsq`` returns the minimum-norm fit.
+    """
+    x_train, y_train = prepared.tensors("train")  # [S, T, F], [S] or [S, steps]
+
+    def design(x: torch.Tensor) -> np.ndarray:
+        flat = x.reshape(len(x), -1).double().numpy()  # [S, T, F] -> [S, T*F]
+        return np.hstack([flat, np.ones((len(flat), 1))])
+
+    coef, *_ = np.linalg.lstsq(design(x_train), y_train.double().numpy().reshape(len(x_train), -1), rcond=None)
+    x, _ = prepared.tensors(split)
+    return prepared.unscale(design(x) @ coef)  # [S, T*F+1] @ [T*F+1, steps]
+
+
 def _step_table(actual: np.ndarray, median: np.ndarray, bounds: dict[int, tuple[np.ndarray, np.ndarray]],
-                steps: int) -> tuple[list[dict], dict[str, float]]:
-    """Per-step point and interval scores, and coverage averaged over steps, for arrays ``[S, steps]``."""
+                raw_mae: np.ndarray, naive_mae: np.ndarray) -> tuple[list[dict], dict[str, float]]:
+    """Per-step point and interval scores, and coverage averaged over steps, for arrays ``[S, steps]``.
+
+    MASE is ``raw_mae`` over ``naive_mae`` ([steps] each): the mean absolute error in the target's own units against
+    persistence's on the training period. Own units, since a price that drifted since training would scale it.
+    """
     rows = []
-    for k in range(steps):
+    for k in range(actual.shape[1]):
         error = median[:, k] - actual[:, k]
+        mae = float(np.mean(np.abs(error)))
         intervals = {str(level): interval_scores(actual[:, k], lo[:, k], hi[:, k], level)
                      for level, (lo, hi) in bounds.items()}
         rows.append({
             "step": k + 1,
             "rmse": float(np.sqrt(np.mean(error**2))),
-            "mae": float(np.mean(np.abs(error))),
+            "mae": mae,
+            "mase": float(raw_mae[k] / naive_mae[k]) if naive_mae[k] > 0 else None,
             "coverage": {level: scores["coverage"] for level, scores in intervals.items()},
             "intervals": intervals,
         })
@@ -146,21 +169,30 @@ def _step_table(actual: np.ndarray, median: np.ndarray, bounds: dict[int, tuple[
 def backtest(prepared: Prepared, model: nn.Module, levels: tuple[int, ...] = DEFAULT_LEVELS) -> dict[str, object]:
     """Walk-forward scores on the test period (no refit): every test window is an origin, all in one batched forward.
 
-    Per step: RMSE, MAE and, per level, coverage, width, Winkler and pinball, in readable units; persistence beside it.
+    Per step: RMSE, MAE, MASE and, per level, coverage, width, Winkler and pinball, in readable units. Beside the
+    model: persistence (the random walk) and a linear autoregression, each with its own conformal intervals.
     """
     started = time.perf_counter()
-    calibration = calibrate(prepared, model, levels)
-    ends = prepared.split_ends["test"]
-    actual_raw = prepared.raw_targets("test")  # [S, steps]
-    actual = prepared.readable_at(actual_raw, ends)
-    result: dict[str, object] = {"origins": len(ends), "steps": prepared.steps, "calibration_windows": calibration.n_windows}
-    forecasts = {"model": (model_outputs(model, prepared, "test"), calibration.model),
-                 "persistence": (persistence_outputs(prepared, ends), calibration.persistence)}
+    val_ends, ends = prepared.split_ends["val"], prepared.split_ends["test"]
+    val_actual, test_raw = prepared.raw_targets("val"), prepared.raw_targets("test")  # [S, steps]
+    actual = prepared.readable_at(test_raw, ends)
+    train_ends = prepared.split_ends["train"]
+    naive_mae = np.mean(np.abs(persistence_outputs(prepared, train_ends) - prepared.raw_targets("train")), axis=0)
+    forecasters = {  # name -> (validation outputs, test outputs), in the target's own units
+        "model": (model_outputs(model, prepared, "val"), model_outputs(model, prepared, "test")),
+        "persistence": (persistence_outputs(prepared, val_ends), persistence_outputs(prepared, ends)),
+        "linear_ar": (linear_ar_outputs(prepared, "val"), linear_ar_outputs(prepared, "test")),
+    }
+    result: dict[str, object] = {"origins": len(ends), "steps": prepared.steps, "calibration_windows": len(val_ends)}
     baselines = {}
-    for who, (raw, halfwidths) in forecasts.items():
-        bounds = {level: (prepared.readable_at(raw - q, ends), prepared.readable_at(raw + q, ends))
-                  for level, q in zip(levels, halfwidths, strict=True)}
-        rows, coverage = _step_table(actual, prepared.readable_at(raw, ends), bounds, prepared.steps)
+    for who, (val_raw, raw) in forecasters.items():
+        val_errors = np.abs(val_raw - val_actual)
+        bounds = {}
+        for level in levels:
+            q = conformal_halfwidth(val_errors, level)  # [steps]
+            bounds[level] = (prepared.readable_at(raw - q, ends), prepared.readable_at(raw + q, ends))
+        raw_mae = np.mean(np.abs(raw - test_raw), axis=0)
+        rows, coverage = _step_table(actual, prepared.readable_at(raw, ends), bounds, raw_mae, naive_mae)
         if who == "model":
             result.update(per_step=rows, coverage=coverage)
         else:

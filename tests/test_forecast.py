@@ -148,3 +148,33 @@ def test_bad_levels_are_one_sentence(text):
     with pytest.raises(LabError, match="1 to 99"):
         forecast.parse_levels(text)
     assert forecast.parse_levels("95, 80") == (80, 95)
+
+
+def test_linear_autoregression_is_fitted_on_training_windows_and_beats_persistence_on_ar1_returns():
+    rng = np.random.default_rng(1)
+    returns = np.zeros(4000)
+    for t in range(1, len(returns)):  # AR(1) daily returns: yesterday's move predicts half of today's
+        returns[t] = 0.5 * returns[t - 1] + 0.01 * rng.standard_normal()
+    frame = pd.DataFrame({"Close": 100 * np.exp(np.cumsum(returns))},
+                         index=pd.bdate_range("2000-01-03", periods=len(returns), name="Date"))
+    config = TINY.with_(steps=2, horizon=1, epochs=1)
+    prepared = Prepared(frame, config)
+    result = forecast.backtest(prepared, build_model(config))
+    ar, naive = (result["baselines"][who]["per_step"] for who in ("linear_ar", "persistence"))
+    # in log returns, one step: the AR's error is the shock (var s^2), persistence's the whole return (s^2 / 0.75)
+    errors = forecast.linear_ar_outputs(prepared, "test") - prepared.raw_targets("test")
+    ratio = np.sqrt(np.mean(errors[:, 0] ** 2) / np.mean(prepared.raw_targets("test")[:, 0] ** 2))
+    assert ratio == pytest.approx(np.sqrt(0.75), abs=0.03)
+    assert ar[0]["rmse"] < 0.95 * naive[0]["rmse"]  # in prices, weighted by the price level, still clearly better
+    assert ar[0]["mase"] < 0.92 * naive[0]["mase"] and naive[0]["mase"] == pytest.approx(1.0, abs=0.1)
+    assert abs(ar[0]["coverage"]["80"] - 80) <= 4
+
+
+def test_linear_autoregression_is_exact_on_a_straight_line():
+    frame = pd.DataFrame({"Close": 100 + 0.5 * np.arange(400.0)},
+                         index=pd.bdate_range("2000-01-03", periods=400, name="Date"))
+    config = TINY.with_(target="price", features=("close",), steps=3, horizon=2)
+    prepared = Prepared(frame, config)
+    predicted = prepared.readable_at(forecast.linear_ar_outputs(prepared, "test"), prepared.split_ends["test"])
+    actual = prepared.readable_at(prepared.raw_targets("test"), prepared.split_ends["test"])
+    assert np.abs(predicted - actual).max() < 1e-4  # float32 inputs: exact to their precision
