@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = commands.add_parser("backtest", help="score every test-period origin: per-step errors and coverage")
     backtest.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
     backtest.add_argument("--level", default=None, help="interval levels in percent, comma list (default 80,95)")
+    backtest.add_argument("--refit-every", type=int, default=None, metavar="K",
+                          help="fine-tune the model on the data up to every K-th origin (default: never)")
     return parser
 
 
@@ -199,8 +201,10 @@ def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.forecast import backtest, parse_levels
 
     levels = parse_levels(args.level)
+    if args.refit_every is not None and args.refit_every < 1:
+        raise LabError("err_forecast_refit", k=args.refit_every)
     run = _local_run(args.bundle)
-    return backtest(run.prepared, run.model, levels)
+    return backtest(run.prepared, run.model, levels, args.refit_every)
 
 
 COMMANDS = {"train": cmd_train, "gates": cmd_gates, "forecast": cmd_forecast, "backtest": cmd_backtest}

@@ -9,6 +9,7 @@ walk for prices) gets the same treatment from its own validation errors, so the 
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from lstm_core import targets
 from lstm_core.config import Target
 from lstm_core.errors import LabError
 from lstm_core.pipeline import Prepared
-from lstm_core.trainer import predict
+from lstm_core.trainer import make_optimizer, predict
 
 DEFAULT_LEVELS = (80, 95)
 COVERAGE_TOLERANCE = 5.0  # percentage points: a coverage further than this from its level is flagged
@@ -175,11 +176,50 @@ def _step_table(actual: np.ndarray, median: np.ndarray, bounds: dict[int, tuple[
     return rows, coverage
 
 
-def backtest(prepared: Prepared, model: nn.Module, levels: tuple[int, ...] = DEFAULT_LEVELS) -> dict[str, object]:
-    """Walk-forward scores on the test period (no refit): every test window is an origin, all in one batched forward.
+def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs: int = 1) -> np.ndarray:
+    """Walk-forward forecasts of the test origins with the model fine-tuned every ``refit_every`` origins, ``[S, steps]``.
+
+    At each refit origin a copy of the model (carrying on from the previous refit's weights) trains ``epochs`` epochs
+    on every sample whose targets are all known by that day, then forecasts the next ``refit_every`` origins in one
+    batch. Scalers stay those of the training period, so a refit model reads its inputs as the original did.
+    """
+    if refit_every < 1:
+        raise LabError("err_forecast_refit", k=refit_every)
+    config = prepared.config
+    model = copy.deepcopy(model)
+    optimizer = make_optimizer(model, config)
+    loss_fn = nn.MSELoss()
+    generator = torch.Generator().manual_seed(config.seed)
+    all_ends = np.concatenate([prepared.split_ends[split] for split in ("train", "val", "test")])
+    ends = prepared.split_ends["test"]
+    last_target = config.horizon + prepared.steps - 1  # rows from a sample's end to its last target
+    outputs = []
+    for start in range(0, len(ends), refit_every):
+        known = all_ends[all_ends + last_target <= ends[start]]  # nothing past the origin is read
+        x, y = prepared.tensors_at(known)  # [S, T, F], [S] or [S, steps]
+        model.train()
+        for _ in range(epochs):
+            order = torch.randperm(len(x), generator=generator)
+            for first in range(0, len(x), config.batch):
+                idx = order[first : first + config.batch]
+                optimizer.zero_grad(set_to_none=True)
+                loss_fn(model(x[idx]), y[idx]).backward()
+                if config.clip_grad > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
+                optimizer.step()
+        outputs.append(predict(model, prepared.tensors_at(ends[start : start + refit_every])[0]))
+    return prepared.unscale(torch.cat(outputs).numpy())
+
+
+def backtest(
+    prepared: Prepared, model: nn.Module, levels: tuple[int, ...] = DEFAULT_LEVELS, refit_every: int | None = None,
+) -> dict[str, object]:
+    """Walk-forward scores on the test period: every test window is an origin, all in one batched forward.
 
     Per step: RMSE, MAE, MASE and, per level, coverage, width, Winkler and pinball, in readable units. Beside the
     model: persistence (the random walk) and a linear autoregression, each with its own conformal intervals.
+    ``refit_every`` K: the model is fine-tuned every K origins (``refit_outputs``); its intervals keep the
+    half-widths of the original model's validation errors, since a refit model has trained on those windows.
     """
     started = time.perf_counter()
     val_ends, ends = prepared.split_ends["val"], prepared.split_ends["test"]
@@ -190,12 +230,14 @@ def backtest(prepared: Prepared, model: nn.Module, levels: tuple[int, ...] = DEF
     ar = fit_linear_ar(prepared)
     x_val, x_test = prepared.tensors("val")[0], prepared.tensors("test")[0]  # [S_val, T, F], [S_test, T, F]
     outputs = prepared.unscale(predict(model, torch.cat([x_val, x_test])).numpy())  # one forward: [S_val + S_test, steps]
+    test_outputs = outputs[len(x_val):] if refit_every is None else refit_outputs(prepared, model, refit_every)
     forecasters = {  # name -> (validation outputs, test outputs), in the target's own units
-        "model": (outputs[: len(x_val)], outputs[len(x_val):]),
+        "model": (outputs[: len(x_val)], test_outputs),
         "persistence": (persistence_outputs(prepared, val_ends), persistence_outputs(prepared, ends)),
         "linear_ar": (linear_ar_outputs(prepared, "val", ar), linear_ar_outputs(prepared, "test", ar)),
     }
-    result: dict[str, object] = {"origins": len(ends), "steps": prepared.steps, "calibration_windows": len(val_ends)}
+    result: dict[str, object] = {"origins": len(ends), "steps": prepared.steps, "calibration_windows": len(val_ends),
+                                 "refits": 0 if refit_every is None else math.ceil(len(ends) / refit_every)}
     baselines = {}
     for who, (val_raw, raw) in forecasters.items():
         val_errors = np.abs(val_raw - val_actual)

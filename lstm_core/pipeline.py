@@ -151,8 +151,11 @@ class Prepared:
                         axis=1)
 
     def tensors(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """All samples of a split: ``x [S, T, F]`` and scaled targets ``y [S]``, float32, contiguous."""
-        ends = self.split_ends[split]
+        """All samples of a split: ``x [S, T, F]`` and scaled targets ``y [S]`` (``[S, steps]``), float32, contiguous."""
+        return self.tensors_at(self.split_ends[split])
+
+    def tensors_at(self, ends: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The samples ending at rows ``ends`` (any split's): ``x [S, T, F]`` and scaled targets."""
         x = self._windows[ends - (self.config.window - 1)].contiguous()  # [S, T, F]
         y = torch.from_numpy(self.target[ends].copy())  # [S]
         return x, y

@@ -178,3 +178,24 @@ def test_linear_autoregression_is_exact_on_a_straight_line():
     predicted = prepared.readable_at(forecast.linear_ar_outputs(prepared, "test"), prepared.split_ends["test"])
     actual = prepared.readable_at(prepared.raw_targets("test"), prepared.split_ends["test"])
     assert np.abs(predicted - actual).max() < 1e-4  # float32 inputs: exact to their precision
+
+
+def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
+    config = TINY.with_(steps=2, horizon=1)
+    prepared = Prepared(tiny_frame(n_days=400), config)
+    model = build_model(config)
+    n_test = prepared.n_samples("test")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    once = forecast.refit_outputs(prepared, model, refit_every=n_test)  # one refit, at the first test origin
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the run's own model is untouched
+    frozen = forecast.model_outputs(model, prepared, "test")
+    assert once.shape == frozen.shape and not np.allclose(once, frozen)
+    # targets that end after the first origin are poisoned: a refit that read them would forecast differently
+    origin = prepared.split_ends["test"][0]
+    rows = np.arange(len(prepared.target))
+    prepared.target[rows + 1 + 1 > origin] = 1e3
+    assert np.allclose(forecast.refit_outputs(prepared, model, refit_every=n_test), once)
+    blocks = forecast.backtest(prepared, model, refit_every=10)
+    assert blocks["refits"] == -(-n_test // 10) and len(blocks["per_step"]) == 2
+    with pytest.raises(LabError):
+        forecast.refit_outputs(prepared, model, refit_every=0)

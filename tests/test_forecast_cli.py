@@ -46,6 +46,13 @@ def test_backtest_prints_per_step_scores_and_coverage(bundle):
     assert set(payload["coverage"]) == {"80", "95"} and payload["seconds"] > 0
 
 
+def test_backtest_with_refits(bundle):
+    payload = json.loads(cli("backtest", "--bundle", str(bundle), "--refit-every", "20").stdout)
+    frozen = json.loads(cli("backtest", "--bundle", str(bundle)).stdout)
+    assert payload["refits"] == -(-payload["origins"] // 20) and frozen["refits"] == 0
+    assert payload["per_step"][0]["rmse"] != frozen["per_step"][0]["rmse"]
+
+
 def test_backtest_of_a_bundle_saved_before_steps():
     payload = json.loads(cli("backtest", "--bundle", str(OLD_BUNDLE), "--level", "95").stdout)
     stored = json.loads((OLD_BUNDLE / "run.json").read_text())["metrics"]
@@ -60,6 +67,7 @@ def test_backtest_of_a_bundle_saved_before_steps():
     (["backtest", "--bundle", str(OLD_BUNDLE), "--level", "100"], "1 to 99"),
     (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "3"], "from 1 to 1"),
     (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "two"], "--steps"),
+    (["backtest", "--bundle", str(OLD_BUNDLE), "--refit-every", "0"], "at least 1"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle):
     result = cli(*args)
