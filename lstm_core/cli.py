@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--level", default=None, help="interval levels in percent, comma list (default 80,95)")
     backtest.add_argument("--refit-every", type=int, default=None, metavar="K",
                           help="fine-tune the model on the data up to every K-th origin (default: never)")
+    backtest.add_argument("--period", type=int, default=None, metavar="P",
+                          help="add a seasonal naive baseline with a period of P rows (e.g. 5 for a trading week)")
     return parser
 
 
@@ -203,8 +205,10 @@ def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
     levels = parse_levels(args.level)
     if args.refit_every is not None and args.refit_every < 1:
         raise LabError("err_forecast_refit", k=args.refit_every)
+    if args.period is not None and args.period < 1:
+        raise LabError("err_forecast_period", period=args.period)
     run = _local_run(args.bundle)
-    return backtest(run.prepared, run.model, levels, args.refit_every)
+    return backtest(run.prepared, run.model, levels, args.refit_every, args.period)
 
 
 COMMANDS = {"train": cmd_train, "gates": cmd_gates, "forecast": cmd_forecast, "backtest": cmd_backtest}

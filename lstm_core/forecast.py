@@ -67,6 +67,28 @@ def persistence_outputs(prepared: Prepared, ends: np.ndarray) -> np.ndarray:
     return np.repeat(last[:, None], prepared.steps, axis=1)
 
 
+def seasonal_naive_outputs(prepared: Prepared, ends: np.ndarray, period: int) -> np.ndarray:
+    """Seasonal naive in the target's own units: each step repeats the value a whole number of periods earlier.
+
+    Step k's target row ``e + d`` (d = horizon + k - 1) is forecast by row ``e + d - period * ceil(d / period)``,
+    the latest row of the same phase known at ``e``: its price, its log return from the sample's own last price, or
+    the volatility of the h returns ending there. ``[S, steps]``.
+    """
+    h = prepared.config.horizon
+    first_row = h - 1 if prepared.target_kind == Target.LOGVOL else 0
+    columns = []
+    for k in range(prepared.steps):
+        ahead = h + k
+        rows = np.maximum(ends + ahead - period * math.ceil(ahead / period), first_row)
+        if prepared.target_kind == Target.PRICE:
+            columns.append(prepared.close[rows])
+        elif prepared.target_kind == Target.LOGRET:
+            columns.append(np.log(prepared.close[rows] / prepared.close[ends]))
+        else:
+            columns.append(np.log(targets.realized_vol(prepared.logret, rows - h + 1, h)))
+    return np.stack(columns, axis=1)
+
+
 def conformal_halfwidth(abs_errors: np.ndarray, level: float) -> np.ndarray:
     """Split-conformal half-width per step: the ``ceil((n + 1) level)``-th smallest absolute error, ``[steps]``.
 
@@ -213,6 +235,7 @@ def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs
 
 def backtest(
     prepared: Prepared, model: nn.Module, levels: tuple[int, ...] = DEFAULT_LEVELS, refit_every: int | None = None,
+    period: int | None = None,
 ) -> dict[str, object]:
     """Walk-forward scores on the test period: every test window is an origin, all in one batched forward.
 
@@ -220,6 +243,7 @@ def backtest(
     model: persistence (the random walk) and a linear autoregression, each with its own conformal intervals.
     ``refit_every`` K: the model is fine-tuned every K origins (``refit_outputs``); its intervals keep the
     half-widths of the original model's validation errors, since a refit model has trained on those windows.
+    ``period`` P (rows): a seasonal naive baseline joins them (``seasonal_naive_outputs``).
     """
     started = time.perf_counter()
     val_ends, ends = prepared.split_ends["val"], prepared.split_ends["test"]
@@ -236,6 +260,11 @@ def backtest(
         "persistence": (persistence_outputs(prepared, val_ends), persistence_outputs(prepared, ends)),
         "linear_ar": (linear_ar_outputs(prepared, "val", ar), linear_ar_outputs(prepared, "test", ar)),
     }
+    if period is not None:
+        if period < 1:
+            raise LabError("err_forecast_period", period=period)
+        forecasters["seasonal_naive"] = (seasonal_naive_outputs(prepared, val_ends, period),
+                                         seasonal_naive_outputs(prepared, ends, period))
     result: dict[str, object] = {"origins": len(ends), "steps": prepared.steps, "calibration_windows": len(val_ends),
                                  "refits": 0 if refit_every is None else math.ceil(len(ends) / refit_every)}
     baselines = {}

@@ -199,3 +199,19 @@ def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
     assert blocks["refits"] == -(-n_test // 10) and len(blocks["per_step"]) == 2
     with pytest.raises(LabError):
         forecast.refit_outputs(prepared, model, refit_every=0)
+
+
+def test_seasonal_naive_is_exact_on_a_periodic_series_and_repeats_the_last_cycle():
+    period = 7
+    close = 100 + 10 * np.sin(2 * np.pi * np.arange(600) / period)
+    frame = pd.DataFrame({"Close": close}, index=pd.bdate_range("2000-01-03", periods=600, name="Date"))
+    prepared = Prepared(frame, TINY.with_(target="price", features=("close",), steps=9, horizon=3))
+    ends = prepared.split_ends["test"]
+    naive = forecast.seasonal_naive_outputs(prepared, ends, period)
+    assert np.allclose(naive, prepared.raw_targets("test"))  # a pure cycle repeats itself exactly
+    assert np.allclose(naive[:, 0], prepared.close[ends + 3 - 7])  # step 1 (3 days on) reads the day 4 days back
+    assert np.allclose(naive[:, 5], prepared.close[ends + 8 - 14])  # step 6 (8 days on) reaches two cycles back
+    result = forecast.backtest(prepared, build_model(prepared.config), period=period)
+    assert result["baselines"]["seasonal_naive"]["per_step"][0]["rmse"] < 1e-9
+    with pytest.raises(LabError):
+        forecast.backtest(prepared, build_model(prepared.config), period=0)

@@ -51,6 +51,8 @@ def test_backtest_with_refits(bundle):
     frozen = json.loads(cli("backtest", "--bundle", str(bundle)).stdout)
     assert payload["refits"] == -(-payload["origins"] // 20) and frozen["refits"] == 0
     assert payload["per_step"][0]["rmse"] != frozen["per_step"][0]["rmse"]
+    seasonal = json.loads(cli("backtest", "--bundle", str(bundle), "--period", "5").stdout)
+    assert set(seasonal["baselines"]) == {"persistence", "linear_ar", "seasonal_naive"}
 
 
 def test_backtest_of_a_bundle_saved_before_steps():
@@ -68,6 +70,7 @@ def test_backtest_of_a_bundle_saved_before_steps():
     (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "3"], "from 1 to 1"),
     (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "two"], "--steps"),
     (["backtest", "--bundle", str(OLD_BUNDLE), "--refit-every", "0"], "at least 1"),
+    (["backtest", "--bundle", str(OLD_BUNDLE), "--period", "-5"], "seasonal period"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle):
     result = cli(*args)

@@ -37,6 +37,7 @@ EN = {
     "nav_forecast_help": "Forecast the next days past the data with calibrated 80 % and 95 % intervals, and check their coverage.",
     "err_forecast_levels": "Interval levels must be whole percentages from 1 to 99, separated by commas (got '{value}'), e.g. 80,95.",
     "err_forecast_refit": "--refit-every must be a whole number of origins of at least 1 (got {k}).",
+    "err_forecast_period": "A seasonal period must be a whole number of rows of at least 1 (got {period}).",
     "err_forecast_steps": "Steps must be from 1 to {trained}, as many as this run forecasts (got {steps}).",
 }
 
@@ -77,5 +78,6 @@ ZH = {
     "nav_forecast_help": "预测数据之后的若干天，给出校准的 80 % 与 95 % 区间，并检验其覆盖率。",
     "err_forecast_levels": "区间水平必须是 1 到 99 的整数百分比，用逗号分隔（收到“{value}”），例如 80,95。",
     "err_forecast_refit": "--refit-every 必须是至少为 1 的整数个起点（收到 {k}）。",
+    "err_forecast_period": "季节周期必须是至少为 1 的整数行数（收到 {period}）。",
     "err_forecast_steps": "步数必须在 1 到 {trained} 之间，即此次运行预测的步数（收到 {steps}）。",
 }
