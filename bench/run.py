@@ -134,6 +134,11 @@ def table(results: dict) -> list[tuple[str, str, str]]:
             a = g["animation"]
             rows.append(("gates", "animation playing in Chromium (6 x 64 heatmap)", f"{a['frames_per_s']} frames/s, "
                          f"{a['blank_shots']} of {a['shots']} mid-play screenshots blank"))
+    if "forecast" in results:
+        f = results["forecast"]
+        rows.append(("forecast", f"backtest, {f['config']}, {f['origins']} origins",
+                     f"{f['backtest_s']} s in all; forecast pass {f['forecast_pass_s']} s = {f['forecast_pass_vs_bare']}x "
+                     f"one bare forward of the same windows ({f['bare_forward_test_s']} s)"))
     if "browser" in results:
         b = results["browser"]
         by_page = ", ".join(f"{k} {v}" for k, v in b["page_switch_median_by_page_s"].items())
@@ -174,6 +179,8 @@ def main() -> None:
     results["bare_samples_per_s"] = results["train"]["bare_samples_per_s"]
     print("gate benchmark ...", file=sys.stderr, flush=True)
     results["gates"] = run_gates(args.gate_repeats)
+    print("forecast benchmark ...", file=sys.stderr, flush=True)
+    results["forecast"] = load_module("forecast").measure()
     if not args.skip_browser:
         animation = load_module("gates").bench_animation_fps(250, 64, 2)
         results["gates"]["animation"] = {name: round(value, 2) for name, value in animation.items()}

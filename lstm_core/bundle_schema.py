@@ -197,7 +197,7 @@ def _metrics(value: object) -> dict[str, dict[str, float | None]]:
     return table
 
 
-def _scaler(n_features: int) -> Callable[[object], dict[str, Scaler]]:
+def _scaler(n_features: int, steps: int = 1) -> Callable[[object], dict[str, Scaler]]:
     def one(value: object, width: int) -> Scaler:
         if not isinstance(value, dict) or set(value) != {"mean", "std"}:
             raise ValueError(value)
@@ -211,7 +211,7 @@ def _scaler(n_features: int) -> Callable[[object], dict[str, Scaler]]:
     def check(value: object) -> dict[str, Scaler]:
         if not isinstance(value, dict) or set(value) != {"features", "target"}:
             raise ValueError(value)
-        return {"features": one(value["features"], n_features), "target": one(value["target"], 1)}
+        return {"features": one(value["features"], n_features), "target": one(value["target"], steps)}
 
     return check
 
@@ -274,7 +274,7 @@ def run_record(record: dict) -> RunRecord:
             best_val_loss=_field(record, "best_val_loss", _number(0.0, 1e300, optional=True)),
             stop_reason=_field(record, "stop_reason", StopReason),
             seconds=_field(record, "seconds", _number(0.0, 1e9)),
-            scalers=_field(record, "scaler", _scaler(config.n_features)),
+            scalers=_field(record, "scaler", _scaler(config.n_features, config.steps)),
             checksums=_field(record, "sha256", _checksums),
         )
         _field(record, "epochs_run", _int(0, max_epoch))

@@ -1,4 +1,4 @@
-"""Command line: ``python -m lstm_core train ...`` and ``python -m lstm_core gates ...``; JSON on stdout, progress on stderr."""
+"""Command line: ``python -m lstm_core train | gates | forecast | backtest ...``; JSON on stdout, progress on stderr."""
 
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
     gates = commands.add_parser("gates", help="print the gate activations of a saved run as JSON")
     gates.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
     gates.add_argument("--index", type=int, default=-1, help="window K of the test period (default: the last)")
+
+    ahead = commands.add_parser("forecast", help="forecast the steps past the data's last day, with conformal intervals")
+    ahead.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
+    ahead.add_argument("--steps", type=int, default=None, help="steps to print (default: every step the run forecasts)")
+    ahead.add_argument("--level", default=None, help="interval levels in percent, comma list (default 80,95)")
+
+    backtest = commands.add_parser("backtest", help="score every test-period origin: per-step errors and coverage")
+    backtest.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
+    backtest.add_argument("--level", default=None, help="interval levels in percent, comma list (default 80,95)")
+    backtest.add_argument("--refit-every", type=int, default=None, metavar="K",
+                          help="fine-tune the model on the data up to every K-th origin (default: never)")
+    backtest.add_argument("--period", type=int, default=None, metavar="P",
+                          help="add a seasonal naive baseline with a period of P rows (e.g. 5 for a trading week)")
     return parser
 
 
@@ -171,11 +184,41 @@ def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
             **trace.to_json()}
 
 
+def _local_run(bundle: Path):
+    from lstm_core.bundles import LOCAL_LIMITS, load_bundle
+
+    return load_bundle(bundle, limits=LOCAL_LIMITS, rescore=False)  # the user's own; what is printed is computed here
+
+
+def cmd_forecast(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.forecast import calibrate, forecast_ahead, parse_levels
+
+    levels = parse_levels(args.level)  # before loading: a typo costs no time
+    run = _local_run(args.bundle)
+    calibration = calibrate(run.prepared, run.model, levels)
+    return forecast_ahead(run.prepared, run.model, calibration, args.steps).to_json()
+
+
+def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.forecast import backtest, parse_levels
+
+    levels = parse_levels(args.level)
+    if args.refit_every is not None and args.refit_every < 1:
+        raise LabError("err_forecast_refit", k=args.refit_every)
+    if args.period is not None and args.period < 1:
+        raise LabError("err_forecast_period", period=args.period)
+    run = _local_run(args.bundle)
+    return backtest(run.prepared, run.model, levels, args.refit_every, args.period)
+
+
+COMMANDS = {"train": cmd_train, "gates": cmd_gates, "forecast": cmd_forecast, "backtest": cmd_backtest}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_malloc()
     try:
-        result = cmd_train(args) if args.command == "train" else cmd_gates(args)
+        result = COMMANDS[args.command](args)
     except LabError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -103,6 +103,8 @@ class RunConfig:
     features: tuple[str, ...] = _setting((Feature.LOGABSRET.value,), group=Group.DATA, choices=FEATURES, help=True)
     window: int = _setting(60, group=Group.DATA, low=2, high=500, help=True)  # input days per sample
     horizon: int = _setting(20, group=Group.DATA, low=1, high=60, help=True)  # days ahead to predict
+    # forecast steps: step k (1..steps) predicts the target `horizon + k - 1` days ahead, one output each
+    steps: int = _setting(1, group=Group.DATA, low=1, high=60, searchable=False, help=True)
     train_frac: float = _setting(0.7, group=Group.DATA, low=0.1, high=0.95, step=0.05, slider=True, searchable=False)
     val_frac: float = _setting(0.15, group=Group.DATA, low=0.02, high=0.5, step=0.01, slider=True, searchable=False)
     # model

@@ -38,24 +38,57 @@ def baseline_predictions(prepared: Prepared, split: str = "test") -> dict[str, n
     return prepared.baselines(split)
 
 
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b) by its continued fraction (Lentz; Numerical Recipes' betacf)."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0 if x <= 0.0 else 1.0
+    if x > (a + 1) / (a + b + 2):  # the fraction converges fast only below its mean: use the symmetry
+        return 1.0 - _betainc(b, a, 1.0 - x)
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)) / a
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    f = d
+    for m in range(1, 300):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            f *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return front * f
+
+
+def student_t_two_sided_p(statistic: float, df: float) -> float:
+    """P(|T| >= |statistic|) for Student's t with ``df`` degrees of freedom."""
+    return _betainc(df / 2, 0.5, df / (df + statistic * statistic))
+
+
 def diebold_mariano_p(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int = 1) -> float | None:
     """Two-sided p-value that forecasts a and b have equal mean squared error (Diebold & Mariano 1995).
 
     The variance of the loss difference uses ``horizon - 1`` autocovariances, since errors of
-    overlapping h-step forecasts are correlated. None when the difference has no variance.
+    overlapping h-step forecasts are correlated. The statistic carries the Harvey, Leybourne & Newbold (1997)
+    small-sample correction and is read against Student's t with n - 1 degrees of freedom, without which DM
+    rejects too often on short test periods and long horizons. None when the difference has no variance.
     """
     d = np.asarray(errors_a, dtype=np.float64) ** 2 - np.asarray(errors_b, dtype=np.float64) ** 2
     n = len(d)
     if n < 3:
         return None
+    h = min(horizon, n - 1)
     centred = d - d.mean()
     variance = centred @ centred / n
-    for lag in range(1, min(horizon, n - 1)):
+    for lag in range(1, h):
         variance += 2 * (centred[lag:] @ centred[:-lag]) / n
-    if not variance > 0:
+    correction = (n + 1 - 2 * h + h * (h - 1) / n) / n
+    if not variance > 0 or not correction > 0:
         return None
-    statistic = d.mean() / math.sqrt(variance / n)
-    return math.erfc(abs(statistic) / math.sqrt(2))  # = 2 * (1 - Phi(|statistic|))
+    statistic = d.mean() / math.sqrt(variance / n) * math.sqrt(correction)
+    return student_t_two_sided_p(statistic, n - 1)
 
 
 def evaluate(prepared: Prepared, model_prices: np.ndarray, split: str = "test") -> dict[str, dict[str, float | None]]:

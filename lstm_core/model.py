@@ -9,7 +9,11 @@ from lstm_core.config import RunConfig
 
 
 class Forecaster(nn.Module):
-    """Maps a window of features ``[B, T, F]`` to one scaled target per sample ``[B]``."""
+    """Maps a window of features ``[B, T, F]`` to one scaled target per sample ``[B]``, or ``[B, steps]`` for steps > 1.
+
+    Multi-step forecasts are direct: the head reads the last hidden state once and emits every step, so no
+    forecast feeds on another's error. One step keeps the single-output head, so old bundles' weights still fit.
+    """
 
     def __init__(self, config: RunConfig) -> None:
         super().__init__()
@@ -21,11 +25,13 @@ class Forecaster(nn.Module):
             dropout=config.dropout if config.layers > 1 else 0.0,
             batch_first=True,
         )
-        self.head = nn.Linear(config.hidden, 1)
+        self.steps = config.steps
+        self.head = nn.Linear(config.hidden, config.steps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.rnn(x)  # [B, T, F] -> [B, T, H]
-        return self.head(out[:, -1]).squeeze(-1)  # [B, H] -> [B]
+        y = self.head(out[:, -1])  # [B, H] -> [B, steps]
+        return y.squeeze(-1) if self.steps == 1 else y  # [B] for one step
 
 
 def build_model(config: RunConfig, seed: int | None = None) -> Forecaster:

@@ -81,8 +81,9 @@ class Prepared:
     """Scaled features and targets of one dataset under one config, with the sample indices of each split.
 
     Row ``r`` here is row ``r + 1`` of the original frame. A sample *ending* at row ``e`` reads rows
-    ``e - window + 1 .. e`` and predicts row ``e + horizon``; it belongs to the split its target row falls in,
-    so no sample's target is ever seen by an earlier split, and the scalers see training rows only.
+    ``e - window + 1 .. e`` and predicts row ``e + horizon`` (with ``steps`` S > 1, rows ``e + horizon .. e + horizon
+    + S - 1``, one output each); it belongs to the split its last target row falls in, so no sample's target is ever
+    seen by an earlier split, and the scalers see training rows only. With one step everything is as it always was.
     """
 
     def __init__(self, frame: pd.DataFrame, config: RunConfig) -> None:
@@ -96,13 +97,14 @@ class Prepared:
         self.close = close_all[1:]  # [N]
         self.logret = np.log(close_all[1:] / close_all[:-1]) if uses_log else None  # [N], row r against row r - 1
         n_rows = len(self.close)
-        window, horizon = config.window, config.horizon
+        window, horizon, steps = config.window, config.horizon, config.steps
+        self.steps = steps
 
         n_train_rows = int(n_rows * config.train_frac)
         n_val_rows = int(n_rows * config.val_frac)
         # every sample's last input row; a volatility target's persistence reads the last `horizon` returns too
-        ends = np.arange(max(window, horizon if self.target_kind == Target.LOGVOL else 0) - 1, n_rows - horizon)
-        targets = ends + horizon
+        ends = np.arange(max(window, horizon if self.target_kind == Target.LOGVOL else 0) - 1, n_rows - horizon - steps + 1)
+        targets = ends + horizon + steps - 1  # each sample's last target row
         self.split_ends = {
             "train": ends[targets < n_train_rows],
             "val": ends[(targets >= n_train_rows) & (targets < n_train_rows + n_val_rows)],
@@ -120,19 +122,40 @@ class Prepared:
         self.feature_scaler = Scaler.fit(raw_features[:n_train_rows])
         self.features = self.feature_scaler.transform(raw_features).astype(np.float32)  # [N, F]
 
-        raw_target = np.full(n_rows, np.nan)
-        raw_target[ends] = self._raw_target(ends)
-        self.target_scaler = Scaler.fit(raw_target[self.split_ends["train"]])
-        self.target = self.target_scaler.transform(raw_target.reshape(-1, 1))[:, 0].astype(np.float32)  # [N]
+        raw_target = np.full((n_rows, steps), np.nan)
+        raw_target[ends] = self.raw_targets_at(ends)  # [S, steps]
+        self.target_scaler = Scaler.fit(raw_target[self.split_ends["train"]])  # one mean and std per step
+        scaled = self.target_scaler.transform(raw_target).astype(np.float32)  # [N, steps]
+        self.target = scaled[:, 0] if steps == 1 else scaled  # [N] for one step, as the trainer's loss expects
         # every window as a view: sample s ends at row s + window - 1
         self._windows = torch.from_numpy(self.features).unfold(0, window, 1).permute(0, 2, 1)  # [N-T+1, T, F]
 
-    def _raw_target(self, ends: np.ndarray) -> np.ndarray:
-        return targets.raw_target(self.target_kind, self.close, self.logret, ends, self.config.horizon)
+    def raw_targets_at(self, ends: np.ndarray) -> np.ndarray:
+        """Unscaled targets of every step for samples ending at ``ends``: ``[S, steps]``."""
+        return np.stack([targets.raw_target(self.target_kind, self.close, self.logret, ends, self.config.horizon, k)
+                         for k in range(self.steps)], axis=1)
+
+    def raw_targets(self, split: str) -> np.ndarray:
+        """Unscaled targets of every step for each sample of a split: ``[S, steps]``."""
+        return self.raw_targets_at(self.split_ends[split])
+
+    def unscale(self, y_scaled: np.ndarray) -> np.ndarray:
+        """Model outputs ``[S]`` or ``[S, steps]`` back in the target's own units (log returns, prices, log vol): ``[S, steps]``."""
+        y = np.asarray(y_scaled, dtype=np.float64).reshape(-1, self.steps)
+        return self.target_scaler.inverse(y)
+
+    def readable_at(self, raw: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Unscaled values ``[S, steps]`` of samples ending at ``ends`` in readable units (readable() is increasing)."""
+        raw = np.asarray(raw, dtype=np.float64)
+        return np.stack([targets.readable(self.target_kind, raw[:, k], self.close, ends) for k in range(raw.shape[1])],
+                        axis=1)
 
     def tensors(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """All samples of a split: ``x [S, T, F]`` and scaled targets ``y [S]``, float32, contiguous."""
-        ends = self.split_ends[split]
+        """All samples of a split: ``x [S, T, F]`` and scaled targets ``y [S]`` (``[S, steps]``), float32, contiguous."""
+        return self.tensors_at(self.split_ends[split])
+
+    def tensors_at(self, ends: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The samples ending at rows ``ends`` (any split's): ``x [S, T, F]`` and scaled targets."""
         x = self._windows[ends - (self.config.window - 1)].contiguous()  # [S, T, F]
         y = torch.from_numpy(self.target[ends].copy())  # [S]
         return x, y
@@ -143,9 +166,12 @@ class Prepared:
     def to_readable(self, split: str, y_scaled: np.ndarray, index: np.ndarray | slice | None = None) -> np.ndarray:
         """Scaled model outputs turned into readable predictions (prices, or volatility in % a day).
 
-        ``y_scaled`` holds one output per sample of ``split``, or per sample ``index`` picks (e.g. ``[k]``).
+        ``y_scaled`` holds one output per sample of ``split``, or per sample ``index`` picks (e.g. ``[k]``). A
+        multi-step output ``[S, steps]`` is read at its first step: single-step scores and charts show step 1.
         """
-        raw = self.target_scaler.inverse(np.asarray(y_scaled, dtype=np.float64).reshape(-1, 1))[:, 0]
+        y = np.asarray(y_scaled, dtype=np.float64)
+        y = y.reshape(-1, self.steps)[:, 0] if self.steps > 1 else y.reshape(-1)
+        raw = y * self.target_scaler.std[0] + self.target_scaler.mean[0]
         ends = self.split_ends[split] if index is None else np.atleast_1d(self.split_ends[split][index])
         if len(ends) != len(raw):
             raise ValueError(f"{len(raw)} outputs for {len(ends)} samples of '{split}'")

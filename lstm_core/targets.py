@@ -42,13 +42,19 @@ def realized_vol(logret: np.ndarray, first: np.ndarray, days: int) -> np.ndarray
     return np.sqrt((squares[first + days] - squares[first]) / days + VOL_FLOOR**2)
 
 
-def raw_target(target: Target, close: np.ndarray, logret: np.ndarray | None, ends: np.ndarray, h: int) -> np.ndarray:
-    """The value the model is trained on (before scaling), for every sample: ``[S]``."""
+def raw_target(
+    target: Target, close: np.ndarray, logret: np.ndarray | None, ends: np.ndarray, h: int, delay: int = 0,
+) -> np.ndarray:
+    """The value the model is trained on (before scaling), for every sample: ``[S]``.
+
+    ``delay`` days later than the horizon (a multi-step forecast's step ``delay + 1``): the price at row
+    ``e + h + delay``, its log return from the sample's own last price, or the volatility of the h returns ending there.
+    """
     if target == Target.PRICE:
-        return close[ends + h]
+        return close[ends + h + delay]
     if target == Target.LOGRET:
-        return np.log(close[ends + h] / close[ends])
-    return np.log(realized_vol(logret, ends + 1, h))  # the next h returns
+        return np.log(close[ends + h + delay] / close[ends])
+    return np.log(realized_vol(logret, ends + 1 + delay, h))  # the h returns ending at row e + h + delay
 
 
 def readable(target: Target, raw: np.ndarray, close: np.ndarray, ends: np.ndarray) -> np.ndarray:

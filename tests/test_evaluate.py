@@ -66,7 +66,26 @@ def test_diebold_mariano():
     # against a hand computation for horizon 1
     a, b = np.array([1.0, 2.0, 0.5, 1.5]), np.array([1.0, 1.0, 1.0, 1.0])
     d = a**2 - b**2
-    stat = d.mean() / np.sqrt(d.var() / 4)
-    from math import erfc, sqrt
+    stat = d.mean() / np.sqrt(d.var() / 4) * np.sqrt(3 / 4)  # Harvey-Leybourne-Newbold: (n + 1 - 2h + h(h-1)/n) / n
+    # Student's t with 3 degrees of freedom has a closed form: P(|T| > t) = 1 - 2/pi (atan(u) + u / (1 + u^2)), u = t/sqrt 3
+    u = abs(stat) / np.sqrt(3)
+    assert diebold_mariano_p(a, b) == pytest.approx(1 - 2 / np.pi * (np.arctan(u) + u / (1 + u**2)), rel=1e-9)
 
-    assert diebold_mariano_p(a, b) == pytest.approx(erfc(abs(stat) / sqrt(2)))
+
+@pytest.mark.parametrize("t,df,p", [(2.228, 10, 0.05), (4.303, 2, 0.05), (2.750, 30, 0.01), (1.960, 100_000, 0.05)])
+def test_student_t_p_values_match_the_printed_tables(t, df, p):
+    from lstm_core.evaluate import student_t_two_sided_p
+
+    assert student_t_two_sided_p(t, df) == pytest.approx(p, abs=2e-4)
+
+
+def test_diebold_mariano_carries_the_harvey_leybourne_newbold_correction():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal(60), 1.2 * rng.standard_normal(60)
+    d = a**2 - b**2
+    centred = d - d.mean()
+    variance = centred @ centred / 60 + sum(2 * (centred[k:] @ centred[:-k]) / 60 for k in range(1, 5))
+    stat = d.mean() / np.sqrt(variance / 60) * np.sqrt((60 + 1 - 10 + 5 * 4 / 60) / 60)
+    from lstm_core.evaluate import student_t_two_sided_p
+
+    assert diebold_mariano_p(a, b, horizon=5) == pytest.approx(student_t_two_sided_p(stat, 59), rel=1e-12)

@@ -1,0 +1,54 @@
+"""The Forecast page in Chromium: after a short run, the forecast's bands are drawn past the data's last day."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from browser import wait_idle
+from playwright.sync_api import Page, expect
+
+from lstm_core.i18n import t
+
+pytestmark = pytest.mark.browser
+
+CHART = ".st-key-forecast_chart .js-plotly-plot"
+STEPS = 10
+
+
+def band_pixels(page: Page) -> np.ndarray:
+    """The forecast chart's plot area as an ``[H, W, 3]`` uint8 array."""
+    from PIL import Image
+
+    box = page.locator(f"{CHART} .draglayer .xy .nsewdrag").bounding_box()
+    return np.asarray(Image.open(io.BytesIO(page.screenshot(clip=box))).convert("RGB"))
+
+
+def test_a_short_run_shows_shaded_bands_on_the_forecast_page(app_url: str, browser_page: Page) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(app_url)
+    wait_idle(page)
+    page.locator("[data-testid='stSidebarNavLink'][href$='/train']").click()
+    wait_idle(page)
+    for label, value in (("cfg_epochs", 3), ("cfg_hidden", 8), ("cfg_steps", STEPS)):
+        page.get_by_label(t(label), exact=True).fill(str(value))
+    page.get_by_role("button", name=t("train_start")).click()
+    expect(page.locator("h3", has_text="Held-out test period")).to_be_visible(timeout=240_000)
+    wait_idle(page)
+
+    page.locator("[data-testid='stSidebarNavLink'][href$='/forecast']").click()
+    wait_idle(page)
+    chart = page.locator(CHART)
+    chart.locator(".scatterlayer .trace").first.wait_for(timeout=60_000)
+    chart.scroll_into_view_if_needed()
+    fills = chart.evaluate("gd => gd.data.filter(d => d.fill === 'toself').map(d => [d.name, d.x.length])")
+    assert [name for name, _ in fills] == ["95 % interval", "80 % interval"]
+    assert all(n == 2 * (STEPS + 1) for _, n in fills), fills  # the last day, then each step, out and back
+    assert chart.locator(".scatterlayer .js-fill").count() >= 2  # plotly drew the polygons
+    pixels = band_pixels(page).astype(int)
+    # translucent blue bands over white (7.7 % of the plot area when written); history is grey, persistence orange
+    blueish = (pixels[..., 2] - pixels[..., 0] > 25) & (pixels[..., 2] > 180)
+    assert blueish.mean() > 0.03, f"{blueish.mean():.4f} of the plot area is shaded"
+    expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()

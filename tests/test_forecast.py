@@ -1,0 +1,217 @@
+"""Multi-step forecasts and split-conformal intervals: shapes, old bundles, coverage on known noise, no training leak."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lstm_core import forecast
+from lstm_core.bundles import load_bundle
+from lstm_core.errors import LabError
+from lstm_core.model import build_model
+from lstm_core.pipeline import Prepared
+from lstm_core.runs import train_run
+from tests.helpers import TINY, tiny_frame
+
+OLD_BUNDLE = Path(__file__).parent / "fixtures" / "bundle_before_steps"  # saved by the code before `steps` existed
+
+
+def gaussian_walk(n_rows: int, sigma: float = 0.01, seed: int = 0) -> pd.DataFrame:
+    """Prices whose daily log returns are i.i.d. N(0, sigma^2): every h-step error is Gaussian and exchangeable."""
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(sigma * rng.standard_normal(n_rows)))
+    return pd.DataFrame({"Close": close}, index=pd.bdate_range("2000-01-03", periods=n_rows, name="Date"))
+
+
+@pytest.mark.parametrize("steps", [1, 4])
+def test_steps_set_the_head_and_the_targets(steps):
+    config = TINY.with_(steps=steps, horizon=2)
+    prepared = Prepared(tiny_frame(), config)
+    model = build_model(config)
+    x, y = prepared.tensors("train")
+    assert model(x[:5]).shape == ((5,) if steps == 1 else (5, steps))
+    assert y.shape == ((len(x),) if steps == 1 else (len(x), steps))
+    raw = prepared.raw_targets("test")  # step k is the log return horizon + k - 1 days on from the window's last price
+    ends = prepared.split_ends["test"]
+    for k in range(steps):
+        assert np.allclose(raw[:, k], np.log(prepared.close[ends + 2 + k] / prepared.close[ends]))
+    # the last test sample's last target is the data's last row: nothing is left out, nothing leaks past the end
+    assert ends[-1] + 2 + steps - 1 == len(prepared.close) - 1
+
+
+def test_a_bundle_saved_before_steps_opens_and_scores_as_before():
+    stored = json.loads((OLD_BUNDLE / "run.json").read_text())
+    assert "steps" not in stored["config"]
+    run = load_bundle(OLD_BUNDLE, rescore=True)
+    assert run.config.steps == 1
+    for who in ("model", "persistence", "drift"):
+        for key in ("rmse", "mae"):
+            assert run.metrics[who][key] == pytest.approx(stored["metrics"][who][key], rel=1e-6)
+    assert forecast.backtest(run.prepared, run.model)["per_step"][0]["rmse"] == pytest.approx(
+        stored["metrics"]["model"]["rmse"], rel=1e-6)
+
+
+def test_multi_step_run_scores_every_step_beside_persistence():
+    run = train_run(tiny_frame(n_days=500), "sine", TINY.with_(steps=3, horizon=1, epochs=2))
+    result = forecast.backtest(run.prepared, run.model)
+    assert result["steps"] == 3 and result["origins"] == run.prepared.n_samples("test")
+    assert [row["step"] for row in result["per_step"]] == [1, 2, 3]
+    assert len(result["baselines"]["persistence"]["per_step"]) == 3
+    # step 1 is what the single-step scores (verdict, results table) always showed
+    assert result["per_step"][0]["rmse"] == pytest.approx(run.metrics["model"]["rmse"], rel=1e-6)
+    # persistence of a price repeats the last price: its step-k error is the k-day move, growing with k on a sine
+    rmse = [row["rmse"] for row in result["baselines"]["persistence"]["per_step"]]
+    assert rmse[0] < rmse[1] < rmse[2]
+    assert rmse[0] == pytest.approx(run.metrics["persistence"]["rmse"], rel=1e-9)
+
+
+def test_conformal_intervals_cover_gaussian_noise_at_their_level():
+    config = TINY.with_(steps=2, horizon=1, train_frac=0.4, val_frac=0.3, epochs=1)
+    run = train_run(gaussian_walk(9000), "walk", config)
+    result = forecast.backtest(run.prepared, run.model)
+    assert result["origins"] >= 2000 and result["calibration_windows"] >= 2000
+    for who in (result, result["baselines"]["persistence"]):
+        for row in who["per_step"]:
+            assert abs(row["coverage"]["80"] - 80) <= 3, row
+            assert abs(row["coverage"]["95"] - 95) <= 3, row
+    # a 2-day move has twice the variance: its intervals are about sqrt(2) times as wide
+    widths = [row["intervals"]["95"]["width"] for row in result["baselines"]["persistence"]["per_step"]]
+    assert widths[1] / widths[0] == pytest.approx(np.sqrt(2), rel=0.1)
+
+
+def test_calibration_never_reads_a_training_period_target():
+    config = TINY.with_(steps=2, horizon=1)
+    prepared = Prepared(tiny_frame(n_days=400), config)
+    model = build_model(config)
+    clean = forecast.calibrate(prepared, model)
+    train_ends = set(prepared.split_ends["train"].tolist())
+    honest = prepared.raw_targets_at
+
+    def poisoned(ends):  # training targets become absurd: any that reached calibration would move the widths
+        values = honest(ends)
+        values[np.isin(ends, list(train_ends))] = 1e6
+        return values
+
+    prepared.raw_targets_at = poisoned
+    prepared.target[prepared.split_ends["train"]] = 1e6  # the scaled training targets too
+    again = forecast.calibrate(prepared, model)
+    assert np.array_equal(clean.model, again.model) and np.array_equal(clean.persistence, again.persistence)
+    assert clean.n_windows == prepared.n_samples("val")
+
+
+def test_conformal_halfwidth_takes_the_finite_sample_rank():
+    errors = np.arange(1.0, 20.0)[:, None]  # 19 errors 1..19, one step
+    assert forecast.conformal_halfwidth(errors, 80)[0] == 16.0  # ceil(20 * 0.8) = 16th smallest
+    assert forecast.conformal_halfwidth(errors, 95)[0] == 19.0
+    assert forecast.conformal_halfwidth(errors[:5], 95)[0] == 5.0  # too few windows: the largest
+
+
+def test_interval_scores_by_hand():
+    actual = np.array([1.0, 5.0, -2.0, 0.5])
+    lower, upper = np.full(4, 0.0), np.full(4, 2.0)
+    scores = forecast.interval_scores(actual, lower, upper, 80)
+    assert scores["coverage"] == 50.0 and scores["width"] == 2.0
+    assert scores["winkler"] == pytest.approx(2 + 10 * (3 + 2) / 4)  # alpha 0.2: 2 / alpha = 10
+    # pinball at 0.1 of the lower end and 0.9 of the upper end, averaged
+    low = np.maximum(0.1 * actual, -0.9 * actual)
+    high = np.maximum(0.9 * (actual - 2), -0.1 * (actual - 2))
+    assert scores["pinball"] == pytest.approx(np.mean((low + high) / 2))
+
+
+def test_forecast_ahead_starts_after_the_last_day_on_business_days():
+    config = TINY.with_(steps=3, horizon=2)
+    frame = tiny_frame(n_days=400)
+    prepared = Prepared(frame, config)
+    model = build_model(config)
+    calibration = forecast.calibrate(prepared, model)
+    ahead = forecast.forecast_ahead(prepared, model, calibration)
+    last = frame.index[-1]
+    assert ahead.dates[0] == last + pd.offsets.BDay(2) and len(ahead.dates) == 3
+    assert all(d.day_of_week < 5 for d in ahead.dates)
+    x = torch.from_numpy(prepared.features[-config.window:]).unsqueeze(0)
+    expected = prepared.close[-1] * np.exp(prepared.unscale(model(x).detach().numpy())[0])
+    assert np.allclose(ahead.median, expected)
+    for level in (80, 95):
+        lower, upper = ahead.intervals[level]
+        assert (lower < ahead.median).all() and (ahead.median < upper).all()
+    assert (ahead.intervals[95][1] >= ahead.intervals[80][1]).all()
+    assert np.allclose(ahead.persistence, prepared.close[-1])
+    with pytest.raises(LabError):
+        forecast.forecast_ahead(prepared, model, calibration, steps=4)
+
+
+@pytest.mark.parametrize("text", ["", "80,abc", "0", "100", "80,150"])
+def test_bad_levels_are_one_sentence(text):
+    with pytest.raises(LabError, match="1 to 99"):
+        forecast.parse_levels(text)
+    assert forecast.parse_levels("95, 80") == (80, 95)
+
+
+def test_linear_autoregression_is_fitted_on_training_windows_and_beats_persistence_on_ar1_returns():
+    rng = np.random.default_rng(1)
+    returns = np.zeros(4000)
+    for t in range(1, len(returns)):  # AR(1) daily returns: yesterday's move predicts half of today's
+        returns[t] = 0.5 * returns[t - 1] + 0.01 * rng.standard_normal()
+    frame = pd.DataFrame({"Close": 100 * np.exp(np.cumsum(returns))},
+                         index=pd.bdate_range("2000-01-03", periods=len(returns), name="Date"))
+    config = TINY.with_(steps=2, horizon=1, epochs=1)
+    prepared = Prepared(frame, config)
+    result = forecast.backtest(prepared, build_model(config))
+    ar, naive = (result["baselines"][who]["per_step"] for who in ("linear_ar", "persistence"))
+    # in log returns, one step: the AR's error is the shock (var s^2), persistence's the whole return (s^2 / 0.75)
+    errors = forecast.linear_ar_outputs(prepared, "test") - prepared.raw_targets("test")
+    ratio = np.sqrt(np.mean(errors[:, 0] ** 2) / np.mean(prepared.raw_targets("test")[:, 0] ** 2))
+    assert ratio == pytest.approx(np.sqrt(0.75), abs=0.03)
+    assert ar[0]["rmse"] < 0.95 * naive[0]["rmse"]  # in prices, weighted by the price level, still clearly better
+    assert ar[0]["mase"] < 0.92 * naive[0]["mase"] and naive[0]["mase"] == pytest.approx(1.0, abs=0.1)
+    assert abs(ar[0]["coverage"]["80"] - 80) <= 4
+
+
+def test_linear_autoregression_is_exact_on_a_straight_line():
+    frame = pd.DataFrame({"Close": 100 + 0.5 * np.arange(400.0)},
+                         index=pd.bdate_range("2000-01-03", periods=400, name="Date"))
+    config = TINY.with_(target="price", features=("close",), steps=3, horizon=2)
+    prepared = Prepared(frame, config)
+    predicted = prepared.readable_at(forecast.linear_ar_outputs(prepared, "test"), prepared.split_ends["test"])
+    actual = prepared.readable_at(prepared.raw_targets("test"), prepared.split_ends["test"])
+    assert np.abs(predicted - actual).max() < 1e-4  # float32 inputs: exact to their precision
+
+
+def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
+    config = TINY.with_(steps=2, horizon=1)
+    prepared = Prepared(tiny_frame(n_days=400), config)
+    model = build_model(config)
+    n_test = prepared.n_samples("test")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    once = forecast.refit_outputs(prepared, model, refit_every=n_test)  # one refit, at the first test origin
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the run's own model is untouched
+    frozen = forecast.model_outputs(model, prepared, "test")
+    assert once.shape == frozen.shape and not np.allclose(once, frozen)
+    # targets that end after the first origin are poisoned: a refit that read them would forecast differently
+    origin = prepared.split_ends["test"][0]
+    rows = np.arange(len(prepared.target))
+    prepared.target[rows + 1 + 1 > origin] = 1e3
+    assert np.allclose(forecast.refit_outputs(prepared, model, refit_every=n_test), once)
+    blocks = forecast.backtest(prepared, model, refit_every=10)
+    assert blocks["refits"] == -(-n_test // 10) and len(blocks["per_step"]) == 2
+    with pytest.raises(LabError):
+        forecast.refit_outputs(prepared, model, refit_every=0)
+
+
+def test_seasonal_naive_is_exact_on_a_periodic_series_and_repeats_the_last_cycle():
+    period = 7
+    close = 100 + 10 * np.sin(2 * np.pi * np.arange(600) / period)
+    frame = pd.DataFrame({"Close": close}, index=pd.bdate_range("2000-01-03", periods=600, name="Date"))
+    prepared = Prepared(frame, TINY.with_(target="price", features=("close",), steps=9, horizon=3))
+    ends = prepared.split_ends["test"]
+    naive = forecast.seasonal_naive_outputs(prepared, ends, period)
+    assert np.allclose(naive, prepared.raw_targets("test"))  # a pure cycle repeats itself exactly
+    assert np.allclose(naive[:, 0], prepared.close[ends + 3 - 7])  # step 1 (3 days on) reads the day 4 days back
+    assert np.allclose(naive[:, 5], prepared.close[ends + 8 - 14])  # step 6 (8 days on) reaches two cycles back
+    result = forecast.backtest(prepared, build_model(prepared.config), period=period)
+    assert result["baselines"]["seasonal_naive"]["per_step"][0]["rmse"] < 1e-9
+    with pytest.raises(LabError):
+        forecast.backtest(prepared, build_model(prepared.config), period=0)

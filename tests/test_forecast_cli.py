@@ -1,0 +1,80 @@
+"""The forecast and backtest commands: one JSON object each, and exit code 2 with one line for bad input."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.test_cli import cli
+from tests.test_forecast import OLD_BUNDLE
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "bundle"
+    result = cli("train", "--data", "synthetic:sine", "--target", "logret", "--features", "logret", "--window", "20",
+                 "--horizon", "2", "--steps", "4", "--hidden", "8", "--epochs", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["config"]["steps"] == 4
+    return out
+
+
+def test_forecast_prints_dates_median_and_intervals(bundle):
+    result = cli("forecast", "--bundle", str(bundle), "--level", "80,95")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    data = pd.read_csv(bundle / "data.csv", index_col="Date", parse_dates=["Date"])
+    dates = pd.to_datetime(payload["dates"])
+    assert len(dates) == 4 and dates[0] == data.index[-1] + pd.offsets.BDay(2)  # horizon 2: step 1 is 2 days on
+    assert set(payload["intervals"]) == {"80", "95"}
+    for k in range(4):
+        assert payload["intervals"]["95"]["lower"][k] <= payload["intervals"]["80"]["lower"][k] < payload["median"][k]
+        assert payload["median"][k] < payload["intervals"]["80"]["upper"][k] <= payload["intervals"]["95"]["upper"][k]
+    two = json.loads(cli("forecast", "--bundle", str(bundle), "--steps", "2", "--level", "90").stdout)
+    assert two["median"] == payload["median"][:2] and set(two["intervals"]) == {"90"}
+
+
+def test_backtest_prints_per_step_scores_and_coverage(bundle):
+    result = cli("backtest", "--bundle", str(bundle))
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["steps"] == 4 and payload["origins"] > 20
+    assert [row["step"] for row in payload["per_step"]] == [1, 2, 3, 4]
+    for row in payload["per_step"] + payload["baselines"]["persistence"]["per_step"]:
+        assert row["rmse"] >= row["mae"] > 0
+        assert 0 <= row["coverage"]["80"] <= row["coverage"]["95"] <= 100
+    assert set(payload["coverage"]) == {"80", "95"} and payload["seconds"] > 0
+
+
+def test_backtest_with_refits(bundle):
+    payload = json.loads(cli("backtest", "--bundle", str(bundle), "--refit-every", "20").stdout)
+    frozen = json.loads(cli("backtest", "--bundle", str(bundle)).stdout)
+    assert payload["refits"] == -(-payload["origins"] // 20) and frozen["refits"] == 0
+    assert payload["per_step"][0]["rmse"] != frozen["per_step"][0]["rmse"]
+    seasonal = json.loads(cli("backtest", "--bundle", str(bundle), "--period", "5").stdout)
+    assert set(seasonal["baselines"]) == {"persistence", "linear_ar", "seasonal_naive"}
+
+
+def test_backtest_of_a_bundle_saved_before_steps():
+    payload = json.loads(cli("backtest", "--bundle", str(OLD_BUNDLE), "--level", "95").stdout)
+    stored = json.loads((OLD_BUNDLE / "run.json").read_text())["metrics"]
+    assert payload["steps"] == 1
+    assert payload["per_step"][0]["rmse"] == pytest.approx(stored["model"]["rmse"], rel=1e-6)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["forecast", "--bundle", "does/not/exist"], "No saved run"),
+    (["backtest", "--bundle", "does/not/exist"], "No saved run"),
+    (["forecast", "--bundle", str(OLD_BUNDLE), "--level", "80,x"], "1 to 99"),
+    (["backtest", "--bundle", str(OLD_BUNDLE), "--level", "100"], "1 to 99"),
+    (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "3"], "from 1 to 1"),
+    (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "two"], "--steps"),
+    (["backtest", "--bundle", str(OLD_BUNDLE), "--refit-every", "0"], "at least 1"),
+    (["backtest", "--bundle", str(OLD_BUNDLE), "--period", "-5"], "seasonal period"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle):
+    result = cli(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+    assert result.stdout == ""

@@ -1,0 +1,72 @@
+"""The Forecast page under AppTest, and its pure figure builders."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lstm_core import forecast
+from lstm_core.plots.forecast import calibration_figure, forecast_figure
+from lstm_core.runs import train_run
+from tests.helpers import TINY, tiny_frame
+
+PAGE = "pages/forecast.py"
+
+
+@pytest.fixture(scope="module")
+def run():
+    return train_run(tiny_frame(n_days=500), "synthetic sine (seed 0)", TINY.with_(steps=5, horizon=1, epochs=2))
+
+
+def test_forecast_figure_shades_one_band_per_level_widest_first(run):
+    calibration = forecast.calibrate(run.prepared, run.model, (80, 95))
+    ahead = forecast.forecast_ahead(run.prepared, run.model, calibration)
+    dates, values = forecast.history(run.prepared, 60)
+    labels = {"history": "H", "median": "M", "persistence": "P", "band": "{level} % band"}
+    fig = forecast_figure(dates, values, ahead, labels, "Price")
+    fills = [trace for trace in fig.data if trace.fill == "toself"]
+    assert [trace.name for trace in fills] == ["95 % band", "80 % band"]
+    upper95 = np.asarray(fills[0].y[1:6], dtype=float)  # polygon: last value, 5 upper ends, 5 lower ends back
+    assert np.allclose(upper95, ahead.intervals[95][1])
+    assert len(dates) == 60 and values[-1] == run.prepared.close[-1]
+    median = next(trace for trace in fig.data if trace.name == "M")
+    assert np.allclose(np.asarray(median.y[1:], dtype=float), ahead.median)
+
+
+def test_calibration_figure_plots_nominal_against_empirical():
+    fig = calibration_figure({"80": 78.5, "95": 96.0}, {"80": 81.0, "95": 94.0},
+                             {"model": "m", "persistence": "p", "ideal": "i", "nominal": "n", "empirical": "e"})
+    model = next(trace for trace in fig.data if trace.name == "m")
+    assert list(model.x) == [80, 95] and list(model.y) == [78.5, 96.0]
+
+
+def test_width_comparison_and_miscalibration_flags():
+    row = lambda width, cov: {"intervals": {"80": {"width": width, "coverage": cov}}}  # noqa: E731
+    scores = {"per_step": [row(2.0, 79.0), row(4.0, 81.0)], "coverage": {"80": 70.0},
+              "baselines": {"persistence": {"per_step": [row(4.0, 80.0), row(4.0, 80.0)], "coverage": {"80": 80.0}}}}
+    (c,) = forecast.compare_widths(scores)
+    assert c.model_width == 3.0 and c.persistence_width == 4.0 and c.ratio == 0.75 and c.narrower
+    assert forecast.miscalibrated(scores) == [(80, 70.0)]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_shows_the_forecast_the_table_and_the_coverage_check(open_app, run, lang):
+    at = open_app(None, lang)
+    at.session_state["runs"] = [run]
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert len(charts) == 2
+    fills = [trace for trace in charts[0]["data"] if trace.get("fill") == "toself"]
+    assert len(fills) == 2
+    table = at.dataframe[0].value
+    assert len(table) == 5 and table.shape[1] == 2 + 2 * 2 + 1  # date, model, 2 levels x (low, high), persistence
+    assert len(at.success) + len(at.info) >= 2  # one width sentence per level
+
+
+def test_page_without_runs_says_where_to_start(open_app):
+    at = open_app(None, "en")
+    at.session_state["runs"] = []
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert "Train a model" in at.info[0].value
