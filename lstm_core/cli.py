@@ -207,12 +207,17 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
         value = "" if event.value is None else f"  val {event.value:.5f}"
         print(f"trial {event.number}: {event.state}{value}", file=sys.stderr)
 
-    jobs = tune.run_workers(spec, on_trial)
-    errors = [job.error for job in jobs if job.error is not None]
-    for err in errors:
-        print(f"a worker ended: {err}", file=sys.stderr)
-    if len(errors) == len(jobs):
-        raise errors[0]
+    if spec.workers == 1:  # this process is the worker: no second process to start, and a kill ends the same one
+        # one core per worker, as in worker processes: small trials side by side, not threads fighting for cores
+        torch.set_num_threads(1)
+        tune.run_trials(spec, dataset.frame, on_trial=on_trial)
+    else:
+        jobs = tune.run_workers(spec, on_trial)
+        errors = [job.error for job in jobs if job.error is not None]
+        for err in errors:
+            print(f"a worker ended: {err}", file=sys.stderr)
+        if len(errors) == len(jobs):
+            raise errors[0]
     return tune.summary(tune.load_study(spec.storage, spec.study))
 
 

@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -208,10 +209,12 @@ def open_storage(url: str | None, workers: int = 1) -> optuna.storages.BaseStora
         raise LabError("err_tune_sqlite_workers", workers=workers)
     beat = heartbeat_s()
     try:
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=beat, grace_period=beat * GRACE_FACTOR,
-            engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite:") else None,
-        )
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna, and tested here
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=beat, grace_period=beat * GRACE_FACTOR,
+                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite:") else None,
+            )
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise LabError("err_tune_bad_storage", url=mask_url(url)) from exc
     except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
@@ -310,7 +313,9 @@ def fail_stale_trials(study: optuna.Study) -> None:
     """Mark failed every running trial whose worker stopped beating its heartbeat (it died)."""
     storage = study._storage
     if _has_heartbeat(storage):  # an RDB storage: Optuna keeps the heartbeats
-        optuna.storages.fail_stale_trials(study)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
         return
     grace = heartbeat_s() * GRACE_FACTOR
     now = time.time()
