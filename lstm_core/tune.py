@@ -71,6 +71,13 @@ def _is_int(name: str) -> bool:
     return next(f.type for f in fields(RunConfig) if f.name == name) in ("int", int)
 
 
+# where a first search starts, inside the table's limits: the table allows 512 hidden units and a learning rate of 1,
+# which a newcomer's first study need not spend trials on
+FIRST_RANGES: dict[str, tuple[float, float]] = {"hidden": (8, 128), "layers": (1, 3), "lr": (1e-4, 1e-2),
+                                                 "batch": (16, 256), "window": (20, 120), "clip_grad": (0.1, 10.0),
+                                                 "weight_decay": (0.0, 1e-3), "dropout": (0.0, 0.5)}
+
+
 def searchable_names() -> list[str]:
     """Settings the search may vary, in the table's order."""
     return [name for name, setting in SETTINGS.items() if setting.searchable]
@@ -432,11 +439,12 @@ def run_trials(spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None = None
     return ran
 
 
-def tune_task(spec: TuneSpec, *, channel: Channel, stop: StopFlag) -> int:
-    """A worker process's body (lstm_core.workers): load the data, run trials, report each as a ``TrialEvent``."""
+def tune_task(spec: TuneSpec, frame: pd.DataFrame | None = None, *, channel: Channel, stop: StopFlag) -> int:
+    """A worker process's body (lstm_core.workers): run trials on ``frame`` (default: load ``spec.data``), reporting
+    each as a ``TrialEvent``."""
     from lstm_core.data import load_source
 
-    frame = load_source(spec.data).frame
+    frame = load_source(spec.data).frame if frame is None else frame
     return run_trials(spec, frame, stop, on_trial=channel.send)
 
 
@@ -457,10 +465,10 @@ class TuneWorkerJob(WorkerJob):
 
 
 def submit_workers(pool: WorkerPool, spec: TuneSpec, on_trial: Callable[[TrialEvent], None] | None = None,
-                   settings: WorkerSettings | None = None,
-                   owner_alive: Callable[[], bool] | None = None) -> list[TuneWorkerJob]:
+                   settings: WorkerSettings | None = None, owner_alive: Callable[[], bool] | None = None,
+                   frame: pd.DataFrame | None = None) -> list[TuneWorkerJob]:
     """Queue ``spec.workers`` worker processes on ``pool`` (so they count against its cap like any training job)."""
-    jobs = [TuneWorkerJob(task=tune_task, args=(spec,), name=f"tune-{spec.study[:40]}-{k}", spec=spec,
+    jobs = [TuneWorkerJob(task=tune_task, args=(spec, frame), name=f"tune-{spec.study[:40]}-{k}", spec=spec,
                           on_trial=on_trial, settings=settings or WorkerSettings(), owner_alive=owner_alive)
             for k in range(spec.workers)]
     for job in jobs:

@@ -62,6 +62,14 @@ EN: dict[str, str] = {
     "tune_axis_importance": "Importance",
     "tune_legend_value": "Trial's loss",
     "tune_legend_best": "Best so far",
+    "tune_axis_setting": "Setting",
+    "tune_from": "{name}: from",
+    "tune_to": "{name}: to",
+    "tune_choices": "{name}: choices",
+    "tune_epochs": "Epochs per trial",
+    "tune_fixed": "Every other setting is fixed at the Train page's last run (or its defaults).",
+    "tune_study_line": "Study {study}",
+    "tune_stopped": "The study's workers have ended.",
 }
 
 ZH: dict[str, str] = {
@@ -126,4 +134,12 @@ ZH: dict[str, str] = {
     "tune_axis_importance": "重要性",
     "tune_legend_value": "试验损失",
     "tune_legend_best": "目前最佳",
+    "tune_axis_setting": "设置",
+    "tune_from": "{name}：从",
+    "tune_to": "{name}：到",
+    "tune_choices": "{name}：可选项",
+    "tune_epochs": "每个试验的轮数",
+    "tune_fixed": "其余设置固定为训练页面上次运行的值（或其默认值）。",
+    "tune_study_line": "研究 {study}",
+    "tune_stopped": "此研究的工作进程已结束。",
 }
