@@ -161,6 +161,32 @@ def test_unreachable_storage_is_one_line_without_the_password(env):
     assert "hunter2" not in result.stderr and "lab:***@127.0.0.1:1" in result.stderr
 
 
+@pytest.mark.parametrize("args,needle", [
+    (["--storage", "nosuchdb://x/y"], "not a storage"),
+    (["--pruner", "sometimes"], "'pruner'"),
+    (["--trials", "0"], "'trials'"),
+    (["--search", "epochs"], "cannot vary"),
+    (["--study", " "], "name of 1 to 200"),
+])
+def test_bad_tune_input_is_one_line(args, needle, env):
+    given = {"--study": "s", **dict(zip(args[::2], args[1::2], strict=True))}
+    flat = [part for pair in given.items() for part in pair]
+    result = cli("tune", "--data", "synthetic:sine", *flat, env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0 and needle in result.stderr, result.stderr
+
+
+def test_every_state_and_pruner_has_a_sentence():
+    from optuna.trial import TrialState as State
+
+    from lstm_core.i18n import TABLE
+    from ui.tune import pruner_key, state_key
+
+    for lang in ("en", "zh"):
+        assert all(state_key(s) in TABLE[lang] for s in State)
+        assert all(pruner_key(p) in TABLE[lang] for p in tune.PrunerKind)
+
+
 def test_a_fixed_setting_cannot_be_searched(env):
     result = cli("tune", "--data", "synthetic:sine", "--study", "s", "--search", "hidden", "--hidden", "8", env=env)
     assert result.returncode == 2 and "both fixed and searched" in result.stderr

@@ -8,11 +8,12 @@ import uuid
 
 import pandas as pd
 import streamlit as st
+from optuna.trial import TrialState
 
 from lstm_core import tune
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.jobs import default_manager
+from lstm_core.jobs import JobStatus, default_manager
 from lstm_core.pipeline import Prepared
 from lstm_core.plots.tune import history_figure, importance_figure, intermediate_figure, parallel_figure
 from ui.settings import CHOICE_PREFIX, choice_label
@@ -35,6 +36,15 @@ def current_study() -> tuple[tune.TuneSpec | None, list[tune.TuneWorkerJob]]:
 
 def is_busy(jobs: list[tune.TuneWorkerJob]) -> bool:
     return any(not job.finished for job in jobs)
+
+
+def state_key(state: TrialState) -> str:
+    """The translation key of a trial state: ``tune_state_complete``, ..."""
+    return f"tune_state_{state.name.lower()}"
+
+
+def pruner_key(kind: tune.PrunerKind) -> str:
+    return f"tune_pruner_{kind.value}"
 
 
 def _setting_label(name: str) -> str:
@@ -99,7 +109,7 @@ def study_form_ui(disabled: bool) -> None:
     epochs = cols[2].number_input(tr("tune_epochs"), 1, 1000, min(base.epochs, 20), key="tune_epochs",
                                   disabled=disabled)
     pruner = cols[3].selectbox(tr("tune_pruner"), list(tune.PrunerKind), key="tune_pruner", disabled=disabled,
-                               format_func=lambda kind: tr(f"tune_pruner_{kind}"))
+                               format_func=lambda kind: tr(pruner_key(kind)))
     st.caption(tr("tune_fixed"))
     if st.button(tr("tune_start"), icon=":material/play_arrow:", type="primary", key="tune_start",
                  disabled=disabled or not dims or len(dims) != len(names)):
@@ -129,7 +139,7 @@ def _trials_table(study) -> pd.DataFrame:
     rows = tune.trial_rows(study)
     labels = _param_labels()
     return pd.DataFrame([{
-        tr("tune_col_number"): r.number, tr("tune_col_state"): tr(f"tune_state_{r.state}"),
+        tr("tune_col_number"): r.number, tr("tune_col_state"): tr(state_key(r.state)),
         tr("tune_col_value"): r.value, tr("tune_col_seconds"): None if r.seconds is None else round(r.seconds, 1),
         **{labels.get(k, k): choice_label(k, v) if k in CHOICE_PREFIX else v for k, v in r.params.items()},
     } for r in rows])
@@ -152,7 +162,7 @@ def live_ui(spec: tune.TuneSpec, jobs: list[tune.TuneWorkerJob]) -> None:
         summary = tune.summary(study)
         finished = summary["n_complete"] + summary["n_pruned"]
         if busy:
-            running = sum(1 for job in jobs if job.status == "running")
+            running = sum(1 for job in jobs if job.status == JobStatus.RUNNING)
             st.info(tr("tune_running", running=running, workers=len(jobs), finished=finished, budget=spec.budget),
                     icon=":material/hourglass_top:")
             st.button(tr("tune_stop"), icon=":material/stop:", key="tune_stop",

@@ -25,7 +25,6 @@ EN: dict[str, str] = {
         "loss; the test period is never looked at. Unpromising trials are stopped early by the pruner."
     ),
     "tune_search": "Settings to search",
-    "tune_range": "Range of {name}",
     "tune_trials": "Trials (for the whole study)",
     "tune_workers": "Worker processes",
     "tune_pruner": "Pruner",
@@ -41,7 +40,6 @@ EN: dict[str, str] = {
     "tune_idle": "{finished} trials finished in this study.",
     "tune_no_trials": "No trial has finished yet.",
     "tune_best": "Best so far: trial {number}, validation loss {value:.5f}.",
-    "tune_best_started": "Training the best config as a normal run: see the Train page.",
     "tune_chart_history": "Validation loss of each trial, and the best so far",
     "tune_chart_intermediate": "Validation loss by epoch, per trial",
     "tune_chart_parallel": "Settings of each trial, coloured by validation loss",
@@ -60,7 +58,6 @@ EN: dict[str, str] = {
     "tune_axis_epoch": "Epoch",
     "tune_axis_value": "Validation loss",
     "tune_axis_importance": "Importance",
-    "tune_legend_value": "Trial's loss",
     "tune_legend_best": "Best so far",
     "tune_axis_setting": "Setting",
     "tune_from": "{name}: from",
@@ -69,7 +66,6 @@ EN: dict[str, str] = {
     "tune_epochs": "Epochs per trial",
     "tune_fixed": "Every other setting is fixed at the Train page's last run (or its defaults).",
     "tune_study_line": "Study {study}",
-    "tune_stopped": "The study's workers have ended.",
 }
 
 ZH: dict[str, str] = {
@@ -97,7 +93,6 @@ ZH: dict[str, str] = {
         "剪枝器会提前停止没有希望的试验。"
     ),
     "tune_search": "要搜索的设置",
-    "tune_range": "{name} 的范围",
     "tune_trials": "试验次数（整个研究）",
     "tune_workers": "工作进程数",
     "tune_pruner": "剪枝器",
@@ -113,7 +108,6 @@ ZH: dict[str, str] = {
     "tune_idle": "此研究已完成 {finished} 个试验。",
     "tune_no_trials": "还没有完成的试验。",
     "tune_best": "目前最佳：第 {number} 个试验，验证损失 {value:.5f}。",
-    "tune_best_started": "正在把最佳配置作为普通训练运行：请看训练页面。",
     "tune_chart_history": "每个试验的验证损失及目前最佳",
     "tune_chart_intermediate": "各试验每轮的验证损失",
     "tune_chart_parallel": "每个试验的设置，按验证损失着色",
@@ -132,7 +126,6 @@ ZH: dict[str, str] = {
     "tune_axis_epoch": "轮次",
     "tune_axis_value": "验证损失",
     "tune_axis_importance": "重要性",
-    "tune_legend_value": "试验损失",
     "tune_legend_best": "目前最佳",
     "tune_axis_setting": "设置",
     "tune_from": "{name}：从",
@@ -141,5 +134,4 @@ ZH: dict[str, str] = {
     "tune_epochs": "每个试验的轮数",
     "tune_fixed": "其余设置固定为训练页面上次运行的值（或其默认值）。",
     "tune_study_line": "研究 {study}",
-    "tune_stopped": "此研究的工作进程已结束。",
 }
