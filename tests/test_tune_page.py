@@ -69,3 +69,21 @@ def test_a_finished_study_in_chinese_shows_no_english(open_app, tmp_path, monkey
     leaks = sorted({s for s in shown if s in ENGLISH or s in RAW})
     assert not leaks, leaks
     assert not [s for s in shown if s.startswith(("Trial", "Objective", "Hyperparameter", "Intermediate"))]
+
+
+def test_a_search_too_big_for_one_job_is_refused_before_it_starts(open_app, tmp_path, monkeypatch):
+    monkeypatch.setenv(STORAGE_ENV, str(tmp_path / "studies.journal"))
+    at = open_app("pages/tune.py")
+    at.number_input(key="tune_high_hidden").set_value(512)
+    at.number_input(key="tune_high_layers").set_value(4)
+    at.button(key="tune_start").click().run()
+    assert not at.exception
+    assert "tune_jobs" not in at.session_state
+    assert [e.value for e in at.error if "MB of memory" in e.value]
+
+
+def test_largest_config_is_the_costliest_corner():
+    dims = tune.parse_search("hidden=8:256,layers=1:3,batch=16:512,lr,cell")
+    corner = tune.largest_config(TINY, dims)
+    assert (corner.hidden, corner.layers, corner.batch, corner.cell, corner.lr) == (256, 3, 512, "lstm", TINY.lr)
+    assert tune.largest_config(TINY, tune.parse_search("hidden=8:16")).layers == 1

@@ -14,6 +14,7 @@ from lstm_core import tune
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs import JobStatus, default_manager
+from lstm_core.limits import check_job_fits
 from lstm_core.pipeline import Prepared
 from lstm_core.plots.tune import history_figure, importance_figure, intermediate_figure, parallel_figure
 from ui.settings import CHOICE_PREFIX, choice_label
@@ -125,8 +126,10 @@ def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int
     """A new study on the session's data; its workers wait in the same queue as training jobs."""
     ds = dataset()
     Prepared(ds.frame, base)  # the fixed settings must fit the data before any worker starts
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", ds.name).strip("-")[:40] or "data"
     manager = default_manager()
+    # every trial must fit one job's memory: the search's largest corner is checked before anything starts
+    check_job_fits(tune.largest_config(base, dims), len(ds.frame), manager.limits)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ds.name).strip("-")[:40] or "data"
     spec = tune.TuneSpec(study=f"{slug}-{uuid.uuid4().hex[:8]}", data=ds.name, base=base, dims=tuple(dims),
                          budget=budget, storage=storage_url(), pruner=pruner, workers=workers,
                          timeout_s=manager.limits.max_job_s)

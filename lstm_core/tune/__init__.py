@@ -11,6 +11,7 @@ from lstm_core.tune.jobs import TuneWorkerJob, run_workers, submit_workers, tune
 from lstm_core.tune.space import (
     FIRST_RANGES,
     Dim,
+    largest_config,
     narrowed,
     parse_search,
     searchable_names,
@@ -36,7 +37,7 @@ from lstm_core.tune.study import (
 
 __all__ = [
     "FIRST_RANGES", "Dim", "PrunerKind", "TrialEvent", "TrialRow", "TuneSpec", "TuneWorkerJob", "best_config",
-    "best_trial", "default_journal", "fail_stale_trials", "heartbeat_s", "load_study", "make_pruner", "mask_url",
-    "narrowed", "objective", "open_storage", "open_study", "parse_search", "run_trials", "run_workers",
+    "best_trial", "default_journal", "fail_stale_trials", "heartbeat_s", "largest_config", "load_study",
+    "make_pruner", "mask_url", "narrowed", "objective", "open_storage", "open_study", "parse_search", "run_trials", "run_workers",
     "searchable_names", "submit_workers", "suggest_config", "summary", "table_dim", "trial_rows", "tune_task",
 ]

@@ -123,3 +123,14 @@ def suggest_config(trial: optuna.Trial, base: RunConfig, dims: Sequence[Dim]) ->
     elif values.get("layers", base.layers) < 2:
         values["dropout"] = 0.0
     return base.with_(**values)
+
+
+def largest_config(base: RunConfig, dims: Sequence[Dim]) -> RunConfig:
+    """The config of the search's costliest corner: every searched size at its high end, an LSTM (four gates to a
+    GRU's three). A server checks it against a job's memory budget before a study starts."""
+    sizes = {d.name: d.high for d in dims if not d.choices and d.name in ("window", "hidden", "layers", "batch")}
+    if any(d.name == "cell" for d in dims):
+        sizes["cell"] = "lstm"
+    if sizes.get("layers", base.layers) < 2:
+        sizes["dropout"] = 0.0
+    return base.with_(**sizes)
