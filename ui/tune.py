@@ -110,7 +110,7 @@ def study_form_ui(disabled: bool) -> None:
     epochs = cols[2].number_input(tr("tune_epochs"), 1, 1000, min(base.epochs, 20), key="tune_epochs",
                                   disabled=disabled)
     pruner = cols[3].selectbox(tr("tune_pruner"), list(tune.PrunerKind), key="tune_pruner", disabled=disabled,
-                               format_func=lambda kind: tr(pruner_key(kind)))
+                               format_func=lambda kind: tr(pruner_key(kind)), help=tr("tune_pruner_help"))
     st.caption(tr("tune_fixed"))
     if st.button(tr("tune_start"), icon=":material/play_arrow:", type="primary", key="tune_start",
                  disabled=disabled or not dims or len(dims) != len(names)):

@@ -28,9 +28,13 @@ EN: dict[str, str] = {
     "tune_trials": "Trials (for the whole study)",
     "tune_workers": "Worker processes",
     "tune_pruner": "Pruner",
-    "tune_pruner_median": "median: stop a trial worse than the median of earlier ones at the same epoch",
-    "tune_pruner_hyperband": "hyperband: give many trials a few epochs, and the best ones more",
-    "tune_pruner_none": "none: every trial runs all its epochs",
+    "tune_pruner_median": "Median",
+    "tune_pruner_hyperband": "Hyperband",
+    "tune_pruner_none": "None",
+    "tune_pruner_help": (
+        "Median: stop a trial whose validation loss is worse than the median of earlier trials at the same epoch. "
+        "Hyperband: give many trials a few epochs, and the best of them more. None: every trial runs all its epochs."
+    ),
     "tune_study": "Study name",
     "tune_storage": "Storage: {url}",
     "tune_start": "Start the study",
@@ -96,9 +100,13 @@ ZH: dict[str, str] = {
     "tune_trials": "试验次数（整个研究）",
     "tune_workers": "工作进程数",
     "tune_pruner": "剪枝器",
-    "tune_pruner_median": "中位数：在同一轮次比之前试验中位数更差的试验将被停止",
-    "tune_pruner_hyperband": "Hyperband：先给许多试验少量轮次，再给最好的更多轮次",
-    "tune_pruner_none": "不剪枝：每个试验都跑完所有轮次",
+    "tune_pruner_median": "中位数",
+    "tune_pruner_hyperband": "Hyperband 算法",
+    "tune_pruner_none": "不剪枝",
+    "tune_pruner_help": (
+        "中位数：某个试验在同一轮次的验证损失比之前试验的中位数更差时停止它。Hyperband：先给许多试验少量轮次，"
+        "再给其中最好的更多轮次。不剪枝：每个试验都跑完所有轮次。"
+    ),
     "tune_study": "研究名称",
     "tune_storage": "存储：{url}",
     "tune_start": "开始研究",
