@@ -195,7 +195,7 @@ def test_a_fixed_setting_cannot_be_searched(env):
 def test_two_processes_share_the_budget_exactly(storage, env, data_csv):
     study = f"share-{uuid.uuid4().hex[:8]}"
     args = ["tune", "--data", data_csv, "--study", study, "--storage", storage, "--trials", "8",
-            "--search", "hidden=4:16,lr=1e-3:1e-2", "--epochs", "3", *TINY_FLAGS]
+            "--search", "hidden=4:16,lr=1e-3:1e-2", "--epochs", "5", *TINY_FLAGS]
     procs = [start_cli(*args, env=env) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
