@@ -2,7 +2,7 @@
 
     python bench/run.py [--threads 1] [--skip-browser] [--json bench/results.json]
 
-Runs bench/train.py (trainer and worker-process jobs against a bare nn.LSTM loop, Start to first batch, the
+Runs bench/tune.py (trials per minute with 1 and 2 workers, the median pruner against none), bench/train.py (trainer and worker-process jobs against a bare nn.LSTM loop, Start to first batch, the
 process tree's memory with one and three jobs, malloc settings), the gate-extraction benchmark of
 bench/gates.py, and bench/browser_timings.py (cold start, page switches, clicks while jobs train, server memory),
 and records the machine it ran on with its load, since timings on a shared machine mean little without it.
@@ -121,6 +121,8 @@ def table(results: dict) -> list[tuple[str, str, str]]:
             default, tuned = tr["step"][f"{kernel}_default"], tr["step"][f"{kernel}_tuned"]
             rows.append(("training", f"2x128 w120 b128 step, {name}, default -> tuned malloc",
                          f"{default['ms']} -> {tuned['ms']} ms ({default['faults']:,} -> {tuned['faults']:,} page faults)"))
+    if "tune" in results:
+        rows += load_module("tune").rows(results["tune"])
     if "gates" in results:
         g = results["gates"]
         for threads in (1, 2):
@@ -177,6 +179,8 @@ def main() -> None:
     results["threads"] = results["train"]["threads"]
     results["train_samples_per_s"] = results["train"]["train_samples_per_s"]
     results["bare_samples_per_s"] = results["train"]["bare_samples_per_s"]
+    print("tuning benchmark ...", file=sys.stderr, flush=True)
+    results["tune"] = load_module("tune").measure()
     print("gate benchmark ...", file=sys.stderr, flush=True)
     results["gates"] = run_gates(args.gate_repeats)
     print("forecast benchmark ...", file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m lstm_core train | gates | forecast | backtest ...``; JSON on stdout, progress on stderr."""
+"""Command line: ``python -m lstm_core train | tune | gates | forecast | backtest ...``; JSON on stdout, progress on stderr."""
 
 from __future__ import annotations
 
@@ -34,6 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_flags(train)
     train.add_argument("--out", type=Path, default=None, help="folder to save the run bundle in")
     train.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+
+    tune = commands.add_parser("tune", help="search hyperparameters with Optuna and print the study's best as JSON")
+    tune.add_argument("--data", required=True, help="sample:MSFT, yahoo:TICKER, synthetic:sine or a CSV path")
+    tune.add_argument("--study", required=True, help="the study's name; re-running with it continues the study")
+    tune.add_argument("--storage", default=None,
+                      help="journal file path (default: studies.journal in the data folder), sqlite:///FILE (one "
+                           "worker) or a SQLAlchemy URL such as postgresql+psycopg://USER:PASSWORD@HOST/DB")
+    tune.add_argument("--trials", type=int, default=20, help="finished trials the whole study aims at, all workers together")
+    tune.add_argument("--timeout", type=float, default=None, help="start no trial after this many seconds")
+    tune.add_argument("--search", default="hidden,layers,lr",
+                      help="settings to search, each with an optional narrower range: hidden=8:64,lr,cell=lstm|gru")
+    tune.add_argument("--pruner", default="median", help="median, hyperband or none")
+    tune.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
+    add_setting_flags(tune)
 
     gates = commands.add_parser("gates", help="print the gate activations of a saved run as JSON")
     gates.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
@@ -211,7 +225,43 @@ def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
     return backtest(run.prepared, run.model, levels, args.refit_every, args.period)
 
 
-COMMANDS = {"train": cmd_train, "gates": cmd_gates, "forecast": cmd_forecast, "backtest": cmd_backtest}
+def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core import tune
+    from lstm_core.data import load_source
+    from lstm_core.pipeline import Prepared
+
+    base = config_from_args(args)
+    dims = tune.parse_search(args.search)
+    for dim in dims:
+        if getattr(args, dim.name, None) is not None:
+            raise LabError("err_tune_fixed_and_searched", name=dim.name)
+    spec = tune.TuneSpec(study=args.study, data=args.data, base=base, dims=tuple(dims), budget=args.trials,
+                         storage=args.storage, pruner=args.pruner, timeout_s=args.timeout, workers=args.workers)
+    dataset = load_source(args.data)
+    Prepared(dataset.frame, base)  # the fixed settings must fit the data before any worker starts
+    study = tune.open_study(spec)  # an unreachable storage says so now, in one line
+    print(f"study {spec.study} in {tune.mask_url(spec.storage)}: {len(study.trials)} trials so far; "
+          f"searching {', '.join(d.name for d in dims)} with {spec.workers} worker(s)", file=sys.stderr)
+
+    def on_trial(event: tune.TrialEvent) -> None:
+        value = "" if event.value is None else f"  val {event.value:.5f}"
+        print(f"trial {event.number}: {event.state}{value}", file=sys.stderr)
+
+    if spec.workers == 1:  # this process is the worker: no second process to start, and a kill ends the same one
+        # one core per worker, as in worker processes: small trials side by side, not threads fighting for cores
+        torch.set_num_threads(1)
+        tune.run_trials(spec, dataset.frame, on_trial=on_trial)
+    else:
+        jobs = tune.run_workers(spec, on_trial)
+        errors = [job.error for job in jobs if job.error is not None]
+        for err in errors:
+            print(f"a worker ended: {err}", file=sys.stderr)
+        if len(errors) == len(jobs):
+            raise errors[0]
+    return tune.summary(tune.load_study(spec.storage, spec.study))
+
+
+COMMANDS = {"train": cmd_train, "tune": cmd_tune, "gates": cmd_gates, "forecast": cmd_forecast, "backtest": cmd_backtest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

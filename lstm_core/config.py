@@ -67,7 +67,9 @@ class Setting:
     slider: bool = False  # shown as a slider over [low, high] (else a number input without bounds of its own)
     log: bool = False  # searched (and best read) on a log scale
     choices: tuple[str, ...] = ()  # a choice, or for a tuple field the allowed members
-    searchable: bool = True  # the hyperparameter search may vary it
+    # the hyperparameter search may vary it; not the target or horizon (their losses are not comparable across
+    # trials) nor the feature set (a subset search needs a space of its own)
+    searchable: bool = True
     help: bool = False  # a help text exists under cfg_<name>_help
 
     @property
@@ -99,10 +101,11 @@ class RunConfig:
     """
 
     # data
-    target: str = _setting(Target.LOGVOL.value, group=Group.DATA, choices=TARGETS, help=True)
-    features: tuple[str, ...] = _setting((Feature.LOGABSRET.value,), group=Group.DATA, choices=FEATURES, help=True)
+    target: str = _setting(Target.LOGVOL.value, group=Group.DATA, choices=TARGETS, searchable=False, help=True)
+    features: tuple[str, ...] = _setting((Feature.LOGABSRET.value,), group=Group.DATA, choices=FEATURES, searchable=False,
+                                       help=True)
     window: int = _setting(60, group=Group.DATA, low=2, high=500, help=True)  # input days per sample
-    horizon: int = _setting(20, group=Group.DATA, low=1, high=60, help=True)  # days ahead to predict
+    horizon: int = _setting(20, group=Group.DATA, low=1, high=60, searchable=False, help=True)  # days ahead to predict
     # forecast steps: step k (1..steps) predicts the target `horizon + k - 1` days ahead, one output each
     steps: int = _setting(1, group=Group.DATA, low=1, high=60, searchable=False, help=True)
     train_frac: float = _setting(0.7, group=Group.DATA, low=0.1, high=0.95, step=0.05, slider=True, searchable=False)

@@ -11,7 +11,8 @@ from lstm_core.data import load_synthetic
 from lstm_core.i18n import TABLE
 from lstm_core.runs import train_run
 
-PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/gates.py", "pages/forecast.py", "pages/learn.py"]
+PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/tune.py", "pages/gates.py", "pages/forecast.py",
+         "pages/learn.py"]
 # Whole strings that must never reach a Chinese page: every English sentence or label of the table that has a
 # Chinese of its own (placeholders left out), every choice's raw value, and every setting's field name.
 ENGLISH = {v.strip() for k, v in TABLE["en"].items() if v != TABLE["zh"].get(k) and "{" not in v and len(v.strip()) > 2}

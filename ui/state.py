@@ -39,7 +39,7 @@ def require_router() -> None:
 def app_pages() -> list[st.Page]:
     """The app's pages, in navigation order, titled in the session's language."""
     root = Path(__file__).resolve().parent.parent / "pages"
-    icons = {"home": "home", "data": "candlestick_chart", "train": "model_training", "gates": "memory",
+    icons = {"home": "home", "data": "candlestick_chart", "train": "model_training", "tune": "tune", "gates": "memory",
              "forecast": "query_stats", "learn": "school"}
     return [
         st.Page(root / f"{name}.py", title=tr(f"nav_{name}"), icon=f":material/{icon}:", help=tr(f"nav_{name}_help"),

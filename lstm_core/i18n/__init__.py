@@ -7,11 +7,11 @@ them into one table and looks sentences up.
 
 from __future__ import annotations
 
-from lstm_core.i18n import common, data, forecast, gates, jobs, learn, results, runs, settings, train
+from lstm_core.i18n import common, data, forecast, gates, jobs, learn, results, runs, settings, train, tune
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 
-_MODULES = (common, data, settings, train, results, gates, learn, runs, jobs, forecast)
+_MODULES = (common, data, settings, train, results, gates, learn, runs, jobs, forecast, tune)
 
 
 def _merge(attr: str) -> dict[str, str]:

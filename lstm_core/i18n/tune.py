@@ -1,0 +1,145 @@
+"""Sentences of the Tune page and the hyperparameter search: its settings, charts, table and errors."""
+
+EN: dict[str, str] = {
+    "nav_tune": "Tune",
+    "nav_tune_help": "Search for the settings with the lowest validation loss: many small runs, scored and compared.",
+    "err_tune_unknown_setting": "The search cannot vary “{name}”. Choose among: {choices}.",
+    "err_tune_bad_range": (
+        "The search range {low} to {high} for {name} does not fit its allowed range {table_low} to {table_high}: "
+        "give a low end no higher than the high end, inside the allowed range."
+    ),
+    "err_tune_bad_search": "“{part}” is not a search: write names with optional ranges, e.g. hidden=8:64,lr,cell=lstm|gru.",
+    "err_tune_fixed_and_searched": "{name} is both fixed and searched: drop its flag or take it out of --search.",
+    "err_tune_sqlite_workers": (
+        "A SQLite file takes one writer at a time, so it cannot serve {workers} workers: use the default journal file "
+        "or a PostgreSQL URL, or run one worker."
+    ),
+    "err_tune_bad_storage": "“{url}” is not a storage this program can open: give a journal file path, sqlite:///… or postgresql+psycopg://….",
+    "err_tune_storage_unreachable": "Cannot reach the study storage {url} ({detail}). Check that it is running and the address is right.",
+    "err_tune_study_name": "Give the study a name of 1 to 200 characters.",
+    "err_tune_no_study": "There is no study called “{study}” in this storage yet: start it first.",
+    "err_tune_no_best": "Study “{study}” has no completed trial yet, so there is no best config to train.",
+    "tune_title": "Tune: search for better settings",
+    "tune_intro": (
+        "Each trial trains one model with settings drawn from the ranges you pick and is scored by its best validation "
+        "loss; the test period is never looked at. Unpromising trials are stopped early by the pruner."
+    ),
+    "tune_search": "Settings to search",
+    "tune_trials": "Trials (for the whole study)",
+    "tune_workers": "Worker processes",
+    "tune_pruner": "Pruner",
+    "tune_pruner_median": "Median",
+    "tune_pruner_hyperband": "Hyperband",
+    "tune_pruner_none": "None",
+    "tune_pruner_help": (
+        "Median: stop a trial whose validation loss is worse than the median of earlier trials at the same epoch. "
+        "Hyperband: give many trials a few epochs, and the best of them more. None: every trial runs all its epochs."
+    ),
+    "tune_study": "Study name",
+    "tune_storage": "Storage: {url}",
+    "tune_start": "Start the study",
+    "tune_stop": "Stop",
+    "tune_train_best": "Train the best",
+    "tune_running": "{running} of {workers} workers running, {finished} of {budget} trials finished.",
+    "tune_idle": "{finished} trials finished in this study.",
+    "tune_no_trials": "No trial has finished yet.",
+    "tune_best": "Best so far: trial {number}, validation loss {value:.5f}.",
+    "tune_chart_history": "Validation loss of each trial, and the best so far",
+    "tune_chart_intermediate": "Validation loss by epoch, per trial",
+    "tune_chart_parallel": "Settings of each trial, coloured by validation loss",
+    "tune_chart_importance": "Which settings mattered most",
+    "tune_table": "Trials",
+    "tune_col_number": "Trial",
+    "tune_col_state": "State",
+    "tune_col_value": "Validation loss",
+    "tune_col_seconds": "Seconds",
+    "tune_state_complete": "complete",
+    "tune_state_pruned": "pruned",
+    "tune_state_fail": "failed",
+    "tune_state_running": "running",
+    "tune_state_waiting": "waiting",
+    "tune_axis_trial": "Trial",
+    "tune_axis_epoch": "Epoch",
+    "tune_axis_value": "Validation loss",
+    "tune_axis_importance": "Importance",
+    "tune_legend_best": "Best so far",
+    "tune_axis_setting": "Setting",
+    "tune_from": "{name}: from",
+    "tune_to": "{name}: to",
+    "tune_choices": "{name}: choices",
+    "tune_epochs": "Epochs per trial",
+    "tune_fixed": "Every other setting is fixed at the Train page's last run (or its defaults).",
+    "tune_study_line": "Study {study}",
+}
+
+ZH: dict[str, str] = {
+    "nav_tune": "调参",
+    "nav_tune_help": "寻找验证损失最低的设置：许多小规模训练，逐个评分并比较。",
+    "err_tune_unknown_setting": "搜索不能改变“{name}”。请从以下选择：{choices}。",
+    "err_tune_bad_range": (
+        "{name} 的搜索范围 {low} 到 {high} 不在其允许范围 {table_low} 到 {table_high} 内：请给出不高于上限的下限，"
+        "并且都在允许范围之内。"
+    ),
+    "err_tune_bad_search": "“{part}”不是有效的搜索：请写设置名和可选范围，例如 hidden=8:64,lr,cell=lstm|gru。",
+    "err_tune_fixed_and_searched": "{name} 既被固定又被搜索：请去掉它的参数，或把它从 --search 中移除。",
+    "err_tune_sqlite_workers": (
+        "SQLite 文件一次只能有一个写入者，无法服务 {workers} 个工作进程：请使用默认的日志文件或 PostgreSQL 地址，"
+        "或只运行一个工作进程。"
+    ),
+    "err_tune_bad_storage": "“{url}”不是本程序能打开的存储：请给出日志文件路径、sqlite:///… 或 postgresql+psycopg://…。",
+    "err_tune_storage_unreachable": "无法连接研究存储 {url}（{detail}）。请检查它是否在运行、地址是否正确。",
+    "err_tune_study_name": "请给研究起一个 1 到 200 个字符的名字。",
+    "err_tune_no_study": "此存储中还没有名为“{study}”的研究：请先启动它。",
+    "err_tune_no_best": "研究“{study}”还没有完成的试验，因此没有可训练的最佳配置。",
+    "tune_title": "调参：寻找更好的设置",
+    "tune_intro": (
+        "每个试验用从你所选范围中抽取的设置训练一个模型，并以其最佳验证损失评分；测试区间从不被查看。"
+        "剪枝器会提前停止没有希望的试验。"
+    ),
+    "tune_search": "要搜索的设置",
+    "tune_trials": "试验次数（整个研究）",
+    "tune_workers": "工作进程数",
+    "tune_pruner": "剪枝器",
+    "tune_pruner_median": "中位数",
+    "tune_pruner_hyperband": "Hyperband 算法",
+    "tune_pruner_none": "不剪枝",
+    "tune_pruner_help": (
+        "中位数：某个试验在同一轮次的验证损失比之前试验的中位数更差时停止它。Hyperband：先给许多试验少量轮次，"
+        "再给其中最好的更多轮次。不剪枝：每个试验都跑完所有轮次。"
+    ),
+    "tune_study": "研究名称",
+    "tune_storage": "存储：{url}",
+    "tune_start": "开始研究",
+    "tune_stop": "停止",
+    "tune_train_best": "训练最佳配置",
+    "tune_running": "{workers} 个工作进程中有 {running} 个在运行，{budget} 个试验中已完成 {finished} 个。",
+    "tune_idle": "此研究已完成 {finished} 个试验。",
+    "tune_no_trials": "还没有完成的试验。",
+    "tune_best": "目前最佳：第 {number} 个试验，验证损失 {value:.5f}。",
+    "tune_chart_history": "每个试验的验证损失及目前最佳",
+    "tune_chart_intermediate": "各试验每轮的验证损失",
+    "tune_chart_parallel": "每个试验的设置，按验证损失着色",
+    "tune_chart_importance": "哪些设置最重要",
+    "tune_table": "试验",
+    "tune_col_number": "试验",
+    "tune_col_state": "状态",
+    "tune_col_value": "验证损失",
+    "tune_col_seconds": "秒",
+    "tune_state_complete": "已完成",
+    "tune_state_pruned": "已剪枝",
+    "tune_state_fail": "失败",
+    "tune_state_running": "运行中",
+    "tune_state_waiting": "等待中",
+    "tune_axis_trial": "试验",
+    "tune_axis_epoch": "轮次",
+    "tune_axis_value": "验证损失",
+    "tune_axis_importance": "重要性",
+    "tune_legend_best": "目前最佳",
+    "tune_axis_setting": "设置",
+    "tune_from": "{name}：从",
+    "tune_to": "{name}：到",
+    "tune_choices": "{name}：可选项",
+    "tune_epochs": "每个试验的轮数",
+    "tune_fixed": "其余设置固定为训练页面上次运行的值（或其默认值）。",
+    "tune_study_line": "研究 {study}",
+}

@@ -1,0 +1,43 @@
+"""Hyperparameter search with Optuna: a space generated from RunConfig's table, trials scored on validation loss only,
+pruning, a study-wide trial budget and storage that several worker processes (or machines) share.
+
+A study lives in one storage URL: by default a journal file in LSTM Lab's data folder (safe for several processes on
+one machine), ``sqlite:///...`` for one worker, or any SQLAlchemy URL such as ``postgresql+psycopg://...`` that every
+machine can reach. A worker (``tune_task``) runs trials until the study holds ``budget`` finished trials; a worker
+that dies mid-trial stops beating its heartbeat, and the next worker to look marks that trial failed and goes on.
+"""
+
+from lstm_core.tune.jobs import TuneWorkerJob, run_workers, submit_workers, tune_task
+from lstm_core.tune.space import (
+    FIRST_RANGES,
+    Dim,
+    largest_config,
+    narrowed,
+    parse_search,
+    searchable_names,
+    suggest_config,
+    table_dim,
+)
+from lstm_core.tune.storage import default_journal, fail_stale_trials, heartbeat_s, mask_url, open_storage
+from lstm_core.tune.study import (
+    PrunerKind,
+    TrialEvent,
+    TrialRow,
+    TuneSpec,
+    best_config,
+    best_trial,
+    load_study,
+    make_pruner,
+    objective,
+    open_study,
+    run_trials,
+    summary,
+    trial_rows,
+)
+
+__all__ = [
+    "FIRST_RANGES", "Dim", "PrunerKind", "TrialEvent", "TrialRow", "TuneSpec", "TuneWorkerJob", "best_config",
+    "best_trial", "default_journal", "fail_stale_trials", "heartbeat_s", "largest_config", "load_study",
+    "make_pruner", "mask_url", "narrowed", "objective", "open_storage", "open_study", "parse_search", "run_trials", "run_workers",
+    "searchable_names", "submit_workers", "suggest_config", "summary", "table_dim", "trial_rows", "tune_task",
+]

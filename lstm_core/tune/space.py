@@ -1,0 +1,136 @@
+"""The search space, generated from RunConfig's table of settings: which may vary, over what range, and how a
+trial samples a config from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import optuna
+
+from lstm_core.config import SETTINGS, RunConfig, Target
+from lstm_core.errors import LabError
+
+
+@dataclass(frozen=True)
+class Dim:
+    """One searched setting: a number range (``log``: sampled on a log scale) or a set of choices."""
+
+    name: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    is_int: bool = False
+    choices: tuple[str, ...] = ()
+
+
+def _is_int(name: str) -> bool:
+    return next(f.type for f in fields(RunConfig) if f.name == name) in ("int", int)
+
+
+# where a first search starts, inside the table's limits: the table allows 512 hidden units and a learning rate of 1,
+# which a newcomer's first study need not spend trials on
+FIRST_RANGES: dict[str, tuple[float, float]] = {"hidden": (8, 128), "layers": (1, 3), "lr": (1e-4, 1e-2),
+                                                 "batch": (16, 256), "window": (20, 120), "clip_grad": (0.1, 10.0),
+                                                 "weight_decay": (0.0, 1e-3), "dropout": (0.0, 0.5)}
+
+
+def searchable_names() -> list[str]:
+    """Settings the search may vary, in the table's order."""
+    return [name for name, setting in SETTINGS.items() if setting.searchable]
+
+
+def table_dim(name: str) -> Dim:
+    """The whole range (or every choice) the table allows ``name``; LabError when it cannot be searched."""
+    setting = SETTINGS.get(name)
+    if setting is None or not setting.searchable:
+        raise LabError("err_tune_unknown_setting", name=name, choices=", ".join(searchable_names()))
+    if setting.is_choice:
+        return Dim(name, choices=setting.choices)
+    is_int = _is_int(name)
+    low, high = (int(setting.low), int(setting.high)) if is_int else (setting.low, setting.high)
+    return Dim(name, low=low, high=high, log=setting.log, is_int=is_int)
+
+
+def narrowed(name: str, low: float | None = None, high: float | None = None,
+             choices: Sequence[str] | None = None) -> Dim:
+    """``name``'s table range narrowed to [low, high] (or to some of its choices); LabError outside the table."""
+    dim = table_dim(name)
+    if dim.choices:
+        picked = tuple(choices) if choices else dim.choices
+        bad = [c for c in picked if c not in dim.choices]
+        if bad:
+            raise LabError("err_cfg_choice", name=name, value=bad[0], choices=", ".join(dim.choices))
+        return Dim(name, choices=picked)
+    low = dim.low if low is None else low
+    high = dim.high if high is None else high
+    if not (dim.low <= low <= high <= dim.high) or (dim.log and low <= 0):
+        raise LabError("err_tune_bad_range", name=name, low=low, high=high, table_low=dim.low, table_high=dim.high)
+    if dim.is_int:
+        low, high = int(low), int(high)
+    return Dim(name, low=low, high=high, log=dim.log, is_int=dim.is_int)
+
+
+def parse_search(text: str) -> list[Dim]:
+    """``"hidden=8:64,lr,cell=lstm|gru"`` -> dims; a bare name searches its whole table range."""
+    dims: list[Dim] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, spec = part.partition("=")
+        name = name.strip().replace("-", "_")
+        if not spec:
+            dims.append(table_dim(name))
+        elif "|" in spec or SETTINGS.get(name) is not None and SETTINGS[name].is_choice:
+            dims.append(narrowed(name, choices=[c.strip() for c in spec.split("|") if c.strip()]))
+        else:
+            low_text, sep, high_text = spec.partition(":")
+            try:
+                low, high = float(low_text), float(high_text if sep else low_text)
+            except ValueError as exc:
+                raise LabError("err_tune_bad_search", part=part) from exc
+            dims.append(narrowed(name, low, high))
+    names = [d.name for d in dims]
+    if len(set(names)) != len(names) or not dims:
+        raise LabError("err_tune_bad_search", part=text)
+    return dims
+
+
+def suggest_config(trial: optuna.Trial, base: RunConfig, dims: Sequence[Dim]) -> RunConfig:
+    """The trial's config: ``base`` with every searched setting sampled.
+
+    Two settings depend on others: dropout acts between layers (so a one-layer trial keeps 0) and a volatility
+    window cannot be shorter than its horizon (so the window's low end rises to it).
+    """
+    values: dict[str, Any] = {}
+    by_name = {d.name: d for d in dims}
+    for dim in dims:
+        if dim.name == "dropout":
+            continue
+        if dim.choices:
+            values[dim.name] = trial.suggest_categorical(dim.name, list(dim.choices))
+            continue
+        low = dim.low
+        if dim.name == "window" and base.target == Target.LOGVOL:
+            low = max(low, base.horizon)
+        suggest = trial.suggest_int if dim.is_int else trial.suggest_float
+        values[dim.name] = suggest(dim.name, low, max(low, dim.high), log=dim.log)
+    if "dropout" in by_name:
+        layers = values.get("layers", base.layers)
+        d = by_name["dropout"]
+        values["dropout"] = trial.suggest_float("dropout", d.low, d.high) if layers > 1 else 0.0
+    elif values.get("layers", base.layers) < 2:
+        values["dropout"] = 0.0
+    return base.with_(**values)
+
+
+def largest_config(base: RunConfig, dims: Sequence[Dim]) -> RunConfig:
+    """The config of the search's costliest corner: every searched size at its high end, an LSTM (four gates to a
+    GRU's three). A server checks it against a job's memory budget before a study starts."""
+    sizes = {d.name: d.high for d in dims if not d.choices and d.name in ("window", "hidden", "layers", "batch")}
+    if any(d.name == "cell" for d in dims):
+        sizes["cell"] = "lstm"
+    if sizes.get("layers", base.layers) < 2:
+        sizes["dropout"] = 0.0
+    return base.with_(**sizes)

@@ -1,0 +1,151 @@
+"""Where studies live: one URL for a journal file, SQLite or any SQLAlchemy database; passwords masked; heartbeats
+that let a dead worker's trial be marked failed."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from lstm_core.errors import LabError
+
+HEARTBEAT_S_DEFAULT = 10  # a live worker touches its running trial this often ...
+GRACE_FACTOR = 3  # ... and a trial untouched for this many beats belongs to a dead worker
+JOURNAL_NAME = "studies.journal"
+TABLE_RACE_TRIES = 5
+_HEARTBEAT_ATTR = "lstm_lab:heartbeat"  # a system attr: not among the trial's user-visible attributes
+
+
+def default_journal() -> Path:
+    """The journal file that holds studies when no storage is named."""
+    from lstm_core.workspace import data_dir
+
+    return data_dir() / "tune" / JOURNAL_NAME
+
+
+def mask_url(url: str | None) -> str:
+    """``url`` with any password replaced by ``***``: what we print and show."""
+    if not url or "://" not in url:
+        return url or str(default_journal())
+    import sqlalchemy.engine
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("://", 1)[0] + "://***"
+
+
+def heartbeat_s() -> int:
+    return max(1, int(os.environ.get("LSTM_LAB_TUNE_HEARTBEAT_S", HEARTBEAT_S_DEFAULT)))
+
+
+def _is_journal(url: str | None) -> bool:
+    return not url or url.startswith("journal:") or "://" not in url
+
+
+def open_storage(url: str | None, workers: int = 1) -> optuna.storages.BaseStorage:
+    """The storage ``url`` names: a journal file (default), ``sqlite:///`` (one worker only) or a SQLAlchemy URL."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    if _is_journal(url):
+        from optuna.storages.journal import JournalFileBackend
+
+        path = Path(url.removeprefix("journal:")) if url else default_journal()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # its default lock is a symlink that several processes on one machine take in turn
+            return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+        except OSError as exc:
+            raise LabError("err_tune_storage_unreachable", url=str(path), detail=type(exc).__name__) from exc
+    if url.startswith("sqlite:") and workers > 1:
+        raise LabError("err_tune_sqlite_workers", workers=workers)
+    try:
+        return _rdb_storage(url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise LabError("err_tune_bad_storage", url=mask_url(url)) from exc
+    except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        if "://" in url:  # the driver's message may quote the URL it was given
+            detail = detail.replace(url, mask_url(url))
+        raise LabError("err_tune_storage_unreachable", url=mask_url(url), detail=detail) from exc
+
+
+def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage with heartbeats; creating its tables is retried when another worker creates them too."""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    beat = heartbeat_s()
+    for attempt in range(TABLE_RACE_TRIES):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna, and tested here
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, heartbeat_interval=beat, grace_period=beat * GRACE_FACTOR,
+                    engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite:") else None,
+                )
+        except (IntegrityError, ProgrammingError):
+            # machines that start together on an empty database race to create its tables; the loser finds
+            # them made a moment later
+            if attempt == TABLE_RACE_TRIES - 1:
+                raise
+            time.sleep(0.2 + random.random())
+    raise AssertionError("unreachable")
+
+
+def has_heartbeat(storage: optuna.storages.BaseStorage) -> bool:
+    """Whether Optuna itself keeps heartbeats in ``storage`` (its RDB storage does; the journal does not)."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    return is_heartbeat_enabled(storage)
+
+
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Mark failed every running trial whose worker stopped beating its heartbeat (it died)."""
+    storage = study._storage
+    if has_heartbeat(storage):  # an RDB storage: Optuna keeps the heartbeats
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        return
+    grace = heartbeat_s() * GRACE_FACTOR
+    now = time.time()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        beat = trial.system_attrs.get(_HEARTBEAT_ATTR)
+        started = trial.datetime_start.timestamp() if trial.datetime_start else now
+        if now - (beat if beat is not None else started) > grace:
+            try:
+                storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
+                pass  # another worker marked it first
+
+
+class JournalHeartbeat:
+    """A thread that touches one running trial every few seconds (the journal storage keeps no heartbeat itself)."""
+
+    def __init__(self, study: optuna.Study, trial_id: int) -> None:
+        self.storage, self.trial_id = study._storage, trial_id
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name="tune-heartbeat")
+
+    def _beat(self) -> None:
+        while True:
+            try:
+                self.storage.set_trial_system_attr(self.trial_id, _HEARTBEAT_ATTR, time.time())
+            except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
+                return  # the trial has ended
+            if self.done.wait(heartbeat_s()):
+                return
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(timeout=heartbeat_s() + 1)

@@ -1,0 +1,252 @@
+"""One study: its spec, the objective a trial trains, the worker loop that keeps to the study-wide budget, and what
+a study says when read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial, TrialState
+
+from lstm_core.config import RunConfig
+from lstm_core.errors import LabError
+from lstm_core.pipeline import Prepared
+from lstm_core.trainer import Trainer
+from lstm_core.tune.space import Dim, suggest_config
+from lstm_core.tune.storage import JournalHeartbeat, fail_stale_trials, has_heartbeat, mask_url, open_storage
+from lstm_core.workers import StopFlag
+
+WAIT_POLL_S = 0.5  # a worker with nothing to start (the budget is taken by running trials) looks again this often
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own lines say what happened, once
+
+
+class PrunerKind(StrEnum):
+    """How unpromising trials are ended early, from the validation loss they report each epoch."""
+
+    MEDIAN = "median"
+    HYPERBAND = "hyperband"
+    NONE = "none"
+
+
+FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)  # the trials a budget counts
+ACTIVE_STATES = (TrialState.RUNNING, TrialState.WAITING)
+
+
+def make_pruner(kind: str) -> optuna.pruners.BasePruner:
+    try:
+        kind = PrunerKind(kind)
+    except ValueError as exc:
+        raise LabError("err_cfg_choice", name="pruner", value=kind, choices=", ".join(PrunerKind)) from exc
+    if kind == PrunerKind.MEDIAN:
+        # a trial is compared from its second epoch on, once two others have finished
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    if kind == PrunerKind.HYPERBAND:
+        return optuna.pruners.HyperbandPruner(min_resource=1)
+    return optuna.pruners.NopPruner()
+
+
+@dataclass(frozen=True)
+class TuneSpec:
+    """Everything a worker needs to join a study; picklable, so it travels to worker processes as it is."""
+
+    study: str
+    data: str  # a load_source spec: sample:MSFT, synthetic:sine, a CSV path
+    base: RunConfig  # the fixed settings (and the seed every trial trains with, so each one reproduces)
+    dims: tuple[Dim, ...]
+    budget: int = 20  # finished trials the whole study aims at, across every worker
+    storage: str | None = None
+    pruner: str = PrunerKind.MEDIAN.value
+    timeout_s: float | None = None  # no worker starts a trial after this many seconds
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.study.strip() or len(self.study) > 200:
+            raise LabError("err_tune_study_name")
+        if self.budget < 1:
+            raise LabError("err_cfg_range", name="trials", value=self.budget, low=1, high=100000)
+        if self.workers < 1:
+            raise LabError("err_cfg_range", name="workers", value=self.workers, low=1, high=64)
+        make_pruner(self.pruner)
+
+
+def open_study(spec: TuneSpec) -> optuna.Study:
+    """Create the study, or join it if it exists (re-running continues a study)."""
+    storage = open_storage(spec.storage, spec.workers)
+    try:
+        return optuna.create_study(storage=storage, study_name=spec.study, direction="minimize",
+                                   pruner=make_pruner(spec.pruner), load_if_exists=True)
+    except optuna.exceptions.StorageInternalError as exc:
+        raise LabError("err_tune_storage_unreachable", url=mask_url(spec.storage), detail=str(exc)[:200]) from exc
+
+
+def load_study(storage: str | None, name: str) -> optuna.Study:
+    """An existing study, for reading (charts, summary); LabError when it does not exist."""
+    try:
+        return optuna.load_study(study_name=name, storage=open_storage(storage))
+    except KeyError as exc:
+        raise LabError("err_tune_no_study", study=name) from exc
+
+
+class _Stopped(Exception):
+    """The worker was asked to stop in the middle of a trial."""
+
+
+class _OverBudget(Exception):
+    """Another worker took the study's last trial a moment before this one."""
+
+
+@dataclass(frozen=True)
+class TrialEvent:
+    """What a worker reports after each trial."""
+
+    number: int
+    state: str
+    value: float | None
+
+
+def _count(trials: Sequence[FrozenTrial], states: Sequence[TrialState]) -> int:
+    return sum(1 for t in trials if t.state in states)
+
+
+def objective(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None = None) -> float:
+    """Train the trial's config and return its best validation loss (the test period is never looked at)."""
+    study = trial.study
+    beat = None if has_heartbeat(study._storage) else JournalHeartbeat(study, trial._trial_id)
+    if beat is not None:
+        beat.start()
+    try:
+        return _train_trial(trial, spec, frame, stop)
+    finally:
+        if beat is not None:
+            beat.stop()
+
+
+def _train_trial(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None) -> float:
+    earlier = [t for t in trial.study.get_trials(deepcopy=False) if t.number < trial.number]
+    if _count(earlier, FINISHED_STATES + ACTIVE_STATES) >= spec.budget:
+        trial.set_user_attr("over_budget", True)
+        raise _OverBudget
+    config = suggest_config(trial, spec.base, spec.dims)
+    trial.set_user_attr("config", config.to_dict())
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # who to blame when it never ends
+    trainer = Trainer(config, Prepared(frame, config), stop, device="cpu")
+    val_losses: list[float] = []
+
+    def on_epoch(tr: Trainer) -> None:
+        record = tr.history[-1]
+        if record.epoch == 0:
+            return
+        val_losses.append(record.val_loss)
+        if not math.isfinite(record.val_loss):
+            return  # the trainer stops a diverged run itself; Optuna refuses to store a NaN step
+        trial.report(record.val_loss, record.epoch)
+        if trial.should_prune():
+            trial.set_user_attr("val_losses", val_losses)
+            trial.set_user_attr("best_val_loss", min(val_losses))
+            raise optuna.TrialPruned
+
+    trainer.add_callback("on_epoch_end", on_epoch)
+    result = trainer.fit()
+    if stop is not None and stop.is_set():
+        trial.set_user_attr("stopped", True)
+        raise _Stopped
+    score = result.best_val_loss if math.isfinite(result.best_val_loss) else float("inf")
+    trial.set_user_attr("val_losses", [v if math.isfinite(v) else None for v in val_losses])
+    trial.set_user_attr("best_val_loss", score)
+    trial.set_user_attr("best_epoch", result.best_epoch)
+    trial.set_user_attr("stop_reason", str(result.stop_reason))
+    trial.set_user_attr("seconds", round(result.seconds, 3))
+    return score
+
+
+def run_trials(spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None = None,
+               on_trial: Callable[[TrialEvent], None] | None = None) -> int:
+    """Join the study and run trials until it holds ``spec.budget`` finished ones (or time is up); returns how many
+    this worker ran."""
+    study = open_study(spec)
+    started = time.monotonic()
+    ran = 0
+
+    def report(study: optuna.Study, trial: FrozenTrial) -> None:
+        if on_trial is not None:
+            on_trial(TrialEvent(trial.number, trial.state.name.lower(), trial.value))
+
+    while stop is None or not stop.is_set():
+        if spec.timeout_s is not None and time.monotonic() - started > spec.timeout_s:
+            break
+        fail_stale_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        finished, active = _count(trials, FINISHED_STATES), _count(trials, ACTIVE_STATES)
+        if finished >= spec.budget:
+            break
+        if finished + active >= spec.budget:  # the rest is running elsewhere: wait in case a worker dies
+            time.sleep(WAIT_POLL_S)
+            continue
+        study.optimize(lambda trial: objective(trial, spec, frame, stop), n_trials=1,
+                       catch=(LabError, _Stopped, _OverBudget), callbacks=[report])
+        ran += 1
+    return ran
+
+
+def best_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The complete trial with the lowest validation loss, or None before any trial completed."""
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+    return min(done, key=lambda t: t.value) if done else None
+
+
+def best_config(study: optuna.Study) -> RunConfig:
+    """The best trial's full config, ready to train as a normal run; LabError before any trial completed."""
+    trial = best_trial(study)
+    if trial is None:
+        raise LabError("err_tune_no_best", study=study.study_name)
+    return RunConfig.from_dict(trial.user_attrs["config"])
+
+
+def summary(study: optuna.Study) -> dict[str, object]:
+    """The study in numbers: trial counts by state and the best trial's value, parameters and config."""
+    trials = study.get_trials(deepcopy=False)
+    best = best_trial(study)
+    return {
+        "study": study.study_name,
+        "n_trials": len(trials),
+        "n_complete": _count(trials, (TrialState.COMPLETE,)),
+        "n_pruned": _count(trials, (TrialState.PRUNED,)),
+        "n_failed": _count(trials, (TrialState.FAIL,)),
+        "n_running": _count(trials, (TrialState.RUNNING,)),
+        "best_trial": best.number if best else None,
+        "best_value": best.value if best else None,
+        "best_params": dict(best.params) if best else {},
+        "best_config": best.user_attrs.get("config") if best else None,
+    }
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One line of the trials table."""
+
+    number: int
+    state: TrialState
+    value: float | None
+    seconds: float | None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def trial_rows(study: optuna.Study) -> list[TrialRow]:
+    """Every trial with its state, value and wall time (running ones: so far)."""
+    now = dt.datetime.now()  # Optuna stores naive local times
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        end = t.datetime_complete or now
+        seconds = (end - t.datetime_start).total_seconds() if t.datetime_start and end else None
+        rows.append(TrialRow(t.number, t.state, t.value, seconds, dict(t.params)))
+    return rows

@@ -1,0 +1,24 @@
+"""Tune: search hyperparameters with Optuna, watch the study's trials live, and train the best config."""
+
+import streamlit as st
+
+from lstm_core.tune import mask_url
+from ui.state import dataset, lang, plain, require_router, tr
+from ui.tune import current_study, is_busy, live_ui, storage_url, study_form_ui, train_best_ui
+
+require_router()
+
+st.title(tr("tune_title"))
+st.caption(tr("tune_intro"))
+st.caption(tr("train_caption", name=plain(dataset().title(lang())), rows=len(dataset().frame)))
+
+spec, jobs = current_study()
+busy = is_busy(jobs)
+with st.expander(tr("tune_search"), expanded=spec is None or not busy, icon=":material/tune:"):
+    study_form_ui(disabled=busy)
+    st.caption(tr("tune_storage", url=plain(mask_url(storage_url()))))
+
+if spec is not None:
+    st.caption(tr("tune_study_line", study=plain(spec.study)))
+    live_ui(spec, jobs)
+    train_best_ui(spec)

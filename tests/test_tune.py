@@ -1,0 +1,262 @@
+"""Tests of the hyperparameter search: the space from the settings table, storage URLs, and real worker processes
+sharing one study on a journal file and on the PostgreSQL that .ci/run starts (LSTM_LAB_TEST_PG_URL)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from lstm_core import tune
+from lstm_core.config import SETTINGS, RunConfig
+from lstm_core.data import load_source
+from lstm_core.errors import LabError
+from lstm_core.runs import train_run
+from tests.helpers import TINY, tiny_frame
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("LSTM_LAB_TEST_PG_URL")
+# the fixed settings of every worker test: TINY's, as command-line flags
+TINY_FLAGS = ["--target", "logret", "--features", "logret", "--window", "10", "--horizon", "1", "--batch", "32",
+              "--seed", "1"]
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lstm_core", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120, env=env)
+
+
+def start_cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "lstm_core", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT, env=env)
+
+
+def last_json(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(params=["journal", "postgres"])
+def storage(request, tmp_path) -> str:
+    """A storage URL no other test uses: a fresh journal file, or the CI PostgreSQL (studies get unique names)."""
+    if request.param == "journal":
+        return str(tmp_path / "studies.journal")
+    if not PG_URL:
+        pytest.skip("LSTM_LAB_TEST_PG_URL is not set (.ci/run starts a PostgreSQL and sets it)")
+    return PG_URL
+
+
+@pytest.fixture
+def data_csv(tmp_path) -> str:
+    """400 days of the seeded sine as a CSV file: a trial of a few epochs takes a fraction of a second."""
+    path = tmp_path / "sine.csv"
+    tiny_frame(n_days=400).to_csv(path, date_format="%Y-%m-%d", index_label="Date")
+    return str(path)
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    # a heartbeat every second: a dead worker's trial is failed 3 s later, not 30
+    return {**os.environ, "LSTM_LAB_DATA": str(tmp_path / "data"), "LSTM_LAB_TUNE_HEARTBEAT_S": "1"}
+
+
+# ---------------------------------------------------------------- the space
+
+
+def test_space_comes_from_the_table():
+    names = tune.searchable_names()
+    assert names == [n for n, s in SETTINGS.items() if s.searchable]
+    assert {"hidden", "layers", "lr", "cell", "dropout"} <= set(names)
+    assert not {"epochs", "seed", "target", "horizon", "features", "train_frac"} & set(names)
+    hidden = tune.table_dim("hidden")
+    assert (hidden.low, hidden.high, hidden.log, hidden.is_int) == (1, 512, True, True)
+    assert tune.table_dim("cell").choices == ("lstm", "gru")
+
+
+def test_parse_search_narrows_ranges():
+    dims = {d.name: d for d in tune.parse_search("hidden=8:64, lr ,cell=gru")}
+    assert (dims["hidden"].low, dims["hidden"].high) == (8, 64)
+    assert (dims["lr"].low, dims["lr"].high) == (1e-6, 1.0)
+    assert dims["cell"].choices == ("gru",)
+
+
+@pytest.mark.parametrize("text,key", [
+    ("epochs", "err_tune_unknown_setting"),
+    ("nonsense", "err_tune_unknown_setting"),
+    ("hidden=0:64", "err_tune_bad_range"),
+    ("hidden=64:8", "err_tune_bad_range"),
+    ("lr=abc:1", "err_tune_bad_search"),
+    ("cell=rnn", "err_cfg_choice"),
+    ("hidden,hidden", "err_tune_bad_search"),
+])
+def test_bad_search_is_one_sentence(text, key):
+    with pytest.raises(LabError) as caught:
+        tune.parse_search(text)
+    assert caught.value.key == key
+
+
+def test_one_layer_trials_keep_dropout_at_zero():
+    study = optuna.create_study()
+    dims = tune.parse_search("layers=1:2,dropout=0.1:0.5")
+    configs = []
+    for _ in range(12):
+        configs.append(tune.suggest_config(study.ask(), TINY, dims))
+    assert {c.layers for c in configs} == {1, 2}
+    assert all(c.dropout == 0.0 for c in configs if c.layers == 1)
+    assert all(0.1 <= c.dropout <= 0.5 for c in configs if c.layers == 2)
+
+
+def test_volatility_window_never_below_horizon():
+    study = optuna.create_study()
+    base = RunConfig(horizon=20, window=60)
+    for _ in range(10):
+        assert tune.suggest_config(study.ask(), base, tune.parse_search("window=2:30")).window >= 20
+
+
+def test_password_is_masked():
+    assert tune.mask_url("postgresql+psycopg://bob:s3cret@db.example:5432/lab") == \
+        "postgresql+psycopg://bob:***@db.example:5432/lab"
+
+
+# ---------------------------------------------------------------- in one process
+
+
+def test_trials_use_validation_loss_and_the_best_retrains_the_same(tmp_path):
+    spec = tune.TuneSpec(study="one", data="synthetic:sine", base=TINY, budget=4, pruner="none",
+                         dims=tuple(tune.parse_search("hidden=4:16,lr=1e-3:1e-2")), storage=str(tmp_path / "j"))
+    frame = tiny_frame()
+    assert tune.run_trials(spec, frame) == 4
+    study = tune.load_study(spec.storage, "one")
+    result = tune.summary(study)
+    assert (result["n_trials"], result["n_complete"], result["n_pruned"]) == (4, 4, 0)
+    for trial in study.trials:
+        assert trial.value == min(trial.user_attrs["val_losses"])  # the validation period's best, never the test's
+        assert sorted(trial.intermediate_values) == [1, 2, 3]
+    run = train_run(frame, "sine", tune.best_config(study))
+    assert run.best_val_loss == pytest.approx(result["best_value"], rel=1e-6)
+    assert run.config.hidden == result["best_params"]["hidden"]
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_sqlite_refuses_several_workers(tmp_path, env):
+    result = cli("tune", "--data", "synthetic:sine", "--study", "s", "--storage", f"sqlite:///{tmp_path}/t.db",
+                 "--workers", "2", env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0 and "one writer" in result.stderr
+
+
+def test_unreachable_storage_is_one_line_without_the_password(env):
+    result = cli("tune", "--data", "synthetic:sine", "--study", "s", "--storage",
+                 "postgresql+psycopg://lab:hunter2@127.0.0.1:1/lab", env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "Cannot reach" in result.stderr
+    assert "hunter2" not in result.stderr and "lab:***@127.0.0.1:1" in result.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--storage", "nosuchdb://x/y"], "not a storage"),
+    (["--pruner", "sometimes"], "'pruner'"),
+    (["--trials", "0"], "'trials'"),
+    (["--search", "epochs"], "cannot vary"),
+    (["--study", " "], "name of 1 to 200"),
+])
+def test_bad_tune_input_is_one_line(args, needle, env):
+    given = {"--study": "s", **dict(zip(args[::2], args[1::2], strict=True))}
+    flat = [part for pair in given.items() for part in pair]
+    result = cli("tune", "--data", "synthetic:sine", *flat, env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0 and needle in result.stderr, result.stderr
+
+
+def test_every_state_and_pruner_has_a_sentence():
+    from optuna.trial import TrialState as State
+
+    from lstm_core.i18n import TABLE
+    from ui.tune import pruner_key, state_key
+
+    for lang in ("en", "zh"):
+        assert all(state_key(s) in TABLE[lang] for s in State)
+        assert all(pruner_key(p) in TABLE[lang] for p in tune.PrunerKind)
+
+
+def test_a_fixed_setting_cannot_be_searched(env):
+    result = cli("tune", "--data", "synthetic:sine", "--study", "s", "--search", "hidden", "--hidden", "8", env=env)
+    assert result.returncode == 2 and "both fixed and searched" in result.stderr
+
+
+def test_two_processes_share_the_budget_exactly(storage, env, data_csv):
+    study = f"share-{uuid.uuid4().hex[:8]}"
+    args = ["tune", "--data", data_csv, "--study", study, "--storage", storage, "--trials", "8",
+            "--search", "hidden=4:16,lr=1e-3:1e-2", "--epochs", "5", *TINY_FLAGS]
+    procs = [start_cli(*args, env=env) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    summaries = [last_json(out) for out, _ in outputs]
+    loaded = tune.load_study(storage, study)
+    trials = loaded.trials
+    numbers = [t.number for t in trials]
+    assert numbers == list(range(len(trials)))  # no trial number twice
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) == 8
+    # a trial started a moment after the last one was taken is failed as over budget, never run: at most one each
+    assert all(t.user_attrs.get("over_budget") for t in trials if t.state == TrialState.FAIL)
+    last = max(summaries, key=lambda s: s["n_complete"] + s["n_pruned"])
+    assert last["n_complete"] + last["n_pruned"] == 8
+    # both processes ran trials
+    assert len({t.user_attrs["worker"] for t in finished}) == 2
+    # the best trial re-trains, as a normal run, to the same validation loss
+    best = tune.summary(loaded)
+    run = train_run(load_source(data_csv).frame, "sine", RunConfig.from_dict(best["best_config"]))
+    assert run.best_val_loss == pytest.approx(best["best_value"], rel=1e-5)
+
+
+def test_rerunning_continues_the_study(tmp_path, env, data_csv):
+    def run(trials: int) -> subprocess.CompletedProcess:
+        return cli("tune", "--data", data_csv, "--study", "again", "--storage", str(tmp_path / "j"),
+                   "--trials", str(trials), "--search", "hidden=4:8", "--epochs", "2", *TINY_FLAGS, env=env)
+
+    first = run(2)
+    assert first.returncode == 0, first.stderr
+    assert last_json(first.stdout)["n_trials"] == 2
+    met = run(2)  # the budget is met: nothing more runs
+    assert last_json(met.stdout)["n_trials"] == 2 and "2 trials so far" in met.stderr
+    assert last_json(run(3).stdout)["n_trials"] == 3
+
+
+def _worker_of(storage: str, study: str, deadline_s: float = 60) -> tuple[int, int]:
+    """(trial number, pid) of the first trial seen running with its worker recorded."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            trials = tune.load_study(storage, study).get_trials(states=(TrialState.RUNNING,))
+        except LabError:  # not created yet
+            trials = []
+        for trial in trials:
+            if "worker" in trial.user_attrs and len(trial.intermediate_values) >= 1:
+                return trial.number, int(trial.user_attrs["worker"].rsplit(":", 1)[1])
+        time.sleep(0.1)
+    raise AssertionError("no trial was seen running")
+
+
+def test_a_killed_worker_fails_its_trial_and_the_other_finishes(storage, env, data_csv):
+    study = f"kill-{uuid.uuid4().hex[:8]}"
+    # long trials (many epochs, no pruning, no early stop), so one is surely running when we kill its worker
+    args = ["tune", "--data", data_csv, "--study", study, "--storage", storage, "--trials", "4",
+            "--search", "hidden=4:8", "--pruner", "none", "--epochs", "30", "--patience", "1000", *TINY_FLAGS]
+    procs = [start_cli(*args, env=env) for _ in range(2)]
+    number, pid = _worker_of(storage, study)
+    os.kill(pid, signal.SIGKILL)
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert sorted(p.returncode for p in procs) == [-signal.SIGKILL, 0], [err for _, err in outputs]
+    trials = tune.load_study(storage, study).trials
+    assert trials[number].state == TrialState.FAIL
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 4
+    assert [t.number for t in trials] == list(range(len(trials)))

@@ -1,0 +1,89 @@
+"""The Tune page under AppTest: a small study runs in worker processes, its charts and table fill from the storage,
+and the best config trains as a normal run."""
+
+import json
+import time
+
+from lstm_core import tune
+from tests.helpers import TINY
+from ui.tune import STORAGE_ENV
+
+
+def wait_finished(jobs, timeout_s: float = 90) -> None:
+    end = time.monotonic() + timeout_s
+    while not all(job.finished for job in jobs):
+        assert time.monotonic() < end, [job.status for job in jobs]
+        time.sleep(0.2)
+
+
+def test_a_study_runs_draws_and_trains_the_best(open_app, tmp_path, monkeypatch):
+    storage = str(tmp_path / "studies.journal")
+    monkeypatch.setenv(STORAGE_ENV, storage)
+    at = open_app("pages/tune.py")
+    assert not at.exception
+    at.session_state["train_config"] = TINY  # the fixed settings: the Train page's last run
+    at.number_input(key="tune_budget").set_value(4)
+    at.number_input(key="tune_epochs").set_value(2)
+    at.number_input(key="tune_n_workers").set_value(2)
+    at.button(key="tune_start").click().run()
+    assert not at.exception, at.exception
+    spec, jobs = at.session_state["tune_spec"], at.session_state["tune_jobs"]
+    assert len(jobs) == 2 and spec.budget == 4 and spec.base.epochs == 2 and spec.storage == storage
+    assert [d.name for d in spec.dims] == ["hidden", "layers", "lr"]
+    wait_finished(jobs)
+    at.run()
+    assert not at.exception
+    assert all(job.error is None for job in jobs), [job.error for job in jobs]
+    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    assert len(charts) == 4
+    history = next(s for s in charts.values() if s["layout"]["title"]["text"].startswith("Validation loss of each"))
+    study = tune.load_study(storage, spec.study)
+    summary = tune.summary(study)
+    assert summary["n_complete"] + summary["n_pruned"] == 4
+    assert min(history["data"][0]["y"]) == summary["best_value"] or summary["n_complete"] == 0
+    table = at.dataframe[0].value
+    assert len(table) == 4 and set(table["State"]) <= {"complete", "pruned"}
+    at.button(key="tune_train_best").click().run()
+    assert not at.exception
+    job = at.session_state["job"]
+    assert job.config == tune.best_config(study)
+    job.stop()
+
+
+def test_a_finished_study_in_chinese_shows_no_english(open_app, tmp_path, monkeypatch):
+    from tests.helpers import tiny_frame
+    from tests.test_chinese import ENGLISH, RAW, visible_strings
+
+    storage = str(tmp_path / "studies.journal")
+    monkeypatch.setenv(STORAGE_ENV, storage)
+    spec = tune.TuneSpec(study="zh", data="synthetic:sine", base=TINY, budget=4, storage=storage,
+                         dims=tuple(tune.parse_search("hidden=4:16,lr=1e-3:1e-2,cell,optimizer")))
+    tune.run_trials(spec, tiny_frame())
+    at = open_app("pages/tune.py", "zh")
+    at.session_state["tune_spec"] = spec
+    at.session_state["tune_jobs"] = []
+    at.run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 4 and len(at.dataframe[0].value) == 4
+    shown = visible_strings(at)
+    leaks = sorted({s for s in shown if s in ENGLISH or s in RAW})
+    assert not leaks, leaks
+    assert not [s for s in shown if s.startswith(("Trial", "Objective", "Hyperparameter", "Intermediate"))]
+
+
+def test_a_search_too_big_for_one_job_is_refused_before_it_starts(open_app, tmp_path, monkeypatch):
+    monkeypatch.setenv(STORAGE_ENV, str(tmp_path / "studies.journal"))
+    at = open_app("pages/tune.py")
+    at.number_input(key="tune_high_hidden").set_value(512)
+    at.number_input(key="tune_high_layers").set_value(4)
+    at.button(key="tune_start").click().run()
+    assert not at.exception
+    assert "tune_jobs" not in at.session_state
+    assert [e.value for e in at.error if "MB of memory" in e.value]
+
+
+def test_largest_config_is_the_costliest_corner():
+    dims = tune.parse_search("hidden=8:256,layers=1:3,batch=16:512,lr,cell")
+    corner = tune.largest_config(TINY, dims)
+    assert (corner.hidden, corner.layers, corner.batch, corner.cell, corner.lr) == (256, 3, 512, "lstm", TINY.lr)
+    assert tune.largest_config(TINY, tune.parse_search("hidden=8:16")).layers == 1

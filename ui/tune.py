@@ -1,0 +1,205 @@
+"""Widget groups of the Tune page: what to search, the study's workers, and its live charts read from storage."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pandas as pd
+import streamlit as st
+from optuna.trial import TrialState
+
+from lstm_core import tune
+from lstm_core.config import RunConfig
+from lstm_core.errors import LabError
+from lstm_core.jobs import JobStatus, default_manager
+from lstm_core.limits import check_job_fits
+from lstm_core.pipeline import Prepared
+from lstm_core.plots.tune import history_figure, importance_figure, intermediate_figure, parallel_figure
+from ui.settings import CHOICE_PREFIX, choice_label
+from ui.state import dataset, show_error, tr
+from ui.training import session_probe, start_job
+
+STORAGE_ENV = "LSTM_LAB_TUNE_STORAGE"  # a server whose studies live in PostgreSQL sets this; else the journal file
+REDRAW_S = 2.0
+DEFAULT_SEARCH = ("hidden", "layers", "lr")
+
+
+def storage_url() -> str | None:
+    return os.environ.get(STORAGE_ENV) or None
+
+
+def current_study() -> tuple[tune.TuneSpec | None, list[tune.TuneWorkerJob]]:
+    """The session's study and its worker jobs (none before a study was started)."""
+    return st.session_state.get("tune_spec"), st.session_state.get("tune_jobs", [])
+
+
+def is_busy(jobs: list[tune.TuneWorkerJob]) -> bool:
+    return any(not job.finished for job in jobs)
+
+
+def state_key(state: TrialState) -> str:
+    """The translation key of a trial state: ``tune_state_complete``, ..."""
+    return f"tune_state_{state.name.lower()}"
+
+
+def pruner_key(kind: tune.PrunerKind) -> str:
+    return f"tune_pruner_{kind.value}"
+
+
+def _setting_label(name: str) -> str:
+    return tr(f"cfg_{name}")
+
+
+def _param_labels() -> dict[str, str]:
+    return {name: _setting_label(name) for name in tune.searchable_names()}
+
+
+def _chart_words() -> dict[str, str]:
+    """Searched settings' names and their choices' raw values, as the charts should show them."""
+    choices = {value: choice_label(name, value) for name in tune.searchable_names() if name in CHOICE_PREFIX
+               for value in tune.table_dim(name).choices}
+    return {**_param_labels(), **choices}
+
+
+def _chart_labels() -> dict[str, str]:
+    return {"value": tr("tune_axis_value"), "best": tr("tune_legend_best"), "trial": tr("tune_axis_trial"),
+            "epoch": tr("tune_axis_epoch"), "importance": tr("tune_axis_importance"), "setting": tr("tune_axis_setting"),
+            "title_history": tr("tune_chart_history"), "title_intermediate": tr("tune_chart_intermediate"),
+            "title_parallel": tr("tune_chart_parallel"), "title_importance": tr("tune_chart_importance")}
+
+
+def _dim_ui(name: str, disabled: bool) -> tune.Dim:
+    """Widgets that narrow one searched setting inside its table range; LabError if the range is turned around."""
+    dim = tune.table_dim(name)
+    label = _setting_label(name)
+    if dim.choices:
+        if name in CHOICE_PREFIX:
+            picked = st.multiselect(tr("tune_choices", name=label), dim.choices, default=list(dim.choices),
+                                    format_func=lambda v: choice_label(name, v), key=f"tune_choices_{name}",
+                                    disabled=disabled)
+        else:
+            picked = list(dim.choices)
+        return tune.narrowed(name, choices=picked or dim.choices)
+    low, high = tune.FIRST_RANGES.get(name, (dim.low, dim.high))
+    kind = int if dim.is_int else float
+    fmt = "%d" if dim.is_int else ("%.1e" if dim.log else "%g")
+    left, right = st.columns(2)
+    low = left.number_input(tr("tune_from", name=label), value=kind(low), format=fmt, key=f"tune_low_{name}",
+                            disabled=disabled)
+    high = right.number_input(tr("tune_to", name=label), value=kind(high), format=fmt, key=f"tune_high_{name}",
+                              disabled=disabled)
+    return tune.narrowed(name, low, high)
+
+
+def study_form_ui(disabled: bool) -> None:
+    """What to search and how; Start queues the study's workers on the server's job pool."""
+    names = st.multiselect(tr("tune_search"), tune.searchable_names(), default=list(DEFAULT_SEARCH),
+                           format_func=_setting_label, key="tune_search", disabled=disabled)
+    dims: list[tune.Dim] = []
+    try:
+        dims = [_dim_ui(name, disabled) for name in names]
+    except LabError as err:
+        show_error(err)
+    base = st.session_state.get("train_config") or RunConfig()
+    cols = st.columns(4)
+    budget = cols[0].number_input(tr("tune_trials"), 1, 500, 20, key="tune_budget", disabled=disabled)
+    workers = cols[1].number_input(tr("tune_workers"), 1, default_manager().max_running, 1, key="tune_n_workers",
+                                   disabled=disabled)
+    epochs = cols[2].number_input(tr("tune_epochs"), 1, 1000, min(base.epochs, 20), key="tune_epochs",
+                                  disabled=disabled)
+    pruner = cols[3].selectbox(tr("tune_pruner"), list(tune.PrunerKind), key="tune_pruner", disabled=disabled,
+                               format_func=lambda kind: tr(pruner_key(kind)), help=tr("tune_pruner_help"))
+    st.caption(tr("tune_fixed"))
+    if st.button(tr("tune_start"), icon=":material/play_arrow:", type="primary", key="tune_start",
+                 disabled=disabled or not dims or len(dims) != len(names)):
+        try:
+            start_study(dims, base.with_(epochs=int(epochs)), int(budget), int(workers), str(pruner))
+        except LabError as err:
+            show_error(err)
+            return
+        st.rerun()
+
+
+def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int, pruner: str) -> None:
+    """A new study on the session's data; its workers wait in the same queue as training jobs."""
+    ds = dataset()
+    Prepared(ds.frame, base)  # the fixed settings must fit the data before any worker starts
+    manager = default_manager()
+    # every trial must fit one job's memory: the search's largest corner is checked before anything starts
+    check_job_fits(tune.largest_config(base, dims), len(ds.frame), manager.limits)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ds.name).strip("-")[:40] or "data"
+    spec = tune.TuneSpec(study=f"{slug}-{uuid.uuid4().hex[:8]}", data=ds.name, base=base, dims=tuple(dims),
+                         budget=budget, storage=storage_url(), pruner=pruner, workers=workers,
+                         timeout_s=manager.limits.max_job_s)
+    tune.open_study(spec)  # created now, so the charts can read it before the first trial ends
+    jobs = tune.submit_workers(manager, spec, settings=manager.settings, owner_alive=session_probe(), frame=ds.frame)
+    st.session_state.update(tune_spec=spec, tune_jobs=jobs)
+
+
+def _trials_table(study) -> pd.DataFrame:
+    rows = tune.trial_rows(study)
+    labels = _param_labels()
+    return pd.DataFrame([{
+        tr("tune_col_number"): r.number, tr("tune_col_state"): tr(state_key(r.state)),
+        tr("tune_col_value"): r.value, tr("tune_col_seconds"): None if r.seconds is None else round(r.seconds, 1),
+        **{labels.get(k, k): choice_label(k, v) if k in CHOICE_PREFIX else v for k, v in r.params.items()},
+    } for r in rows])
+
+
+def live_ui(spec: tune.TuneSpec, jobs: list[tune.TuneWorkerJob]) -> None:
+    """Progress, Stop, the four charts and the trials table, redrawn from the storage every few seconds."""
+    drawn_busy = is_busy(jobs)
+
+    @st.fragment(run_every=REDRAW_S if drawn_busy else None)
+    def panel() -> None:
+        busy = is_busy(jobs)
+        if drawn_busy and not busy:
+            st.rerun()  # the whole page: the form comes back, the Stop button goes
+        try:
+            study = tune.load_study(spec.storage, spec.study)
+        except LabError as err:
+            show_error(err)
+            return
+        summary = tune.summary(study)
+        finished = summary["n_complete"] + summary["n_pruned"]
+        if busy:
+            running = sum(1 for job in jobs if job.status == JobStatus.RUNNING)
+            st.info(tr("tune_running", running=running, workers=len(jobs), finished=finished, budget=spec.budget),
+                    icon=":material/hourglass_top:")
+            st.button(tr("tune_stop"), icon=":material/stop:", key="tune_stop",
+                      on_click=lambda: [job.stop() for job in jobs])
+        else:
+            st.caption(tr("tune_idle", finished=finished))
+        for err in {job.error.key: job.error for job in jobs if job.error is not None}.values():
+            show_error(err)
+        if summary["best_value"] is None:
+            st.caption(tr("tune_no_trials"))
+        else:
+            st.success(tr("tune_best", number=summary["best_trial"], value=summary["best_value"]),
+                       icon=":material/trophy:")
+        labels, params = _chart_labels(), _chart_words()
+        left, right = st.columns(2)
+        left.plotly_chart(history_figure(study, labels, params), key="tune_history")
+        right.plotly_chart(intermediate_figure(study, labels, params), key="tune_intermediate")
+        for column, figure, key in ((left, parallel_figure(study, labels, params), "tune_parallel"),
+                                    (right, importance_figure(study, labels, params), "tune_importance")):
+            if figure is not None:
+                column.plotly_chart(figure, key=key)
+        st.subheader(tr("tune_table"))
+        st.dataframe(_trials_table(study), hide_index=True)
+
+    panel()
+
+
+def train_best_ui(spec: tune.TuneSpec) -> None:
+    """Train the study's best config as a normal run, on the Train page."""
+    if st.button(tr("tune_train_best"), icon=":material/model_training:", key="tune_train_best"):
+        try:
+            config = tune.best_config(tune.load_study(spec.storage, spec.study))
+        except LabError as err:
+            show_error(err)
+            return
+        if start_job(config):
+            st.switch_page("pages/train.py")
