@@ -88,6 +88,13 @@ def launch_chromium(playwright):  # -> playwright.sync_api.Browser
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
+def keep_screenshot(locator, name: str) -> None:
+    """Save ``locator``'s screenshot as docs' ``name`` when LSTM_LAB_SCREENSHOTS names a folder (relative to the repo)."""
+    folder = os.environ.get("LSTM_LAB_SCREENSHOTS")
+    if folder:
+        locator.screenshot(path=str(Path(__file__).resolve().parent.parent / folder / name))
+
+
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
     """Wait until the app's script has finished its current run."""
     page.wait_for_selector(IDLE, timeout=timeout_ms)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from browser import wait_idle
+from browser import keep_screenshot, wait_idle
 from playwright.sync_api import Page, expect
 from test_browser_gates import CHART, heatmap_pixels, painted_share
 
@@ -19,10 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def shot(page: Page, selector: str, name: str) -> None:
-    """Keep a screenshot for docs/ when LSTM_LAB_SCREENSHOTS names a folder (relative to the repo)."""
-    folder = os.environ.get("LSTM_LAB_SCREENSHOTS")
-    if folder:
-        page.locator(selector).first.screenshot(path=str(ROOT / folder / name))
+    keep_screenshot(page.locator(selector).first, name)
 
 
 def test_defaults_show_a_loss_that_falls_a_true_verdict_and_gates_that_play(app_url: str, browser_page: Page) -> None:

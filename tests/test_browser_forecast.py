@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from browser import wait_idle
+from browser import keep_screenshot, wait_idle
 from playwright.sync_api import Page, expect
 
 from lstm_core.i18n import t
@@ -52,3 +52,4 @@ def test_a_short_run_shows_shaded_bands_on_the_forecast_page(app_url: str, brows
     blueish = (pixels[..., 2] - pixels[..., 0] > 25) & (pixels[..., 2] > 180)
     assert blueish.mean() > 0.03, f"{blueish.mean():.4f} of the plot area is shaded"
     expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
+    keep_screenshot(chart, "forecast.png")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browser import wait_idle
+from browser import keep_screenshot, wait_idle
 from playwright.sync_api import Page, expect
 
 from lstm_core.i18n import t
@@ -40,6 +40,7 @@ def test_a_study_grows_stops_and_its_best_trains(app_url: str, browser_page: Pag
     page.wait_for_function(f"() => ({POINTS})() > {first}", timeout=120_000)
     grown = page.evaluate(POINTS)
     assert grown > first >= 1
+    keep_screenshot(page.locator("[data-testid='stMain']"), "tune.png")
 
     page.locator(".st-key-tune_stop button").click()
     expect(page.locator(".st-key-tune_stop")).to_have_count(0, timeout=60_000)  # the workers ended
