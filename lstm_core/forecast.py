@@ -22,6 +22,7 @@ from torch import nn
 from lstm_core import targets
 from lstm_core.config import Target
 from lstm_core.errors import LabError
+from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import make_optimizer, predict
 
@@ -198,12 +199,15 @@ def _step_table(actual: np.ndarray, median: np.ndarray, bounds: dict[int, tuple[
     return rows, coverage
 
 
-def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs: int = 1) -> np.ndarray:
+def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs: int = 1,
+                  from_scratch: bool = False) -> np.ndarray:
     """Walk-forward forecasts of the test origins with the model fine-tuned every ``refit_every`` origins, ``[S, steps]``.
 
     At each refit origin a copy of the model (carrying on from the previous refit's weights) trains ``epochs`` epochs
     on every sample whose targets are all known by that day, then forecasts the next ``refit_every`` origins in one
     batch. Scalers stay those of the training period, so a refit model reads its inputs as the original did.
+    ``from_scratch``: each refit starts instead from fresh weights (the run's seed) and a fresh optimizer, the costly
+    alternative that fine-tuning is measured against (bench/forecast.py).
     """
     if refit_every < 1:
         raise LabError("err_forecast_refit", k=refit_every)
@@ -219,6 +223,9 @@ def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs
     for start in range(0, len(ends), refit_every):
         known = all_ends[all_ends + last_target <= ends[start]]  # nothing past the origin is read
         x, y = prepared.tensors_at(known)  # [S, T, F], [S] or [S, steps]
+        if from_scratch:
+            model = build_model(config)
+            optimizer = make_optimizer(model, config)
         model.train()
         for _ in range(epochs):
             order = torch.randperm(len(x), generator=generator)
