@@ -1,14 +1,16 @@
-"""Benchmark of the walk-forward backtest (no refit) against one bare batched forward of the same windows (`python bench/forecast.py`)."""
+"""Benchmark of the walk-forward backtest (no refit) against one bare batched forward, and of refit-every-k fine-tuning against retraining from scratch (`python bench/forecast.py`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,12 +18,17 @@ sys.path.insert(0, str(ROOT))
 
 from lstm_core.config import RunConfig  # noqa: E402
 from lstm_core.data import load_sample  # noqa: E402
-from lstm_core.forecast import backtest, model_outputs  # noqa: E402
+from lstm_core.forecast import backtest, model_outputs, refit_outputs  # noqa: E402
 from lstm_core.model import build_model  # noqa: E402
 from lstm_core.pipeline import Prepared  # noqa: E402
+from lstm_core.runs import train_run  # noqa: E402
 
 # MSFT's 7,983 rows: a test period of 12.5 % gives about 1,000 origins; untrained weights cost what trained ones do
 CONFIG = RunConfig(target="logret", features=("logret",), window=60, horizon=1, steps=20, train_frac=0.75, val_frac=0.125)
+
+# refits: a smaller model so that retraining from scratch four times stays a matter of seconds
+REFIT_CONFIG = CONFIG.with_(window=30, steps=5, epochs=3)
+REFITS = 4
 
 
 def _median_seconds(fn, repeats: int) -> float:
@@ -64,12 +71,53 @@ def measure(repeats: int = 5, threads: int = 1) -> dict:
     }
 
 
+def measure_refit(refits: int = REFITS, tune_epochs: int = 1, threads: int = 1) -> dict:
+    """Seconds and test RMSE of refitting every k origins (k for ``refits`` refits): fine-tuning vs from scratch.
+
+    The run trains ``REFIT_CONFIG.epochs`` epochs; fine-tuning carries its weights on for ``tune_epochs`` epochs at
+    each refit, retraining starts from fresh weights for as many epochs as the run had. RMSE in log returns.
+    """
+    torch.set_num_threads(threads)
+    config = REFIT_CONFIG
+    frame = load_sample("MSFT").frame
+    prepared = Prepared(frame, config)
+    started = time.perf_counter()
+    run = train_run(frame, "MSFT", config, prepared=prepared, device="cpu")
+    train_s = time.perf_counter() - started
+    model = run.model.cpu().eval()
+    origins = prepared.n_samples("test")
+    k = math.ceil(origins / refits)
+    actual = prepared.raw_targets("test")  # [S, steps]
+
+    def rmse(outputs: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((outputs - actual) ** 2)))
+
+    def timed(fn) -> tuple[float, np.ndarray]:
+        started = time.perf_counter()
+        outputs = fn()
+        return time.perf_counter() - started, outputs
+
+    frozen_s, frozen = timed(lambda: model_outputs(model, prepared, "test"))
+    tune_s, tuned = timed(lambda: refit_outputs(prepared, model, k, epochs=tune_epochs))
+    scratch_s, scratch = timed(lambda: refit_outputs(prepared, model, k, epochs=config.epochs, from_scratch=True))
+    persistence_rmse = float(np.sqrt(np.mean(actual**2)))  # a zero log return
+    return {
+        "config": f"MSFT, window {config.window}, {config.steps} steps, LSTM {config.hidden}, {threads} thread(s)",
+        "origins": origins, "refit_every": k, "refits": math.ceil(origins / k), "run_epochs": config.epochs,
+        "run_train_s": round(train_s, 2),
+        "no_refit": {"seconds": round(frozen_s, 3), "rmse": round(rmse(frozen), 6)},
+        "fine_tune": {"epochs": tune_epochs, "seconds": round(tune_s, 2), "rmse": round(rmse(tuned), 6)},
+        "from_scratch": {"epochs": config.epochs, "seconds": round(scratch_s, 2), "rmse": round(rmse(scratch), 6)},
+        "persistence_rmse": round(persistence_rmse, 6),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    print(json.dumps(measure(args.repeats, args.threads), indent=1))
+    print(json.dumps({**measure(args.repeats, args.threads), "refit": measure_refit(threads=args.threads)}, indent=1))
 
 
 if __name__ == "__main__":

@@ -141,6 +141,15 @@ def table(results: dict) -> list[tuple[str, str, str]]:
         rows.append(("forecast", f"backtest, {f['config']}, {f['origins']} origins",
                      f"{f['backtest_s']} s in all; forecast pass {f['forecast_pass_s']} s = {f['forecast_pass_vs_bare']}x "
                      f"one bare forward of the same windows ({f['bare_forward_test_s']} s)"))
+        if "refit" in f:
+            r = f["refit"]
+            rows.append(("forecast", f"no refit, {r['config']}, {r['origins']} origins",
+                         f"{r['no_refit']['seconds']} s, log-return RMSE {r['no_refit']['rmse']} "
+                         f"(persistence {r['persistence_rmse']})"))
+            for way, what in (("fine_tune", "fine-tune"), ("from_scratch", "retrain from scratch")):
+                w = r[way]
+                rows.append(("forecast", f"refit every {r['refit_every']} ({r['refits']} refits): {what}, "
+                                         f"{w['epochs']} epoch(s) each", f"{w['seconds']} s, log-return RMSE {w['rmse']}"))
     if "browser" in results:
         b = results["browser"]
         by_page = ", ".join(f"{k} {v}" for k, v in b["page_switch_median_by_page_s"].items())
@@ -184,7 +193,8 @@ def main() -> None:
     print("gate benchmark ...", file=sys.stderr, flush=True)
     results["gates"] = run_gates(args.gate_repeats)
     print("forecast benchmark ...", file=sys.stderr, flush=True)
-    results["forecast"] = load_module("forecast").measure()
+    forecast_bench = load_module("forecast")
+    results["forecast"] = {**forecast_bench.measure(), "refit": forecast_bench.measure_refit()}
     if not args.skip_browser:
         animation = load_module("gates").bench_animation_fps(250, 64, 2)
         results["gates"]["animation"] = {name: round(value, 2) for name, value in animation.items()}

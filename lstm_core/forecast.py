@@ -22,6 +22,7 @@ from torch import nn
 from lstm_core import targets
 from lstm_core.config import Target
 from lstm_core.errors import LabError
+from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import make_optimizer, predict
 
@@ -198,12 +199,15 @@ def _step_table(actual: np.ndarray, median: np.ndarray, bounds: dict[int, tuple[
     return rows, coverage
 
 
-def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs: int = 1) -> np.ndarray:
+def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs: int = 1,
+                  from_scratch: bool = False) -> np.ndarray:
     """Walk-forward forecasts of the test origins with the model fine-tuned every ``refit_every`` origins, ``[S, steps]``.
 
     At each refit origin a copy of the model (carrying on from the previous refit's weights) trains ``epochs`` epochs
     on every sample whose targets are all known by that day, then forecasts the next ``refit_every`` origins in one
     batch. Scalers stay those of the training period, so a refit model reads its inputs as the original did.
+    ``from_scratch``: each refit starts instead from fresh weights (the run's seed) and a fresh optimizer, the costly
+    alternative that fine-tuning is measured against (bench/forecast.py).
     """
     if refit_every < 1:
         raise LabError("err_forecast_refit", k=refit_every)
@@ -219,6 +223,9 @@ def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs
     for start in range(0, len(ends), refit_every):
         known = all_ends[all_ends + last_target <= ends[start]]  # nothing past the origin is read
         x, y = prepared.tensors_at(known)  # [S, T, F], [S] or [S, steps]
+        if from_scratch:
+            model = build_model(config)
+            optimizer = make_optimizer(model, config)
         model.train()
         for _ in range(epochs):
             order = torch.randperm(len(x), generator=generator)
@@ -231,6 +238,27 @@ def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs
                 optimizer.step()
         outputs.append(predict(model, prepared.tensors_at(ends[start : start + refit_every])[0]))
     return prepared.unscale(torch.cat(outputs).numpy())
+
+
+def _forecasters(prepared: Prepared, model: nn.Module, refit_every: int | None = None,
+                 period: int | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Name -> (validation outputs ``[S_val, steps]``, test outputs ``[S_test, steps]``), in the target's own units."""
+    val_ends, ends = prepared.split_ends["val"], prepared.split_ends["test"]
+    ar = fit_linear_ar(prepared)
+    x_val, x_test = prepared.tensors("val")[0], prepared.tensors("test")[0]  # [S_val, T, F], [S_test, T, F]
+    outputs = prepared.unscale(predict(model, torch.cat([x_val, x_test])).numpy())  # one forward: [S_val + S_test, steps]
+    test_outputs = outputs[len(x_val):] if refit_every is None else refit_outputs(prepared, model, refit_every)
+    forecasters = {
+        "model": (outputs[: len(x_val)], test_outputs),
+        "persistence": (persistence_outputs(prepared, val_ends), persistence_outputs(prepared, ends)),
+        "linear_ar": (linear_ar_outputs(prepared, "val", ar), linear_ar_outputs(prepared, "test", ar)),
+    }
+    if period is not None:
+        if period < 1:
+            raise LabError("err_forecast_period", period=period)
+        forecasters["seasonal_naive"] = (seasonal_naive_outputs(prepared, val_ends, period),
+                                         seasonal_naive_outputs(prepared, ends, period))
+    return forecasters
 
 
 def backtest(
@@ -251,20 +279,7 @@ def backtest(
     actual = prepared.readable_at(test_raw, ends)
     train_ends = prepared.split_ends["train"]
     naive_mae = np.mean(np.abs(persistence_outputs(prepared, train_ends) - prepared.raw_targets("train")), axis=0)
-    ar = fit_linear_ar(prepared)
-    x_val, x_test = prepared.tensors("val")[0], prepared.tensors("test")[0]  # [S_val, T, F], [S_test, T, F]
-    outputs = prepared.unscale(predict(model, torch.cat([x_val, x_test])).numpy())  # one forward: [S_val + S_test, steps]
-    test_outputs = outputs[len(x_val):] if refit_every is None else refit_outputs(prepared, model, refit_every)
-    forecasters = {  # name -> (validation outputs, test outputs), in the target's own units
-        "model": (outputs[: len(x_val)], test_outputs),
-        "persistence": (persistence_outputs(prepared, val_ends), persistence_outputs(prepared, ends)),
-        "linear_ar": (linear_ar_outputs(prepared, "val", ar), linear_ar_outputs(prepared, "test", ar)),
-    }
-    if period is not None:
-        if period < 1:
-            raise LabError("err_forecast_period", period=period)
-        forecasters["seasonal_naive"] = (seasonal_naive_outputs(prepared, val_ends, period),
-                                         seasonal_naive_outputs(prepared, ends, period))
+    forecasters = _forecasters(prepared, model, refit_every, period)
     result: dict[str, object] = {"origins": len(ends), "steps": prepared.steps, "calibration_windows": len(val_ends),
                                  "refits": 0 if refit_every is None else math.ceil(len(ends) / refit_every)}
     baselines = {}
@@ -283,6 +298,54 @@ def backtest(
     result["baselines"] = baselines
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+@dataclass(frozen=True)
+class WalkForward:
+    """Each test origin's errors and interval hits, in readable units: the backtest spread over time."""
+
+    dates: pd.DatetimeIndex  # [S] each origin's last known day
+    squared_errors: dict[str, np.ndarray]  # forecaster -> [S] squared error averaged over the steps
+    hits: dict[int, np.ndarray]  # level -> [S] share of the model's steps whose interval held the actual value
+
+    def rolling_rmse(self, window: int) -> dict[str, np.ndarray]:
+        """Trailing RMSE over the last ``window`` origins (fewer at the start), per forecaster: ``[S]`` each."""
+        return {who: np.sqrt(trailing_mean(errors, window)) for who, errors in self.squared_errors.items()}
+
+    def rolling_coverage(self, window: int) -> dict[int, np.ndarray]:
+        """Trailing empirical coverage (%) of the model's intervals over the last ``window`` origins: ``[S]`` each."""
+        return {level: 100 * trailing_mean(hits, window) for level, hits in self.hits.items()}
+
+
+def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each value and the ``window - 1`` before it (as many as there are at the start)."""
+    if window < 1:
+        raise LabError("err_forecast_window", window=window)
+    cumulative = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64))])
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (cumulative[ends] - cumulative[starts]) / (ends - starts)
+
+
+def walk_forward(prepared: Prepared, model: nn.Module, levels: tuple[int, ...] = DEFAULT_LEVELS,
+                 refit_every: int | None = None) -> WalkForward:
+    """Per-origin squared errors of the model, persistence and the linear AR, and the model's interval hits.
+
+    The same forecasts and conformal half-widths as ``backtest``, kept per origin instead of averaged.
+    """
+    ends = prepared.split_ends["test"]
+    val_actual, test_raw = prepared.raw_targets("val"), prepared.raw_targets("test")  # [S, steps]
+    actual = prepared.readable_at(test_raw, ends)
+    forecasters = _forecasters(prepared, model, refit_every)
+    squared = {who: np.mean((prepared.readable_at(raw, ends) - actual) ** 2, axis=1)  # [S, steps] -> [S]
+               for who, (_, raw) in forecasters.items()}
+    val_raw, raw = forecasters["model"]
+    hits = {}
+    for level in levels:
+        q = conformal_halfwidth(np.abs(val_raw - val_actual), level)  # [steps]
+        lower, upper = prepared.readable_at(raw - q, ends), prepared.readable_at(raw + q, ends)
+        hits[level] = np.mean((actual >= lower) & (actual <= upper), axis=1)  # [S, steps] -> [S]
+    return WalkForward(dates=prepared.dates[ends], squared_errors=squared, hits=hits)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from lstm_core.config import Target
 from lstm_core.forecast import DEFAULT_LEVELS, compare_widths, forecast_report, history, miscalibrated
 from lstm_core.plots.forecast import calibration_figure, forecast_figure
 from lstm_core.plots.locale import localize_dates
+from ui.forecast import walk_forward_ui
 from ui.state import lang, plain, require_router, tr
 from ui.training import runs, selected_run
 
@@ -79,3 +80,5 @@ with st.expander(tr("forecast_per_step")):
         tr("forecast_col_step"): row["step"], tr("m_rmse"): round(row["rmse"], 4), tr("m_mae"): round(row["mae"], 4),
         **{tr("forecast_col_coverage", level=level): round(row["coverage"][str(level)], 1) for level in levels},
     } for row in scores["per_step"]]), hide_index=True)
+
+walk_forward_ui(run, levels, scores, tr("forecast_y_vol" if is_vol else "forecast_y_price"))

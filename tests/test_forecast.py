@@ -201,6 +201,18 @@ def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
         forecast.refit_outputs(prepared, model, refit_every=0)
 
 
+def test_refit_from_scratch_forgets_the_run_weights_and_fine_tuning_does_not():
+    config = TINY.with_(steps=2, horizon=1)
+    prepared = Prepared(tiny_frame(n_days=400), config)
+    k = -(-prepared.n_samples("test") // 2)  # two refits
+    first, other = build_model(config), build_model(config, seed=123)
+    scratch = forecast.refit_outputs(prepared, first, k, epochs=2, from_scratch=True)
+    assert np.allclose(forecast.refit_outputs(prepared, other, k, epochs=2, from_scratch=True), scratch)
+    tuned = forecast.refit_outputs(prepared, first, k, epochs=2)
+    assert not np.allclose(forecast.refit_outputs(prepared, other, k, epochs=2), tuned)
+    assert not np.allclose(tuned, scratch)
+
+
 def test_seasonal_naive_is_exact_on_a_periodic_series_and_repeats_the_last_cycle():
     period = 7
     close = 100 + 10 * np.sin(2 * np.pi * np.arange(600) / period)

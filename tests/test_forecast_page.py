@@ -3,10 +3,18 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lstm_core import forecast
-from lstm_core.plots.forecast import calibration_figure, forecast_figure
+from lstm_core.errors import LabError
+from lstm_core.plots.forecast import (
+    calibration_figure,
+    coverage_over_time_figure,
+    error_over_time_figure,
+    forecast_figure,
+    step_error_figure,
+)
 from lstm_core.runs import train_run
 from tests.helpers import TINY, tiny_frame
 
@@ -56,7 +64,11 @@ def test_page_shows_the_forecast_the_table_and_the_coverage_check(open_app, run,
     at.switch_page(PAGE).run()
     assert not at.exception
     charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    assert len(charts) == 2
+    assert len(charts) == 5  # forecast, calibration, then error by step, rolling error, rolling coverage
+    by_step = {trace["name"]: trace["y"] for trace in charts[2]["data"]}
+    assert len(by_step) == 3 and all(len(y) == 5 for y in by_step.values())
+    nominal = [trace["y"] for trace in charts[4]["data"] if trace["line"].get("dash") == "dot"]
+    assert nominal == [[80, 80], [95, 95]]
     fills = [trace for trace in charts[0]["data"] if trace.get("fill") == "toself"]
     assert len(fills) == 2
     table = at.dataframe[0].value
@@ -70,3 +82,47 @@ def test_page_without_runs_says_where_to_start(open_app):
     at.switch_page(PAGE).run()
     assert not at.exception
     assert "Train a model" in at.info[0].value
+
+
+def test_trailing_mean_by_hand():
+    assert np.allclose(forecast.trailing_mean(np.array([1.0, 2.0, 3.0, 6.0]), 2), [1.0, 1.5, 2.5, 4.5])
+    assert np.allclose(forecast.trailing_mean(np.array([1.0, 2.0, 3.0]), 10), [1.0, 1.5, 2.0])
+    with pytest.raises(LabError):
+        forecast.trailing_mean(np.ones(3), 0)
+
+
+def test_walk_forward_spreads_the_backtest_over_its_origins(run):
+    levels = (80, 95)
+    scores = forecast.backtest(run.prepared, run.model, levels)
+    walk = forecast.walk_forward(run.prepared, run.model, levels)
+    origins = scores["origins"]
+    assert len(walk.dates) == origins and walk.dates[-1] == run.prepared.dates[run.prepared.split_ends["test"][-1]]
+    # the mean of the per-origin squared errors is the mean over steps of each step's squared RMSE
+    rows = {"model": scores["per_step"], **{who: b["per_step"] for who, b in scores["baselines"].items()}}
+    for who, errors in walk.squared_errors.items():
+        assert errors.shape == (origins,)
+        assert np.isclose(errors.mean(), np.mean([row["rmse"] ** 2 for row in rows[who]]))
+    for level in levels:
+        assert np.isclose(100 * walk.hits[level].mean(), scores["coverage"][str(level)])
+    # with one window covering every origin, the last rolling value is the whole test period's
+    assert np.isclose(walk.rolling_coverage(origins)[80][-1], scores["coverage"]["80"])
+    assert np.isclose(walk.rolling_rmse(origins)["model"][-1] ** 2, walk.squared_errors["model"].mean())
+
+
+def test_step_error_figure_has_one_line_per_forecaster():
+    labels = {"model": "M", "persistence": "P", "linear_ar": "AR", "step": "s"}
+    fig = step_error_figure({"model": [1.0, 2.0, 3.0], "persistence": [1.5, 2.5, 3.5]}, labels, "RMSE")
+    assert [trace.name for trace in fig.data] == ["M", "P"]
+    assert list(fig.data[0].x) == [1, 2, 3] and list(fig.data[1].y) == [1.5, 2.5, 3.5]
+
+
+def test_over_time_figures_plot_the_rolling_values_and_the_nominal_levels():
+    dates = pd.bdate_range("2024-01-01", periods=4)
+    labels = {"model": "M", "persistence": "P", "linear_ar": "AR"}
+    fig = error_over_time_figure(dates, {"model": np.array([1.0, 2.0, 3.0, 4.0])}, labels, "RMSE")
+    assert fig.data[0].name == "M" and list(fig.data[0].y) == [1.0, 2.0, 3.0, 4.0]
+    fig = coverage_over_time_figure(dates, {95: np.array([100.0, 90.0, 93.0, 95.0]), 80: np.full(4, 75.0)},
+                                    {"empirical": "{level} emp", "nominal": "{level} nom", "y": "%"})
+    assert [trace.name for trace in fig.data] == ["80 emp", "80 nom", "95 emp", "95 nom"]
+    assert list(fig.data[3].y) == [95, 95] and list(fig.data[3].x) == [dates[0], dates[-1]]
+    assert list(fig.data[2].y) == [100.0, 90.0, 93.0, 95.0]

@@ -59,3 +59,48 @@ def calibration_figure(
     fig.update_layout(xaxis=dict(title=labels["nominal"], range=[low, 100]),
                       yaxis=dict(title=labels["empirical"], range=[low, 100]), margin=dict(t=30))
     return fig
+
+
+FORECASTER_COLORS = {"model": MODEL_COLOR, "persistence": PERSISTENCE_COLOR, "linear_ar": "#2ca02c"}
+LEVEL_COLORS = {80: "#1f77b4", 95: "#9467bd"}
+
+
+def step_error_figure(rmse_by_step: dict[str, list[float]], labels: dict[str, str], y_title: str) -> go.Figure:
+    """RMSE at each step ahead on the test period, one line per forecaster (``labels`` names them by key)."""
+    fig = go.Figure()
+    for who, rmse in rmse_by_step.items():
+        fig.add_trace(go.Scatter(x=list(range(1, len(rmse) + 1)), y=list(rmse), mode="lines+markers",
+                                 name=labels[who], line=dict(color=FORECASTER_COLORS.get(who))))
+    fig.update_layout(xaxis=dict(title=labels["step"], dtick=1 if len(next(iter(rmse_by_step.values()))) <= 20 else None),
+                      yaxis_title=y_title, legend=dict(orientation="h", y=-0.2), margin=dict(t=30))
+    return fig
+
+
+def error_over_time_figure(dates: pd.DatetimeIndex, rolling_rmse: dict[str, np.ndarray], labels: dict[str, str],
+                           y_title: str) -> go.Figure:
+    """Trailing RMSE over the test origins, one line per forecaster: when the model beat the baselines, and when not."""
+    fig = go.Figure()
+    for who, rmse in rolling_rmse.items():
+        fig.add_trace(go.Scatter(x=dates, y=rmse, mode="lines", name=labels[who],
+                                 line=dict(color=FORECASTER_COLORS.get(who))))
+    fig.update_layout(yaxis_title=y_title, legend=dict(orientation="h", y=-0.2), margin=dict(t=30))
+    return fig
+
+
+def coverage_over_time_figure(dates: pd.DatetimeIndex, rolling_coverage: dict[int, np.ndarray],
+                              labels: dict[str, str]) -> go.Figure:
+    """Trailing empirical coverage (%) of each level's intervals, with the level itself as a dotted line.
+
+    ``labels``: ``empirical`` and ``nominal`` (formatted with ``level``), and ``y`` (the axis title).
+    """
+    fig = go.Figure()
+    for level in sorted(rolling_coverage):
+        color = LEVEL_COLORS.get(level, OTHER_BAND)
+        fig.add_trace(go.Scatter(x=dates, y=rolling_coverage[level], mode="lines", line=dict(color=color),
+                                 name=labels["empirical"].format(level=level)))
+        # a trace, not a shape: the nominal line gets a legend entry and stays in fig.data for tests
+        fig.add_trace(go.Scatter(x=[dates[0], dates[-1]], y=[level, level], mode="lines", hoverinfo="skip",
+                                 line=dict(color=color, dash="dot"), name=labels["nominal"].format(level=level)))
+    fig.update_layout(yaxis=dict(title=labels["y"], range=[0, 101]), legend=dict(orientation="h", y=-0.2),
+                      margin=dict(t=30))
+    return fig
