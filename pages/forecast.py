@@ -8,7 +8,7 @@ from lstm_core.forecast import DEFAULT_LEVELS, compare_widths, forecast_report, 
 from lstm_core.plots.forecast import calibration_figure, forecast_figure
 from lstm_core.plots.locale import localize_dates
 from ui.forecast import walk_forward_ui
-from ui.state import lang, plain, require_router, tr
+from ui.state import dataset_label, lang, plain, require_router, tr
 from ui.training import runs, selected_run
 
 LEVEL_CHOICES = (50, 80, 90, 95, 99)
@@ -28,7 +28,7 @@ if st.session_state.get("forecast_run") not in all_runs:
     st.session_state["forecast_run"] = selected_run().run_id
 cols = st.columns([2, 2, 1], vertical_alignment="bottom")
 run_id = cols[0].selectbox(tr("forecast_pick_run"), ids, key="forecast_run",
-                           format_func=lambda i: plain(f"{i} · {all_runs[i].dataset_name}"))
+                           format_func=lambda i: plain(f"{i} · {dataset_label(all_runs[i].dataset_name)}"))
 levels = tuple(sorted(cols[1].pills(tr("forecast_levels"), LEVEL_CHOICES, selection_mode="multi",
                                     default=list(DEFAULT_LEVELS), format_func=lambda v: f"{v} %", key="forecast_levels")))
 months = cols[2].number_input(tr("forecast_months"), min_value=1, max_value=120, value=6, key="forecast_months")

@@ -20,7 +20,7 @@ from ui.gates import (
     restore_choice,
     run_source,
 )
-from ui.state import attempt, dataset, lang, plain, require_router, tr
+from ui.state import attempt, dataset, dataset_label, lang, plain, require_router, tr
 from ui.training import selected_run
 
 DEFAULT_SHOWN_UNITS = 24  # a 6 x 24 heatmap still reads at a glance; the slider shows more
@@ -42,7 +42,7 @@ if source is None:  # the loaded data cannot feed this config: the sentence is a
 if run is None:
     st.info(tr("gates_no_model"), icon=":material/info:")
 cfg = source.config
-st.caption(tr("gates_run_caption", run_id=plain(source.label), dataset=plain(source.dataset_title), hidden=cfg.hidden,
+st.caption(tr("gates_run_caption", run_id=plain(source.label), dataset=plain(dataset_label(source.dataset_title)), hidden=cfg.hidden,
               layers=cfg.layers, window=cfg.window, horizon=cfg.horizon))
 
 prepared = source.prepared

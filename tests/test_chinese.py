@@ -51,8 +51,8 @@ def visible_strings(at: AppTest) -> list[str]:
 def two_runs():
     frame = load_synthetic("sine", n_days=400).frame
     base = RunConfig(target="logret", features=("logret",), window=10, horizon=1, hidden=8, epochs=2, batch=64)
-    return [train_run(frame, "synthetic sine (seed 0)", base),
-            train_run(frame, "synthetic sine (seed 0)", base.with_(target="price", features=("close",), hidden=6))]
+    return [train_run(frame, "MSFT (sample)", base),
+            train_run(frame, "MSFT (sample)", base.with_(target="price", features=("close",), hidden=6))]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -64,6 +64,7 @@ def test_no_english_from_the_table_on_any_chinese_page(open_app, two_runs, page)
     assert not at.exception
     shown = visible_strings(at)
     leaks = sorted({s for s in shown if s in ENGLISH or s in RAW})
+    leaks += sorted({s for s in shown if at.session_state["dataset"].name in s})  # e.g. "MSFT (sample)"
     assert not leaks, f"English on the Chinese {page}: {leaks}"
     for chart in at.get("plotly_chart"):  # plotly writes month names in English unless told a numeric format
         spec = json.loads(chart.proto.spec)

@@ -19,7 +19,7 @@ from lstm_core.runs import Run
 from lstm_core.targets import BASELINES
 from lstm_core.verdict import Outcome, format_p, format_percent, judge
 from ui.settings import value_label
-from ui.state import lang, plain, tr
+from ui.state import dataset_label, lang, plain, tr
 
 METRIC_COLUMNS = ("rmse", "mae", "mape", "direction_acc")
 
@@ -73,7 +73,7 @@ def results_ui(run: Run) -> None:
     st.subheader(tr("results_title", run_id=plain(run.run_id)))
     p, cfg = run.prepared, run.config
     test_dates = p.target_dates("test")
-    st.caption(tr("results_model", dataset=plain(run.dataset_name), cell=cfg.cell.upper(), hidden=cfg.hidden,
+    st.caption(tr("results_model", dataset=plain(dataset_label(run.dataset_name)), cell=cfg.cell.upper(), hidden=cfg.hidden,
                   layers=cfg.layers, params=sum(w.numel() for w in run.model.parameters()),
                   train=p.n_samples("train"), val=p.n_samples("val"), test=p.n_samples("test"),
                   start=test_dates[0].strftime("%Y-%m-%d"), end=test_dates[-1].strftime("%Y-%m-%d")))

@@ -143,6 +143,12 @@ def dataset() -> data.Dataset:
     return st.session_state["dataset"]
 
 
+def dataset_label(name: str) -> str:
+    """A run's dataset name in the session's language where it is the loaded dataset's (runs keep the English id)."""
+    ds = st.session_state.get("dataset")
+    return ds.title(lang()) if ds is not None and ds.name == name else name
+
+
 def set_dataset(ds: data.Dataset) -> None:
     st.session_state["dataset"] = ds
 

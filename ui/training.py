@@ -21,7 +21,7 @@ from lstm_core.verdict import format_percent
 from lstm_core.workspace import is_local, local_bundles
 from ui.results import compare_ui
 from ui.settings import value_label
-from ui.state import attempt, dataset, show_error, tr
+from ui.state import attempt, dataset, dataset_label, show_error, tr
 from ui.workspace import MAX_RUNS, load_runs, save_run, show_notices
 
 # Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
@@ -181,7 +181,7 @@ def live_panel(job: TrainingJob) -> None:
 
 
 def _run_label(run: Run) -> str:  # selectbox options are plain text: no escaping
-    return f"{run.run_id} · {run.dataset_name} · {run.config.cell.upper()} {run.config.hidden}×{run.config.layers}"
+    return f"{run.run_id} · {dataset_label(run.dataset_name)} · {run.config.cell.upper()} {run.config.hidden}×{run.config.layers}"
 
 
 def runs_ui() -> None:
@@ -192,7 +192,7 @@ def runs_ui() -> None:
     show_notices()
     if all_runs:
         rows = [{
-            tr("col_run"): r.run_id, tr("col_dataset"): r.dataset_name, tr("col_target"): value_label("target", r.config.target),
+            tr("col_run"): r.run_id, tr("col_dataset"): dataset_label(r.dataset_name), tr("col_target"): value_label("target", r.config.target),
             tr("col_model"): f"{r.config.cell.upper()} {r.config.hidden}×{r.config.layers}",
             tr("col_window"): r.config.window, tr("col_lr"): r.config.lr, tr("col_epochs"): r.epochs_run,
             tr("m_rmse"): round(r.metrics["model"]["rmse"], 4),
