@@ -30,17 +30,22 @@ def test_defaults_show_a_loss_that_falls_a_true_verdict_and_gates_that_play(app_
     wait_idle(page)
     page.get_by_role("button", name=t("train_start")).click()  # nothing changed: the newcomer's defaults
 
-    # while it trains, the chart already starts at epoch 0, the untrained model
-    page.wait_for_function(f"() => document.querySelector({LOSS_CHART!r})?.data?.at(-1)?.x?.length >= 2", timeout=60_000)
-    first_epoch = page.evaluate(f"() => Array.from(document.querySelectorAll({LOSS_CHART!r})).find(g => g.data)"
-                                ".data.at(-1).x[0]")
-    assert first_epoch == 0
+    # while it trains, the chart already starts at epoch 0, the untrained model (read in one step: the chart's
+    # element can be replaced between two calls while the page reruns)
+    first = page.wait_for_function(
+        f"() => {{ const g = Array.from(document.querySelectorAll({LOSS_CHART!r}))"
+        ".find(g => g.data?.at(-1)?.x?.length >= 2); return g ? [g.data.at(-1).x[0]] : null; }",
+        timeout=60_000,
+    )
+    assert first.json_value() == [0]
 
     expect(page.locator("h3", has_text="Held-out test period")).to_be_visible(timeout=240_000)
     wait_idle(page)
     expect(page.locator(LOSS_CHART)).to_have_count(1)  # settled: one chart, no Stop button
     expect(page.locator(".st-key-train_stop")).to_have_count(0)
-    val = page.locator(LOSS_CHART).evaluate("gd => Array.from(gd.data.at(-1).y)")
+    val = page.wait_for_function(
+        f"() => {{ const g = document.querySelector({LOSS_CHART!r}); return g?.data ? Array.from(g.data.at(-1).y) : null; }}"
+    ).json_value()
     assert len(val) >= 11, f"only {len(val) - 1} epochs"  # epoch 0 and at least ten trained
     assert min(val) <= 0.5 * val[0], val  # it learned: the best validation loss is under half the untrained one
     verdict = page.locator("[data-testid='stAlertContentSuccess']").first
