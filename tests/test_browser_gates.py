@@ -102,10 +102,14 @@ def test_heatmap_is_drawn_while_playing_and_pause_holds(app_url, browser_page, t
         elif not after["playing"]:
             play.click()
     assert len(mid_play) == 3, f"only {len(mid_play)} shots while playing in {tries} tries"
-    (first_frame, first), (last_frame, last) = mid_play[0], mid_play[-1]
-    assert first_frame != last_frame
-    changed = np.abs(first.astype(int) - last.astype(int)).max(axis=2) > 8
-    assert changed.mean() > 0.01, f"only {changed.mean():.2%} of the heatmap changed between two mid-play shots"
+    assert len({frame for frame, _ in mid_play}) > 1
+    # an untrained model's gates move little, and two shots can land on frames that look alike: the heatmap must
+    # change between some pair of mid-play shots, not necessarily the first and the last
+    changed = max(
+        float((np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 8).mean())
+        for k, (_, a) in enumerate(mid_play) for _, b in mid_play[k + 1 :]
+    )
+    assert changed > 0.01, f"only {changed:.2%} of the heatmap changed between any two mid-play shots"
 
     stamps = page.evaluate("window.__gateFrames")
     fps = (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1000)
