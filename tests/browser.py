@@ -136,13 +136,19 @@ def grid_rows(frame, timeout_ms: int = 60_000) -> list[list[str]]:
     )
 
 
-def open_data_page(page, url: str) -> None:
-    """Load the app, then go to Data through the sidebar navigation and wait for its chart to draw."""
+def open_app_page(page, url: str, slug: str) -> None:
+    """Load the app at a desktop size, then go to page ``slug`` through the sidebar navigation, as a visitor would."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(url)
     wait_idle(page)
-    page.locator("[data-testid='stSidebarNavLink'][href$='/data']").click()
-    page.wait_for_url(f"{url}/data*")  # the workspace id follows in ?ws=
+    page.locator(f"[data-testid='stSidebarNavLink'][href$='/{slug}']").click()
+    page.wait_for_url(f"{url}/{slug}*")  # the workspace id follows in ?ws=
     wait_idle(page)
+
+
+def open_data_page(page, url: str) -> None:
+    """Open Data through the sidebar and wait for its chart to draw."""
+    open_app_page(page, url, "data")
     page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first.wait_for(timeout=30_000)
 
 

@@ -23,3 +23,14 @@ def plotly_array(value):
         shape = tuple(int(n) for n in str(value.get("shape", len(flat))).split(","))
         return flat.reshape(shape)
     return np.asarray(value)
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    """Poll ``predicate`` until it is true; AssertionError after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)

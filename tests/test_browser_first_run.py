@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import keep_screenshot, wait_idle
+from browser import keep_screenshot, open_app_page, wait_idle
 from playwright.sync_api import Page, expect
 from test_browser_gates import CHART, heatmap_pixels, painted_share
 
@@ -23,11 +23,7 @@ def shot(page: Page, selector: str, name: str) -> None:
 
 def test_defaults_show_a_loss_that_falls_a_true_verdict_and_gates_that_play(app_url: str, browser_page: Page) -> None:
     page = browser_page
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    page.goto(app_url)
-    wait_idle(page)
-    page.locator("[data-testid='stSidebarNavLink'][href$='/train']").click()
-    wait_idle(page)
+    open_app_page(page, app_url, "train")
     page.get_by_role("button", name=t("train_start")).click()  # nothing changed: the newcomer's defaults
 
     # while it trains, the chart already starts at epoch 0, the untrained model (read in one step: the chart's

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from browser import keep_screenshot, wait_idle
+from browser import keep_screenshot, open_app_page, wait_idle
 from playwright.sync_api import Page, expect
 
 from lstm_core.i18n import t
@@ -27,11 +27,7 @@ def band_pixels(page: Page) -> np.ndarray:
 
 def test_a_short_run_shows_shaded_bands_on_the_forecast_page(app_url: str, browser_page: Page) -> None:
     page = browser_page
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    page.goto(app_url)
-    wait_idle(page)
-    page.locator("[data-testid='stSidebarNavLink'][href$='/train']").click()
-    wait_idle(page)
+    open_app_page(page, app_url, "train")
     for label, value in (("cfg_epochs", 3), ("cfg_hidden", 8), ("cfg_steps", STEPS)):
         page.get_by_label(t(label), exact=True).fill(str(value))
     page.get_by_role("button", name=t("train_start")).click()

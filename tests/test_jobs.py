@@ -13,15 +13,7 @@ from lstm_core.jobs import RATE_MIN_BATCHES, JobManager, TrainingJob, TrainTick,
 from lstm_core.limits import JobLimits
 from lstm_core.pipeline import Prepared
 from lstm_core.workers import JobStatus
-from tests.helpers import TINY, tiny_frame
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
+from tests.helpers import TINY, tiny_frame, wait_for
 
 
 def test_job_trains_in_a_worker_process_and_reports_progress():

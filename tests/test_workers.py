@@ -11,16 +11,10 @@ import pytest
 from lstm_core.errors import LabError
 from lstm_core.i18n import TABLE
 from lstm_core.workers import JobStatus, WorkerJob, WorkerPool, WorkerSettings
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
 
 
 # ---- tasks: module-level, so that a worker can unpickle them
