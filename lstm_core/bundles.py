@@ -29,8 +29,8 @@ from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.evaluate import evaluate
 from lstm_core.model import build_model
-from lstm_core.runs import Run, _finite_or_none
-from lstm_core.trainer import EVAL_BATCH, predict
+from lstm_core.runs import Run, _finite_or_none, test_predictions
+from lstm_core.trainer import EVAL_BATCH
 
 DATA_COLUMNS = ("Open", "High", "Low", "Close", "Volume")  # what lstm_core.data.tidy leaves in a frame
 MAX_ZIP_ENTRIES = 16  # a bundle has 4; a bigger central directory is refused before zipfile parses it
@@ -331,11 +331,7 @@ def load_bundle(source: str | Path | bytes, limits: BundleLimits = UPLOAD_LIMITS
 def _bounded_test_predictions(run: Run) -> np.ndarray:
     """Predicted test prices, computed in chunks whose LSTM buffers stay under ``_SCORE_CHUNK_BYTES``."""
     config = run.config
-    x, _ = run.prepared.tensors("test")  # [S, T, F]
     # measured: about 8.5 bytes per window step, hidden unit and layer (outputs and gate buffers); doubled
     chunk = max(1, _SCORE_CHUNK_BYTES // (16 * config.window * config.hidden * config.layers))
-    if chunk >= EVAL_BATCH:  # predict's own chunks already fit: one call gives exactly train_run's numbers
-        scaled = predict(run.model, x)
-    else:
-        scaled = torch.cat([predict(run.model, x[k : k + chunk]) for k in range(0, len(x), chunk)])
-    return run.prepared.to_price("test", scaled.numpy())
+    # where predict's own chunks already fit, its default gives exactly train_run's numbers
+    return test_predictions(run.prepared, run.model, None if chunk >= EVAL_BATCH else chunk)

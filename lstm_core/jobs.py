@@ -25,8 +25,8 @@ from lstm_core.evaluate import evaluate
 from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk_samples
 from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import Run
-from lstm_core.trainer import EpochRecord, StopReason, Trainer, predict
+from lstm_core.runs import Run, test_predictions
+from lstm_core.trainer import EpochRecord, StopReason, Trainer
 from lstm_core.workers import Channel, JobStatus, StopFlag, WorkerJob, WorkerPool, WorkerSettings
 
 __all__ = ["JobManager", "JobStatus", "Progress", "TrainingJob", "default_manager", "format_seconds"]
@@ -114,8 +114,7 @@ def train_task(frame: pd.DataFrame, config: RunConfig, limits: JobLimits, *, cha
     trainer.add_callback("on_epoch_end", reporter.on_epoch)
     result = trainer.fit()
     reporter.send(trainer, history=True)
-    x_test, _ = prepared.tensors("test")
-    prices = prepared.to_price("test", predict(result.model, x_test, chunk).numpy())
+    prices = test_predictions(prepared, result.model, chunk)
     return TrainOutcome(
         weights=_tensors_bytes(result.model.state_dict()),
         initial=_tensors_bytes(result.initial_state),

@@ -177,8 +177,6 @@ class Prepared:
             raise ValueError(f"{len(raw)} outputs for {len(ends)} samples of '{split}'")
         return targets.readable(self.target_kind, raw, self.close, ends)
 
-    to_price = to_readable  # the name from before volatility targets; a price for price and return targets
-
     def window(self, split: str, k: int) -> Window:
         """The ``k``-th sample of a split (negative counts from the end) in readable units."""
         ends = self.split_ends[split]
@@ -213,6 +211,3 @@ class Prepared:
         """The target's no-model forecasts for every sample of a split, in readable units."""
         return targets.baselines(self.target_kind, self.close, self.logret, self.split_ends[split], self.config.horizon,
                                  self.config.window, self.split_ends["train"])
-
-    actual_prices = actual_values  # names from before volatility targets
-    last_prices = last_values

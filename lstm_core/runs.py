@@ -53,8 +53,7 @@ class Run:
     @cached_property
     def test_predictions(self) -> np.ndarray:
         """Predicted prices for every test sample: ``[S]``."""
-        x, _ = self.prepared.tensors("test")
-        return self.prepared.to_price("test", predict(self.model, x).numpy())
+        return test_predictions(self.prepared, self.model)
 
     def initial_model(self) -> Forecaster:
         """The same architecture with the weights it had before training."""
@@ -84,6 +83,12 @@ def _finite_or_none(value: float) -> float | None:
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
+def test_predictions(prepared: Prepared, model: torch.nn.Module, chunk: int | None = None) -> np.ndarray:
+    """The model's readable predictions (prices, or volatility) for every test window, ``chunk`` at a time: ``[S]``."""
+    x, _ = prepared.tensors("test")  # [S, T, F]
+    return prepared.to_readable("test", predict(model, x, chunk).numpy())
+
+
 def train_run(
     frame: pd.DataFrame,
     dataset_name: str,
@@ -102,8 +107,7 @@ def train_run(
     if on_epoch_end:
         trainer.add_callback("on_epoch_end", on_epoch_end)
     result = trainer.fit()
-    x_test, _ = prepared.tensors("test")
-    prices = prepared.to_price("test", predict(result.model, x_test).numpy())
+    prices = test_predictions(prepared, result.model)
     run = Run(
         config=config,
         dataset_name=dataset_name,

@@ -45,13 +45,13 @@ def test_baselines_and_skill(horizon):
     frame = pd.DataFrame({"Close": close}, index=pd.bdate_range("2020-01-01", periods=n))
     p = Prepared(frame, RunConfig(target="price", features=("close",), window=10, horizon=horizon))
     base = baseline_predictions(p)
-    np.testing.assert_allclose(base["persistence"], p.actual_prices("test") - horizon)
-    np.testing.assert_allclose(base["drift"], p.actual_prices("test"))
-    np.testing.assert_allclose(base["moving_average"], p.actual_prices("test") - horizon - 2)
-    table = evaluate(p, p.actual_prices("test"))  # a perfect model
+    np.testing.assert_allclose(base["persistence"], p.actual_values("test") - horizon)
+    np.testing.assert_allclose(base["drift"], p.actual_values("test"))
+    np.testing.assert_allclose(base["moving_average"], p.actual_values("test") - horizon - 2)
+    table = evaluate(p, p.actual_values("test"))  # a perfect model
     assert table["persistence"]["rmse"] == pytest.approx(horizon)
     assert table["model"]["skill"] == pytest.approx(1.0)
-    worse = evaluate(p, p.actual_prices("test") + 2 * horizon)
+    worse = evaluate(p, p.actual_values("test") + 2 * horizon)
     assert worse["model"]["skill"] == pytest.approx(-1.0)
 
 

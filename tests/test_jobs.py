@@ -27,7 +27,7 @@ def test_job_trains_in_a_worker_process_and_reports_progress():
     assert len(p.batch_losses) == 4 * p.n_batches and p.batch_steps[-1] == pytest.approx(4.0)
     assert job.run.metrics["model"]["rmse"] > 0 and job.run.stop_reason == "completed"
     x_test, _ = job.prepared.tensors("test")  # the weights that came back predict what the worker predicted
-    again = job.prepared.to_price("test", job.run.model(x_test).detach().numpy())
+    again = job.prepared.to_readable("test", job.run.model(x_test).detach().numpy())
     assert again == pytest.approx(job.run.test_predictions, rel=1e-5)
     assert job.peak_rss_mb > 100 and job.first_batch_at > job.submitted_at
 

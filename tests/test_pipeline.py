@@ -53,8 +53,8 @@ def test_windows_hold_the_right_rows_and_targets():
     np.testing.assert_allclose(w.close, close[end_row - 6 : end_row + 1])
     raw_target = np.log(close[end_row + 2] / close[end_row])
     assert p.target_scaler.inverse(np.array([[y[3].item()]]))[0, 0] == pytest.approx(raw_target, rel=1e-5)
-    # to_price rebuilds the price from the return
-    assert p.to_price("test", y.numpy())[3] == pytest.approx(close[end_row + 2], rel=1e-5)
+    # to_readable rebuilds the price from the return
+    assert p.to_readable("test", y.numpy())[3] == pytest.approx(close[end_row + 2], rel=1e-5)
     assert w.actual_close == pytest.approx(close[end_row + 2])
 
 

@@ -15,8 +15,7 @@ from lstm_core.config import RunConfig
 from lstm_core.data import Dataset
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import Run
-from lstm_core.trainer import predict
+from lstm_core.runs import Run, test_predictions
 
 # with nothing trained yet, the page shows an untrained model of the article's kind (1 x 50): tomorrow's price from returns
 UNTRAINED_PREVIEW = RunConfig(target="logret", features=("logret",), horizon=1, hidden=50)
@@ -53,11 +52,10 @@ def run_source(run: Run) -> GateSource:
 def predicted_test_prices(model: Forecaster, prepared: Prepared) -> np.ndarray:
     """Predicted prices of all test windows at once: ``[S]``.
 
-    ``Prepared.to_price`` turns a return into a price from each sample's own last price, so it must
+    ``Prepared.to_readable`` turns a return into a price from each sample's own last price, so it must
     get one output per test window; one output alone came back priced off the first window.
     """
-    x, _ = prepared.tensors("test")  # [S, T, F]
-    return prepared.to_price("test", predict(model, x).numpy())
+    return test_predictions(prepared, model)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
