@@ -92,14 +92,14 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
             allowed = kind + ", ".join(setting.choices)
             shown = ",".join(default) if isinstance(default, tuple) else default
         else:
-            low, high = (int(setting.low), int(setting.high)) if f.type in ("int", int) else (setting.low, setting.high)
+            low, high = (int(setting.low), int(setting.high)) if setting.is_int else (setting.low, setting.high)
             allowed = f"{low:g} to {high:g}" if isinstance(low, float) else f"{low} to {high}"
             allowed += ", log scale" if setting.log else ""
             shown = f"{default:g}" if isinstance(default, float) else default
         label = t(f"cfg_{f.name}")
         parser.add_argument(
             f"--{f.name.replace('_', '-')}", dest=f.name, default=None, metavar=f.name.upper(),
-            type=str if setting.is_choice else int if f.type in ("int", int) else float,
+            type=str if setting.is_choice else int if setting.is_int else float,
             help=f"{label}: {allowed} (default {shown})",
         )
 

@@ -12,34 +12,23 @@ from enum import StrEnum
 from typing import Any
 
 from lstm_core.errors import LabError
+from lstm_core.features import PRICE_LEVELS, Feature
+from lstm_core.targets import Target
 
-
-class Target(StrEnum):
-    """What the model predicts ``horizon`` days ahead."""
-
-    LOGVOL = "logvol"  # log of the realized volatility of the next `horizon` daily returns
-    LOGRET = "logret"  # log(price[t+h] / price[t]), rebuilt into a price
-    PRICE = "price"  # the scaled price level itself
-
-
-class Feature(StrEnum):
-    """One input channel of each timestep."""
-
-    LOGABSRET = "logabsret"  # log |daily log return|: the size of each day's move, the raw material of volatility
-    LOGRET = "logret"
-    CLOSE = "close"
-    OPEN = "open"
-    HIGH = "high"
-    LOW = "low"
-    VOLUME = "volume"  # log(1 + volume)
+__all__ = ["CELLS", "FEATURES", "OPTIMIZERS", "SETTINGS", "TARGETS", "Cell", "Feature", "Group", "Optimizer", "RunConfig",
+           "Setting", "Target", "setting_of"]
 
 
 class Cell(StrEnum):
+    """The recurrent layer the model is built from."""
+
     LSTM = "lstm"
     GRU = "gru"
 
 
 class Optimizer(StrEnum):
+    """How the weights are updated from their gradients."""
+
     ADAM = "adam"
     ADAMW = "adamw"
     SGD = "sgd"
@@ -71,6 +60,8 @@ class Setting:
     # trials) nor the feature set (a subset search needs a space of its own)
     searchable: bool = True
     help: bool = False  # a help text exists under cfg_<name>_help
+    is_int: bool = False  # filled in from the field's annotation when the table is built
+    enum: type[StrEnum] | None = None  # the choices' type, filled in likewise
 
     @property
     def is_choice(self) -> bool:
@@ -101,8 +92,8 @@ class RunConfig:
     """
 
     # data
-    target: str = _setting(Target.LOGVOL.value, group=Group.DATA, choices=TARGETS, searchable=False, help=True)
-    features: tuple[str, ...] = _setting((Feature.LOGABSRET.value,), group=Group.DATA, choices=FEATURES, searchable=False,
+    target: Target = _setting(Target.LOGVOL, group=Group.DATA, choices=TARGETS, searchable=False, help=True)
+    features: tuple[Feature, ...] = _setting((Feature.LOGABSRET,), group=Group.DATA, choices=FEATURES, searchable=False,
                                        help=True)
     window: int = _setting(60, group=Group.DATA, low=2, high=500, help=True)  # input days per sample
     horizon: int = _setting(20, group=Group.DATA, low=1, high=60, searchable=False, help=True)  # days ahead to predict
@@ -111,12 +102,12 @@ class RunConfig:
     train_frac: float = _setting(0.7, group=Group.DATA, low=0.1, high=0.95, step=0.05, slider=True, searchable=False)
     val_frac: float = _setting(0.15, group=Group.DATA, low=0.02, high=0.5, step=0.01, slider=True, searchable=False)
     # model
-    cell: str = _setting(Cell.LSTM.value, group=Group.MODEL, choices=CELLS, help=True)
+    cell: Cell = _setting(Cell.LSTM, group=Group.MODEL, choices=CELLS, help=True)
     hidden: int = _setting(32, group=Group.MODEL, low=1, high=512, log=True)
     layers: int = _setting(1, group=Group.MODEL, low=1, high=4)
     dropout: float = _setting(0.0, group=Group.MODEL, low=0.0, high=0.9, step=0.05, slider=True, help=True)  # between layers
     # training
-    optimizer: str = _setting(Optimizer.ADAM.value, group=Group.TRAINING, choices=OPTIMIZERS)
+    optimizer: Optimizer = _setting(Optimizer.ADAM, group=Group.TRAINING, choices=OPTIMIZERS)
     lr: float = _setting(5e-4, group=Group.TRAINING, low=1e-6, high=1.0, step=1e-5, log=True)
     batch: int = _setting(64, group=Group.TRAINING, low=1, high=4096, log=True)
     epochs: int = _setting(60, group=Group.TRAINING, low=1, high=1000, searchable=False)
@@ -129,7 +120,8 @@ class RunConfig:
         if isinstance(self.features, list):  # JSON and widgets hand over lists
             object.__setattr__(self, "features", tuple(self.features))
         for f in fields(self):
-            _check(f.name, getattr(self, f.name), setting_of(f.name), f.type)
+            value = _checked(f.name, getattr(self, f.name), setting_of(f.name))
+            object.__setattr__(self, f.name, value)  # choices become their enum members
         if len(set(self.features)) != len(self.features):
             raise LabError("err_cfg_repeats", name="features", value=", ".join(self.features))
         if self.train_frac + self.val_frac >= 0.98:
@@ -142,8 +134,8 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""
         d = asdict(self)
-        d["features"] = list(self.features)
-        return d
+        d["features"] = [str(f) for f in self.features]
+        return {k: str(v) if isinstance(v, StrEnum) else v for k, v in d.items()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
@@ -170,8 +162,7 @@ class RunConfig:
     def warnings(self) -> list[tuple[str, dict[str, object]]]:
         """Settings that run but will probably mislead, as (translation key, params) pairs."""
         found: list[tuple[str, dict[str, object]]] = []
-        price_inputs = {Feature.CLOSE, Feature.OPEN, Feature.HIGH, Feature.LOW}
-        if self.target == Target.PRICE and not price_inputs & set(self.features):
+        if self.target == Target.PRICE and not PRICE_LEVELS & set(self.features):
             found.append(("warn_price_without_level", {}))
         return found
 
@@ -181,21 +172,33 @@ def setting_of(name: str) -> Setting:
     return SETTINGS[name]
 
 
-SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(RunConfig)}
+_ENUMS = {"Target": Target, "tuple[Feature, ...]": Feature, "Cell": Cell, "Optimizer": Optimizer}
 
 
-def _check(name: str, value: object, setting: Setting, annotation: object) -> None:
-    """LabError naming ``name`` unless ``value`` fits its setting."""
+def build_table(cls: type) -> dict[str, Setting]:
+    """Each field's ``Setting`` of a dataclass, with its type (whole number, or which enum) read from the annotation."""
+    return {f.name: replace(f.metadata["setting"], is_int=f.type in ("int", int), enum=_ENUMS.get(f.type))
+            for f in fields(cls)}
+
+
+SETTINGS: dict[str, Setting] = build_table(RunConfig)
+
+
+def _checked(name: str, value: object, setting: Setting) -> object:
+    """``value`` as its setting's type (a choice as its enum member); LabError naming ``name`` unless it fits."""
     if setting.is_choice:
         members = value if isinstance(value, tuple) else (value,)
         if isinstance(value, tuple) and not value:
             raise LabError("err_cfg_no_features")
         for member in members:
-            if member not in setting.choices:
+            if not isinstance(member, str) or member not in setting.choices:
                 raise LabError("err_cfg_choice", name=name, value=member, choices=", ".join(setting.choices))
-        return
-    is_int = annotation in ("int", int)
-    wrong_type = isinstance(value, bool) or not isinstance(value, int if is_int else (int, float))
+        if setting.enum is None:
+            return value
+        parsed = tuple(setting.enum(m) for m in members)
+        return parsed if isinstance(value, tuple) else parsed[0]
+    wrong_type = isinstance(value, bool) or not isinstance(value, int if setting.is_int else (int, float))
     if wrong_type or not math.isfinite(value) or not setting.low <= value <= setting.high:
-        low, high = (int(setting.low), int(setting.high)) if is_int else (setting.low, setting.high)
+        low, high = (int(setting.low), int(setting.high)) if setting.is_int else (setting.low, setting.high)
         raise LabError("err_cfg_range", name=name, value=value, low=low, high=high)
+    return value

@@ -9,12 +9,12 @@ import pandas as pd
 import torch
 
 from lstm_core import targets
-from lstm_core.config import Feature, RunConfig, Target
+from lstm_core.config import RunConfig, Target
 from lstm_core.errors import LabError
+from lstm_core.features import feature_matrix
 
 SPLITS = ("train", "val", "test")
 MIN_SAMPLES = {"train": 20, "val": 5, "test": 5}
-_PRICE_FEATURES = {"close": "Close", "open": "Open", "high": "High", "low": "Low"}
 
 
 @dataclass(frozen=True)
@@ -56,27 +56,6 @@ class Window:
     actual_value: float  # what the model tries to predict, in readable units (a price, or volatility in % a day)
 
 
-def feature_matrix(frame: pd.DataFrame, config: RunConfig) -> np.ndarray:
-    """Raw (unscaled) features for rows 1..R-1 of ``frame``: ``[R-1, F]`` (row 0 has no return)."""
-    close = frame["Close"].to_numpy(dtype=np.float64)
-    columns = []
-    for name in config.features:
-        if name == Feature.LOGRET:
-            columns.append(np.log(close[1:] / close[:-1]))
-        elif name == Feature.LOGABSRET:
-            columns.append(targets.log_abs_returns(np.log(close[1:] / close[:-1])))
-        elif name == Feature.VOLUME:
-            if "Volume" not in frame.columns:
-                raise LabError("err_missing_column", feature=name, column="Volume")
-            columns.append(np.log1p(np.clip(frame["Volume"].to_numpy(dtype=np.float64)[1:], 0, None)))
-        else:
-            column = _PRICE_FEATURES[name]
-            if column not in frame.columns:
-                raise LabError("err_missing_column", feature=name, column=column)
-            columns.append(frame[column].to_numpy(dtype=np.float64)[1:])
-    return np.stack(columns, axis=1)
-
-
 class Prepared:
     """Scaled features and targets of one dataset under one config, with the sample indices of each split.
 
@@ -89,7 +68,7 @@ class Prepared:
     def __init__(self, frame: pd.DataFrame, config: RunConfig) -> None:
         close_all = frame["Close"].to_numpy(dtype=np.float64)
         self.target_kind = Target(config.target)
-        uses_log = self.target_kind != Target.PRICE or {Feature.LOGRET, Feature.LOGABSRET} & set(config.features)
+        uses_log = self.target_kind != Target.PRICE or any(f.reads_returns for f in config.features)
         if uses_log and (close_all <= 0).any():
             raise LabError("err_logret_nonpositive", n=int((close_all <= 0).sum()))
         self.config = config
@@ -118,7 +97,7 @@ class Prepared:
                 )
         self.train_rows = n_train_rows  # rows [0, train_rows) are the only ones the scalers see
 
-        raw_features = feature_matrix(frame, config)  # [N, F]
+        raw_features = feature_matrix(frame, config.features)  # [N, F]
         self.feature_scaler = Scaler.fit(raw_features[:n_train_rows])
         self.features = self.feature_scaler.transform(raw_features).astype(np.float32)  # [N, F]
 

@@ -6,14 +6,25 @@ A sample *ends* at row ``e`` (its last input row) and looks ``h`` rows ahead. Ro
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import numpy as np
 import pandas as pd
 
-from lstm_core.config import Target
+from lstm_core.features import VOL_FLOOR, log_abs_returns
 
-VOL_FLOOR = 1e-4  # 0.01 % a day: keeps the log of a flat stretch (and of a zero return) finite
+
+class Target(StrEnum):
+    """What the model predicts ``horizon`` days ahead."""
+
+    LOGVOL = "logvol"  # log of the realized volatility of the next `horizon` daily returns
+    LOGRET = "logret"  # log(price[t+h] / price[t]), rebuilt into a price
+    PRICE = "price"  # the scaled price level itself
+
 EWMA_LAMBDA = 0.94  # RiskMetrics' daily decay
 MA_DAYS = 5
+__all__ = ["VOL_FLOOR", "Target", "log_abs_returns"]  # and the functions below
+
 BASELINES: dict[Target, tuple[str, ...]] = {
     Target.LOGVOL: ("persistence", "ewma", "train_mean"),
     Target.LOGRET: ("persistence", "moving_average", "drift"),
@@ -24,11 +35,6 @@ BASELINES: dict[Target, tuple[str, ...]] = {
 def log_returns(close: np.ndarray, previous: float) -> np.ndarray:
     """Daily log returns aligned with ``close``: ``[N]``, the first against ``previous``."""
     return np.log(close / np.concatenate([[previous], close[:-1]]))
-
-
-def log_abs_returns(logret: np.ndarray) -> np.ndarray:
-    """The size of each day's move on a log scale: ``log(|r| + VOL_FLOOR)``, ``[N]``."""
-    return np.log(np.abs(logret) + VOL_FLOOR)
 
 
 def _sum_of_squares(logret: np.ndarray) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Any
 
 import streamlit as st
@@ -14,7 +13,6 @@ from lstm_core.i18n import t
 from ui.state import lang, show_error, tr
 
 CHOICE_PREFIX = {"target": "target", "features": "feat", "cell": "cell", "optimizer": "optimizer"}
-_INT_FIELDS = {f.name for f in fields(RunConfig) if f.type in ("int", int)}
 
 
 def widget_key(name: str) -> str:
@@ -59,7 +57,7 @@ def _setting_widget(name: str, setting: Setting, disabled: bool) -> Any:
         return st.selectbox(label, setting.choices, format_func=labels, **common)
     if setting.slider:  # a slider cannot leave its range, so its bounds are the setting's
         return st.slider(label, float(setting.low), float(setting.high), step=float(setting.step), **common)
-    if name in _INT_FIELDS:
+    if setting.is_int:
         return st.number_input(label, step=1, **common)
     return st.number_input(label, format="%.2e" if setting.log else "%g", step=setting.step, **common)
 
@@ -69,8 +67,8 @@ def seed_widgets(defaults: RunConfig, overwrite: bool = False) -> None:
     for name in SETTINGS:
         key = widget_key(name)
         if overwrite or key not in st.session_state:
-            value = getattr(defaults, name)
-            st.session_state[key] = list(value) if isinstance(value, tuple) else value
+            value = defaults.to_dict()[name]  # widgets hold plain values (an enum member confuses their options)
+            st.session_state[key] = value
 
 
 def config_from_widgets() -> RunConfig:
@@ -78,7 +76,7 @@ def config_from_widgets() -> RunConfig:
     values: dict[str, Any] = {}
     for name in SETTINGS:
         value = st.session_state.get(widget_key(name))
-        if name in _INT_FIELDS and isinstance(value, float) and value.is_integer():
+        if SETTINGS[name].is_int and isinstance(value, float) and value.is_integer():
             value = int(value)
         values[name] = tuple(value or ()) if name == "features" else value
     return RunConfig(**values)

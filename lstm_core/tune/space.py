@@ -4,7 +4,7 @@ trial samples a config from it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import optuna
@@ -23,10 +23,6 @@ class Dim:
     log: bool = False
     is_int: bool = False
     choices: tuple[str, ...] = ()
-
-
-def _is_int(name: str) -> bool:
-    return next(f.type for f in fields(RunConfig) if f.name == name) in ("int", int)
 
 
 # where a first search starts, inside the table's limits: the table allows 512 hidden units and a learning rate of 1,
@@ -48,7 +44,7 @@ def table_dim(name: str) -> Dim:
         raise LabError("err_tune_unknown_setting", name=name, choices=", ".join(searchable_names()))
     if setting.is_choice:
         return Dim(name, choices=setting.choices)
-    is_int = _is_int(name)
+    is_int = setting.is_int
     low, high = (int(setting.low), int(setting.high)) if is_int else (setting.low, setting.high)
     return Dim(name, low=low, high=high, log=setting.log, is_int=is_int)
 
