@@ -11,16 +11,16 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 import numpy as np
 
+from lstm_core.baselines import BASELINES, PERSISTENCE
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.evaluate import BASELINES
+from lstm_core.evaluate import MODEL
 from lstm_core.pipeline import Scaler
-from lstm_core.runs import BUNDLE_VERSION
-from lstm_core.trainer import EpochRecord, StopReason
+from lstm_core.record import BUNDLE_VERSION, JSON_KEYS, EpochRecord, RunRecord, StopReason
 
 BUNDLE_FILES = ("run.json", "weights.safetensors", "initial.safetensors", "data.csv")
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -160,10 +160,10 @@ def _config(value: object) -> RunConfig:
 _HISTORY_FIELDS = {f.name for f in fields(EpochRecord)}
 
 
-def _history(max_epoch: int) -> Callable[[object], list[EpochRecord]]:
+def _history(max_epoch: int) -> Callable[[object], tuple[EpochRecord, ...]]:
     loss, amount = _number(0.0, 1e300, optional=True), _number(0.0, 1e15, optional=True)
 
-    def check(value: object) -> list[EpochRecord]:
+    def check(value: object) -> tuple[EpochRecord, ...]:
         if not isinstance(value, list) or len(value) > max_epoch + 1:
             raise ValueError("history")
         records = []
@@ -175,13 +175,13 @@ def _history(max_epoch: int) -> Callable[[object], list[EpochRecord]]:
                 val_loss=loss(item["val_loss"]), seconds=amount(item["seconds"]),
                 samples_per_s=amount(item["samples_per_s"]),
             ))
-        return records
+        return tuple(records)
 
     return check
 
 
 def _metrics(value: object) -> dict[str, dict[str, float | None]]:
-    if not isinstance(value, dict) or not {"model", "persistence"} <= set(value) <= {"model", *BASELINES}:
+    if not isinstance(value, dict) or not {MODEL, PERSISTENCE} <= set(value) <= {MODEL, *BASELINES}:
         raise ValueError(value)
     table: dict[str, dict[str, float | None]] = {}
     for who, row in value.items():
@@ -192,7 +192,7 @@ def _metrics(value: object) -> dict[str, dict[str, float | None]]:
             if not isinstance(key, str) or (number is not None and not isinstance(number, (int, float))):
                 raise ValueError(row)
             table[who][key] = None if number is None else _number(-1e300, 1e300)(number)
-    if table["model"]["rmse"] is None or table["persistence"]["rmse"] is None:
+    if table[MODEL]["rmse"] is None or table[PERSISTENCE]["rmse"] is None:
         raise ValueError("rmse")
     return table
 
@@ -229,30 +229,12 @@ def _checksums(value: object) -> dict[str, str]:
     return value
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """run.json once it has passed the schema: every field typed, bounded and finite."""
-
-    run_id: str
-    created: str
-    dataset: str
-    config: RunConfig
-    metrics: dict[str, dict[str, float | None]]
-    history: list[EpochRecord]
-    best_epoch: int
-    best_val_loss: float
-    stop_reason: StopReason
-    seconds: float
-    scalers: dict[str, Scaler]
-    checksums: dict[str, str]
+_TOP_LEVEL = JSON_KEYS | {"sha256"}
 
 
-_TOP_LEVEL = {"version", "run_id", "created", "dataset", "config", "metrics", "best_epoch", "best_val_loss",
-              "epochs_run", "stop_reason", "seconds", "history", "scaler", "sha256"}
-
-
-def run_record(record: dict) -> RunRecord:
-    """The schema: LabError naming the first field that is missing, of the wrong type, out of range or unknown."""
+def run_record(record: dict) -> tuple[RunRecord, dict[str, str]]:
+    """The schema: the record and the files' checksums; LabError naming the first field that is missing, of the wrong
+    type, out of range or unknown."""
     version = record.get("version")
     if version != BUNDLE_VERSION:
         shown = version if isinstance(version, int) and not isinstance(version, bool) else "?"
@@ -274,10 +256,10 @@ def run_record(record: dict) -> RunRecord:
             best_val_loss=_field(record, "best_val_loss", _number(0.0, 1e300, optional=True)),
             stop_reason=_field(record, "stop_reason", StopReason),
             seconds=_field(record, "seconds", _number(0.0, 1e9)),
-            scalers=_field(record, "scaler", _scaler(config.n_features, config.steps)),
-            checksums=_field(record, "sha256", _checksums),
+            scaler=_field(record, "scaler", _scaler(config.n_features, config.steps)),
         )
+        checksums = _field(record, "sha256", _checksums)
         _field(record, "epochs_run", _int(0, max_epoch))
     except _BadField as bad:
         raise LabError("err_bundle_field", field=bad.name) from None
-    return parsed
+    return parsed, checksums

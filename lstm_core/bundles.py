@@ -14,30 +14,24 @@ import json
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
 
 from lstm_core.bundle_schema import parse_run_json, run_record
-from lstm_core.config import RunConfig
+from lstm_core.cost import EVAL_BATCH_MAX, eval_chunk_samples, n_parameters, scoring_macs
 from lstm_core.errors import LabError
 from lstm_core.evaluate import evaluate
-from lstm_core.model import build_model
-from lstm_core.runs import Run, _finite_or_none, test_predictions
-from lstm_core.trainer import EVAL_BATCH
+from lstm_core.runs import Run, SavedRun
 
 DATA_COLUMNS = ("Open", "High", "Low", "Close", "Volume")  # what lstm_core.data.tidy leaves in a frame
 MAX_ZIP_ENTRIES = 16  # a bundle has 4; a bigger central directory is refused before zipfile parses it
 _CHUNK = 1 << 20  # bytes inflated per read: the most a member can overshoot its cap by
 _SAFETENSORS_HEADER = 64 * 1024  # room for the tensor table in front of the raw weights
 _MB = 1 << 20
-_SCORE_CHUNK_BYTES = 64 * _MB
+_SCORE_CHUNK_MB = 32  # the activations one chunk of re-scoring an upload may hold
 
 
 @dataclass(frozen=True)
@@ -66,8 +60,8 @@ class BundleLimits:
 
 # Uploads from anyone: each is read in the page's thread, so these numbers bound that page's wait. Measured
 # on one core by tests/test_bundles_hostile.py: every hostile case is refused within 0.2 s and +50 MB of peak
-# memory; the largest upload allowed (3e10 multiply-adds: 48,000 rows, 128-unit LSTM, 60-day windows) is
-# re-scored in 1.6 s with +96 MB.
+# memory; the largest upload allowed (3e10 multiply-adds over its validation and test windows: 24,000 rows,
+# 128-unit LSTM, 60-day windows) is re-scored, baselines included, in 0.7 s with +121 MB.
 UPLOAD_LIMITS = BundleLimits(
     max_zip_bytes=50 * _MB, max_json_bytes=1 * _MB, max_csv_bytes=20 * _MB, max_csv_rows=200_000,
     max_params=2_000_000, max_score_macs=3e10, max_window_values=1 << 24,
@@ -88,23 +82,13 @@ def _sha256(blob: bytes) -> str:
 
 
 def bundle_members(run: Run) -> dict[str, bytes]:
-    """The files of a bundle, by name."""
-    weights = save_safetensors({k: v.contiguous() for k, v in run.model.state_dict().items()})
-    initial = save_safetensors({k: v.contiguous() for k, v in run.initial_state.items()})
-    data_csv = run.frame.to_csv(index_label="Date").encode()
-    record = run.summary()
-    # JSON has no NaN: what the reader's schema refuses is never written (an undefined score is null)
-    record["metrics"] = {who: {k: _finite_or_none(v) for k, v in row.items()} for who, row in run.metrics.items()}
-    record["scaler"] = {"features": run.prepared.feature_scaler.to_dict(), "target": run.prepared.target_scaler.to_dict()}
-    record["sha256"] = {
-        "weights.safetensors": _sha256(weights), "initial.safetensors": _sha256(initial), "data.csv": _sha256(data_csv)
-    }
-    return {
-        "run.json": json.dumps(record, indent=1, allow_nan=False).encode(),
-        "weights.safetensors": weights,
-        "initial.safetensors": initial,
-        "data.csv": data_csv,
-    }
+    """The files of a bundle, by name: run.json is the run's record and the other files' checksums."""
+    saved = run.saved()
+    files = {"weights.safetensors": saved.weights, "initial.safetensors": saved.initial,
+             "data.csv": run.frame.to_csv(index_label="Date").encode()}
+    record = {**saved.record.to_json(), "sha256": {name: _sha256(blob) for name, blob in files.items()}}
+    # JSON has no NaN (to_json wrote null): what the reader's schema refuses is never written
+    return {"run.json": json.dumps(record, indent=1, allow_nan=False).encode(), **files}
 
 
 def save_bundle(run: Run, directory: str | Path, members: dict[str, bytes] | None = None) -> Path:
@@ -244,36 +228,6 @@ def parse_data_csv(blob: bytes, limits: BundleLimits) -> pd.DataFrame:
     return frame
 
 
-def _weights(blob: bytes, name: str, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Tensors that exactly fit ``expected`` (names, shapes, float32) and are finite."""
-    try:
-        tensors = load_safetensors(blob)
-    except (SafetensorError, ValueError, RuntimeError) as exc:
-        raise LabError("err_bundle_weights", name=name) from exc
-    if set(tensors) != set(expected):
-        raise LabError("err_bundle_shapes")
-    for key, tensor in tensors.items():
-        if tensor.shape != expected[key].shape:
-            raise LabError("err_bundle_shapes")
-        if tensor.dtype != torch.float32:
-            raise LabError("err_bundle_weights", name=name)
-        if not torch.isfinite(tensor).all():
-            raise LabError("err_bundle_nonfinite", name=name)
-    return tensors
-
-
-def model_size(config: RunConfig) -> tuple[int, int]:
-    """(all parameters, recurrent parameters) of ``config``'s model, counted without allocating it."""
-    with torch.device("meta"):
-        model = build_model(config)
-    return sum(p.numel() for p in model.parameters()), sum(p.numel() for p in model.rnn.parameters())
-
-
-def scoring_cost(n_test: int, config: RunConfig) -> float:
-    """Multiply-adds of predicting every test window: windows x steps x recurrent parameters."""
-    return float(n_test) * config.window * model_size(config)[1]
-
-
 # ---------------------------------------------------------------- loading
 
 
@@ -282,56 +236,34 @@ def load_bundle(source: str | Path | bytes, limits: BundleLimits = UPLOAD_LIMITS
 
     ``rescore``: recompute the scores from weights and data (a bundle from elsewhere: run.json has no
     checksum of its own, so its scores are never believed). Without it the stored scores are kept: for
-    bundles this server wrote itself (the workspace) and for the command line's ``gates``, which prints none.
+    bundles this server wrote itself (the workspace) and for the command line, which computes what it prints.
     """
     members = _open_members(source, limits)
-    record = run_record(parse_run_json(members.read("run.json", limits.max_json_bytes)))
+    record, checksums = run_record(parse_run_json(members.read("run.json", limits.max_json_bytes)))
     config = record.config
-    params, _ = model_size(config)
+    params = n_parameters(config)
     if params > limits.max_params:
         raise LabError("err_bundle_params", params=params, limit=limits.max_params)
     blobs = {name: members.read(name, limits.max_weights_bytes)
              for name in ("weights.safetensors", "initial.safetensors")}
     blobs["data.csv"] = members.read("data.csv", limits.max_csv_bytes)
     for name, blob in blobs.items():
-        if _sha256(blob) != record.checksums[name]:
+        if _sha256(blob) != checksums[name]:
             raise LabError("err_bundle_checksum", name=name)
-    model = build_model(config)
-    expected = model.state_dict()
-    weights = _weights(blobs.pop("weights.safetensors"), "weights.safetensors", expected)
-    initial = _weights(blobs.pop("initial.safetensors"), "initial.safetensors", expected)
-    model.load_state_dict(weights)  # names, shapes and dtypes were checked: this cannot fail
-    model.eval()
-    frame = parse_data_csv(blobs.pop("data.csv"), limits)
-    run = Run(
-        config=config, dataset_name=record.dataset, frame=frame, model=model, initial_state=initial,
-        history=record.history, metrics=record.metrics, best_epoch=record.best_epoch,
-        best_val_loss=record.best_val_loss, stop_reason=record.stop_reason, seconds=record.seconds,
-        run_id=record.run_id, created=record.created,
-    )
-    prepared = run.prepared  # O(rows): refuses data too short for the settings with its own sentence
-    stored = record.scalers["features"]
-    if not (np.allclose(stored.mean, prepared.feature_scaler.mean, rtol=1e-6)
-            and np.allclose(stored.std, prepared.feature_scaler.std, rtol=1e-6)):
-        raise LabError("err_bundle_scaler")
+    frame = parse_data_csv(blobs["data.csv"], limits)
+    run = Run.restore(SavedRun(record, blobs["weights.safetensors"], blobs["initial.safetensors"]), frame)
     if rescore:
-        n_test = prepared.n_samples("test")
-        values = n_test * config.window * config.n_features
+        n_scored = run.prepared.n_samples("val") + run.prepared.n_samples("test")  # one forward over both
+        values = n_scored * config.window * config.n_features
         if values > limits.max_window_values:
-            raise LabError("err_bundle_windows", windows=n_test, window=config.window, values=values,
+            raise LabError("err_bundle_windows", windows=n_scored, window=config.window, values=values,
                            limit=limits.max_window_values)
-        cost = scoring_cost(n_test, config)
+        cost = scoring_macs(n_scored, config)
         if cost > limits.max_score_macs:
             raise LabError("err_bundle_cost", gmac=f"{cost / 1e9:,.1f}", limit=f"{limits.max_score_macs / 1e9:,.0f}")
-        run.__dict__["test_predictions"] = _bounded_test_predictions(run)  # seeds the cached property
-        run.metrics = evaluate(prepared, run.test_predictions)
+        # chunks whose activations stay bounded; where predict's own chunks already fit, its default gives exactly
+        # train_run's numbers
+        chunk = eval_chunk_samples(config.window, config.hidden, config.layers, _SCORE_CHUNK_MB)
+        run.model_outputs(None if chunk >= EVAL_BATCH_MAX else chunk)
+        run.record = replace(run.record, metrics=evaluate(run.prepared, run.outputs()))
     return run
-
-
-def _bounded_test_predictions(run: Run) -> np.ndarray:
-    """Predicted test prices, computed in chunks whose LSTM buffers stay under ``_SCORE_CHUNK_BYTES``."""
-    config = run.config
-    # measured: about 8.5 bytes per window step, hidden unit and layer (outputs and gate buffers); doubled
-    chunk = max(1, _SCORE_CHUNK_BYTES // (16 * config.window * config.hidden * config.layers))
-    # where predict's own chunks already fit, its default gives exactly train_run's numbers
-    return test_predictions(run.prepared, run.model, None if chunk >= EVAL_BATCH else chunk)

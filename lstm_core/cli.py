@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from lstm_core.config import SETTINGS, RunConfig
+from lstm_core.config import SETTINGS, Cell, RunConfig
 from lstm_core.errors import LabError
 from lstm_core.i18n import t
 from lstm_core.memory import tune_malloc
@@ -109,7 +109,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     given = {f.name: getattr(args, f.name) for f in fields(RunConfig) if getattr(args, f.name, None) is not None}
     if "features" in given:
         given["features"] = tuple(part.strip() for part in given["features"].split(",") if part.strip())
-    return RunConfig(**given)
+    return RunConfig.for_target(**given)
 
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d{1,2})?|mps")  # "meta" and friends allocate nothing and cannot train
@@ -170,18 +170,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
     except OSError as exc:  # disk full, permissions changed while training
         raise LabError("err_out_unwritable", path=str(out)) from exc
     print(f"{run.stop_reason}; bundle saved in {out}", file=sys.stderr)
-    summary = run.summary()
-    return {
-        "metrics": summary["metrics"],
-        "best_val_loss": summary["best_val_loss"],
-        "best_epoch": summary["best_epoch"],
-        "epochs_run": summary["epochs_run"],
-        "stop_reason": run.stop_reason,
-        "seconds": summary["seconds"],
-        "config": summary["config"],
-        "dataset": run.dataset_name,
-        "bundle": str(out),
-    }
+    return {**run.record.to_json(), "bundle": str(out)}  # run.json's record, as the bundle holds it
 
 
 def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
@@ -190,7 +179,7 @@ def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
 
     # the user's own bundle, as big as anything this program trains; not re-scored: no scores are printed
     run = load_bundle(args.bundle, limits=LOCAL_LIMITS, rescore=False)
-    if run.config.cell != "lstm":
+    if run.config.cell != Cell.LSTM:
         raise LabError("err_gates_not_lstm", kind=run.config.cell.upper())
     window = run.prepared.window("test", args.index)
     trace = extract_gates(run.model.rnn, window.x)
@@ -209,12 +198,13 @@ def cmd_forecast(args: argparse.Namespace) -> dict[str, object]:
 
     levels = parse_levels(args.level)  # before loading: a typo costs no time
     run = _local_run(args.bundle)
-    calibration = calibrate(run.prepared, run.model, levels)
+    calibration = calibrate(run.prepared, run.outputs(), levels)
     return forecast_ahead(run.prepared, run.model, calibration, args.steps).to_json()
 
 
 def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
-    from lstm_core.forecast import backtest, parse_levels
+    from lstm_core.baselines import FitOptions
+    from lstm_core.forecast import backtest, parse_levels, refit_outputs
 
     levels = parse_levels(args.level)
     if args.refit_every is not None and args.refit_every < 1:
@@ -222,7 +212,12 @@ def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
     if args.period is not None and args.period < 1:
         raise LabError("err_forecast_period", period=args.period)
     run = _local_run(args.bundle)
-    return backtest(run.prepared, run.model, levels, args.refit_every, args.period)
+    outputs = run.outputs(FitOptions(period=args.period))
+    refits = 0
+    if args.refit_every is not None:
+        outputs = outputs.with_model_test(refit_outputs(run.prepared, run.model, args.refit_every))
+        refits = math.ceil(run.prepared.n_samples("test") / args.refit_every)
+    return backtest(run.prepared, outputs, levels, refits).to_json()
 
 
 def cmd_tune(args: argparse.Namespace) -> dict[str, object]:

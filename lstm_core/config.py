@@ -12,8 +12,8 @@ from enum import StrEnum
 from typing import Any
 
 from lstm_core.errors import LabError
-from lstm_core.features import PRICE_LEVELS, Feature
-from lstm_core.targets import Target
+from lstm_core.features import Feature
+from lstm_core.targets import Target, target_of
 
 __all__ = ["CELLS", "FEATURES", "OPTIMIZERS", "SETTINGS", "TARGETS", "Cell", "Feature", "Group", "Optimizer", "RunConfig",
            "Setting", "Target", "setting_of"]
@@ -24,6 +24,12 @@ class Cell(StrEnum):
 
     LSTM = "lstm"
     GRU = "gru"
+    RNN = "rnn"  # a plain tanh RNN: no gates, the vanishing gradient's classic victim
+
+    @property
+    def gate_blocks(self) -> int:
+        """Weight blocks per layer: LSTM 4 (i, f, g, o), GRU 3 (r, z, n), a plain RNN 1."""
+        return {Cell.LSTM: 4, Cell.GRU: 3, Cell.RNN: 1}[self]
 
 
 class Optimizer(StrEnum):
@@ -128,7 +134,7 @@ class RunConfig:
             raise LabError("err_cfg_no_test", train=self.train_frac, val=self.val_frac)
         if self.dropout > 0 and self.layers < 2:
             raise LabError("err_cfg_dropout_one_layer", dropout=self.dropout)
-        if self.target == Target.LOGVOL and self.window < self.horizon:
+        if self.window < target_of(self.target).min_window(self.horizon):
             raise LabError("err_cfg_window_horizon", window=self.window, horizon=self.horizon)
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,6 +157,16 @@ class RunConfig:
             values["features"] = tuple(values["features"])
         return cls(**values)
 
+    @classmethod
+    def for_target(cls, **given: Any) -> RunConfig:
+        """The settings ``given`` over the defaults of their target (its features and horizon), then RunConfig's."""
+        target = given.get("target", cls.__dataclass_fields__["target"].default)
+        try:
+            defaults = target_of(target).defaults
+        except ValueError:  # an unknown target: RunConfig's own check names it
+            defaults = {}
+        return cls(**{**defaults, **given})
+
     def with_(self, **changes: Any) -> RunConfig:
         """A copy with some settings changed (validated like any other)."""
         return replace(self, **changes)
@@ -161,10 +177,7 @@ class RunConfig:
 
     def warnings(self) -> list[tuple[str, dict[str, object]]]:
         """Settings that run but will probably mislead, as (translation key, params) pairs."""
-        found: list[tuple[str, dict[str, object]]] = []
-        if self.target == Target.PRICE and not PRICE_LEVELS & set(self.features):
-            found.append(("warn_price_without_level", {}))
-        return found
+        return target_of(self.target).warnings(self.features)
 
 
 def setting_of(name: str) -> Setting:

@@ -1,15 +1,65 @@
-"""Honest scoring on the held-out test period: the model against naive baselines, in the units a person reads."""
+"""Honest scoring on the held-out test period: the model against every baseline, in the units a person reads."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+import torch
+from torch import nn
 
-from lstm_core import targets
+from lstm_core.baselines import DEFAULT_OPTIONS, PERSISTENCE, FitOptions, predict_splits
 from lstm_core.pipeline import Prepared
+from lstm_core.trainer import predict
 
-BASELINES = tuple(dict.fromkeys(name for names in targets.BASELINES.values() for name in names))  # every name
+MODEL = "model"  # the network's row beside the baselines' in every table
+
+
+@dataclass(frozen=True, eq=False)
+class Outputs:
+    """Every forecaster's forecasts of the validation and test windows, in the target's own units: ``[S, steps]`` each.
+
+    Made once per run (``Run.outputs``): the verdict, the intervals and the backtest all read these.
+    """
+
+    val: dict[str, np.ndarray]  # "model" and each baseline
+    test: dict[str, np.ndarray]
+
+    @property
+    def names(self) -> list[str]:
+        """"model" first, then the baselines in the registry's order."""
+        return list(self.test)
+
+    @property
+    def baselines(self) -> list[str]:
+        return [name for name in self.test if name != MODEL]
+
+    def readable(self, prepared: Prepared, split: str, name: str) -> np.ndarray:
+        """``name``'s first-step forecasts of a split in readable units: ``[S]``."""
+        raw = getattr(self, split)[name][:, 0]
+        return prepared.target_kind.readable(raw, prepared, prepared.split_ends[split])
+
+    def with_model_test(self, test: np.ndarray) -> Outputs:
+        """The same with the model's test forecasts replaced (by refitted ones)."""
+        return Outputs(self.val, {**self.test, MODEL: test})
+
+
+def model_outputs(prepared: Prepared, model: nn.Module, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The model's forecasts of every validation and test window, unscaled: ``[S_val, steps]``, ``[S_test, steps]``.
+
+    One batched forward over both splits (``predict`` chunks it only to bound memory).
+    """
+    x_val, x_test = prepared.tensors("val")[0], prepared.tensors("test")[0]  # [S_val, T, F], [S_test, T, F]
+    both = prepared.unscale(predict(model, torch.cat([x_val, x_test]), chunk).numpy())  # [S_val + S_test, steps]
+    return both[: len(x_val)], both[len(x_val) :]
+
+
+def collect_outputs(prepared: Prepared, model_val: np.ndarray, model_test: np.ndarray,
+                    options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
+    """The model's forecasts beside every applicable baseline's (each fitted once, on training rows only)."""
+    base = predict_splits(prepared, ("val", "test"), options)
+    return Outputs({MODEL: model_val, **base["val"]}, {MODEL: model_test, **base["test"]})
 
 
 def metrics(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> dict[str, float | None]:
@@ -31,11 +81,6 @@ def metrics(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> dict
         "mape": float(100 * np.mean(np.abs(error / actual))) if one_sign else None,
         "direction_acc": float(100 * np.mean(predicted_move[moves] == actual_move[moves])) if moves.any() else None,
     }
-
-
-def baseline_predictions(prepared: Prepared, split: str = "test") -> dict[str, np.ndarray]:
-    """The target's no-model forecasts for each sample of a split (see ``lstm_core.targets.baselines``)."""
-    return prepared.baselines(split)
 
 
 def _betainc(a: float, b: float, x: float) -> float:
@@ -91,18 +136,16 @@ def diebold_mariano_p(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int =
     return student_t_two_sided_p(statistic, n - 1)
 
 
-def evaluate(prepared: Prepared, model_prices: np.ndarray, split: str = "test") -> dict[str, dict[str, float | None]]:
-    """Metrics for the model and every baseline, plus the model's ``skill`` = 1 - RMSE_model / RMSE_persistence
-    and ``p_vs_persistence``, the Diebold-Mariano p-value of that difference (small: not down to chance)."""
+def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[str, dict[str, float | None]]:
+    """Metrics of the model and every baseline on a split (first step, readable units), plus the model's ``skill`` =
+    1 - RMSE_model / RMSE_persistence and ``p_vs_persistence``, the Diebold-Mariano p-value of that difference."""
     actual = prepared.actual_values(split)
     last = prepared.last_values(split)
-    table = {"model": metrics(actual, model_prices, last)}
-    baselines = baseline_predictions(prepared, split)
-    for name, forecast in baselines.items():
-        table[name] = metrics(actual, forecast, last)
-    persistence_rmse = table["persistence"]["rmse"]
-    skill = 1 - table["model"]["rmse"] / persistence_rmse if persistence_rmse > 0 else None
-    table["model"]["skill"] = skill if skill is None or math.isfinite(skill) else None
-    table["model"]["p_vs_persistence"] = diebold_mariano_p(
-        model_prices - actual, baselines["persistence"] - actual, prepared.config.horizon)
+    forecasts = {name: outputs.readable(prepared, split, name) for name in outputs.names}
+    table = {name: metrics(actual, forecast, last) for name, forecast in forecasts.items()}
+    persistence_rmse = table[PERSISTENCE]["rmse"]
+    skill = 1 - table[MODEL]["rmse"] / persistence_rmse if persistence_rmse > 0 else None
+    table[MODEL]["skill"] = skill if skill is None or math.isfinite(skill) else None
+    table[MODEL]["p_vs_persistence"] = diebold_mariano_p(
+        forecasts[MODEL] - actual, forecasts[PERSISTENCE] - actual, prepared.config.horizon)
     return table

@@ -1,8 +1,8 @@
 """Training jobs: each trains in a worker process (lstm_core.workers) and streams progress back for the live chart.
 
-The worker runs ``train_task`` and sends ``TrainTick`` events; the server turns them into ``Progress`` snapshots
-and, at the end, turns the worker's ``TrainOutcome`` (weights as safetensors bytes, history, metrics, test
-predictions) into a ``Run``. Limits are checked before anything starts (lstm_core.limits).
+The worker runs ``train_task``, which is ``train_run`` with its progress sent as ``TrainTick`` messages; it returns
+the run as a ``SavedRun`` (record and safetensors bytes), which the server turns into a ``Run`` with ``Run.restore``,
+as it does a bundle. Limits are checked before anything starts (lstm_core.limits).
 """
 
 from __future__ import annotations
@@ -14,22 +14,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
 
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.evaluate import evaluate
-from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk_samples
-from lstm_core.model import build_model
+from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import Run, test_predictions
-from lstm_core.trainer import EpochRecord, StopReason, Trainer
+from lstm_core.record import EpochRecord
+from lstm_core.runs import Run, SavedRun, train_run
+from lstm_core.trainer import Trainer, TrainTick
 from lstm_core.workers import Channel, JobStatus, StopFlag, WorkerJob, WorkerPool, WorkerSettings
 
-__all__ = ["JobManager", "JobStatus", "Progress", "TrainingJob", "default_manager", "format_seconds"]
+__all__ = ["JobManager", "JobStatus", "Progress", "TrainTick", "TrainingJob", "default_manager", "format_seconds"]
 
 MAX_BATCH_POINTS = 3000  # the live chart's running batch loss is thinned beyond this
 TICK_S = 0.1  # a worker reports at most this often (and at every epoch's end)
@@ -40,35 +36,6 @@ TRAIN_NICE_DEFAULT = 10
 # ---------------------------------------------------------------- in the worker
 
 
-@dataclass(frozen=True)
-class TrainTick:
-    """What a worker reports: where training is, the batch losses since the last tick, and the history when it grew."""
-
-    epoch: int
-    batch: int
-    n_batches: int
-    samples: int  # training samples seen so far
-    train_seconds: float  # wall time since the first training batch began (validation passes included)
-    losses: tuple[float, ...]
-    history: tuple[EpochRecord, ...] | None = None
-
-
-@dataclass(frozen=True)
-class TrainOutcome:
-    """A finished training run as the worker hands it back: plain values and safetensors bytes, no live objects."""
-
-    weights: bytes
-    initial: bytes
-    history: list[EpochRecord]
-    best_epoch: int
-    best_val_loss: float
-    stop_reason: StopReason
-    seconds: float
-    batch_losses: list[float]
-    test_prices: np.ndarray  # [S] predicted prices of the test period
-    metrics: dict[str, dict[str, float | None]]
-
-
 class _Reporter:
     """Trainer callbacks that batch progress into ticks, so the pipe carries tens of messages a second, not hundreds."""
 
@@ -76,7 +43,6 @@ class _Reporter:
         self.channel = channel
         self.losses: list[float] = []
         self.sent_at = 0.0  # so the first batch goes out at once: it tells the server that training began
-        self.training_since: float | None = None
 
     def on_batch(self, trainer: Trainer) -> None:
         self.losses.append(trainer.batch_loss)
@@ -84,49 +50,20 @@ class _Reporter:
             self.send(trainer)
 
     def on_epoch(self, trainer: Trainer) -> None:
-        if trainer.epoch == 0:  # the untrained model is scored: training starts now
-            self.training_since = time.perf_counter()
         self.send(trainer, history=True)
 
     def send(self, trainer: Trainer, history: bool = False) -> None:
-        now = time.perf_counter()
-        started = self.training_since or now
-        self.channel.send(TrainTick(
-            epoch=trainer.epoch, batch=trainer.batch, n_batches=trainer.n_batches, samples=trainer.samples_seen,
-            train_seconds=now - started, losses=tuple(self.losses),
-            history=tuple(trainer.history) if history else None,
-        ))
-        self.losses, self.sent_at = [], now
+        self.channel.send(trainer.tick(tuple(self.losses), with_history=history))
+        self.losses, self.sent_at = [], time.perf_counter()
 
 
-def _tensors_bytes(state: dict) -> bytes:
-    return save_safetensors({k: v.detach().contiguous().cpu() for k, v in state.items()})
-
-
-def train_task(frame: pd.DataFrame, config: RunConfig, limits: JobLimits, *, channel: Channel,
-               stop: StopFlag) -> TrainOutcome:
+def train_task(frame: pd.DataFrame, dataset_name: str, config: RunConfig, limits: JobLimits, *, channel: Channel,
+               stop: StopFlag) -> SavedRun:
     """Train ``config`` on ``frame`` (in a worker process), stopping at ``stop`` or at the time limit."""
-    prepared = Prepared(frame, config)
-    chunk = eval_chunk_samples(config.window, config.hidden, config.layers, limits.eval_mb)
-    trainer = Trainer(config, prepared, stop, max_seconds=limits.max_job_s, eval_chunk=chunk)  # type: ignore[arg-type]
     reporter = _Reporter(channel)
-    trainer.add_callback("on_batch_end", reporter.on_batch)
-    trainer.add_callback("on_epoch_end", reporter.on_epoch)
-    result = trainer.fit()
-    reporter.send(trainer, history=True)
-    prices = test_predictions(prepared, result.model, chunk)
-    return TrainOutcome(
-        weights=_tensors_bytes(result.model.state_dict()),
-        initial=_tensors_bytes(result.initial_state),
-        history=result.history,
-        best_epoch=result.best_epoch,
-        best_val_loss=result.best_val_loss,
-        stop_reason=result.stop_reason,
-        seconds=result.seconds,
-        batch_losses=result.batch_losses,
-        test_prices=prices,
-        metrics=evaluate(prepared, prices),
-    )
+    run = train_run(frame, dataset_name, config, stop, on_batch_end=reporter.on_batch, on_epoch_end=reporter.on_epoch,
+                    max_seconds=limits.max_job_s, eval_chunk=eval_chunk(config, limits))  # type: ignore[arg-type]
+    return run.saved(with_outputs=True)
 
 
 # ---------------------------------------------------------------- on the server
@@ -138,23 +75,56 @@ class Progress:
 
     status: JobStatus
     queue_place: int  # 1-based place in the queue, 0 when not queued
-    epoch: int
+    tick: TrainTick  # the worker's latest report
     epochs: int
-    batch: int
-    n_batches: int
     samples_per_s: float | None  # None until a few batches have been timed
     seconds_left: float | None  # None until there is a measured rate; never beyond the time limit
-    history: list[EpochRecord]
+    history: tuple[EpochRecord, ...]
     batch_steps: list[float]  # x of the batch-loss line, in epochs (fractional)
     batch_losses: list[float]  # running mean of the batch loss
     stop_requested: bool
     error: LabError | None = None
     time_limit_s: float | None = None
 
+    @property
+    def epoch(self) -> int:
+        """The epoch in progress: 1 while epoch 0 (the untrained model) is scored, as the first to train is then next."""
+        return max(self.tick.epoch, 1)
+
+    @property
+    def done_fraction(self) -> float:
+        return min((self.epoch - 1 + self.tick.batch / max(self.tick.n_batches, 1)) / self.epochs, 1.0)
+
+
+@dataclass
+class _LossCurve:
+    """The live chart's batch-loss line: an exponential running mean, thinned as it grows."""
+
+    steps: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    seen: int = 0
+    thin: int = 1
+    running: float = math.nan
+
+    def add(self, losses: tuple[float, ...], n_batches: int) -> None:
+        for loss in losses:
+            self.seen += 1
+            # single batches are too noisy to read
+            self.running = loss if math.isnan(self.running) else 0.9 * self.running + 0.1 * loss
+            if self.seen % self.thin == 0:
+                self.steps.append(self.seen / max(n_batches, 1))
+                self.losses.append(self.running)
+                if len(self.losses) > MAX_BATCH_POINTS:  # keep every other point, and sample half as often
+                    self.steps, self.losses = self.steps[::2], self.losses[::2]
+                    self.thin *= 2
+
+
+_NO_TICK = TrainTick(epoch=0, batch=0, n_batches=0, samples=0, train_seconds=0.0, losses=())
+
 
 @dataclass(eq=False, kw_only=True)
 class TrainingJob(WorkerJob):
-    """One training run in a worker process; the server keeps its data and builds the ``Run`` when it ends."""
+    """One training run in a worker process; the server keeps its data and restores the ``Run`` when it ends."""
 
     config: RunConfig
     dataset_name: str
@@ -163,18 +133,10 @@ class TrainingJob(WorkerJob):
     estimate: MemoryEstimate | None = None
     run: Run | None = None
     first_batch_at: float | None = None  # monotonic time the first training batch was reported
-    _epoch: int = 0
-    _batch: int = 0
-    _n_batches: int = 0
-    _samples: int = 0
-    _train_seconds: float = 0.0
+    _tick: TrainTick = _NO_TICK
     _tick_at: float = 0.0
-    _history: list[EpochRecord] = field(default_factory=list)
-    _batch_steps: list[float] = field(default_factory=list)
-    _batch_losses: list[float] = field(default_factory=list)
-    _n_losses: int = 0
-    _thin: int = 1
-    _running_loss: float = math.nan
+    _history: tuple[EpochRecord, ...] = ()
+    _curve: _LossCurve = field(default_factory=_LossCurve)
 
     def on_event(self, event: object) -> None:
         if not isinstance(event, TrainTick):
@@ -182,70 +144,41 @@ class TrainingJob(WorkerJob):
         with self._lock:
             if self.first_batch_at is None and event.batch > 0:
                 self.first_batch_at = time.monotonic()
-            self._epoch, self._batch, self._n_batches = event.epoch, event.batch, event.n_batches
-            self._samples, self._train_seconds, self._tick_at = event.samples, event.train_seconds, time.monotonic()
+            self._tick, self._tick_at = event, time.monotonic()
             if event.history is not None:
-                self._history = list(event.history)
-            n_batches = max(event.n_batches, 1)
-            for loss in event.losses:
-                self._n_losses += 1
-                # an exponential running mean: single batches are too noisy to read
-                self._running_loss = loss if math.isnan(self._running_loss) else 0.9 * self._running_loss + 0.1 * loss
-                if self._n_losses % self._thin == 0:
-                    self._batch_steps.append(self._n_losses / n_batches)
-                    self._batch_losses.append(self._running_loss)
-                    if len(self._batch_losses) > MAX_BATCH_POINTS:  # keep every other point, and sample half as often
-                        self._batch_steps, self._batch_losses = self._batch_steps[::2], self._batch_losses[::2]
-                        self._thin *= 2
+                self._history = event.history
+            self._curve.add(event.losses, event.n_batches)
 
     def on_result(self, result: object) -> None:
-        assert isinstance(result, TrainOutcome)
-        model = build_model(self.config)
-        model.load_state_dict(load_safetensors(result.weights))
-        run = Run(
-            config=self.config,
-            dataset_name=self.dataset_name,
-            frame=self.frame,
-            model=model.eval(),
-            initial_state=load_safetensors(result.initial),
-            history=result.history,
-            metrics=result.metrics,
-            best_epoch=result.best_epoch,
-            best_val_loss=result.best_val_loss,
-            stop_reason=result.stop_reason,
-            seconds=result.seconds,
-            batch_losses=result.batch_losses,
-        )
-        run.__dict__["prepared"] = self.prepared  # seed the cached properties: no second preparation or prediction
-        run.__dict__["test_predictions"] = result.test_prices
+        assert isinstance(result, SavedRun)
+        run = Run.restore(result, self.frame, self.prepared)
         with self._lock:
-            self._history = list(result.history)
+            self._history = run.history
             self.run = self.result = run
 
     def progress(self) -> Progress:
         with self._lock:
+            tick = self._tick
             train_samples = self.prepared.n_samples("train")
             rate = None
-            if self._samples >= RATE_MIN_BATCHES * min(self.config.batch, train_samples) and self._train_seconds > 0:
-                rate = self._samples / self._train_seconds  # measured, validation passes included
+            if tick.samples >= RATE_MIN_BATCHES * min(self.config.batch, train_samples) and tick.train_seconds > 0:
+                rate = tick.samples / tick.train_seconds  # measured, validation passes included
             left = None
             if rate is not None and self.status == JobStatus.RUNNING:
                 since_tick = time.monotonic() - self._tick_at
-                left = max((self.config.epochs * train_samples - self._samples) / rate - since_tick, 0.0)
+                left = max((self.config.epochs * train_samples - tick.samples) / rate - since_tick, 0.0)
                 if self.time_limit_s is not None and self.started_at is not None:
                     left = min(left, max(self.time_limit_s - (time.monotonic() - self.started_at), 0.0))
             return Progress(
                 status=self.status,
                 queue_place=self.pool.queue_place(self) if self.pool is not None else 0,
-                epoch=self._epoch,
+                tick=tick,
                 epochs=self.config.epochs,
-                batch=self._batch,
-                n_batches=self._n_batches,
                 samples_per_s=rate,
                 seconds_left=left,
-                history=list(self._history),
-                batch_steps=list(self._batch_steps),
-                batch_losses=list(self._batch_losses),
+                history=self._history,
+                batch_steps=list(self._curve.steps),
+                batch_losses=list(self._curve.losses),
                 stop_requested=self.stop_requested,
                 error=self.error,
                 time_limit_s=self.time_limit_s,
@@ -275,7 +208,7 @@ class JobManager(WorkerPool):
         prepared = Prepared(frame, config)
         estimate = check_job_fits(config, len(frame), self.limits)
         job = TrainingJob(
-            task=train_task, args=(frame, config, self.limits), name=dataset_name, owner_alive=owner_alive,
+            task=train_task, args=(frame, dataset_name, config, self.limits), name=dataset_name, owner_alive=owner_alive,
             time_limit_s=self.limits.max_job_s, settings=self.settings,
             config=config, dataset_name=dataset_name, frame=frame, prepared=prepared, estimate=estimate,
         )

@@ -10,22 +10,15 @@ import os
 from dataclasses import dataclass
 
 from lstm_core.config import RunConfig
+from lstm_core.cost import MB, eval_bytes_per_unit, eval_chunk_samples, n_parameters, train_bytes_per_unit
 from lstm_core.errors import LabError
 
-MB = 2**20
 DEFAULT_MAX_JOB_MB = 700  # two jobs beside a ~600 MB server stay well inside a 2.7 GB host
 DEFAULT_MAX_JOB_S = 1800.0
-EVAL_BATCH_MAX = 512  # measured: larger chunks are no faster on a CPU (2048 took 1.2x as long), only bigger
 # RSS of a fresh worker before its job: torch, numpy, pandas and lstm_core, mostly pages shared with the forkserver
 WORKER_BASE_MB = 260.0
 # a job adds this whatever its model: oneDNN's scratch space, the allocator's arenas, the result on its way out
 TRAIN_FIXED_MB = 120.0
-# bytes kept per (sample x time step x hidden unit) while a batch trains: gates, states and their gradients
-TRAIN_BYTES_FIRST_LAYER = 64
-TRAIN_BYTES_NEXT_LAYER = 32
-# the same in inference mode, where only each layer's outputs and the current gates are kept
-EVAL_BYTES_FIRST_LAYER = 8
-EVAL_BYTES_NEXT_LAYER = 4
 # weights, gradients, two Adam moments, the best and the initial copies, and the result's serialised copies
 PARAM_COPIES = 8
 
@@ -51,30 +44,10 @@ class JobLimits:
         return max(16.0, self.max_job_mb / 10)
 
 
-def train_bytes_per_unit(layers: int) -> int:
-    return TRAIN_BYTES_FIRST_LAYER + TRAIN_BYTES_NEXT_LAYER * (layers - 1)
-
-
-def eval_bytes_per_unit(layers: int) -> int:
-    return EVAL_BYTES_FIRST_LAYER + EVAL_BYTES_NEXT_LAYER * (layers - 1)
-
-
-def eval_chunk_samples(window: int, hidden: int, layers: int, eval_mb: float | None = None) -> int:
-    """Samples per evaluation chunk so that one chunk's activations stay within ``eval_mb`` (1 to EVAL_BATCH_MAX)."""
-    eval_mb = JobLimits.from_env().eval_mb if eval_mb is None else eval_mb
-    per_sample = window * hidden * eval_bytes_per_unit(layers)  # bytes of one sample's activations
-    return int(min(EVAL_BATCH_MAX, max(1, eval_mb * MB // per_sample)))
-
-
-def n_parameters(config: RunConfig) -> int:
-    """Weights of the Forecaster ``config`` builds: the recurrent layers and the linear head."""
-    gates = 4 if config.cell == "lstm" else 3
-    h = config.hidden
-    total = 0
-    for layer in range(config.layers):
-        inputs = config.n_features if layer == 0 else h
-        total += gates * h * (inputs + h + 2)  # input and recurrent weights, two bias vectors
-    return total + h + 1
+def eval_chunk(config: RunConfig, limits: JobLimits | None = None) -> int:
+    """Samples per evaluation chunk of ``config``'s model within ``limits``' evaluation budget."""
+    eval_mb = (limits or JobLimits.from_env()).eval_mb
+    return eval_chunk_samples(config.window, config.hidden, config.layers, eval_mb)
 
 
 @dataclass(frozen=True)
@@ -104,7 +77,7 @@ def memory_estimate(config: RunConfig, n_rows: int, limits: JobLimits | None = N
     # every split's windows as one contiguous float32 copy, plus the test windows again for the final prediction
     data_bytes = 4 * n_samples * t * config.n_features * 1.3
     batch = min(config.batch, n_train)
-    chunk = min(eval_chunk_samples(t, h, layers, limits.eval_mb), n_train)
+    chunk = min(eval_chunk(config, limits), n_train)
     return MemoryEstimate(
         base_mb=WORKER_BASE_MB,
         data_mb=data_bytes / MB,

@@ -1,11 +1,13 @@
-"""The forecaster: a stacked nn.LSTM (or nn.GRU, for comparison) and a linear head on the last hidden state."""
+"""The forecaster: a stacked nn.LSTM (or nn.GRU or a plain nn.RNN, for comparison) and a linear head on the last hidden state."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from lstm_core.config import RunConfig
+from lstm_core.config import Cell, RunConfig
+
+RNN_CLASSES: dict[Cell, type[nn.RNNBase]] = {Cell.LSTM: nn.LSTM, Cell.GRU: nn.GRU, Cell.RNN: nn.RNN}
 
 
 class Forecaster(nn.Module):
@@ -17,8 +19,7 @@ class Forecaster(nn.Module):
 
     def __init__(self, config: RunConfig) -> None:
         super().__init__()
-        rnn_class = nn.LSTM if config.cell == "lstm" else nn.GRU
-        self.rnn = rnn_class(
+        self.rnn = RNN_CLASSES[config.cell](
             input_size=config.n_features,
             hidden_size=config.hidden,
             num_layers=config.layers,

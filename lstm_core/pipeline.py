@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lstm_core import targets
-from lstm_core.config import RunConfig, Target
+from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.features import feature_matrix
+from lstm_core.targets import TargetKind, target_of
 
 SPLITS = ("train", "val", "test")
 MIN_SAMPLES = {"train": 20, "val": 5, "test": 5}
@@ -67,8 +67,8 @@ class Prepared:
 
     def __init__(self, frame: pd.DataFrame, config: RunConfig) -> None:
         close_all = frame["Close"].to_numpy(dtype=np.float64)
-        self.target_kind = Target(config.target)
-        uses_log = self.target_kind != Target.PRICE or any(f.reads_returns for f in config.features)
+        self.target_kind: TargetKind = target_of(config.target)
+        uses_log = self.target_kind.reads_returns or any(f.reads_returns for f in config.features)
         if uses_log and (close_all <= 0).any():
             raise LabError("err_logret_nonpositive", n=int((close_all <= 0).sum()))
         self.config = config
@@ -81,8 +81,7 @@ class Prepared:
 
         n_train_rows = int(n_rows * config.train_frac)
         n_val_rows = int(n_rows * config.val_frac)
-        # every sample's last input row; a volatility target's persistence reads the last `horizon` returns too
-        ends = np.arange(max(window, horizon if self.target_kind == Target.LOGVOL else 0) - 1, n_rows - horizon - steps + 1)
+        ends = np.arange(window - 1, n_rows - horizon - steps + 1)  # every sample's last input row
         targets = ends + horizon + steps - 1  # each sample's last target row
         self.split_ends = {
             "train": ends[targets < n_train_rows],
@@ -111,8 +110,8 @@ class Prepared:
 
     def raw_targets_at(self, ends: np.ndarray) -> np.ndarray:
         """Unscaled targets of every step for samples ending at ``ends``: ``[S, steps]``."""
-        return np.stack([targets.raw_target(self.target_kind, self.close, self.logret, ends, self.config.horizon, k)
-                         for k in range(self.steps)], axis=1)
+        return np.stack([self.target_kind.raw_target(self, ends, self.config.horizon, k) for k in range(self.steps)],
+                        axis=1)
 
     def raw_targets(self, split: str) -> np.ndarray:
         """Unscaled targets of every step for each sample of a split: ``[S, steps]``."""
@@ -126,8 +125,7 @@ class Prepared:
     def readable_at(self, raw: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Unscaled values ``[S, steps]`` of samples ending at ``ends`` in readable units (readable() is increasing)."""
         raw = np.asarray(raw, dtype=np.float64)
-        return np.stack([targets.readable(self.target_kind, raw[:, k], self.close, ends) for k in range(raw.shape[1])],
-                        axis=1)
+        return np.stack([self.target_kind.readable(raw[:, k], self, ends) for k in range(raw.shape[1])], axis=1)
 
     def tensors(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """All samples of a split: ``x [S, T, F]`` and scaled targets ``y [S]`` (``[S, steps]``), float32, contiguous."""
@@ -154,7 +152,7 @@ class Prepared:
         ends = self.split_ends[split] if index is None else np.atleast_1d(self.split_ends[split][index])
         if len(ends) != len(raw):
             raise ValueError(f"{len(raw)} outputs for {len(ends)} samples of '{split}'")
-        return targets.readable(self.target_kind, raw, self.close, ends)
+        return self.target_kind.readable(raw, self, ends)
 
     def window(self, split: str, k: int) -> Window:
         """The ``k``-th sample of a split (negative counts from the end) in readable units."""
@@ -179,14 +177,9 @@ class Prepared:
     def actual_values(self, split: str) -> np.ndarray:
         """What each sample of a split should predict, in readable units: ``[S]``."""
         ends = self.split_ends[split]
-        raw = targets.raw_target(self.target_kind, self.close, self.logret, ends, self.config.horizon)
-        return targets.readable(self.target_kind, raw, self.close, ends)
+        return self.target_kind.readable(self.target_kind.raw_target(self, ends, self.config.horizon), self, ends)
 
     def last_values(self, split: str) -> np.ndarray:
-        """What was known at each sample's end (what persistence predicts): the last price or the last h days' volatility."""
-        return targets.last_value(self.target_kind, self.close, self.logret, self.split_ends[split], self.config.horizon)
-
-    def baselines(self, split: str) -> dict[str, np.ndarray]:
-        """The target's no-model forecasts for every sample of a split, in readable units."""
-        return targets.baselines(self.target_kind, self.close, self.logret, self.split_ends[split], self.config.horizon,
-                                 self.config.window, self.split_ends["train"])
+        """What was known at each sample's end (what persistence predicts), in readable units: ``[S]``."""
+        ends = self.split_ends[split]
+        return self.target_kind.readable(self.target_kind.persistence(self, ends, self.config.horizon), self, ends)

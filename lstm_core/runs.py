@@ -1,59 +1,122 @@
-"""A finished run: its config, data, weights and scores (its bundle on disk lives in lstm_core.bundles)."""
+"""A finished run: its record, data and weights, built by the one ``train_run`` and restored by the one ``Run.restore``.
+
+A worker trains with ``train_run`` and hands back ``run.saved()``, the run as plain values (its record and its
+weights as safetensors bytes); the server, a workspace folder and an uploaded zip all become a ``Run`` again
+through ``Run.restore``, which checks the weights against the settings and the scalers against the data.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import threading
-import uuid
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
 
+from lstm_core.baselines import DEFAULT_OPTIONS, FitOptions
 from lstm_core.config import RunConfig
-from lstm_core.evaluate import evaluate
+from lstm_core.errors import LabError
+from lstm_core.evaluate import Outputs, collect_outputs, evaluate, model_outputs
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.trainer import EpochRecord, Trainer, predict
+from lstm_core.record import EpochRecord, Metrics, RunRecord, StopReason
+from lstm_core.trainer import Trainer
+from lstm_core.weights import State, from_bytes, to_bytes
 
-BUNDLE_VERSION = 1
+ModelOutputs = tuple[np.ndarray, np.ndarray]  # the model's validation and test forecasts, own units, [S, steps] each
 
 
-@dataclass
+@dataclass(frozen=True)
+class SavedRun:
+    """A finished run as plain values: what a worker returns, and what a bundle holds beside its data."""
+
+    record: RunRecord
+    weights: bytes  # safetensors: the kept (best) weights
+    initial: bytes  # safetensors: the weights before training
+    model_outputs: ModelOutputs | None = None  # spares the receiver a forward pass when it has them
+
+
+@dataclass(eq=False)
 class Run:
-    """Everything about one finished training run; ``prepared`` is rebuilt from ``frame`` on demand."""
+    """Everything about one finished training run; its data preparation and forecasts are made once, on demand."""
 
-    config: RunConfig
-    dataset_name: str
+    record: RunRecord
     frame: pd.DataFrame  # the prices it was trained and tested on
     model: Forecaster  # best weights, eval mode
-    initial_state: dict[str, torch.Tensor]
-    history: list[EpochRecord]
-    metrics: dict[str, dict[str, float | None]]
-    best_epoch: int
-    best_val_loss: float
-    stop_reason: str
-    seconds: float
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    created: str = field(default_factory=lambda: dt.datetime.now().isoformat(timespec="seconds"))
-    batch_losses: list[float] = field(default_factory=list)
+    initial_state: State
+    _prepared: Prepared | None = field(default=None, repr=False)
+    _model_outputs: ModelOutputs | None = field(default=None, repr=False)
+    _outputs: dict[FitOptions, Outputs] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def restore(cls, saved: SavedRun, frame: pd.DataFrame, prepared: Prepared | None = None) -> Run:
+        """The run ``saved`` describes, on ``frame``: LabError when its weights do not fit its settings or its
+        stored scalers do not match what the data gives (a bundle whose data.csv was swapped)."""
+        config = saved.record.config
+        model = build_model(config)
+        expected = model.state_dict()
+        model.load_state_dict(from_bytes(saved.weights, "weights.safetensors", expected))  # checked: cannot fail
+        initial = from_bytes(saved.initial, "initial.safetensors", expected)
+        run = cls(saved.record, frame, model.eval(), initial, prepared, saved.model_outputs)
+        stored = saved.record.scaler["features"]
+        fitted = run.prepared.feature_scaler  # O(rows): refuses data too short for the settings with its sentence
+        if not (np.allclose(stored.mean, fitted.mean, rtol=1e-6) and np.allclose(stored.std, fitted.std, rtol=1e-6)):
+            raise LabError("err_bundle_scaler")
+        return run
+
+    def saved(self, with_outputs: bool = False) -> SavedRun:
+        """This run as plain values (and the model's forecasts, which the receiver would otherwise recompute)."""
+        return SavedRun(self.record, to_bytes(self.model.state_dict()), to_bytes(self.initial_state),
+                        self.model_outputs() if with_outputs else None)
+
+    # the record's fields, read often enough by pages to name them here
+    @property
+    def config(self) -> RunConfig:
+        return self.record.config
 
     @property
-    def epochs_run(self) -> int:
-        """Training epochs that finished (the history also holds epoch 0, the untrained model)."""
-        return sum(1 for h in self.history if h.epoch > 0)
+    def run_id(self) -> str:
+        return self.record.run_id
 
-    @cached_property
+    @property
+    def dataset_name(self) -> str:
+        return self.record.dataset
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.record.metrics
+
+    @property
+    def history(self) -> tuple[EpochRecord, ...]:
+        return self.record.history
+
+    @property
+    def stop_reason(self) -> StopReason:
+        return self.record.stop_reason
+
+    @property
     def prepared(self) -> Prepared:
-        return Prepared(self.frame, self.config)
+        if self._prepared is None:
+            self._prepared = Prepared(self.frame, self.config)
+        return self._prepared
 
-    @cached_property
+    def model_outputs(self, chunk: int | None = None) -> ModelOutputs:
+        """The model's forecasts of every validation and test window (one forward pass, made once)."""
+        if self._model_outputs is None:
+            self._model_outputs = model_outputs(self.prepared, self.model, chunk)
+        return self._model_outputs
+
+    def outputs(self, options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
+        """The model's and every baseline's forecasts of the validation and test windows, made once per options."""
+        if options not in self._outputs:
+            self._outputs[options] = collect_outputs(self.prepared, *self.model_outputs(), options)
+        return self._outputs[options]
+
+    @property
     def test_predictions(self) -> np.ndarray:
-        """Predicted prices for every test sample: ``[S]``."""
-        return test_predictions(self.prepared, self.model)
+        """The model's readable predictions (prices, or volatility) of every test window, first step: ``[S]``."""
+        return self.outputs().readable(self.prepared, "test", "model")
 
     def initial_model(self) -> Forecaster:
         """The same architecture with the weights it had before training."""
@@ -61,81 +124,38 @@ class Run:
         model.load_state_dict(self.initial_state)
         return model.eval()
 
-    def summary(self) -> dict[str, object]:
-        """The JSON-ready record of the run (no weights, no data)."""
-        return {
-            "version": BUNDLE_VERSION,
-            "run_id": self.run_id,
-            "created": self.created,
-            "dataset": self.dataset_name,
-            "config": self.config.to_dict(),
-            "metrics": self.metrics,
-            "best_epoch": self.best_epoch,
-            "best_val_loss": _finite_or_none(self.best_val_loss),
-            "epochs_run": self.epochs_run,
-            "stop_reason": self.stop_reason,
-            "seconds": round(self.seconds, 3),
-            "history": [{k: _finite_or_none(v) for k, v in asdict(h).items()} for h in self.history],
-        }
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-def test_predictions(prepared: Prepared, model: torch.nn.Module, chunk: int | None = None) -> np.ndarray:
-    """The model's readable predictions (prices, or volatility) for every test window, ``chunk`` at a time: ``[S]``."""
-    x, _ = prepared.tensors("test")  # [S, T, F]
-    return prepared.to_readable("test", predict(model, x, chunk).numpy())
-
 
 def train_run(
     frame: pd.DataFrame,
     dataset_name: str,
     config: RunConfig,
     stop_event: threading.Event | None = None,
-    on_batch_end=None,
-    on_epoch_end=None,
+    on_batch_end: Callable[[Trainer], None] | None = None,
+    on_epoch_end: Callable[[Trainer], None] | None = None,
     prepared: Prepared | None = None,
     device: str | None = None,
+    max_seconds: float | None = None,
+    eval_chunk: int | None = None,
 ) -> Run:
-    """Prepare, train (on ``device``: default CUDA when available), restore the best weights and score on the test period."""
+    """Prepare, train (on ``device``: default CUDA when available), restore the best weights and score on the test period.
+
+    The one place a run is made, in a worker process or in this one; callbacks receive the trainer (``Trainer``).
+    """
     prepared = prepared or Prepared(frame, config)
-    trainer = Trainer(config, prepared, stop_event, device)
-    if on_batch_end:
-        trainer.add_callback("on_batch_end", on_batch_end)
-    if on_epoch_end:
-        trainer.add_callback("on_epoch_end", on_epoch_end)
+    trainer = Trainer(config, prepared, stop_event, device, max_seconds=max_seconds, eval_chunk=eval_chunk)
+    for event, callback in (("on_batch_end", on_batch_end), ("on_epoch_end", on_epoch_end)):
+        if callback is not None:
+            trainer.add_callback(event, callback)
     result = trainer.fit()
-    prices = test_predictions(prepared, result.model)
-    run = Run(
-        config=config,
-        dataset_name=dataset_name,
-        frame=frame,
-        model=result.model,
-        initial_state=result.initial_state,
-        history=result.history,
-        metrics=evaluate(prepared, prices),
-        best_epoch=result.best_epoch,
-        best_val_loss=result.best_val_loss,
-        stop_reason=result.stop_reason,
+    val, test = model_outputs(prepared, result.model, eval_chunk)
+    outputs = collect_outputs(prepared, val, test)
+    record = RunRecord(
+        config=config, dataset=dataset_name, metrics=evaluate(prepared, outputs), history=tuple(result.history),
+        best_epoch=result.best_epoch, best_val_loss=result.best_val_loss, stop_reason=result.stop_reason,
         seconds=result.seconds,
-        batch_losses=result.batch_losses,
+        scaler={"features": prepared.feature_scaler, "target": prepared.target_scaler},
     )
-    run.__dict__["prepared"] = prepared  # seed the cached properties: no second preparation
-    run.__dict__["test_predictions"] = prices
-    return run
+    return Run(record, frame, result.model, result.initial_state, prepared, (val, test), {DEFAULT_OPTIONS: outputs})
 
 
-# ---------------------------------------------------------------- bundles (moved to lstm_core.bundles)
-
-_MOVED = {"bundle_members", "save_bundle", "bundle_zip", "load_bundle", "BUNDLE_FILES"}
-
-
-def __getattr__(name: str) -> object:
-    """``from lstm_core.runs import load_bundle`` keeps working: bundles import this module, so not eagerly."""
-    if name in _MOVED:
-        from lstm_core import bundle_schema, bundles
-
-        return getattr(bundle_schema if name == "BUNDLE_FILES" else bundles, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["ModelOutputs", "Run", "SavedRun", "train_run"]

@@ -7,39 +7,33 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from lstm_core.config import RunConfig
-from lstm_core.limits import EVAL_BATCH_MAX, eval_chunk_samples
+from lstm_core.config import Optimizer, RunConfig
+from lstm_core.cost import EVAL_BATCH_MAX, eval_chunk_samples
+from lstm_core.limits import JobLimits
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
+from lstm_core.record import EpochRecord, StopReason
 
-EVAL_BATCH = EVAL_BATCH_MAX  # the most samples one evaluation chunk holds; fewer where the model is large
 EPOCH0_TRAIN_WINDOWS = 1024  # windows that score the untrained model's training loss (epoch 0)
 
 
-class StopReason(StrEnum):
-    """Why a training run ended; each has a sentence ``reason_<value>`` in the translation table."""
+@dataclass(frozen=True)
+class TrainTick:
+    """Where training is: the one progress message, from the trainer's callbacks to the worker's pipe to the page."""
 
-    COMPLETED = "completed"  # every epoch ran
-    EARLY_STOPPED = "early_stopped"  # validation loss stopped improving for ``patience`` epochs
-    STOPPED = "stopped"  # the user asked (or left)
-    DIVERGED = "diverged"  # the loss became NaN or infinite
-    TIME_LIMIT = "time_limit"  # the job ran out of its wall-time budget
-
-
-@dataclass
-class EpochRecord:
-    epoch: int  # 0 is the untrained model, scored before the first step; training epochs count from 1
-    train_loss: float
-    val_loss: float
-    seconds: float  # training and validation
-    samples_per_s: float  # training samples per second of the training phase alone
+    epoch: int
+    batch: int
+    n_batches: int
+    samples: int  # training samples seen so far
+    train_seconds: float  # wall time since the first training batch began (validation passes included)
+    losses: tuple[float, ...]  # batch losses since the previous tick
+    history: tuple[EpochRecord, ...] | None = None  # every epoch so far, when it grew
 
 
 @dataclass
@@ -51,16 +45,37 @@ class TrainResult:
     best_val_loss: float
     stop_reason: StopReason
     seconds: float
-    batch_losses: list[float] = field(default_factory=list)
+
+
+_OPTIMIZERS: dict[Optimizer, Callable[..., torch.optim.Optimizer]] = {
+    Optimizer.ADAM: torch.optim.Adam,
+    Optimizer.ADAMW: torch.optim.AdamW,
+    Optimizer.SGD: lambda params, **kw: torch.optim.SGD(params, momentum=0.9, **kw),
+}
 
 
 def make_optimizer(model: nn.Module, config: RunConfig) -> torch.optim.Optimizer:
-    params = model.parameters()
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    return _OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def train_batches(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                  config: RunConfig, generator: torch.Generator) -> Iterator[tuple[int, float]]:
+    """One shuffled pass over ``x [S, T, F]``, ``y [S]``: an optimizer step per batch, yielding (samples, loss) after each.
+
+    The caller may stop between batches; the Trainer does, to keep its promise of stopping within one batch.
+    """
+    loss_fn = nn.MSELoss()
+    order = torch.randperm(len(x), generator=generator).to(x.device)
+    model.train()
+    for start in range(0, len(x), config.batch):
+        idx = order[start : start + config.batch]
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x[idx]), y[idx])  # [B, T, F] -> [B]
+        loss.backward()
+        if config.clip_grad > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad, foreach=True)
+        optimizer.step()
+        yield len(idx), loss.item()
 
 
 def resolve_device(device: str | None = None) -> torch.device:
@@ -74,7 +89,8 @@ def eval_chunk_for(model: nn.Module, window: int, eval_mb: float | None = None) 
     """Samples per evaluation chunk for ``model`` on windows of ``window`` steps, within ``eval_mb`` of activations."""
     rnn = getattr(model, "rnn", None)
     if not isinstance(rnn, nn.RNNBase):
-        return EVAL_BATCH
+        return EVAL_BATCH_MAX
+    eval_mb = JobLimits.from_env().eval_mb if eval_mb is None else eval_mb
     return eval_chunk_samples(window, rnn.hidden_size, rnn.num_layers, eval_mb)
 
 
@@ -126,7 +142,7 @@ class Trainer:
         self.batch_loss = math.nan
         self.samples_seen = 0
         self.history: list[EpochRecord] = []
-        self.batch_losses: list[float] = []
+        self.training_since: float | None = None  # when epoch 0 was scored and the first batch began
 
     def add_callback(self, event: str, fn: Callable[[Trainer], None]) -> None:
         self.callbacks[event].append(fn)
@@ -134,6 +150,15 @@ class Trainer:
     def _fire(self, event: str) -> None:
         for fn in self.callbacks[event]:
             fn(self)
+
+    def tick(self, losses: tuple[float, ...] = (), with_history: bool = False) -> TrainTick:
+        """A progress message of where training is now."""
+        now = time.perf_counter()
+        return TrainTick(
+            epoch=self.epoch, batch=self.batch, n_batches=self.n_batches, samples=self.samples_seen,
+            train_seconds=now - (self.training_since or now), losses=losses,
+            history=tuple(self.history) if with_history else None,
+        )
 
     def _out_of_time(self, started: float) -> bool:
         return self.max_seconds is not None and time.perf_counter() - started > self.max_seconds
@@ -147,7 +172,7 @@ class Trainer:
         model.to(self.device)
         best_state = copy.deepcopy(model.state_dict())
         optimizer = make_optimizer(model, cfg)
-        loss_fn = nn.MSELoss()
+        loss_fn = nn.MSELoss()  # the validation score; training steps use train_batches
         x_train, y_train = (t.to(self.device) for t in self.prepared.tensors("train"))  # [S, T, F], [S]
         x_val, y_val = self.prepared.tensors("val")
         n_train = len(x_train)
@@ -162,6 +187,7 @@ class Trainer:
         train_loss = loss_fn(predict(model, x_train[spread], self.eval_chunk), y_train[spread].cpu()).item()
         self.history.append(EpochRecord(0, train_loss, best_val, time.perf_counter() - started, math.nan))
         best_epoch, stale = 0, 0
+        self.training_since = time.perf_counter()
         self._fire("on_epoch_end")
         if not math.isfinite(best_val):
             best_val = math.inf
@@ -171,26 +197,15 @@ class Trainer:
                 reason = StopReason.TIME_LIMIT
                 break
             self.epoch = epoch
-            model.train()
             epoch_start = time.perf_counter()
-            order = torch.randperm(n_train, generator=generator).to(self.device)
             loss_sum = 0.0
-            for self.batch, start in enumerate(range(0, n_train, cfg.batch), start=1):
-                idx = order[start : start + cfg.batch]
-                xb, yb = x_train[idx], y_train[idx]  # [B, T, F], [B]
-                optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(model(xb), yb)
-                loss.backward()
-                if cfg.clip_grad > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad, foreach=True)
-                optimizer.step()
-                self.batch_loss = loss.item()
+            steps = train_batches(model, optimizer, x_train, y_train, cfg, generator)
+            for self.batch, (size, self.batch_loss) in enumerate(steps, start=1):
                 if not math.isfinite(self.batch_loss):
                     reason = StopReason.DIVERGED
                     break
-                loss_sum += self.batch_loss * len(idx)
-                self.samples_seen += len(idx)
-                self.batch_losses.append(self.batch_loss)
+                loss_sum += self.batch_loss * size
+                self.samples_seen += size
                 self._fire("on_batch_end")
                 if self.stop_event.is_set():
                     reason = StopReason.STOPPED
@@ -233,5 +248,4 @@ class Trainer:
             best_val_loss=best_val,
             stop_reason=reason,
             seconds=time.perf_counter() - started,
-            batch_losses=self.batch_losses,
         )

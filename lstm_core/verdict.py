@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lstm_core.config import Target
-from lstm_core.targets import BASELINES
+from lstm_core.evaluate import MODEL
+from lstm_core.targets import Target, target_of
 
 SIGNIFICANCE = 0.05
 COPY_TOLERANCE = 0.02  # within 2 % of persistence's RMSE a price model has, in effect, learned to copy the last price
@@ -31,11 +31,11 @@ class Verdict:
     copies_last: bool  # a price model whose errors match persistence's: it learned to copy the last price
 
 
-def judge(metrics: dict[str, dict[str, float | None]], target: str) -> Verdict:
+def judge(metrics: dict[str, dict[str, float | None]], target: Target) -> Verdict:
     """The verdict from a run's test metrics (``lstm_core.evaluate.evaluate``)."""
-    model = metrics["model"]
+    model = metrics[MODEL]
     skill, p_value = model.get("skill"), model.get("p_vs_persistence")
-    names = [n for n in BASELINES[Target(target)] if n in metrics]
+    names = [n for n in metrics if n != MODEL]
     best = min(names, key=lambda n: metrics[n]["rmse"])
     if skill is not None and skill > 0 and p_value is not None and p_value < SIGNIFICANCE:
         outcome = Outcome.BEATS
@@ -48,7 +48,7 @@ def judge(metrics: dict[str, dict[str, float | None]], target: str) -> Verdict:
         persistence_rmse=float(metrics["persistence"]["rmse"]), best_baseline=best,
         best_baseline_rmse=float(metrics[best]["rmse"]),
         beats_every_baseline=all(model["rmse"] < metrics[n]["rmse"] for n in names),
-        copies_last=Target(target) != Target.LOGVOL and skill is not None and abs(skill) < COPY_TOLERANCE,
+        copies_last=target_of(target).can_copy_last and skill is not None and abs(skill) < COPY_TOLERANCE,
     )
 
 

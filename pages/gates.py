@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lstm_core.config import Target
+from lstm_core.config import Cell
 from lstm_core.gates import ARRAYS, UnitOrder, extract_gates, gate_saturation, order_units, plan_downsampling
 from lstm_core.plots.gates import (
     before_after_figure,
@@ -30,8 +30,8 @@ require_router()
 st.title(tr("gates_title"))
 st.caption(tr("gates_caption"))
 run = selected_run()
-if run is not None and run.config.cell != "lstm":
-    st.warning(tr("gates_gru_model"), icon=":material/info:")
+if run is not None and run.config.cell != Cell.LSTM:
+    st.warning(tr("gates_not_lstm_model", kind=tr(f"cell_{run.config.cell}")), icon=":material/info:")
     st.stop()
 source: GateSource | None = (
     run_source(run) if run is not None
@@ -61,7 +61,7 @@ if cfg.layers > 1:
 window = prepared.window("test", k)
 trace = extract_gates(source.model, window.x)  # every layer, [T, H] per array
 predicted = source.predicted_price(k)
-if cfg.target == Target.LOGVOL:  # a volatility, not a price: said in words, not drawn on the price axis
+if not prepared.target_kind.prediction_is_price:  # a volatility: said in words, not drawn on the price axis
     st.caption(tr("gates_vol_prediction_caption", h=cfg.horizon, pred=f"{predicted:.2f}",
                   actual=f"{window.actual_value:.2f}", last=f"{prepared.last_values('test')[k]:.2f}"))
 else:
@@ -81,7 +81,7 @@ if trace.hidden > 1:
     shown = remember_choice("gates_shown_units")
 ranked = order_units(trace, order, layer, window.close)  # [H] unit indices, the most telling first
 plan = plan_downsampling(trace.steps, trace.hidden, unit_order=ranked, max_units=shown)
-st.plotly_chart(gate_animation_figure(trace, window.close, window.dates, layer=layer, prediction=None if cfg.target == Target.LOGVOL else predicted,
+st.plotly_chart(gate_animation_figure(trace, window.close, window.dates, layer=layer, prediction=predicted if prepared.target_kind.prediction_is_price else None,
                                       prediction_label=tr("gates_prediction"), plan=plan, lang=lang()),
                 key="gates_animation")
 for note in downsampling_notes(plan, lang(), order=order):

@@ -34,3 +34,18 @@ def wait_for(predicate, timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.02)
+
+
+def outputs_of(prepared, model, period=None):
+    """The model's and every baseline's validation and test forecasts (own units), as a run caches them."""
+    from lstm_core.baselines import FitOptions
+    from lstm_core.evaluate import collect_outputs, model_outputs
+
+    return collect_outputs(prepared, *model_outputs(prepared, model), FitOptions(period=period))
+
+
+def baseline_outputs(prepared, name: str, split: str = "test", period=None):
+    """One baseline's forecasts of a split, fitted on ``prepared``'s training rows: ``[S, steps]``, own units."""
+    from lstm_core.baselines import BASELINES, FitOptions
+
+    return BASELINES[name].fit(prepared, FitOptions(period=period))(prepared.split_ends[split])

@@ -136,7 +136,7 @@ def test_journey_data_train_gates_learn_chinese(app_url: str, browser_page: Page
     assert epochs_before_stop >= second[t("loss_train")]
     page.locator(".st-key-train_stop button").click()
 
-    # stopped: the verdict, and the model's metrics beside the three baselines
+    # stopped: the verdict, and the model's metrics beside its target's baselines
     expect(page.locator("h3", has_text="Held-out test period")).to_be_visible(timeout=WAIT_MS)
     wait_idle(page)
     expect(page.get_by_text(re.compile(r"Stopped by you; full epochs run: \d+"))).to_be_visible()
@@ -144,7 +144,8 @@ def test_journey_data_train_gates_learn_chinese(app_url: str, browser_page: Page
     metrics = grid_rows(page.locator(f"[data-testid='stDataFrame']:has([aria-label={t('metrics_alt')!r}])"))
     assert metrics[0] == ["", "RMSE", "MAE", "MAPE %", "Direction %"]
     # the default target, next month's volatility, is judged against its own baselines
-    assert [row[0] for row in metrics[1:]] == [t("m_model"), t("m_persistence_vol", h=20), t("m_ewma"), t("m_train_mean")]
+    assert [row[0] for row in metrics[1:]] == [t("m_model"), t("m_persistence_vol", h=20), t("m_ewma"), t("m_train_mean"),
+                                               t("m_linear_ar")]
     rmse = [float(row[1]) for row in metrics[1:]]
     assert all(0 < value < 10 for value in rmse)  # volatility in percent a day: errors of a few tenths
     assert rmse[0] != rmse[1]  # the model's own number, not a copy of persistence's

@@ -146,7 +146,8 @@ def test_three_trainers_one_reader_share_a_server(capped_server: str, tabs: list
         assert int(row[header.index(t("col_epochs"))]) == len(history) - 1  # the history starts at epoch 0, untrained
         assert row[0] in page.locator("h3", has_text="Held-out test period").inner_text()
         metrics = grid_rows(frame_by_alt(page, t("metrics_alt")))
-        assert [r[0] for r in metrics[1:]] == [t("m_model"), t("m_persistence_vol", h=20), t("m_ewma"), t("m_train_mean")]
+        assert [r[0] for r in metrics[1:]] == [t("m_model"), t("m_persistence_vol", h=20), t("m_ewma"), t("m_train_mean"),
+                                               t("m_linear_ar")]
         expect(sidebar(page)).to_contain_text(t("sidebar_model_ready_one"))
         run_ids.add(row[0])
         model_rmse.add(metrics[1][1])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -92,7 +93,7 @@ def test_runs_survive_a_server_restart_and_stay_private(chromium, tmp_path: Path
 
         # it uploads a bundle whose dataset name is Markdown: drawn as literal text, nothing fetched from evil
         evil = copy.copy(train_run(tiny_frame(), "sine", TINY))
-        evil.dataset_name, evil.run_id = EVIL, "md1"
+        evil.record = replace(evil.record, dataset=EVIL, run_id="md1")
         fetched: list[str] = []
         page.on("request", lambda request: fetched.append(request.url) if "evil/" in request.url else None)
         page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(

@@ -26,12 +26,14 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from lstm_core.bundle_schema import check_json_depth, parse_run_json
-from lstm_core.bundles import UPLOAD_LIMITS, bundle_members, bundle_zip, load_bundle, scoring_cost
+from lstm_core.bundles import UPLOAD_LIMITS, bundle_members, bundle_zip, load_bundle
 from lstm_core.config import RunConfig
+from lstm_core.cost import scoring_macs
 from lstm_core.errors import LabError
 from lstm_core.model import build_model
+from lstm_core.pipeline import Prepared
+from lstm_core.record import EpochRecord, RunRecord, StopReason
 from lstm_core.runs import Run, train_run
-from lstm_core.trainer import EpochRecord
 from tests.helpers import TINY, tiny_frame
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,10 +110,12 @@ def untrained_run(config: RunConfig, n_rows: int, dataset: str = "big") -> Run:
     index = pd.date_range("1700-01-01", periods=n_rows, freq="D", name="Date")
     frame = pd.DataFrame({"Close": 100 + 10 * np.sin(np.arange(n_rows) / 8)}, index=index)
     model = build_model(config).eval()
-    return Run(config=config, dataset_name=dataset, frame=frame, model=model, initial_state=model.state_dict(),
-               history=[EpochRecord(0, 1.0, 1.0, 0.1, 10.0)],
-               metrics={"model": {"rmse": 1.0}, "persistence": {"rmse": 1.0}}, best_epoch=0, best_val_loss=1.0,
-               stop_reason="completed", seconds=0.1)
+    prepared = Prepared(frame, config)
+    record = RunRecord(config=config, dataset=dataset, history=(EpochRecord(0, 1.0, 1.0, 0.1, 10.0),),
+                       metrics={"model": {"rmse": 1.0}, "persistence": {"rmse": 1.0}}, best_epoch=0, best_val_loss=1.0,
+                       stop_reason=StopReason.COMPLETED, seconds=0.1,
+                       scaler={"features": prepared.feature_scaler, "target": prepared.target_scaler})
+    return Run(record, frame, model, model.state_dict(), prepared)
 
 
 # ---------------------------------------------------------------- the cases
@@ -266,11 +270,12 @@ CASES: dict[str, tuple[Callable[[Parts], bytes], str]] = {
 
 
 def largest_allowed(tmp: Path) -> Path:
-    """A valid bundle right under the scoring bound: 48,000 rows, a 128-unit LSTM, 60-day windows."""
+    """A valid bundle right under the scoring bound: 24,000 rows, a 128-unit LSTM, 60-day windows (re-scoring reads
+    the validation and the test windows)."""
     config = RunConfig(window=60, hidden=128, epochs=1)
-    big = untrained_run(config, 48_000, dataset="largest allowed")
-    assert 0.9 * UPLOAD_LIMITS.max_score_macs < scoring_cost(big.prepared.n_samples("test"), config) \
-        <= UPLOAD_LIMITS.max_score_macs
+    big = untrained_run(config, 24_000, dataset="largest allowed")
+    scored = big.prepared.n_samples("val") + big.prepared.n_samples("test")
+    assert 0.9 * UPLOAD_LIMITS.max_score_macs < scoring_macs(scored, config) <= UPLOAD_LIMITS.max_score_macs
     path = tmp / "largest_allowed.zip"
     path.write_bytes(bundle_zip(big))
     return path

@@ -9,7 +9,7 @@ from lstm_core.errors import LabError
 @pytest.mark.parametrize("change,name", [
     ({"lr": 0.0}, "lr"), ({"lr": 2.0}, "lr"), ({"hidden": 0}, "hidden"), ({"window": 1}, "window"),
     ({"batch": 0}, "batch"), ({"epochs": 0}, "epochs"), ({"dropout": 0.95}, "dropout"), ({"layers": 9}, "layers"),
-    ({"target": "volume"}, "target"), ({"cell": "rnn"}, "cell"), ({"features": ("close", "close")}, "features"),
+    ({"target": "volume"}, "target"), ({"cell": "transformer"}, "cell"), ({"features": ("close", "close")}, "features"),
 ])
 def test_out_of_range_settings_are_named(change, name):
     with pytest.raises(LabError) as err:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from lstm_core.config import RunConfig
-from lstm_core.evaluate import baseline_predictions, diebold_mariano_p, evaluate, metrics
+from lstm_core.evaluate import collect_outputs, diebold_mariano_p, evaluate, metrics
 from lstm_core.pipeline import Prepared
 
 
@@ -44,14 +44,17 @@ def test_baselines_and_skill(horizon):
     close = 100 + np.arange(n, dtype=float)  # a straight line: drift is perfect, persistence lags by `horizon`
     frame = pd.DataFrame({"Close": close}, index=pd.bdate_range("2020-01-01", periods=n))
     p = Prepared(frame, RunConfig(target="price", features=("close",), window=10, horizon=horizon))
-    base = baseline_predictions(p)
+    perfect = p.raw_targets("test")  # a price target's own units are prices
+    outputs = collect_outputs(p, p.raw_targets("val"), perfect)
+    base = {name: outputs.readable(p, "test", name) for name in outputs.baselines}
     np.testing.assert_allclose(base["persistence"], p.actual_values("test") - horizon)
     np.testing.assert_allclose(base["drift"], p.actual_values("test"))
     np.testing.assert_allclose(base["moving_average"], p.actual_values("test") - horizon - 2)
-    table = evaluate(p, p.actual_values("test"))  # a perfect model
+    np.testing.assert_allclose(base["linear_ar"], p.actual_values("test"), rtol=1e-6)  # a line is an AR(1) with drift
+    table = evaluate(p, outputs)
     assert table["persistence"]["rmse"] == pytest.approx(horizon)
     assert table["model"]["skill"] == pytest.approx(1.0)
-    worse = evaluate(p, p.actual_values("test") + 2 * horizon)
+    worse = evaluate(p, outputs.with_model_test(perfect + 2 * horizon))
     assert worse["model"]["skill"] == pytest.approx(-1.0)
 
 

@@ -11,10 +11,11 @@ import torch
 from lstm_core import forecast
 from lstm_core.bundles import load_bundle
 from lstm_core.errors import LabError
+from lstm_core.evaluate import model_outputs
 from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
 from lstm_core.runs import train_run
-from tests.helpers import TINY, tiny_frame
+from tests.helpers import TINY, baseline_outputs, outputs_of, tiny_frame
 
 OLD_BUNDLE = Path(__file__).parent / "fixtures" / "bundle_before_steps"  # saved by the code before `steps` existed
 
@@ -50,35 +51,37 @@ def test_a_bundle_saved_before_steps_opens_and_scores_as_before():
     for who in ("model", "persistence", "drift"):
         for key in ("rmse", "mae"):
             assert run.metrics[who][key] == pytest.approx(stored["metrics"][who][key], rel=1e-6)
-    assert forecast.backtest(run.prepared, run.model)["per_step"][0]["rmse"] == pytest.approx(
+    assert forecast.backtest(run.prepared, run.outputs()).model.per_step[0].rmse == pytest.approx(
         stored["metrics"]["model"]["rmse"], rel=1e-6)
 
 
 def test_multi_step_run_scores_every_step_beside_persistence():
     run = train_run(tiny_frame(n_days=500), "sine", TINY.with_(steps=3, horizon=1, epochs=2))
-    result = forecast.backtest(run.prepared, run.model)
-    assert result["steps"] == 3 and result["origins"] == run.prepared.n_samples("test")
-    assert [row["step"] for row in result["per_step"]] == [1, 2, 3]
-    assert len(result["baselines"]["persistence"]["per_step"]) == 3
-    # step 1 is what the single-step scores (verdict, results table) always showed
-    assert result["per_step"][0]["rmse"] == pytest.approx(run.metrics["model"]["rmse"], rel=1e-6)
+    result = forecast.backtest(run.prepared, run.outputs())
+    assert result.steps == 3 and result.origins == run.prepared.n_samples("test")
+    assert [row.step for row in result.model.per_step] == [1, 2, 3]
+    # every baseline of the registry that forecasts log returns, beside the model, at every step
+    assert set(result.baselines) == {"persistence", "moving_average", "drift", "linear_ar"}
+    assert all(len(score.per_step) == 3 for score in result.baselines.values())
+    # step 1 is what the single-step scores (verdict, results table) always showed, for the model and each baseline
+    for name, score in result.scores.items():
+        assert score.per_step[0].rmse == pytest.approx(run.metrics[name]["rmse"], rel=1e-6), name
     # persistence of a price repeats the last price: its step-k error is the k-day move, growing with k on a sine
-    rmse = [row["rmse"] for row in result["baselines"]["persistence"]["per_step"]]
+    rmse = [row.rmse for row in result.scores["persistence"].per_step]
     assert rmse[0] < rmse[1] < rmse[2]
-    assert rmse[0] == pytest.approx(run.metrics["persistence"]["rmse"], rel=1e-9)
 
 
 def test_conformal_intervals_cover_gaussian_noise_at_their_level():
     config = TINY.with_(steps=2, horizon=1, train_frac=0.4, val_frac=0.3, epochs=1)
     run = train_run(gaussian_walk(9000), "walk", config)
-    result = forecast.backtest(run.prepared, run.model)
-    assert result["origins"] >= 2000 and result["calibration_windows"] >= 2000
-    for who in (result, result["baselines"]["persistence"]):
-        for row in who["per_step"]:
-            assert abs(row["coverage"]["80"] - 80) <= 3, row
-            assert abs(row["coverage"]["95"] - 95) <= 3, row
+    result = forecast.backtest(run.prepared, run.outputs())
+    assert result.origins >= 2000 and result.calibration_windows >= 2000
+    for who in (result.model, result.scores["persistence"]):
+        for row in who.per_step:
+            assert abs(row.intervals[80].coverage - 80) <= 3, row
+            assert abs(row.intervals[95].coverage - 95) <= 3, row
     # a 2-day move has twice the variance: its intervals are about sqrt(2) times as wide
-    widths = [row["intervals"]["95"]["width"] for row in result["baselines"]["persistence"]["per_step"]]
+    widths = [row.intervals[95].width for row in result.scores["persistence"].per_step]
     assert widths[1] / widths[0] == pytest.approx(np.sqrt(2), rel=0.1)
 
 
@@ -86,7 +89,7 @@ def test_calibration_never_reads_a_training_period_target():
     config = TINY.with_(steps=2, horizon=1)
     prepared = Prepared(tiny_frame(n_days=400), config)
     model = build_model(config)
-    clean = forecast.calibrate(prepared, model)
+    clean = forecast.calibrate(prepared, outputs_of(prepared, model))
     train_ends = set(prepared.split_ends["train"].tolist())
     honest = prepared.raw_targets_at
 
@@ -97,8 +100,9 @@ def test_calibration_never_reads_a_training_period_target():
 
     prepared.raw_targets_at = poisoned
     prepared.target[prepared.split_ends["train"]] = 1e6  # the scaled training targets too
-    again = forecast.calibrate(prepared, model)
-    assert np.array_equal(clean.model, again.model) and np.array_equal(clean.persistence, again.persistence)
+    again = forecast.calibrate(prepared, outputs_of(prepared, model))
+    for name in ("model", "persistence"):  # fitted baselines read training rows by design: the linear AR is one
+        assert np.array_equal(clean.halfwidths[name], again.halfwidths[name])
     assert clean.n_windows == prepared.n_samples("val")
 
 
@@ -113,12 +117,12 @@ def test_interval_scores_by_hand():
     actual = np.array([1.0, 5.0, -2.0, 0.5])
     lower, upper = np.full(4, 0.0), np.full(4, 2.0)
     scores = forecast.interval_scores(actual, lower, upper, 80)
-    assert scores["coverage"] == 50.0 and scores["width"] == 2.0
-    assert scores["winkler"] == pytest.approx(2 + 10 * (3 + 2) / 4)  # alpha 0.2: 2 / alpha = 10
+    assert scores.coverage == 50.0 and scores.width == 2.0
+    assert scores.winkler == pytest.approx(2 + 10 * (3 + 2) / 4)  # alpha 0.2: 2 / alpha = 10
     # pinball at 0.1 of the lower end and 0.9 of the upper end, averaged
     low = np.maximum(0.1 * actual, -0.9 * actual)
     high = np.maximum(0.9 * (actual - 2), -0.1 * (actual - 2))
-    assert scores["pinball"] == pytest.approx(np.mean((low + high) / 2))
+    assert scores.pinball == pytest.approx(np.mean((low + high) / 2))
 
 
 def test_forecast_ahead_starts_after_the_last_day_on_business_days():
@@ -126,7 +130,7 @@ def test_forecast_ahead_starts_after_the_last_day_on_business_days():
     frame = tiny_frame(n_days=400)
     prepared = Prepared(frame, config)
     model = build_model(config)
-    calibration = forecast.calibrate(prepared, model)
+    calibration = forecast.calibrate(prepared, outputs_of(prepared, model))
     ahead = forecast.forecast_ahead(prepared, model, calibration)
     last = frame.index[-1]
     assert ahead.dates[0] == last + pd.offsets.BDay(2) and len(ahead.dates) == 3
@@ -159,15 +163,15 @@ def test_linear_autoregression_is_fitted_on_training_windows_and_beats_persisten
                          index=pd.bdate_range("2000-01-03", periods=len(returns), name="Date"))
     config = TINY.with_(steps=2, horizon=1, epochs=1)
     prepared = Prepared(frame, config)
-    result = forecast.backtest(prepared, build_model(config))
-    ar, naive = (result["baselines"][who]["per_step"] for who in ("linear_ar", "persistence"))
+    result = forecast.backtest(prepared, outputs_of(prepared, build_model(config)))
+    ar, naive = (result.scores[who].per_step for who in ("linear_ar", "persistence"))
     # in log returns, one step: the AR's error is the shock (var s^2), persistence's the whole return (s^2 / 0.75)
-    errors = forecast.linear_ar_outputs(prepared, "test") - prepared.raw_targets("test")
+    errors = baseline_outputs(prepared, "linear_ar") - prepared.raw_targets("test")
     ratio = np.sqrt(np.mean(errors[:, 0] ** 2) / np.mean(prepared.raw_targets("test")[:, 0] ** 2))
     assert ratio == pytest.approx(np.sqrt(0.75), abs=0.03)
-    assert ar[0]["rmse"] < 0.95 * naive[0]["rmse"]  # in prices, weighted by the price level, still clearly better
-    assert ar[0]["mase"] < 0.92 * naive[0]["mase"] and naive[0]["mase"] == pytest.approx(1.0, abs=0.1)
-    assert abs(ar[0]["coverage"]["80"] - 80) <= 4
+    assert ar[0].rmse < 0.95 * naive[0].rmse  # in prices, weighted by the price level, still clearly better
+    assert ar[0].mase < 0.92 * naive[0].mase and naive[0].mase == pytest.approx(1.0, abs=0.1)
+    assert abs(ar[0].intervals[80].coverage - 80) <= 4
 
 
 def test_linear_autoregression_is_exact_on_a_straight_line():
@@ -175,7 +179,7 @@ def test_linear_autoregression_is_exact_on_a_straight_line():
                          index=pd.bdate_range("2000-01-03", periods=400, name="Date"))
     config = TINY.with_(target="price", features=("close",), steps=3, horizon=2)
     prepared = Prepared(frame, config)
-    predicted = prepared.readable_at(forecast.linear_ar_outputs(prepared, "test"), prepared.split_ends["test"])
+    predicted = prepared.readable_at(baseline_outputs(prepared, "linear_ar"), prepared.split_ends["test"])
     actual = prepared.readable_at(prepared.raw_targets("test"), prepared.split_ends["test"])
     assert np.abs(predicted - actual).max() < 1e-4  # float32 inputs: exact to their precision
 
@@ -188,15 +192,19 @@ def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
     before = {k: v.clone() for k, v in model.state_dict().items()}
     once = forecast.refit_outputs(prepared, model, refit_every=n_test)  # one refit, at the first test origin
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the run's own model is untouched
-    frozen = forecast.model_outputs(model, prepared, "test")
+    frozen = model_outputs(prepared, model)[1]
     assert once.shape == frozen.shape and not np.allclose(once, frozen)
     # targets that end after the first origin are poisoned: a refit that read them would forecast differently
     origin = prepared.split_ends["test"][0]
     rows = np.arange(len(prepared.target))
     prepared.target[rows + 1 + 1 > origin] = 1e3
     assert np.allclose(forecast.refit_outputs(prepared, model, refit_every=n_test), once)
-    blocks = forecast.backtest(prepared, model, refit_every=10)
-    assert blocks["refits"] == -(-n_test // 10) and len(blocks["per_step"]) == 2
+    outputs = outputs_of(prepared, model)
+    refitted = outputs.with_model_test(forecast.refit_outputs(prepared, model, refit_every=10))
+    blocks = forecast.backtest(prepared, refitted, refits=-(-n_test // 10))
+    assert len(blocks.model.per_step) == 2
+    assert blocks.model.per_step[0].rmse != forecast.backtest(prepared, outputs).model.per_step[0].rmse
+    assert blocks.scores["persistence"] == forecast.backtest(prepared, outputs).scores["persistence"]
     with pytest.raises(LabError):
         forecast.refit_outputs(prepared, model, refit_every=0)
 
@@ -219,11 +227,12 @@ def test_seasonal_naive_is_exact_on_a_periodic_series_and_repeats_the_last_cycle
     frame = pd.DataFrame({"Close": close}, index=pd.bdate_range("2000-01-03", periods=600, name="Date"))
     prepared = Prepared(frame, TINY.with_(target="price", features=("close",), steps=9, horizon=3))
     ends = prepared.split_ends["test"]
-    naive = forecast.seasonal_naive_outputs(prepared, ends, period)
+    naive = baseline_outputs(prepared, "seasonal_naive", period=period)
     assert np.allclose(naive, prepared.raw_targets("test"))  # a pure cycle repeats itself exactly
     assert np.allclose(naive[:, 0], prepared.close[ends + 3 - 7])  # step 1 (3 days on) reads the day 4 days back
     assert np.allclose(naive[:, 5], prepared.close[ends + 8 - 14])  # step 6 (8 days on) reaches two cycles back
-    result = forecast.backtest(prepared, build_model(prepared.config), period=period)
-    assert result["baselines"]["seasonal_naive"]["per_step"][0]["rmse"] < 1e-9
+    result = forecast.backtest(prepared, outputs_of(prepared, build_model(prepared.config), period=period))
+    assert result.scores["seasonal_naive"].per_step[0].rmse < 1e-9
+    assert "seasonal_naive" not in forecast.backtest(prepared, outputs_of(prepared, build_model(prepared.config))).scores
     with pytest.raises(LabError):
-        forecast.backtest(prepared, build_model(prepared.config), period=0)
+        outputs_of(prepared, build_model(prepared.config), period=0)

@@ -52,7 +52,7 @@ def test_backtest_with_refits(bundle):
     assert payload["refits"] == -(-payload["origins"] // 20) and frozen["refits"] == 0
     assert payload["per_step"][0]["rmse"] != frozen["per_step"][0]["rmse"]
     seasonal = json.loads(cli("backtest", "--bundle", str(bundle), "--period", "5").stdout)
-    assert set(seasonal["baselines"]) == {"persistence", "linear_ar", "seasonal_naive"}
+    assert set(seasonal["baselines"]) == {"persistence", "moving_average", "drift", "linear_ar", "seasonal_naive"}
 
 
 def test_backtest_of_a_bundle_saved_before_steps():

@@ -27,7 +27,7 @@ def run():
 
 
 def test_forecast_figure_shades_one_band_per_level_widest_first(run):
-    calibration = forecast.calibrate(run.prepared, run.model, (80, 95))
+    calibration = forecast.calibrate(run.prepared, run.outputs(), (80, 95))
     ahead = forecast.forecast_ahead(run.prepared, run.model, calibration)
     dates, values = forecast.history(run.prepared, 60)
     labels = {"history": "H", "median": "M", "persistence": "P", "band": "{level} % band"}
@@ -48,13 +48,26 @@ def test_calibration_figure_plots_nominal_against_empirical():
     assert list(model.x) == [80, 95] and list(model.y) == [78.5, 96.0]
 
 
+def _backtest(model_rows, persistence_rows):
+    """A backtest of two steps at the 80 % level: (width, coverage) of each step, for the model and persistence."""
+
+    def score(rows):
+        return forecast.ForecasterScore(tuple(
+            forecast.StepScore(k + 1, 0.0, 0.0, None, {80: forecast.IntervalScore(coverage, width, 0.0, 0.0)})
+            for k, (width, coverage) in enumerate(rows)))
+
+    return forecast.Backtest(origins=10, steps=2, calibration_windows=10, refits=0, seconds=0.0,
+                             scores={"model": score(model_rows), "persistence": score(persistence_rows)})
+
+
 def test_width_comparison_and_miscalibration_flags():
-    row = lambda width, cov: {"intervals": {"80": {"width": width, "coverage": cov}}}  # noqa: E731
-    scores = {"per_step": [row(2.0, 79.0), row(4.0, 81.0)], "coverage": {"80": 70.0},
-              "baselines": {"persistence": {"per_step": [row(4.0, 80.0), row(4.0, 80.0)], "coverage": {"80": 80.0}}}}
+    scores = _backtest([(2.0, 79.0), (4.0, 81.0)], [(4.0, 80.0), (4.0, 80.0)])
     (c,) = forecast.compare_widths(scores)
     assert c.model_width == 3.0 and c.persistence_width == 4.0 and c.ratio == 0.75 and c.narrower
-    assert forecast.miscalibrated(scores) == [(80, 70.0)]
+    assert forecast.miscalibrated(scores) == []
+    short = _backtest([(2.0, 69.0), (4.0, 71.0)], [(4.0, 80.0), (4.0, 80.0)])
+    assert forecast.miscalibrated(short) == [(80, 70.0)]
+    assert not forecast.compare_widths(short)[0].narrower  # narrower, but by covering less: no fair win
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -66,7 +79,8 @@ def test_page_shows_the_forecast_the_table_and_the_coverage_check(open_app, run,
     charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     assert len(charts) == 5  # forecast, calibration, then error by step, rolling error, rolling coverage
     by_step = {trace["name"]: trace["y"] for trace in charts[2]["data"]}
-    assert len(by_step) == 3 and all(len(y) == 5 for y in by_step.values())
+    # the model and every baseline of a log-return target, one line each
+    assert len(by_step) == 5 and all(len(y) == 5 for y in by_step.values())
     nominal = [trace["y"] for trace in charts[4]["data"] if trace["line"].get("dash") == "dot"]
     assert nominal == [[80, 80], [95, 95]]
     fills = [trace for trace in charts[0]["data"] if trace.get("fill") == "toself"]
@@ -93,19 +107,19 @@ def test_trailing_mean_by_hand():
 
 def test_walk_forward_spreads_the_backtest_over_its_origins(run):
     levels = (80, 95)
-    scores = forecast.backtest(run.prepared, run.model, levels)
-    walk = forecast.walk_forward(run.prepared, run.model, levels)
-    origins = scores["origins"]
+    scores = forecast.backtest(run.prepared, run.outputs(), levels)
+    walk = forecast.walk_forward(run.prepared, run.outputs(), levels)
+    origins = scores.origins
     assert len(walk.dates) == origins and walk.dates[-1] == run.prepared.dates[run.prepared.split_ends["test"][-1]]
     # the mean of the per-origin squared errors is the mean over steps of each step's squared RMSE
-    rows = {"model": scores["per_step"], **{who: b["per_step"] for who, b in scores["baselines"].items()}}
+    assert set(walk.squared_errors) == set(scores.scores)
     for who, errors in walk.squared_errors.items():
         assert errors.shape == (origins,)
-        assert np.isclose(errors.mean(), np.mean([row["rmse"] ** 2 for row in rows[who]]))
+        assert np.isclose(errors.mean(), np.mean([row.rmse ** 2 for row in scores.scores[who].per_step]))
     for level in levels:
-        assert np.isclose(100 * walk.hits[level].mean(), scores["coverage"][str(level)])
+        assert np.isclose(100 * walk.hits[level].mean(), scores.model.coverage[level])
     # with one window covering every origin, the last rolling value is the whole test period's
-    assert np.isclose(walk.rolling_coverage(origins)[80][-1], scores["coverage"]["80"])
+    assert np.isclose(walk.rolling_coverage(origins)[80][-1], scores.model.coverage[80])
     assert np.isclose(walk.rolling_rmse(origins)["model"][-1] ** 2, walk.squared_errors["model"].mean())
 
 

@@ -21,10 +21,10 @@ def test_job_trains_in_a_worker_process_and_reports_progress():
     job = manager.submit(tiny_frame(), "sine", TINY.with_(epochs=4))
     wait_for(lambda: job.finished)
     p = job.progress()
-    assert p.status == "done" and job.run is not None
+    assert p.status == JobStatus.DONE and job.run is not None
     assert job.pid is not None and job.pid != os.getpid()  # trained elsewhere
     assert [h.epoch for h in p.history] == [0, 1, 2, 3, 4]  # epoch 0: the untrained model
-    assert len(p.batch_losses) == 4 * p.n_batches and p.batch_steps[-1] == pytest.approx(4.0)
+    assert len(p.batch_losses) == 4 * p.tick.n_batches and p.batch_steps[-1] == pytest.approx(4.0)
     assert job.run.metrics["model"]["rmse"] > 0 and job.run.stop_reason == "completed"
     x_test, _ = job.prepared.tensors("test")  # the weights that came back predict what the worker predicted
     again = job.prepared.to_readable("test", job.run.model(x_test).detach().numpy())
@@ -95,13 +95,13 @@ def test_job_whose_owner_left_stops_and_frees_its_place():
     long_run = TINY.with_(epochs=500, patience=500, batch=4)
     running = manager.submit(tiny_frame(), "a", long_run, owner_alive=owner_here.is_set)
     queued = manager.submit(tiny_frame(seed=1), "b", long_run, owner_alive=owner_here.is_set)
-    wait_for(lambda: running.progress().epoch >= 2)
+    wait_for(lambda: running.progress().tick.epoch >= 2)
     assert queued.progress().queue_place == 1 and not running.abandoned
 
     owner_here.clear()  # the browser session is gone for good
     wait_for(lambda: running.finished and queued.finished)
     assert running.abandoned and running.run.stop_reason == "stopped"
-    assert running.run.epochs_run < 500
+    assert running.run.record.epochs_run < 500
     # the queued job checks its owner before it takes the slot: it never starts
     assert queued.abandoned and queued.status == "cancelled" and queued.run is None and queued.started_at is None
     assert manager.running_count() == 0 and manager.queue_place(queued) == 0
@@ -111,21 +111,21 @@ def test_job_without_an_owner_check_runs_to_its_end():
     manager = JobManager(max_running=1)
     job = manager.submit(tiny_frame(), "a", TINY.with_(epochs=3, patience=3))
     wait_for(lambda: job.finished)
-    assert job.status == "done" and not job.abandoned and job.run.epochs_run == 3
+    assert job.status == "done" and not job.abandoned and job.run.record.epochs_run == 3
 
 
 def test_a_killed_worker_fails_its_job_with_a_sentence_and_the_next_job_runs():
     manager = JobManager(max_running=1)
     victim = manager.submit(tiny_frame(), "a", TINY.with_(epochs=500, patience=500, batch=4))
     waiting = manager.submit(tiny_frame(seed=1), "b", TINY)
-    wait_for(lambda: victim.progress().epoch >= 1)
+    wait_for(lambda: victim.progress().tick.epoch >= 1)
     os.kill(victim.pid, signal.SIGKILL)  # what the kernel's OOM killer does
     wait_for(lambda: victim.finished)
     assert victim.status == "failed" and victim.run is None
     assert victim.error.key == "err_worker_killed" and victim.error.params == {"signal": "SIGKILL"}
     assert "SIGKILL" in victim.error.message("zh") and "memory" in str(victim.error)
     wait_for(lambda: waiting.finished)
-    assert waiting.status == "done" and waiting.run.epochs_run == TINY.epochs
+    assert waiting.status == "done" and waiting.run.record.epochs_run == TINY.epochs
 
 
 def test_two_dropout_jobs_side_by_side_reproduce_their_solo_weights_bit_for_bit():
@@ -153,9 +153,9 @@ def test_a_job_past_its_time_limit_stops_and_keeps_its_best_weights():
     wait_for(lambda: job.finished, timeout=30)
     run = job.run
     assert job.status == "done" and run.stop_reason == "time_limit"
-    assert 1 <= run.epochs_run < 1000 and run.seconds == pytest.approx(3.0, abs=1.0)
+    assert 1 <= run.record.epochs_run < 1000 and run.record.seconds == pytest.approx(3.0, abs=1.0)
     best = min(h.val_loss for h in run.history)
-    assert run.best_val_loss == best and run.history[run.best_epoch].val_loss == best
+    assert run.record.best_val_loss == best and run.history[run.record.best_epoch].val_loss == best
 
 
 def test_a_job_too_big_for_the_memory_budget_is_refused_before_it_starts():

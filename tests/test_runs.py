@@ -5,6 +5,7 @@ Hostile bundles (bombs, huge or deep run.json, bad fields) with their memory and
 
 import json
 import zipfile
+from dataclasses import replace
 from io import BytesIO
 
 import numpy as np
@@ -24,7 +25,7 @@ def run():
 
 
 def test_run_scores_model_and_baselines(run):
-    assert set(run.metrics) == {"model", "persistence", "moving_average", "drift"}
+    assert set(run.metrics) == {"model", "persistence", "moving_average", "drift", "linear_ar"}
     assert run.metrics["model"]["skill"] == pytest.approx(
         1 - run.metrics["model"]["rmse"] / run.metrics["persistence"]["rmse"])
     assert len(run.test_predictions) == run.prepared.n_samples("test")
@@ -104,35 +105,44 @@ def test_malformed_run_json_fields_are_refused_with_a_sentence(run, changes):
     assert err.value.params["field"] == next(iter(changes))
 
 
-def test_old_imports_from_runs_still_work():
-    assert runs.load_bundle is load_bundle and runs.bundle_zip is bundle_zip and runs.save_bundle is save_bundle
-    with pytest.raises(AttributeError):
-        runs.no_such_thing  # noqa: B018
+def test_a_run_restored_from_its_saved_values_is_the_same_run(run):
+    """The one constructor: what a worker returns becomes the run it was, with identical weights and forecasts."""
+    again = runs.Run.restore(run.saved(), run.frame)
+    assert again.record is run.record and again.run_id == run.run_id
+    for key, value in run.model.state_dict().items():
+        assert torch.equal(again.model.state_dict()[key], value)
+    np.testing.assert_array_equal(again.test_predictions, run.test_predictions)
+
+
+def test_restoring_refuses_weights_that_do_not_fit_and_data_that_is_not_the_runs(run):
+    other = train_run(tiny_frame(), "sine", TINY.with_(hidden=4))
+    with pytest.raises(LabError) as err:
+        runs.Run.restore(replace(run.saved(), weights=other.saved().weights), run.frame)
+    assert err.value.key == "err_bundle_shapes"
+    with pytest.raises(LabError) as err:
+        runs.Run.restore(run.saved(), tiny_frame(seed=5))
+    assert err.value.key == "err_bundle_scaler"
 
 
 def test_without_rescoring_the_stored_scores_are_kept(run, tmp_path):
     """The workspace and the CLI's gates read bundles this machine wrote: no re-scoring, the stored numbers stay."""
     loaded = load_bundle(save_bundle(run, tmp_path / "b"), limits=LOCAL_LIMITS, rescore=False)
     assert loaded.metrics == json.loads(json.dumps(run.metrics))
-    assert "test_predictions" not in loaded.__dict__  # nothing ran the model yet: predictions stay lazy
+    assert loaded._model_outputs is None  # nothing ran the model yet: predictions stay lazy
     np.testing.assert_array_equal(loaded.test_predictions, run.test_predictions)
 
 
 def test_undefined_scores_are_written_as_null_and_read_back(run):
     """A score that is NaN (no variance, say) is saved as JSON null, which the strict reader accepts."""
-    original = run.metrics["drift"]["mape"]
-    run.metrics["drift"]["mape"] = float("nan")
-    try:
-        members = bundle_members(run)
-    finally:
-        run.metrics["drift"]["mape"] = original
+    metrics = {**run.metrics, "drift": {**run.metrics["drift"], "mape": float("nan")}}
+    members = bundle_members(runs.Run(replace(run.record, metrics=metrics), run.frame, run.model, run.initial_state))
     assert json.loads(members["run.json"])["metrics"]["drift"]["mape"] is None
     assert b"NaN" not in members["run.json"]
     assert load_bundle(_rezip(members), rescore=False).metrics["drift"]["mape"] is None
 
 
 def test_stop_reason_is_read_back_as_the_enum(run):
-    from lstm_core.trainer import StopReason
+    from lstm_core.record import StopReason
 
     loaded = load_bundle(bundle_zip(run))
     assert loaded.stop_reason is StopReason(run.stop_reason)

@@ -10,15 +10,17 @@ import torch
 from lstm_core import targets
 from lstm_core.config import RunConfig, Target
 from lstm_core.data import load_sample
+from lstm_core.features import VOL_FLOOR
 from lstm_core.pipeline import Prepared
 from lstm_core.runs import train_run
 from lstm_core.verdict import Outcome, format_p, format_percent, judge
+from tests.helpers import baseline_outputs
 
 
 def test_realized_vol_by_hand():
     r = np.array([0.01, -0.02, 0.03, 0.0, 0.01])
     got = targets.realized_vol(r, np.array([1]), 3)
-    assert got[0] == pytest.approx(math.sqrt((0.02**2 + 0.03**2 + 0.0) / 3 + targets.VOL_FLOOR**2))
+    assert got[0] == pytest.approx(math.sqrt((0.02**2 + 0.03**2 + 0.0) / 3 + VOL_FLOOR**2))
 
 
 def _frame(n=400, seed=0):
@@ -35,16 +37,16 @@ def test_volatility_target_and_baselines_by_hand():
     close = frame["Close"].to_numpy()
     r = np.log(close[1:] / close[:-1])  # Prepared's rows are the frame's rows 1..
     e = int(p.split_ends["test"][3])
-    actual = 100 * math.sqrt(np.mean(r[e + 1 : e + 6] ** 2) + targets.VOL_FLOOR**2)
-    last = 100 * math.sqrt(np.mean(r[e - 4 : e + 1] ** 2) + targets.VOL_FLOOR**2)
+    actual = 100 * math.sqrt(np.mean(r[e + 1 : e + 6] ** 2) + VOL_FLOOR**2)
+    last = 100 * math.sqrt(np.mean(r[e - 4 : e + 1] ** 2) + VOL_FLOOR**2)
     assert p.actual_values("test")[3] == pytest.approx(actual)
     assert p.last_values("test")[3] == pytest.approx(last)
-    base = p.baselines("test")
+    base = {name: p.readable_at(baseline_outputs(p, name), p.split_ends["test"])[:, 0] for name in ("persistence", "ewma")}
     assert base["persistence"][3] == pytest.approx(last)
     var = r[0] ** 2
     for value in r[1 : e + 1]:
         var = 0.94 * var + 0.06 * value**2
-    assert base["ewma"][3] == pytest.approx(100 * math.sqrt(var + targets.VOL_FLOOR**2))
+    assert base["ewma"][3] == pytest.approx(100 * math.sqrt(var + VOL_FLOOR**2))
     # the model's output, unscaled, is the log of the volatility: readable units are percent a day
     y = p.target_scaler.transform(np.log(np.array([[actual / 100]])))[:, 0]
     assert p.to_readable("test", y, index=[3])[0] == pytest.approx(actual)
@@ -72,8 +74,8 @@ def test_the_first_run_learns_and_its_verdict_is_true():
     ds = load_sample("MSFT")
     run = train_run(ds.frame, ds.name, RunConfig())
     epoch0 = run.history[0]
-    assert run.history[0].epoch == 0 and run.epochs_run >= 10
-    assert run.best_val_loss <= 0.5 * epoch0.val_loss
+    assert run.history[0].epoch == 0 and run.record.epochs_run >= 10
+    assert run.record.best_val_loss <= 0.5 * epoch0.val_loss
     v = judge(run.metrics, run.config.target)
     m = run.metrics
     assert v.outcome == Outcome.BEATS  # measured: about 24 % lower RMSE than persistence, p < 0.001

@@ -56,7 +56,8 @@ def test_train_and_see_metrics_beside_baselines(train_page):
     assert sum("persistence" in v and "Diebold-Mariano" in v or "does NOT beat" in v for v in verdicts) == 1
     table = at.dataframe[0].value
     # the default target is next month's volatility: its baselines are the last 20 days', an EWMA and the mean
-    assert list(table.index) == ["LSTM model", "Persistence (last 20 days)", "EWMA (λ = 0.94)", "Training-period mean"]
+    assert list(table.index) == ["LSTM model", "Persistence (last 20 days)", "EWMA (λ = 0.94)", "Training-period mean",
+                                 "Linear AR (the model's inputs)"]
     assert float(table.loc["LSTM model", "RMSE"]) == pytest.approx(job.run.metrics["model"]["rmse"], abs=1e-4)
     assert table.loc["Persistence (last 20 days)", "Direction %"] == "–"  # persistence never moves
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]

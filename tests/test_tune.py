@@ -76,7 +76,7 @@ def test_space_comes_from_the_table():
     assert not {"epochs", "seed", "target", "horizon", "features", "train_frac"} & set(names)
     hidden = tune.table_dim("hidden")
     assert (hidden.low, hidden.high, hidden.log, hidden.is_int) == (1, 512, True, True)
-    assert tune.table_dim("cell").choices == ("lstm", "gru")
+    assert tune.table_dim("cell").choices == ("lstm", "gru", "rnn")
 
 
 def test_parse_search_narrows_ranges():
@@ -92,7 +92,7 @@ def test_parse_search_narrows_ranges():
     ("hidden=0:64", "err_tune_bad_range"),
     ("hidden=64:8", "err_tune_bad_range"),
     ("lr=abc:1", "err_tune_bad_search"),
-    ("cell=rnn", "err_cfg_choice"),
+    ("cell=transformer", "err_cfg_choice"),
     ("hidden,hidden", "err_tune_bad_search"),
 ])
 def test_bad_search_is_one_sentence(text, key):
@@ -139,7 +139,7 @@ def test_trials_use_validation_loss_and_the_best_retrains_the_same(tmp_path):
         assert trial.value == min(trial.user_attrs["val_losses"])  # the validation period's best, never the test's
         assert sorted(trial.intermediate_values) == [1, 2, 3]
     run = train_run(frame, "sine", tune.best_config(study))
-    assert run.best_val_loss == pytest.approx(result["best_value"], rel=1e-6)
+    assert run.record.best_val_loss == pytest.approx(result["best_value"], rel=1e-6)
     assert run.config.hidden == result["best_params"]["hidden"]
 
 
@@ -215,7 +215,7 @@ def test_two_processes_share_the_budget_exactly(storage, env, data_csv):
     # the best trial re-trains, as a normal run, to the same validation loss
     best = tune.summary(loaded)
     run = train_run(load_source(data_csv).frame, "sine", RunConfig.from_dict(best["best_config"]))
-    assert run.best_val_loss == pytest.approx(best["best_value"], rel=1e-5)
+    assert run.record.best_val_loss == pytest.approx(best["best_value"], rel=1e-5)
 
 
 def test_rerunning_continues_the_study(tmp_path, env, data_csv):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +44,7 @@ def run() -> Run:
 
 def copy_of(run: Run, run_id: str, dataset: str | None = None) -> Run:
     twin = copy.copy(run)
-    twin.run_id = run_id
-    if dataset is not None:
-        twin.dataset_name = dataset
+    twin.record = replace(run.record, run_id=run_id, dataset=run.dataset_name if dataset is None else dataset)
     return twin
 
 

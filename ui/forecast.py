@@ -1,47 +1,145 @@
-"""Widget groups of the Forecast page: the walk-forward backtest section."""
+"""Widget groups of the Forecast page: the run and levels, the forecast past the last day, its coverage check and the
+walk-forward backtest, all read from one cached report per run and levels."""
 
 from __future__ import annotations
 
-import streamlit as st
-from torch import nn
+from dataclasses import dataclass
 
-from lstm_core.forecast import WalkForward, walk_forward
-from lstm_core.pipeline import Prepared
-from lstm_core.plots.forecast import coverage_over_time_figure, error_over_time_figure, step_error_figure
+import pandas as pd
+import streamlit as st
+
+from lstm_core.baselines import PERSISTENCE
+from lstm_core.forecast import (
+    DEFAULT_LEVELS,
+    Backtest,
+    Forecast,
+    WalkForward,
+    compare_widths,
+    history,
+    miscalibrated,
+    report,
+    walk_forward,
+)
+from lstm_core.plots.forecast import (
+    calibration_figure,
+    coverage_over_time_figure,
+    error_over_time_figure,
+    forecast_figure,
+    step_error_figure,
+)
 from lstm_core.plots.locale import localize_dates
 from lstm_core.runs import Run
-from ui.state import lang, tr
+from ui.results import forecaster_label
+from ui.state import dataset_label, lang, tr
+from ui.training import runs, selected_run
 
-FORECASTERS = ("model", "persistence", "linear_ar")
+LEVEL_CHOICES = (50, 80, 90, 95, 99)
+TRADING_DAYS_A_MONTH = 21
 DEFAULT_WINDOW_ORIGINS = 63  # about a quarter of trading days
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def cached_walk_forward(run_id: str, levels: tuple[int, ...], _prepared: Prepared, _model: nn.Module) -> WalkForward:
-    """One batched forward over the test origins; run_id (a random id per trained run) stands for its data and weights."""
-    return walk_forward(_prepared, _model, levels)
+@dataclass(frozen=True)
+class ForecastReport:
+    """Everything the page shows for one run at some levels, computed once from the run's cached forecasts."""
+
+    ahead: Forecast
+    backtest: Backtest
+    walk: WalkForward
 
 
-def walk_forward_ui(run: Run, levels: tuple[int, ...], scores: dict[str, object], y_title: str) -> None:
+def forecast_report(run: Run, levels: tuple[int, ...]) -> ForecastReport:
+    """The run's report at ``levels``; kept for the session's reruns (a slider move recomputes nothing)."""
+    cache = st.session_state.setdefault("forecast_results", {})
+    key = (run.run_id, levels)
+    if key not in cache:
+        cache.clear()  # one run's report at a time: a session holds no more
+        outputs = run.outputs()  # the model's and baselines' forecasts, made once per run
+        ahead, scores = report(run.prepared, run.model, outputs, levels)
+        cache[key] = ForecastReport(ahead, scores, walk_forward(run.prepared, outputs, levels))
+    return cache[key]
+
+
+def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
+    """The run, the interval levels and the months of history to show; None (with a sentence) when there is nothing."""
+    all_runs = {r.run_id: r for r in runs()}
+    if not all_runs:
+        st.info(tr("forecast_no_run"), icon=":material/info:")
+        return None
+    if st.session_state.get("forecast_run") not in all_runs:
+        st.session_state["forecast_run"] = selected_run().run_id
+    cols = st.columns([2, 2, 1], vertical_alignment="bottom")
+    run_id = cols[0].selectbox(tr("forecast_pick_run"), list(all_runs), key="forecast_run",
+                               format_func=lambda i: f"{i} · {dataset_label(all_runs[i].dataset_name)}")
+    levels = tuple(sorted(cols[1].pills(tr("forecast_levels"), LEVEL_CHOICES, selection_mode="multi",
+                                        default=list(DEFAULT_LEVELS), format_func=lambda v: f"{v} %",
+                                        key="forecast_levels")))
+    months = cols[2].number_input(tr("forecast_months"), min_value=1, max_value=120, value=6, key="forecast_months")
+    if not levels:
+        st.info(tr("forecast_pick_levels"), icon=":material/info:")
+        return None
+    return all_runs[run_id], levels, int(months)
+
+
+def ahead_ui(run: Run, result: ForecastReport, months: int) -> None:
+    """History with the forecast and its bands, then the forecast as a table."""
+    kind = run.prepared.target_kind
+    dates, values = history(run.prepared, months * TRADING_DAYS_A_MONTH)
+    labels = {key: tr(f"forecast_{key}") for key in ("history", "median", "persistence", "band")}
+    fig = forecast_figure(dates, values, result.ahead, labels, tr(kind.forecast_axis_key))
+    st.plotly_chart(localize_dates(fig, lang()), key="forecast_chart")
+    st.subheader(tr("forecast_table"))
+    ahead = result.ahead
+    table = {tr("forecast_col_date"): [d.strftime("%Y-%m-%d") for d in ahead.dates],
+             tr("forecast_col_median"): ahead.median.round(kind.digits)}
+    for level, (lower, upper) in ahead.intervals.items():
+        table[tr("forecast_col_lower", level=level)] = lower.round(kind.digits)
+        table[tr("forecast_col_upper", level=level)] = upper.round(kind.digits)
+    table[tr("forecast_col_persistence")] = ahead.persistence.round(kind.digits)
+    st.dataframe(pd.DataFrame(table), hide_index=True)
+
+
+def coverage_ui(result: ForecastReport) -> None:
+    """Nominal against empirical coverage on the test period, and whether the model's bands are narrower."""
+    scores = result.backtest
+    st.subheader(tr("forecast_coverage_title"))
+    st.caption(tr("forecast_coverage_caption", origins=scores.origins, calibration=scores.calibration_windows))
+    for level, coverage in miscalibrated(scores):
+        st.warning(tr("forecast_miscalibrated", level=level, coverage=coverage), icon=":material/warning:")
+    cal_labels = {key: tr(f"forecast_cal_{key}") for key in ("model", "persistence", "ideal", "nominal", "empirical")}
+    st.plotly_chart(calibration_figure(scores.model.coverage, scores.scores[PERSISTENCE].coverage, cal_labels),
+                    key="forecast_calibration")
+    for c in compare_widths(scores):
+        params = dict(level=c.level, model_coverage=c.model_coverage, persistence_coverage=c.persistence_coverage)
+        if c.narrower:
+            st.success(tr("forecast_narrower", percent=f"{100 * (1 - c.ratio):.0f}", **params), icon=":material/check:")
+        else:
+            st.info(tr("forecast_wider", width_ratio=c.ratio, **params), icon=":material/info:")
+    with st.expander(tr("forecast_per_step")):
+        st.dataframe(pd.DataFrame([{
+            tr("forecast_col_step"): row.step, tr("m_rmse"): round(row.rmse, 4), tr("m_mae"): round(row.mae, 4),
+            **{tr("forecast_col_coverage", level=level): round(s.coverage, 1) for level, s in row.intervals.items()},
+        } for row in scores.model.per_step]), hide_index=True)
+
+
+def walk_forward_ui(run: Run, result: ForecastReport) -> None:
     """The walk-forward section: error by step, rolling error and rolling coverage over the test origins."""
     st.subheader(tr("forecast_wf_title"))
     st.caption(tr("forecast_wf_caption"))
-    walk = cached_walk_forward(run.run_id, levels, run.prepared, run.model)
+    walk, scores = result.walk, result.backtest
+    y_title = f"{tr('forecast_wf_rmse')} ({tr(run.prepared.target_kind.forecast_axis_key)})"
     origins = len(walk.dates)
     if st.session_state.get("forecast_wf_window", 0) > origins:  # a run with fewer test origins than the last one
         st.session_state["forecast_wf_window"] = origins
     window = int(st.number_input(tr("forecast_wf_window"), min_value=1, max_value=max(origins, 1),
                                  value=min(DEFAULT_WINDOW_ORIGINS, origins), help=tr("forecast_wf_window_help"),
                                  key="forecast_wf_window"))
-    labels = {who: tr(f"forecast_wf_{who}") for who in (*FORECASTERS, "step")}
-    per_step = {"model": scores["per_step"], **{who: scores["baselines"][who]["per_step"] for who in FORECASTERS[1:]}}
+    labels = {name: forecaster_label(name, run) for name in scores.scores} | {"step": tr("forecast_wf_step")}
     st.markdown(f"**{tr('forecast_wf_by_step')}**")
-    st.plotly_chart(step_error_figure({who: [row["rmse"] for row in rows] for who, rows in per_step.items()},
-                                      labels, f"{tr('forecast_wf_rmse')} ({y_title})"), key="forecast_wf_by_step")
+    st.plotly_chart(step_error_figure({name: [row.rmse for row in s.per_step] for name, s in scores.scores.items()},
+                                      labels, y_title), key="forecast_wf_by_step")
     st.markdown(f"**{tr('forecast_wf_over_time')}**")
-    st.plotly_chart(localize_dates(error_over_time_figure(walk.dates, walk.rolling_rmse(window), labels,
-                                                          f"{tr('forecast_wf_rmse')} ({y_title})"), lang()),
-                    key="forecast_wf_over_time")
+    st.plotly_chart(localize_dates(error_over_time_figure(walk.dates, walk.rolling_rmse(window), labels, y_title),
+                                   lang()), key="forecast_wf_over_time")
     st.markdown(f"**{tr('forecast_wf_coverage')}**")
     coverage_labels = {"empirical": tr("forecast_wf_empirical"), "nominal": tr("forecast_wf_nominal"),
                        "y": tr("forecast_wf_coverage_y")}

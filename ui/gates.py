@@ -11,14 +11,15 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from lstm_core.config import RunConfig
+from lstm_core.config import Cell, RunConfig, Target
 from lstm_core.data import Dataset
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import Run, test_predictions
+from lstm_core.runs import Run
+from lstm_core.trainer import predict
 
 # with nothing trained yet, the page shows an untrained model of the article's kind (1 x 50): tomorrow's price from returns
-UNTRAINED_PREVIEW = RunConfig(target="logret", features=("logret",), horizon=1, hidden=50)
+UNTRAINED_PREVIEW = RunConfig.for_target(target=Target.LOGRET, hidden=50)
 SATURATION_WINDOWS = 128  # test windows whose steps the saturation scatter counts
 _REMEMBERED = "gates_remembered"  # not a widget key, so Streamlit keeps it while other pages show
 
@@ -55,7 +56,7 @@ def predicted_test_prices(model: Forecaster, prepared: Prepared) -> np.ndarray:
     ``Prepared.to_readable`` turns a return into a price from each sample's own last price, so it must
     get one output per test window; one output alone came back priced off the first window.
     """
-    return test_predictions(prepared, model)
+    return prepared.to_readable("test", predict(model, prepared.tensors("test")[0]).numpy())
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -68,7 +69,7 @@ def _fresh(fingerprint: str, config: RunConfig, _frame: pd.DataFrame) -> tuple[P
 
 
 def fresh_source(ds: Dataset, config: RunConfig, dataset_title: str) -> GateSource:
-    config = config.with_(cell="lstm")
+    config = config.with_(cell=Cell.LSTM)
     prepared, model, prices = _fresh(ds.fingerprint, config, ds.frame)
     return GateSource("—", dataset_title, config, model, prepared, None, prices)
 

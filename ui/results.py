@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from lstm_core.baselines import PERSISTENCE, baseline_label
 from lstm_core.bundles import bundle_zip
-from lstm_core.config import SETTINGS, Target
+from lstm_core.config import SETTINGS
+from lstm_core.evaluate import MODEL
 from lstm_core.plots.locale import localize_dates
 from lstm_core.plots.train import (
     FIRST_VIEW_DAYS,
@@ -15,8 +17,8 @@ from lstm_core.plots.train import (
     prediction_figure,
     residual_figure,
 )
+from lstm_core.record import StopReason
 from lstm_core.runs import Run
-from lstm_core.targets import BASELINES
 from lstm_core.verdict import Outcome, format_p, format_percent, judge
 from ui.settings import value_label
 from ui.state import dataset_label, lang, plain, tr
@@ -28,24 +30,22 @@ def _num(value: float | None) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.4g}"
 
 
-def baseline_label(name: str, run: Run) -> str:
-    """A baseline's name for this run's target (persistence of a volatility means the last h days')."""
-    if name == "persistence" and run.config.target == Target.LOGVOL:
-        return tr("m_persistence_vol", h=run.config.horizon)
-    return tr(f"m_{name}")
+def forecaster_label(name: str, run: Run) -> str:
+    """The model's or a baseline's name for this run's target (persistence of a volatility means the last h days')."""
+    if name == MODEL:
+        return tr("m_model")
+    key, params = baseline_label(name, run.config.target, run.config.horizon)
+    return tr(key, **params)
 
 
 def persistence_description(run: Run) -> str:
-    h = run.config.horizon
-    if run.config.target == Target.LOGVOL:
-        return tr("persist_vol", h=h)
-    return tr("persist_tomorrow") if h == 1 else tr("persist_days", h=h)
+    key, params = run.prepared.target_kind.persistence_description(run.config.horizon)
+    return tr(key, **params)
 
 
 def metrics_table(run: Run) -> pd.DataFrame:
     """The model and each baseline of its target, one row each; undefined values stay visibly undefined."""
-    names = ["model", *BASELINES[Target(run.config.target)]]
-    rows = {tr("m_model") if n == "model" else baseline_label(n, run): run.metrics[n] for n in names if n in run.metrics}
+    rows = {forecaster_label(name, run): row for name, row in run.metrics.items()}
     table = pd.DataFrame(rows).T[list(METRIC_COLUMNS)]
     table.columns = [tr("m_rmse"), tr("m_mae"), tr("m_mape"), tr("m_direction")]
     return table.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")
@@ -59,8 +59,8 @@ def verdict_ui(run: Run) -> None:
     show = {Outcome.BEATS: (st.success, "trending_up"), Outcome.CHANCE: (st.info, "balance"),
             Outcome.LOSES: (st.warning, "trending_down")}[v.outcome]
     lines = [tr(f"verdict_{v.outcome}", **numbers)]
-    if v.best_baseline != "persistence" or v.outcome != Outcome.LOSES:
-        best = dict(name=baseline_label(v.best_baseline, run), base=_num(v.best_baseline_rmse), rmse=_num(v.model_rmse))
+    if v.best_baseline != PERSISTENCE or v.outcome != Outcome.LOSES:
+        best = dict(name=forecaster_label(v.best_baseline, run), base=_num(v.best_baseline_rmse), rmse=_num(v.model_rmse))
         lines.append(tr("verdict_best_beaten" if v.beats_every_baseline else "verdict_best_not_beaten", **best))
     if v.copies_last:
         lines.append(tr("verdict_copies"))
@@ -77,20 +77,20 @@ def results_ui(run: Run) -> None:
                   layers=cfg.layers, params=sum(w.numel() for w in run.model.parameters()),
                   train=p.n_samples("train"), val=p.n_samples("val"), test=p.n_samples("test"),
                   start=test_dates[0].strftime("%Y-%m-%d"), end=test_dates[-1].strftime("%Y-%m-%d")))
-    (st.warning if run.stop_reason == "diverged" else st.caption)(
-        tr(f"reason_{run.stop_reason}", best=run.best_epoch, epochs=run.epochs_run, seconds=f"{run.seconds:.1f}"))
+    record = run.record
+    (st.warning if record.stop_reason == StopReason.DIVERGED else st.caption)(
+        tr(f"reason_{record.stop_reason}", best=record.best_epoch, epochs=record.epochs_run, seconds=f"{record.seconds:.1f}"))
     verdict_ui(run)
     st.dataframe(metrics_table(run), alt=tr("metrics_alt"))
 
     actual, last = p.actual_values("test"), p.last_values("test")
-    persistence = p.baselines("test")["persistence"]
-    units = tr("units_vol" if cfg.target == Target.LOGVOL else "units_price")
-    labels = {"actual": tr("chart_actual"), "model": tr("m_model"), "persistence": baseline_label("persistence", run),
-              "price": units, "residual": tr("chart_residual")}
+    persistence = run.outputs().readable(p, "test", PERSISTENCE)
+    labels = {"actual": tr("chart_actual"), "model": tr("m_model"), "persistence": forecaster_label(PERSISTENCE, run),
+              "price": tr(p.target_kind.units_key), "residual": tr("chart_residual")}
     st.plotly_chart(localize_dates(prediction_figure(test_dates, actual, run.test_predictions, persistence, labels),
                                    lang()), key="prediction_chart")
     st.caption(tr("chart_window_note", days=min(FIRST_VIEW_DAYS, len(test_dates)), total=len(test_dates)))
-    if cfg.target != Target.PRICE:  # a return or volatility model: does it see the move, or only repeat the level?
+    if p.target_kind.shows_change_chart:  # a return or volatility model: does it see the move, or only repeat the level?
         st.markdown(f"**{tr('chart_change_title')}**")
         change_labels = {"model": tr("m_model"), "actual_change": tr("chart_actual_change"),
                          "predicted_change": tr("chart_predicted_change"), "diagonal": tr("chart_diagonal")}

@@ -141,9 +141,8 @@ def live_panel(job: TrainingJob) -> None:
             status_slot.info(tr("train_queued", place=p.queue_place, running=default_manager().running_count()),
                              icon=":material/hourglass_top:")
         elif p.status == JobStatus.RUNNING:
-            done = (max(p.epoch, 1) - 1 + p.batch / max(p.n_batches, 1)) / p.epochs
             sps = "–" if p.samples_per_s is None else f"{p.samples_per_s:,.0f}"  # no guess before batches are timed
-            status_slot.progress(min(done, 1.0), text=tr("train_progress", epoch=max(p.epoch, 1), epochs=p.epochs,
+            status_slot.progress(p.done_fraction, text=tr("train_progress", epoch=p.epoch, epochs=p.epochs,
                                                           sps=sps, left=format_seconds(p.seconds_left)))
         elif p.status == JobStatus.FAILED and p.error is not None:
             with status_slot:
@@ -194,10 +193,10 @@ def runs_ui() -> None:
         rows = [{
             tr("col_run"): r.run_id, tr("col_dataset"): dataset_label(r.dataset_name), tr("col_target"): value_label("target", r.config.target),
             tr("col_model"): f"{r.config.cell.upper()} {r.config.hidden}×{r.config.layers}",
-            tr("col_window"): r.config.window, tr("col_lr"): r.config.lr, tr("col_epochs"): r.epochs_run,
+            tr("col_window"): r.config.window, tr("col_lr"): r.config.lr, tr("col_epochs"): r.record.epochs_run,
             tr("m_rmse"): round(r.metrics["model"]["rmse"], 4),
             tr("col_skill"): format_percent(r.metrics["model"].get("skill")),
-            tr("col_seconds"): round(r.seconds, 1), tr("col_created"): r.created,
+            tr("col_seconds"): round(r.record.seconds, 1), tr("col_created"): r.record.created,
         } for r in all_runs]
         st.dataframe(pd.DataFrame(rows), alt=tr("runs_title"), hide_index=True)
         ids = [r.run_id for r in all_runs]

@@ -40,7 +40,7 @@ def forecast_figure(
 
 
 def calibration_figure(
-    model_coverage: dict[str, float], persistence_coverage: dict[str, float], labels: dict[str, str],
+    model_coverage: dict[int, float], persistence_coverage: dict[int, float], labels: dict[str, str],
 ) -> go.Figure:
     """Nominal against empirical coverage (%) on the test period, one point per level; the diagonal is perfect.
 

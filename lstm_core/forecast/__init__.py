@@ -1,0 +1,50 @@
+"""Multi-step forecasts with split-conformal intervals, calibrated on the validation period and scored walk-forward on
+the test period, for the model and every baseline alike.
+
+``conformal`` (levels, half-widths, interval scores), ``backtest`` (typed scores per step, per origin over time),
+``refit`` (fine-tuning as the test period goes on) and ``ahead`` (past the data's last day).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from lstm_core.evaluate import Outputs
+from lstm_core.forecast.ahead import Forecast, forecast_ahead, future_dates, history
+from lstm_core.forecast.backtest import (
+    COVERAGE_TOLERANCE,
+    Backtest,
+    ForecasterScore,
+    StepScore,
+    WalkForward,
+    WidthComparison,
+    backtest,
+    compare_widths,
+    miscalibrated,
+    trailing_mean,
+    walk_forward,
+)
+from lstm_core.forecast.conformal import (
+    DEFAULT_LEVELS,
+    Calibration,
+    IntervalScore,
+    calibrate,
+    conformal_halfwidth,
+    interval_scores,
+    parse_levels,
+)
+from lstm_core.forecast.refit import refit_outputs
+from lstm_core.pipeline import Prepared
+
+
+def report(prepared: Prepared, model: nn.Module, outputs: Outputs, levels: tuple[int, ...]) -> tuple[Forecast, Backtest]:
+    """The forecast past the last day and the test-period backtest, both at ``levels``, from one run's outputs."""
+    return forecast_ahead(prepared, model, calibrate(prepared, outputs, levels)), backtest(prepared, outputs, levels)
+
+
+__all__ = [
+    "COVERAGE_TOLERANCE", "DEFAULT_LEVELS", "Backtest", "Calibration", "Forecast", "ForecasterScore", "IntervalScore",
+    "StepScore", "WalkForward", "WidthComparison", "backtest", "calibrate", "compare_widths", "conformal_halfwidth",
+    "forecast_ahead", "future_dates", "history", "interval_scores", "miscalibrated", "parse_levels", "refit_outputs",
+    "report", "trailing_mean", "walk_forward",
+]

@@ -1,0 +1,206 @@
+"""Walk-forward scores of the test period: every test window is an origin, every forecaster scored per step."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from lstm_core.baselines import PERSISTENCE
+from lstm_core.errors import LabError
+from lstm_core.evaluate import MODEL, Outputs
+from lstm_core.forecast.conformal import (
+    DEFAULT_LEVELS,
+    Calibration,
+    IntervalScore,
+    calibrate,
+    interval_scores,
+)
+from lstm_core.pipeline import Prepared
+
+COVERAGE_TOLERANCE = 5.0  # percentage points: a coverage further than this from its level is flagged
+
+
+@dataclass(frozen=True)
+class StepScore:
+    """One step's point and interval scores over the test origins, in readable units."""
+
+    step: int  # 1-based
+    rmse: float
+    mae: float
+    mase: float | None  # MAE in the target's own units over persistence's on the training period
+    intervals: dict[int, IntervalScore]  # level -> scores
+
+    def to_json(self) -> dict[str, object]:
+        return {"step": self.step, "rmse": self.rmse, "mae": self.mae, "mase": self.mase,
+                "coverage": {str(level): s.coverage for level, s in self.intervals.items()},
+                "intervals": {str(level): asdict(s) for level, s in self.intervals.items()}}
+
+
+@dataclass(frozen=True)
+class ForecasterScore:
+    """A forecaster's scores at every step."""
+
+    per_step: tuple[StepScore, ...]
+
+    def mean(self, level: int, score: str) -> float:
+        """An interval score at ``level`` averaged over the steps."""
+        return float(np.mean([getattr(row.intervals[level], score) for row in self.per_step]))
+
+    @property
+    def coverage(self) -> dict[int, float]:
+        """Empirical coverage (%) of each level, averaged over the steps."""
+        return {level: self.mean(level, "coverage") for level in self.per_step[0].intervals}
+
+    def to_json(self) -> dict[str, object]:
+        return {"per_step": [row.to_json() for row in self.per_step],
+                "coverage": {str(level): value for level, value in self.coverage.items()}}
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """The whole backtest: the model's and every baseline's scores on the same origins."""
+
+    origins: int
+    steps: int
+    calibration_windows: int
+    refits: int
+    scores: dict[str, ForecasterScore]  # "model" first, then the baselines
+    seconds: float
+
+    @property
+    def model(self) -> ForecasterScore:
+        return self.scores[MODEL]
+
+    @property
+    def baselines(self) -> dict[str, ForecasterScore]:
+        return {name: score for name, score in self.scores.items() if name != MODEL}
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return tuple(self.model.coverage)
+
+    def to_json(self) -> dict[str, object]:
+        """What the command line prints: the model's scores at the top level, each baseline's under ``baselines``."""
+        return {"origins": self.origins, "steps": self.steps, "calibration_windows": self.calibration_windows,
+                "refits": self.refits, **self.model.to_json(),
+                "baselines": {name: score.to_json() for name, score in self.baselines.items()},
+                "seconds": self.seconds}
+
+
+def _bounds(prepared: Prepared, calibration: Calibration, name: str, raw: np.ndarray,
+            ends: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Each level's interval around ``raw`` ``[S, steps]``, in readable units."""
+    return {level: (prepared.readable_at(raw - calibration.halfwidth(name, level), ends),
+                    prepared.readable_at(raw + calibration.halfwidth(name, level), ends))
+            for level in calibration.levels}
+
+
+def backtest(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DEFAULT_LEVELS,
+             refits: int = 0) -> Backtest:
+    """Per step: RMSE, MAE, MASE and, per level, coverage, width, Winkler and pinball, for every forecaster.
+
+    The model's test forecasts may have been refitted (``refits`` times, see ``refit_outputs``); its intervals keep
+    the half-widths of the original model's validation errors, since a refit model has trained on those windows.
+    """
+    started = time.perf_counter()
+    ends = prepared.split_ends["test"]
+    test_raw = prepared.raw_targets("test")  # [S, steps]
+    actual = prepared.readable_at(test_raw, ends)
+    train_ends = prepared.split_ends["train"]
+    persistence = prepared.target_kind.persistence(prepared, train_ends, prepared.config.horizon)
+    naive_mae = np.mean(np.abs(persistence[:, None] - prepared.raw_targets("train")), axis=0)  # [steps]
+    calibration = calibrate(prepared, outputs, levels)
+    scores = {}
+    for name, raw in outputs.test.items():
+        bounds = _bounds(prepared, calibration, name, raw, ends)
+        median = prepared.readable_at(raw, ends)
+        raw_mae = np.mean(np.abs(raw - test_raw), axis=0)
+        rows = []
+        for k in range(actual.shape[1]):
+            error = median[:, k] - actual[:, k]
+            rows.append(StepScore(
+                step=k + 1, rmse=float(np.sqrt(np.mean(error**2))), mae=float(np.mean(np.abs(error))),
+                mase=float(raw_mae[k] / naive_mae[k]) if naive_mae[k] > 0 else None,
+                intervals={level: interval_scores(actual[:, k], lo[:, k], hi[:, k], level)
+                           for level, (lo, hi) in bounds.items()},
+            ))
+        scores[name] = ForecasterScore(tuple(rows))
+    return Backtest(origins=len(ends), steps=prepared.steps, calibration_windows=calibration.n_windows, refits=refits,
+                    scores=scores, seconds=time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class WalkForward:
+    """Each test origin's errors and interval hits, in readable units: the backtest spread over time."""
+
+    dates: pd.DatetimeIndex  # [S] each origin's last known day
+    squared_errors: dict[str, np.ndarray]  # forecaster -> [S] squared error averaged over the steps
+    hits: dict[int, np.ndarray]  # level -> [S] share of the model's steps whose interval held the actual value
+
+    def rolling_rmse(self, window: int) -> dict[str, np.ndarray]:
+        """Trailing RMSE over the last ``window`` origins (fewer at the start), per forecaster: ``[S]`` each."""
+        return {who: np.sqrt(trailing_mean(errors, window)) for who, errors in self.squared_errors.items()}
+
+    def rolling_coverage(self, window: int) -> dict[int, np.ndarray]:
+        """Trailing empirical coverage (%) of the model's intervals over the last ``window`` origins: ``[S]`` each."""
+        return {level: 100 * trailing_mean(hits, window) for level, hits in self.hits.items()}
+
+
+def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each value and the ``window - 1`` before it (as many as there are at the start)."""
+    if window < 1:
+        raise LabError("err_forecast_window", window=window)
+    cumulative = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64))])
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (cumulative[ends] - cumulative[starts]) / (ends - starts)
+
+
+def walk_forward(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DEFAULT_LEVELS) -> WalkForward:
+    """Per-origin squared errors of every forecaster and the model's interval hits (the backtest's forecasts and
+    half-widths, kept per origin instead of averaged)."""
+    ends = prepared.split_ends["test"]
+    actual = prepared.readable_at(prepared.raw_targets("test"), ends)
+    squared = {who: np.mean((prepared.readable_at(raw, ends) - actual) ** 2, axis=1)  # [S, steps] -> [S]
+               for who, raw in outputs.test.items()}
+    bounds = _bounds(prepared, calibrate(prepared, outputs, levels), MODEL, outputs.test[MODEL], ends)
+    hits = {level: np.mean((actual >= lower) & (actual <= upper), axis=1)  # [S, steps] -> [S]
+            for level, (lower, upper) in bounds.items()}
+    return WalkForward(dates=prepared.dates[ends], squared_errors=squared, hits=hits)
+
+
+@dataclass(frozen=True)
+class WidthComparison:
+    """The model's and persistence's intervals at one level on the test period, averaged over steps."""
+
+    level: int
+    model_width: float
+    persistence_width: float
+    model_coverage: float  # %
+    persistence_coverage: float
+
+    @property
+    def narrower(self) -> bool:
+        """Narrower at no worse coverage (more than a point short of persistence's is no fair win)."""
+        return self.model_width < self.persistence_width and self.model_coverage >= self.persistence_coverage - 1
+
+    @property
+    def ratio(self) -> float:
+        return self.model_width / self.persistence_width if self.persistence_width > 0 else math.inf
+
+
+def compare_widths(result: Backtest) -> list[WidthComparison]:
+    """One comparison per level of a backtest."""
+    model, persistence = result.model, result.scores[PERSISTENCE]
+    return [WidthComparison(level, model.mean(level, "width"), persistence.mean(level, "width"),
+                            model.mean(level, "coverage"), persistence.mean(level, "coverage"))
+            for level in result.levels]
+
+
+def miscalibrated(result: Backtest, tolerance: float = COVERAGE_TOLERANCE) -> list[tuple[int, float]]:
+    """(level, coverage %) of each level whose test coverage, averaged over steps, is further than ``tolerance``."""
+    return [(level, value) for level, value in result.model.coverage.items() if abs(value - level) > tolerance]

@@ -1,0 +1,18 @@
+"""What a run predicts: one object per target (``TargetKind``) and the registry that finds it by its ``Target``."""
+
+from __future__ import annotations
+
+from lstm_core.targets.base import Series, Target, TargetKind, realized_vol
+from lstm_core.targets.log_return import LogReturn
+from lstm_core.targets.price import Price
+from lstm_core.targets.volatility import Volatility
+
+TARGETS: dict[Target, TargetKind] = {kind.id: kind for kind in (Volatility(), LogReturn(), Price())}
+
+
+def target_of(target: Target | str) -> TargetKind:
+    """The ``TargetKind`` of ``target``."""
+    return TARGETS[Target(target)]
+
+
+__all__ = ["TARGETS", "Series", "Target", "TargetKind", "realized_vol", "target_of"]
