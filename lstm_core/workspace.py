@@ -25,6 +25,7 @@ from lstm_core.errors import LabError
 from lstm_core.runs import Run
 
 WORKSPACE_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # what secrets.token_urlsafe(24) makes
+SEQUENCE_FILE = ".seq"  # in each run folder: its place in the workspace's order of saves (1, 2, ...)
 DEFAULT_WORKSPACE_MB = 200
 MAX_LOCAL_BUNDLES = 200  # bundle folders listed from one local folder
 _MB = 1 << 20
@@ -86,17 +87,28 @@ class Workspace:
         return self.root / run_id
 
     def run_ids(self) -> list[str]:
-        """Saved runs, oldest first (by when they were saved)."""
+        """Saved runs, oldest first: in the order they were saved (their recorded sequence numbers).
+
+        Folders saved before sequences were recorded come first, by name; two tabs saving at the same moment may
+        record the same number, and then the name decides.
+        """
+        return [name for name, _ in sorted(self._sequences().items(), key=lambda item: (item[1], item[0]))]
+
+    def _sequences(self) -> dict[str, int]:
+        """Each saved run's sequence number (0 where none was recorded)."""
         if not self.root.is_dir():
-            return []
-        found = []
+            return {}
+        found = {}
         for entry in self.root.iterdir():
             if RUN_ID.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
                 try:
-                    found.append((entry.stat().st_mtime_ns, entry.name))
-                except FileNotFoundError:  # pruned by another tab of the same workspace just now
-                    continue
-        return [name for _, name in sorted(found)]
+                    text = (entry / SEQUENCE_FILE).read_text(encoding="ascii")
+                except FileNotFoundError:
+                    if not entry.is_dir():  # pruned by another tab of the same workspace just now
+                        continue
+                    text = ""
+                found[entry.name] = int(text) if text.isascii() and text.isdigit() else 0
+        return found
 
     def run_bytes(self, run_id: str) -> int:
         folder = self._run_dir(run_id)
@@ -123,6 +135,8 @@ class Workspace:
         try:
             for name, blob in members.items():
                 (staging / name).write_bytes(blob)
+            # inside the staging folder: the run appears under its id with its place in the order already recorded
+            (staging / SEQUENCE_FILE).write_text(str(max(self._sequences().values(), default=0) + 1), encoding="ascii")
             if target.exists():
                 old = self.root / f".old-{secrets.token_hex(6)}"
                 target.rename(old)
@@ -165,16 +179,20 @@ class Workspace:
 
 
 def local_bundles(folder: str | Path) -> list[Path]:
-    """Bundle folders at ``folder`` itself or one level below it, newest first (local mode only)."""
+    """Bundle folders at ``folder`` itself or one level below it, in name order, at most MAX_LOCAL_BUNDLES (local mode).
+
+    Name order, not file times: the command line's folders are named by whoever ran it, a copy or an unzip resets
+    their times, and the list must not change order between two reruns of the page.
+    """
     root = Path(folder).expanduser()
     if not root.is_dir():
         return []
     if all((root / name).is_file() for name in BUNDLE_FILES):
         return [root]
     found = []
-    for entry in root.iterdir():
+    for entry in sorted(root.iterdir()):
         if entry.is_dir() and (entry / "run.json").is_file():
-            found.append((entry.stat().st_mtime_ns, entry))
+            found.append(entry)
             if len(found) >= MAX_LOCAL_BUNDLES:
                 break
-    return [path for _, path in sorted(found, reverse=True)]
+    return found

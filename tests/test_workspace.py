@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-import time
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from lstm_core.errors import LabError
 from lstm_core.runs import Run, train_run
 from lstm_core.workspace import (
     DEFAULT_WORKSPACE_MB,
+    SEQUENCE_FILE,
     Workspace,
     data_dir,
     is_workspace_id,
@@ -29,7 +30,7 @@ from lstm_core.workspace import (
     new_workspace_id,
     workspace_cap_bytes,
 )
-from tests.helpers import TINY, tiny_frame
+from tests.helpers import TINY, tiny_frame, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIL = "![x](http://evil/x.png)"
@@ -116,10 +117,25 @@ def test_oldest_runs_are_pruned_beyond_the_run_cap(run):
     pruned = []
     for k in range(5):
         pruned.append(ws.save(copy_of(run, f"r{k}")).pruned)
-        time.sleep(0.01)  # distinct save times
     assert pruned == [(), (), (), ("r0",), ("r1",)]
     assert ws.run_ids() == ["r2", "r3", "r4"]
     assert not (ws.root / "r0").exists()
+
+
+def test_runs_are_ordered_by_their_recorded_sequence_not_by_file_times(run):
+    ws = workspace()
+    for run_id in ("b", "a", "c"):
+        ws.save(copy_of(run, run_id))
+    assert [(ws.root / i / SEQUENCE_FILE).read_text() for i in ("b", "a", "c")] == ["1", "2", "3"]
+    for k, run_id in enumerate(("b", "a", "c")):  # file times that say the opposite change nothing
+        os.utime(ws.root / run_id, ns=(10**18 - k, 10**18 - k))
+    assert ws.run_ids() == ["b", "a", "c"]
+    ws.save(copy_of(run, "b"))  # saved again: newest
+    assert ws.run_ids() == ["a", "c", "b"] and (ws.root / "b" / SEQUENCE_FILE).read_text() == "4"
+    for legacy in ("z_old", "y_old"):  # folders saved before sequences were recorded: first, by name
+        save_bundle(copy_of(run, legacy), ws.root / legacy)
+    assert ws.run_ids() == ["y_old", "z_old", "a", "c", "b"]
+    assert [r.run_id for r in ws.load_all()[0]] == ["y_old", "z_old", "a", "c", "b"]
 
 
 def test_oldest_runs_are_pruned_beyond_the_disk_cap(run):
@@ -129,7 +145,6 @@ def test_oldest_runs_are_pruned_beyond_the_disk_cap(run):
     saved = []
     for k in range(4):
         saved.append(ws.save(copy_of(run, f"r{k}")).pruned)
-        time.sleep(0.01)
     assert saved == [(), (), ("r0",), ("r1",)]
     assert ws.size_bytes() <= ws.cap_bytes and ws.run_ids() == ["r2", "r3"]
 
@@ -163,11 +178,12 @@ def test_a_damaged_run_is_skipped_with_a_sentence_and_the_others_load(run):
     assert [p.key for p in problems] == ["err_bundle_checksum"]
 
 
-def test_local_bundles_lists_the_folders_the_cli_wrote(run, tmp_path):
-    save_bundle(run, tmp_path / "runs" / "a")
+def test_local_bundles_lists_the_folders_the_cli_wrote_in_name_order(run, tmp_path):
     save_bundle(copy_of(run, "b"), tmp_path / "runs" / "b")
+    save_bundle(run, tmp_path / "runs" / "a")
     (tmp_path / "runs" / "not-a-run").mkdir()
-    assert sorted(p.name for p in local_bundles(tmp_path / "runs")) == ["a", "b"]
+    os.utime(tmp_path / "runs" / "b", ns=(10**18, 10**18))  # times do not decide the order
+    assert [p.name for p in local_bundles(tmp_path / "runs")] == ["a", "b"]
     assert local_bundles(tmp_path / "runs" / "a") == [tmp_path / "runs" / "a"]
     assert local_bundles(tmp_path / "nowhere") == []
 
@@ -305,17 +321,13 @@ def test_a_finished_job_is_saved_and_the_oldest_run_pruned_with_a_sentence(run):
     ws = workspace()
     for k in range(10):
         ws.save(copy_of(run, f"old{k}"))
-        time.sleep(0.005)
     at = open_app("pages/train.py", ws=ws.id)
     assert len(at.session_state["runs"]) == 10
     for label, value in {"Max epochs": 1, "Hidden units": 4}.items():
         next(w for w in at.number_input if w.label == label).set_value(value)
     next(b for b in at.button if b.label == "Start training").click().run()
     job = at.session_state["job"]
-    deadline = time.monotonic() + 120
-    while not job.finished:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for(lambda: job.finished, timeout=120)
     at.run()
     assert not at.exception
     new_id = job.run.run_id
