@@ -437,3 +437,21 @@ def test_local_mode_opens_a_folder_the_cli_wrote_and_hosted_mode_does_not_offer_
     assert not at.exception and not at.error
     assert [r.run_id for r in at.session_state["runs"]] == ["from_cli"]
     assert (data_dir() / "workspaces" / at.session_state["workspace_id"] / "from_cli").is_dir()
+
+
+def test_live_workspaces_are_those_of_sessions_still_connected(monkeypatch):
+    from types import SimpleNamespace
+
+    import ui.workspace as ui_workspace
+
+    live = ui_workspace.LiveWorkspaces()
+    for session, ws in (("s1", "w1"), ("s2", "w2"), ("s3", "w1"), ("s1", "w3")):  # s1 moved on to w3
+        live.note(session, ws)
+    assert live.in_use() == {"w1", "w2", "w3"}  # no server to ask (AppTest): every noted one counts
+    connected = {"s2", "s3"}
+    monkeypatch.setattr(ui_workspace.runtime, "exists", lambda: True)
+    monkeypatch.setattr(ui_workspace.runtime, "get_instance",
+                        lambda: SimpleNamespace(is_active_session=connected.__contains__))
+    assert live.in_use() == {"w1", "w2"}
+    connected.discard("s3")
+    assert live.in_use() == {"w2"}
