@@ -393,16 +393,23 @@ class WorkerPool:
             if self._acquire(job):
                 self._run_process(job)
             else:
+                self._release(job)
                 job._finish(JobStatus.CANCELLED)
         except Exception as exc:  # a bug here must cost one job, never the slot or the queue
             traceback.print_exc()
+            self._release(job)
             job._finish(JobStatus.FAILED, LabError("err_internal", detail=f"{type(exc).__name__}: {exc}"))
         finally:
-            with self._cond:
-                if any(queued is job for queued in self._queue):
-                    self._queue.remove(job)  # identity: WorkerJob compares by identity
-                self._running.discard(job)
-                self._cond.notify_all()
+            self._release(job)
+
+    def _release(self, job: WorkerJob) -> None:
+        """Free ``job``'s slot or place in the queue: before it is marked finished, so that whoever sees it
+        finished sees the pool without it."""
+        with self._cond:
+            if any(queued is job for queued in self._queue):
+                self._queue.remove(job)  # identity: WorkerJob compares by identity
+            self._running.discard(job)
+            self._cond.notify_all()
 
     def _run_process(self, job: WorkerJob) -> None:
         context = worker_context()
@@ -447,6 +454,7 @@ class WorkerPool:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=JOIN_S)
+        self._release(job)  # its process has ended: the next job may start while this one's result is built
         self._settle(job, final, process.exitcode, killed_because)
 
     @staticmethod

@@ -144,6 +144,30 @@ def test_queue_membership_is_by_identity():
     assert twins[0].status == JobStatus.DONE
 
 
+class SlotWitness(WorkerJob):
+    """Records, when its result arrives, whether it still holds a slot or a place in the queue."""
+
+    def on_result(self, result: object) -> None:
+        self.result = (self.pool.running_count(), self.pool.queue_place(self))
+
+
+def test_a_finished_job_has_already_freed_its_slot_and_left_the_queue():
+    """Seen finished means gone from the pool: a caller that waited for ``finished`` may count on the slot."""
+    pool = WorkerPool(max_running=1)
+    done = pool.start(SlotWitness(task=count_task, args=(1,)))
+    wait_for(lambda: done.finished)
+    assert done.status == JobStatus.DONE and done.result == (0, 0) and pool.running_count() == 0
+    blocker = pool.start(Recorder(task=wait_for_stop_task))
+    waiting = pool.start(WorkerJob(task=count_task, args=(1,)))
+    wait_for(lambda: blocker.events == ["waiting"])
+    waiting.stop()
+    wait_for(lambda: waiting.finished)
+    assert waiting.status == JobStatus.CANCELLED and pool.queue_place(waiting) == 0  # no wait: already gone
+    blocker.stop()
+    wait_for(lambda: blocker.finished)
+    assert pool.running_count() == 0
+
+
 def test_messages_cross_the_pipe_as_typed_records():
     for message in (Event({"epoch": 3}), Result([1.5, 2.5], 321.0), Failure("err_cfg_no_features", {"x": 1}, 12.5)):
         back = pickle.loads(pickle.dumps(message))
