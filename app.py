@@ -7,6 +7,7 @@ import torch
 
 from lstm_core.jobs import default_manager
 from ui.state import app_pages, init_session, mark_router_ran, sidebar
+from ui.workspace import sweep_crash_leftovers
 
 # Training runs in worker processes (lstm_core.workers), each on one thread at lowered priority. The server's own
 # torch work is small (one window's gates, the Learn calculator) and runs for many sessions at once: on a 2-core
@@ -14,6 +15,7 @@ from ui.state import app_pages, init_session, mark_router_ran, sidebar
 torch.set_num_threads(int(os.environ.get("LSTM_LAB_TORCH_THREADS", "1")))
 st.set_page_config(page_title="LSTM Lab", page_icon="🧠", layout="wide")
 default_manager()  # the first call starts the workers' forkserver in the background: torch is imported there once
+sweep_crash_leftovers()  # the first call removes what a crash mid-save left in the data dir
 mark_router_ran()
 init_session()
 

@@ -6,7 +6,8 @@ as ``task(*args, channel=..., stop=...)`` in a process of its own, forked from a
 lstm_core imported already; it reports with ``channel.send(event)``, ends soon after ``stop.is_set()`` turns True,
 and returns a picklable result. On the server a thread per job waits for its turn, starts the process, hands its
 events to ``WorkerJob.on_event`` and its result to ``WorkerJob.on_result``. A crash, an out-of-memory kill or a bug
-in one job ends that job with a sentence; the server and every other job go on.
+in one job ends that job with a sentence; the server and every other job go on. What crosses the pipe is one typed
+message each: an ``Event`` per report, then a ``Result`` or a ``Failure``.
 """
 
 from __future__ import annotations
@@ -66,7 +67,47 @@ class Channel:
         self._connection = connection
 
     def send(self, event: object) -> None:
-        self._connection.send(("event", event))
+        self._connection.send(Event(event))
+
+
+# ---- what crosses the pipe from a worker to the server: one typed message each, read by field
+
+
+@dataclass(frozen=True, eq=False)
+class Event:
+    """Progress the task reported with ``channel.send``; many per job."""
+
+    payload: object
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """The task's return value, the job's last message."""
+
+    value: object
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The task ended with a sentence instead of a value, the job's last message."""
+
+    key: str
+    params: dict[str, object]
+    peak_rss_mb: float
+
+    def error(self) -> LabError:
+        return LabError(self.key, **self.params)
+
+
+Message = Event | Result | Failure
+
+
+class KillReason(StrEnum):
+    """Why the watcher killed a worker that did not end by itself."""
+
+    ABANDONED = "abandoned"  # its owner left and it did not stop within ABANDONED_KILL_S
+    TIME_LIMIT = "time_limit"  # past its time limit by TIME_LIMIT_KILL_S
 
 
 @dataclass(frozen=True)
@@ -109,26 +150,26 @@ def peak_rss_mb() -> float:
 def _worker_main(
     task: Callable[..., Any], args: tuple, connection: Connection, stop: StopFlag, settings: WorkerSettings
 ) -> None:
-    """Body of a worker process: run the task, then send ("result", value, peak MB) or ("error", key, params, peak MB)."""
+    """Body of a worker process: run the task, then send its Result or a Failure."""
     try:
         _settle_worker(settings)
         try:
             result = task(*args, channel=Channel(connection), stop=stop)
-            message: tuple = ("result", result, peak_rss_mb())
+            message: Result | Failure = Result(result, peak_rss_mb())
         except LabError as err:
-            message = ("error", err.key, err.params, peak_rss_mb())
+            message = Failure(err.key, err.params, peak_rss_mb())
         except MemoryError:
-            message = ("error", "err_job_out_of_memory", {}, peak_rss_mb())
+            message = Failure("err_job_out_of_memory", {}, peak_rss_mb())
         except RuntimeError as exc:
             if "DefaultCPUAllocator" not in str(exc):  # torch's words for a failed CPU allocation
                 raise
-            message = ("error", "err_job_out_of_memory", {}, peak_rss_mb())
+            message = Failure("err_job_out_of_memory", {}, peak_rss_mb())
         connection.send(message)
     except BrokenPipeError:
         pass  # the server went away: no one is left to tell
     except Exception as exc:  # a bug in a task: report it as a sentence, and its traceback to the server's log
         traceback.print_exc()
-        connection.send(("error", "err_internal", {"detail": f"{type(exc).__name__}: {exc}"}, peak_rss_mb()))
+        connection.send(Failure("err_internal", {"detail": f"{type(exc).__name__}: {exc}"}, peak_rss_mb()))
     finally:
         connection.close()
 
@@ -352,16 +393,23 @@ class WorkerPool:
             if self._acquire(job):
                 self._run_process(job)
             else:
+                self._release(job)
                 job._finish(JobStatus.CANCELLED)
         except Exception as exc:  # a bug here must cost one job, never the slot or the queue
             traceback.print_exc()
+            self._release(job)
             job._finish(JobStatus.FAILED, LabError("err_internal", detail=f"{type(exc).__name__}: {exc}"))
         finally:
-            with self._cond:
-                if any(queued is job for queued in self._queue):
-                    self._queue.remove(job)  # identity: WorkerJob compares by identity
-                self._running.discard(job)
-                self._cond.notify_all()
+            self._release(job)
+
+    def _release(self, job: WorkerJob) -> None:
+        """Free ``job``'s slot or place in the queue: before it is marked finished, so that whoever sees it
+        finished sees the pool without it."""
+        with self._cond:
+            if any(queued is job for queued in self._queue):
+                self._queue.remove(job)  # identity: WorkerJob compares by identity
+            self._running.discard(job)
+            self._cond.notify_all()
 
     def _run_process(self, job: WorkerJob) -> None:
         context = worker_context()
@@ -374,8 +422,8 @@ class WorkerPool:
         process.start()
         sender.close()  # the worker holds the only writing end now: its exit ends our reads
         job.pid = process.pid
-        final: tuple | None = None
-        killed_because: str | None = None
+        final: Result | Failure | None = None
+        killed_because: KillReason | None = None
         stop_forwarded_at: float | None = None
         try:
             while True:
@@ -391,11 +439,11 @@ class WorkerPool:
                 ready = wait([receiver, process.sentinel], timeout=POLL_S)
                 if receiver in ready:
                     try:
-                        message = receiver.recv()
+                        message: Message = receiver.recv()
                     except EOFError:  # the worker closed its end: it has ended
                         break
-                    if message[0] == "event":
-                        job.on_event(message[1])
+                    if isinstance(message, Event):
+                        job.on_event(message.payload)
                     else:
                         final = message
                 elif process.sentinel in ready:
@@ -406,33 +454,35 @@ class WorkerPool:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=JOIN_S)
+        self._release(job)  # its process has ended: the next job may start while this one's result is built
         self._settle(job, final, process.exitcode, killed_because)
 
     @staticmethod
-    def _overdue(job: WorkerJob, now: float, stop_forwarded_at: float | None) -> str | None:
+    def _overdue(job: WorkerJob, now: float, stop_forwarded_at: float | None) -> KillReason | None:
         if job.abandoned and stop_forwarded_at is not None and now - stop_forwarded_at > ABANDONED_KILL_S:
-            return "abandoned"
+            return KillReason.ABANDONED
         started = job.started_at or now
         if job.time_limit_s is not None and now - started > job.time_limit_s + TIME_LIMIT_KILL_S:
-            return "time"
+            return KillReason.TIME_LIMIT
         return None
 
     @staticmethod
-    def _settle(job: WorkerJob, final: tuple | None, exitcode: int | None, killed_because: str | None) -> None:
-        if final is not None and final[0] == "result":
-            job.peak_rss_mb = final[2]
+    def _settle(job: WorkerJob, final: Result | Failure | None, exitcode: int | None,
+                killed_because: KillReason | None) -> None:
+        if isinstance(final, Result):
+            job.peak_rss_mb = final.peak_rss_mb
             try:
-                job.on_result(final[1])
+                job.on_result(final.value)
             except LabError as err:
                 job._finish(JobStatus.FAILED, err)
                 return
             job._finish(JobStatus.DONE)
-        elif final is not None:
-            job.peak_rss_mb = final[3]
-            job._finish(JobStatus.FAILED, LabError(final[1], **final[2]))
-        elif killed_because == "abandoned":
+        elif isinstance(final, Failure):
+            job.peak_rss_mb = final.peak_rss_mb
+            job._finish(JobStatus.FAILED, final.error())
+        elif killed_because is KillReason.ABANDONED:
             job._finish(JobStatus.CANCELLED)
-        elif killed_because == "time":
+        elif killed_because is KillReason.TIME_LIMIT:
             job._finish(JobStatus.FAILED, LabError("err_job_time_killed", seconds=f"{job.time_limit_s:.0f}"))
         else:
             key, params = _describe_exit(exitcode)

@@ -1,10 +1,14 @@
-"""A visitor's runs on the server's disk: one folder per workspace, named by an unguessable id that only its URL holds.
+"""A visitor's runs on the server's disk: one folder per workspace, named by an id only the server can issue and only
+its URL holds.
 
-Layout: ``<data dir>/workspaces/<workspace id>/<run id>/`` with a bundle's four files. The data dir is
-``$LSTM_LAB_DATA`` or ``~/.local/share/lstm-lab``. Nothing lists the workspaces: knowing the id (from
-``secrets.token_urlsafe``, 192 random bits) is the only way in, and both ids are checked against a strict
-pattern before they become a path. Each workspace keeps at most ``$LSTM_LAB_WORKSPACE_MB`` (default 200) and
-``max_runs`` runs; saving beyond that deletes the oldest.
+Layout: ``<data dir>/workspaces/<workspace id>/<run id>/`` with a bundle's four files and ``.seq``, the run's place
+in the order of saves. The data dir is ``$LSTM_LAB_DATA`` or ``~/.local/share/lstm-lab``. Nothing lists the
+workspaces: knowing the id is the only way in. An id is 128 random bits and a 64-bit HMAC-SHA256 tag of them under
+the server's key (``<data dir>/server.key``, made on first use, mode 0600), base64url: 32 characters. The server
+recognises the ids it issued without keeping a list, and refuses any other (a folder made before ids were signed
+still opens: only its owner knows its name). Both ids are checked against a strict pattern before they become a path.
+Each workspace keeps at most ``$LSTM_LAB_WORKSPACE_MB`` (default 200) and ``max_runs`` runs; saving beyond that
+deletes the oldest. All workspaces together share the server's disk budget (``lstm_core.disk``).
 
 Local mode (``LSTM_LAB_LOCAL=1``, for someone running the app on their own computer) also lets the app open
 bundle folders the command line wrote with ``--out``; a hosted server never sets it.
@@ -12,27 +16,37 @@ bundle folders the command line wrote with ``--out``; a hosted server never sets
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 import secrets
 import shutil
+import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from lstm_core import disk
 from lstm_core.bundle_schema import BUNDLE_FILES, RUN_ID
 from lstm_core.bundles import LOCAL_LIMITS, bundle_members, load_bundle
+from lstm_core.disk import WORKSPACES, DiskBudget, data_dir  # data_dir: callers import it from here too
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
 
-WORKSPACE_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # what secrets.token_urlsafe(24) makes
+WORKSPACE_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # 24 bytes in base64url, no padding
+ID_RANDOM_BYTES, ID_TAG_BYTES = 16, 8
+KEY_FILE = "server.key"
+KEY_BYTES = 32
+SEQUENCE_FILE = ".seq"  # in each run folder: its place in the workspace's order of saves (1, 2, ...)
+MARKER_BYTES = 64  # room a save needs beyond the bundle: the run's .seq and the workspace's .used (20 digits each)
 DEFAULT_WORKSPACE_MB = 200
 MAX_LOCAL_BUNDLES = 200  # bundle folders listed from one local folder
 _MB = 1 << 20
 
-
-def data_dir() -> Path:
-    """Where the app keeps what must outlive a browser session."""
-    return Path(os.environ.get("LSTM_LAB_DATA") or Path.home() / ".local" / "share" / "lstm-lab")
+_keys: dict[Path, bytes] = {}
+_keys_lock = threading.Lock()
 
 
 def workspace_cap_bytes() -> int:
@@ -48,12 +62,70 @@ def is_local() -> bool:
     return os.environ.get("LSTM_LAB_LOCAL") == "1"
 
 
-def new_workspace_id() -> str:
-    return secrets.token_urlsafe(24)
+def server_key(base: Path | None = None) -> bytes:
+    """The key that signs workspace ids, made with ``secrets`` on first use; LabError when it cannot be kept."""
+    path = (base or data_dir()) / KEY_FILE
+    with _keys_lock:
+        if path in _keys:
+            return _keys[path]
+        try:
+            if not path.exists():
+                _create_key(path)
+            key = path.read_bytes()
+        except OSError as exc:
+            raise LabError("err_ws_key") from exc
+        if len(key) < KEY_BYTES:
+            raise LabError("err_ws_key")
+        _keys[path] = key
+        return key
+
+
+def _create_key(path: Path) -> None:
+    """Write a new key where none is, whole or not at all, even with another server process doing the same."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial = path.with_name(f".tmp-key-{secrets.token_hex(6)}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(secrets.token_bytes(KEY_BYTES))
+        os.link(partial, path)  # never replaces a key another process made first: its ids stay valid
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _tag(key: bytes, random_part: bytes) -> bytes:
+    return hmac.new(key, random_part, hashlib.sha256).digest()[:ID_TAG_BYTES]
+
+
+def new_workspace_id(base: Path | None = None) -> str:
+    """A fresh id this server will recognise: 16 random bytes and their 8-byte tag, 32 base64url characters."""
+    random_part = secrets.token_bytes(ID_RANDOM_BYTES)
+    return base64.urlsafe_b64encode(random_part + _tag(server_key(base), random_part)).decode("ascii")
 
 
 def is_workspace_id(text: object) -> bool:
+    """The shape of an id (32 base64url characters): safe to become a path; says nothing of who made it."""
     return isinstance(text, str) and WORKSPACE_ID.fullmatch(text) is not None
+
+
+def issued_here(workspace_id: str, base: Path | None = None) -> bool:
+    """True when this server's key signed ``workspace_id``."""
+    if not is_workspace_id(workspace_id):
+        return False
+    raw = base64.urlsafe_b64decode(workspace_id)
+    random_part, tag = raw[:ID_RANDOM_BYTES], raw[ID_RANDOM_BYTES:]
+    return hmac.compare_digest(tag, _tag(server_key(base), random_part))
+
+
+def check_workspace_id(workspace_id: object, base: Path | None = None) -> str:
+    """``workspace_id`` when this server may open it; LabError ``err_ws_bad_id`` (malformed) or ``err_ws_not_issued``."""
+    if not is_workspace_id(workspace_id):
+        raise LabError("err_ws_bad_id")
+    if issued_here(workspace_id, base) or ((base or data_dir()) / WORKSPACES / workspace_id).is_dir():
+        return workspace_id  # the second case: a workspace saved before ids were signed
+    raise LabError("err_ws_not_issued")
 
 
 @dataclass(frozen=True)
@@ -66,19 +138,32 @@ class Saved:
 
 @dataclass(frozen=True)
 class Workspace:
-    """One visitor's folder of run bundles, capped in bytes and in runs."""
+    """One visitor's folder of run bundles, capped in bytes and in runs, within the server's disk budget (if any)."""
 
     id: str
     root: Path
     cap_bytes: int
     max_runs: int
+    budget: DiskBudget | None = None
 
     @classmethod
     def open(cls, workspace_id: str, max_runs: int, base: Path | None = None) -> Workspace:
-        """The workspace ``workspace_id`` (its folder is made on the first save); LabError for a malformed id."""
-        if not is_workspace_id(workspace_id):
-            raise LabError("err_ws_bad_id")
-        return cls(workspace_id, (base or data_dir()) / "workspaces" / workspace_id, workspace_cap_bytes(), max_runs)
+        """The workspace ``workspace_id`` (its folder is made on the first save), under the server's disk budget.
+
+        LabError for an id that is malformed or not issued here, or for a wrong setting in the environment.
+        """
+        base = base or data_dir()
+        check_workspace_id(workspace_id, base)
+        return cls(workspace_id, base / WORKSPACES / workspace_id, workspace_cap_bytes(), max_runs,
+                   DiskBudget.from_env(base))
+
+    def touch(self) -> None:
+        """Record a use (the app calls it when a session opens the workspace): the least recently used expire first."""
+        disk.touch(self.root)
+
+    def expired_on(self) -> str | None:
+        """The day its runs were deleted to make room on the server, or None."""
+        return disk.expired_on(self.root)
 
     def _run_dir(self, run_id: str) -> Path:
         if not RUN_ID.fullmatch(run_id):  # bundles' ids passed the same pattern; this guards every other caller
@@ -86,17 +171,29 @@ class Workspace:
         return self.root / run_id
 
     def run_ids(self) -> list[str]:
-        """Saved runs, oldest first (by when they were saved)."""
+        """Saved runs, oldest first: in the order they were saved (their recorded sequence numbers).
+
+        Folders saved before sequences were recorded come first, by name. Saves in one process take turns
+        (``disk.SAVE_LOCK``); two server processes saving into one workspace at once could record the same number,
+        and then the name decides.
+        """
+        return [name for name, _ in sorted(self._sequences().items(), key=lambda item: (item[1], item[0]))]
+
+    def _sequences(self) -> dict[str, int]:
+        """Each saved run's sequence number (0 where none was recorded)."""
         if not self.root.is_dir():
-            return []
-        found = []
+            return {}
+        found = {}
         for entry in self.root.iterdir():
             if RUN_ID.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
                 try:
-                    found.append((entry.stat().st_mtime_ns, entry.name))
-                except FileNotFoundError:  # pruned by another tab of the same workspace just now
-                    continue
-        return [name for _, name in sorted(found)]
+                    text = (entry / SEQUENCE_FILE).read_text(encoding="ascii")
+                except FileNotFoundError:
+                    if not entry.is_dir():  # pruned by another tab of the same workspace just now
+                        continue
+                    text = ""
+                found[entry.name] = int(text) if text.isascii() and text.isdigit() else 0
+        return found
 
     def run_bytes(self, run_id: str) -> int:
         folder = self._run_dir(run_id)
@@ -105,10 +202,12 @@ class Workspace:
     def size_bytes(self) -> int:
         return sum(self.run_bytes(run_id) for run_id in self.run_ids())
 
-    def save(self, run: Run) -> Saved:
+    def save(self, run: Run, in_use: Collection[str] = ()) -> Saved:
         """Write ``run`` (replacing a run with its id), then delete the oldest others beyond the caps.
 
-        LabError when the run alone exceeds the cap; OSError when the disk refuses.
+        Under a disk budget, room is made first: idle workspaces other than this one and ``in_use`` (those open in
+        live sessions) may expire. LabError when the run alone exceeds the cap or the budget cannot make room;
+        OSError when the disk refuses.
         """
         members = bundle_members(run)
         size = sum(len(blob) for blob in members.values())
@@ -116,13 +215,32 @@ class Workspace:
                    or len(members["weights.safetensors"]) > LOCAL_LIMITS.max_weights_bytes)
         if too_big:  # what is saved must load again under LOCAL_LIMITS
             raise LabError("err_ws_run_too_big", size_mb=round(size / _MB, 1), limit_mb=self.cap_bytes // _MB)
+        with disk.SAVE_LOCK:
+            if self.budget is not None:
+                self.budget.make_room(self._growth(run.run_id, size), in_use={self.id, *in_use})
+            self._write(run.run_id, members)
+            pruned = tuple(self._prune(keep=run.run_id))
+            disk.touch(self.root)
+        return Saved(run.run_id, pruned)
+
+    def _growth(self, run_id: str, size: int) -> int:
+        """Bytes the data dir gains once ``run_id`` of ``size`` bytes is saved and the caps are applied again."""
+        order = [i for i in self.run_ids() if i != run_id] + [run_id]
+        sizes = {i: self.run_bytes(i) for i in order[:-1]} | {run_id: size}
+        leaving = self.run_bytes(run_id) + sum(sizes[i] for i in self._prune_plan(order, sizes, keep=run_id))
+        return max(size + MARKER_BYTES - leaving, 0)
+
+    def _write(self, run_id: str, members: dict[str, bytes]) -> None:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = self._run_dir(run.run_id)
+        disk.clear_tombstone(self.root)
+        target = self._run_dir(run_id)
         staging = self.root / f".tmp-{secrets.token_hex(6)}"  # a crash mid-write leaves no half bundle under a run id
         staging.mkdir(mode=0o700)
         try:
             for name, blob in members.items():
                 (staging / name).write_bytes(blob)
+            # inside the staging folder: the run appears under its id with its place in the order already recorded
+            (staging / SEQUENCE_FILE).write_text(str(max(self._sequences().values(), default=0) + 1), encoding="ascii")
             if target.exists():
                 old = self.root / f".old-{secrets.token_hex(6)}"
                 target.rename(old)
@@ -130,20 +248,23 @@ class Workspace:
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return Saved(run.run_id, tuple(self._prune(keep=run.run_id)))
+
+    def _prune_plan(self, order: list[str], sizes: dict[str, int], keep: str) -> list[str]:
+        """The oldest runs of ``order`` (oldest first) to delete so that the rest fit both caps."""
+        total, pruned = sum(sizes.values()), []
+        for run_id in order:
+            if len(order) - len(pruned) <= self.max_runs and total <= self.cap_bytes:
+                break
+            if run_id != keep:
+                pruned.append(run_id)
+                total -= sizes[run_id]
+        return pruned
 
     def _prune(self, keep: str) -> list[str]:
         ids = self.run_ids()
-        sizes = {run_id: self.run_bytes(run_id) for run_id in ids}
-        pruned = []
-        for run_id in ids:
-            if run_id == keep:
-                continue
-            if len(ids) - len(pruned) <= self.max_runs and sum(sizes.values()) <= self.cap_bytes:
-                break
+        pruned = self._prune_plan(ids, {run_id: self.run_bytes(run_id) for run_id in ids}, keep)
+        for run_id in pruned:
             self.delete(run_id)
-            sizes.pop(run_id)
-            pruned.append(run_id)
         return pruned
 
     def delete(self, run_id: str) -> None:
@@ -165,16 +286,20 @@ class Workspace:
 
 
 def local_bundles(folder: str | Path) -> list[Path]:
-    """Bundle folders at ``folder`` itself or one level below it, newest first (local mode only)."""
+    """Bundle folders at ``folder`` itself or one level below it, in name order, at most MAX_LOCAL_BUNDLES (local mode).
+
+    Name order, not file times: the command line's folders are named by whoever ran it, a copy or an unzip resets
+    their times, and the list must not change order between two reruns of the page.
+    """
     root = Path(folder).expanduser()
     if not root.is_dir():
         return []
     if all((root / name).is_file() for name in BUNDLE_FILES):
         return [root]
     found = []
-    for entry in root.iterdir():
+    for entry in sorted(root.iterdir()):
         if entry.is_dir() and (entry / "run.json").is_file():
-            found.append((entry.stat().st_mtime_ns, entry))
+            found.append(entry)
             if len(found) >= MAX_LOCAL_BUNDLES:
                 break
-    return [path for _, path in sorted(found, reverse=True)]
+    return found

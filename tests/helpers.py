@@ -49,3 +49,13 @@ def baseline_outputs(prepared, name: str, split: str = "test", period=None):
     from lstm_core.baselines import BASELINES, FitOptions
 
     return BASELINES[name].fit(prepared, FitOptions(period=period))(prepared.split_ends[split])
+
+
+def copy_of(run, run_id: str, dataset: str | None = None):
+    """The same run under another id (and dataset name): a second run to save, at no training cost."""
+    import copy
+    from dataclasses import replace
+
+    twin = copy.copy(run)
+    twin.record = replace(run.record, run_id=run_id, dataset=run.dataset_name if dataset is None else dataset)
+    return twin

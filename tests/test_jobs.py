@@ -39,7 +39,8 @@ def test_cap_queues_extra_jobs_in_order():
     wait_for(lambda: first.status == "running")
     second = manager.submit(tiny_frame(seed=1), "b", TINY)
     third = manager.submit(tiny_frame(seed=2), "c", TINY)
-    time.sleep(0.3)
+    epoch = first.progress().epoch  # the first job's next epochs pass while the others wait their turn
+    wait_for(lambda: first.progress().epoch >= epoch + 2)
     assert (second.progress().status, second.progress().queue_place) == ("queued", 1)
     assert third.progress().queue_place == 2 and manager.running_count() == 1
     third.stop()  # leaving the queue cancels it

@@ -1,6 +1,7 @@
 """Tests of lstm_core.workers: the generic runner: a task in its own process, its events, its errors, its settings."""
 
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -10,11 +11,19 @@ import pytest
 
 from lstm_core.errors import LabError
 from lstm_core.i18n import TABLE
-from lstm_core.workers import JobStatus, WorkerJob, WorkerPool, WorkerSettings
+from lstm_core.workers import (
+    Event,
+    Failure,
+    JobStatus,
+    KillReason,
+    Result,
+    WorkerJob,
+    WorkerPool,
+    WorkerSettings,
+)
 from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-
 
 
 # ---- tasks: module-level, so that a worker can unpickle them
@@ -133,6 +142,56 @@ def test_queue_membership_is_by_identity():
     first.stop()
     wait_for(lambda: twins[0].finished)
     assert twins[0].status == JobStatus.DONE
+
+
+class SlotWitness(WorkerJob):
+    """Records, when its result arrives, whether it still holds a slot or a place in the queue."""
+
+    def on_result(self, result: object) -> None:
+        self.result = (self.pool.running_count(), self.pool.queue_place(self))
+
+
+def test_a_finished_job_has_already_freed_its_slot_and_left_the_queue():
+    """Seen finished means gone from the pool: a caller that waited for ``finished`` may count on the slot."""
+    pool = WorkerPool(max_running=1)
+    done = pool.start(SlotWitness(task=count_task, args=(1,)))
+    wait_for(lambda: done.finished)
+    assert done.status == JobStatus.DONE and done.result == (0, 0) and pool.running_count() == 0
+    blocker = pool.start(Recorder(task=wait_for_stop_task))
+    waiting = pool.start(WorkerJob(task=count_task, args=(1,)))
+    wait_for(lambda: blocker.events == ["waiting"])
+    waiting.stop()
+    wait_for(lambda: waiting.finished)
+    assert waiting.status == JobStatus.CANCELLED and pool.queue_place(waiting) == 0  # no wait: already gone
+    blocker.stop()
+    wait_for(lambda: blocker.finished)
+    assert pool.running_count() == 0
+
+
+def test_messages_cross_the_pipe_as_typed_records():
+    for message in (Event({"epoch": 3}), Result([1.5, 2.5], 321.0), Failure("err_cfg_no_features", {"x": 1}, 12.5)):
+        back = pickle.loads(pickle.dumps(message))
+        assert type(back) is type(message) and vars(back) == vars(message)
+    with pytest.raises(AttributeError):
+        Result(1, 2.0).value = 3  # frozen: a message is what the worker sent
+
+
+@pytest.mark.parametrize(("final", "killed", "status", "key", "peak"), [
+    (Result("weights", 340.5), None, JobStatus.DONE, None, 340.5),
+    (Failure("err_cfg_no_features", {}, 120.0), None, JobStatus.FAILED, "err_cfg_no_features", 120.0),
+    (None, KillReason.TIME_LIMIT, JobStatus.FAILED, "err_job_time_killed", None),
+    (None, KillReason.ABANDONED, JobStatus.CANCELLED, None, None),
+    (None, None, JobStatus.FAILED, "err_worker_killed", None),
+])
+def test_how_a_job_ends_is_read_from_its_last_message_or_kill_reason(final, killed, status, key, peak):
+    job = WorkerJob(task=count_task, time_limit_s=30.0)
+    WorkerPool._settle(job, final, -9, killed)
+    assert job.status == status and job.peak_rss_mb == peak
+    assert (job.error.key if job.error else None) == key
+    if isinstance(final, Result):
+        assert job.result == "weights"
+    if killed is KillReason.TIME_LIMIT:
+        assert job.error.params == {"seconds": "30"}
 
 
 def test_every_sentence_the_runner_can_end_with_is_translated():

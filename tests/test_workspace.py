@@ -6,10 +6,13 @@ object or a new AppTest on the same folder.
 
 from __future__ import annotations
 
-import copy
+import base64
+import datetime as dt
 import json
-import time
-from dataclasses import replace
+import os
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +22,23 @@ from streamlit.testing.v1 import AppTest
 from lstm_core import bundles
 from lstm_core.bundles import bundle_zip, save_bundle
 from lstm_core.data import load_synthetic
+from lstm_core.disk import USED_FILE, expire
 from lstm_core.errors import LabError
+from lstm_core.i18n import t
 from lstm_core.runs import Run, train_run
 from lstm_core.workspace import (
     DEFAULT_WORKSPACE_MB,
+    SEQUENCE_FILE,
     Workspace,
+    check_workspace_id,
     data_dir,
     is_workspace_id,
+    issued_here,
     local_bundles,
     new_workspace_id,
     workspace_cap_bytes,
 )
-from tests.helpers import TINY, tiny_frame
+from tests.helpers import TINY, copy_of, tiny_frame, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIL = "![x](http://evil/x.png)"
@@ -40,12 +48,6 @@ EVIL_ESCAPED = r"!\[x\](http\://evil/x.png)"  # brackets and the autolink's colo
 @pytest.fixture(scope="module")
 def run() -> Run:
     return train_run(tiny_frame(), "sine", TINY)
-
-
-def copy_of(run: Run, run_id: str, dataset: str | None = None) -> Run:
-    twin = copy.copy(run)
-    twin.record = replace(run.record, run_id=run_id, dataset=run.dataset_name if dataset is None else dataset)
-    return twin
 
 
 def workspace(max_runs: int = 10) -> Workspace:
@@ -67,6 +69,47 @@ def test_malformed_workspace_ids_never_become_paths(bad):
     with pytest.raises(LabError) as err:
         Workspace.open(bad, 10)
     assert err.value.key == "err_ws_bad_id"
+
+
+def test_ids_are_signed_by_the_servers_key_made_once_with_mode_0600(tmp_path):
+    issued = new_workspace_id()
+    key = data_dir() / "server.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) == 32
+    raw = base64.urlsafe_b64decode(issued)
+    assert len(raw) == 24 and issued_here(issued)  # 128 random bits and a 64-bit tag
+    assert new_workspace_id() != issued and key.read_bytes() == key.read_bytes()
+    for k in range(24):  # any one byte changed, random part or tag: refused
+        forged = base64.urlsafe_b64encode(raw[:k] + bytes([raw[k] ^ 1]) + raw[k + 1:]).decode()
+        assert is_workspace_id(forged) and not issued_here(forged)
+    assert not issued_here(issued, base=tmp_path / "another-server")  # another key, another server
+
+
+@pytest.mark.parametrize("chosen", ["A" * 32, secrets.token_urlsafe(24), "my-own-workspace-id-of-32-chars_"])
+def test_a_client_chosen_id_is_refused(chosen):
+    assert is_workspace_id(chosen) and not issued_here(chosen)
+    with pytest.raises(LabError) as err:
+        Workspace.open(chosen, 10)
+    assert err.value.key == "err_ws_not_issued"
+    assert not (data_dir() / "workspaces" / chosen).exists()
+
+
+def test_a_workspace_saved_before_ids_were_signed_still_opens(run):
+    legacy = secrets.token_urlsafe(24)  # how ids were made before: only its owner knows it
+    Workspace(legacy, data_dir() / "workspaces" / legacy, cap_bytes=1 << 30, max_runs=10).save(copy_of(run, "kept"))
+    assert not issued_here(legacy) and check_workspace_id(legacy) == legacy
+    assert Workspace.open(legacy, 10).run_ids() == ["kept"]
+
+
+def test_an_issued_id_reopens_the_same_runs_after_a_restart(run):
+    ws = workspace()
+    ws.save(copy_of(run, "first"))
+    ws.save(copy_of(run, "second"))
+    script = ("from lstm_core.workspace import Workspace, issued_here\n"
+              f"print(issued_here({ws.id!r}), Workspace.open({ws.id!r}, 10).run_ids())\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "LSTM_LAB_DATA": str(data_dir())})  # a new process, the same data dir
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True ['first', 'second']"
 
 
 def test_data_dir_and_cap_come_from_the_environment(monkeypatch, tmp_path):
@@ -115,10 +158,25 @@ def test_oldest_runs_are_pruned_beyond_the_run_cap(run):
     pruned = []
     for k in range(5):
         pruned.append(ws.save(copy_of(run, f"r{k}")).pruned)
-        time.sleep(0.01)  # distinct save times
     assert pruned == [(), (), (), ("r0",), ("r1",)]
     assert ws.run_ids() == ["r2", "r3", "r4"]
     assert not (ws.root / "r0").exists()
+
+
+def test_runs_are_ordered_by_their_recorded_sequence_not_by_file_times(run):
+    ws = workspace()
+    for run_id in ("b", "a", "c"):
+        ws.save(copy_of(run, run_id))
+    assert [(ws.root / i / SEQUENCE_FILE).read_text() for i in ("b", "a", "c")] == ["1", "2", "3"]
+    for k, run_id in enumerate(("b", "a", "c")):  # file times that say the opposite change nothing
+        os.utime(ws.root / run_id, ns=(10**18 - k, 10**18 - k))
+    assert ws.run_ids() == ["b", "a", "c"]
+    ws.save(copy_of(run, "b"))  # saved again: newest
+    assert ws.run_ids() == ["a", "c", "b"] and (ws.root / "b" / SEQUENCE_FILE).read_text() == "4"
+    for legacy in ("z_old", "y_old"):  # folders saved before sequences were recorded: first, by name
+        save_bundle(copy_of(run, legacy), ws.root / legacy)
+    assert ws.run_ids() == ["y_old", "z_old", "a", "c", "b"]
+    assert [r.run_id for r in ws.load_all()[0]] == ["y_old", "z_old", "a", "c", "b"]
 
 
 def test_oldest_runs_are_pruned_beyond_the_disk_cap(run):
@@ -128,7 +186,6 @@ def test_oldest_runs_are_pruned_beyond_the_disk_cap(run):
     saved = []
     for k in range(4):
         saved.append(ws.save(copy_of(run, f"r{k}")).pruned)
-        time.sleep(0.01)
     assert saved == [(), (), ("r0",), ("r1",)]
     assert ws.size_bytes() <= ws.cap_bytes and ws.run_ids() == ["r2", "r3"]
 
@@ -148,7 +205,7 @@ def test_saving_the_same_run_again_replaces_it(run):
     ws.save(copy_of(run, run.run_id, dataset="renamed"))
     loaded, _ = ws.load_all()
     assert [r.dataset_name for r in loaded] == ["renamed"]
-    assert [p.name for p in ws.root.iterdir()] == [run.run_id]  # no staging folders left behind
+    assert sorted(p.name for p in ws.root.iterdir()) == [USED_FILE, run.run_id]  # no staging folders left behind
 
 
 def test_a_damaged_run_is_skipped_with_a_sentence_and_the_others_load(run):
@@ -162,11 +219,12 @@ def test_a_damaged_run_is_skipped_with_a_sentence_and_the_others_load(run):
     assert [p.key for p in problems] == ["err_bundle_checksum"]
 
 
-def test_local_bundles_lists_the_folders_the_cli_wrote(run, tmp_path):
-    save_bundle(run, tmp_path / "runs" / "a")
+def test_local_bundles_lists_the_folders_the_cli_wrote_in_name_order(run, tmp_path):
     save_bundle(copy_of(run, "b"), tmp_path / "runs" / "b")
+    save_bundle(run, tmp_path / "runs" / "a")
     (tmp_path / "runs" / "not-a-run").mkdir()
-    assert sorted(p.name for p in local_bundles(tmp_path / "runs")) == ["a", "b"]
+    os.utime(tmp_path / "runs" / "b", ns=(10**18, 10**18))  # times do not decide the order
+    assert [p.name for p in local_bundles(tmp_path / "runs")] == ["a", "b"]
     assert local_bundles(tmp_path / "runs" / "a") == [tmp_path / "runs" / "a"]
     assert local_bundles(tmp_path / "nowhere") == []
 
@@ -231,6 +289,42 @@ def test_a_forged_workspace_id_gets_a_sentence_and_a_fresh_workspace():
     assert any("not valid" in e.value for e in at.error)
     assert is_workspace_id(at.session_state["workspace_id"])
     assert not list((data_dir()).glob("**/etc"))
+
+
+def test_a_client_chosen_id_in_the_url_gets_a_sentence_and_a_fresh_workspace():
+    at = open_app(ws="A" * 32)
+    assert [e.value for e in at.error] == [t("err_ws_not_issued")]
+    fresh = at.session_state["workspace_id"]
+    assert fresh != "A" * 32 and issued_here(fresh) and at.query_params["ws"] in (fresh, [fresh])
+    assert not (data_dir() / "workspaces" / ("A" * 32)).exists()
+
+
+def test_a_server_that_cannot_keep_its_key_says_so_once_and_the_app_works(monkeypatch, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path / "a-file" / "data"))
+    at = open_app("pages/train.py")
+    assert "workspace_id" not in at.session_state and at.session_state["runs"] == []
+    at.run()
+    assert not at.exception and not at.error  # said on the first page only
+    first = open_app()
+    assert [e.value for e in first.error] == [t("err_ws_key")]
+
+
+def test_a_returning_owner_of_an_expired_workspace_is_told_and_keeps_the_address(run):
+    ws = workspace()
+    ws.save(copy_of(run, "gone"))
+    expire(ws.root, now=dt.datetime(2025, 3, 4, 23, 59, tzinfo=dt.UTC))
+    at = open_app(ws=ws.id)  # on whichever page the link opens
+    assert [w.value for w in at.warning] == [t("ws_expired", date="2025-03-04")]
+    at.switch_page("pages/train.py").run()
+    assert at.session_state["workspace_id"] == ws.id and at.session_state["runs"] == []
+    assert not any("2025-03-04" in w.value for w in at.warning)  # said once per visit
+    never_saved = new_workspace_id()  # issued but never used: empty, and nothing to say about it
+    other = open_app("pages/train.py", ws=never_saved)
+    assert not other.warning and not other.error and other.session_state["workspace_id"] == never_saved
+    ws.save(copy_of(run, "back"))  # saving again makes it an ordinary workspace
+    again = open_app("pages/train.py", ws=ws.id)
+    assert not again.warning and [r.run_id for r in again.session_state["runs"]] == ["back"]
 
 
 def test_the_workspace_in_the_url_shows_its_runs_once_loaded_per_session(run, monkeypatch):
@@ -304,17 +398,13 @@ def test_a_finished_job_is_saved_and_the_oldest_run_pruned_with_a_sentence(run):
     ws = workspace()
     for k in range(10):
         ws.save(copy_of(run, f"old{k}"))
-        time.sleep(0.005)
     at = open_app("pages/train.py", ws=ws.id)
     assert len(at.session_state["runs"]) == 10
     for label, value in {"Max epochs": 1, "Hidden units": 4}.items():
         next(w for w in at.number_input if w.label == label).set_value(value)
     next(b for b in at.button if b.label == "Start training").click().run()
     job = at.session_state["job"]
-    deadline = time.monotonic() + 120
-    while not job.finished:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for(lambda: job.finished, timeout=120)
     at.run()
     assert not at.exception
     new_id = job.run.run_id
@@ -338,3 +428,21 @@ def test_local_mode_opens_a_folder_the_cli_wrote_and_hosted_mode_does_not_offer_
     assert not at.exception and not at.error
     assert [r.run_id for r in at.session_state["runs"]] == ["from_cli"]
     assert (data_dir() / "workspaces" / at.session_state["workspace_id"] / "from_cli").is_dir()
+
+
+def test_live_workspaces_are_those_of_sessions_still_connected(monkeypatch):
+    from types import SimpleNamespace
+
+    import ui.workspace as ui_workspace
+
+    live = ui_workspace.LiveWorkspaces()
+    for session, ws in (("s1", "w1"), ("s2", "w2"), ("s3", "w1"), ("s1", "w3")):  # s1 moved on to w3
+        live.note(session, ws)
+    assert live.in_use() == {"w1", "w2", "w3"}  # no server to ask (AppTest): every noted one counts
+    connected = {"s2", "s3"}
+    monkeypatch.setattr(ui_workspace.runtime, "exists", lambda: True)
+    monkeypatch.setattr(ui_workspace.runtime, "get_instance",
+                        lambda: SimpleNamespace(is_active_session=connected.__contains__))
+    assert live.in_use() == {"w1", "w2"}
+    connected.discard("s3")
+    assert live.in_use() == {"w2"}

@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from lstm_core import data
+from lstm_core.disk import DiskBudget
 from lstm_core.errors import LabError
 from lstm_core.i18n import LANGUAGES, t
 
@@ -115,7 +116,13 @@ def cached_sample(ticker: str) -> data.Dataset:
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=6 * 3600)
 def cached_yahoo(ticker: str, start: str, end: str, interval: str, offline_fallback: bool) -> data.Dataset:
-    return data.load_yahoo(ticker, start, end, interval, offline_fallback=offline_fallback)
+    loaded = data.load_yahoo(ticker, start, end, interval, offline_fallback=offline_fallback)
+    if not loaded.from_cache:  # a new file in the download cache: the oldest go while the disk budget is exceeded
+        try:
+            DiskBudget.from_env().trim_cache()
+        except LabError:  # LSTM_LAB_DATA_MB is wrong: the workspace says so
+            pass
+    return loaded
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -1,36 +1,59 @@
-"""The session's workspace: its id kept in the page URL (``?ws=``), its runs opened once per session, saves and notices."""
+"""The session's workspace: its id kept in the page URL (``?ws=``), its runs opened once per session, saves and
+notices; and the server's share of the disk: crash leftovers swept once per process, open workspaces kept from expiry."""
 
 from __future__ import annotations
 
-import streamlit as st
+import threading
+import time
+from pathlib import Path
 
+import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from lstm_core.data.sources import cache_dir
+from lstm_core.disk import Swept, sweep_leftovers
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
-from lstm_core.workspace import Workspace, is_workspace_id, new_workspace_id
+from lstm_core.workspace import Workspace, check_workspace_id, data_dir, new_workspace_id
 from ui.state import plain_params, show_error, tr
 
 WS_PARAM = "ws"
 MAX_RUNS = 10  # per session and per workspace; the oldest are dropped beyond this (memory on a shared host)
+TOUCH_EVERY_S = 60.0  # how often an open session records that its workspace is in use (well inside IN_USE_GRACE_S)
 
 
 def init_workspace() -> None:
     """On every run: adopt the workspace the URL names, else start one; keep the URL naming it.
 
-    Page navigation drops query parameters, so the id lives in session state and is written back.
+    Page navigation drops query parameters, so the id lives in session state and is written back. An id this
+    server did not issue is refused with a sentence, like a malformed one; a workspace whose runs expired says so.
     """
     wanted = st.query_params.get(WS_PARAM)
     current = st.session_state.get("workspace_id")
+    adopted, said = False, set()
     if wanted is not None and wanted != current:
-        if is_workspace_id(wanted):
+        try:
+            check_workspace_id(wanted)
             st.session_state.pop("runs", None)  # another workspace's runs: open them afresh
-            current = wanted
-        elif current is None:  # a mangled or forged link: say so on whichever page it opened
-            show_error(LabError("err_ws_bad_id"))
+            current, adopted = wanted, True
+        except LabError as err:
+            if current is None:  # a mangled or forged link: say so on whichever page it opened
+                show_error(err)
+                said.add(err.key)
     if current is None:
-        current = new_workspace_id()
+        try:
+            current = new_workspace_id()
+        except LabError as err:  # the server cannot keep its key: runs stay in the tab
+            if not st.session_state.get("workspace_key_error") and err.key not in said:
+                show_error(err)
+            st.session_state["workspace_key_error"] = True
+            return
     st.session_state["workspace_id"] = current
     if wanted != current:
         st.query_params[WS_PARAM] = current
+    if adopted and (ws := workspace()) is not None and (day := ws.expired_on()) is not None:
+        st.warning(tr("ws_expired", date=day), icon=":material/auto_delete:")
 
 
 def workspace() -> Workspace | None:
@@ -40,6 +63,7 @@ def workspace() -> Workspace | None:
         return None
     cached = st.session_state.get("workspace")
     if isinstance(cached, Workspace) and cached.id == workspace_id:
+        _record_use(cached)
         return cached
     try:
         opened = Workspace.open(workspace_id, MAX_RUNS)
@@ -49,7 +73,58 @@ def workspace() -> Workspace | None:
             notify("error", err.key, **err.params)
         return None
     st.session_state["workspace"] = opened
+    st.session_state.pop("workspace_touched_at", None)
+    _record_use(opened)
     return opened
+
+
+def _record_use(ws: Workspace) -> None:
+    """Keep ``ws`` from expiring while this session is open: in the live registry, and (every minute) on disk."""
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        live_workspaces().note(ctx.session_id, ws.id)
+    now = time.monotonic()
+    if now - st.session_state.get("workspace_touched_at", -TOUCH_EVERY_S) >= TOUCH_EVERY_S:
+        st.session_state["workspace_touched_at"] = now
+        try:
+            ws.touch()
+        except OSError:  # a use not recorded only makes the workspace look older
+            pass
+
+
+class LiveWorkspaces:
+    """Which workspace each browser session of this server process has open: those never expire."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_session: dict[str, str] = {}
+
+    def note(self, session_id: str, workspace_id: str) -> None:
+        with self._lock:
+            self._by_session[session_id] = workspace_id
+
+    def in_use(self) -> set[str]:
+        """The workspaces of sessions still connected (all noted ones where there is no server to ask: AppTest)."""
+        with self._lock:
+            if runtime.exists():
+                server = runtime.get_instance()
+                self._by_session = {s: w for s, w in self._by_session.items() if server.is_active_session(s)}
+            return set(self._by_session.values())
+
+
+@st.cache_resource(show_spinner=False)
+def live_workspaces() -> LiveWorkspaces:
+    return LiveWorkspaces()
+
+
+@st.cache_resource(show_spinner=False)
+def _swept(data: str, cache: str) -> Swept:
+    return sweep_leftovers(Path(data), Path(cache))
+
+
+def sweep_crash_leftovers() -> Swept:
+    """Once per server process (and data dir): remove what a crash mid-save left; app.py calls it on every run."""
+    return _swept(str(data_dir()), str(cache_dir()))
 
 
 def load_runs() -> list[Run]:
@@ -69,7 +144,7 @@ def save_run(run: Run) -> tuple[str, ...]:
     if ws is None:
         return ()
     try:
-        saved = ws.save(run)
+        saved = ws.save(run, in_use=live_workspaces().in_use())
     except LabError as err:
         notify("warning", err.key, **err.params)
         return ()
