@@ -6,7 +6,8 @@ import streamlit as st
 import torch
 
 from lstm_core.jobs import default_manager
-from ui.state import app_pages, init_session, mark_router_ran, sidebar
+from ui.nav import app_pages, mark_router_ran
+from ui.sidebar import init_session, sidebar
 from ui.workspace import sweep_crash_leftovers
 
 # Training runs in worker processes (lstm_core.workers), each on one thread at lowered priority. The server's own

@@ -1,137 +1,15 @@
 """Data: pick a source, see the prices and what was fixed on the way in; the dataset stays for the other pages."""
 
-import datetime as dt
-
 import streamlit as st
 
-from lstm_core import data
-from lstm_core.errors import LabError
-from lstm_core.plots.data import price_figure
-from lstm_core.plots.locale import localize_dates
-from ui.state import (
-    attempt,
-    cached_csv,
-    cached_sample,
-    cached_synthetic,
-    cached_yahoo,
-    dataset,
-    lang,
-    plain,
-    require_router,
-    set_dataset,
-    show_error,
-    tr,
-)
-
-SOURCES = ("sample", "yahoo", "csv", "synthetic")
+from ui.data import prices_ui, quality_ui, source_ui
+from ui.loaders import dataset
+from ui.nav import require_router
+from ui.text import tr
 
 require_router()  # a deep link to /data on a fresh server would otherwise run before app.py set the session up
 st.title(tr("data_title"))
 st.caption(tr("data_caption"))
-source = st.segmented_control(
-    tr("data_source"), SOURCES, format_func=lambda s: tr(f"src_{s}"), key="data_source", default="sample", required=True
-)
-previous = dataset()
-just_loaded = st.session_state.pop("data_just_loaded", None)  # set by the run that loaded it, before its rerun
-loaded: data.Dataset | None = None
-tried = False  # a load was asked for in this run (so a None result means it failed)
-
-if source == "sample":
-    with st.form("sample_form", border=False):
-        cols = st.columns([4, 1], vertical_alignment="bottom")
-        ticker = cols[0].selectbox(tr("sample_pick"), data.list_samples(), key="sample_ticker")
-        if tried := cols[1].form_submit_button(tr("load"), icon=":material/download:", key="sample_load"):
-            loaded = attempt(cached_sample, ticker)
-    st.caption(f"{tr('sample_provenance', ticker=ticker, url=data.SAMPLE_ORIGINS[ticker])} {tr(f'sample_origin_{ticker}')}")
-
-elif source == "yahoo":
-    today = dt.date.today()
-    with st.form("yahoo_form", border=False):
-        cols = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
-        ticker = cols[0].text_input(tr("yahoo_ticker"), value="MSFT", key="yahoo_ticker", max_chars=15)
-        start = cols[1].date_input(tr("yahoo_start"), value=today - dt.timedelta(days=365 * 10), key="yahoo_start")
-        end = cols[2].date_input(tr("yahoo_end"), value=today, key="yahoo_end")
-        interval = cols[3].segmented_control(
-            tr("yahoo_interval"), ["1d", "1wk"], format_func=lambda i: tr(f"interval_{i}"), default="1d",
-            key="yahoo_interval", required=True,
-        )
-        tried = st.form_submit_button(tr("yahoo_load"), icon=":material/cloud_download:", key="yahoo_load")
-    request = (ticker, start.isoformat(), end.isoformat(), interval)
-    if tried:
-        try:
-            with st.spinner():
-                loaded = cached_yahoo(*request, offline_fallback=False)
-        except LabError as err:
-            show_error(err)
-            st.session_state["yahoo_failed"] = request if err.params.get("saved") else None
-    offer_saved = st.session_state.get("yahoo_failed") == request
-    if offer_saved and st.button(tr("yahoo_use_saved"), icon=":material/history:", key="yahoo_use_saved"):
-        tried = True
-        loaded = attempt(cached_yahoo, *request, offline_fallback=True)
-    if loaded is not None:
-        st.session_state["yahoo_failed"] = None
-    if st.button(tr("cache_clear"), icon=":material/delete:", type="tertiary", key="yahoo_clear_cache"):
-        st.toast(tr("cache_cleared", n=data.clear_cache()))
-        cached_yahoo.clear()
-
-elif source == "csv":
-    # Streamlit draws the drop zone's own words ("Upload", "50MB per file") in English whatever the app's language;
-    # it offers no way to translate them, so only our label and help are in the session's language.
-    upload = st.file_uploader(tr("csv_upload"), help=tr("csv_help"), key="csv_file", max_upload_size=data.MAX_CSV_BYTES // 2**20)
-    if upload is not None and st.session_state.get("csv_loaded_id") != upload.file_id:
-        tried = True
-        try:
-            loaded = cached_csv(upload.getvalue(), upload.name)
-            st.session_state["csv_loaded_id"] = upload.file_id
-        except LabError as err:
-            show_error(err)
-
-else:
-    with st.form("synthetic_form", border=False):
-        cols = st.columns(4, vertical_alignment="bottom")
-        kind = cols[0].selectbox(
-            tr("synthetic_kind"), data.SYNTHETIC_KINDS, format_func=lambda k: tr(f"syn_{k}"), key="synthetic_kind"
-        )
-        n_days = cols[1].number_input(
-            tr("synthetic_days"), min_value=data.MIN_ROWS, max_value=20_000, value=1500, step=100, key="synthetic_days"
-        )
-        seed = cols[2].number_input(tr("synthetic_seed"), min_value=0, max_value=2**31 - 1, value=0, key="synthetic_seed")
-        noise = cols[3].number_input(
-            tr("synthetic_noise"), min_value=0.0, max_value=10.0, value=0.5, step=0.1, key="synthetic_noise"
-        )
-        if tried := st.form_submit_button(tr("load"), icon=":material/auto_graph:", key="synthetic_load"):
-            loaded = attempt(cached_synthetic, kind, int(n_days), int(seed), float(noise))
-
-if loaded is not None:
-    set_dataset(loaded)
-    st.session_state["data_just_loaded"] = loaded.name
-    st.rerun()  # the sidebar was drawn before this page ran: run again so it names the new dataset too
-if tried:
-    st.caption(tr("kept_previous", name=plain(previous.title(lang()))))
-elif just_loaded == previous.name:
-    st.success(tr("loaded", name=plain(previous.title(lang()))), icon=":material/check_circle:")
-    if previous.from_cache:
-        st.info(tr("yahoo_saved_note"), icon=":material/history:")
-
-ds = dataset()
-labels = {"price": tr("chart_price"), "volume": tr("chart_volume"), "value": tr("chart_value"), "weekly": tr("chart_weekly")}
-labels |= {column.lower(): tr(f"col_{column}") for column in data.PRICE_COLUMNS}  # the candles' hover box
-st.plotly_chart(localize_dates(price_figure(ds.frame, ds.title(lang()), labels), lang()), key="price_chart")
-
-q = ds.quality
-st.subheader(tr("quality_title"))
-cols = st.columns(4)
-cols[0].metric(tr("q_rows"), f"{q.rows:,}")
-cols[1].metric(tr("q_first"), q.start)
-cols[2].metric(tr("q_last"), q.end)
-cols[3].metric(tr("q_gaps", days=q.gap_threshold_days), q.gaps, help=tr("q_largest_gap", days=q.largest_gap_days))
-findings = data.quality_findings(q)
-for key, params in findings:
-    st.markdown(f"- {tr(key, **params)}")
-if not findings:
-    st.caption(tr("q_all_clean"))
-if q.nonpositive_prices:
-    st.warning(tr("q_nonpositive", n=q.nonpositive_prices), icon=":material/warning:")
-preview = ds.frame.tail(10)
-preview = preview.set_axis(preview.index.strftime("%Y-%m-%d").rename(tr("col_Date")))
-st.dataframe(preview.rename(columns=lambda column: tr(f"col_{column}")), alt=tr("table_preview"))
+source_ui()
+prices_ui(dataset())
+quality_ui(dataset())

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from ui.forecast import ahead_ui, coverage_ui, forecast_report, pick_ui, walk_forward_ui
-from ui.state import require_router, tr
+from ui.nav import require_router
+from ui.text import tr
 
 require_router()
 

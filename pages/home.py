@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui.state import require_router, tr
+from ui.nav import require_router
+from ui.text import tr
 
 require_router()
 

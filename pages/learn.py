@@ -17,12 +17,14 @@ from ui.learn import (
     control_link,
     reset_calculator,
 )
-from ui.state import remembered_tabs, require_router, show_error, tr
+from ui.nav import require_router
+from ui.session import kept_tabs
+from ui.text import show_error, tr
 
 require_router()
 st.title(tr("learn_title"))
 st.caption(tr("learn_caption"))
-lesson_tab, calc_tab, grad_tab, faq_tab, mistakes_tab = remembered_tabs([
+lesson_tab, calc_tab, grad_tab, faq_tab, mistakes_tab = kept_tabs("learn", [
     f":material/menu_book: {tr('learn_tab_lesson')}", f":material/calculate: {tr('learn_tab_calculator')}",
     f":material/trending_down: {tr('learn_tab_gradients')}", f":material/help: {tr('learn_tab_faq')}",
     f":material/rule: {tr('learn_tab_mistakes')}",

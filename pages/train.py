@@ -2,10 +2,13 @@
 
 import streamlit as st
 
+from ui.loaders import dataset
+from ui.nav import require_router
 from ui.results import results_ui
+from ui.runs import collect_finished_job, current_job, selected_run, start_job
 from ui.settings import settings_ui
-from ui.state import dataset, lang, plain, require_router, tr
-from ui.training import collect_finished_job, current_job, live_panel, runs_ui, selected_run, start_job
+from ui.text import lang, plain, tr
+from ui.training import live_panel, runs_ui
 
 require_router()
 

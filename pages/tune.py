@@ -3,7 +3,9 @@
 import streamlit as st
 
 from lstm_core.tune import mask_url
-from ui.state import dataset, lang, plain, require_router, tr
+from ui.loaders import dataset
+from ui.nav import require_router
+from ui.text import lang, plain, tr
 from ui.tune import current_study, is_busy, live_ui, storage_url, study_form_ui, train_best_ui
 
 require_router()

@@ -127,12 +127,12 @@ def broken_csv(request: pytest.FixtureRequest) -> tuple[str, bytes, str]:
 @pytest.fixture
 def open_app(fresh_streamlit_cache: None, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
     """Factory: the real app run once under AppTest, in ``lang``, switched to ``page`` when given."""
-    import ui.state
+    import ui.text
 
     def _open(page: str | None = None, lang: str = "en") -> AppTest:
         # AppTest calls a widget's format_func in the test, outside any script run, where session state
         # is empty and tr() would answer in English; then .set_value() finds no match among Chinese labels
-        monkeypatch.setattr(ui.state, "lang", lambda: st.session_state.get("lang", lang))
+        monkeypatch.setattr(ui.text, "lang", lambda: st.session_state.get("lang", lang))
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.session_state["lang"] = lang
         at.run()

@@ -28,7 +28,7 @@ DATA_PAGE = "pages/data.py"
 def discover_pages() -> list[str]:
     """Pages named in app.py's ``st.Page("pages/...")`` calls, plus every file in pages/.
 
-    app.py may hand the list to a helper (ui.state.app_pages builds it from names), so the folder is
+    app.py may hand the list to a helper (ui.nav.app_pages builds it from names), so the folder is
     read too: every file there must be a registered page, or switch_page() raises and the test fails.
     """
     named = {

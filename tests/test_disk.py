@@ -242,7 +242,7 @@ def test_tree_bytes_skips_links_and_what_it_is_told_to(tmp_path):
 
 def test_a_download_in_the_app_trims_the_oldest_downloads(monkeypatch, fresh_streamlit_cache, prices):
     import lstm_core.data as data
-    from ui.state import cached_yahoo
+    from ui.loaders import cached_yahoo
 
     old = cache_file("OLD_1d_2019-01-01_2019-06-01.csv", 1 << 20, 10**18)  # 1 MB, the oldest download
     monkeypatch.setattr(data, "download_yahoo", lambda *args: prices(120))

@@ -92,7 +92,7 @@ def test_chinese_labels(train_page):
 
 
 def test_session_probe_follows_the_browser_session_with_a_grace_period(monkeypatch):
-    import ui.training as training
+    import ui.runs as training
 
     class FakeServer:
         connected = True
@@ -119,6 +119,6 @@ def test_session_probe_follows_the_browser_session_with_a_grace_period(monkeypat
 
 
 def test_session_probe_is_none_without_a_server():
-    import ui.training as training
+    import ui.runs as training
 
     assert training.session_probe() is None  # bare Python: no script run context, jobs never give up

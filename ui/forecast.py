@@ -30,8 +30,9 @@ from lstm_core.plots.forecast import (
 from lstm_core.plots.locale import localize_dates
 from lstm_core.runs import Run
 from ui.results import forecaster_label
-from ui.state import dataset_label, lang, tr
-from ui.training import runs, selected_run
+from ui.runs import run_label, runs, selected_run
+from ui.session import kept, session
+from ui.text import lang, tr
 
 LEVEL_CHOICES = (50, 80, 90, 95, 99)
 TRADING_DAYS_A_MONTH = 21
@@ -49,7 +50,7 @@ class ForecastReport:
 
 def forecast_report(run: Run, levels: tuple[int, ...]) -> ForecastReport:
     """The run's report at ``levels``; kept for the session's reruns (a slider move recomputes nothing)."""
-    cache = st.session_state.setdefault("forecast_results", {})
+    cache = session.forecast_results
     key = (run.run_id, levels)
     if key not in cache:
         cache.clear()  # one run's report at a time: a session holds no more
@@ -65,15 +66,16 @@ def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
     if not all_runs:
         st.info(tr("forecast_no_run"), icon=":material/info:")
         return None
-    if st.session_state.get("forecast_run") not in all_runs:
-        st.session_state["forecast_run"] = selected_run().run_id
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
-    run_id = cols[0].selectbox(tr("forecast_pick_run"), list(all_runs), key="forecast_run",
-                               format_func=lambda i: f"{i} · {dataset_label(all_runs[i].dataset_name)}")
+    run_id = cols[0].selectbox(tr("forecast_pick_run"), list(all_runs),
+                               format_func=lambda i: run_label(all_runs[i]),
+                               **kept("forecast_run", selected_run().run_id, lambda v: v in all_runs))
     levels = tuple(sorted(cols[1].pills(tr("forecast_levels"), LEVEL_CHOICES, selection_mode="multi",
-                                        default=list(DEFAULT_LEVELS), format_func=lambda v: f"{v} %",
-                                        key="forecast_levels")))
-    months = cols[2].number_input(tr("forecast_months"), min_value=1, max_value=120, value=6, key="forecast_months")
+                                        format_func=lambda v: f"{v} %",
+                                        **kept("forecast_levels", list(DEFAULT_LEVELS),
+                                               lambda v: isinstance(v, list) and set(v) <= set(LEVEL_CHOICES)))))
+    months = cols[2].number_input(tr("forecast_months"), min_value=1, max_value=120,
+                                  **kept("forecast_months", 6, lambda v: 1 <= v <= 120))
     if not levels:
         st.info(tr("forecast_pick_levels"), icon=":material/info:")
         return None
@@ -128,11 +130,10 @@ def walk_forward_ui(run: Run, result: ForecastReport) -> None:
     walk, scores = result.walk, result.backtest
     y_title = f"{tr('forecast_wf_rmse')} ({tr(run.prepared.target_kind.forecast_axis_key)})"
     origins = len(walk.dates)
-    if st.session_state.get("forecast_wf_window", 0) > origins:  # a run with fewer test origins than the last one
-        st.session_state["forecast_wf_window"] = origins
     window = int(st.number_input(tr("forecast_wf_window"), min_value=1, max_value=max(origins, 1),
-                                 value=min(DEFAULT_WINDOW_ORIGINS, origins), help=tr("forecast_wf_window_help"),
-                                 key="forecast_wf_window"))
+                                 help=tr("forecast_wf_window_help"),
+                                 **kept("forecast_wf_window", min(DEFAULT_WINDOW_ORIGINS, origins),
+                                        lambda v: 1 <= v <= origins)))
     labels = {name: forecaster_label(name, run) for name in scores.scores} | {"step": tr("forecast_wf_step")}
     st.markdown(f"**{tr('forecast_wf_by_step')}**")
     st.plotly_chart(step_error_figure({name: [row.rmse for row in s.per_step] for name, s in scores.scores.items()},

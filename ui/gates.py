@@ -1,10 +1,9 @@
-"""What the Gates page inspects (a trained run, or a freshly initialised model on the loaded data) and the choices it remembers."""
+"""Widget groups of the Gates page: what it inspects (a trained run, or a freshly initialised model on the loaded data),
+the window and layer, and each view of the gates, every choice kept for the session."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,20 +12,32 @@ import torch
 
 from lstm_core.config import Cell, RunConfig, Target
 from lstm_core.data import Dataset
+from lstm_core.gates import ARRAYS, GateTrace, UnitOrder, extract_gates, gate_saturation, order_units, plan_downsampling
 from lstm_core.model import Forecaster, build_model
-from lstm_core.pipeline import Prepared
+from lstm_core.pipeline import Prepared, Window
+from lstm_core.plots.gates import (
+    before_after_figure,
+    downsampling_notes,
+    gate_animation_figure,
+    saturation_figure,
+    unit_lines_figure,
+)
 from lstm_core.runs import Run
 from lstm_core.trainer import predict
+from ui.loaders import dataset, dataset_label
+from ui.runs import run_label, runs, selected_run
+from ui.session import kept, session
+from ui.text import attempt, lang, plain, tr
 
 # with nothing trained yet, the page shows an untrained model of the article's kind (1 x 50): tomorrow's price from returns
 UNTRAINED_PREVIEW = RunConfig.for_target(target=Target.LOGRET, hidden=50)
 SATURATION_WINDOWS = 128  # test windows whose steps the saturation scatter counts
-_REMEMBERED = "gates_remembered"  # not a widget key, so Streamlit keeps it while other pages show
+DEFAULT_SHOWN_UNITS = 24  # a 6 x 24 heatmap still reads at a glance; the slider shows more
 
 
 @dataclass(eq=False)
 class GateSource:
-    """A model, its prepared data, the predicted price of every test window and (for a run) its initial weights."""
+    """A model, its prepared data, the predicted value of every test window and (for a run) its initial weights."""
 
     label: str
     dataset_title: str
@@ -34,10 +45,10 @@ class GateSource:
     model: Forecaster
     prepared: Prepared
     initial_model: Forecaster | None
-    test_prices: np.ndarray  # [S] predicted price of each test window, in the order of prepared.split_ends["test"]
+    test_prices: np.ndarray  # [S] predicted value of each test window, in the order of prepared.split_ends["test"]
 
     def predicted_price(self, k: int) -> float:
-        """The model's predicted price for test window ``k``."""
+        """The model's predicted value (a price, or a volatility) for test window ``k``."""
         return float(self.test_prices[k])
 
     def last_test_windows(self, n: int) -> torch.Tensor:
@@ -51,7 +62,7 @@ def run_source(run: Run) -> GateSource:
 
 
 def predicted_test_prices(model: Forecaster, prepared: Prepared) -> np.ndarray:
-    """Predicted prices of all test windows at once: ``[S]``.
+    """Predicted values of all test windows at once: ``[S]``.
 
     ``Prepared.to_readable`` turns a return into a price from each sample's own last price, so it must
     get one output per test window; one output alone came back priced off the first window.
@@ -74,22 +85,107 @@ def fresh_source(ds: Dataset, config: RunConfig, dataset_title: str) -> GateSour
     return GateSource("—", dataset_title, config, model, prepared, None, prices)
 
 
-def restore_choice(key: str, default: Any, valid: Callable[[Any], bool]) -> None:
-    """Before widget ``key`` is drawn: give it the value it last had (if still ``valid``), else ``default``.
+def source_ui() -> GateSource | None:
+    """The run to inspect, picked from the session's runs (the newest, or the one chosen on Train, first); without
+    one, an untrained model on the loaded data. None, with a sentence, when there is nothing to show."""
+    all_runs = {r.run_id: r for r in runs()}
+    if all_runs:
+        run_id = st.selectbox(tr("gates_pick_run"), list(all_runs), format_func=lambda i: run_label(all_runs[i]),
+                              **kept("gates_run", selected_run().run_id, lambda v: v in all_runs))
+        run = all_runs[run_id]
+        if run.config.cell != Cell.LSTM:
+            st.warning(tr("gates_not_lstm_model", kind=tr(f"cell_{run.config.cell}")), icon=":material/info:")
+            return None
+        source = run_source(run)
+    else:
+        ds = dataset()
+        source = attempt(fresh_source, ds, session.train_config or UNTRAINED_PREVIEW, ds.title(lang()))
+        if source is None:  # the loaded data cannot feed this config: the sentence is already shown
+            return None
+        st.info(tr("gates_no_model"), icon=":material/info:")
+    cfg = source.config
+    st.caption(tr("gates_run_caption", run_id=plain(source.label), dataset=plain(dataset_label(source.dataset_title)),
+                  hidden=cfg.hidden, layers=cfg.layers, window=cfg.window, horizon=cfg.horizon))
+    return source
 
-    Streamlit forgets a widget's value when a run does not draw it (another page showed) and when its
-    label changes (the language switched); the value is kept under a key no widget owns.
-    """
-    remembered = st.session_state.get(_REMEMBERED, {})
-    candidates = [st.session_state[key]] if key in st.session_state else []
-    candidates += [remembered[key]] if key in remembered else []
-    # assigned even when unchanged: a widget whose label changed is a new widget, and takes the
-    # value given through session state rather than its default
-    st.session_state[key] = next((value for value in candidates if valid(value)), default)
+
+def window_ui(source: GateSource) -> tuple[int, int, Window]:
+    """The test window (by its last date) and the layer to inspect: (window index, layer, window)."""
+    prepared, cfg = source.prepared, source.config
+    end_dates = prepared.dates[prepared.split_ends["test"]]
+    cols = st.columns([3, 1], vertical_alignment="bottom")
+    k = cols[0].select_slider(tr("gates_pick_window"), options=range(len(end_dates)),
+                              format_func=lambda i: end_dates[i].strftime("%Y-%m-%d"),
+                              **kept("gates_window", len(end_dates) - 1, lambda v: v in range(len(end_dates))))
+    layer = 0
+    if cfg.layers > 1:
+        layer = cols[1].segmented_control(tr("gates_pick_layer"), range(cfg.layers), required=True,
+                                          format_func=lambda n: tr("gates_layer_n", n=n + 1),
+                                          **kept("gates_layer", cfg.layers - 1, lambda v: v in range(cfg.layers)))
+    window = prepared.window("test", k)
+    predicted = source.predicted_price(k)
+    if not prepared.target_kind.prediction_is_price:  # a volatility: said in words, not drawn on the price axis
+        st.caption(tr("gates_vol_prediction_caption", h=cfg.horizon, pred=f"{predicted:.2f}",
+                      actual=f"{window.actual_value:.2f}", last=f"{prepared.last_values('test')[k]:.2f}"))
+    else:
+        st.caption(tr("gates_prediction_caption", date=window.target_date.strftime("%Y-%m-%d"), pred=f"{predicted:.2f}",
+                      actual=f"{window.actual_close:.2f}", last=f"{window.close[-1]:.2f}"))
+    return k, layer, window
 
 
-def remember_choice(key: str) -> Any:
-    """After widget ``key`` is drawn: keep its value for ``restore_choice``, and return it."""
-    value = st.session_state[key]
-    st.session_state.setdefault(_REMEMBERED, {})[key] = value
-    return value
+def animation_ui(source: GateSource, trace: GateTrace, window: Window, k: int, layer: int) -> list[int]:
+    """The animated heatmap of every gate and state under the window's prices; returns the units, most telling first."""
+    st.subheader(tr("gates_sec_animation"))
+    cols = st.columns([1, 2], vertical_alignment="bottom")
+    order = UnitOrder(cols[0].selectbox(tr("gates_pick_order"), list(UnitOrder), format_func=lambda o: tr(f"gates_order_{o}"),
+                                        help=tr("gates_pick_order_help"),
+                                        **kept("gates_unit_order", UnitOrder.CHANGE, lambda v: v in list(UnitOrder))))
+    shown = trace.hidden
+    if trace.hidden > 1:
+        shown = cols[1].slider(tr("gates_pick_shown"), 1, trace.hidden,
+                               **kept("gates_shown_units", min(trace.hidden, DEFAULT_SHOWN_UNITS),
+                                      lambda v: v in range(1, trace.hidden + 1)))
+    ranked = order_units(trace, order, layer, window.close)  # [H] unit indices, the most telling first
+    plan = plan_downsampling(trace.steps, trace.hidden, unit_order=ranked, max_units=shown)
+    price_prediction = source.predicted_price(k) if source.prepared.target_kind.prediction_is_price else None
+    st.plotly_chart(gate_animation_figure(trace, window.close, window.dates, layer=layer, prediction=price_prediction,
+                                          prediction_label=tr("gates_prediction"), plan=plan, lang=lang()),
+                    key="gates_animation")
+    for note in downsampling_notes(plan, lang(), order=order):
+        st.caption(note)
+    st.caption(tr("gates_colour_note"))
+    return [int(u) for u in ranked]
+
+
+def unit_lines_ui(trace: GateTrace, window: Window, ranked: list[int], layer: int) -> None:
+    """Chosen units' gates and states as lines over the window."""
+    st.subheader(tr("gates_sec_units"))
+    units = st.multiselect(tr("gates_pick_units"), ranked, help=tr("gates_pick_units_help"),
+                           format_func=lambda u: tr("gates_unit_n", n=u), placeholder=tr("gates_pick_units_placeholder"),
+                           **kept("gates_units", ranked[:3], lambda v: isinstance(v, list) and set(v) <= set(ranked)))
+    if units:
+        st.plotly_chart(unit_lines_figure(trace, units, window.dates, layer=layer, lang=lang()), key="gates_units_chart")
+
+
+def saturation_ui(source: GateSource, layer: int) -> None:
+    """How often each unit's gates sit nearly shut or nearly open over the last test windows."""
+    st.subheader(tr("gates_sec_saturation"))
+    batch_trace = extract_gates(source.model, source.last_test_windows(SATURATION_WINDOWS))  # [B, T, H] per array
+    saturation = gate_saturation(batch_trace, layer)
+    st.plotly_chart(saturation_figure(saturation, layer=layer, lang=lang()), key="gates_saturation")
+    st.caption(tr("gates_sat_windows", n=batch_trace.batch) + " " + tr("gates_sat_spread"))
+    st.markdown(tr("gates_sat_explain", low=saturation.low, high=saturation.high))
+
+
+def before_after_ui(source: GateSource, trace: GateTrace, window: Window, layer: int) -> None:
+    """The same window through the untrained and the trained weights."""
+    st.subheader(tr("gates_sec_before_after"))
+    if source.initial_model is None:
+        st.caption(tr("gates_before_after_none"))
+        return
+    gate = st.segmented_control(tr("gates_pick_gate"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
+                                required=True, **kept("gates_before_after_gate", "f", lambda v: v in ARRAYS))
+    before = extract_gates(source.initial_model, window.x)
+    st.plotly_chart(before_after_figure(before, trace, window.dates, gate=gate, layer=layer, lang=lang()),
+                    key="gates_before_after")
+    st.markdown(tr("gates_before_after_explain"))

@@ -6,7 +6,8 @@ import numpy as np
 import streamlit as st
 
 from lstm_core import learn
-from ui.state import tr
+from ui.session import session
+from ui.text import tr
 
 SIZES = list(range(1, learn.MAX_SIZE + 1))
 GRAD_STEPS = 100
@@ -49,13 +50,13 @@ def reset_calculator() -> None:
     """Forget every edit; new editor keys make the browser drop its copy of the edits too."""
     for key in [k for k in st.session_state if str(k).startswith("learn_ed_")]:
         del st.session_state[key]
-    st.session_state["learn_generation"] = st.session_state.get("learn_generation", 0) + 1
+    session.learn_generation += 1
 
 
 def calculator_inputs_ui(inputs: int, hidden: int) -> tuple[np.ndarray, learn.CellWeights, np.ndarray, np.ndarray]:
     """The editable sequence, initial state and gate tables as arrays; LabError when an edit leaves them unusable."""
     number = st.column_config.NumberColumn(format="%.4f", required=True)
-    gen = st.session_state.get("learn_generation", 0)
+    gen = session.learn_generation
     left, right = st.columns([1, 3], gap="large")
     with left:
         st.markdown(f"**{tr('learn_sequence')}**")

@@ -20,8 +20,9 @@ from lstm_core.plots.train import (
 from lstm_core.record import StopReason
 from lstm_core.runs import Run
 from lstm_core.verdict import Outcome, format_p, format_percent, judge
+from ui.loaders import dataset_label
 from ui.settings import value_label
-from ui.state import dataset_label, lang, plain, tr
+from ui.text import lang, plain, tr
 
 METRIC_COLUMNS = ("rmse", "mae", "mape", "direction_acc")
 

@@ -10,7 +10,9 @@ import streamlit as st
 from lstm_core.config import SETTINGS, Group, RunConfig, Setting
 from lstm_core.errors import LabError
 from lstm_core.i18n import t
-from ui.state import lang, show_error, tr
+from lstm_core.targets import target_of
+from ui.session import kept
+from ui.text import lang, show_error, tr
 
 CHOICE_PREFIX = {"target": "target", "features": "feat", "cell": "cell", "optimizer": "optimizer"}
 
@@ -33,26 +35,26 @@ def value_label(name: str, value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _setting_widget(name: str, setting: Setting, disabled: bool) -> Any:
-    """One widget for one setting; its value lives under ``widget_key(name)`` for the whole session.
+def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool) -> Any:
+    """One widget for one setting; its value is kept under ``widget_key(name)`` for the whole session.
 
     Number inputs have no bounds of their own: an out-of-range number reaches RunConfig, whose sentence names
     the setting and its range in the user's language (a widget's own limit shows Streamlit's English tooltip).
     """
-    key = widget_key(name)
     label = tr(f"cfg_{name}")
     help_text = tr(f"cfg_{name}_help") if setting.help else None
-    common = dict(key=key, help=help_text, disabled=disabled, persist_state="session")
+    common = dict(help=help_text, disabled=disabled, **kept(widget_key(name), default))
     language = lang()  # bound now: a format function may be called outside this script run (AppTest does)
 
     def labels(value: str) -> str:
         return t(f"{CHOICE_PREFIX[name]}_{value}", language)
 
+    if name == "target":  # choosing a target brings its own inputs and horizon
+        common["on_change"] = _apply_target_defaults
     if setting.is_choice and name == "features":
         return st.multiselect(label, setting.choices, format_func=labels, **common)
     if setting.is_choice and len(setting.choices) <= 3:
-        return st.segmented_control(label, setting.choices, format_func=labels, required=True,
-                                    **common)
+        return st.segmented_control(label, setting.choices, format_func=labels, required=True, **common)
     if setting.is_choice:
         return st.selectbox(label, setting.choices, format_func=labels, **common)
     if setting.slider:  # a slider cannot leave its range, so its bounds are the setting's
@@ -62,13 +64,14 @@ def _setting_widget(name: str, setting: Setting, disabled: bool) -> Any:
     return st.number_input(label, format="%.2e" if setting.log else "%g", step=setting.step, **common)
 
 
-def seed_widgets(defaults: RunConfig, overwrite: bool = False) -> None:
-    """Put ``defaults`` into the widgets' state where the user has set nothing yet (or everywhere with ``overwrite``)."""
-    for name in SETTINGS:
-        key = widget_key(name)
-        if overwrite or key not in st.session_state:
-            value = defaults.to_dict()[name]  # widgets hold plain values (an enum member confuses their options)
-            st.session_state[key] = value
+def _apply_target_defaults() -> None:
+    """The chosen target's own defaults (its inputs and horizon) replace what the form held for them."""
+    target = st.session_state.get(widget_key("target"))
+    if target not in SETTINGS["target"].choices:
+        return
+    for name, value in RunConfig.for_target(target=target).to_dict().items():
+        if name in target_of(target).defaults:
+            st.session_state[widget_key(name)] = value
 
 
 def config_from_widgets() -> RunConfig:
@@ -87,7 +90,7 @@ def settings_ui(start: Callable[[RunConfig], bool], disabled: bool) -> None:
 
     ``start`` queues a job and returns whether it did; the page is then redrawn whole.
     """
-    seed_widgets(RunConfig())
+    defaults = RunConfig().to_dict()  # widgets hold plain values (an enum member confuses their options)
 
     @st.fragment
     def form() -> None:
@@ -96,7 +99,7 @@ def settings_ui(start: Callable[[RunConfig], bool], disabled: bool) -> None:
             column.markdown(f"**{tr(f'cfg_{group.value}')}**")
         for name, setting in SETTINGS.items():
             with columns[setting.group]:
-                _setting_widget(name, setting, disabled)
+                _setting_widget(name, setting, defaults[name], disabled)
         clicked = st.button(tr("train_start"), type="primary", icon=":material/play_arrow:", disabled=disabled,
                             key="train_start")
         try:

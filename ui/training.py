@@ -1,121 +1,23 @@
-"""Widget groups of the Train page and the per-session job/run state they share with the sidebar and Gates page."""
+"""Widget groups of the Train page: the live progress of the session's job, and the runs of its workspace."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
-from streamlit import runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lstm_core.bundles import LOCAL_LIMITS, load_bundle
-from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs import JobStatus, Progress, TrainingJob, default_manager, format_seconds
 from lstm_core.plots.train import loss_figure
-from lstm_core.runs import Run
 from lstm_core.verdict import format_percent
 from lstm_core.workspace import is_local, local_bundles
+from ui.loaders import dataset_label
 from ui.results import compare_ui
+from ui.runs import add_run, collect_finished_job, run_label, runs, selected_run
+from ui.session import session
 from ui.settings import value_label
-from ui.state import attempt, dataset, dataset_label, show_error, tr
-from ui.workspace import MAX_RUNS, load_runs, save_run, show_notices
-
-# Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
-OWNER_GRACE_S = float(os.environ.get("LSTM_LAB_OWNER_GRACE_S", "180"))
-
-
-# ---------------------------------------------------------------- session state
-
-
-def current_job() -> TrainingJob | None:
-    return st.session_state.get("job")
-
-
-def runs() -> list[Run]:
-    """The session's runs, oldest first: the workspace's, read from disk once per session, then kept here."""
-    if "runs" not in st.session_state:
-        st.session_state["runs"] = load_runs()
-    return st.session_state["runs"]
-
-
-def add_run(run: Run) -> None:
-    """Keep ``run`` in the session and save it in the workspace (whose oldest runs may be deleted for room)."""
-    current = runs()  # read the workspace before saving into it
-    pruned = set(save_run(run))
-    kept = [r for r in current if r.run_id != run.run_id and r.run_id not in pruned][-(MAX_RUNS - 1):]
-    st.session_state["runs"] = [*kept, run]
-    st.session_state["selected_run"] = run.run_id
-
-
-def selected_run() -> Run | None:
-    """The run the Train results and the Gates page show: the chosen one, else the newest."""
-    wanted = st.session_state.get("selected_run")
-    return next((r for r in runs() if r.run_id == wanted), runs()[-1] if runs() else None)
-
-
-def collect_finished_job() -> None:
-    """Move a finished job's run into the session's runs, once."""
-    job = current_job()
-    if job is not None and job.status == JobStatus.DONE and job.run is not None and not st.session_state.get("job_collected"):
-        add_run(job.run)
-        st.session_state["job_collected"] = True
-
-
-def model_status() -> str:
-    """One line for the sidebar: what the session's model is doing."""
-    job = current_job()
-    if job is not None and not job.finished:
-        p = job.progress()
-        if p.status == JobStatus.QUEUED:
-            return tr("sidebar_model_queued", place=p.queue_place)
-        return tr("sidebar_model_training", epoch=p.epoch, epochs=p.epochs)
-    if not runs():
-        return tr("sidebar_model_none")
-    return tr("sidebar_model_ready_one") if len(runs()) == 1 else tr("sidebar_model_ready", runs=len(runs()))
-
-
-# ---------------------------------------------------------------- configuration
-
-
-def session_probe(grace_s: float = OWNER_GRACE_S) -> Callable[[], bool] | None:
-    """A check, safe from any thread, that this browser session is connected or was within ``grace_s``.
-
-    None where there is no Streamlit server (AppTest, bare mode): such jobs never give up.
-    """
-    ctx = get_script_run_ctx()
-    if ctx is None or not runtime.exists():
-        return None
-    server, session_id = runtime.get_instance(), ctx.session_id
-    last_seen = time.monotonic()
-
-    def alive() -> bool:
-        nonlocal last_seen
-        if server.is_active_session(session_id):  # documented safe on any thread
-            last_seen = time.monotonic()
-        return time.monotonic() - last_seen < grace_s
-
-    return alive
-
-
-def start_job(config: RunConfig) -> bool:
-    """Validate against the loaded data and the server's limits, then queue a job; a refusal becomes one sentence."""
-    running = current_job()
-    if running is not None and not running.finished:  # one job per session
-        st.info(tr("train_one_job"), icon=":material/info:")
-        return False
-    ds = dataset()
-    try:
-        job = default_manager().submit(ds.frame, ds.name, config, owner_alive=session_probe())
-    except LabError as err:
-        show_error(err)
-        return False
-    st.session_state.update(job=job, job_collected=False, train_config=config)
-    return True
-
+from ui.text import attempt, show_error, tr
+from ui.workspace import show_notices
 
 # ---------------------------------------------------------------- live progress
 
@@ -179,10 +81,6 @@ def live_panel(job: TrainingJob) -> None:
 # ---------------------------------------------------------------- runs
 
 
-def _run_label(run: Run) -> str:  # selectbox options are plain text: no escaping
-    return f"{run.run_id} · {dataset_label(run.dataset_name)} · {run.config.cell.upper()} {run.config.hidden}×{run.config.layers}"
-
-
 def runs_ui() -> None:
     """Every run of the workspace, a side-by-side comparison of two, bundle upload (and local folders)."""
     st.subheader(tr("runs_title"))
@@ -201,19 +99,19 @@ def runs_ui() -> None:
         st.dataframe(pd.DataFrame(rows), alt=tr("runs_title"), hide_index=True)
         ids = [r.run_id for r in all_runs]
         by_id = {r.run_id: r for r in all_runs}
-        # no widget key: "selected_run" is also set when a run arrives, which a keyed widget would forbid
-        st.session_state["selected_run"] = st.selectbox(
-            tr("run_show"), ids, index=ids.index(selected_run().run_id), format_func=lambda i: _run_label(by_id[i]))
+        # no widget key: the selected run is also set when a run arrives, which a keyed widget would forbid
+        session.selected_run = st.selectbox(
+            tr("run_show"), ids, index=ids.index(selected_run().run_id), format_func=lambda i: run_label(by_id[i]))
     if len(all_runs) >= 2:
         with st.expander(tr("compare_title"), icon=":material/compare_arrows:"):
             left, right = st.columns(2)
-            a = by_id[left.selectbox(tr("compare_a"), ids, index=len(ids) - 2, format_func=lambda i: _run_label(by_id[i]))]
-            b = by_id[right.selectbox(tr("compare_b"), ids, index=len(ids) - 1, format_func=lambda i: _run_label(by_id[i]))]
+            a = by_id[left.selectbox(tr("compare_a"), ids, index=len(ids) - 2, format_func=lambda i: run_label(by_id[i]))]
+            b = by_id[right.selectbox(tr("compare_b"), ids, index=len(ids) - 1, format_func=lambda i: run_label(by_id[i]))]
             compare_ui(a, b)
     # the drop zone's own words ("Upload", "50MB per file • ZIP") are Streamlit's, in English: not translatable
     upload = st.file_uploader(tr("run_upload"), type=["zip"], key="run_upload", help=tr("run_upload_help"))
-    if upload is not None and st.session_state.get("run_upload_id") != upload.file_id:
-        st.session_state["run_upload_id"] = upload.file_id
+    if upload is not None and session.run_upload_id != upload.file_id:
+        session.run_upload_id = upload.file_id
         try:
             add_run(load_bundle(upload.getvalue()))  # UPLOAD_LIMITS: bounded bytes, rows and scoring cost
             st.rerun()

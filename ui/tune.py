@@ -17,9 +17,11 @@ from lstm_core.jobs import JobStatus, default_manager
 from lstm_core.limits import check_job_fits
 from lstm_core.pipeline import Prepared
 from lstm_core.plots.tune import history_figure, importance_figure, intermediate_figure, parallel_figure
+from ui.loaders import dataset
+from ui.runs import session_probe, start_job
+from ui.session import session
 from ui.settings import CHOICE_PREFIX, choice_label
-from ui.state import dataset, show_error, tr
-from ui.training import session_probe, start_job
+from ui.text import show_error, tr
 
 STORAGE_ENV = "LSTM_LAB_TUNE_STORAGE"  # a server whose studies live in PostgreSQL sets this; else the journal file
 REDRAW_S = 2.0
@@ -32,7 +34,7 @@ def storage_url() -> str | None:
 
 def current_study() -> tuple[tune.TuneSpec | None, list[tune.TuneWorkerJob]]:
     """The session's study and its worker jobs (none before a study was started)."""
-    return st.session_state.get("tune_spec"), st.session_state.get("tune_jobs", [])
+    return session.tune_spec, session.tune_jobs
 
 
 def is_busy(jobs: list[tune.TuneWorkerJob]) -> bool:
@@ -102,7 +104,7 @@ def study_form_ui(disabled: bool) -> None:
         dims = [_dim_ui(name, disabled) for name in names]
     except LabError as err:
         show_error(err)
-    base = st.session_state.get("train_config") or RunConfig()
+    base = session.train_config or RunConfig()
     cols = st.columns(4)
     budget = cols[0].number_input(tr("tune_trials"), 1, 500, 20, key="tune_budget", disabled=disabled)
     workers = cols[1].number_input(tr("tune_workers"), 1, default_manager().max_running, 1, key="tune_n_workers",
@@ -135,7 +137,7 @@ def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int
                          timeout_s=manager.limits.max_job_s)
     tune.open_study(spec)  # created now, so the charts can read it before the first trial ends
     jobs = tune.submit_workers(manager, spec, settings=manager.settings, owner_alive=session_probe(), frame=ds.frame)
-    st.session_state.update(tune_spec=spec, tune_jobs=jobs)
+    session.tune_spec, session.tune_jobs = spec, jobs
 
 
 def _trials_table(study) -> pd.DataFrame:

@@ -16,7 +16,8 @@ from lstm_core.disk import Swept, sweep_leftovers
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
 from lstm_core.workspace import Workspace, check_workspace_id, data_dir, new_workspace_id
-from ui.state import plain_params, show_error, tr
+from ui.session import session
+from ui.text import plain_params, show_error, tr
 
 WS_PARAM = "ws"
 MAX_RUNS = 10  # per session and per workspace; the oldest are dropped beyond this (memory on a shared host)
@@ -30,12 +31,12 @@ def init_workspace() -> None:
     server did not issue is refused with a sentence, like a malformed one; a workspace whose runs expired says so.
     """
     wanted = st.query_params.get(WS_PARAM)
-    current = st.session_state.get("workspace_id")
+    current = session.workspace_id
     adopted, said = False, set()
     if wanted is not None and wanted != current:
         try:
             check_workspace_id(wanted)
-            st.session_state.pop("runs", None)  # another workspace's runs: open them afresh
+            del session.runs  # another workspace's runs: open them afresh
             current, adopted = wanted, True
         except LabError as err:
             if current is None:  # a mangled or forged link: say so on whichever page it opened
@@ -45,11 +46,11 @@ def init_workspace() -> None:
         try:
             current = new_workspace_id()
         except LabError as err:  # the server cannot keep its key: runs stay in the tab
-            if not st.session_state.get("workspace_key_error") and err.key not in said:
+            if not session.workspace_key_error and err.key not in said:
                 show_error(err)
-            st.session_state["workspace_key_error"] = True
+            session.workspace_key_error = True
             return
-    st.session_state["workspace_id"] = current
+    session.workspace_id = current
     if wanted != current:
         st.query_params[WS_PARAM] = current
     if adopted and (ws := workspace()) is not None and (day := ws.expired_on()) is not None:
@@ -58,22 +59,22 @@ def init_workspace() -> None:
 
 def workspace() -> Workspace | None:
     """The session's workspace, or None (with a sentence, once) when the server's settings are wrong."""
-    workspace_id = st.session_state.get("workspace_id")
+    workspace_id = session.workspace_id
     if workspace_id is None:
         return None
-    cached = st.session_state.get("workspace")
+    cached = session.workspace
     if isinstance(cached, Workspace) and cached.id == workspace_id:
         _record_use(cached)
         return cached
     try:
         opened = Workspace.open(workspace_id, MAX_RUNS)
     except LabError as err:
-        if st.session_state.get("workspace_error") != workspace_id:
-            st.session_state["workspace_error"] = workspace_id
+        if session.workspace_error != workspace_id:
+            session.workspace_error = workspace_id
             notify("error", err.key, **err.params)
         return None
-    st.session_state["workspace"] = opened
-    st.session_state.pop("workspace_touched_at", None)
+    session.workspace = opened
+    del session.workspace_touched_at
     _record_use(opened)
     return opened
 
@@ -84,8 +85,9 @@ def _record_use(ws: Workspace) -> None:
     if ctx is not None:
         live_workspaces().note(ctx.session_id, ws.id)
     now = time.monotonic()
-    if now - st.session_state.get("workspace_touched_at", -TOUCH_EVERY_S) >= TOUCH_EVERY_S:
-        st.session_state["workspace_touched_at"] = now
+    touched = session.workspace_touched_at
+    if touched is None or now - touched >= TOUCH_EVERY_S:
+        session.workspace_touched_at = now
         try:
             ws.touch()
         except OSError:  # a use not recorded only makes the workspace look older
@@ -158,12 +160,14 @@ def save_run(run: Run) -> tuple[str, ...]:
 
 def notify(kind: str, key: str, **params: object) -> None:
     """Keep a sentence for the next time the runs are drawn (saves often happen in the sidebar's fragment)."""
-    st.session_state.setdefault("workspace_notices", []).append((kind, key, params))
+    session.workspace_notices.append((kind, key, params))
 
 
 def show_notices() -> None:
     """Show, once, what happened to the workspace since the runs were last drawn."""
-    for kind, key, params in st.session_state.pop("workspace_notices", []):
+    notices = session.workspace_notices
+    del session.workspace_notices
+    for kind, key, params in notices:
         if kind == "error":
             show_error(LabError(key, **params))
         else:

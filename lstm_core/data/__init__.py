@@ -12,7 +12,15 @@ from pathlib import Path
 
 from lstm_core.data.cleaning import EARLIEST_DATE, LATEST_DATE, tidy
 from lstm_core.data.csvfile import MAX_CSV_BYTES, MAX_CSV_COLUMNS, MAX_CSV_ROWS, check_csv_size, load_csv
-from lstm_core.data.dataset import FRAME_COLUMNS, MIN_ROWS, PRICE_COLUMNS, DataQuality, Dataset, quality_findings
+from lstm_core.data.dataset import (
+    FRAME_COLUMNS,
+    MIN_ROWS,
+    PRICE_COLUMNS,
+    DataQuality,
+    Dataset,
+    Source,
+    quality_findings,
+)
 from lstm_core.data.sources import (
     SAMPLE_ORIGINS,
     SAMPLES_DIR,
@@ -30,7 +38,7 @@ from lstm_core.errors import LabError
 
 __all__ = [
     "EARLIEST_DATE", "FRAME_COLUMNS", "LATEST_DATE", "MAX_CSV_BYTES", "MAX_CSV_COLUMNS", "MAX_CSV_ROWS", "MIN_ROWS",
-    "PRICE_COLUMNS", "SAMPLES_DIR", "SAMPLE_ORIGINS", "SYNTHETIC_KINDS", "DataQuality", "Dataset", "cache_dir",
+    "PRICE_COLUMNS", "SAMPLES_DIR", "SAMPLE_ORIGINS", "SYNTHETIC_KINDS", "DataQuality", "Dataset", "Source", "cache_dir",
     "cached_copies", "check_csv_size", "clear_cache", "download_yahoo", "list_samples", "load_csv", "load_sample", "load_source",
     "load_synthetic", "load_yahoo", "quality_findings", "tidy",
 ]  # fmt: skip

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lstm_core.data.cleaning import tidy
-from lstm_core.data.dataset import Dataset
+from lstm_core.data.dataset import Dataset, Source
 from lstm_core.errors import LabError
 
 MAX_CSV_BYTES = 50 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
@@ -113,7 +113,7 @@ def load_csv(content: bytes, filename: str = "upload.csv") -> Dataset:
     frame, quality = tidy(frame)
     quality = replace(quality, value_column=value_column, decimal_comma=decimal == ",")
     stem = Path(filename).stem or "upload"
-    return Dataset(name=f"{stem} (CSV)", source="csv", frame=frame, quality=quality, subject=stem)
+    return Dataset(name=f"{stem} (CSV)", source=Source.CSV, frame=frame, quality=quality, subject=stem)
 
 
 # ---------------------------------------------------------------- bytes, encoding, separator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import pandas as pd
 
@@ -60,12 +61,21 @@ def quality_findings(quality: DataQuality) -> list[tuple[str, dict[str, object]]
     return found
 
 
+class Source(StrEnum):
+    """Where a dataset came from; each has its name on the Data page (``src_<value>``)."""
+
+    SAMPLE = "sample"  # bundled real prices
+    YAHOO = "yahoo"
+    CSV = "csv"  # a visitor's upload
+    SYNTHETIC = "synthetic"
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A tidy price frame and where it came from."""
 
     name: str  # e.g. "MSFT (sample)": a stable English identifier that runs are filed under
-    source: str  # "sample" | "yahoo" | "csv" | "synthetic"
+    source: Source
     frame: pd.DataFrame
     quality: DataQuality
     from_cache: bool = False
@@ -88,9 +98,10 @@ class Dataset:
 
         if not self.subject:
             return self.name
-        if self.source == "synthetic":
+        if self.source == Source.SYNTHETIC:
             return t("ds_synthetic", lang, kind=t(f"syn_{self.subject}", lang), seed=self.seed)
-        key = {"sample": "ds_sample", "csv": "ds_csv", "yahoo": "ds_yahoo_saved" if self.from_cache else "ds_yahoo"}
+        key = {Source.SAMPLE: "ds_sample", Source.CSV: "ds_csv",
+               Source.YAHOO: "ds_yahoo_saved" if self.from_cache else "ds_yahoo"}
         return t(key[self.source], lang, subject=self.subject)
 
     @property

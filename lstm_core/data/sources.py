@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_core.data.cleaning import tidy
-from lstm_core.data.dataset import MIN_ROWS, Dataset
+from lstm_core.data.dataset import MIN_ROWS, Dataset, Source
 from lstm_core.errors import LabError
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "data" / "samples"
@@ -38,7 +38,7 @@ def load_sample(ticker: str = "MSFT") -> Dataset:
     frame = pd.read_csv(matches[0], index_col="Date", parse_dates=["Date"])
     frame, quality = tidy(frame)
     ticker = ticker.upper()
-    return Dataset(name=f"{ticker} (sample)", source="sample", frame=frame, quality=quality, subject=ticker)
+    return Dataset(name=f"{ticker} (sample)", source=Source.SAMPLE, frame=frame, quality=quality, subject=ticker)
 
 
 # ---------------------------------------------------------------- Yahoo Finance
@@ -101,7 +101,7 @@ def _from_cache_file(path: Path, ticker: str) -> Dataset | None:
             path.unlink(missing_ok=True)
         return None
     name = f"{ticker} (Yahoo, saved copy)"
-    return Dataset(name=name, source="yahoo", frame=frame, quality=quality, from_cache=True, subject=ticker)
+    return Dataset(name=name, source=Source.YAHOO, frame=frame, quality=quality, from_cache=True, subject=ticker)
 
 
 def load_yahoo(ticker: str, start: str, end: str, interval: str = "1d", offline_fallback: bool = False) -> Dataset:
@@ -145,7 +145,7 @@ def load_yahoo(ticker: str, start: str, end: str, interval: str = "1d", offline_
     partial = path.with_suffix(".part")  # a download cut off mid-write must not pass for a saved copy
     frame.to_csv(partial, index_label="Date")
     partial.replace(path)
-    return Dataset(name=f"{ticker} (Yahoo)", source="yahoo", frame=frame, quality=quality, subject=ticker)
+    return Dataset(name=f"{ticker} (Yahoo)", source=Source.YAHOO, frame=frame, quality=quality, subject=ticker)
 
 
 # ---------------------------------------------------------------- synthetic
@@ -172,4 +172,4 @@ def load_synthetic(kind: str = "sine", n_days: int = 1500, seed: int = 0, noise:
     index = pd.bdate_range("2015-01-01", periods=n_days, name="Date")
     frame, quality = tidy(pd.DataFrame({"Close": values}, index=index))
     name = f"synthetic {kind} (seed {seed})"
-    return Dataset(name=name, source="synthetic", frame=frame, quality=quality, subject=kind, seed=seed)
+    return Dataset(name=name, source=Source.SYNTHETIC, frame=frame, quality=quality, subject=kind, seed=seed)

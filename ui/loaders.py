@@ -1,0 +1,56 @@
+"""The session's dataset and the cached loaders that fill it (every source's data is cached by what it came from)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lstm_core import data
+from lstm_core.disk import DiskBudget
+from lstm_core.errors import LabError
+from ui.session import session
+from ui.text import lang
+
+DEFAULT_SAMPLE = "MSFT"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_sample(ticker: str) -> data.Dataset:
+    return data.load_sample(ticker)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=6 * 3600)
+def cached_yahoo(ticker: str, start: str, end: str, interval: str, offline_fallback: bool) -> data.Dataset:
+    loaded = data.load_yahoo(ticker, start, end, interval, offline_fallback=offline_fallback)
+    if not loaded.from_cache:  # a new file in the download cache: the oldest go while the disk budget is exceeded
+        try:
+            DiskBudget.from_env().trim_cache()
+        except LabError:  # LSTM_LAB_DATA_MB is wrong: the workspace says so
+            pass
+    return loaded
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_csv(content: bytes, filename: str) -> data.Dataset:
+    return data.load_csv(content, filename)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_synthetic(kind: str, n_days: int, seed: int, noise: float) -> data.Dataset:
+    return data.load_synthetic(kind, n_days, seed, noise)
+
+
+def dataset() -> data.Dataset:
+    """The dataset every page works on (the default sample until another is loaded)."""
+    if session.dataset is None:
+        session.dataset = cached_sample(DEFAULT_SAMPLE)
+    return session.dataset
+
+
+def set_dataset(ds: data.Dataset) -> None:
+    session.dataset = ds
+
+
+def dataset_label(name: str) -> str:
+    """A run's dataset name in the session's language where it is the loaded dataset's (runs keep the English id)."""
+    ds = session.dataset
+    return ds.title(lang()) if ds is not None and ds.name == name else name

@@ -1,0 +1,114 @@
+"""The session's runs and its training job: read from the workspace once, saved there when a job finishes."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from lstm_core.config import RunConfig
+from lstm_core.errors import LabError
+from lstm_core.jobs import JobStatus, TrainingJob, default_manager
+from lstm_core.runs import Run
+from ui.loaders import dataset, dataset_label
+from ui.session import session
+from ui.text import show_error, tr
+from ui.workspace import MAX_RUNS, load_runs, save_run
+
+# Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
+OWNER_GRACE_S = float(os.environ.get("LSTM_LAB_OWNER_GRACE_S", "180"))
+
+
+def current_job() -> TrainingJob | None:
+    return session.job
+
+
+def runs() -> list[Run]:
+    """The session's runs, oldest first: the workspace's, read from disk once per session, then kept here."""
+    if session.runs is None:
+        session.runs = load_runs()
+    return session.runs
+
+
+def add_run(run: Run) -> None:
+    """Keep ``run`` in the session and save it in the workspace (whose oldest runs may be deleted for room)."""
+    current = runs()  # read the workspace before saving into it
+    pruned = set(save_run(run))
+    kept = [r for r in current if r.run_id != run.run_id and r.run_id not in pruned][-(MAX_RUNS - 1):]
+    session.runs = [*kept, run]
+    session.selected_run = run.run_id
+
+
+def selected_run() -> Run | None:
+    """The run the Train results and the Gates page show: the chosen one, else the newest."""
+    wanted = session.selected_run
+    return next((r for r in runs() if r.run_id == wanted), runs()[-1] if runs() else None)
+
+
+def collect_finished_job() -> None:
+    """Move a finished job's run into the session's runs, once."""
+    job = current_job()
+    if job is not None and job.status == JobStatus.DONE and job.run is not None and not session.job_collected:
+        add_run(job.run)
+        session.job_collected = True
+
+
+def model_status() -> str:
+    """One line for the sidebar: what the session's model is doing."""
+    job = current_job()
+    if job is not None and not job.finished:
+        p = job.progress()
+        if p.status == JobStatus.QUEUED:
+            return tr("sidebar_model_queued", place=p.queue_place)
+        return tr("sidebar_model_training", epoch=p.epoch, epochs=p.epochs)
+    if not runs():
+        return tr("sidebar_model_none")
+    return tr("sidebar_model_ready_one") if len(runs()) == 1 else tr("sidebar_model_ready", runs=len(runs()))
+
+
+def session_probe(grace_s: float = OWNER_GRACE_S) -> Callable[[], bool] | None:
+    """A check, safe from any thread, that this browser session is connected or was within ``grace_s``.
+
+    None where there is no Streamlit server (AppTest, bare mode): such jobs never give up.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    last_seen = time.monotonic()
+
+    def alive() -> bool:
+        nonlocal last_seen
+        if server.is_active_session(session_id):  # documented safe on any thread
+            last_seen = time.monotonic()
+        return time.monotonic() - last_seen < grace_s
+
+    return alive
+
+
+def start_job(config: RunConfig) -> bool:
+    """Validate against the loaded data and the server's limits, then queue a job; a refusal becomes one sentence."""
+    running = current_job()
+    if running is not None and not running.finished:  # one job per session
+        st.info(tr("train_one_job"), icon=":material/info:")
+        return False
+    ds = dataset()
+    try:
+        job = default_manager().submit(ds.frame, ds.name, config, owner_alive=session_probe())
+    except LabError as err:
+        show_error(err)
+        return False
+    session.job, session.job_collected, session.train_config = job, False, config
+    return True
+
+
+def run_label(run: Run) -> str:
+    """A run as pickers show it, plain text: what tells two runs apart (data, target, model, when it finished, id)."""
+    cfg = run.config
+    finished = run.record.created.replace("T", " ")[5:16]  # MM-DD HH:MM
+    return (f"{dataset_label(run.dataset_name)} · {tr(f'target_{cfg.target}')} · {tr(f'cell_{cfg.cell}')} "
+            f"{cfg.hidden}×{cfg.layers} · {finished} · {run.run_id}")

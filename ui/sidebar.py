@@ -1,0 +1,41 @@
+"""What every page shares: a new session's defaults, and the sidebar with the language and what the session holds."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lstm_core.i18n import LANGUAGES
+from ui.loaders import dataset
+from ui.runs import collect_finished_job, current_job, model_status
+from ui.session import session
+from ui.text import lang, plain, tr
+from ui.workspace import init_workspace
+
+
+def init_session() -> None:
+    """Defaults for a new browser session (English, the bundled sample), and its workspace named in the URL."""
+    session.lang = session.lang  # the sidebar's language widget reads its value from this key
+    dataset()  # the default sample until another is loaded
+    init_workspace()
+
+
+def sidebar() -> None:
+    """Language switch and a summary of what this session holds."""
+    with st.sidebar:
+        st.segmented_control(
+            tr("language"), options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang", required=True
+        )
+        st.caption(tr("sidebar_session"))
+        ds = session.dataset
+        if ds is None:
+            st.markdown(tr("sidebar_no_dataset"))
+        else:
+            st.markdown(tr("sidebar_dataset", name=plain(ds.title(lang())), rows=len(ds.frame)))
+        job = current_job()
+
+        @st.fragment(run_every=2.0 if job is not None and not job.finished else None)
+        def model_line() -> None:  # ticks only while this session's job is queued or training
+            collect_finished_job()
+            st.markdown(model_status())
+
+        model_line()

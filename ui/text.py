@@ -1,0 +1,56 @@
+"""The session's words: translation into its language, names shown literally, and a user's mistake as one sentence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from lstm_core.errors import LabError
+from lstm_core.i18n import t
+from ui.session import session
+
+
+def lang() -> str:
+    """The language chosen in the sidebar ('en' or 'zh')."""
+    return session.lang
+
+
+def tr(key: str, **params: object) -> str:
+    """``key`` translated into the session's language."""
+    return t(key, lang(), **params)
+
+
+# What can start Markdown inside a line (emphasis, code, links and images, HTML, $LaTeX$, tables, headings,
+# Streamlit's :colour[...] directives and :icons:, autolinks http://, www. and a@b, entities, "--"), each
+# escaped with the backslash CommonMark allows before any punctuation; ordinary names pass unchanged
+_MARKDOWN_INLINE = re.compile(r"[\\`*_~\[\]<>$|#:@]|&(?=#?\w+;)|-(?=-)|(?<![\w.])(?i:www)\.")
+_MARKDOWN_LINE_START = re.compile(r"^(\d{0,9})([-+.)])(?= |$)")  # "- x", "+ x", "1. x", "1) x" start a list
+
+
+def plain(text: object) -> str:
+    """``text`` shown literally where Streamlit renders Markdown: names from files, bundles and URLs."""
+    flat = " ".join(str(text).split())  # no line breaks: nothing can start a block on a later line
+    escaped = _MARKDOWN_INLINE.sub(lambda m: m[0][:-1] + "\\." if m[0].endswith(".") else "\\" + m[0], flat)
+    return _MARKDOWN_LINE_START.sub(lambda m: m[1] + "\\" + m[2] if m[1] or m[2] in "-+" else m[0], escaped)
+
+
+def plain_params(params: dict[str, object]) -> dict[str, object]:
+    """A sentence's parameters with every string escaped by ``plain`` (numbers keep their format specs)."""
+    return {k: plain(v) if isinstance(v, str) else v for k, v in params.items()}
+
+
+def show_error(err: LabError) -> None:
+    """A user's mistake as one translated sentence, never a traceback; names in it are shown literally."""
+    st.error(t(err.key, lang(), **plain_params(err.params)), icon=":material/error:")
+
+
+def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:
+    """Call ``fn``; on LabError show its sentence and return None, so the caller keeps what it had."""
+    try:
+        return fn(*args, **kwargs)
+    except LabError as err:
+        show_error(err)
+        return None
