@@ -17,6 +17,7 @@ from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.errors import LabError
 from lstm_core.i18n import t
 from lstm_core.memory import tune_malloc
+from lstm_core.tune.space import default_search, search_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "worker) or a SQLAlchemy URL such as postgresql+psycopg://USER:PASSWORD@HOST/DB")
     tune.add_argument("--trials", type=int, default=20, help="finished trials the whole study aims at, all workers together")
     tune.add_argument("--timeout", type=float, default=None, help="start no trial after this many seconds")
-    tune.add_argument("--search", default="hidden,layers,lr",
-                      help="settings to search, each with an optional narrower range: hidden=8:64,lr,cell=lstm|gru")
+    tune.add_argument("--search", default=None,
+                      help="settings to search, each with an optional narrower range: hidden=8:64,lr,cell=lstm|gru "
+                           f"(a bare name: its whole range; default {search_text(default_search())})")
     tune.add_argument("--pruner", default="median", help="median, hyperband or none")
     tune.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
     add_setting_flags(tune)
@@ -231,7 +233,7 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.pipeline import Prepared
 
     base = config_from_args(args)
-    dims = tune.parse_search(args.search)
+    dims = tune.default_search() if args.search is None else tune.parse_search(args.search)
     for dim in dims:
         if getattr(args, dim.name, None) is not None:
             raise LabError("err_tune_fixed_and_searched", name=dim.name)

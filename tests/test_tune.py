@@ -79,6 +79,26 @@ def test_space_comes_from_the_table():
     assert tune.table_dim("cell").choices == ("lstm", "gru")
 
 
+def test_the_first_search_comes_from_the_table():
+    defaults = tune.default_search()
+    assert [d.name for d in defaults] == [n for n, s in SETTINGS.items() if s.search_default] == ["hidden", "layers", "lr"]
+    assert tune.search_text(defaults) == "hidden=8:128,layers=1:3,lr=0.0001:0.01"
+    for name in tune.searchable_names():
+        first, whole, setting = tune.first_dim(name), tune.table_dim(name), SETTINGS[name]
+        if setting.search_range is None:
+            assert first == whole
+        else:
+            assert (first.low, first.high) == setting.search_range
+            assert whole.low <= first.low <= first.high <= whole.high  # a first range lies inside the table's
+    assert (tune.first_dim("batch").low, tune.first_dim("batch").high) == (16, 256)
+    assert tune.first_dim("cell").choices == ("lstm", "gru")
+
+
+def test_search_text_parses_back_to_the_same_dims():
+    dims = tune.parse_search("hidden=8:64,lr=1e-4:3e-3,cell=gru,optimizer=adam|sgd,dropout=0.1:0.5")
+    assert tune.parse_search(tune.search_text(dims)) == dims
+
+
 def test_parse_search_narrows_ranges():
     dims = {d.name: d for d in tune.parse_search("hidden=8:64, lr ,cell=gru")}
     assert (dims["hidden"].low, dims["hidden"].high) == (8, 64)
@@ -94,6 +114,18 @@ def test_parse_search_narrows_ranges():
     ("lr=abc:1", "err_tune_bad_search"),
     ("cell=rnn", "err_cfg_choice"),
     ("hidden,hidden", "err_tune_bad_search"),
+    ("cell=", "err_tune_no_choices"),
+    ("cell=|", "err_tune_no_choices"),
+    ("optimizer= | ", "err_tune_no_choices"),
+    ("hidden=", "err_tune_bad_search"),
+    ("hidden=8:", "err_tune_bad_search"),
+    ("hidden=:64", "err_tune_bad_search"),
+    ("nonsense=", "err_tune_unknown_setting"),
+    ("layers=1.5:3", "err_tune_not_whole"),
+    ("lr=1e-4:inf", "err_tune_bad_range"),
+    ("lr=nan:1e-2", "err_tune_bad_range"),
+    ("", "err_tune_empty_search"),
+    (" , ,", "err_tune_empty_search"),
 ])
 def test_bad_search_is_one_sentence(text, key):
     with pytest.raises(LabError) as caught:
@@ -166,6 +198,8 @@ def test_unreachable_storage_is_one_line_without_the_password(env):
     (["--pruner", "sometimes"], "'pruner'"),
     (["--trials", "0"], "'trials'"),
     (["--search", "epochs"], "cannot vary"),
+    (["--search", "cell="], "at least one choice of cell"),
+    (["--search", ""], "at least one setting"),
     (["--study", " "], "name of 1 to 200"),
 ])
 def test_bad_tune_input_is_one_line(args, needle, env):

@@ -11,7 +11,7 @@ import streamlit as st
 from optuna.trial import TrialState
 
 from lstm_core import tune
-from lstm_core.config import RunConfig
+from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs import JobStatus, default_manager
 from lstm_core.limits import check_job_fits
@@ -23,7 +23,6 @@ from ui.training import session_probe, start_job
 
 STORAGE_ENV = "LSTM_LAB_TUNE_STORAGE"  # a server whose studies live in PostgreSQL sets this; else the journal file
 REDRAW_S = 2.0
-DEFAULT_SEARCH = ("hidden", "layers", "lr")
 
 
 def storage_url() -> str | None:
@@ -81,8 +80,9 @@ def _dim_ui(name: str, disabled: bool) -> tune.Dim:
                                     disabled=disabled)
         else:
             picked = list(dim.choices)
-        return tune.narrowed(name, choices=picked or dim.choices)
-    low, high = tune.FIRST_RANGES.get(name, (dim.low, dim.high))
+        return tune.narrowed(name, choices=picked)  # none picked: a sentence, and Start stays off
+    first = tune.first_dim(name)
+    low, high = first.low, first.high
     kind = int if dim.is_int else float
     fmt = "%d" if dim.is_int else ("%.1e" if dim.log else "%g")
     left, right = st.columns(2)
@@ -95,7 +95,7 @@ def _dim_ui(name: str, disabled: bool) -> tune.Dim:
 
 def study_form_ui(disabled: bool) -> None:
     """What to search and how; Start queues the study's workers on the server's job pool."""
-    names = st.multiselect(tr("tune_search"), tune.searchable_names(), default=list(DEFAULT_SEARCH),
+    names = st.multiselect(tr("tune_search"), tune.searchable_names(), default=tune.default_search_names(),
                            format_func=_setting_label, key="tune_search", disabled=disabled)
     dims: list[tune.Dim] = []
     try:
@@ -107,8 +107,9 @@ def study_form_ui(disabled: bool) -> None:
     budget = cols[0].number_input(tr("tune_trials"), 1, 500, 20, key="tune_budget", disabled=disabled)
     workers = cols[1].number_input(tr("tune_workers"), 1, default_manager().max_running, 1, key="tune_n_workers",
                                    disabled=disabled)
-    epochs = cols[2].number_input(tr("tune_epochs"), 1, 1000, min(base.epochs, 20), key="tune_epochs",
-                                  disabled=disabled)
+    epochs_setting = SETTINGS["epochs"]
+    epochs = cols[2].number_input(tr("tune_epochs"), int(epochs_setting.low), int(epochs_setting.high),
+                                  min(base.epochs, 20), key="tune_epochs", disabled=disabled)
     pruner = cols[3].selectbox(tr("tune_pruner"), list(tune.PrunerKind), key="tune_pruner", disabled=disabled,
                                format_func=lambda kind: tr(pruner_key(kind)), help=tr("tune_pruner_help"))
     st.caption(tr("tune_fixed"))

@@ -10,6 +10,9 @@ EN: dict[str, str] = {
     ),
     "err_tune_bad_search": "“{part}” is not a search: write names with optional ranges, e.g. hidden=8:64,lr,cell=lstm|gru.",
     "err_tune_fixed_and_searched": "{name} is both fixed and searched: drop its flag or take it out of --search.",
+    "err_tune_no_choices": "Pick at least one choice of {name} to search among: {choices}.",
+    "err_tune_not_whole": "{name} takes whole numbers, so its search range must too: {low:g} to {high:g} is not one.",
+    "err_tune_empty_search": "Name at least one setting to search, e.g. hidden=8:64,lr.",
     "err_tune_sqlite_workers": (
         "A SQLite file takes one writer at a time, so it cannot serve {workers} workers: use the default journal file "
         "or a PostgreSQL URL, or run one worker."
@@ -82,6 +85,9 @@ ZH: dict[str, str] = {
     ),
     "err_tune_bad_search": "“{part}”不是有效的搜索：请写设置名和可选范围，例如 hidden=8:64,lr,cell=lstm|gru。",
     "err_tune_fixed_and_searched": "{name} 既被固定又被搜索：请去掉它的参数，或把它从 --search 中移除。",
+    "err_tune_no_choices": "请至少为 {name} 选择一个要搜索的选项，可选：{choices}。",
+    "err_tune_not_whole": "{name} 只取整数，所以它的搜索范围也必须是整数：{low:g} 到 {high:g} 不是。",
+    "err_tune_empty_search": "请至少指定一个要搜索的设置，例如 hidden=8:64,lr。",
     "err_tune_sqlite_workers": (
         "SQLite 文件一次只能有一个写入者，无法服务 {workers} 个工作进程：请使用默认的日志文件或 PostgreSQL 地址，"
         "或只运行一个工作进程。"

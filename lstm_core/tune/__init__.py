@@ -9,11 +9,14 @@ that dies mid-trial stops beating its heartbeat, and the next worker to look mar
 
 from lstm_core.tune.jobs import TuneWorkerJob, run_workers, submit_workers, tune_task
 from lstm_core.tune.space import (
-    FIRST_RANGES,
     Dim,
+    default_search,
+    default_search_names,
+    first_dim,
     largest_config,
     narrowed,
     parse_search,
+    search_text,
     searchable_names,
     suggest_config,
     table_dim,
@@ -36,7 +39,7 @@ from lstm_core.tune.study import (
 )
 
 __all__ = [
-    "FIRST_RANGES", "Dim", "PrunerKind", "TrialEvent", "TrialRow", "TuneSpec", "TuneWorkerJob", "best_config",
+    "Dim", "default_search", "default_search_names", "first_dim", "search_text", "PrunerKind", "TrialEvent", "TrialRow", "TuneSpec", "TuneWorkerJob", "best_config",
     "best_trial", "default_journal", "fail_stale_trials", "heartbeat_s", "largest_config", "load_study",
     "make_pruner", "mask_url", "narrowed", "objective", "open_storage", "open_study", "parse_search", "run_trials", "run_workers",
     "searchable_names", "submit_workers", "suggest_config", "summary", "table_dim", "trial_rows", "tune_task",
