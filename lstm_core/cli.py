@@ -18,6 +18,7 @@ from lstm_core.errors import LabError
 from lstm_core.i18n import t
 from lstm_core.memory import tune_malloc
 from lstm_core.tune.space import default_search, search_text
+from lstm_core.tune.study import STUDY_BOUNDS, TuneSpec
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,13 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--storage", default=None,
                       help="journal file path (default: studies.journal in the data folder), sqlite:///FILE (one "
                            "worker) or a SQLAlchemy URL such as postgresql+psycopg://USER:PASSWORD@HOST/DB")
-    tune.add_argument("--trials", type=int, default=20, help="finished trials the whole study aims at, all workers together")
-    tune.add_argument("--timeout", type=float, default=None, help="start no trial after this many seconds")
+    tune.add_argument("--trials", type=int, default=TuneSpec.budget,
+                      help=f"finished trials the whole study aims at, all workers together: "
+                           f"{STUDY_BOUNDS['trials'].text()} (default {TuneSpec.budget})")
+    tune.add_argument("--timeout", type=float, default=None,
+                      help=f"start no trial after this many seconds: {STUDY_BOUNDS['timeout'].text()} (default: none)")
     tune.add_argument("--search", default=None,
                       help="settings to search, each with an optional narrower range: hidden=8:64,lr,cell=lstm|gru "
                            f"(a bare name: its whole range; default {search_text(default_search())})")
     tune.add_argument("--pruner", default="median", help="median, hyperband or none")
-    tune.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
+    tune.add_argument("--workers", type=int, default=TuneSpec.workers,
+                      help=f"worker processes on this machine: {STUDY_BOUNDS['workers'].text()} "
+                           f"(default {TuneSpec.workers})")
     add_setting_flags(tune)
 
     gates = commands.add_parser("gates", help="print the gate activations of a saved run as JSON")

@@ -156,6 +156,57 @@ def test_password_is_masked():
         "postgresql+psycopg://bob:***@db.example:5432/lab"
 
 
+@pytest.mark.parametrize("name,field,outside,inside", [
+    ("trials", "budget", [0, -1, 1001, 10**9, 2.5, True], [1, 1000]),
+    ("workers", "workers", [0, 17, 100, 1.0], [1, 16]),
+    ("timeout", "timeout_s", [0, -5.0, 0.5, 7 * 24 * 3600 + 1, float("nan"), float("inf"), float("-inf")],
+     [1, 60.5, 7 * 24 * 3600]),
+])
+def test_the_study_numbers_keep_their_one_bound(name, field, outside, inside):
+    bound = tune.STUDY_BOUNDS[name]
+    for value in outside:
+        with pytest.raises(LabError) as caught:
+            tune.TuneSpec(study="s", data="synthetic:sine", base=TINY, dims=(tune.table_dim("hidden"),),
+                          **{field: value})
+        assert caught.value.key == "err_cfg_range" and caught.value.params["name"] == name
+        assert f"between {bound.low:g} and {bound.high:g}" in str(caught.value)  # the sentence quotes the table
+    for value in inside:
+        spec = tune.TuneSpec(study="s", data="synthetic:sine", base=TINY, dims=(tune.table_dim("hidden"),),
+                             **{field: value})
+        assert getattr(spec, field) == value
+    assert (bound.low, bound.high) == {"trials": (1, 1000), "workers": (1, 16), "timeout": (1, 604800)}[name]
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    """The command line in this process: (exit code, stdout, stderr); quick, for input refused before any work."""
+    from lstm_core.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's own refusals
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("flag,value,needle", [
+    ("--workers", "100", "'workers' is 100; it must be between 1 and 16"),
+    ("--workers", "0", "between 1 and 16"),
+    ("--trials", "1e9", "invalid int value: '1e9'"),
+    ("--trials", "1000000000", "'trials' is 1000000000; it must be between 1 and 1000"),
+    ("--timeout", "nan", "'timeout' is nan; it must be between 1 and 604800"),
+    ("--timeout", "inf", "'timeout' is inf"),
+    ("--timeout", "-3", "'timeout' is -3.0"),
+    ("--search", "cell=", "Pick at least one choice of cell"),
+])
+def test_the_cli_refuses_study_numbers_out_of_bounds_in_one_line(capsys, flag, value, needle, tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    code, out, err = run_main(capsys, "tune", "--data", "synthetic:sine", "--study", "s", flag, value)
+    assert (code, out) == (2, "")
+    assert err.strip().count("\n") == 0 and needle in err, err
+    assert not list(tmp_path.rglob("*.journal"))  # refused before any storage was touched
+
+
 # ---------------------------------------------------------------- in one process
 
 

@@ -71,6 +71,30 @@ def test_a_finished_study_in_chinese_shows_no_english(open_app, tmp_path, monkey
     assert not [s for s in shown if s.startswith(("Trial", "Objective", "Hyperparameter", "Intermediate"))]
 
 
+def test_the_form_reads_its_bounds_and_first_ranges_from_the_tables(open_app, tmp_path, monkeypatch):
+    from lstm_core.config import SETTINGS
+    from lstm_core.jobs import default_manager
+
+    monkeypatch.setenv(STORAGE_ENV, str(tmp_path / "studies.journal"))
+    at = open_app("pages/tune.py")
+    assert not at.exception
+    assert at.multiselect(key="tune_search").value == ["hidden", "layers", "lr"]
+    for name in ("hidden", "layers", "lr"):
+        first = tune.first_dim(name)
+        assert (at.number_input(key=f"tune_low_{name}").value, at.number_input(key=f"tune_high_{name}").value) == \
+            (first.low, first.high) == SETTINGS[name].search_range
+    epochs, trials, workers = (at.number_input(key=k) for k in ("tune_epochs", "tune_budget", "tune_n_workers"))
+    assert (epochs.min, epochs.max) == (SETTINGS["epochs"].low, SETTINGS["epochs"].high) == (1, 1000)
+    assert (trials.min, trials.max, trials.value) == (1, 1000, 20)
+    assert (workers.min, workers.max) == (1, min(16, default_manager().max_running))
+    # a choice setting searched with none of its choices left: a sentence, and Start stays off
+    at.multiselect(key="tune_search").set_value(["hidden", "cell"]).run()
+    at.multiselect(key="tune_choices_cell").set_value([]).run()
+    assert not at.exception
+    assert [e.value for e in at.error if "at least one choice" in e.value]
+    assert at.button(key="tune_start").disabled
+
+
 def test_a_search_too_big_for_one_job_is_refused_before_it_starts(open_app, tmp_path, monkeypatch):
     monkeypatch.setenv(STORAGE_ENV, str(tmp_path / "studies.journal"))
     at = open_app("pages/tune.py")

@@ -104,9 +104,13 @@ def study_form_ui(disabled: bool) -> None:
         show_error(err)
     base = st.session_state.get("train_config") or RunConfig()
     cols = st.columns(4)
-    budget = cols[0].number_input(tr("tune_trials"), 1, 500, 20, key="tune_budget", disabled=disabled)
-    workers = cols[1].number_input(tr("tune_workers"), 1, default_manager().max_running, 1, key="tune_n_workers",
-                                   disabled=disabled)
+    trials, workers_bound = tune.STUDY_BOUNDS["trials"], tune.STUDY_BOUNDS["workers"]
+    budget = cols[0].number_input(tr("tune_trials"), int(trials.low), int(trials.high), tune.TuneSpec.budget,
+                                  key="tune_budget", disabled=disabled)
+    # no more workers than the server runs jobs at once: the rest would only wait in its queue
+    most_workers = max(int(workers_bound.low), min(int(workers_bound.high), default_manager().max_running))
+    workers = cols[1].number_input(tr("tune_workers"), int(workers_bound.low), most_workers, tune.TuneSpec.workers,
+                                   key="tune_n_workers", disabled=disabled)
     epochs_setting = SETTINGS["epochs"]
     epochs = cols[2].number_input(tr("tune_epochs"), int(epochs_setting.low), int(epochs_setting.high),
                                   min(base.epochs, 20), key="tune_epochs", disabled=disabled)
@@ -133,7 +137,7 @@ def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int
     slug = re.sub(r"[^A-Za-z0-9]+", "-", ds.name).strip("-")[:40] or "data"
     spec = tune.TuneSpec(study=f"{slug}-{uuid.uuid4().hex[:8]}", data=ds.name, base=base, dims=tuple(dims),
                          budget=budget, storage=storage_url(), pruner=pruner, workers=workers,
-                         timeout_s=manager.limits.max_job_s)
+                         timeout_s=min(manager.limits.max_job_s, tune.STUDY_BOUNDS["timeout"].high))
     tune.open_study(spec)  # created now, so the charts can read it before the first trial ends
     jobs = tune.submit_workers(manager, spec, settings=manager.settings, owner_alive=session_probe(), frame=ds.frame)
     st.session_state.update(tune_spec=spec, tune_jobs=jobs)

@@ -23,7 +23,9 @@ from lstm_core.tune.space import (
 )
 from lstm_core.tune.storage import default_journal, fail_stale_trials, heartbeat_s, mask_url, open_storage
 from lstm_core.tune.study import (
+    STUDY_BOUNDS,
     PrunerKind,
+    StudyBound,
     TrialEvent,
     TrialRow,
     TuneSpec,
@@ -39,6 +41,7 @@ from lstm_core.tune.study import (
 )
 
 __all__ = [
+    "STUDY_BOUNDS", "StudyBound",
     "Dim", "default_search", "default_search_names", "first_dim", "search_text", "PrunerKind", "TrialEvent", "TrialRow", "TuneSpec", "TuneWorkerJob", "best_config",
     "best_trial", "default_journal", "fail_stale_trials", "heartbeat_s", "largest_config", "load_study",
     "make_pruner", "mask_url", "narrowed", "objective", "open_storage", "open_study", "parse_search", "run_trials", "run_workers",

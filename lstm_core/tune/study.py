@@ -56,6 +56,35 @@ def make_pruner(kind: str) -> optuna.pruners.BasePruner:
 
 
 @dataclass(frozen=True)
+class StudyBound:
+    """The inclusive range of one of the study's own numbers (its trials, workers, timeout), not a trial's setting."""
+
+    low: float
+    high: float
+    is_int: bool = True
+
+    def check(self, name: str, value: object) -> None:
+        """LabError naming ``name`` and this range unless ``value`` is a number inside it."""
+        wrong_type = isinstance(value, bool) or not isinstance(value, int if self.is_int else (int, float))
+        if wrong_type or not math.isfinite(value) or not self.low <= value <= self.high:
+            low, high = (int(self.low), int(self.high)) if self.is_int else (f"{self.low:g}", f"{self.high:g}")
+            raise LabError("err_cfg_range", name=name, value=value, low=low, high=high)
+
+    def text(self) -> str:
+        """``1 to 1000``, as help texts quote it."""
+        return f"{self.low:g} to {self.high:g}"
+
+
+# the study's own numbers, each bounded here once: the Tune page's widgets, the CLI's flags and TuneSpec's check read
+# them, under the names the CLI's flags and the page's sentences use
+STUDY_BOUNDS: dict[str, StudyBound] = {
+    "trials": StudyBound(1, 1000),  # finished trials the study aims at, all workers together
+    "workers": StudyBound(1, 16),  # worker processes one command (or one visitor's study) starts
+    "timeout": StudyBound(1, 7 * 24 * 3600, is_int=False),  # seconds after which a worker starts no trial: a week
+}
+
+
+@dataclass(frozen=True)
 class TuneSpec:
     """Everything a worker needs to join a study; picklable, so it travels to worker processes as it is."""
 
@@ -72,10 +101,9 @@ class TuneSpec:
     def __post_init__(self) -> None:
         if not self.study.strip() or len(self.study) > 200:
             raise LabError("err_tune_study_name")
-        if self.budget < 1:
-            raise LabError("err_cfg_range", name="trials", value=self.budget, low=1, high=100000)
-        if self.workers < 1:
-            raise LabError("err_cfg_range", name="workers", value=self.workers, low=1, high=64)
+        for name, value in (("trials", self.budget), ("workers", self.workers), ("timeout", self.timeout_s)):
+            if value is not None:  # no timeout: workers go on until the budget is met
+                STUDY_BOUNDS[name].check(name, value)
         make_pruner(self.pruner)
 
 
