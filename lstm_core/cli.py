@@ -18,7 +18,7 @@ from lstm_core.errors import LabError
 from lstm_core.i18n import t
 from lstm_core.memory import tune_malloc
 from lstm_core.tune.space import default_search, search_text
-from lstm_core.tune.study import STUDY_BOUNDS, TuneSpec
+from lstm_core.tune.study import STUDY_BOUNDS, PrunerKind, TuneSpec
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--search", default=None,
                       help="settings to search, each with an optional narrower range: hidden=8:64,lr,cell=lstm|gru "
                            f"(a bare name: its whole range; default {search_text(default_search())})")
-    tune.add_argument("--pruner", default="median", help="median, hyperband or none")
+    tune.add_argument("--pruner", default=TuneSpec.pruner,
+                      help=f"one of {', '.join(PrunerKind)} (default {TuneSpec.pruner})")
     tune.add_argument("--workers", type=int, default=TuneSpec.workers,
                       help=f"worker processes on this machine: {STUDY_BOUNDS['workers'].text()} "
                            f"(default {TuneSpec.workers})")
@@ -253,7 +254,7 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
 
     def on_trial(event: tune.TrialEvent) -> None:
         value = "" if event.value is None else f"  val {event.value:.5f}"
-        print(f"trial {event.number}: {event.state}{value}", file=sys.stderr)
+        print(f"trial {event.number}: {event.state.name.lower()}{value}", file=sys.stderr)
 
     if spec.workers == 1:  # this process is the worker: no second process to start, and a kill ends the same one
         # one core per worker, as in worker processes: small trials side by side, not threads fighting for cores

@@ -213,8 +213,11 @@ def test_the_cli_refuses_study_numbers_out_of_bounds_in_one_line(capsys, flag, v
 def test_trials_use_validation_loss_and_the_best_retrains_the_same(tmp_path):
     spec = tune.TuneSpec(study="one", data="synthetic:sine", base=TINY, budget=4, pruner="none",
                          dims=tuple(tune.parse_search("hidden=4:16,lr=1e-3:1e-2")), storage=str(tmp_path / "j"))
+    assert spec.pruner is tune.PrunerKind.NONE  # the string became its member
     frame = tiny_frame()
-    assert tune.run_trials(spec, frame) == 4
+    events: list[tune.TrialEvent] = []
+    assert tune.run_trials(spec, frame, on_trial=events.append) == 4
+    assert [(e.number, e.state) for e in events] == [(k, TrialState.COMPLETE) for k in range(4)]
     study = tune.load_study(spec.storage, "one")
     result = tune.summary(study)
     assert (result["n_trials"], result["n_complete"], result["n_pruned"]) == (4, 4, 0)
@@ -270,6 +273,18 @@ def test_every_state_and_pruner_has_a_sentence():
     for lang in ("en", "zh"):
         assert all(state_key(s) in TABLE[lang] for s in State)
         assert all(pruner_key(p) in TABLE[lang] for p in tune.PrunerKind)
+
+
+def test_pruners_and_trial_states_are_never_compared_with_strings():
+    import re
+
+    pruners = "|".join(re.escape(p.value) for p in tune.PrunerKind)
+    states = "|".join(s.name.lower() for s in TrialState)
+    literal = re.compile(rf"""(==|!=|\bin\b)\s*[(\[{{]?\s*["'](?:{pruners}|{states})["']""", re.IGNORECASE)
+    found = [f"{path.relative_to(ROOT)}:{n}" for folder in ("lstm_core", "ui", "pages") for path in (ROOT / folder).rglob("*.py")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if literal.search(line)]
+    assert not found, found
+    assert literal.search('if kind == "median":') and literal.search("state in ('complete', 'pruned')")  # guards the regex
 
 
 def test_a_fixed_setting_cannot_be_searched(env):

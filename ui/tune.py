@@ -120,14 +120,14 @@ def study_form_ui(disabled: bool) -> None:
     if st.button(tr("tune_start"), icon=":material/play_arrow:", type="primary", key="tune_start",
                  disabled=disabled or not dims or len(dims) != len(names)):
         try:
-            start_study(dims, base.with_(epochs=int(epochs)), int(budget), int(workers), str(pruner))
+            start_study(dims, base.with_(epochs=int(epochs)), int(budget), int(workers), pruner)
         except LabError as err:
             show_error(err)
             return
         st.rerun()
 
 
-def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int, pruner: str) -> None:
+def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int, pruner: tune.PrunerKind) -> None:
     """A new study on the session's data; its workers wait in the same queue as training jobs."""
     ds = dataset()
     Prepared(ds.frame, base)  # the fixed settings must fit the data before any worker starts

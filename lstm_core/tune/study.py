@@ -42,11 +42,17 @@ FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)  # the trials a budge
 ACTIVE_STATES = (TrialState.RUNNING, TrialState.WAITING)
 
 
-def make_pruner(kind: str) -> optuna.pruners.BasePruner:
+def pruner_kind(value: str) -> PrunerKind:
+    """``value`` as a PrunerKind; LabError naming the pruners when it is none of them."""
     try:
-        kind = PrunerKind(kind)
+        return PrunerKind(value)
     except ValueError as exc:
-        raise LabError("err_cfg_choice", name="pruner", value=kind, choices=", ".join(PrunerKind)) from exc
+        raise LabError("err_cfg_choice", name="pruner", value=value, choices=", ".join(PrunerKind)) from exc
+
+
+def make_pruner(kind: PrunerKind | str) -> optuna.pruners.BasePruner:
+    """Optuna's pruner of ``kind``."""
+    kind = pruner_kind(kind)
     if kind == PrunerKind.MEDIAN:
         # a trial is compared from its second epoch on, once two others have finished
         return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
@@ -94,7 +100,7 @@ class TuneSpec:
     dims: tuple[Dim, ...]
     budget: int = 20  # finished trials the whole study aims at, across every worker
     storage: str | None = None
-    pruner: str = PrunerKind.MEDIAN.value
+    pruner: PrunerKind = PrunerKind.MEDIAN  # a string names one too, and becomes its member
     timeout_s: float | None = None  # no worker starts a trial after this many seconds
     workers: int = 1
 
@@ -104,7 +110,7 @@ class TuneSpec:
         for name, value in (("trials", self.budget), ("workers", self.workers), ("timeout", self.timeout_s)):
             if value is not None:  # no timeout: workers go on until the budget is met
                 STUDY_BOUNDS[name].check(name, value)
-        make_pruner(self.pruner)
+        object.__setattr__(self, "pruner", pruner_kind(self.pruner))
 
 
 def open_study(spec: TuneSpec) -> optuna.Study:
@@ -138,7 +144,7 @@ class TrialEvent:
     """What a worker reports after each trial."""
 
     number: int
-    state: str
+    state: TrialState
     value: float | None
 
 
@@ -207,7 +213,7 @@ def run_trials(spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None = None
 
     def report(study: optuna.Study, trial: FrozenTrial) -> None:
         if on_trial is not None:
-            on_trial(TrialEvent(trial.number, trial.state.name.lower(), trial.value))
+            on_trial(TrialEvent(trial.number, trial.state, trial.value))
 
     while stop is None or not stop.is_set():
         if spec.timeout_s is not None and time.monotonic() - started > spec.timeout_s:
