@@ -154,6 +154,48 @@ def test_volatility_window_never_below_horizon():
 def test_password_is_masked():
     assert tune.mask_url("postgresql+psycopg://bob:s3cret@db.example:5432/lab") == \
         "postgresql+psycopg://bob:***@db.example:5432/lab"
+    assert tune.mask_url("postgresql+psycopg://bob@db/lab?sslmode=require&Password=S3cret&connect_timeout=5") == \
+        "postgresql+psycopg://bob@db/lab?sslmode=require&Password=***&connect_timeout=5"  # the rest stays readable
+    assert tune.mask_url("/srv/lab/tune/msft.journal") == "/srv/lab/tune/msft.journal"
+
+
+@pytest.mark.parametrize("text", [
+    "postgresql+psycopg://bob@db/lab?password=S3cret",
+    "postgresql+psycopg://bob@db/lab?sslmode=require&PASSWORD=S3cret",
+    "postgresql+psycopg://bob@db/lab?sslpassword=S3cret&sslkey=/k",
+    "postgresql+psycopg://bob@db/lab?ssl_key_password=S3cret",
+    "postgresql+psycopg://bob@db/lab?passfile=/home/bob/S3cret",
+    "postgresql+psycopg:///lab?dsn=host%3Ddb%20user%3Dbob%20password%3DS3cret",
+    "postgresql+psycopg:///lab?dsn=host=db+password=S3cret&x=1",
+    "postgresql+psycopg:///lab?conninfo='host=db password=S3cret'",
+    "postgresql+psycopg://bob:p@S3cret@db/lab",  # "@" in the password
+    "postgresql+psycopg://bob:S3cret/x?y@db/lab",  # "/" and "?" in it
+    "postgresql+psycopg://bob:S3cret@[::1",  # malformed: no closing bracket
+    "postgresql+psycopg://bob:S3cret@db:notaport/lab",
+    "postgresql+psycopg://bob@db/lab#S3cret",
+    'connection to server failed: host=db user=bob password=S3cret dbname="lab"',  # a driver's message
+    "could not connect to postgresql://bob:S3cret@db/lab, retrying",
+])
+def test_no_secret_survives_masking(text):
+    masked = tune.mask_url(text)
+    assert "S3cret" not in masked and "***" in masked, masked
+
+
+@pytest.mark.parametrize("url,key", [
+    ("postgresql+psycopg://bob:S3cret@[::1", "err_tune_bad_storage"),
+    ("postgresql+psycopg://bob:S3cret@db:notaport/lab", "err_tune_bad_storage"),
+    ("postgresql+psycopg://bob:S3cret@127.0.0.1:99999999999/lab", "err_tune_storage_unreachable"),
+    ("mysql://bob:S3cret@127.0.0.1:1/lab", "err_tune_bad_storage"),  # a driver that is not installed
+    ("nosuch+driver://bob:S3cret@db/lab", "err_tune_bad_storage"),
+    ("://bob:S3cret@db", "err_tune_bad_storage"),
+    ("postgresql+psycopg://bob@127.0.0.1:1/lab?password=S3cret", "err_tune_storage_unreachable"),
+    ("postgresql+psycopg://bob:S3cret@127.0.0.1:1/lab?sslmode=bogus", "err_tune_storage_unreachable"),
+])
+def test_a_malformed_or_unreachable_storage_is_one_sentence_without_secrets(url, key):
+    with pytest.raises(LabError) as caught:
+        tune.open_storage(url)
+    assert caught.value.key == key
+    assert "S3cret" not in str(caught.value) and "S3cret" not in caught.value.message("zh")
 
 
 @pytest.mark.parametrize("name,field,outside,inside", [
@@ -198,12 +240,14 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
     ("--timeout", "inf", "'timeout' is inf"),
     ("--timeout", "-3", "'timeout' is -3.0"),
     ("--search", "cell=", "Pick at least one choice of cell"),
+    ("--storage", "postgresql+psycopg://bob:S3cret@[::1", "is not a storage"),
+    ("--storage", "postgresql+psycopg://bob@127.0.0.1:1/lab?sslpassword=S3cret", "Cannot reach"),
 ])
-def test_the_cli_refuses_study_numbers_out_of_bounds_in_one_line(capsys, flag, value, needle, tmp_path, monkeypatch):
+def test_the_cli_refuses_bad_tune_input_in_one_line(capsys, flag, value, needle, tmp_path, monkeypatch):
     monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
     code, out, err = run_main(capsys, "tune", "--data", "synthetic:sine", "--study", "s", flag, value)
     assert (code, out) == (2, "")
-    assert err.strip().count("\n") == 0 and needle in err, err
+    assert err.strip().count("\n") == 0 and needle in err and "S3cret" not in err, err
     assert not list(tmp_path.rglob("*.journal"))  # refused before any storage was touched
 
 

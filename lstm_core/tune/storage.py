@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import threading
 import time
 import warnings
@@ -29,17 +30,24 @@ def default_journal() -> Path:
     return data_dir() / "tune" / JOURNAL_NAME
 
 
-def mask_url(url: str | None) -> str:
-    """``url`` with any password replaced by ``***``: what we print and show."""
-    if not url or "://" not in url:
-        return url or str(default_journal())
-    import sqlalchemy.engine
-    from sqlalchemy.exc import ArgumentError
+# query keys whose values are or may hold a secret: password, sslpassword, passfile, a libpq dsn / conninfo string
+# (which can carry "password=..."), tokens and keys; hiding a harmless one (sslkey's path) costs nothing
+_SECRET_KEY = r"[\w.%-]*(?:pass|pwd|secret|token|dsn|conninfo|credential|key)[\w.%-]*"
+_SECRET_VALUE = re.compile(rf"(?i)(?P<key>{_SECRET_KEY})(?P<eq>\s*=\s*|%3D)(?P<value>'[^']*'|\"[^\"]*\"|[^\s&;#'\"]*)")
+# scheme://user:password@ : the password runs to the token's last "@" (a password may hold "@", "/" or "?")
+_USERINFO = re.compile(r"(?P<head>(?:[A-Za-z][A-Za-z0-9+.-]*)?://[^:@/\s]*):[^\s]*@")
 
-    try:
-        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("://", 1)[0] + "://***"
+
+def mask_url(text: str | None) -> str:
+    """``text`` (a storage URL, or a driver's message that may quote one) with every secret replaced by ``***``: the
+    password after ``user:``, and the value of every password-like key (``password=``, ``sslpassword=``, ``dsn=``
+    ...). What we print, show and log; it never raises, however malformed the URL."""
+    if not text:
+        return ""
+    masked = _USERINFO.sub(lambda m: f"{m['head']}:***@", text)
+    masked = _SECRET_VALUE.sub(lambda m: f"{m['key']}{m['eq']}***", masked)
+    head, hash_sign, _ = masked.partition("#")  # a fragment reaches no server and may hold anything
+    return head + (hash_sign and "#***")
 
 
 def heartbeat_s() -> int:
@@ -68,13 +76,14 @@ def open_storage(url: str | None, workers: int = 1) -> optuna.storages.BaseStora
         raise LabError("err_tune_sqlite_workers", workers=workers)
     try:
         return _rdb_storage(url)
-    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+    except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as exc:
+        # SQLAlchemy's parser raises ValueError on a bad port or host ("host:x", "[::1"), Optuna ImportError when
+        # the URL names a driver that is not installed (mysql://)
         raise LabError("err_tune_bad_storage", url=mask_url(url)) from exc
     except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-        if "://" in url:  # the driver's message may quote the URL it was given
-            detail = detail.replace(url, mask_url(url))
-        raise LabError("err_tune_storage_unreachable", url=mask_url(url), detail=detail) from exc
+        detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        # the driver's message may quote the URL, or the connection string it made of it
+        raise LabError("err_tune_storage_unreachable", url=mask_url(url), detail=mask_url(detail)) from exc
 
 
 def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
