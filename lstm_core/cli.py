@@ -41,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--data", required=True, help="sample:MSFT, yahoo:TICKER, synthetic:sine or a CSV path")
     tune.add_argument("--study", required=True, help="the study's name; re-running with it continues the study")
     tune.add_argument("--storage", default=None,
-                      help="journal file path (default: studies.journal in the data folder), sqlite:///FILE (one "
-                           "worker) or a SQLAlchemy URL such as postgresql+psycopg://USER:PASSWORD@HOST/DB")
+                      help="journal file path (default: one per study, tune/<study>-<hash>.journal in the data "
+                           "folder), sqlite:///FILE (one worker) or a SQLAlchemy URL such as "
+                           "postgresql+psycopg://USER:PASSWORD@HOST/DB")
     tune.add_argument("--trials", type=int, default=TuneSpec.budget,
                       help=f"finished trials the whole study aims at, all workers together: "
                            f"{STUDY_BOUNDS['trials'].text()} (default {TuneSpec.budget})")
@@ -249,7 +250,7 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     dataset = load_source(args.data)
     Prepared(dataset.frame, base)  # the fixed settings must fit the data before any worker starts
     study = tune.open_study(spec)  # an unreachable storage says so now, in one line
-    print(f"study {spec.study} in {tune.mask_url(spec.storage)}: {len(study.trials)} trials so far; "
+    print(f"study {spec.study} in {tune.storage_text(spec.storage, spec.study)}: {len(study.trials)} trials so far; "
           f"searching {', '.join(d.name for d in dims)} with {spec.workers} worker(s)", file=sys.stderr)
 
     def on_trial(event: tune.TrialEvent) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -193,7 +194,7 @@ def test_no_secret_survives_masking(text):
 ])
 def test_a_malformed_or_unreachable_storage_is_one_sentence_without_secrets(url, key):
     with pytest.raises(LabError) as caught:
-        tune.open_storage(url)
+        tune.open_storage(url, "s")
     assert caught.value.key == key
     assert "S3cret" not in str(caught.value) and "S3cret" not in caught.value.message("zh")
 
@@ -249,6 +250,81 @@ def test_the_cli_refuses_bad_tune_input_in_one_line(capsys, flag, value, needle,
     assert (code, out) == (2, "")
     assert err.strip().count("\n") == 0 and needle in err and "S3cret" not in err, err
     assert not list(tmp_path.rglob("*.journal"))  # refused before any storage was touched
+
+
+# ---------------------------------------------------------------- one journal per study, and a damaged one
+
+
+def test_each_study_has_a_journal_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    paths = {name: tune.default_journal(name) for name in ("msft", "a b", "a-b", "../../etc/passwd", "研究")}
+    assert len(set(paths.values())) == len(paths)  # names that slug alike still get files of their own
+    for path in paths.values():
+        assert path.parent == tmp_path / "tune" and path.suffix == ".journal"
+    assert paths["msft"].name.startswith("msft-") and paths["../../etc/passwd"].name.startswith("etc-passwd-")
+    assert tune.journal_path(None, "msft") == paths["msft"]
+    assert tune.journal_path(str(tmp_path / "mine.journal"), "msft") == tmp_path / "mine.journal"  # a path names a file
+    assert tune.journal_path("postgresql+psycopg://u@db/lab", "msft") is None
+
+
+def _tiny_study(name: str, storage: str | None = None, budget: int = 2) -> tune.TuneSpec:
+    spec = tune.TuneSpec(study=name, data="synthetic:sine", base=TINY.with_(epochs=2), budget=budget, pruner="none",
+                         dims=tuple(tune.parse_search("hidden=4:8")), storage=storage)
+    tune.run_trials(spec, tiny_frame())
+    return spec
+
+
+def _torn_last_line(data: bytes) -> bytes:
+    return data[:-10]  # a write cut off: the last line lost its end and its newline
+
+
+def _cut_mid_way(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _chunk_lost_mid_file(data: bytes) -> bytes:
+    return data[: len(data) // 3] + data[len(data) // 2:]  # the line at the seam is no longer JSON
+
+
+def _random_bytes(data: bytes) -> bytes:
+    import random
+
+    return random.Random(0).randbytes(len(data))
+
+
+@pytest.mark.parametrize("damage", [_torn_last_line, _cut_mid_way, _chunk_lost_mid_file, _random_bytes])
+def test_a_damaged_journal_is_one_sentence_and_other_studies_keep_working(damage, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    _tiny_study("hurt")
+    _tiny_study("whole")
+    path = tune.default_journal("hurt")
+    path.write_bytes(damage(path.read_bytes()))
+    if damage in (_chunk_lost_mid_file, _random_bytes):  # a tear mid-file: even reading it is refused
+        with pytest.raises(LabError) as caught:
+            tune.load_study(None, "hurt")
+        assert caught.value.key == "err_tune_journal_damaged" and caught.value.params["study"] == "hurt"
+    # a torn last line reads as the lines before it (a reader cannot tell it from a write in progress); writing to
+    # it would bury the tear mid-file, so continuing the study is refused, on the command line in one line
+    code, out, err = run_main(capsys, "tune", "--data", "synthetic:sine", "--study", "hurt", "--trials", "3",
+                              "--search", "hidden=4:8", "--epochs", "2", *TINY_FLAGS)
+    assert (code, out) == (2, "") and err.strip().count("\n") == 0, err
+    assert "study “hurt” is damaged" in err and f"Delete or rename {path} " in err
+    # the other study's file is another file: it reads, and continues
+    assert tune.summary(tune.load_study(None, "whole"))["n_complete"] == 2
+    _tiny_study("whole", budget=3)
+    assert tune.summary(tune.load_study(None, "whole"))["n_complete"] == 3
+
+
+def test_a_refused_append_leaves_the_damaged_journal_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    spec = _tiny_study("hurt")
+    path = tune.default_journal("hurt")
+    torn = _torn_last_line(path.read_bytes())
+    path.write_bytes(torn)
+    with pytest.raises(LabError) as caught:
+        tune.run_trials(replace(spec, budget=4), tiny_frame())
+    assert caught.value.key == "err_tune_journal_damaged"
+    assert path.read_bytes() == torn  # nothing was appended to the torn line
 
 
 # ---------------------------------------------------------------- in one process

@@ -95,6 +95,40 @@ def test_the_form_reads_its_bounds_and_first_ranges_from_the_tables(open_app, tm
     assert at.button(key="tune_start").disabled
 
 
+def _all_text(at) -> str:
+    from tests.test_chinese import visible_strings
+
+    return "\n".join(visible_strings(at))
+
+
+def test_the_page_shows_no_server_path_and_no_secret(open_app, tmp_path, monkeypatch):
+    from tests.helpers import tiny_frame
+    from tests.test_tune import _chunk_lost_mid_file
+
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    monkeypatch.delenv(STORAGE_ENV, raising=False)
+    spec = tune.TuneSpec(study="hurt", data="synthetic:sine", base=TINY.with_(epochs=2), budget=2, pruner="none",
+                         dims=tuple(tune.parse_search("hidden=4:8")))
+    tune.run_trials(spec, tiny_frame())
+    path = tune.default_journal("hurt")
+    path.write_bytes(_chunk_lost_mid_file(path.read_bytes()))
+    at = open_app("pages/tune.py")
+    at.session_state["tune_spec"] = spec
+    at.session_state["tune_jobs"] = []
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error if "study “hurt” on this server is damaged" in e.value]
+    assert [c.value for c in at.caption if "journal file of its own on this server" in c.value]
+    assert str(tmp_path) not in _all_text(at) and ".journal" not in _all_text(at)
+    # a database's URL is shown, with every secret masked
+    monkeypatch.setenv(STORAGE_ENV, "postgresql+psycopg://lab:S3cret@db.example/lab?sslpassword=S3cret")
+    at = open_app("pages/tune.py")
+    assert not at.exception
+    shown = [c.value.replace("\\", "") for c in at.caption]  # plain() escapes Markdown with backslashes
+    assert [c for c in shown if "postgresql+psycopg://lab:***@db.example/lab?sslpassword=***" in c], shown
+    assert "S3cret" not in _all_text(at)
+
+
 def test_a_search_too_big_for_one_job_is_refused_before_it_starts(open_app, tmp_path, monkeypatch):
     monkeypatch.setenv(STORAGE_ENV, str(tmp_path / "studies.journal"))
     at = open_app("pages/tune.py")

@@ -18,7 +18,7 @@ from lstm_core.limits import check_job_fits
 from lstm_core.pipeline import Prepared
 from lstm_core.plots.tune import history_figure, importance_figure, intermediate_figure, parallel_figure
 from ui.settings import CHOICE_PREFIX, choice_label
-from ui.state import dataset, show_error, tr
+from ui.state import dataset, plain, show_error, tr
 from ui.training import session_probe, start_job
 
 STORAGE_ENV = "LSTM_LAB_TUNE_STORAGE"  # a server whose studies live in PostgreSQL sets this; else the journal file
@@ -27,6 +27,24 @@ REDRAW_S = 2.0
 
 def storage_url() -> str | None:
     return os.environ.get(STORAGE_ENV) or None
+
+
+# sentences that name a file on this server, and the page's own: a visitor never sees the server's paths
+_PAGE_SENTENCES = {"err_tune_journal_damaged": "err_tune_journal_damaged_page",
+                   "err_tune_journal_unwritable": "err_tune_journal_unwritable_page"}
+
+
+def show_tune_error(err: LabError) -> None:
+    """A study's error as one sentence; one that names a journal file is said without its path."""
+    if err.key in _PAGE_SENTENCES:
+        err = LabError(_PAGE_SENTENCES[err.key], **{k: v for k, v in err.params.items() if k != "file"})
+    show_error(err)
+
+
+def storage_line() -> str:
+    """Where this server keeps its studies, in words: a database's URL with its secrets masked, never a path."""
+    url = storage_url()
+    return tr("tune_storage_journal") if tune.is_journal(url) else tr("tune_storage", url=plain(tune.mask_url(url)))
 
 
 def current_study() -> tuple[tune.TuneSpec | None, list[tune.TuneWorkerJob]]:
@@ -101,7 +119,7 @@ def study_form_ui(disabled: bool) -> None:
     try:
         dims = [_dim_ui(name, disabled) for name in names]
     except LabError as err:
-        show_error(err)
+        show_tune_error(err)
     base = st.session_state.get("train_config") or RunConfig()
     cols = st.columns(4)
     trials, workers_bound = tune.STUDY_BOUNDS["trials"], tune.STUDY_BOUNDS["workers"]
@@ -122,7 +140,7 @@ def study_form_ui(disabled: bool) -> None:
         try:
             start_study(dims, base.with_(epochs=int(epochs)), int(budget), int(workers), pruner)
         except LabError as err:
-            show_error(err)
+            show_tune_error(err)
             return
         st.rerun()
 
@@ -165,7 +183,7 @@ def live_ui(spec: tune.TuneSpec, jobs: list[tune.TuneWorkerJob]) -> None:
         try:
             study = tune.load_study(spec.storage, spec.study)
         except LabError as err:
-            show_error(err)
+            show_tune_error(err)
             return
         summary = tune.summary(study)
         finished = summary["n_complete"] + summary["n_pruned"]
@@ -178,7 +196,7 @@ def live_ui(spec: tune.TuneSpec, jobs: list[tune.TuneWorkerJob]) -> None:
         else:
             st.caption(tr("tune_idle", finished=finished))
         for err in {job.error.key: job.error for job in jobs if job.error is not None}.values():
-            show_error(err)
+            show_tune_error(err)
         if summary["best_value"] is None:
             st.caption(tr("tune_no_trials"))
         else:
@@ -204,7 +222,7 @@ def train_best_ui(spec: tune.TuneSpec) -> None:
         try:
             config = tune.best_config(tune.load_study(spec.storage, spec.study))
         except LabError as err:
-            show_error(err)
+            show_tune_error(err)
             return
         if start_job(config):
             st.switch_page("pages/train.py")

@@ -20,6 +20,11 @@ EN: dict[str, str] = {
     "err_tune_bad_storage": "“{url}” is not a storage this program can open: give a journal file path, sqlite:///… or postgresql+psycopg://….",
     "err_tune_storage_unreachable": "Cannot reach the study storage {url} ({detail}). Check that it is running and the address is right.",
     "err_tune_study_name": "Give the study a name of 1 to 200 characters.",
+    "err_tune_journal_damaged": (
+        "The journal file of study “{study}” is damaged (a write was cut off, or the file was changed), so the study "
+        "cannot be read or continued. Delete or rename {file} and start the study again; other studies are not affected."
+    ),
+    "err_tune_journal_unwritable": "Cannot create or open the journal file of study “{study}”, {file} ({detail}).",
     "err_tune_no_study": "There is no study called “{study}” in this storage yet: start it first.",
     "err_tune_no_best": "Study “{study}” has no completed trial yet, so there is no best config to train.",
     "tune_title": "Tune: search for better settings",
@@ -39,7 +44,13 @@ EN: dict[str, str] = {
         "Hyperband: give many trials a few epochs, and the best of them more. None: every trial runs all its epochs."
     ),
     "tune_study": "Study name",
-    "tune_storage": "Storage: {url}",
+    "tune_storage": "Studies are stored in the database {url}.",
+    "tune_storage_journal": "Each study is stored in a journal file of its own on this server.",
+    "err_tune_journal_damaged_page": (
+        "The journal file of study “{study}” on this server is damaged (a write was cut off, or the file was changed), "
+        "so the study cannot be read or continued: start a new study. Other studies are not affected."
+    ),
+    "err_tune_journal_unwritable_page": "This server cannot create or open the journal file of study “{study}” ({detail}).",
     "tune_start": "Start the study",
     "tune_stop": "Stop",
     "tune_train_best": "Train the best",
@@ -95,6 +106,11 @@ ZH: dict[str, str] = {
     "err_tune_bad_storage": "“{url}”不是本程序能打开的存储：请给出日志文件路径、sqlite:///… 或 postgresql+psycopg://…。",
     "err_tune_storage_unreachable": "无法连接研究存储 {url}（{detail}）。请检查它是否在运行、地址是否正确。",
     "err_tune_study_name": "请给研究起一个 1 到 200 个字符的名字。",
+    "err_tune_journal_damaged": (
+        "研究“{study}”的日志文件已损坏（某次写入被中断，或文件被改动过），因此无法读取或继续该研究。"
+        "请删除或重命名 {file}，然后重新开始该研究；其他研究不受影响。"
+    ),
+    "err_tune_journal_unwritable": "无法创建或打开研究“{study}”的日志文件 {file}（{detail}）。",
     "err_tune_no_study": "此存储中还没有名为“{study}”的研究：请先启动它。",
     "err_tune_no_best": "研究“{study}”还没有完成的试验，因此没有可训练的最佳配置。",
     "tune_title": "调参：寻找更好的设置",
@@ -114,7 +130,13 @@ ZH: dict[str, str] = {
         "再给其中最好的更多轮次。不剪枝：每个试验都跑完所有轮次。"
     ),
     "tune_study": "研究名称",
-    "tune_storage": "存储：{url}",
+    "tune_storage": "研究存储在数据库 {url} 中。",
+    "tune_storage_journal": "每个研究都存储在本服务器上它自己的日志文件中。",
+    "err_tune_journal_damaged_page": (
+        "本服务器上研究“{study}”的日志文件已损坏（某次写入被中断，或文件被改动过），因此无法读取或继续该研究："
+        "请开始一个新的研究。其他研究不受影响。"
+    ),
+    "err_tune_journal_unwritable_page": "本服务器无法创建或打开研究“{study}”的日志文件（{detail}）。",
     "tune_start": "开始研究",
     "tune_stop": "停止",
     "tune_train_best": "训练最佳配置",

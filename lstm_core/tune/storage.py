@@ -1,33 +1,62 @@
-"""Where studies live: one URL for a journal file, SQLite or any SQLAlchemy database; passwords masked; heartbeats
-that let a dead worker's trial be marked failed."""
+"""Where studies live: one URL for a journal file (by default one per study), SQLite or any SQLAlchemy database;
+secrets masked wherever a URL is shown; a damaged journal said in one sentence; heartbeats that let a dead worker's
+trial be marked failed."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 import re
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import optuna
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 
 from lstm_core.errors import LabError
 
 HEARTBEAT_S_DEFAULT = 10  # a live worker touches its running trial this often ...
 GRACE_FACTOR = 3  # ... and a trial untouched for this many beats belongs to a dead worker
-JOURNAL_NAME = "studies.journal"
 TABLE_RACE_TRIES = 5
 _HEARTBEAT_ATTR = "lstm_lab:heartbeat"  # a system attr: not among the trial's user-visible attributes
 
 
-def default_journal() -> Path:
-    """The journal file that holds studies when no storage is named."""
+def default_journal(study: str) -> Path:
+    """The journal file of ``study`` when no storage is named: one file per study, so a torn append touches one.
+
+    ``<data dir>/tune/<the name's letters and digits>-<8 hex digits of its hash>.journal``: readable, and two names
+    that slug alike ("a b", "a-b") still get files of their own.
+    """
     from lstm_core.workspace import data_dir
 
-    return data_dir() / "tune" / JOURNAL_NAME
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", study).strip("-")[:40] or "study"
+    digest = hashlib.sha256(study.encode("utf-8")).hexdigest()[:8]
+    return data_dir() / "tune" / f"{slug}-{digest}.journal"
+
+
+def is_journal(url: str | None) -> bool:
+    """Whether ``url`` names a journal file (no URL: the study's default one) rather than a database."""
+    return not url or url.startswith("journal:") or "://" not in url
+
+
+def journal_path(url: str | None, study: str) -> Path | None:
+    """The journal file that holds ``study`` under ``url``; None for a database."""
+    if not is_journal(url):
+        return None
+    return Path(url.removeprefix("journal:")) if url else default_journal(study)
+
+
+def storage_text(url: str | None, study: str) -> str:
+    """Where ``study`` lives, as the command line prints it: the journal's path, or the URL with secrets masked."""
+    path = journal_path(url, study)
+    return str(path) if path is not None else mask_url(url)
 
 
 # query keys whose values are or may hold a secret: password, sslpassword, passfile, a libpq dsn / conninfo string
@@ -54,24 +83,74 @@ def heartbeat_s() -> int:
     return max(1, int(os.environ.get("LSTM_LAB_TUNE_HEARTBEAT_S", HEARTBEAT_S_DEFAULT)))
 
 
-def _is_journal(url: str | None) -> bool:
-    return not url or url.startswith("journal:") or "://" not in url
+class StudyJournal(JournalFileBackend):
+    """Optuna's journal file, which says in one sentence that it is damaged instead of failing deep in its replay.
+
+    Reading, a line that is not JSON (a write cut off mid-file, bytes that are not text) is a LabError naming the
+    study and the file. Writing, a last line without its newline is a write that was cut off: appending to it would
+    bury the tear mid-file (and make Optuna lose the new line), so that too is refused. Several processes on one
+    machine take turns through a symlink lock, Optuna's default.
+    """
+
+    def __init__(self, path: Path, study: str) -> None:
+        self.path, self.study = path, study
+        self.lock = JournalFileSymlinkLock(str(path))
+        super().__init__(str(path), self.lock)
+
+    def damaged(self) -> LabError:
+        return LabError("err_tune_journal_damaged", study=self.study, file=str(self.path))
+
+    def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+        logs = super().read_logs(log_number_from)
+        while True:
+            try:
+                log = next(logs)
+            except StopIteration:
+                return
+            except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, or Optuna's "Invalid log format."
+                raise self.damaged() from exc
+            if not isinstance(log, dict) or log.get("op_code") not in _JOURNAL_OPS:  # JSON, but not a journal's
+                raise self.damaged()
+            yield log
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+        self.lock.acquire()
+        try:
+            with open(self.path, "ab+") as f:  # appends, and can read the last byte
+                if f.seek(0, os.SEEK_END) > 0:
+                    f.seek(-1, os.SEEK_END)
+                    if f.read(1) != b"\n":  # under the lock no write is half done: this one was cut off
+                        raise self.damaged()
+                f.write(text.encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            self.lock.release()
 
 
-def open_storage(url: str | None, workers: int = 1) -> optuna.storages.BaseStorage:
-    """The storage ``url`` names: a journal file (default), ``sqlite:///`` (one worker only) or a SQLAlchemy URL."""
+def _journal_ops() -> frozenset[int]:
+    from optuna.storages.journal._storage import JournalOperation  # Optuna's replay asserts on any other code
+
+    return frozenset(op.value for op in JournalOperation)
+
+
+_JOURNAL_OPS = _journal_ops()
+
+
+def open_storage(url: str | None, study: str, workers: int = 1) -> optuna.storages.BaseStorage:
+    """The storage of ``study`` that ``url`` names: its own journal file (no URL), another journal file (a path),
+    ``sqlite:///`` (one worker only) or a SQLAlchemy URL; LabError when it cannot be opened or read."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-    if _is_journal(url):
-        from optuna.storages.journal import JournalFileBackend
-
-        path = Path(url.removeprefix("journal:")) if url else default_journal()
+    path = journal_path(url, study)
+    if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # its default lock is a symlink that several processes on one machine take in turn
-            return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+            return optuna.storages.JournalStorage(StudyJournal(path, study))
         except OSError as exc:
-            raise LabError("err_tune_storage_unreachable", url=str(path), detail=type(exc).__name__) from exc
+            raise LabError("err_tune_journal_unwritable", study=study, file=str(path),
+                           detail=exc.strerror or type(exc).__name__) from exc
     if url.startswith("sqlite:") and workers > 1:
         raise LabError("err_tune_sqlite_workers", workers=workers)
     try:
@@ -149,6 +228,8 @@ class JournalHeartbeat:
                 self.storage.set_trial_system_attr(self.trial_id, _HEARTBEAT_ATTR, time.time())
             except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
                 return  # the trial has ended
+            except LabError:
+                return  # its journal is damaged: the trial's own next write says so
             if self.done.wait(heartbeat_s()):
                 return
 

@@ -22,7 +22,14 @@ from lstm_core.errors import LabError
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import Trainer
 from lstm_core.tune.space import Dim, suggest_config
-from lstm_core.tune.storage import JournalHeartbeat, fail_stale_trials, has_heartbeat, mask_url, open_storage
+from lstm_core.tune.storage import (
+    JournalHeartbeat,
+    fail_stale_trials,
+    has_heartbeat,
+    journal_path,
+    mask_url,
+    open_storage,
+)
 from lstm_core.workers import StopFlag
 
 WAIT_POLL_S = 0.5  # a worker with nothing to start (the budget is taken by running trials) looks again this often
@@ -115,18 +122,22 @@ class TuneSpec:
 
 def open_study(spec: TuneSpec) -> optuna.Study:
     """Create the study, or join it if it exists (re-running continues a study)."""
-    storage = open_storage(spec.storage, spec.workers)
+    storage = open_storage(spec.storage, spec.study, spec.workers)
     try:
         return optuna.create_study(storage=storage, study_name=spec.study, direction="minimize",
                                    pruner=make_pruner(spec.pruner), load_if_exists=True)
     except optuna.exceptions.StorageInternalError as exc:
-        raise LabError("err_tune_storage_unreachable", url=mask_url(spec.storage), detail=str(exc)[:200]) from exc
+        raise LabError("err_tune_storage_unreachable", url=mask_url(spec.storage),
+                       detail=mask_url(str(exc)[:200])) from exc
 
 
 def load_study(storage: str | None, name: str) -> optuna.Study:
     """An existing study, for reading (charts, summary); LabError when it does not exist."""
+    path = journal_path(storage, name)
+    if path is not None and not path.exists():  # reading must not leave an empty journal behind
+        raise LabError("err_tune_no_study", study=name)
     try:
-        return optuna.load_study(study_name=name, storage=open_storage(storage))
+        return optuna.load_study(study_name=name, storage=open_storage(storage, name))
     except KeyError as exc:
         raise LabError("err_tune_no_study", study=name) from exc
 
