@@ -249,7 +249,8 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
                          storage=args.storage, pruner=args.pruner, timeout_s=args.timeout, workers=args.workers)
     dataset = load_source(args.data)
     Prepared(dataset.frame, base)  # the fixed settings must fit the data before any worker starts
-    study = tune.open_study(spec)  # an unreachable storage says so now, in one line
+    # an unreachable storage, a damaged journal or a study of that name started otherwise says so now, in one line
+    study = tune.open_study(spec, dataset.fingerprint)
     print(f"study {spec.study} in {tune.storage_text(spec.storage, spec.study)}: {len(study.trials)} trials so far; "
           f"searching {', '.join(d.name for d in dims)} with {spec.workers} worker(s)", file=sys.stderr)
 

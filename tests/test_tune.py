@@ -222,12 +222,17 @@ def test_the_study_numbers_keep_their_one_bound(name, field, outside, inside):
 
 def run_main(capsys, *args: str) -> tuple[int, str, str]:
     """The command line in this process: (exit code, stdout, stderr); quick, for input refused before any work."""
+    import torch
+
     from lstm_core.cli import main
 
+    threads = torch.get_num_threads()  # a one-worker tune runs in this process with one thread
     try:
         code = main(list(args))
     except SystemExit as exc:  # argparse's own refusals
         code = exc.code
+    finally:
+        torch.set_num_threads(threads)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -325,6 +330,47 @@ def test_a_refused_append_leaves_the_damaged_journal_as_it_was(tmp_path, monkeyp
         tune.run_trials(replace(spec, budget=4), tiny_frame())
     assert caught.value.key == "err_tune_journal_damaged"
     assert path.read_bytes() == torn  # nothing was appended to the torn line
+
+
+# ---------------------------------------------------------------- a study knows what it is
+
+
+def test_a_study_records_what_it_is_and_refuses_to_become_another(tmp_path, monkeypatch, capsys, data_csv):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    # a log-volatility study (the default target) with the default search
+    flags = ["--study", "vol", "--trials", "2", "--epochs", "2", "--window", "10", "--horizon", "5", "--batch", "32",
+             "--seed", "1"]
+    code, out, err = run_main(capsys, "tune", "--data", data_csv, *flags)
+    assert code == 0, err
+    recorded = tune.load_study(None, "vol").user_attrs
+    assert recorded["fixed"]["target"] == "logvol" and recorded["fixed"]["epochs"] == 2
+    assert recorded["fixed"]["features"] == ["logabsret"] and recorded["fixed"]["window"] == 10
+    assert not {"hidden", "layers", "lr"} & set(recorded["fixed"])  # searched, so not fixed
+    assert recorded["search"] == tune.search_text(tune.default_search()) == "hidden=8:128,layers=1:3,lr=0.0001:0.01"
+    assert recorded["data_fingerprint"] == load_source(data_csv).fingerprint
+    assert {k: last_json(out)[k] for k in recorded} == recorded  # the CLI's JSON says it too
+
+    other_csv = tmp_path / "other.csv"
+    tiny_frame(n_days=400, seed=1).to_csv(other_csv, date_format="%Y-%m-%d", index_label="Date")
+    refusals = [
+        (["--data", data_csv, "--target", "price", "--features", "close"], "started with target = logvol; this run has price"),
+        (["--data", data_csv, "--features", "logabsret,logret"], "features = logabsret; this run has logabsret,logret"),
+        (["--data", data_csv, "--epochs", "3"], "epochs = 2; this run has 3"),
+        (["--data", str(other_csv)], "started on other data"),
+        (["--data", data_csv, "--search", "hidden=8:64,layers=1:3,lr=0.0001:0.01"],
+         "searches hidden=8:128,layers=1:3,lr=0.0001:0.01; this run would search hidden=8:64,"),
+        (["--data", data_csv, "--search", "hidden=8:128,layers=1:3,lr=0.0001:0.01,cell"],
+         "would search cell=lstm|gru,hidden=8:128,layers=1:3,lr=0.0001:0.01."),
+    ]
+    for extra, needle in refusals:
+        code, out, err = run_main(capsys, "tune", *flags, *extra)
+        assert (code, out) == (2, "") and err.strip().count("\n") == 0, err
+        assert "Study “vol”" in err and needle in err, err
+    assert len(tune.load_study(None, "vol").trials) == 2  # no refused run added a trial
+    # the same search written in another order is the same study
+    code, out, err = run_main(capsys, "tune", *flags, "--data", data_csv, "--trials", "3",
+                              "--search", "lr=0.0001:0.01,hidden=8:128,layers=1:3")
+    assert code == 0 and last_json(out)["n_trials"] == 3, err
 
 
 # ---------------------------------------------------------------- in one process

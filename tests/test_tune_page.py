@@ -40,6 +40,11 @@ def test_a_study_runs_draws_and_trains_the_best(open_app, tmp_path, monkeypatch)
     study = tune.load_study(storage, spec.study)
     summary = tune.summary(study)
     assert summary["n_complete"] + summary["n_pruned"] == 4
+    # the study recorded what it is: the Train page's settings less the searched ones, and the session's data
+    assert summary["fixed"] == {k: v for k, v in TINY.with_(epochs=2).to_dict().items()
+                                if k not in ("hidden", "layers", "lr")}
+    assert summary["search"] == tune.search_text(spec.dims)
+    assert summary["data_fingerprint"] == at.session_state["dataset"].fingerprint
     assert min(history["data"][0]["y"]) == summary["best_value"] or summary["n_complete"] == 0
     table = at.dataframe[0].value
     assert len(table) == 4 and set(table["State"]) <= {"complete", "pruned"}

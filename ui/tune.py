@@ -156,7 +156,7 @@ def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int
     spec = tune.TuneSpec(study=f"{slug}-{uuid.uuid4().hex[:8]}", data=ds.name, base=base, dims=tuple(dims),
                          budget=budget, storage=storage_url(), pruner=pruner, workers=workers,
                          timeout_s=min(manager.limits.max_job_s, tune.STUDY_BOUNDS["timeout"].high))
-    tune.open_study(spec)  # created now, so the charts can read it before the first trial ends
+    tune.open_study(spec, ds.fingerprint)  # created now, so the charts can read it before the first trial ends
     jobs = tune.submit_workers(manager, spec, settings=manager.settings, owner_alive=session_probe(), frame=ds.frame)
     st.session_state.update(tune_spec=spec, tune_jobs=jobs)
 

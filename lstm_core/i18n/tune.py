@@ -26,6 +26,18 @@ EN: dict[str, str] = {
     ),
     "err_tune_journal_unwritable": "Cannot create or open the journal file of study “{study}”, {file} ({detail}).",
     "err_tune_no_study": "There is no study called “{study}” in this storage yet: start it first.",
+    "err_tune_other_setting": (
+        "Study “{study}” was started with {name} = {then}; this run has {now}. Continue it with the same settings, "
+        "or give a new study name."
+    ),
+    "err_tune_other_data": (
+        "Study “{study}” was started on other data (its prices hash to {then}…, these to {now}…). Continue it on the "
+        "same data, or give a new study name."
+    ),
+    "err_tune_other_search": (
+        "Study “{study}” searches {then}; this run would search {now}. Search the same space to continue it, or give a "
+        "new study name."
+    ),
     "err_tune_no_best": "Study “{study}” has no completed trial yet, so there is no best config to train.",
     "tune_title": "Tune: search for better settings",
     "tune_intro": (
@@ -112,6 +124,12 @@ ZH: dict[str, str] = {
     ),
     "err_tune_journal_unwritable": "无法创建或打开研究“{study}”的日志文件 {file}（{detail}）。",
     "err_tune_no_study": "此存储中还没有名为“{study}”的研究：请先启动它。",
+    "err_tune_other_setting": "研究“{study}”开始时 {name} = {then}；本次运行为 {now}。请用相同的设置继续它，或换一个研究名称。",
+    "err_tune_other_data": (
+        "研究“{study}”是在其他数据上开始的（其价格的哈希为 {then}…，这些数据为 {now}…）。请在相同的数据上继续它，"
+        "或换一个研究名称。"
+    ),
+    "err_tune_other_search": "研究“{study}”搜索的是 {then}；本次运行将搜索 {now}。请搜索相同的空间以继续它，或换一个研究名称。",
     "err_tune_no_best": "研究“{study}”还没有完成的试验，因此没有可训练的最佳配置。",
     "tune_title": "调参：寻找更好的设置",
     "tune_intro": (

@@ -4,6 +4,7 @@ a study says when read."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import socket
@@ -17,11 +18,12 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from lstm_core.config import RunConfig
+from lstm_core.config import SETTINGS, RunConfig
+from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.errors import LabError
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import Trainer
-from lstm_core.tune.space import Dim, suggest_config
+from lstm_core.tune.space import Dim, search_text, suggest_config
 from lstm_core.tune.storage import (
     JournalHeartbeat,
     fail_stale_trials,
@@ -120,15 +122,60 @@ class TuneSpec:
         object.__setattr__(self, "pruner", pruner_kind(self.pruner))
 
 
-def open_study(spec: TuneSpec) -> optuna.Study:
-    """Create the study, or join it if it exists (re-running continues a study)."""
+def study_identity(spec: TuneSpec, data_fingerprint: str) -> dict[str, Any]:
+    """What a study is, as it records it when created (study user attributes, JSON-ready): its fixed settings (the
+    base config less the searched ones, target first), its data's content hash and its search, written as
+    ``--search`` takes it (settings in the table's order)."""
+    searched = {dim.name for dim in spec.dims}
+    order = {name: k for k, name in enumerate(SETTINGS)}
+    return {
+        "fixed": {k: v for k, v in spec.base.to_dict().items() if k not in searched},
+        "data_fingerprint": data_fingerprint,
+        "search": search_text(sorted(spec.dims, key=lambda dim: order[dim.name])),
+    }
+
+
+def _shown(value: object) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def check_identity(study: optuna.Study, spec: TuneSpec, data_fingerprint: str) -> None:
+    """Record what ``study`` is the first time; after that, LabError naming the first difference (a fixed setting,
+    then the data, then the search) when ``spec`` and this data would make it another study under the same name.
+
+    Any other search, a wider one too, is refused: the trials so far were drawn from the recorded one, and a study's
+    charts and importances compare trials of one space.
+    """
+    wanted = json.loads(json.dumps(study_identity(spec, data_fingerprint)))  # as storage gives it back
+    recorded = study.user_attrs
+    then, now = recorded.get("fixed"), wanted["fixed"]
+    if then is not None:
+        for name in SETTINGS:
+            if name in then and name in now and then[name] != now[name]:
+                raise LabError("err_tune_other_setting", study=spec.study, name=name, then=_shown(then[name]),
+                               now=_shown(now[name]))
+    if recorded.get("data_fingerprint", wanted["data_fingerprint"]) != wanted["data_fingerprint"]:
+        raise LabError("err_tune_other_data", study=spec.study, then=recorded["data_fingerprint"][:12],
+                       now=wanted["data_fingerprint"][:12])
+    if recorded.get("search", wanted["search"]) != wanted["search"]:
+        raise LabError("err_tune_other_search", study=spec.study, then=recorded["search"], now=wanted["search"])
+    for key, value in wanted.items():
+        if key not in recorded:  # a new study (or one a crash left half-recorded): every worker writes the same
+            study.set_user_attr(key, value)
+
+
+def open_study(spec: TuneSpec, data_fingerprint: str) -> optuna.Study:
+    """Create the study, or join it if it exists (re-running continues a study); LabError when the study of that
+    name was started with other fixed settings, other data or another search."""
     storage = open_storage(spec.storage, spec.study, spec.workers)
     try:
-        return optuna.create_study(storage=storage, study_name=spec.study, direction="minimize",
-                                   pruner=make_pruner(spec.pruner), load_if_exists=True)
+        study = optuna.create_study(storage=storage, study_name=spec.study, direction="minimize",
+                                    pruner=make_pruner(spec.pruner), load_if_exists=True)
+        check_identity(study, spec, data_fingerprint)
     except optuna.exceptions.StorageInternalError as exc:
         raise LabError("err_tune_storage_unreachable", url=mask_url(spec.storage),
                        detail=mask_url(str(exc)[:200])) from exc
+    return study
 
 
 def load_study(storage: str | None, name: str) -> optuna.Study:
@@ -218,7 +265,7 @@ def run_trials(spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None = None
                on_trial: Callable[[TrialEvent], None] | None = None) -> int:
     """Join the study and run trials until it holds ``spec.budget`` finished ones (or time is up); returns how many
     this worker ran."""
-    study = open_study(spec)
+    study = open_study(spec, frame_fingerprint(frame))
     started = time.monotonic()
     ran = 0
 
@@ -272,6 +319,7 @@ def summary(study: optuna.Study) -> dict[str, object]:
         "best_value": best.value if best else None,
         "best_params": dict(best.params) if best else {},
         "best_config": best.user_attrs.get("config") if best else None,
+        **{key: study.user_attrs.get(key) for key in ("fixed", "search", "data_fingerprint")},
     }
 
 
