@@ -34,12 +34,23 @@ def test_a_study_runs_draws_and_trains_the_best(open_app, tmp_path, monkeypatch)
     at.run()
     assert not at.exception
     assert all(job.error is None for job in jobs), [job.error for job in jobs]
-    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-    assert len(charts) == 4
-    history = next(s for s in charts.values() if s["layout"]["title"]["text"].startswith("Validation loss of each"))
+    charts = {c.proto.id.rsplit("-", 1)[1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
     study = tune.load_study(storage, spec.study)
     summary = tune.summary(study)
     assert summary["n_complete"] + summary["n_pruned"] == 4
+    # importances wait for 10 complete trials, and say so; every chart's title is written above it
+    assert set(charts) == {"tune_history", "tune_intermediate", "tune_parallel"}
+    assert [c.value for c in at.caption if f"once 10 trials have completed ({summary['n_complete']} so far)" in c.value]
+    titles = [m.value for m in at.markdown]
+    assert {"**Validation loss of each trial, and the best so far**", "**Validation loss by epoch, per trial**",
+            "**Settings of each trial, coloured by validation loss**"} <= set(titles)
+    assert not [s for s in charts.values() if s["layout"].get("title", {}).get("text")]
+    # the study says what it is: the target, the fixed settings (epochs from the form) and the search
+    assert [m for m in titles if m.startswith("**Target:** Log return.")], titles
+    fixed = next(c.value for c in at.caption if c.value.startswith("Fixed in every trial of this study"))
+    assert "Max epochs 2 ·" in fixed and "Window (days) 10 ·" in fixed and "Hidden units" not in fixed, fixed
+    assert [c.value for c in at.caption if c.value.startswith("Searched:") and "Layers 1–3" in c.value]
+    history = charts["tune_history"]
     # the study recorded what it is: the Train page's settings less the searched ones, and the session's data
     assert summary["fixed"] == {k: v for k, v in TINY.with_(epochs=2).to_dict().items()
                                 if k not in ("hidden", "layers", "lr")}
@@ -69,7 +80,7 @@ def test_a_finished_study_in_chinese_shows_no_english(open_app, tmp_path, monkey
     at.session_state["tune_jobs"] = []
     at.run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 4 and len(at.dataframe[0].value) == 4
+    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe[0].value) == 4  # importances wait for 10
     shown = visible_strings(at)
     leaks = sorted({s for s in shown if s in ENGLISH or s in RAW})
     assert not leaks, leaks

@@ -16,8 +16,14 @@ from lstm_core.errors import LabError
 from lstm_core.jobs import JobStatus, default_manager
 from lstm_core.limits import check_job_fits
 from lstm_core.pipeline import Prepared
-from lstm_core.plots.tune import history_figure, importance_figure, intermediate_figure, parallel_figure
-from ui.settings import CHOICE_PREFIX, choice_label
+from lstm_core.plots.tune import (
+    MIN_IMPORTANCE_TRIALS,
+    history_figure,
+    importance_figure,
+    intermediate_figure,
+    parallel_figure,
+)
+from ui.settings import CHOICE_PREFIX, choice_label, value_label
 from ui.state import dataset, plain, show_error, tr
 from ui.training import session_probe, start_job
 
@@ -81,10 +87,31 @@ def _chart_words() -> dict[str, str]:
 
 
 def _chart_labels() -> dict[str, str]:
-    return {"value": tr("tune_axis_value"), "best": tr("tune_legend_best"), "trial": tr("tune_axis_trial"),
-            "epoch": tr("tune_axis_epoch"), "importance": tr("tune_axis_importance"), "setting": tr("tune_axis_setting"),
-            "title_history": tr("tune_chart_history"), "title_intermediate": tr("tune_chart_intermediate"),
-            "title_parallel": tr("tune_chart_parallel"), "title_importance": tr("tune_chart_importance")}
+    return {"value": tr("tune_axis_value"), "best": tr("tune_legend_best"), "pruned": tr("tune_legend_pruned"),
+            "trial": tr("tune_axis_trial"), "epoch": tr("tune_axis_epoch"), "importance": tr("tune_axis_importance"),
+            "setting": tr("tune_axis_setting")}
+
+
+def _settings_text(values: dict[str, object]) -> str:
+    """Settings as the page says them: ``window 60 · horizon 20 · features log |return|``, in the table's order."""
+    return " · ".join(f"{_setting_label(name)} {value_label(name, values[name])}" for name in SETTINGS
+                      if name in values)
+
+
+def _search_text(dims: list[tune.Dim]) -> str:
+    """A search as the page says it: ``hidden units 8–128 · cell LSTM, GRU``."""
+    return " · ".join(f"{_setting_label(d.name)} {value_label(d.name, list(d.choices))}" if d.choices else
+                      f"{_setting_label(d.name)} {value_label(d.name, d.low)}–{value_label(d.name, d.high)}"
+                      for d in dims)
+
+
+def facts_ui(fixed: dict[str, object], dims: list[tune.Dim], fixed_key: str = "tune_fixed_study") -> None:
+    """What a study is: its target, the settings every trial shares (said by ``fixed_key``), what it searches."""
+    st.markdown(tr("tune_target_line", target=plain(choice_label("target", str(fixed["target"])))))
+    rest = {k: v for k, v in fixed.items() if k != "target"}
+    st.caption(tr(fixed_key, settings=plain(_settings_text(rest))))
+    if dims:
+        st.caption(tr("tune_search_line", search=plain(_search_text(dims))))
 
 
 def _dim_ui(name: str, disabled: bool) -> tune.Dim:
@@ -113,6 +140,7 @@ def _dim_ui(name: str, disabled: bool) -> tune.Dim:
 
 def study_form_ui(disabled: bool) -> None:
     """What to search and how; Start queues the study's workers on the server's job pool."""
+    facts = st.container()  # said above the form, once the form has said what is searched
     names = st.multiselect(tr("tune_search"), tune.searchable_names(), default=tune.default_search_names(),
                            format_func=_setting_label, key="tune_search", disabled=disabled)
     dims: list[tune.Dim] = []
@@ -134,7 +162,9 @@ def study_form_ui(disabled: bool) -> None:
                                   min(base.epochs, 20), key="tune_epochs", disabled=disabled)
     pruner = cols[3].selectbox(tr("tune_pruner"), list(tune.PrunerKind), key="tune_pruner", disabled=disabled,
                                format_func=lambda kind: tr(pruner_key(kind)), help=tr("tune_pruner_help"))
-    st.caption(tr("tune_fixed"))
+    with facts:
+        study_base = base.with_(epochs=int(epochs))
+        facts_ui({k: v for k, v in study_base.to_dict().items() if k not in names}, [], "tune_fixed_line")
     if st.button(tr("tune_start"), icon=":material/play_arrow:", type="primary", key="tune_start",
                  disabled=disabled or not dims or len(dims) != len(names)):
         try:
@@ -171,6 +201,24 @@ def _trials_table(study) -> pd.DataFrame:
     } for r in rows])
 
 
+def _charts_ui(study, complete: int) -> None:
+    """The four charts in two columns, each titled above it (where Plotly's toolbar cannot cover the title)."""
+    labels, params = _chart_labels(), _chart_words()
+    left, right = st.columns(2)
+    importance = importance_figure(study, labels, params)
+    for column, title, figure, key in (
+        (left, tr("tune_chart_history"), history_figure(study, labels, params), "tune_history"),
+        (right, tr("tune_chart_intermediate"), intermediate_figure(study, labels, params), "tune_intermediate"),
+        (left, tr("tune_chart_parallel"), parallel_figure(study, labels, params), "tune_parallel"),
+        (right, tr("tune_chart_importance", complete=complete), importance, "tune_importance"),
+    ):
+        if figure is not None:
+            column.markdown(f"**{title}**")
+            column.plotly_chart(figure, key=key)
+    if importance is None:
+        right.caption(tr("tune_importance_wait", needed=MIN_IMPORTANCE_TRIALS, complete=complete))
+
+
 def live_ui(spec: tune.TuneSpec, jobs: list[tune.TuneWorkerJob]) -> None:
     """Progress, Stop, the four charts and the trials table, redrawn from the storage every few seconds."""
     drawn_busy = is_busy(jobs)
@@ -202,14 +250,10 @@ def live_ui(spec: tune.TuneSpec, jobs: list[tune.TuneWorkerJob]) -> None:
         else:
             st.success(tr("tune_best", number=summary["best_trial"], value=summary["best_value"]),
                        icon=":material/trophy:")
-        labels, params = _chart_labels(), _chart_words()
-        left, right = st.columns(2)
-        left.plotly_chart(history_figure(study, labels, params), key="tune_history")
-        right.plotly_chart(intermediate_figure(study, labels, params), key="tune_intermediate")
-        for column, figure, key in ((left, parallel_figure(study, labels, params), "tune_parallel"),
-                                    (right, importance_figure(study, labels, params), "tune_importance")):
-            if figure is not None:
-                column.plotly_chart(figure, key=key)
+        searched = {d.name for d in spec.dims}
+        facts_ui(summary["fixed"] or {k: v for k, v in spec.base.to_dict().items() if k not in searched},
+                 list(spec.dims))
+        _charts_ui(study, summary["n_complete"])
         st.subheader(tr("tune_table"))
         st.dataframe(_trials_table(study), hide_index=True)
 

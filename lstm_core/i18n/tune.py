@@ -73,7 +73,16 @@ EN: dict[str, str] = {
     "tune_chart_history": "Validation loss of each trial, and the best so far",
     "tune_chart_intermediate": "Validation loss by epoch, per trial",
     "tune_chart_parallel": "Settings of each trial, coloured by validation loss",
-    "tune_chart_importance": "Which settings mattered most",
+    "tune_chart_importance": "Which settings mattered most, from {complete} complete trials",
+    "tune_importance_wait": (
+        "Which settings mattered most is shown once {needed} trials have completed ({complete} so far): with fewer, "
+        "it is mostly noise."
+    ),
+    "tune_legend_pruned": "Pruned (loss when stopped)",
+    "tune_target_line": "**Target:** {target}. Every trial predicts it; losses of other targets are not comparable.",
+    "tune_fixed_line": "Fixed in every trial (the Train page's last run, or its defaults): {settings}.",
+    "tune_search_line": "Searched: {search}.",
+    "tune_fixed_study": "Fixed in every trial of this study: {settings}.",
     "tune_table": "Trials",
     "tune_col_number": "Trial",
     "tune_col_state": "State",
@@ -94,7 +103,6 @@ EN: dict[str, str] = {
     "tune_to": "{name}: to",
     "tune_choices": "{name}: choices",
     "tune_epochs": "Epochs per trial",
-    "tune_fixed": "Every other setting is fixed at the Train page's last run (or its defaults).",
     "tune_study_line": "Study {study}",
 }
 
@@ -165,7 +173,13 @@ ZH: dict[str, str] = {
     "tune_chart_history": "每个试验的验证损失及目前最佳",
     "tune_chart_intermediate": "各试验每轮的验证损失",
     "tune_chart_parallel": "每个试验的设置，按验证损失着色",
-    "tune_chart_importance": "哪些设置最重要",
+    "tune_chart_importance": "哪些设置最重要（基于 {complete} 个已完成的试验）",
+    "tune_importance_wait": "至少 {needed} 个试验完成后才显示哪些设置最重要（目前 {complete} 个）：少于此数时结果多半是噪声。",
+    "tune_legend_pruned": "已剪枝（停止时的损失）",
+    "tune_target_line": "**目标：** {target}。每个试验都预测它；不同目标的损失不可比较。",
+    "tune_fixed_line": "每个试验中固定的设置（训练页面上次运行的值，或其默认值）：{settings}。",
+    "tune_search_line": "搜索：{search}。",
+    "tune_fixed_study": "此研究中每个试验固定的设置：{settings}。",
     "tune_table": "试验",
     "tune_col_number": "试验",
     "tune_col_state": "状态",
@@ -186,6 +200,5 @@ ZH: dict[str, str] = {
     "tune_to": "{name}：到",
     "tune_choices": "{name}：可选项",
     "tune_epochs": "每个试验的轮数",
-    "tune_fixed": "其余设置固定为训练页面上次运行的值（或其默认值）。",
     "tune_study_line": "研究 {study}",
 }
