@@ -64,6 +64,14 @@ def test_pruned_trials_are_drawn_where_they_were_stopped():
     assert "Pruned" not in {t.name for t in history_figure(study_of([0.3, 0.2]), LABELS, PARAMS).data}
 
 
+def test_trials_and_epochs_are_ticked_on_whole_numbers():
+    two_epochs = study_of([0.3, 0.2, 0.25])
+    assert intermediate_figure(two_epochs, LABELS, PARAMS).layout.xaxis.dtick == 1  # never "epoch 1.5"
+    assert history_figure(two_epochs, LABELS, PARAMS).layout.xaxis.dtick == 1
+    many = study_of([0.3] * 40)
+    assert history_figure(many, LABELS, PARAMS).layout.xaxis.dtick == 5  # 39 trials in at most 8 ticks
+
+
 def test_no_figure_carries_a_title_for_the_toolbar_to_cover():
     study = study_of([0.3 - 0.01 * k for k in range(MIN_IMPORTANCE_TRIALS)], pruned={99: {1: 0.5}})
     figures = [history_figure(study, LABELS, PARAMS), intermediate_figure(study, LABELS, PARAMS),

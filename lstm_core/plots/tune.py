@@ -9,6 +9,7 @@ it above each chart, where Plotly's toolbar cannot cover it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 
@@ -64,6 +65,11 @@ def _words(labels: Mapping[str, str], param_labels: Mapping[str, str]) -> dict[s
     return {**{en: labels[key] for en, key in _OPTUNA_WORDS.items()}, **param_labels}
 
 
+def _whole_ticks(fig: go.Figure, highest: int, most_ticks: int = 8) -> None:
+    """Ticks on whole numbers only along x (trials, epochs): no "epoch 1.5" when a study has run two."""
+    fig.update_xaxes(tick0=0, dtick=max(1, math.ceil(highest / most_ticks)))
+
+
 def complete_trials(study: optuna.Study) -> int:
     """How many of the study's trials completed (and so have a loss that importances and the best can use)."""
     return sum(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
@@ -93,14 +99,19 @@ def history_figure(study: optuna.Study, labels: Mapping[str, str], param_labels:
             marker=dict(symbol="x", size=8, color=PRUNED_COLOR),
             hovertemplate=f"{labels['trial']} %{{x}}: %{{y:.5g}} ({labels['epoch']} %{{customdata}})<extra></extra>",
         ))
-    fig.update_layout(legend=dict(x=0.99, y=0.99, xanchor="right", yanchor="top", bgcolor="rgba(255,255,255,0.7)"))
+    _whole_ticks(fig, max((t.number for t in study.get_trials(deepcopy=False)), default=0))
+    # the legend below the axis: inside, it would cover the worst (highest) trials, often the pruned ones
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top"),
+                      margin=dict(b=80), height=380)
     return fig
 
 
 def intermediate_figure(study: optuna.Study, labels: Mapping[str, str],
                         param_labels: Mapping[str, str]) -> go.Figure:
     """Validation loss by epoch of every trial, pruned ones ending where they were stopped."""
-    return _themed(optuna.visualization.plot_intermediate_values(study), _words(labels, param_labels))
+    fig = _themed(optuna.visualization.plot_intermediate_values(study), _words(labels, param_labels))
+    _whole_ticks(fig, max((t.last_step or 0 for t in study.get_trials(deepcopy=False)), default=0))
+    return fig
 
 
 def distinct_labels(values: Sequence[float], least_digits: int = 3, most_digits: int = 10) -> list[str]:
