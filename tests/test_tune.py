@@ -257,6 +257,22 @@ def test_the_cli_refuses_bad_tune_input_in_one_line(capsys, flag, value, needle,
     assert not list(tmp_path.rglob("*.journal"))  # refused before any storage was touched
 
 
+def test_a_database_lost_mid_study_is_one_sentence_without_secrets(tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    spec = tune.TuneSpec(study="lost", data="synthetic:sine", base=TINY, dims=(tune.table_dim("hidden"),),
+                         storage=f"sqlite:///{tmp_path}/lost.db")
+
+    def gone(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("server closed; dsn=host=db password=S3cret"))
+
+    monkeypatch.setattr(optuna.Study, "get_trials", gone)
+    with pytest.raises(LabError) as caught:
+        tune.run_trials(spec, tiny_frame())
+    assert caught.value.key == "err_tune_storage_unreachable"
+    assert "S3cret" not in str(caught.value) and "server closed" in str(caught.value)
+
+
 # ---------------------------------------------------------------- one journal per study, and a damaged one
 
 

@@ -138,10 +138,19 @@ def _journal_ops() -> frozenset[int]:
 _JOURNAL_OPS = _journal_ops()
 
 
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return SQLAlchemyError, optuna.exceptions.StorageInternalError
+
+
+STORAGE_ERRORS = _storage_errors()  # what a database storage raises when it fails: the server, the network, the driver
+
+
 def open_storage(url: str | None, study: str, workers: int = 1) -> optuna.storages.BaseStorage:
     """The storage of ``study`` that ``url`` names: its own journal file (no URL), another journal file (a path),
     ``sqlite:///`` (one worker only) or a SQLAlchemy URL; LabError when it cannot be opened or read."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     path = journal_path(url, study)
     if path is not None:
@@ -159,10 +168,15 @@ def open_storage(url: str | None, study: str, workers: int = 1) -> optuna.storag
         # SQLAlchemy's parser raises ValueError on a bad port or host ("host:x", "[::1"), Optuna ImportError when
         # the URL names a driver that is not installed (mysql://)
         raise LabError("err_tune_bad_storage", url=mask_url(url)) from exc
-    except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
-        detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        # the driver's message may quote the URL, or the connection string it made of it
-        raise LabError("err_tune_storage_unreachable", url=mask_url(url), detail=mask_url(detail)) from exc
+    except STORAGE_ERRORS as exc:
+        raise unreachable(url, exc) from exc
+
+
+def unreachable(url: str | None, exc: BaseException) -> LabError:
+    """The sentence for a database that failed (when opened, or later mid-study), its secrets masked."""
+    detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    # the driver's message may quote the URL, or the connection string it made of it
+    return LabError("err_tune_storage_unreachable", url=mask_url(url), detail=mask_url(detail))
 
 
 def _rdb_storage(url: str) -> optuna.storages.RDBStorage:

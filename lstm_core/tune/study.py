@@ -25,12 +25,13 @@ from lstm_core.pipeline import Prepared
 from lstm_core.trainer import Trainer
 from lstm_core.tune.space import Dim, search_text, suggest_config
 from lstm_core.tune.storage import (
+    STORAGE_ERRORS,
     JournalHeartbeat,
     fail_stale_trials,
     has_heartbeat,
     journal_path,
-    mask_url,
     open_storage,
+    unreachable,
 )
 from lstm_core.workers import StopFlag
 
@@ -172,9 +173,8 @@ def open_study(spec: TuneSpec, data_fingerprint: str) -> optuna.Study:
         study = optuna.create_study(storage=storage, study_name=spec.study, direction="minimize",
                                     pruner=make_pruner(spec.pruner), load_if_exists=True)
         check_identity(study, spec, data_fingerprint)
-    except optuna.exceptions.StorageInternalError as exc:
-        raise LabError("err_tune_storage_unreachable", url=mask_url(spec.storage),
-                       detail=mask_url(str(exc)[:200])) from exc
+    except STORAGE_ERRORS as exc:
+        raise unreachable(spec.storage, exc) from exc
     return study
 
 
@@ -273,20 +273,23 @@ def run_trials(spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None = None
         if on_trial is not None:
             on_trial(TrialEvent(trial.number, trial.state, trial.value))
 
-    while stop is None or not stop.is_set():
-        if spec.timeout_s is not None and time.monotonic() - started > spec.timeout_s:
-            break
-        fail_stale_trials(study)
-        trials = study.get_trials(deepcopy=False)
-        finished, active = _count(trials, FINISHED_STATES), _count(trials, ACTIVE_STATES)
-        if finished >= spec.budget:
-            break
-        if finished + active >= spec.budget:  # the rest is running elsewhere: wait in case a worker dies
-            time.sleep(WAIT_POLL_S)
-            continue
-        study.optimize(lambda trial: objective(trial, spec, frame, stop), n_trials=1,
-                       catch=(LabError, _Stopped, _OverBudget), callbacks=[report])
-        ran += 1
+    try:
+        while stop is None or not stop.is_set():
+            if spec.timeout_s is not None and time.monotonic() - started > spec.timeout_s:
+                break
+            fail_stale_trials(study)
+            trials = study.get_trials(deepcopy=False)
+            finished, active = _count(trials, FINISHED_STATES), _count(trials, ACTIVE_STATES)
+            if finished >= spec.budget:
+                break
+            if finished + active >= spec.budget:  # the rest is running elsewhere: wait in case a worker dies
+                time.sleep(WAIT_POLL_S)
+                continue
+            study.optimize(lambda trial: objective(trial, spec, frame, stop), n_trials=1,
+                           catch=(LabError, _Stopped, _OverBudget), callbacks=[report])
+            ran += 1
+    except STORAGE_ERRORS as exc:  # the database went away mid-study: one sentence, its URL's secrets masked
+        raise unreachable(spec.storage, exc) from exc
     return ran
 
 
