@@ -27,6 +27,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _whole_number(text: str) -> int:
+    """A count given as ``40`` or ``1e9``: too big a one is then answered with its bound, not a parse error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m lstm_core", description="Train an LSTM on prices and inspect its gates.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -44,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="journal file path (default: one per study, tune/<study>-<hash>.journal in the data "
                            "folder), sqlite:///FILE (one worker) or a SQLAlchemy URL such as "
                            "postgresql+psycopg://USER:PASSWORD@HOST/DB")
-    tune.add_argument("--trials", type=int, default=TuneSpec.budget,
+    tune.add_argument("--trials", type=_whole_number, default=TuneSpec.budget,
                       help=f"finished trials the whole study aims at, all workers together: "
                            f"{STUDY_BOUNDS['trials'].text()} (default {TuneSpec.budget})")
     tune.add_argument("--timeout", type=float, default=None,
@@ -54,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                            f"(a bare name: its whole range; default {search_text(default_search())})")
     tune.add_argument("--pruner", default=TuneSpec.pruner,
                       help=f"one of {', '.join(PrunerKind)} (default {TuneSpec.pruner})")
-    tune.add_argument("--workers", type=int, default=TuneSpec.workers,
+    tune.add_argument("--workers", type=_whole_number, default=TuneSpec.workers,
                       help=f"worker processes on this machine: {STUDY_BOUNDS['workers'].text()} "
                            f"(default {TuneSpec.workers})")
     add_setting_flags(tune)

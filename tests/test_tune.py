@@ -240,7 +240,9 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize("flag,value,needle", [
     ("--workers", "100", "'workers' is 100; it must be between 1 and 16"),
     ("--workers", "0", "between 1 and 16"),
-    ("--trials", "1e9", "invalid int value: '1e9'"),
+    ("--trials", "1e9", "'trials' is 1000000000; it must be between 1 and 1000"),
+    ("--trials", "2.5", "argument --trials: '2.5' is not a whole number"),
+    ("--workers", "nan", "argument --workers: 'nan' is not a whole number"),
     ("--trials", "1000000000", "'trials' is 1000000000; it must be between 1 and 1000"),
     ("--timeout", "nan", "'timeout' is nan; it must be between 1 and 604800"),
     ("--timeout", "inf", "'timeout' is inf"),
