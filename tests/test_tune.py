@@ -92,7 +92,7 @@ def test_the_first_search_comes_from_the_table():
             assert (first.low, first.high) == setting.search_range
             assert whole.low <= first.low <= first.high <= whole.high  # a first range lies inside the table's
     assert (tune.first_dim("batch").low, tune.first_dim("batch").high) == (16, 256)
-    assert tune.first_dim("cell").choices == ("lstm", "gru")
+    assert tune.first_dim("cell").choices == SETTINGS["cell"].choices  # no first range: every choice
 
 
 def test_search_text_parses_back_to_the_same_dims():
@@ -377,8 +377,8 @@ def test_a_study_records_what_it_is_and_refuses_to_become_another(tmp_path, monk
         (["--data", str(other_csv)], "started on other data"),
         (["--data", data_csv, "--search", "hidden=8:64,layers=1:3,lr=0.0001:0.01"],
          "searches hidden=8:128,layers=1:3,lr=0.0001:0.01; this run would search hidden=8:64,"),
-        (["--data", data_csv, "--search", "hidden=8:128,layers=1:3,lr=0.0001:0.01,cell"],
-         "would search cell=lstm|gru,hidden=8:128,layers=1:3,lr=0.0001:0.01."),
+        (["--data", data_csv, "--search", "hidden=8:128,layers=1:3,lr=0.0001:0.01,cell"],  # a wider search too
+         f"would search {tune.search_text([tune.table_dim('cell'), *tune.default_search()])}."),
     ]
     for extra, needle in refusals:
         code, out, err = run_main(capsys, "tune", *flags, *extra)
