@@ -168,7 +168,7 @@ def study_form_ui(disabled: bool) -> None:
     if st.button(tr("tune_start"), icon=":material/play_arrow:", type="primary", key="tune_start",
                  disabled=disabled or not dims or len(dims) != len(names)):
         try:
-            start_study(dims, base.with_(epochs=int(epochs)), int(budget), int(workers), pruner)
+            start_study(dims, study_base, int(budget), int(workers), pruner)
         except LabError as err:
             show_tune_error(err)
             return
