@@ -57,7 +57,8 @@ def best_within_epochs(pruner: str, seed: int) -> dict:
     torch.set_num_threads(1)
     frame = load_source(DATA).frame
     spec = tune.TuneSpec(study="pruning", data=DATA, base=BASE.with_(epochs=PRUNER_EPOCHS),
-                         dims=tuple(tune.parse_search(SEARCH)), budget=10_000, pruner=pruner)
+                         dims=tuple(tune.parse_search(SEARCH)), budget=int(tune.STUDY_BOUNDS["trials"].high),
+                         pruner=pruner)  # the epoch budget ends this loop, long before the trial budget
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed), pruner=tune.make_pruner(pruner))
     spent = 0
     while spent < EPOCH_BUDGET:

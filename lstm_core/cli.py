@@ -17,12 +17,25 @@ from lstm_core.config import SETTINGS, Cell, RunConfig
 from lstm_core.errors import LabError
 from lstm_core.i18n import t
 from lstm_core.memory import tune_malloc
+from lstm_core.tune.space import default_search, search_text
+from lstm_core.tune.study import STUDY_BOUNDS, PrunerKind, TuneSpec
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and exit code 2, as for every other bad input
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+
+def _whole_number(text: str) -> int:
+    """A count given as ``40`` or ``1e9``: too big a one is then answered with its bound, not a parse error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,14 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--data", required=True, help="sample:MSFT, yahoo:TICKER, synthetic:sine or a CSV path")
     tune.add_argument("--study", required=True, help="the study's name; re-running with it continues the study")
     tune.add_argument("--storage", default=None,
-                      help="journal file path (default: studies.journal in the data folder), sqlite:///FILE (one "
-                           "worker) or a SQLAlchemy URL such as postgresql+psycopg://USER:PASSWORD@HOST/DB")
-    tune.add_argument("--trials", type=int, default=20, help="finished trials the whole study aims at, all workers together")
-    tune.add_argument("--timeout", type=float, default=None, help="start no trial after this many seconds")
-    tune.add_argument("--search", default="hidden,layers,lr",
-                      help="settings to search, each with an optional narrower range: hidden=8:64,lr,cell=lstm|gru")
-    tune.add_argument("--pruner", default="median", help="median, hyperband or none")
-    tune.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
+                      help="journal file path (default: one per study, tune/<study>-<hash>.journal in the data "
+                           "folder), sqlite:///FILE (one worker) or a SQLAlchemy URL such as "
+                           "postgresql+psycopg://USER:PASSWORD@HOST/DB")
+    tune.add_argument("--trials", type=_whole_number, default=TuneSpec.budget,
+                      help=f"finished trials the whole study aims at, all workers together: "
+                           f"{STUDY_BOUNDS['trials'].text()} (default {TuneSpec.budget})")
+    tune.add_argument("--timeout", type=float, default=None,
+                      help=f"start no trial after this many seconds: {STUDY_BOUNDS['timeout'].text()} (default: none)")
+    tune.add_argument("--search", default=None,
+                      help="settings to search, each with an optional narrower range: hidden=8:64,lr,cell=lstm|gru "
+                           f"(a bare name: its whole range; default {search_text(default_search())})")
+    tune.add_argument("--pruner", default=TuneSpec.pruner,
+                      help=f"one of {', '.join(PrunerKind)} (default {TuneSpec.pruner})")
+    tune.add_argument("--workers", type=_whole_number, default=TuneSpec.workers,
+                      help=f"worker processes on this machine: {STUDY_BOUNDS['workers'].text()} "
+                           f"(default {TuneSpec.workers})")
     add_setting_flags(tune)
 
     gates = commands.add_parser("gates", help="print the gate activations of a saved run as JSON")
@@ -226,7 +247,7 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.pipeline import Prepared
 
     base = config_from_args(args)
-    dims = tune.parse_search(args.search)
+    dims = tune.default_search() if args.search is None else tune.parse_search(args.search)
     for dim in dims:
         if getattr(args, dim.name, None) is not None:
             raise LabError("err_tune_fixed_and_searched", name=dim.name)
@@ -234,13 +255,14 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
                          storage=args.storage, pruner=args.pruner, timeout_s=args.timeout, workers=args.workers)
     dataset = load_source(args.data)
     Prepared(dataset.frame, base)  # the fixed settings must fit the data before any worker starts
-    study = tune.open_study(spec)  # an unreachable storage says so now, in one line
-    print(f"study {spec.study} in {tune.mask_url(spec.storage)}: {len(study.trials)} trials so far; "
+    # an unreachable storage, a damaged journal or a study of that name started otherwise says so now, in one line
+    study = tune.open_study(spec, dataset.fingerprint)
+    print(f"study {spec.study} in {tune.storage_text(spec.storage, spec.study)}: {len(study.trials)} trials so far; "
           f"searching {', '.join(d.name for d in dims)} with {spec.workers} worker(s)", file=sys.stderr)
 
     def on_trial(event: tune.TrialEvent) -> None:
         value = "" if event.value is None else f"  val {event.value:.5f}"
-        print(f"trial {event.number}: {event.state}{value}", file=sys.stderr)
+        print(f"trial {event.number}: {event.state.name.lower()}{value}", file=sys.stderr)
 
     if spec.workers == 1:  # this process is the worker: no second process to start, and a kill ends the same one
         # one core per worker, as in worker processes: small trials side by side, not threads fighting for cores

@@ -66,6 +66,10 @@ class Setting:
     # trials) nor the feature set (a subset search needs a space of its own)
     searchable: bool = True
     help: bool = False  # a help text exists under cfg_<name>_help
+    # where a first search starts, inside [low, high]: the table allows 512 hidden units and a learning rate of 1,
+    # which a newcomer's first study need not spend trials on (None: the whole range)
+    search_range: tuple[float, float] | None = None
+    search_default: bool = False  # searched when no search is named (the Tune page's and the CLI's default)
     is_int: bool = False  # filled in from the field's annotation when the table is built
     enum: type[StrEnum] | None = None  # the choices' type, filled in likewise
 
@@ -101,7 +105,8 @@ class RunConfig:
     target: Target = _setting(Target.LOGVOL, group=Group.DATA, choices=TARGETS, searchable=False, help=True)
     features: tuple[Feature, ...] = _setting((Feature.LOGABSRET,), group=Group.DATA, choices=FEATURES, searchable=False,
                                        help=True)
-    window: int = _setting(60, group=Group.DATA, low=2, high=500, help=True)  # input days per sample
+    window: int = _setting(60, group=Group.DATA, low=2, high=500, help=True,
+                           search_range=(20, 120))  # input days per sample
     horizon: int = _setting(20, group=Group.DATA, low=1, high=60, searchable=False, help=True)  # days ahead to predict
     # forecast steps: step k (1..steps) predicts the target `horizon + k - 1` days ahead, one output each
     steps: int = _setting(1, group=Group.DATA, low=1, high=60, searchable=False, help=True)
@@ -109,17 +114,22 @@ class RunConfig:
     val_frac: float = _setting(0.15, group=Group.DATA, low=0.02, high=0.5, step=0.01, slider=True, searchable=False)
     # model
     cell: Cell = _setting(Cell.LSTM, group=Group.MODEL, choices=CELLS, help=True)
-    hidden: int = _setting(32, group=Group.MODEL, low=1, high=512, log=True)
-    layers: int = _setting(1, group=Group.MODEL, low=1, high=4)
-    dropout: float = _setting(0.0, group=Group.MODEL, low=0.0, high=0.9, step=0.05, slider=True, help=True)  # between layers
+    hidden: int = _setting(32, group=Group.MODEL, low=1, high=512, log=True, search_range=(8, 128),
+                           search_default=True)
+    layers: int = _setting(1, group=Group.MODEL, low=1, high=4, search_range=(1, 3), search_default=True)
+    dropout: float = _setting(0.0, group=Group.MODEL, low=0.0, high=0.9, step=0.05, slider=True, help=True,
+                              search_range=(0.0, 0.5))  # between layers
     # training
     optimizer: Optimizer = _setting(Optimizer.ADAM, group=Group.TRAINING, choices=OPTIMIZERS)
-    lr: float = _setting(5e-4, group=Group.TRAINING, low=1e-6, high=1.0, step=1e-5, log=True)
-    batch: int = _setting(64, group=Group.TRAINING, low=1, high=4096, log=True)
+    lr: float = _setting(5e-4, group=Group.TRAINING, low=1e-6, high=1.0, step=1e-5, log=True,
+                         search_range=(1e-4, 1e-2), search_default=True)
+    batch: int = _setting(64, group=Group.TRAINING, low=1, high=4096, log=True, search_range=(16, 256))
     epochs: int = _setting(60, group=Group.TRAINING, low=1, high=1000, searchable=False)
     patience: int = _setting(10, group=Group.TRAINING, low=1, high=1000, searchable=False, help=True)
-    clip_grad: float = _setting(1.0, group=Group.TRAINING, low=0.0, high=1e3, step=0.1, help=True)  # max gradient norm; 0: off
-    weight_decay: float = _setting(0.0, group=Group.TRAINING, low=0.0, high=1.0, step=1e-4, help=True)
+    clip_grad: float = _setting(1.0, group=Group.TRAINING, low=0.0, high=1e3, step=0.1, help=True,
+                                search_range=(0.1, 10.0))  # max gradient norm; 0: off
+    weight_decay: float = _setting(0.0, group=Group.TRAINING, low=0.0, high=1.0, step=1e-4, help=True,
+                                   search_range=(0.0, 1e-3))
     seed: int = _setting(0, group=Group.TRAINING, low=0, high=2**31 - 1, searchable=False)
 
     def __post_init__(self) -> None:

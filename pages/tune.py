@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-from lstm_core.tune import mask_url
 from ui.loaders import dataset
 from ui.nav import require_router
 from ui.text import lang, plain, tr
-from ui.tune import current_study, is_busy, live_ui, storage_url, study_form_ui, train_best_ui
+from ui.tune import current_study, is_busy, live_ui, storage_line, study_form_ui, train_best_ui
 
 require_router()
 
@@ -18,7 +17,7 @@ spec, jobs = current_study()
 busy = is_busy(jobs)
 with st.expander(tr("tune_search"), expanded=spec is None or not busy, icon=":material/tune:"):
     study_form_ui(disabled=busy)
-    st.caption(tr("tune_storage", url=plain(mask_url(storage_url()))))
+    st.caption(storage_line())
 
 if spec is not None:
     st.caption(tr("tune_study_line", study=plain(spec.study)))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -79,6 +80,26 @@ def test_space_comes_from_the_table():
     assert tune.table_dim("cell").choices == ("lstm", "gru", "rnn")
 
 
+def test_the_first_search_comes_from_the_table():
+    defaults = tune.default_search()
+    assert [d.name for d in defaults] == [n for n, s in SETTINGS.items() if s.search_default] == ["hidden", "layers", "lr"]
+    assert tune.search_text(defaults) == "hidden=8:128,layers=1:3,lr=0.0001:0.01"
+    for name in tune.searchable_names():
+        first, whole, setting = tune.first_dim(name), tune.table_dim(name), SETTINGS[name]
+        if setting.search_range is None:
+            assert first == whole
+        else:
+            assert (first.low, first.high) == setting.search_range
+            assert whole.low <= first.low <= first.high <= whole.high  # a first range lies inside the table's
+    assert (tune.first_dim("batch").low, tune.first_dim("batch").high) == (16, 256)
+    assert tune.first_dim("cell").choices == SETTINGS["cell"].choices  # no first range: every choice
+
+
+def test_search_text_parses_back_to_the_same_dims():
+    dims = tune.parse_search("hidden=8:64,lr=1e-4:3e-3,cell=gru,optimizer=adam|sgd,dropout=0.1:0.5")
+    assert tune.parse_search(tune.search_text(dims)) == dims
+
+
 def test_parse_search_narrows_ranges():
     dims = {d.name: d for d in tune.parse_search("hidden=8:64, lr ,cell=gru")}
     assert (dims["hidden"].low, dims["hidden"].high) == (8, 64)
@@ -94,6 +115,18 @@ def test_parse_search_narrows_ranges():
     ("lr=abc:1", "err_tune_bad_search"),
     ("cell=transformer", "err_cfg_choice"),
     ("hidden,hidden", "err_tune_bad_search"),
+    ("cell=", "err_tune_no_choices"),
+    ("cell=|", "err_tune_no_choices"),
+    ("optimizer= | ", "err_tune_no_choices"),
+    ("hidden=", "err_tune_bad_search"),
+    ("hidden=8:", "err_tune_bad_search"),
+    ("hidden=:64", "err_tune_bad_search"),
+    ("nonsense=", "err_tune_unknown_setting"),
+    ("layers=1.5:3", "err_tune_not_whole"),
+    ("lr=1e-4:inf", "err_tune_bad_range"),
+    ("lr=nan:1e-2", "err_tune_bad_range"),
+    ("", "err_tune_empty_search"),
+    (" , ,", "err_tune_empty_search"),
 ])
 def test_bad_search_is_one_sentence(text, key):
     with pytest.raises(LabError) as caught:
@@ -122,6 +155,240 @@ def test_volatility_window_never_below_horizon():
 def test_password_is_masked():
     assert tune.mask_url("postgresql+psycopg://bob:s3cret@db.example:5432/lab") == \
         "postgresql+psycopg://bob:***@db.example:5432/lab"
+    assert tune.mask_url("postgresql+psycopg://bob@db/lab?sslmode=require&Password=S3cret&connect_timeout=5") == \
+        "postgresql+psycopg://bob@db/lab?sslmode=require&Password=***&connect_timeout=5"  # the rest stays readable
+    assert tune.mask_url("/srv/lab/tune/msft.journal") == "/srv/lab/tune/msft.journal"
+
+
+@pytest.mark.parametrize("text", [
+    "postgresql+psycopg://bob@db/lab?password=S3cret",
+    "postgresql+psycopg://bob@db/lab?sslmode=require&PASSWORD=S3cret",
+    "postgresql+psycopg://bob@db/lab?sslpassword=S3cret&sslkey=/k",
+    "postgresql+psycopg://bob@db/lab?ssl_key_password=S3cret",
+    "postgresql+psycopg://bob@db/lab?passfile=/home/bob/S3cret",
+    "postgresql+psycopg:///lab?dsn=host%3Ddb%20user%3Dbob%20password%3DS3cret",
+    "postgresql+psycopg:///lab?dsn=host=db+password=S3cret&x=1",
+    "postgresql+psycopg:///lab?conninfo='host=db password=S3cret'",
+    "postgresql+psycopg://bob:p@S3cret@db/lab",  # "@" in the password
+    "postgresql+psycopg://bob:S3cret/x?y@db/lab",  # "/" and "?" in it
+    "postgresql+psycopg://bob:S3cret@[::1",  # malformed: no closing bracket
+    "postgresql+psycopg://bob:S3cret@db:notaport/lab",
+    "postgresql+psycopg://bob@db/lab#S3cret",
+    'connection to server failed: host=db user=bob password=S3cret dbname="lab"',  # a driver's message
+    "could not connect to postgresql://bob:S3cret@db/lab, retrying",
+])
+def test_no_secret_survives_masking(text):
+    masked = tune.mask_url(text)
+    assert "S3cret" not in masked and "***" in masked, masked
+
+
+@pytest.mark.parametrize("url,key", [
+    ("postgresql+psycopg://bob:S3cret@[::1", "err_tune_bad_storage"),
+    ("postgresql+psycopg://bob:S3cret@db:notaport/lab", "err_tune_bad_storage"),
+    ("postgresql+psycopg://bob:S3cret@127.0.0.1:99999999999/lab", "err_tune_storage_unreachable"),
+    ("mysql://bob:S3cret@127.0.0.1:1/lab", "err_tune_bad_storage"),  # a driver that is not installed
+    ("nosuch+driver://bob:S3cret@db/lab", "err_tune_bad_storage"),
+    ("://bob:S3cret@db", "err_tune_bad_storage"),
+    ("postgresql+psycopg://bob@127.0.0.1:1/lab?password=S3cret", "err_tune_storage_unreachable"),
+    ("postgresql+psycopg://bob:S3cret@127.0.0.1:1/lab?sslmode=bogus", "err_tune_storage_unreachable"),
+])
+def test_a_malformed_or_unreachable_storage_is_one_sentence_without_secrets(url, key):
+    with pytest.raises(LabError) as caught:
+        tune.open_storage(url, "s")
+    assert caught.value.key == key
+    assert "S3cret" not in str(caught.value) and "S3cret" not in caught.value.message("zh")
+
+
+@pytest.mark.parametrize("name,field,outside,inside", [
+    ("trials", "budget", [0, -1, 1001, 10**9, 2.5, True], [1, 1000]),
+    ("workers", "workers", [0, 17, 100, 1.0], [1, 16]),
+    ("timeout", "timeout_s", [0, -5.0, 0.5, 7 * 24 * 3600 + 1, float("nan"), float("inf"), float("-inf")],
+     [1, 60.5, 7 * 24 * 3600]),
+])
+def test_the_study_numbers_keep_their_one_bound(name, field, outside, inside):
+    bound = tune.STUDY_BOUNDS[name]
+    for value in outside:
+        with pytest.raises(LabError) as caught:
+            tune.TuneSpec(study="s", data="synthetic:sine", base=TINY, dims=(tune.table_dim("hidden"),),
+                          **{field: value})
+        assert caught.value.key == "err_cfg_range" and caught.value.params["name"] == name
+        assert f"between {bound.low:g} and {bound.high:g}" in str(caught.value)  # the sentence quotes the table
+    for value in inside:
+        spec = tune.TuneSpec(study="s", data="synthetic:sine", base=TINY, dims=(tune.table_dim("hidden"),),
+                             **{field: value})
+        assert getattr(spec, field) == value
+    assert (bound.low, bound.high) == {"trials": (1, 1000), "workers": (1, 16), "timeout": (1, 604800)}[name]
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    """The command line in this process: (exit code, stdout, stderr); quick, for input refused before any work."""
+    import torch
+
+    from lstm_core.cli import main
+
+    threads = torch.get_num_threads()  # a one-worker tune runs in this process with one thread
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's own refusals
+        code = exc.code
+    finally:
+        torch.set_num_threads(threads)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("flag,value,needle", [
+    ("--workers", "100", "'workers' is 100; it must be between 1 and 16"),
+    ("--workers", "0", "between 1 and 16"),
+    ("--trials", "1e9", "'trials' is 1000000000; it must be between 1 and 1000"),
+    ("--trials", "2.5", "argument --trials: '2.5' is not a whole number"),
+    ("--workers", "nan", "argument --workers: 'nan' is not a whole number"),
+    ("--trials", "1000000000", "'trials' is 1000000000; it must be between 1 and 1000"),
+    ("--timeout", "nan", "'timeout' is nan; it must be between 1 and 604800"),
+    ("--timeout", "inf", "'timeout' is inf"),
+    ("--timeout", "-3", "'timeout' is -3.0"),
+    ("--search", "cell=", "Pick at least one choice of cell"),
+    ("--storage", "postgresql+psycopg://bob:S3cret@[::1", "is not a storage"),
+    ("--storage", "postgresql+psycopg://bob@127.0.0.1:1/lab?sslpassword=S3cret", "Cannot reach"),
+])
+def test_the_cli_refuses_bad_tune_input_in_one_line(capsys, flag, value, needle, tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    code, out, err = run_main(capsys, "tune", "--data", "synthetic:sine", "--study", "s", flag, value)
+    assert (code, out) == (2, "")
+    assert err.strip().count("\n") == 0 and needle in err and "S3cret" not in err, err
+    assert not list(tmp_path.rglob("*.journal"))  # refused before any storage was touched
+
+
+def test_a_database_lost_mid_study_is_one_sentence_without_secrets(tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    spec = tune.TuneSpec(study="lost", data="synthetic:sine", base=TINY, dims=(tune.table_dim("hidden"),),
+                         storage=f"sqlite:///{tmp_path}/lost.db")
+
+    def gone(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("server closed; dsn=host=db password=S3cret"))
+
+    monkeypatch.setattr(optuna.Study, "get_trials", gone)
+    with pytest.raises(LabError) as caught:
+        tune.run_trials(spec, tiny_frame())
+    assert caught.value.key == "err_tune_storage_unreachable"
+    assert "S3cret" not in str(caught.value) and "server closed" in str(caught.value)
+
+
+# ---------------------------------------------------------------- one journal per study, and a damaged one
+
+
+def test_each_study_has_a_journal_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    paths = {name: tune.default_journal(name) for name in ("msft", "a b", "a-b", "../../etc/passwd", "研究")}
+    assert len(set(paths.values())) == len(paths)  # names that slug alike still get files of their own
+    for path in paths.values():
+        assert path.parent == tmp_path / "tune" and path.suffix == ".journal"
+    assert paths["msft"].name.startswith("msft-") and paths["../../etc/passwd"].name.startswith("etc-passwd-")
+    assert tune.journal_path(None, "msft") == paths["msft"]
+    assert tune.journal_path(str(tmp_path / "mine.journal"), "msft") == tmp_path / "mine.journal"  # a path names a file
+    assert tune.journal_path("postgresql+psycopg://u@db/lab", "msft") is None
+
+
+def _tiny_study(name: str, storage: str | None = None, budget: int = 2) -> tune.TuneSpec:
+    spec = tune.TuneSpec(study=name, data="synthetic:sine", base=TINY.with_(epochs=2), budget=budget, pruner="none",
+                         dims=tuple(tune.parse_search("hidden=4:8")), storage=storage)
+    tune.run_trials(spec, tiny_frame())
+    return spec
+
+
+def _torn_last_line(data: bytes) -> bytes:
+    return data[:-10]  # a write cut off: the last line lost its end and its newline
+
+
+def _cut_mid_way(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _chunk_lost_mid_file(data: bytes) -> bytes:
+    return data[: len(data) // 3] + data[len(data) // 2:]  # the line at the seam is no longer JSON
+
+
+def _random_bytes(data: bytes) -> bytes:
+    import random
+
+    return random.Random(0).randbytes(len(data))
+
+
+@pytest.mark.parametrize("damage", [_torn_last_line, _cut_mid_way, _chunk_lost_mid_file, _random_bytes])
+def test_a_damaged_journal_is_one_sentence_and_other_studies_keep_working(damage, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    _tiny_study("hurt")
+    _tiny_study("whole")
+    path = tune.default_journal("hurt")
+    path.write_bytes(damage(path.read_bytes()))
+    if damage in (_chunk_lost_mid_file, _random_bytes):  # a tear mid-file: even reading it is refused
+        with pytest.raises(LabError) as caught:
+            tune.load_study(None, "hurt")
+        assert caught.value.key == "err_tune_journal_damaged" and caught.value.params["study"] == "hurt"
+    # a torn last line reads as the lines before it (a reader cannot tell it from a write in progress); writing to
+    # it would bury the tear mid-file, so continuing the study is refused, on the command line in one line
+    code, out, err = run_main(capsys, "tune", "--data", "synthetic:sine", "--study", "hurt", "--trials", "3",
+                              "--search", "hidden=4:8", "--epochs", "2", *TINY_FLAGS)
+    assert (code, out) == (2, "") and err.strip().count("\n") == 0, err
+    assert "study “hurt” is damaged" in err and f"Delete or rename {path} " in err
+    # the other study's file is another file: it reads, and continues
+    assert tune.summary(tune.load_study(None, "whole"))["n_complete"] == 2
+    _tiny_study("whole", budget=3)
+    assert tune.summary(tune.load_study(None, "whole"))["n_complete"] == 3
+
+
+def test_a_refused_append_leaves_the_damaged_journal_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    spec = _tiny_study("hurt")
+    path = tune.default_journal("hurt")
+    torn = _torn_last_line(path.read_bytes())
+    path.write_bytes(torn)
+    with pytest.raises(LabError) as caught:
+        tune.run_trials(replace(spec, budget=4), tiny_frame())
+    assert caught.value.key == "err_tune_journal_damaged"
+    assert path.read_bytes() == torn  # nothing was appended to the torn line
+
+
+# ---------------------------------------------------------------- a study knows what it is
+
+
+def test_a_study_records_what_it_is_and_refuses_to_become_another(tmp_path, monkeypatch, capsys, data_csv):
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    # a log-volatility study (the default target) with the default search
+    flags = ["--study", "vol", "--trials", "2", "--epochs", "2", "--window", "10", "--horizon", "5", "--batch", "32",
+             "--seed", "1"]
+    code, out, err = run_main(capsys, "tune", "--data", data_csv, *flags)
+    assert code == 0, err
+    recorded = tune.load_study(None, "vol").user_attrs
+    assert recorded["fixed"]["target"] == "logvol" and recorded["fixed"]["epochs"] == 2
+    assert recorded["fixed"]["features"] == ["logabsret"] and recorded["fixed"]["window"] == 10
+    assert not {"hidden", "layers", "lr"} & set(recorded["fixed"])  # searched, so not fixed
+    assert recorded["search"] == tune.search_text(tune.default_search()) == "hidden=8:128,layers=1:3,lr=0.0001:0.01"
+    assert recorded["data_fingerprint"] == load_source(data_csv).fingerprint
+    assert {k: last_json(out)[k] for k in recorded} == recorded  # the CLI's JSON says it too
+
+    other_csv = tmp_path / "other.csv"
+    tiny_frame(n_days=400, seed=1).to_csv(other_csv, date_format="%Y-%m-%d", index_label="Date")
+    refusals = [
+        (["--data", data_csv, "--target", "price", "--features", "close"], "started with target = logvol; this run has price"),
+        (["--data", data_csv, "--features", "logabsret,logret"], "features = logabsret; this run has logabsret,logret"),
+        (["--data", data_csv, "--epochs", "3"], "epochs = 2; this run has 3"),
+        (["--data", str(other_csv)], "started on other data"),
+        (["--data", data_csv, "--search", "hidden=8:64,layers=1:3,lr=0.0001:0.01"],
+         "searches hidden=8:128,layers=1:3,lr=0.0001:0.01; this run would search hidden=8:64,"),
+        (["--data", data_csv, "--search", "hidden=8:128,layers=1:3,lr=0.0001:0.01,cell"],  # a wider search too
+         f"would search {tune.search_text([tune.table_dim('cell'), *tune.default_search()])}."),
+    ]
+    for extra, needle in refusals:
+        code, out, err = run_main(capsys, "tune", *flags, *extra)
+        assert (code, out) == (2, "") and err.strip().count("\n") == 0, err
+        assert "Study “vol”" in err and needle in err, err
+    assert len(tune.load_study(None, "vol").trials) == 2  # no refused run added a trial
+    # the same search written in another order is the same study
+    code, out, err = run_main(capsys, "tune", *flags, "--data", data_csv, "--trials", "3",
+                              "--search", "lr=0.0001:0.01,hidden=8:128,layers=1:3")
+    assert code == 0 and last_json(out)["n_trials"] == 3, err
 
 
 # ---------------------------------------------------------------- in one process
@@ -130,8 +397,11 @@ def test_password_is_masked():
 def test_trials_use_validation_loss_and_the_best_retrains_the_same(tmp_path):
     spec = tune.TuneSpec(study="one", data="synthetic:sine", base=TINY, budget=4, pruner="none",
                          dims=tuple(tune.parse_search("hidden=4:16,lr=1e-3:1e-2")), storage=str(tmp_path / "j"))
+    assert spec.pruner is tune.PrunerKind.NONE  # the string became its member
     frame = tiny_frame()
-    assert tune.run_trials(spec, frame) == 4
+    events: list[tune.TrialEvent] = []
+    assert tune.run_trials(spec, frame, on_trial=events.append) == 4
+    assert [(e.number, e.state) for e in events] == [(k, TrialState.COMPLETE) for k in range(4)]
     study = tune.load_study(spec.storage, "one")
     result = tune.summary(study)
     assert (result["n_trials"], result["n_complete"], result["n_pruned"]) == (4, 4, 0)
@@ -166,6 +436,8 @@ def test_unreachable_storage_is_one_line_without_the_password(env):
     (["--pruner", "sometimes"], "'pruner'"),
     (["--trials", "0"], "'trials'"),
     (["--search", "epochs"], "cannot vary"),
+    (["--search", "cell="], "at least one choice of cell"),
+    (["--search", ""], "at least one setting"),
     (["--study", " "], "name of 1 to 200"),
 ])
 def test_bad_tune_input_is_one_line(args, needle, env):
@@ -185,6 +457,18 @@ def test_every_state_and_pruner_has_a_sentence():
     for lang in ("en", "zh"):
         assert all(state_key(s) in TABLE[lang] for s in State)
         assert all(pruner_key(p) in TABLE[lang] for p in tune.PrunerKind)
+
+
+def test_pruners_and_trial_states_are_never_compared_with_strings():
+    import re
+
+    pruners = "|".join(re.escape(p.value) for p in tune.PrunerKind)
+    states = "|".join(s.name.lower() for s in TrialState)
+    literal = re.compile(rf"""(==|!=|\bin\b)\s*[(\[{{]?\s*["'](?:{pruners}|{states})["']""", re.IGNORECASE)
+    found = [f"{path.relative_to(ROOT)}:{n}" for folder in ("lstm_core", "ui", "pages") for path in (ROOT / folder).rglob("*.py")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if literal.search(line)]
+    assert not found, found
+    assert literal.search('if kind == "median":') and literal.search("state in ('complete', 'pruned')")  # guards the regex
 
 
 def test_a_fixed_setting_cannot_be_searched(env):

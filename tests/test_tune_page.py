@@ -34,12 +34,28 @@ def test_a_study_runs_draws_and_trains_the_best(open_app, tmp_path, monkeypatch)
     at.run()
     assert not at.exception
     assert all(job.error is None for job in jobs), [job.error for job in jobs]
-    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-    assert len(charts) == 4
-    history = next(s for s in charts.values() if s["layout"]["title"]["text"].startswith("Validation loss of each"))
+    charts = {c.proto.id.rsplit("-", 1)[1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
     study = tune.load_study(storage, spec.study)
     summary = tune.summary(study)
     assert summary["n_complete"] + summary["n_pruned"] == 4
+    # importances wait for 10 complete trials, and say so; every chart's title is written above it
+    assert set(charts) == {"tune_history", "tune_intermediate", "tune_parallel"}
+    assert [c.value for c in at.caption if f"once 10 trials have completed ({summary['n_complete']} so far)" in c.value]
+    titles = [m.value for m in at.markdown]
+    assert {"**Validation loss of each trial, and the best so far**", "**Validation loss by epoch, per trial**",
+            "**Settings of each trial, coloured by validation loss**"} <= set(titles)
+    assert not [s for s in charts.values() if s["layout"].get("title", {}).get("text")]
+    # the study says what it is: the target, the fixed settings (epochs from the form) and the search
+    assert [m for m in titles if m.startswith("**Target:** Log return.")], titles
+    fixed = next(c.value for c in at.caption if c.value.startswith("Fixed in every trial of this study"))
+    assert "Max epochs 2 ·" in fixed and "Window (days) 10 ·" in fixed and "Hidden units" not in fixed, fixed
+    assert [c.value for c in at.caption if c.value.startswith("Searched:") and "Layers 1–3" in c.value]
+    history = charts["tune_history"]
+    # the study recorded what it is: the Train page's settings less the searched ones, and the session's data
+    assert summary["fixed"] == {k: v for k, v in TINY.with_(epochs=2).to_dict().items()
+                                if k not in ("hidden", "layers", "lr")}
+    assert summary["search"] == tune.search_text(spec.dims)
+    assert summary["data_fingerprint"] == at.session_state["dataset"].fingerprint
     assert min(history["data"][0]["y"]) == summary["best_value"] or summary["n_complete"] == 0
     table = at.dataframe[0].value
     assert len(table) == 4 and set(table["State"]) <= {"complete", "pruned"}
@@ -64,11 +80,69 @@ def test_a_finished_study_in_chinese_shows_no_english(open_app, tmp_path, monkey
     at.session_state["tune_jobs"] = []
     at.run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 4 and len(at.dataframe[0].value) == 4
+    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe[0].value) == 4  # importances wait for 10
     shown = visible_strings(at)
     leaks = sorted({s for s in shown if s in ENGLISH or s in RAW})
     assert not leaks, leaks
     assert not [s for s in shown if s.startswith(("Trial", "Objective", "Hyperparameter", "Intermediate"))]
+
+
+def test_the_form_reads_its_bounds_and_first_ranges_from_the_tables(open_app, tmp_path, monkeypatch):
+    from lstm_core.config import SETTINGS
+    from lstm_core.jobs import default_manager
+
+    monkeypatch.setenv(STORAGE_ENV, str(tmp_path / "studies.journal"))
+    at = open_app("pages/tune.py")
+    assert not at.exception
+    assert at.multiselect(key="tune_search").value == ["hidden", "layers", "lr"]
+    for name in ("hidden", "layers", "lr"):
+        first = tune.first_dim(name)
+        assert (at.number_input(key=f"tune_low_{name}").value, at.number_input(key=f"tune_high_{name}").value) == \
+            (first.low, first.high) == SETTINGS[name].search_range
+    epochs, trials, workers = (at.number_input(key=k) for k in ("tune_epochs", "tune_budget", "tune_n_workers"))
+    assert (epochs.min, epochs.max) == (SETTINGS["epochs"].low, SETTINGS["epochs"].high) == (1, 1000)
+    assert (trials.min, trials.max, trials.value) == (1, 1000, 20)
+    assert (workers.min, workers.max) == (1, min(16, default_manager().max_running))
+    # a choice setting searched with none of its choices left: a sentence, and Start stays off
+    at.multiselect(key="tune_search").set_value(["hidden", "cell"]).run()
+    at.multiselect(key="tune_choices_cell").set_value([]).run()
+    assert not at.exception
+    assert [e.value for e in at.error if "at least one choice" in e.value]
+    assert at.button(key="tune_start").disabled
+
+
+def _all_text(at) -> str:
+    from tests.test_chinese import visible_strings
+
+    return "\n".join(visible_strings(at))
+
+
+def test_the_page_shows_no_server_path_and_no_secret(open_app, tmp_path, monkeypatch):
+    from tests.helpers import tiny_frame
+    from tests.test_tune import _chunk_lost_mid_file
+
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    monkeypatch.delenv(STORAGE_ENV, raising=False)
+    spec = tune.TuneSpec(study="hurt", data="synthetic:sine", base=TINY.with_(epochs=2), budget=2, pruner="none",
+                         dims=tuple(tune.parse_search("hidden=4:8")))
+    tune.run_trials(spec, tiny_frame())
+    path = tune.default_journal("hurt")
+    path.write_bytes(_chunk_lost_mid_file(path.read_bytes()))
+    at = open_app("pages/tune.py")
+    at.session_state["tune_spec"] = spec
+    at.session_state["tune_jobs"] = []
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error if "study “hurt” on this server is damaged" in e.value]
+    assert [c.value for c in at.caption if "journal file of its own on this server" in c.value]
+    assert str(tmp_path) not in _all_text(at) and ".journal" not in _all_text(at)
+    # a database's URL is shown, with every secret masked
+    monkeypatch.setenv(STORAGE_ENV, "postgresql+psycopg://lab:S3cret@db.example/lab?sslpassword=S3cret")
+    at = open_app("pages/tune.py")
+    assert not at.exception
+    shown = [c.value.replace("\\", "") for c in at.caption]  # plain() escapes Markdown with backslashes
+    assert [c for c in shown if "postgresql+psycopg://lab:***@db.example/lab?sslpassword=***" in c], shown
+    assert "S3cret" not in _all_text(at)
 
 
 def test_a_search_too_big_for_one_job_is_refused_before_it_starts(open_app, tmp_path, monkeypatch):

@@ -11,25 +11,48 @@ import streamlit as st
 from optuna.trial import TrialState
 
 from lstm_core import tune
-from lstm_core.config import RunConfig
+from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs import JobStatus, default_manager
 from lstm_core.limits import check_job_fits
 from lstm_core.pipeline import Prepared
-from lstm_core.plots.tune import history_figure, importance_figure, intermediate_figure, parallel_figure
+from lstm_core.plots.tune import (
+    MIN_IMPORTANCE_TRIALS,
+    history_figure,
+    importance_figure,
+    intermediate_figure,
+    parallel_figure,
+)
 from ui.loaders import dataset
 from ui.runs import session_probe, start_job
 from ui.session import session
-from ui.settings import CHOICE_PREFIX, choice_label
-from ui.text import show_error, tr
+from ui.settings import CHOICE_PREFIX, choice_label, value_label
+from ui.text import plain, show_error, tr
 
 STORAGE_ENV = "LSTM_LAB_TUNE_STORAGE"  # a server whose studies live in PostgreSQL sets this; else the journal file
 REDRAW_S = 2.0
-DEFAULT_SEARCH = ("hidden", "layers", "lr")
 
 
 def storage_url() -> str | None:
     return os.environ.get(STORAGE_ENV) or None
+
+
+# sentences that name a file on this server, and the page's own: a visitor never sees the server's paths
+_PAGE_SENTENCES = {"err_tune_journal_damaged": "err_tune_journal_damaged_page",
+                   "err_tune_journal_unwritable": "err_tune_journal_unwritable_page"}
+
+
+def show_tune_error(err: LabError) -> None:
+    """A study's error as one sentence; one that names a journal file is said without its path."""
+    if err.key in _PAGE_SENTENCES:
+        err = LabError(_PAGE_SENTENCES[err.key], **{k: v for k, v in err.params.items() if k != "file"})
+    show_error(err)
+
+
+def storage_line() -> str:
+    """Where this server keeps its studies, in words: a database's URL with its secrets masked, never a path."""
+    url = storage_url()
+    return tr("tune_storage_journal") if tune.is_journal(url) else tr("tune_storage", url=plain(tune.mask_url(url)))
 
 
 def current_study() -> tuple[tune.TuneSpec | None, list[tune.TuneWorkerJob]]:
@@ -66,10 +89,31 @@ def _chart_words() -> dict[str, str]:
 
 
 def _chart_labels() -> dict[str, str]:
-    return {"value": tr("tune_axis_value"), "best": tr("tune_legend_best"), "trial": tr("tune_axis_trial"),
-            "epoch": tr("tune_axis_epoch"), "importance": tr("tune_axis_importance"), "setting": tr("tune_axis_setting"),
-            "title_history": tr("tune_chart_history"), "title_intermediate": tr("tune_chart_intermediate"),
-            "title_parallel": tr("tune_chart_parallel"), "title_importance": tr("tune_chart_importance")}
+    return {"value": tr("tune_axis_value"), "best": tr("tune_legend_best"), "pruned": tr("tune_legend_pruned"),
+            "trial": tr("tune_axis_trial"), "epoch": tr("tune_axis_epoch"), "importance": tr("tune_axis_importance"),
+            "setting": tr("tune_axis_setting")}
+
+
+def _settings_text(values: dict[str, object]) -> str:
+    """Settings as the page says them: ``window 60 · horizon 20 · features log |return|``, in the table's order."""
+    return " · ".join(f"{_setting_label(name)} {value_label(name, values[name])}" for name in SETTINGS
+                      if name in values)
+
+
+def _search_text(dims: list[tune.Dim]) -> str:
+    """A search as the page says it: ``hidden units 8–128 · cell LSTM, GRU``."""
+    return " · ".join(f"{_setting_label(d.name)} {value_label(d.name, list(d.choices))}" if d.choices else
+                      f"{_setting_label(d.name)} {value_label(d.name, d.low)}–{value_label(d.name, d.high)}"
+                      for d in dims)
+
+
+def facts_ui(fixed: dict[str, object], dims: list[tune.Dim], fixed_key: str = "tune_fixed_study") -> None:
+    """What a study is: its target, the settings every trial shares (said by ``fixed_key``), what it searches."""
+    st.markdown(tr("tune_target_line", target=plain(choice_label("target", str(fixed["target"])))))
+    rest = {k: v for k, v in fixed.items() if k != "target"}
+    st.caption(tr(fixed_key, settings=plain(_settings_text(rest))))
+    if dims:
+        st.caption(tr("tune_search_line", search=plain(_search_text(dims))))
 
 
 def _dim_ui(name: str, disabled: bool) -> tune.Dim:
@@ -83,8 +127,9 @@ def _dim_ui(name: str, disabled: bool) -> tune.Dim:
                                     disabled=disabled)
         else:
             picked = list(dim.choices)
-        return tune.narrowed(name, choices=picked or dim.choices)
-    low, high = tune.FIRST_RANGES.get(name, (dim.low, dim.high))
+        return tune.narrowed(name, choices=picked)  # none picked: a sentence, and Start stays off
+    first = tune.first_dim(name)
+    low, high = first.low, first.high
     kind = int if dim.is_int else float
     fmt = "%d" if dim.is_int else ("%.1e" if dim.log else "%g")
     left, right = st.columns(2)
@@ -97,34 +142,42 @@ def _dim_ui(name: str, disabled: bool) -> tune.Dim:
 
 def study_form_ui(disabled: bool) -> None:
     """What to search and how; Start queues the study's workers on the server's job pool."""
-    names = st.multiselect(tr("tune_search"), tune.searchable_names(), default=list(DEFAULT_SEARCH),
+    facts = st.container()  # said above the form, once the form has said what is searched
+    names = st.multiselect(tr("tune_search"), tune.searchable_names(), default=tune.default_search_names(),
                            format_func=_setting_label, key="tune_search", disabled=disabled)
     dims: list[tune.Dim] = []
     try:
         dims = [_dim_ui(name, disabled) for name in names]
     except LabError as err:
-        show_error(err)
+        show_tune_error(err)
     base = session.train_config or RunConfig()
     cols = st.columns(4)
-    budget = cols[0].number_input(tr("tune_trials"), 1, 500, 20, key="tune_budget", disabled=disabled)
-    workers = cols[1].number_input(tr("tune_workers"), 1, default_manager().max_running, 1, key="tune_n_workers",
-                                   disabled=disabled)
-    epochs = cols[2].number_input(tr("tune_epochs"), 1, 1000, min(base.epochs, 20), key="tune_epochs",
-                                  disabled=disabled)
+    trials, workers_bound = tune.STUDY_BOUNDS["trials"], tune.STUDY_BOUNDS["workers"]
+    budget = cols[0].number_input(tr("tune_trials"), int(trials.low), int(trials.high), tune.TuneSpec.budget,
+                                  key="tune_budget", disabled=disabled)
+    # no more workers than the server runs jobs at once: the rest would only wait in its queue
+    most_workers = max(int(workers_bound.low), min(int(workers_bound.high), default_manager().max_running))
+    workers = cols[1].number_input(tr("tune_workers"), int(workers_bound.low), most_workers, tune.TuneSpec.workers,
+                                   key="tune_n_workers", disabled=disabled)
+    epochs_setting = SETTINGS["epochs"]
+    epochs = cols[2].number_input(tr("tune_epochs"), int(epochs_setting.low), int(epochs_setting.high),
+                                  min(base.epochs, 20), key="tune_epochs", disabled=disabled)
     pruner = cols[3].selectbox(tr("tune_pruner"), list(tune.PrunerKind), key="tune_pruner", disabled=disabled,
                                format_func=lambda kind: tr(pruner_key(kind)), help=tr("tune_pruner_help"))
-    st.caption(tr("tune_fixed"))
+    with facts:
+        study_base = base.with_(epochs=int(epochs))
+        facts_ui({k: v for k, v in study_base.to_dict().items() if k not in names}, [], "tune_fixed_line")
     if st.button(tr("tune_start"), icon=":material/play_arrow:", type="primary", key="tune_start",
                  disabled=disabled or not dims or len(dims) != len(names)):
         try:
-            start_study(dims, base.with_(epochs=int(epochs)), int(budget), int(workers), str(pruner))
+            start_study(dims, study_base, int(budget), int(workers), pruner)
         except LabError as err:
-            show_error(err)
+            show_tune_error(err)
             return
         st.rerun()
 
 
-def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int, pruner: str) -> None:
+def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int, pruner: tune.PrunerKind) -> None:
     """A new study on the session's data; its workers wait in the same queue as training jobs."""
     ds = dataset()
     Prepared(ds.frame, base)  # the fixed settings must fit the data before any worker starts
@@ -134,8 +187,8 @@ def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int
     slug = re.sub(r"[^A-Za-z0-9]+", "-", ds.name).strip("-")[:40] or "data"
     spec = tune.TuneSpec(study=f"{slug}-{uuid.uuid4().hex[:8]}", data=ds.name, base=base, dims=tuple(dims),
                          budget=budget, storage=storage_url(), pruner=pruner, workers=workers,
-                         timeout_s=manager.limits.max_job_s)
-    tune.open_study(spec)  # created now, so the charts can read it before the first trial ends
+                         timeout_s=min(manager.limits.max_job_s, tune.STUDY_BOUNDS["timeout"].high))
+    tune.open_study(spec, ds.fingerprint)  # created now, so the charts can read it before the first trial ends
     jobs = tune.submit_workers(manager, spec, settings=manager.settings, owner_alive=session_probe(), frame=ds.frame)
     session.tune_spec, session.tune_jobs = spec, jobs
 
@@ -150,6 +203,24 @@ def _trials_table(study) -> pd.DataFrame:
     } for r in rows])
 
 
+def _charts_ui(study, complete: int) -> None:
+    """The four charts in two columns, each titled above it (where Plotly's toolbar cannot cover the title)."""
+    labels, params = _chart_labels(), _chart_words()
+    left, right = st.columns(2)
+    importance = importance_figure(study, labels, params)
+    for column, title, figure, key in (
+        (left, tr("tune_chart_history"), history_figure(study, labels, params), "tune_history"),
+        (right, tr("tune_chart_intermediate"), intermediate_figure(study, labels, params), "tune_intermediate"),
+        (left, tr("tune_chart_parallel"), parallel_figure(study, labels, params), "tune_parallel"),
+        (right, tr("tune_chart_importance", complete=complete), importance, "tune_importance"),
+    ):
+        if figure is not None:
+            column.markdown(f"**{title}**")
+            column.plotly_chart(figure, key=key)
+    if importance is None:
+        right.caption(tr("tune_importance_wait", needed=MIN_IMPORTANCE_TRIALS, complete=complete))
+
+
 def live_ui(spec: tune.TuneSpec, jobs: list[tune.TuneWorkerJob]) -> None:
     """Progress, Stop, the four charts and the trials table, redrawn from the storage every few seconds."""
     drawn_busy = is_busy(jobs)
@@ -162,7 +233,7 @@ def live_ui(spec: tune.TuneSpec, jobs: list[tune.TuneWorkerJob]) -> None:
         try:
             study = tune.load_study(spec.storage, spec.study)
         except LabError as err:
-            show_error(err)
+            show_tune_error(err)
             return
         summary = tune.summary(study)
         finished = summary["n_complete"] + summary["n_pruned"]
@@ -175,20 +246,16 @@ def live_ui(spec: tune.TuneSpec, jobs: list[tune.TuneWorkerJob]) -> None:
         else:
             st.caption(tr("tune_idle", finished=finished))
         for err in {job.error.key: job.error for job in jobs if job.error is not None}.values():
-            show_error(err)
+            show_tune_error(err)
         if summary["best_value"] is None:
             st.caption(tr("tune_no_trials"))
         else:
             st.success(tr("tune_best", number=summary["best_trial"], value=summary["best_value"]),
                        icon=":material/trophy:")
-        labels, params = _chart_labels(), _chart_words()
-        left, right = st.columns(2)
-        left.plotly_chart(history_figure(study, labels, params), key="tune_history")
-        right.plotly_chart(intermediate_figure(study, labels, params), key="tune_intermediate")
-        for column, figure, key in ((left, parallel_figure(study, labels, params), "tune_parallel"),
-                                    (right, importance_figure(study, labels, params), "tune_importance")):
-            if figure is not None:
-                column.plotly_chart(figure, key=key)
+        searched = {d.name for d in spec.dims}
+        facts_ui(summary["fixed"] or {k: v for k, v in spec.base.to_dict().items() if k not in searched},
+                 list(spec.dims))
+        _charts_ui(study, summary["n_complete"])
         st.subheader(tr("tune_table"))
         st.dataframe(_trials_table(study), hide_index=True)
 
@@ -201,7 +268,7 @@ def train_best_ui(spec: tune.TuneSpec) -> None:
         try:
             config = tune.best_config(tune.load_study(spec.storage, spec.study))
         except LabError as err:
-            show_error(err)
+            show_tune_error(err)
             return
         if start_job(config):
             st.switch_page("pages/train.py")

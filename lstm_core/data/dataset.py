@@ -70,6 +70,13 @@ class Source(StrEnum):
     SYNTHETIC = "synthetic"
 
 
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """A content hash of a price frame (index and every column): 32 hex digits that change with any price or date."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    digest.update(",".join(map(str, frame.columns)).encode())
+    return digest.hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A tidy price frame and where it came from."""
@@ -87,9 +94,7 @@ class Dataset:
     def fingerprint(self) -> str:
         """A content hash of the prices (index and every column): the only safe cache key for a visitor's data."""
         if not self._fingerprint:
-            digest = hashlib.sha256(pd.util.hash_pandas_object(self.frame, index=True).to_numpy().tobytes())
-            digest.update(",".join(map(str, self.frame.columns)).encode())
-            self._fingerprint.append(digest.hexdigest()[:32])
+            self._fingerprint.append(frame_fingerprint(self.frame))
         return self._fingerprint[0]
 
     def title(self, lang: str = "en") -> str:

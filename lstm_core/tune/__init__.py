@@ -9,18 +9,33 @@ that dies mid-trial stops beating its heartbeat, and the next worker to look mar
 
 from lstm_core.tune.jobs import TuneWorkerJob, run_workers, submit_workers, tune_task
 from lstm_core.tune.space import (
-    FIRST_RANGES,
     Dim,
+    default_search,
+    default_search_names,
+    first_dim,
     largest_config,
     narrowed,
     parse_search,
+    search_text,
     searchable_names,
     suggest_config,
     table_dim,
 )
-from lstm_core.tune.storage import default_journal, fail_stale_trials, heartbeat_s, mask_url, open_storage
+from lstm_core.tune.storage import (
+    StudyJournal,
+    default_journal,
+    fail_stale_trials,
+    heartbeat_s,
+    is_journal,
+    journal_path,
+    mask_url,
+    open_storage,
+    storage_text,
+)
 from lstm_core.tune.study import (
+    STUDY_BOUNDS,
     PrunerKind,
+    StudyBound,
     TrialEvent,
     TrialRow,
     TuneSpec,
@@ -36,8 +51,10 @@ from lstm_core.tune.study import (
 )
 
 __all__ = [
-    "FIRST_RANGES", "Dim", "PrunerKind", "TrialEvent", "TrialRow", "TuneSpec", "TuneWorkerJob", "best_config",
-    "best_trial", "default_journal", "fail_stale_trials", "heartbeat_s", "largest_config", "load_study",
-    "make_pruner", "mask_url", "narrowed", "objective", "open_storage", "open_study", "parse_search", "run_trials", "run_workers",
-    "searchable_names", "submit_workers", "suggest_config", "summary", "table_dim", "trial_rows", "tune_task",
+    "Dim", "PrunerKind", "STUDY_BOUNDS", "StudyBound", "StudyJournal", "TrialEvent", "TrialRow", "TuneSpec",
+    "TuneWorkerJob", "best_config", "best_trial", "default_journal", "default_search", "default_search_names",
+    "fail_stale_trials", "first_dim", "heartbeat_s", "is_journal", "journal_path", "largest_config", "load_study",
+    "make_pruner", "mask_url", "narrowed", "objective", "open_storage", "open_study", "parse_search", "run_trials",
+    "run_workers", "search_text", "searchable_names", "storage_text", "submit_workers", "suggest_config", "summary",
+    "table_dim", "trial_rows", "tune_task",
 ]

@@ -25,16 +25,37 @@ class Dim:
     choices: tuple[str, ...] = ()
 
 
-# where a first search starts, inside the table's limits: the table allows 512 hidden units and a learning rate of 1,
-# which a newcomer's first study need not spend trials on
-FIRST_RANGES: dict[str, tuple[float, float]] = {"hidden": (8, 128), "layers": (1, 3), "lr": (1e-4, 1e-2),
-                                                 "batch": (16, 256), "window": (20, 120), "clip_grad": (0.1, 10.0),
-                                                 "weight_decay": (0.0, 1e-3), "dropout": (0.0, 0.5)}
-
-
 def searchable_names() -> list[str]:
     """Settings the search may vary, in the table's order."""
     return [name for name, setting in SETTINGS.items() if setting.searchable]
+
+
+def default_search_names() -> list[str]:
+    """The settings searched when no search is named: those the table marks ``search_default``."""
+    return [name for name in searchable_names() if SETTINGS[name].search_default]
+
+
+def first_dim(name: str) -> Dim:
+    """Where a first search of ``name`` starts: the table's ``search_range`` where it has one, else its whole range."""
+    whole = table_dim(name)
+    first = SETTINGS[name].search_range
+    return whole if first is None else narrowed(name, *first)
+
+
+def default_search() -> list[Dim]:
+    """The search the page starts with and the CLI runs without ``--search``: the default settings, first ranges."""
+    return [first_dim(name) for name in default_search_names()]
+
+
+def search_text(dims: Sequence[Dim]) -> str:
+    """``dims`` written as ``--search`` takes them: ``hidden=8:128,lr=0.0001:0.01,cell=lstm|gru``."""
+    parts = []
+    for dim in dims:
+        if dim.choices:
+            parts.append(f"{dim.name}={'|'.join(dim.choices)}")
+        else:
+            parts.append(f"{dim.name}={dim.low:g}:{dim.high:g}")
+    return ",".join(parts)
 
 
 def table_dim(name: str) -> Dim:
@@ -54,7 +75,9 @@ def narrowed(name: str, low: float | None = None, high: float | None = None,
     """``name``'s table range narrowed to [low, high] (or to some of its choices); LabError outside the table."""
     dim = table_dim(name)
     if dim.choices:
-        picked = tuple(choices) if choices else dim.choices
+        picked = dim.choices if choices is None else tuple(dict.fromkeys(choices))
+        if not picked:
+            raise LabError("err_tune_no_choices", name=name, choices=", ".join(dim.choices))
         bad = [c for c in picked if c not in dim.choices]
         if bad:
             raise LabError("err_cfg_choice", name=name, value=bad[0], choices=", ".join(dim.choices))
@@ -64,22 +87,31 @@ def narrowed(name: str, low: float | None = None, high: float | None = None,
     if not (dim.low <= low <= high <= dim.high) or (dim.log and low <= 0):
         raise LabError("err_tune_bad_range", name=name, low=low, high=high, table_low=dim.low, table_high=dim.high)
     if dim.is_int:
+        if not (float(low).is_integer() and float(high).is_integer()):
+            raise LabError("err_tune_not_whole", name=name, low=low, high=high)
         low, high = int(low), int(high)
     return Dim(name, low=low, high=high, log=dim.log, is_int=dim.is_int)
 
 
 def parse_search(text: str) -> list[Dim]:
-    """``"hidden=8:64,lr,cell=lstm|gru"`` -> dims; a bare name searches its whole table range."""
+    """``"hidden=8:64,lr,cell=lstm|gru"`` -> dims; a bare name searches its whole table range.
+
+    LabError for anything that is not a search: an unknown name, a name twice, ``cell=`` (no choice left), ``hidden=``
+    or ``hidden=8:`` (no range), a range outside the table's, or nothing at all.
+    """
     dims: list[Dim] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
-        name, _, spec = part.partition("=")
-        name = name.strip().replace("-", "_")
-        if not spec:
+        name, equals, spec = part.partition("=")
+        name, spec = name.strip().replace("-", "_"), spec.strip()
+        if not equals:
             dims.append(table_dim(name))
         elif "|" in spec or SETTINGS.get(name) is not None and SETTINGS[name].is_choice:
             dims.append(narrowed(name, choices=[c.strip() for c in spec.split("|") if c.strip()]))
+        elif not spec:
+            table_dim(name)  # an unknown name says so first
+            raise LabError("err_tune_bad_search", part=part)
         else:
             low_text, sep, high_text = spec.partition(":")
             try:
@@ -88,7 +120,9 @@ def parse_search(text: str) -> list[Dim]:
                 raise LabError("err_tune_bad_search", part=part) from exc
             dims.append(narrowed(name, low, high))
     names = [d.name for d in dims]
-    if len(set(names)) != len(names) or not dims:
+    if not dims:
+        raise LabError("err_tune_empty_search")
+    if len(set(names)) != len(names):
         raise LabError("err_tune_bad_search", part=text)
     return dims
 

@@ -4,6 +4,7 @@ a study says when read."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import socket
@@ -17,12 +18,21 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from lstm_core.config import RunConfig
+from lstm_core.config import SETTINGS, RunConfig
+from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.errors import LabError
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import Trainer
-from lstm_core.tune.space import Dim, suggest_config
-from lstm_core.tune.storage import JournalHeartbeat, fail_stale_trials, has_heartbeat, mask_url, open_storage
+from lstm_core.tune.space import Dim, search_text, suggest_config
+from lstm_core.tune.storage import (
+    STORAGE_ERRORS,
+    JournalHeartbeat,
+    fail_stale_trials,
+    has_heartbeat,
+    journal_path,
+    open_storage,
+    unreachable,
+)
 from lstm_core.workers import StopFlag
 
 WAIT_POLL_S = 0.5  # a worker with nothing to start (the budget is taken by running trials) looks again this often
@@ -42,17 +52,52 @@ FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)  # the trials a budge
 ACTIVE_STATES = (TrialState.RUNNING, TrialState.WAITING)
 
 
-def make_pruner(kind: str) -> optuna.pruners.BasePruner:
+def pruner_kind(value: str) -> PrunerKind:
+    """``value`` as a PrunerKind; LabError naming the pruners when it is none of them."""
     try:
-        kind = PrunerKind(kind)
+        return PrunerKind(value)
     except ValueError as exc:
-        raise LabError("err_cfg_choice", name="pruner", value=kind, choices=", ".join(PrunerKind)) from exc
+        raise LabError("err_cfg_choice", name="pruner", value=value, choices=", ".join(PrunerKind)) from exc
+
+
+def make_pruner(kind: PrunerKind | str) -> optuna.pruners.BasePruner:
+    """Optuna's pruner of ``kind``."""
+    kind = pruner_kind(kind)
     if kind == PrunerKind.MEDIAN:
         # a trial is compared from its second epoch on, once two others have finished
         return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
     if kind == PrunerKind.HYPERBAND:
         return optuna.pruners.HyperbandPruner(min_resource=1)
     return optuna.pruners.NopPruner()
+
+
+@dataclass(frozen=True)
+class StudyBound:
+    """The inclusive range of one of the study's own numbers (its trials, workers, timeout), not a trial's setting."""
+
+    low: float
+    high: float
+    is_int: bool = True
+
+    def check(self, name: str, value: object) -> None:
+        """LabError naming ``name`` and this range unless ``value`` is a number inside it."""
+        wrong_type = isinstance(value, bool) or not isinstance(value, int if self.is_int else (int, float))
+        if wrong_type or not math.isfinite(value) or not self.low <= value <= self.high:
+            low, high = (int(self.low), int(self.high)) if self.is_int else (f"{self.low:g}", f"{self.high:g}")
+            raise LabError("err_cfg_range", name=name, value=value, low=low, high=high)
+
+    def text(self) -> str:
+        """``1 to 1000``, as help texts quote it."""
+        return f"{self.low:g} to {self.high:g}"
+
+
+# the study's own numbers, each bounded here once: the Tune page's widgets, the CLI's flags and TuneSpec's check read
+# them, under the names the CLI's flags and the page's sentences use
+STUDY_BOUNDS: dict[str, StudyBound] = {
+    "trials": StudyBound(1, 1000),  # finished trials the study aims at, all workers together
+    "workers": StudyBound(1, 16),  # worker processes one command (or one visitor's study) starts
+    "timeout": StudyBound(1, 7 * 24 * 3600, is_int=False),  # seconds after which a worker starts no trial: a week
+}
 
 
 @dataclass(frozen=True)
@@ -65,34 +110,81 @@ class TuneSpec:
     dims: tuple[Dim, ...]
     budget: int = 20  # finished trials the whole study aims at, across every worker
     storage: str | None = None
-    pruner: str = PrunerKind.MEDIAN.value
+    pruner: PrunerKind = PrunerKind.MEDIAN  # a string names one too, and becomes its member
     timeout_s: float | None = None  # no worker starts a trial after this many seconds
     workers: int = 1
 
     def __post_init__(self) -> None:
         if not self.study.strip() or len(self.study) > 200:
             raise LabError("err_tune_study_name")
-        if self.budget < 1:
-            raise LabError("err_cfg_range", name="trials", value=self.budget, low=1, high=100000)
-        if self.workers < 1:
-            raise LabError("err_cfg_range", name="workers", value=self.workers, low=1, high=64)
-        make_pruner(self.pruner)
+        for name, value in (("trials", self.budget), ("workers", self.workers), ("timeout", self.timeout_s)):
+            if value is not None:  # no timeout: workers go on until the budget is met
+                STUDY_BOUNDS[name].check(name, value)
+        object.__setattr__(self, "pruner", pruner_kind(self.pruner))
 
 
-def open_study(spec: TuneSpec) -> optuna.Study:
-    """Create the study, or join it if it exists (re-running continues a study)."""
-    storage = open_storage(spec.storage, spec.workers)
+def study_identity(spec: TuneSpec, data_fingerprint: str) -> dict[str, Any]:
+    """What a study is, as it records it when created (study user attributes, JSON-ready): its fixed settings (the
+    base config less the searched ones, target first), its data's content hash and its search, written as
+    ``--search`` takes it (settings in the table's order)."""
+    searched = {dim.name for dim in spec.dims}
+    order = {name: k for k, name in enumerate(SETTINGS)}
+    return {
+        "fixed": {k: v for k, v in spec.base.to_dict().items() if k not in searched},
+        "data_fingerprint": data_fingerprint,
+        "search": search_text(sorted(spec.dims, key=lambda dim: order[dim.name])),
+    }
+
+
+def _shown(value: object) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def check_identity(study: optuna.Study, spec: TuneSpec, data_fingerprint: str) -> None:
+    """Record what ``study`` is the first time; after that, LabError naming the first difference (a fixed setting,
+    then the data, then the search) when ``spec`` and this data would make it another study under the same name.
+
+    Any other search, a wider one too, is refused: the trials so far were drawn from the recorded one, and a study's
+    charts and importances compare trials of one space.
+    """
+    wanted = json.loads(json.dumps(study_identity(spec, data_fingerprint)))  # as storage gives it back
+    recorded = study.user_attrs
+    then, now = recorded.get("fixed"), wanted["fixed"]
+    if then is not None:
+        for name in SETTINGS:
+            if name in then and name in now and then[name] != now[name]:
+                raise LabError("err_tune_other_setting", study=spec.study, name=name, then=_shown(then[name]),
+                               now=_shown(now[name]))
+    if recorded.get("data_fingerprint", wanted["data_fingerprint"]) != wanted["data_fingerprint"]:
+        raise LabError("err_tune_other_data", study=spec.study, then=recorded["data_fingerprint"][:12],
+                       now=wanted["data_fingerprint"][:12])
+    if recorded.get("search", wanted["search"]) != wanted["search"]:
+        raise LabError("err_tune_other_search", study=spec.study, then=recorded["search"], now=wanted["search"])
+    for key, value in wanted.items():
+        if key not in recorded:  # a new study (or one a crash left half-recorded): every worker writes the same
+            study.set_user_attr(key, value)
+
+
+def open_study(spec: TuneSpec, data_fingerprint: str) -> optuna.Study:
+    """Create the study, or join it if it exists (re-running continues a study); LabError when the study of that
+    name was started with other fixed settings, other data or another search."""
+    storage = open_storage(spec.storage, spec.study, spec.workers)
     try:
-        return optuna.create_study(storage=storage, study_name=spec.study, direction="minimize",
-                                   pruner=make_pruner(spec.pruner), load_if_exists=True)
-    except optuna.exceptions.StorageInternalError as exc:
-        raise LabError("err_tune_storage_unreachable", url=mask_url(spec.storage), detail=str(exc)[:200]) from exc
+        study = optuna.create_study(storage=storage, study_name=spec.study, direction="minimize",
+                                    pruner=make_pruner(spec.pruner), load_if_exists=True)
+        check_identity(study, spec, data_fingerprint)
+    except STORAGE_ERRORS as exc:
+        raise unreachable(spec.storage, exc) from exc
+    return study
 
 
 def load_study(storage: str | None, name: str) -> optuna.Study:
     """An existing study, for reading (charts, summary); LabError when it does not exist."""
+    path = journal_path(storage, name)
+    if path is not None and not path.exists():  # reading must not leave an empty journal behind
+        raise LabError("err_tune_no_study", study=name)
     try:
-        return optuna.load_study(study_name=name, storage=open_storage(storage))
+        return optuna.load_study(study_name=name, storage=open_storage(storage, name))
     except KeyError as exc:
         raise LabError("err_tune_no_study", study=name) from exc
 
@@ -110,7 +202,7 @@ class TrialEvent:
     """What a worker reports after each trial."""
 
     number: int
-    state: str
+    state: TrialState
     value: float | None
 
 
@@ -173,28 +265,31 @@ def run_trials(spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None = None
                on_trial: Callable[[TrialEvent], None] | None = None) -> int:
     """Join the study and run trials until it holds ``spec.budget`` finished ones (or time is up); returns how many
     this worker ran."""
-    study = open_study(spec)
+    study = open_study(spec, frame_fingerprint(frame))
     started = time.monotonic()
     ran = 0
 
     def report(study: optuna.Study, trial: FrozenTrial) -> None:
         if on_trial is not None:
-            on_trial(TrialEvent(trial.number, trial.state.name.lower(), trial.value))
+            on_trial(TrialEvent(trial.number, trial.state, trial.value))
 
-    while stop is None or not stop.is_set():
-        if spec.timeout_s is not None and time.monotonic() - started > spec.timeout_s:
-            break
-        fail_stale_trials(study)
-        trials = study.get_trials(deepcopy=False)
-        finished, active = _count(trials, FINISHED_STATES), _count(trials, ACTIVE_STATES)
-        if finished >= spec.budget:
-            break
-        if finished + active >= spec.budget:  # the rest is running elsewhere: wait in case a worker dies
-            time.sleep(WAIT_POLL_S)
-            continue
-        study.optimize(lambda trial: objective(trial, spec, frame, stop), n_trials=1,
-                       catch=(LabError, _Stopped, _OverBudget), callbacks=[report])
-        ran += 1
+    try:
+        while stop is None or not stop.is_set():
+            if spec.timeout_s is not None and time.monotonic() - started > spec.timeout_s:
+                break
+            fail_stale_trials(study)
+            trials = study.get_trials(deepcopy=False)
+            finished, active = _count(trials, FINISHED_STATES), _count(trials, ACTIVE_STATES)
+            if finished >= spec.budget:
+                break
+            if finished + active >= spec.budget:  # the rest is running elsewhere: wait in case a worker dies
+                time.sleep(WAIT_POLL_S)
+                continue
+            study.optimize(lambda trial: objective(trial, spec, frame, stop), n_trials=1,
+                           catch=(LabError, _Stopped, _OverBudget), callbacks=[report])
+            ran += 1
+    except STORAGE_ERRORS as exc:  # the database went away mid-study: one sentence, its URL's secrets masked
+        raise unreachable(spec.storage, exc) from exc
     return ran
 
 
@@ -227,6 +322,7 @@ def summary(study: optuna.Study) -> dict[str, object]:
         "best_value": best.value if best else None,
         "best_params": dict(best.params) if best else {},
         "best_config": best.user_attrs.get("config") if best else None,
+        **{key: study.user_attrs.get(key) for key in ("fixed", "search", "data_fingerprint")},
     }
 
 
