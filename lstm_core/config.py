@@ -70,6 +70,7 @@ class Setting:
     # which a newcomer's first study need not spend trials on (None: the whole range)
     search_range: tuple[float, float] | None = None
     search_default: bool = False  # searched when no search is named (the Tune page's and the CLI's default)
+    costly: bool = False  # a job's memory and time grow with it (a search's costliest corner takes its high end)
     is_int: bool = False  # filled in from the field's annotation when the table is built
     enum: type[StrEnum] | None = None  # the choices' type, filled in likewise
 
@@ -105,7 +106,7 @@ class RunConfig:
     target: Target = _setting(Target.LOGVOL, group=Group.DATA, choices=TARGETS, searchable=False, help=True)
     features: tuple[Feature, ...] = _setting((Feature.LOGABSRET,), group=Group.DATA, choices=FEATURES, searchable=False,
                                        help=True)
-    window: int = _setting(60, group=Group.DATA, low=2, high=500, help=True,
+    window: int = _setting(60, group=Group.DATA, low=2, high=500, help=True, costly=True,
                            search_range=(20, 120))  # input days per sample
     horizon: int = _setting(20, group=Group.DATA, low=1, high=60, searchable=False, help=True)  # days ahead to predict
     # forecast steps: step k (1..steps) predicts the target `horizon + k - 1` days ahead, one output each
@@ -114,16 +115,16 @@ class RunConfig:
     val_frac: float = _setting(0.15, group=Group.DATA, low=0.02, high=0.5, step=0.01, slider=True, searchable=False)
     # model
     cell: Cell = _setting(Cell.LSTM, group=Group.MODEL, choices=CELLS, help=True)
-    hidden: int = _setting(32, group=Group.MODEL, low=1, high=512, log=True, search_range=(8, 128),
+    hidden: int = _setting(32, group=Group.MODEL, low=1, high=512, log=True, search_range=(8, 128), costly=True,
                            search_default=True)
-    layers: int = _setting(1, group=Group.MODEL, low=1, high=4, search_range=(1, 3), search_default=True)
+    layers: int = _setting(1, group=Group.MODEL, low=1, high=4, search_range=(1, 3), search_default=True, costly=True)
     dropout: float = _setting(0.0, group=Group.MODEL, low=0.0, high=0.9, step=0.05, slider=True, help=True,
                               search_range=(0.0, 0.5))  # between layers
     # training
     optimizer: Optimizer = _setting(Optimizer.ADAM, group=Group.TRAINING, choices=OPTIMIZERS)
     lr: float = _setting(5e-4, group=Group.TRAINING, low=1e-6, high=1.0, step=1e-5, log=True,
                          search_range=(1e-4, 1e-2), search_default=True)
-    batch: int = _setting(64, group=Group.TRAINING, low=1, high=4096, log=True, search_range=(16, 256))
+    batch: int = _setting(64, group=Group.TRAINING, low=1, high=4096, log=True, search_range=(16, 256), costly=True)
     epochs: int = _setting(60, group=Group.TRAINING, low=1, high=1000, searchable=False)
     patience: int = _setting(10, group=Group.TRAINING, low=1, high=1000, searchable=False, help=True)
     clip_grad: float = _setting(1.0, group=Group.TRAINING, low=0.0, high=1e3, step=0.1, help=True,
@@ -142,9 +143,9 @@ class RunConfig:
             raise LabError("err_cfg_repeats", name="features", value=", ".join(self.features))
         if self.train_frac + self.val_frac >= 0.98:
             raise LabError("err_cfg_no_test", train=self.train_frac, val=self.val_frac)
-        if self.dropout > 0 and self.layers < 2:
+        if self.dropout > 0 and not self.allows_dropout(self.layers):
             raise LabError("err_cfg_dropout_one_layer", dropout=self.dropout)
-        if self.window < target_of(self.target).min_window(self.horizon):
+        if self.window < self.min_window:
             raise LabError("err_cfg_window_horizon", window=self.window, horizon=self.horizon)
 
     def to_dict(self) -> dict[str, Any]:
@@ -180,6 +181,16 @@ class RunConfig:
     def with_(self, **changes: Any) -> RunConfig:
         """A copy with some settings changed (validated like any other)."""
         return replace(self, **changes)
+
+    @staticmethod
+    def allows_dropout(layers: int) -> bool:
+        """Dropout acts between layers: one layer has nowhere to apply it."""
+        return layers >= 2
+
+    @property
+    def min_window(self) -> int:
+        """The shortest window this target allows at this horizon (a volatility's persistence reads h days)."""
+        return target_of(self.target).min_window(self.horizon)
 
     @property
     def n_features(self) -> int:

@@ -9,14 +9,16 @@ import pandas as pd
 import torch
 from torch import nn
 
+from lstm_core.config import Cell
+from lstm_core.cost import recurrent_parameters
 from lstm_core.errors import LabError
+from lstm_core.model import RNN_CLASSES
 
 GATES = ("i", "f", "g", "o")  # PyTorch's stacking order: input, forget, candidate, output
 QUANTITIES = ("z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o", "c", "h")  # what one step computes, in order
 MAX_SIZE = 4  # largest input and hidden size the calculator accepts
 MAX_STEPS = 12  # longest sequence the calculator accepts
-CELLS = ("rnn", "lstm", "gru")
-GATE_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}  # weight blocks per layer: tanh RNN 1, GRU 3 (r, z, n), LSTM 4
+CELLS = (Cell.RNN, Cell.LSTM, Cell.GRU)  # in the order the lesson compares them
 
 
 @dataclass(frozen=True)
@@ -309,12 +311,13 @@ def gradient_norms(
     """
     if cell not in CELLS:
         raise LabError("err_learn_unknown_cell", cell=cell, choices=", ".join(CELLS))
-    module_class = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+    cell = Cell(cell)
+    module_class = RNN_CLASSES[cell]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         rnn = module_class(1, hidden, batch_first=True, dtype=torch.float64)
         x = torch.randn(steps, 1, dtype=torch.float64)  # [T, I=1], the same for every cell under one seed
-    if cell == "lstm":
+    if cell == Cell.LSTM:
         with torch.no_grad():
             rnn.bias_ih_l0[hidden : 2 * hidden] = forget_bias  # rows H..2H are the forget gate (order i, f, g, o)
             rnn.bias_hh_l0[hidden : 2 * hidden] = 0.0
@@ -342,14 +345,9 @@ def param_count(cell: str, input_size: int, hidden: int, layers: int = 1, two_bi
 
     ``two_biases`` counts as PyTorch stores them (b_ih and b_hh), one more H per block.
     """
-    if cell not in GATE_BLOCKS:
-        raise LabError("err_learn_unknown_cell", cell=cell, choices=", ".join(GATE_BLOCKS))
-    blocks, bias_vectors = GATE_BLOCKS[cell], 2 if two_biases else 1
-    total = 0
-    for layer in range(layers):
-        layer_input = input_size if layer == 0 else hidden
-        total += blocks * hidden * (layer_input + hidden + bias_vectors)
-    return total
+    if cell not in CELLS:
+        raise LabError("err_learn_unknown_cell", cell=cell, choices=", ".join(CELLS))
+    return recurrent_parameters(cell, input_size, hidden, layers, bias_vectors=2 if two_biases else 1)
 
 
 def _check_size(name: str, value: int) -> None:

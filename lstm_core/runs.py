@@ -20,7 +20,7 @@ from lstm_core.errors import LabError
 from lstm_core.evaluate import Outputs, collect_outputs, evaluate, model_outputs
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.record import EpochRecord, Metrics, RunRecord, StopReason
+from lstm_core.record import RunRecord
 from lstm_core.trainer import Trainer
 from lstm_core.weights import State, from_bytes, to_bytes
 
@@ -35,6 +35,10 @@ class SavedRun:
     weights: bytes  # safetensors: the kept (best) weights
     initial: bytes  # safetensors: the weights before training
     model_outputs: ModelOutputs | None = None  # spares the receiver a forward pass when it has them
+
+
+def _from_record(name: str) -> property:
+    return property(lambda run: getattr(run.record, name), doc=f"The record's ``{name}``.")
 
 
 @dataclass(eq=False)
@@ -70,30 +74,13 @@ class Run:
         return SavedRun(self.record, to_bytes(self.model.state_dict()), to_bytes(self.initial_state),
                         self.model_outputs() if with_outputs else None)
 
-    # the record's fields, read often enough by pages to name them here
-    @property
-    def config(self) -> RunConfig:
-        return self.record.config
-
-    @property
-    def run_id(self) -> str:
-        return self.record.run_id
-
-    @property
-    def dataset_name(self) -> str:
-        return self.record.dataset
-
-    @property
-    def metrics(self) -> Metrics:
-        return self.record.metrics
-
-    @property
-    def history(self) -> tuple[EpochRecord, ...]:
-        return self.record.history
-
-    @property
-    def stop_reason(self) -> StopReason:
-        return self.record.stop_reason
+    # the record's fields that pages read most, named here (properties: not fields of the dataclass)
+    config = _from_record("config")
+    run_id = _from_record("run_id")
+    dataset_name = _from_record("dataset")
+    metrics = _from_record("metrics")
+    history = _from_record("history")
+    stop_reason = _from_record("stop_reason")
 
     @property
     def prepared(self) -> Prepared:

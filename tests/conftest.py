@@ -46,7 +46,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """
 
     def refuse(*args: object, **kwargs: object) -> None:
-        pytest.fail("a test reached yfinance: patch lstm_core.data.download_yahoo instead", pytrace=False)
+        pytest.fail("a test reached yfinance: patch lstm_core.data.sources.download_yahoo instead", pytrace=False)
 
     monkeypatch.setattr(yfinance, "Ticker", refuse)
     monkeypatch.setattr(yfinance, "download", refuse)

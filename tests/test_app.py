@@ -162,7 +162,7 @@ def test_broken_upload_shows_one_sentence_and_keeps_the_dataset(
 
 
 def test_upload_over_the_limit_is_refused(open_app: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data, "MAX_CSV_BYTES", 2**20)  # AppTest does not enforce the widget's limit; the loader does
+    monkeypatch.setattr(data.csvfile, "MAX_CSV_BYTES", 2**20)  # AppTest does not enforce the widget's limit; the loader does
     big = to_csv_bytes(make_prices(40_000, start="1950-01-01", freq="D"))
     assert len(big) > 2**20
     at = upload(open_app(DATA_PAGE), "big.csv", big)
@@ -202,7 +202,7 @@ class Download:
 @pytest.fixture
 def download(monkeypatch: pytest.MonkeyPatch) -> Download:
     fake = Download()
-    monkeypatch.setattr(data, "download_yahoo", fake)
+    monkeypatch.setattr(data.sources, "download_yahoo", fake)
     return fake
 
 

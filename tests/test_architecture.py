@@ -57,3 +57,119 @@ def test_importing_every_lstm_core_module_leaves_streamlit_unloaded() -> None:
 def test_nothing_imports_a_page() -> None:
     importers = [f for f in ROOT.rglob("*.py") if ".venv" not in f.parts and "pages" in _imported_roots(f)]
     assert importers == []
+
+
+# ---------------------------------------------------------------- the import graph
+
+APP_FILES = ["app.py", "pages", "ui", "lstm_core"]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_lines(tree: ast.AST) -> set[int]:
+    """Lines inside ``if TYPE_CHECKING:`` blocks: annotations only, never run."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for child in node.body:
+                lines |= set(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+    return lines
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project's modules it imports (at its top or inside a function), for the whole app."""
+    files = [p for entry in APP_FILES for p in ([ROOT / entry] if entry.endswith(".py") else (ROOT / entry).rglob("*.py"))]
+    modules = {_module_name(f): f for f in files}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        skip = _type_checking_lines(tree)
+        targets: set[str] = set()
+        for node in ast.walk(tree):
+            if getattr(node, "lineno", None) in skip:
+                continue
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                for alias in node.names:  # `from pkg import submodule` depends on the submodule itself
+                    full = f"{node.module}.{alias.name}"
+                    targets.add(full if full in modules else node.module)
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a list of modules (first == last), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_the_whole_app_imports_without_a_cycle() -> None:
+    graph = import_graph()
+    assert {"app", "pages.gates", "ui.session", "lstm_core.runs", "lstm_core.baselines.persistence"} <= set(graph)
+    assert "lstm_core.runs" in graph["lstm_core.bundles"]  # the scan sees real edges
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+CLOSED_SETS = {"target", "cell", "optimizer", "stop_reason", "reason", "pruner", "state", "source", "status"}
+
+
+def _name_of(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+def _string_literals(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return any(_string_literals(e) for e in node.elts)
+    return False
+
+
+def literal_comparisons(source: str) -> list[int]:
+    """Lines comparing a closed set's value (a target, cell, stop reason, ...) with a string literal."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            named = any(_name_of(side) in CLOSED_SETS for side in sides)
+            if named and any(_string_literals(side) for side in sides):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_closed_sets_are_compared_with_their_enum_members_not_strings() -> None:
+    assert literal_comparisons('if run.config.cell == "lstm": pass\nif job.status in ("done",): pass') == [1, 2]
+    assert literal_comparisons("if run.config.cell == Cell.LSTM: pass") == []
+    files = [p for entry in APP_FILES for p in ([ROOT / entry] if entry.endswith(".py") else (ROOT / entry).rglob("*.py"))]
+    found = {str(f.relative_to(ROOT)): literal_comparisons(f.read_text()) for f in files}
+    assert {f: lines for f, lines in found.items() if lines} == {}

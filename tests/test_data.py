@@ -298,7 +298,7 @@ def test_columns_are_capped_before_any_per_column_work() -> None:
 
 
 def test_rows_are_capped_with_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data, "MAX_CSV_ROWS", 250_000)
+    monkeypatch.setattr(data.csvfile, "MAX_CSV_ROWS", 250_000)
     monkeypatch.setattr(data.csvfile, "_CHUNK_ROWS", 1_000)
     days = pd.date_range("1900-01-01", periods=250_001, freq="h")
     content = ("Date,Close\n" + "".join(f"{d:%Y-%m-%d %H:%M},{i % 97}.25\n" for i, d in enumerate(days))).encode()
@@ -564,7 +564,7 @@ def yahoo_frame(n_days: int = 120, freq: str = "B") -> pd.DataFrame:
 @pytest.fixture
 def yahoo(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
     fake = FakeYahoo()
-    monkeypatch.setattr(data, "download_yahoo", fake)
+    monkeypatch.setattr(data.sources, "download_yahoo", fake)
     return fake
 
 

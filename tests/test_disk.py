@@ -245,7 +245,7 @@ def test_a_download_in_the_app_trims_the_oldest_downloads(monkeypatch, fresh_str
     from ui.loaders import cached_yahoo
 
     old = cache_file("OLD_1d_2019-01-01_2019-06-01.csv", 1 << 20, 10**18)  # 1 MB, the oldest download
-    monkeypatch.setattr(data, "download_yahoo", lambda *args: prices(120))
+    monkeypatch.setattr(data.sources, "download_yahoo", lambda *args: prices(120))
     monkeypatch.setenv("LSTM_LAB_DATA_MB", "1")
     loaded = cached_yahoo("MSFT", "2020-01-01", "2020-07-01", "1d", False)
     assert len(loaded.frame) == 120 and not loaded.from_cache

@@ -108,11 +108,13 @@ def test_session_probe_follows_the_browser_session_with_a_grace_period(monkeypat
     monkeypatch.setattr(training, "get_script_run_ctx", lambda: FakeContext())
     monkeypatch.setattr(training.runtime, "exists", lambda: True)
     monkeypatch.setattr(training.runtime, "get_instance", lambda: server)
-    alive = training.session_probe(grace_s=0.3)
+    now = [100.0]
+    alive = training.session_probe(grace_s=0.3, clock=lambda: now[0])
     assert alive()
     server.connected = False  # tab closed: Streamlit may still resume it for a while
+    now[0] += 0.29
     assert alive()
-    time.sleep(0.35)
+    now[0] += 0.02  # past the grace period, counted from the last time it was seen
     assert not alive()
     server.connected = True  # a reconnect within Streamlit's own window counts again
     assert alive()

@@ -70,7 +70,8 @@ def model_status() -> str:
     return tr("sidebar_model_ready_one") if len(runs()) == 1 else tr("sidebar_model_ready", runs=len(runs()))
 
 
-def session_probe(grace_s: float = OWNER_GRACE_S) -> Callable[[], bool] | None:
+def session_probe(grace_s: float = OWNER_GRACE_S,
+                  clock: Callable[[], float] = time.monotonic) -> Callable[[], bool] | None:
     """A check, safe from any thread, that this browser session is connected or was within ``grace_s``.
 
     None where there is no Streamlit server (AppTest, bare mode): such jobs never give up.
@@ -79,13 +80,13 @@ def session_probe(grace_s: float = OWNER_GRACE_S) -> Callable[[], bool] | None:
     if ctx is None or not runtime.exists():
         return None
     server, session_id = runtime.get_instance(), ctx.session_id
-    last_seen = time.monotonic()
+    last_seen = clock()
 
     def alive() -> bool:
         nonlocal last_seen
         if server.is_active_session(session_id):  # documented safe on any thread
-            last_seen = time.monotonic()
-        return time.monotonic() - last_seen < grace_s
+            last_seen = clock()
+        return clock() - last_seen < grace_s
 
     return alive
 

@@ -67,7 +67,7 @@ class Session:
     workspace_error: Slot[str | None] = Slot("workspace_error")  # the id whose opening failed (said once)
     workspace_key_error: Slot[bool] = Slot("workspace_key_error", False)
     workspace_touched_at: Slot[float | None] = Slot("workspace_touched_at")
-    workspace_notices: Slot[list[tuple[str, str, dict]]] = Slot("workspace_notices", factory=list)
+    workspace_notices: Slot[list[tuple[bool, str, dict]]] = Slot("workspace_notices", factory=list)
     # pages' own
     forecast_results: Slot[dict] = Slot("forecast_results", factory=dict)
     tune_spec: Slot[TuneSpec | None] = Slot("tune_spec")

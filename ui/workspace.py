@@ -71,7 +71,7 @@ def workspace() -> Workspace | None:
     except LabError as err:
         if session.workspace_error != workspace_id:
             session.workspace_error = workspace_id
-            notify("error", err.key, **err.params)
+            notify(err.key, is_error=True, **err.params)
         return None
     session.workspace = opened
     del session.workspace_touched_at
@@ -136,7 +136,7 @@ def load_runs() -> list[Run]:
         return []
     runs, problems = ws.load_all()
     for err in problems:
-        notify("error", err.key, **err.params)
+        notify(err.key, is_error=True, **err.params)
     return runs
 
 
@@ -148,27 +148,27 @@ def save_run(run: Run) -> tuple[str, ...]:
     try:
         saved = ws.save(run, in_use=live_workspaces().in_use())
     except LabError as err:
-        notify("warning", err.key, **err.params)
+        notify(err.key, **err.params)
         return ()
     except OSError:
-        notify("warning", "ws_save_failed", run_id=run.run_id)
+        notify("ws_save_failed", run_id=run.run_id)
         return ()
     if saved.pruned:
-        notify("warning", "ws_pruned", limit_mb=ws.cap_bytes >> 20, limit_runs=ws.max_runs, runs=", ".join(saved.pruned))
+        notify("ws_pruned", limit_mb=ws.cap_bytes >> 20, limit_runs=ws.max_runs, runs=", ".join(saved.pruned))
     return saved.pruned
 
 
-def notify(kind: str, key: str, **params: object) -> None:
+def notify(key: str, is_error: bool = False, **params: object) -> None:
     """Keep a sentence for the next time the runs are drawn (saves often happen in the sidebar's fragment)."""
-    session.workspace_notices.append((kind, key, params))
+    session.workspace_notices.append((is_error, key, params))
 
 
 def show_notices() -> None:
     """Show, once, what happened to the workspace since the runs were last drawn."""
     notices = session.workspace_notices
     del session.workspace_notices
-    for kind, key, params in notices:
-        if kind == "error":
+    for is_error, key, params in notices:
+        if is_error:
             show_error(LabError(key, **params))
         else:
             st.warning(tr(key, **plain_params(params)), icon=":material/delete_sweep:")

@@ -44,18 +44,27 @@ __all__ = [
 ]  # fmt: skip
 
 
-def load_source(spec: str) -> Dataset:
-    """A dataset from a command-line spec: ``sample:MSFT``, ``yahoo:TICKER``, ``synthetic:sine`` or a CSV path."""
+def _yahoo_spec(ticker: str) -> Dataset:
     import pandas as pd
 
+    end = pd.Timestamp.today().normalize()
+    start = (end - pd.DateOffset(years=10)).strftime("%Y-%m-%d")
+    return load_yahoo(ticker, start, end.strftime("%Y-%m-%d"), offline_fallback=True)
+
+
+# "kind:argument" specs of the command line (anything else is a CSV path)
+SPEC_LOADERS = {
+    Source.SAMPLE: lambda arg: load_sample(arg or "MSFT"),
+    Source.SYNTHETIC: lambda arg: load_synthetic(arg or "sine"),
+    Source.YAHOO: _yahoo_spec,
+}
+
+
+def load_source(spec: str) -> Dataset:
+    """A dataset from a command-line spec: ``sample:MSFT``, ``yahoo:TICKER``, ``synthetic:sine`` or a CSV path."""
     kind, _, arg = spec.partition(":")
-    if kind == "sample":
-        return load_sample(arg or "MSFT")
-    if kind == "synthetic":
-        return load_synthetic(arg or "sine")
-    if kind == "yahoo":
-        end = pd.Timestamp.today().normalize()
-        return load_yahoo(arg, (end - pd.DateOffset(years=10)).strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d"), offline_fallback=True)
+    if kind in SPEC_LOADERS:
+        return SPEC_LOADERS[kind](arg)
     path = Path(spec)
     if not path.is_file():
         raise LabError("err_bad_source", spec=spec)

@@ -14,7 +14,6 @@ from lstm_core.data.dataset import MIN_ROWS, Dataset, Source
 from lstm_core.errors import LabError
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "data" / "samples"
-SYNTHETIC_KINDS = ("sine", "random_walk", "ar2")
 # Where each bundled sample was taken from (data/samples/SOURCES.md tells the whole story).
 SAMPLE_ORIGINS = {
     "MSFT": "https://github.com/alkaline-ml/pmdarima/blob/master/pmdarima/datasets/data/msft.tar.gz",
@@ -125,10 +124,8 @@ def load_yahoo(ticker: str, start: str, end: str, interval: str = "1d", offline_
 
     from yfinance.exceptions import YFRateLimitError
 
-    import lstm_core.data as _package  # the call goes through the package, where tests replace the network
-
     try:
-        raw = _package.download_yahoo(ticker, start, end, interval)
+        raw = download_yahoo(ticker, start, end, interval)  # the one network call: tests replace it on this module
     except (OSError, YFRateLimitError) as exc:
         copies = cached_copies(ticker, interval)
         for copy in copies if offline_fallback else ():
@@ -151,24 +148,35 @@ def load_yahoo(ticker: str, start: str, end: str, interval: str = "1d", offline_
 # ---------------------------------------------------------------- synthetic
 
 
+def _sine(rng: np.random.Generator, n_days: int, noise: float) -> np.ndarray:
+    return 100 + 10 * np.sin(2 * np.pi * np.arange(n_days) / 50) + noise * rng.standard_normal(n_days)
+
+
+def _random_walk(rng: np.random.Generator, n_days: int, noise: float) -> np.ndarray:
+    # geometric, so prices stay positive and log returns are i.i.d.
+    return 100 * np.exp(np.cumsum(0.0003 + 0.015 * rng.standard_normal(n_days)))
+
+
+def _ar2(rng: np.random.Generator, n_days: int, noise: float) -> np.ndarray:
+    # phi = (0.6, 0.3): stationary, slowly mean-reverting around 100
+    x = np.zeros(n_days)
+    shocks = noise * 2 * rng.standard_normal(n_days)
+    for k in range(2, n_days):
+        x[k] = 0.6 * x[k - 1] + 0.3 * x[k - 2] + shocks[k]
+    return 100 + x
+
+
+SYNTHETIC_SERIES = {"sine": _sine, "random_walk": _random_walk, "ar2": _ar2}
+SYNTHETIC_KINDS = tuple(SYNTHETIC_SERIES)
+
+
 def load_synthetic(kind: str = "sine", n_days: int = 1500, seed: int = 0, noise: float = 0.5) -> Dataset:
     """A seeded teaching series on business days: ``sine`` with noise, ``random_walk`` or ``ar2``."""
-    if kind not in SYNTHETIC_KINDS:
+    if kind not in SYNTHETIC_SERIES:
         raise LabError("err_unknown_synthetic", kind=kind, choices=", ".join(SYNTHETIC_KINDS))
     if n_days < MIN_ROWS:
         raise LabError("err_too_few_rows", rows=n_days, minimum=MIN_ROWS)
-    rng = np.random.default_rng(seed)
-    steps = np.arange(n_days)
-    if kind == "sine":
-        values = 100 + 10 * np.sin(2 * np.pi * steps / 50) + noise * rng.standard_normal(n_days)
-    elif kind == "random_walk":  # geometric, so prices stay positive and log returns are i.i.d.
-        values = 100 * np.exp(np.cumsum(0.0003 + 0.015 * rng.standard_normal(n_days)))
-    else:  # AR(2) with phi = (0.6, 0.3): stationary, slowly mean-reverting around 100
-        x = np.zeros(n_days)
-        shocks = noise * 2 * rng.standard_normal(n_days)
-        for k in range(2, n_days):
-            x[k] = 0.6 * x[k - 1] + 0.3 * x[k - 2] + shocks[k]
-        values = 100 + x
+    values = SYNTHETIC_SERIES[kind](np.random.default_rng(seed), n_days, noise)
     index = pd.bdate_range("2015-01-01", periods=n_days, name="Date")
     frame, quality = tidy(pd.DataFrame({"Close": values}, index=index))
     name = f"synthetic {kind} (seed {seed})"

@@ -9,7 +9,8 @@ from typing import Any
 
 import optuna
 
-from lstm_core.config import SETTINGS, RunConfig, Target
+from lstm_core.config import SETTINGS, RunConfig
+from lstm_core.cost import n_parameters
 from lstm_core.errors import LabError
 
 
@@ -142,25 +143,27 @@ def suggest_config(trial: optuna.Trial, base: RunConfig, dims: Sequence[Dim]) ->
             values[dim.name] = trial.suggest_categorical(dim.name, list(dim.choices))
             continue
         low = dim.low
-        if dim.name == "window" and base.target == Target.LOGVOL:
-            low = max(low, base.horizon)
+        if dim.name == "window":
+            low = max(low, base.min_window)
         suggest = trial.suggest_int if dim.is_int else trial.suggest_float
         values[dim.name] = suggest(dim.name, low, max(low, dim.high), log=dim.log)
     if "dropout" in by_name:
         layers = values.get("layers", base.layers)
         d = by_name["dropout"]
-        values["dropout"] = trial.suggest_float("dropout", d.low, d.high) if layers > 1 else 0.0
-    elif values.get("layers", base.layers) < 2:
+        values["dropout"] = trial.suggest_float("dropout", d.low, d.high) if RunConfig.allows_dropout(layers) else 0.0
+    elif not RunConfig.allows_dropout(values.get("layers", base.layers)):
         values["dropout"] = 0.0
     return base.with_(**values)
 
 
 def largest_config(base: RunConfig, dims: Sequence[Dim]) -> RunConfig:
-    """The config of the search's costliest corner: every searched size at its high end, an LSTM (four gates to a
-    GRU's three). A server checks it against a job's memory budget before a study starts."""
-    sizes = {d.name: d.high for d in dims if not d.choices and d.name in ("window", "hidden", "layers", "batch")}
-    if any(d.name == "cell" for d in dims):
-        sizes["cell"] = "lstm"
-    if sizes.get("layers", base.layers) < 2:
-        sizes["dropout"] = 0.0
-    return base.with_(**sizes)
+    """The config of the search's costliest corner: every searched size (``Setting.costly``) at its high end, and of
+    each searched choice the one with the most weights (an LSTM's four gates to a GRU's three). A server checks it
+    against a job's memory budget before a study starts."""
+    corner: dict[str, Any] = {d.name: d.high for d in dims if not d.choices and SETTINGS[d.name].costly}
+    if not RunConfig.allows_dropout(corner.get("layers", base.layers)):
+        corner["dropout"] = 0.0
+    for dim in dims:
+        if dim.choices:
+            corner[dim.name] = max(dim.choices, key=lambda c, n=dim.name: n_parameters(base.with_(**corner, **{n: c})))
+    return base.with_(**corner)
