@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from lstm_core.jobs import default_manager
-from ui.nav import app_pages, mark_router_ran
+from ui.nav import app_pages, mark_router_ran, warm_imports
 from ui.sidebar import init_session, sidebar
 from ui.workspace import sweep_crash_leftovers
 
@@ -16,6 +16,7 @@ from ui.workspace import sweep_crash_leftovers
 torch.set_num_threads(int(os.environ.get("LSTM_LAB_TORCH_THREADS", "1")))
 st.set_page_config(page_title="LSTM Lab", page_icon="🧠", layout="wide")
 default_manager()  # the first call starts the workers' forkserver in the background: torch is imported there once
+warm_imports()  # the first call imports what the first scores need (GARCH's arch) on a thread of its own
 sweep_crash_leftovers()  # the first call removes what a crash mid-save left in the data dir
 mark_router_ran()
 init_session()

@@ -28,7 +28,7 @@ from lstm_core.trainer import predict  # noqa: E402
 
 def test_outputs(model, prepared: Prepared) -> np.ndarray:
     """The model's forecasts of every test origin: windows from Prepared, chunked predict, unscaling."""
-    return prepared.unscale(predict(model, prepared.tensors("test")[0]).numpy())
+    return prepared.unscale(predict(model, prepared.tensors("test")[0]).numpy(), prepared.split_ends["test"])
 
 # MSFT's 7,983 rows: a test period of 12.5 % gives about 1,000 origins; untrained weights cost what trained ones do
 CONFIG = RunConfig(target="logret", features=("logret",), window=60, horizon=1, steps=20, train_frac=0.75, val_frac=0.125)
@@ -62,7 +62,7 @@ def measure(repeats: int = 5, threads: int = 1) -> dict:
 
     # the whole chain a run's Forecast page pays once: one forward over the validation and test windows, every
     # baseline fitted and forecast, the conformal calibration and the scores
-    backtest_s = _median_seconds(lambda: backtest(prepared, collect_outputs(prepared, *model_outputs(prepared, model))),
+    backtest_s = _median_seconds(lambda: backtest(prepared, collect_outputs(prepared, model_outputs(prepared, model))),
                                  repeats)
     forecast_pass_s = _median_seconds(lambda: test_outputs(model, prepared), repeats)
     bare_test_s = _median_seconds(lambda: bare(x_test), repeats)

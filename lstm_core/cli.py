@@ -27,6 +27,10 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+MAX_REPORT_SEEDS = 10  # a panel trains series x seeds runs, one after another
+MAX_REPORT_SERIES = 10
+
+
 def _whole_number(text: str) -> int:
     """A count given as ``40`` or ``1e9``: too big a one is then answered with its bound, not a parse error."""
     try:
@@ -69,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"worker processes on this machine: {STUDY_BOUNDS['workers'].text()} "
                            f"(default {TuneSpec.workers})")
     add_setting_flags(tune)
+
+    report = commands.add_parser("report", help="train one config on several series and seeds; every baseline beside it")
+    report.add_argument("--data", required=True, help="comma list of data specs, e.g. sample:MSFT,sample:NVDA")
+    report.add_argument("--seeds", type=_whole_number, default=3, help=f"seeds per series, 1 to {MAX_REPORT_SEEDS} (default 3)")
+    add_setting_flags(report)
 
     gates = commands.add_parser("gates", help="print the gate activations of a saved run as JSON")
     gates.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
@@ -215,12 +224,17 @@ def _local_run(bundle: Path):
 
 
 def cmd_forecast(args: argparse.Namespace) -> dict[str, object]:
-    from lstm_core.forecast import calibrate, forecast_ahead, parse_levels
+    from lstm_core.forecast import backtest, calibrate, forecast_ahead, parse_levels
 
     levels = parse_levels(args.level)  # before loading: a typo costs no time
     run = _local_run(args.bundle)
-    calibration = calibrate(run.prepared, run.outputs(), levels)
-    return forecast_ahead(run.prepared, run.model, calibration, args.steps).to_json()
+    outputs = run.outputs()
+    ahead = forecast_ahead(run.prepared, run.model, calibrate(run.prepared, outputs, levels), args.steps)
+    scores = backtest(run.prepared, outputs, levels)
+    # how well intervals made the same way covered the test period, with the 90 % interval of that coverage
+    coverage = {str(level): {"coverage": scores.model.coverage[level], "interval": list(scores.model.coverage_interval[level])}
+                for level in levels}
+    return {**ahead.to_json(), "test_coverage": coverage}
 
 
 def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
@@ -278,7 +292,29 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     return tune.summary(tune.load_study(spec.storage, spec.study))
 
 
-COMMANDS = {"train": cmd_train, "tune": cmd_tune, "gates": cmd_gates, "forecast": cmd_forecast, "backtest": cmd_backtest}
+def cmd_report(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.data import load_source
+    from lstm_core.pipeline import Prepared
+    from lstm_core.report import panel
+
+    if not 1 <= args.seeds <= MAX_REPORT_SEEDS:
+        raise LabError("err_cfg_range", name="seeds", value=args.seeds, low=1, high=MAX_REPORT_SEEDS)
+    specs = [part.strip() for part in args.data.split(",") if part.strip()]
+    if not 1 <= len(specs) <= MAX_REPORT_SERIES:
+        raise LabError("err_cfg_range", name="data", value=len(specs), low=1, high=MAX_REPORT_SERIES)
+    config = config_from_args(args)
+    datasets = [load_source(spec) for spec in specs]
+    for ds in datasets:
+        Prepared(ds.frame, config)  # every series must fit the settings before the first run trains
+
+    def on_run(name: str, seed: int, run) -> None:
+        print(f"{name} seed {seed}: model RMSE {run.metrics['model']['rmse']:.4f}, best epoch {run.record.best_epoch}",
+              file=sys.stderr)
+
+    return panel(datasets, config, list(range(args.seeds)), on_run)
+
+
+COMMANDS = {"train": cmd_train, "report": cmd_report, "tune": cmd_tune, "gates": cmd_gates, "forecast": cmd_forecast, "backtest": cmd_backtest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

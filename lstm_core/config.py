@@ -12,11 +12,11 @@ from enum import StrEnum
 from typing import Any
 
 from lstm_core.errors import LabError
-from lstm_core.features import Feature
+from lstm_core.features import Feature, Normalization
 from lstm_core.targets import Target, target_of
 
-__all__ = ["CELLS", "FEATURES", "OPTIMIZERS", "SETTINGS", "TARGETS", "Cell", "Feature", "Group", "Optimizer", "RunConfig",
-           "Setting", "Target", "setting_of"]
+__all__ = ["CELLS", "FEATURES", "NORMALIZATIONS", "OPTIMIZERS", "SETTINGS", "TARGETS", "Cell", "Feature", "Group",
+           "Normalization", "Optimizer", "RunConfig", "Setting", "Target", "setting_of"]
 
 
 class Cell(StrEnum):
@@ -90,6 +90,7 @@ def _values(enum: type[StrEnum]) -> tuple[str, ...]:
 TARGETS = _values(Target)
 FEATURES = _values(Feature)
 CELLS = _values(Cell)
+NORMALIZATIONS = _values(Normalization)
 OPTIMIZERS = _values(Optimizer)
 
 
@@ -113,6 +114,8 @@ class RunConfig:
     steps: int = _setting(1, group=Group.DATA, low=1, high=60, searchable=False, help=True)
     train_frac: float = _setting(0.7, group=Group.DATA, low=0.1, high=0.95, step=0.05, slider=True, searchable=False)
     val_frac: float = _setting(0.15, group=Group.DATA, low=0.02, high=0.5, step=0.01, slider=True, searchable=False)
+    # each window relative to its own level (see Normalization); the default target's measured default
+    normalize: Normalization = _setting(Normalization.WINDOW, group=Group.DATA, choices=NORMALIZATIONS, help=True)
     # model
     cell: Cell = _setting(Cell.LSTM, group=Group.MODEL, choices=CELLS, help=True)
     hidden: int = _setting(32, group=Group.MODEL, low=1, high=512, log=True, search_range=(8, 128), costly=True,
@@ -164,6 +167,7 @@ class RunConfig:
             raise LabError("err_cfg_not_a_table")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in d.items() if k in known}
+        values.setdefault("normalize", Normalization.NONE)  # a record from before it existed was not normalised
         if isinstance(values.get("features"), list):
             values["features"] = tuple(values["features"])
         return cls(**values)
@@ -206,7 +210,8 @@ def setting_of(name: str) -> Setting:
     return SETTINGS[name]
 
 
-_ENUMS = {"Target": Target, "tuple[Feature, ...]": Feature, "Cell": Cell, "Optimizer": Optimizer}
+_ENUMS = {"Target": Target, "tuple[Feature, ...]": Feature, "Cell": Cell, "Optimizer": Optimizer,
+          "Normalization": Normalization}
 
 
 def build_table(cls: type) -> dict[str, Setting]:

@@ -16,19 +16,33 @@ from lstm_core.trainer import predict
 MODEL = "model"  # the network's row beside the baselines' in every table
 
 
+SCORED_SPLITS = ("val", "cal", "test")  # the splits every forecaster forecasts once per run
+
+
 @dataclass(frozen=True, eq=False)
 class Outputs:
-    """Every forecaster's forecasts of the validation and test windows, in the target's own units: ``[S, steps]`` each.
+    """Every forecaster's forecasts of the validation, calibration and test windows, in the target's own units:
+    ``[S, steps]`` each, by split and then by name ("model" first, then the baselines in the registry's order).
 
     Made once per run (``Run.outputs``): the verdict, the intervals and the backtest all read these.
     """
 
-    val: dict[str, np.ndarray]  # "model" and each baseline
-    test: dict[str, np.ndarray]
+    splits: dict[str, dict[str, np.ndarray]]
+
+    @property
+    def val(self) -> dict[str, np.ndarray]:
+        return self.splits["val"]
+
+    @property
+    def cal(self) -> dict[str, np.ndarray]:
+        return self.splits["cal"]
+
+    @property
+    def test(self) -> dict[str, np.ndarray]:
+        return self.splits["test"]
 
     @property
     def names(self) -> list[str]:
-        """"model" first, then the baselines in the registry's order."""
         return list(self.test)
 
     @property
@@ -37,29 +51,33 @@ class Outputs:
 
     def readable(self, prepared: Prepared, split: str, name: str) -> np.ndarray:
         """``name``'s first-step forecasts of a split in readable units: ``[S]``."""
-        raw = getattr(self, split)[name][:, 0]
+        raw = self.splits[split][name][:, 0]
         return prepared.target_kind.readable(raw, prepared, prepared.split_ends[split])
 
     def with_model_test(self, test: np.ndarray) -> Outputs:
         """The same with the model's test forecasts replaced (by refitted ones)."""
-        return Outputs(self.val, {**self.test, MODEL: test})
+        return Outputs({**self.splits, "test": {**self.test, MODEL: test}})
 
 
-def model_outputs(prepared: Prepared, model: nn.Module, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The model's forecasts of every validation and test window, unscaled: ``[S_val, steps]``, ``[S_test, steps]``.
+ModelOutputs = dict[str, np.ndarray]  # split -> the model's forecasts, own units, [S, steps]
 
-    One batched forward over both splits (``predict`` chunks it only to bound memory).
+
+def model_outputs(prepared: Prepared, model: nn.Module, chunk: int | None = None) -> ModelOutputs:
+    """The model's forecasts of every validation, calibration and test window, unscaled: split -> ``[S, steps]``.
+
+    One batched forward over the three (``predict`` chunks it only to bound memory).
     """
-    x_val, x_test = prepared.tensors("val")[0], prepared.tensors("test")[0]  # [S_val, T, F], [S_test, T, F]
-    both = prepared.unscale(predict(model, torch.cat([x_val, x_test]), chunk).numpy())  # [S_val + S_test, steps]
-    return both[: len(x_val)], both[len(x_val) :]
+    xs = [prepared.tensors(split)[0] for split in SCORED_SPLITS]  # [S, T, F] each
+    ends = np.concatenate([prepared.split_ends[split] for split in SCORED_SPLITS])
+    every = prepared.unscale(predict(model, torch.cat(xs), chunk).numpy(), ends)  # [sum S, steps]
+    bounds = np.cumsum([0, *(len(x) for x in xs)])
+    return {split: every[bounds[k] : bounds[k + 1]] for k, split in enumerate(SCORED_SPLITS)}
 
 
-def collect_outputs(prepared: Prepared, model_val: np.ndarray, model_test: np.ndarray,
-                    options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
+def collect_outputs(prepared: Prepared, model: ModelOutputs, options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
     """The model's forecasts beside every applicable baseline's (each fitted once, on training rows only)."""
-    base = predict_splits(prepared, ("val", "test"), options)
-    return Outputs({MODEL: model_val, **base["val"]}, {MODEL: model_test, **base["test"]})
+    base = predict_splits(prepared, SCORED_SPLITS, options)
+    return Outputs({split: {MODEL: model[split], **base[split]} for split in SCORED_SPLITS})
 
 
 def metrics(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> dict[str, float | None]:
@@ -136,16 +154,44 @@ def diebold_mariano_p(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int =
     return student_t_two_sided_p(statistic, n - 1)
 
 
+def qlike(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """QLIKE of volatility forecasts: the mean of ``a/f - log(a/f) - 1`` over variances ``a = actual^2``, ``f =
+    predicted^2`` (Patton 2011): robust to noise in the realized measure, and harsher on forecasts that are too low."""
+    ratio = (np.asarray(actual, dtype=np.float64) / np.asarray(predicted, dtype=np.float64)) ** 2
+    return float(np.mean(ratio - np.log(ratio) - 1))
+
+
+def majority_share(actual: np.ndarray, last: np.ndarray) -> float | None:
+    """The share (%) of the more common direction among the actual moves: what always guessing it would score."""
+    moves = np.sign(np.asarray(actual, dtype=np.float64) - np.asarray(last, dtype=np.float64))
+    moves = moves[moves != 0]
+    return float(100 * max(np.mean(moves > 0), np.mean(moves < 0))) if len(moves) else None
+
+
 def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[str, dict[str, float | None]]:
-    """Metrics of the model and every baseline on a split (first step, readable units), plus the model's ``skill`` =
-    1 - RMSE_model / RMSE_persistence and ``p_vs_persistence``, the Diebold-Mariano p-value of that difference."""
+    """Metrics of the model and every baseline on a split (first step, readable units).
+
+    Each baseline's row carries ``dm_p``, the Diebold-Mariano p-value (HLN-corrected, h - 1 autocovariances) that the
+    model and it have equal mean squared error. The model's row carries its ``skill`` against persistence (1 - RMSE
+    ratio), ``p_vs_persistence`` (the same test against persistence) and ``direction_base``, the directional
+    accuracy that needs no model (the majority direction's share, or for some targets a baseline's score).
+    """
+    kind, h = prepared.target_kind, prepared.config.horizon
     actual = prepared.actual_values(split)
     last = prepared.last_values(split)
     forecasts = {name: outputs.readable(prepared, split, name) for name in outputs.names}
     table = {name: metrics(actual, forecast, last) for name, forecast in forecasts.items()}
+    model_errors = forecasts[MODEL] - actual
+    for name, forecast in forecasts.items():
+        if kind.scores_variance:
+            table[name]["qlike"] = qlike(actual, forecast)
+        if name != MODEL:
+            table[name]["dm_p"] = diebold_mariano_p(model_errors, forecast - actual, h)
     persistence_rmse = table[PERSISTENCE]["rmse"]
     skill = 1 - table[MODEL]["rmse"] / persistence_rmse if persistence_rmse > 0 else None
-    table[MODEL]["skill"] = skill if skill is None or math.isfinite(skill) else None
-    table[MODEL]["p_vs_persistence"] = diebold_mariano_p(
-        forecasts[MODEL] - actual, forecasts[PERSISTENCE] - actual, prepared.config.horizon)
+    model = table[MODEL]
+    model["skill"] = skill if skill is None or math.isfinite(skill) else None
+    model["p_vs_persistence"] = table[PERSISTENCE]["dm_p"]
+    base = kind.direction_baseline
+    model["direction_base"] = table[base]["direction_acc"] if base in table else majority_share(actual, last)
     return table

@@ -30,6 +30,15 @@ class Feature(StrEnum):
         return self in (Feature.LOGRET, Feature.LOGABSRET)
 
 
+class Normalization(StrEnum):
+    """How each window's inputs and target are put on a common footing before the network reads them."""
+
+    NONE = "none"  # one scaler for every window, fitted on the training rows
+    # each window relative to its own level (the idea of reversible instance normalisation, Kim et al. 2022): the
+    # network learns how the next values differ from where the window stands, and the output is mapped back
+    WINDOW = "window"
+
+
 PRICE_LEVELS = frozenset({Feature.CLOSE, Feature.OPEN, Feature.HIGH, Feature.LOW})
 _COLUMNS = {Feature.CLOSE: "Close", Feature.OPEN: "Open", Feature.HIGH: "High", Feature.LOW: "Low",
             Feature.VOLUME: "Volume"}

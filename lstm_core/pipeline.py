@@ -10,11 +10,14 @@ import torch
 
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.features import feature_matrix
+from lstm_core.features import Feature, Normalization, feature_matrix
 from lstm_core.targets import TargetKind, target_of
 
-SPLITS = ("train", "val", "test")
-MIN_SAMPLES = {"train": 20, "val": 5, "test": 5}
+SPLITS = ("train", "val", "cal", "test")
+MIN_SAMPLES = {"train": 20, "val": 5, "cal": 5, "test": 5}
+# the later share of the validation period calibrates the conformal intervals: early stopping never reads it
+CAL_SHARE = 0.5
+SCALER_WINDOWS = 4096  # evenly spaced training windows a normalised run's feature scaler is fitted on
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,11 @@ class Prepared:
 
     Row ``r`` here is row ``r + 1`` of the original frame. A sample *ending* at row ``e`` reads rows
     ``e - window + 1 .. e`` and predicts row ``e + horizon`` (with ``steps`` S > 1, rows ``e + horizon .. e + horizon
-    + S - 1``, one output each); it belongs to the split its last target row falls in, so no sample's target is ever
-    seen by an earlier split, and the scalers see training rows only. With one step everything is as it always was.
+    + S - 1``, one output each). The rows are cut in four periods: training, validation (early stopping),
+    calibration (the conformal intervals; the later ``CAL_SHARE`` of ``val_frac``) and test. A training sample's
+    targets all lie in the training period; any other sample belongs to the period its *first* target row falls in
+    and must end inside it, so no target shares a day with the period before (the purge) and the scalers see
+    training rows only.
     """
 
     def __init__(self, frame: pd.DataFrame, config: RunConfig) -> None:
@@ -82,12 +88,13 @@ class Prepared:
         n_train_rows = int(n_rows * config.train_frac)
         n_val_rows = int(n_rows * config.val_frac)
         ends = np.arange(window - 1, n_rows - horizon - steps + 1)  # every sample's last input row
-        targets = ends + horizon + steps - 1  # each sample's last target row
-        self.split_ends = {
-            "train": ends[targets < n_train_rows],
-            "val": ends[(targets >= n_train_rows) & (targets < n_train_rows + n_val_rows)],
-            "test": ends[targets >= n_train_rows + n_val_rows],
-        }
+        first = self.target_kind.first_target_row(ends, horizon)  # the first row any of its targets reads
+        last = ends + horizon + steps - 1  # each sample's last target row
+        cal_start = n_train_rows + n_val_rows - int(n_val_rows * CAL_SHARE)
+        starts = {"val": n_train_rows, "cal": cal_start, "test": n_train_rows + n_val_rows, "end": n_rows}
+        self.split_ends = {"train": ends[last < n_train_rows]}
+        for split, following in (("val", "cal"), ("cal", "test"), ("test", "end")):
+            self.split_ends[split] = ends[(first >= starts[split]) & (last < starts[following])]
         for split in SPLITS:
             if len(self.split_ends[split]) < MIN_SAMPLES[split]:
                 raise LabError(
@@ -96,17 +103,60 @@ class Prepared:
                 )
         self.train_rows = n_train_rows  # rows [0, train_rows) are the only ones the scalers see
 
+        self.normalized = config.normalize == Normalization.WINDOW
         raw_features = feature_matrix(frame, config.features)  # [N, F]
-        self.feature_scaler = Scaler.fit(raw_features[:n_train_rows])
-        self.features = self.feature_scaler.transform(raw_features).astype(np.float32)  # [N, F]
+        if self.normalized:  # every window is read relative to its own level, then one scaler for all
+            self._raw = torch.from_numpy(raw_features.astype(np.float32))
+            train_ends = self.split_ends["train"]
+            picked = train_ends[np.linspace(0, len(train_ends) - 1, min(len(train_ends), SCALER_WINDOWS)).astype(int)]
+            identity = Scaler(np.zeros(raw_features.shape[1]), np.ones(raw_features.shape[1]))
+            relative = self._normalized_windows(picked, identity)  # [S, T, F]
+            self.feature_scaler = Scaler.fit(relative.reshape(-1, raw_features.shape[1]).double().numpy())
+        else:
+            self.feature_scaler = Scaler.fit(raw_features[:n_train_rows])
+            scaled_features = self.feature_scaler.transform(raw_features).astype(np.float32)  # [N, F]
+            # every window as a view: sample s ends at row s + window - 1
+            self._windows = torch.from_numpy(scaled_features).unfold(0, window, 1).permute(0, 2, 1)  # [N-T+1, T, F]
 
         raw_target = np.full((n_rows, steps), np.nan)
-        raw_target[ends] = self.raw_targets_at(ends)  # [S, steps]
+        raw_target[ends] = self._relative(self.raw_targets_at(ends), ends)  # [S, steps]
         self.target_scaler = Scaler.fit(raw_target[self.split_ends["train"]])  # one mean and std per step
         scaled = self.target_scaler.transform(raw_target).astype(np.float32)  # [N, steps]
         self.target = scaled[:, 0] if steps == 1 else scaled  # [N] for one step, as the trainer's loss expects
-        # every window as a view: sample s ends at row s + window - 1
-        self._windows = torch.from_numpy(self.features).unfold(0, window, 1).permute(0, 2, 1)  # [N-T+1, T, F]
+
+    def _relative(self, raw: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Own-unit targets ``[S, steps]`` as the network learns them: relative to each window's level if normalised."""
+        if not self.normalized:
+            return raw
+        window = self.config.window
+        return np.stack([self.target_kind.relative(raw[:, k], self, ends, window) for k in range(raw.shape[1])], axis=1)
+
+    def _channel_levels(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each window's own level per input channel, as (offset, divisor) ``[S, F]``: the size of a day's move minus
+        the log of the window's mean-|r| volatility, prices as multiples of the last one, volume minus its window
+        mean; log returns stay as they are."""
+        window = self.config.window
+        offset, divisor = np.zeros((len(ends), self.config.n_features)), np.ones((len(ends), self.config.n_features))
+        for f, feature in enumerate(self.config.features):
+            if feature == Feature.LOGABSRET:
+                from lstm_core.targets.volatility import window_log_level
+
+                offset[:, f] = window_log_level(self.logret, ends, window)
+            elif feature == Feature.VOLUME:
+                column = np.concatenate([[0.0], np.cumsum(self._raw[:, f].double().numpy())])
+                offset[:, f] = (column[ends + 1] - column[ends + 1 - window]) / window
+            elif feature != Feature.LOGRET:  # a price level
+                divisor[:, f] = self.close[ends]
+        return offset, divisor
+
+    def _normalized_windows(self, ends: np.ndarray, scaler: Scaler) -> torch.Tensor:
+        """Windows ending at ``ends`` relative to their own levels, then scaled: ``[S, T, F]`` float32 (one copy)."""
+        offset, divisor = self._channel_levels(ends)
+        a = 1 / (divisor * scaler.std)  # [S, F]: scaled = raw * a + b
+        b = -(offset / divisor + scaler.mean) / scaler.std
+        rows = ends - (self.config.window - 1)
+        raw = self._raw.unfold(0, self.config.window, 1).permute(0, 2, 1)[rows]  # [S, T, F]
+        return raw * torch.from_numpy(a.astype(np.float32))[:, None, :] + torch.from_numpy(b.astype(np.float32))[:, None, :]
 
     def raw_targets_at(self, ends: np.ndarray) -> np.ndarray:
         """Unscaled targets of every step for samples ending at ``ends``: ``[S, steps]``."""
@@ -117,10 +167,15 @@ class Prepared:
         """Unscaled targets of every step for each sample of a split: ``[S, steps]``."""
         return self.raw_targets_at(self.split_ends[split])
 
-    def unscale(self, y_scaled: np.ndarray) -> np.ndarray:
-        """Model outputs ``[S]`` or ``[S, steps]`` back in the target's own units (log returns, prices, log vol): ``[S, steps]``."""
-        y = np.asarray(y_scaled, dtype=np.float64).reshape(-1, self.steps)
-        return self.target_scaler.inverse(y)
+    def unscale(self, y_scaled: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Model outputs ``[S]`` or ``[S, steps]`` of samples ending at ``ends`` back in the target's own units (log
+        returns, prices, log vol; a normalised run's mapped back from each window's level): ``[S, steps]``."""
+        relative = self.target_scaler.inverse(np.asarray(y_scaled, dtype=np.float64).reshape(-1, self.steps))
+        if not self.normalized:
+            return relative
+        window = self.config.window
+        return np.stack([self.target_kind.absolute(relative[:, k], self, ends, window) for k in range(self.steps)],
+                        axis=1)
 
     def readable_at(self, raw: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Unscaled values ``[S, steps]`` of samples ending at ``ends`` in readable units (readable() is increasing)."""
@@ -133,9 +188,14 @@ class Prepared:
 
     def tensors_at(self, ends: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """The samples ending at rows ``ends`` (any split's): ``x [S, T, F]`` and scaled targets."""
-        x = self._windows[ends - (self.config.window - 1)].contiguous()  # [S, T, F]
-        y = torch.from_numpy(self.target[ends].copy())  # [S]
-        return x, y
+        return self.inputs_at(ends), torch.from_numpy(self.target[ends].copy())  # [S, T, F], [S]
+
+    def inputs_at(self, ends: np.ndarray) -> torch.Tensor:
+        """The network's inputs of the windows ending at rows ``ends`` (any row, the last included): ``[S, T, F]``."""
+        ends = np.asarray(ends)
+        if self.normalized:
+            return self._normalized_windows(ends, self.feature_scaler)
+        return self._windows[ends - (self.config.window - 1)].contiguous()
 
     def n_samples(self, split: str) -> int:
         return len(self.split_ends[split])
@@ -146,13 +206,11 @@ class Prepared:
         ``y_scaled`` holds one output per sample of ``split``, or per sample ``index`` picks (e.g. ``[k]``). A
         multi-step output ``[S, steps]`` is read at its first step: single-step scores and charts show step 1.
         """
-        y = np.asarray(y_scaled, dtype=np.float64)
-        y = y.reshape(-1, self.steps)[:, 0] if self.steps > 1 else y.reshape(-1)
-        raw = y * self.target_scaler.std[0] + self.target_scaler.mean[0]
+        y = np.asarray(y_scaled, dtype=np.float64).reshape(-1, self.steps)
         ends = self.split_ends[split] if index is None else np.atleast_1d(self.split_ends[split][index])
-        if len(ends) != len(raw):
-            raise ValueError(f"{len(raw)} outputs for {len(ends)} samples of '{split}'")
-        return self.target_kind.readable(raw, self, ends)
+        if len(ends) != len(y):
+            raise ValueError(f"{len(y)} outputs for {len(ends)} samples of '{split}'")
+        return self.target_kind.readable(self.unscale(y, ends)[:, 0], self, ends)
 
     def window(self, split: str, k: int) -> Window:
         """The ``k``-th sample of a split (negative counts from the end) in readable units."""
@@ -163,7 +221,7 @@ class Prepared:
         rows = slice(end - self.config.window + 1, end + 1)
         target_row = end + self.config.horizon
         return Window(
-            x=self.features[rows].copy(),
+            x=self.inputs_at(np.array([end]))[0].numpy(),
             dates=self.dates[rows],
             close=self.close[rows].copy(),
             target_date=self.dates[target_row],

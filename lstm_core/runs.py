@@ -17,14 +17,12 @@ import pandas as pd
 from lstm_core.baselines import DEFAULT_OPTIONS, FitOptions
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.evaluate import Outputs, collect_outputs, evaluate, model_outputs
+from lstm_core.evaluate import ModelOutputs, Outputs, collect_outputs, evaluate, model_outputs
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
 from lstm_core.record import RunRecord
 from lstm_core.trainer import Trainer
 from lstm_core.weights import State, from_bytes, to_bytes
-
-ModelOutputs = tuple[np.ndarray, np.ndarray]  # the model's validation and test forecasts, own units, [S, steps] each
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ class Run:
     def outputs(self, options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
         """The model's and every baseline's forecasts of the validation and test windows, made once per options."""
         if options not in self._outputs:
-            self._outputs[options] = collect_outputs(self.prepared, *self.model_outputs(), options)
+            self._outputs[options] = collect_outputs(self.prepared, self.model_outputs(), options)
         return self._outputs[options]
 
     @property
@@ -134,15 +132,15 @@ def train_run(
         if callback is not None:
             trainer.add_callback(event, callback)
     result = trainer.fit()
-    val, test = model_outputs(prepared, result.model, eval_chunk)
-    outputs = collect_outputs(prepared, val, test)
+    forecasts = model_outputs(prepared, result.model, eval_chunk)
+    outputs = collect_outputs(prepared, forecasts)
     record = RunRecord(
         config=config, dataset=dataset_name, metrics=evaluate(prepared, outputs), history=tuple(result.history),
         best_epoch=result.best_epoch, best_val_loss=result.best_val_loss, stop_reason=result.stop_reason,
         seconds=result.seconds,
         scaler={"features": prepared.feature_scaler, "target": prepared.target_scaler},
     )
-    return Run(record, frame, result.model, result.initial_state, prepared, (val, test), {DEFAULT_OPTIONS: outputs})
+    return Run(record, frame, result.model, result.initial_state, prepared, forecasts, {DEFAULT_OPTIONS: outputs})
 
 
 __all__ = ["ModelOutputs", "Run", "SavedRun", "train_run"]

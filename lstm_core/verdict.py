@@ -1,4 +1,10 @@
-"""The verdict on a run: does the model beat persistence, and the strongest baseline, by more than chance?"""
+"""The verdict on a run: what its test scores support saying, against every baseline, and nothing more.
+
+Every sentence the app says about a model's quality comes from ``claims``: the comparison with the strongest
+baseline (the lowest test RMSE) leads; "beats" is said of a baseline only where the model's RMSE is lower and the
+Diebold-Mariano test (HLN-corrected) gives p < 0.05 against it; a run that kept its untrained weights gets no claim
+at all but that it learned nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,45 +17,93 @@ from lstm_core.targets import Target, target_of
 SIGNIFICANCE = 0.05
 COPY_TOLERANCE = 0.02  # within 2 % of persistence's RMSE a price model has, in effect, learned to copy the last price
 
+Claim = tuple[str, dict[str, object]]  # a translation key and its parameters
+
 
 class Outcome(StrEnum):
-    BEATS = "beats"  # lower RMSE than persistence and unlikely to be chance
-    CHANCE = "chance"  # lower RMSE, but the difference could be chance
-    LOSES = "loses"  # no lower RMSE at all
+    """How the model stands against the strongest baseline; each has its sentence ``verdict_<value>``."""
+
+    BEATS = "beats"  # lower RMSE than the strongest baseline, unlikely to be chance
+    TIES = "ties"  # not distinguishable from it
+    LOSES = "loses"  # higher RMSE, unlikely to be chance
+    LEARNED_NOTHING = "learned_nothing"  # the untrained weights were kept: no claim about skill is made
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The model against one baseline on the test period."""
+
+    baseline: str
+    rmse: float
+    p_value: float | None  # Diebold-Mariano, two-sided
+
+    def significant(self) -> bool:
+        return self.p_value is not None and self.p_value < SIGNIFICANCE
 
 
 @dataclass(frozen=True)
 class Verdict:
     outcome: Outcome
-    skill: float | None  # 1 - RMSE_model / RMSE_persistence
-    p_value: float | None  # Diebold-Mariano, model against persistence
     model_rmse: float
-    persistence_rmse: float
-    best_baseline: str  # the baseline with the lowest RMSE (persistence included)
-    best_baseline_rmse: float
-    beats_every_baseline: bool
+    comparisons: tuple[Comparison, ...]  # the strongest baseline (lowest RMSE) first
     copies_last: bool  # a price model whose errors match persistence's: it learned to copy the last price
 
+    @property
+    def strongest(self) -> Comparison:
+        return self.comparisons[0]
 
-def judge(metrics: dict[str, dict[str, float | None]], target: Target) -> Verdict:
-    """The verdict from a run's test metrics (``lstm_core.evaluate.evaluate``)."""
+    def beaten(self) -> list[str]:
+        """Baselines the model beats: lower RMSE and p < 0.05."""
+        return [c.baseline for c in self.comparisons if c.significant() and self.model_rmse < c.rmse]
+
+    def beating(self) -> list[str]:
+        """Baselines that beat the model: lower RMSE and p < 0.05."""
+        return [c.baseline for c in self.comparisons if c.significant() and c.rmse < self.model_rmse]
+
+    def undecided(self) -> list[str]:
+        """Baselines the test cannot tell from the model."""
+        return [c.baseline for c in self.comparisons if not c.significant()]
+
+
+def judge(metrics: dict[str, dict[str, float | None]], target: Target, learned: bool) -> Verdict:
+    """The verdict from a run's test metrics (``lstm_core.evaluate.evaluate``) and whether it learned anything
+    (``RunRecord.learned``: some epoch beat the untrained model on validation)."""
     model = metrics[MODEL]
-    skill, p_value = model.get("skill"), model.get("p_vs_persistence")
-    names = [n for n in metrics if n != MODEL]
-    best = min(names, key=lambda n: metrics[n]["rmse"])
-    if skill is not None and skill > 0 and p_value is not None and p_value < SIGNIFICANCE:
-        outcome = Outcome.BEATS
-    elif skill is not None and skill > 0:
-        outcome = Outcome.CHANCE
+    comparisons = sorted((Comparison(name, float(row["rmse"]), row.get("dm_p"))
+                          for name, row in metrics.items() if name != MODEL), key=lambda c: c.rmse)
+    model_rmse = float(model["rmse"])
+    strongest = comparisons[0]
+    if not learned:
+        outcome = Outcome.LEARNED_NOTHING
+    elif not strongest.significant():
+        outcome = Outcome.TIES
     else:
-        outcome = Outcome.LOSES
-    return Verdict(
-        outcome=outcome, skill=skill, p_value=p_value, model_rmse=float(model["rmse"]),
-        persistence_rmse=float(metrics["persistence"]["rmse"]), best_baseline=best,
-        best_baseline_rmse=float(metrics[best]["rmse"]),
-        beats_every_baseline=all(model["rmse"] < metrics[n]["rmse"] for n in names),
-        copies_last=target_of(target).can_copy_last and skill is not None and abs(skill) < COPY_TOLERANCE,
-    )
+        outcome = Outcome.BEATS if model_rmse < strongest.rmse else Outcome.LOSES
+    skill = model.get("skill")
+    copies = target_of(target).can_copy_last and skill is not None and abs(skill) < COPY_TOLERANCE
+    return Verdict(outcome, model_rmse, tuple(comparisons), copies and learned)
+
+
+def claims(verdict: Verdict) -> list[Claim]:
+    """Everything the page says about the model's quality, as (translation key, params): baselines by name."""
+    strongest = verdict.strongest
+    if verdict.outcome == Outcome.LEARNED_NOTHING:
+        return [("verdict_learned_nothing", {"rmse": verdict.model_rmse})]
+    lead = ("verdict_" + verdict.outcome, {"name": strongest.baseline, "rmse": verdict.model_rmse,
+                                          "base": strongest.rmse, "p": format_p(strongest.p_value)})
+    said: list[Claim] = [lead]
+    others = [name for name in verdict.beaten() if name != strongest.baseline]
+    if others:
+        said.append(("verdict_also_beats", {"names": others}))
+    undecided = [name for name in verdict.undecided() if name != strongest.baseline]
+    if undecided:
+        said.append(("verdict_undecided", {"names": undecided}))
+    worse = [name for name in verdict.beating() if name != strongest.baseline]
+    if worse:
+        said.append(("verdict_beaten_by", {"names": worse}))
+    if verdict.copies_last:
+        said.append(("verdict_copies", {}))
+    return said
 
 
 def format_p(p_value: float | None) -> str:

@@ -35,7 +35,8 @@ from lstm_core.errors import LabError
 PROCESS_PREFIX = "lstm-lab-job"
 # imported once by the forkserver, so that every worker forked from it starts with them loaded and shares their pages;
 # torch.optim imports torch._dynamo when an optimizer is built: 2.5 s and 70 MB that each worker would pay again
-PRELOAD = ("torch", "torch._dynamo", "lstm_core.jobs")
+# arch (and the scipy.stats it imports, 2-3 s) fits every volatility run's GARCH baseline
+PRELOAD = ("torch", "torch._dynamo", "lstm_core.jobs", "arch.univariate")
 POLL_S = 0.2  # how often a watcher looks at its job's stop request, owner and clock when the worker is quiet
 OWNER_CHECK_S = 0.5  # how often a running job asks whether anyone is still there to see its result
 ABANDONED_KILL_S = 30.0  # a worker still busy this long after its owner left is killed (no one waits for it)

@@ -45,7 +45,7 @@ def test_baselines_and_skill(horizon):
     frame = pd.DataFrame({"Close": close}, index=pd.bdate_range("2020-01-01", periods=n))
     p = Prepared(frame, RunConfig(target="price", features=("close",), window=10, horizon=horizon))
     perfect = p.raw_targets("test")  # a price target's own units are prices
-    outputs = collect_outputs(p, p.raw_targets("val"), perfect)
+    outputs = collect_outputs(p, {"val": p.raw_targets("val"), "cal": p.raw_targets("cal"), "test": perfect})
     base = {name: outputs.readable(p, "test", name) for name in outputs.baselines}
     np.testing.assert_allclose(base["persistence"], p.actual_values("test") - horizon)
     np.testing.assert_allclose(base["drift"], p.actual_values("test"))

@@ -75,7 +75,11 @@ def test_conformal_intervals_cover_gaussian_noise_at_their_level():
     config = TINY.with_(steps=2, horizon=1, train_frac=0.4, val_frac=0.3, epochs=1)
     run = train_run(gaussian_walk(9000), "walk", config)
     result = forecast.backtest(run.prepared, run.outputs())
-    assert result.origins >= 2000 and result.calibration_windows >= 2000
+    assert result.origins >= 2000 and result.calibration_windows >= 1300  # half the validation period calibrates
+    for level in (80, 95):  # exchangeable errors: the bootstrap interval holds the level, and it is no wider than needed
+        low, high = result.model.coverage_interval[level]
+        assert low <= level <= high and high - low < 6
+    assert forecast.miscalibrated(result) == []
     for who in (result.model, result.scores["persistence"]):
         for row in who.per_step:
             assert abs(row.intervals[80].coverage - 80) <= 3, row
@@ -103,7 +107,7 @@ def test_calibration_never_reads_a_training_period_target():
     again = forecast.calibrate(prepared, outputs_of(prepared, model))
     for name in ("model", "persistence"):  # fitted baselines read training rows by design: the linear AR is one
         assert np.array_equal(clean.halfwidths[name], again.halfwidths[name])
-    assert clean.n_windows == prepared.n_samples("val")
+    assert clean.n_windows == prepared.n_samples("cal")  # the end of validation: early stopping never read it
 
 
 def test_conformal_halfwidth_takes_the_finite_sample_rank():
@@ -135,8 +139,9 @@ def test_forecast_ahead_starts_after_the_last_day_on_business_days():
     last = frame.index[-1]
     assert ahead.dates[0] == last + pd.offsets.BDay(2) and len(ahead.dates) == 3
     assert all(d.day_of_week < 5 for d in ahead.dates)
-    x = torch.from_numpy(prepared.features[-config.window:]).unsqueeze(0)
-    expected = prepared.close[-1] * np.exp(prepared.unscale(model(x).detach().numpy())[0])
+    last = np.array([len(prepared.close) - 1])
+    x = prepared.inputs_at(last)
+    expected = prepared.close[-1] * np.exp(prepared.unscale(model(x).detach().numpy(), last)[0])
     assert np.allclose(ahead.median, expected)
     for level in (80, 95):
         lower, upper = ahead.intervals[level]
@@ -192,7 +197,7 @@ def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
     before = {k: v.clone() for k, v in model.state_dict().items()}
     once = forecast.refit_outputs(prepared, model, refit_every=n_test)  # one refit, at the first test origin
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the run's own model is untouched
-    frozen = model_outputs(prepared, model)[1]
+    frozen = model_outputs(prepared, model)["test"]
     assert once.shape == frozen.shape and not np.allclose(once, frozen)
     # targets that end after the first origin are poisoned: a refit that read them would forecast differently
     origin = prepared.split_ends["test"][0]
@@ -236,3 +241,27 @@ def test_seasonal_naive_is_exact_on_a_periodic_series_and_repeats_the_last_cycle
     assert "seasonal_naive" not in forecast.backtest(prepared, outputs_of(prepared, build_model(prepared.config))).scores
     with pytest.raises(LabError):
         outputs_of(prepared, build_model(prepared.config), period=0)
+
+
+def test_the_coverage_interval_is_as_wide_as_the_dependence_between_origins_makes_it():
+    rng = np.random.default_rng(3)
+    cal = rng.standard_normal((1000, 1))
+    independent = rng.standard_normal((1000, 1))
+    low, high = forecast.coverage_interval(cal, independent, 80, horizon=1)
+    assert low < 80 < high and 3 < high - low < 9  # about 1.645 x sqrt(2 x 0.16 / 1000): calibration and test noise
+    # the same errors, each repeated over 20 neighbouring origins (as 20-day windows overlap): far fewer really differ
+    clustered = np.repeat(rng.standard_normal((50, 1)), 20, axis=0)
+    wide_low, wide_high = forecast.coverage_interval(cal, clustered, 80, horizon=20)
+    assert wide_high - wide_low > 1.5 * (high - low)
+
+
+def test_a_forecast_reports_how_its_intervals_covered_the_test_period(tmp_path, capsys):
+    from lstm_core.bundles import save_bundle
+    from lstm_core.cli import main
+
+    run = train_run(tiny_frame(n_days=400), "sine", TINY.with_(steps=2, epochs=1))
+    assert main(["forecast", "--bundle", str(save_bundle(run, tmp_path / "b"))]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for level in ("80", "95"):
+        entry = payload["test_coverage"][level]
+        assert entry["interval"][0] <= entry["coverage"] <= entry["interval"][1]

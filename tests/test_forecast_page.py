@@ -48,16 +48,18 @@ def test_calibration_figure_plots_nominal_against_empirical():
     assert list(model.x) == [80, 95] and list(model.y) == [78.5, 96.0]
 
 
-def _backtest(model_rows, persistence_rows):
-    """A backtest of two steps at the 80 % level: (width, coverage) of each step, for the model and persistence."""
+def _backtest(model_rows, persistence_rows, interval=(70.0, 90.0)):
+    """A backtest of two steps at the 80 % level: (width, coverage) of each step, for the model and persistence, and
+    the model's coverage interval."""
 
-    def score(rows):
+    def score(rows, bounds):
         return forecast.ForecasterScore(tuple(
             forecast.StepScore(k + 1, 0.0, 0.0, None, {80: forecast.IntervalScore(coverage, width, 0.0, 0.0)})
-            for k, (width, coverage) in enumerate(rows)))
+            for k, (width, coverage) in enumerate(rows)), coverage_interval={80: bounds})
 
     return forecast.Backtest(origins=10, steps=2, calibration_windows=10, refits=0, seconds=0.0,
-                             scores={"model": score(model_rows), "persistence": score(persistence_rows)})
+                             scores={"model": score(model_rows, interval),
+                                     "persistence": score(persistence_rows, (75.0, 85.0))})
 
 
 def test_width_comparison_and_miscalibration_flags():
@@ -65,8 +67,10 @@ def test_width_comparison_and_miscalibration_flags():
     (c,) = forecast.compare_widths(scores)
     assert c.model_width == 3.0 and c.persistence_width == 4.0 and c.ratio == 0.75 and c.narrower
     assert forecast.miscalibrated(scores) == []
-    short = _backtest([(2.0, 69.0), (4.0, 71.0)], [(4.0, 80.0), (4.0, 80.0)])
-    assert forecast.miscalibrated(short) == [(80, 70.0)]
+    short = _backtest([(2.0, 69.0), (4.0, 71.0)], [(4.0, 80.0), (4.0, 80.0)], interval=(64.0, 76.0))
+    assert forecast.miscalibrated(short) == [(80, 70.0, 64.0, 76.0)]
+    noisy = _backtest([(2.0, 69.0), (4.0, 71.0)], [(4.0, 80.0), (4.0, 80.0)], interval=(58.0, 83.0))
+    assert forecast.miscalibrated(noisy) == []  # 70 % is far from 80 %, but not beyond what overlap makes noise
     assert not forecast.compare_widths(short)[0].narrower  # narrower, but by covering less: no fair win
 
 

@@ -7,13 +7,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lstm_core.cli import build_parser
-from lstm_core.config import SETTINGS, Cell, Feature, Optimizer, RunConfig, Target
+from lstm_core.config import SETTINGS, Cell, Feature, Normalization, Optimizer, RunConfig, Target
 from lstm_core.errors import LabError
 from lstm_core.i18n import TABLE
 from ui.settings import CHOICE_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
-CHOICE_ENUMS = {"target": Target, "features": Feature, "cell": Cell, "optimizer": Optimizer}
+CHOICE_ENUMS = {"target": Target, "features": Feature, "cell": Cell, "optimizer": Optimizer, "normalize": Normalization}
 
 
 def test_every_field_has_a_setting_with_labels_in_both_languages():

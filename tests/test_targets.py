@@ -13,7 +13,7 @@ from lstm_core.data import load_sample
 from lstm_core.features import VOL_FLOOR
 from lstm_core.pipeline import Prepared
 from lstm_core.runs import train_run
-from lstm_core.verdict import Outcome, format_p, format_percent, judge
+from lstm_core.verdict import Outcome, claims, format_p, format_percent, judge
 from tests.helpers import baseline_outputs
 
 
@@ -32,7 +32,7 @@ def _frame(n=400, seed=0):
 
 def test_volatility_target_and_baselines_by_hand():
     frame = _frame()
-    cfg = RunConfig(window=30, horizon=5)
+    cfg = RunConfig(window=30, horizon=5, normalize="none")
     p = Prepared(frame, cfg)
     close = frame["Close"].to_numpy()
     r = np.log(close[1:] / close[:-1])  # Prepared's rows are the frame's rows 1..
@@ -69,17 +69,47 @@ def test_formats_read_like_a_person_wrote_them():
 
 
 def test_the_first_run_learns_and_its_verdict_is_true():
-    """The defaults on the default sample: a loss that falls over many epochs, and a verdict the numbers back."""
+    """The defaults on the default sample: a model that learns, beats persistence, and is told plainly that it does not
+    beat the strongest simple method (the panel in the README: a tie on two seeds of three, a loss on the third)."""
     torch.set_num_threads(1)
     ds = load_sample("MSFT")
     run = train_run(ds.frame, ds.name, RunConfig())
     epoch0 = run.history[0]
-    assert run.history[0].epoch == 0 and run.record.epochs_run >= 10
-    assert run.record.best_val_loss <= 0.5 * epoch0.val_loss
-    v = judge(run.metrics, run.config.target)
+    assert run.history[0].epoch == 0 and run.record.epochs_run >= 10 and run.record.learned
+    assert run.record.best_val_loss < 0.95 * epoch0.val_loss  # relative to each window's level: a modest fall
     m = run.metrics
-    assert v.outcome == Outcome.BEATS  # measured: about 24 % lower RMSE than persistence, p < 0.001
-    assert m["model"]["rmse"] < m["persistence"]["rmse"] and m["model"]["p_vs_persistence"] < 0.05
-    assert v.beats_every_baseline == all(m["model"]["rmse"] < m[n]["rmse"] for n in ("persistence", "ewma", "train_mean"))
-    assert v.beats_every_baseline and v.best_baseline == "ewma"
-    assert Target(run.config.target) == Target.LOGVOL
+    assert Target(run.config.target) == Target.LOGVOL and set(m) >= {"har", "garch", "window_mean", "ewma"}
+    # measured: about 22 % below persistence's RMSE (p < 0.01) ...
+    assert m["model"]["rmse"] < 0.85 * m["persistence"]["rmse"] and m["persistence"]["dm_p"] < 0.01
+    # ... but not below the parameter-free window mean, which leads the verdict, and no "beats" is said of it
+    v = judge(m, run.config.target, run.record.learned)
+    assert v.strongest.baseline == "window_mean" and m["model"]["rmse"] > m["window_mean"]["rmse"]
+    assert v.outcome in (Outcome.TIES, Outcome.LOSES)
+    said = claims(v)
+    assert said[0][0] == f"verdict_{v.outcome}" and said[0][1]["name"] == "window_mean"
+    assert all("window_mean" not in params.get("names", ()) for key, params in said if key == "verdict_also_beats")
+    assert "persistence" in next(params["names"] for key, params in said if key == "verdict_also_beats")
+
+
+def _three_times_calmer(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """Returns whose volatility clusters (an AR(1) in its log) and is three times as high in the training period as
+    afterwards: a model that learned the training period's level forecasts far too much."""
+    rng = np.random.default_rng(seed)
+    log_vol = np.zeros(n)
+    for k in range(1, n):
+        log_vol[k] = 0.9 * log_vol[k - 1] + 0.3 * rng.standard_normal()
+    vol = 0.01 * np.exp(log_vol)
+    vol[: int(0.7 * n)] *= 3.0
+    close = 100 * np.exp(np.cumsum(vol * rng.standard_normal(n)))
+    return pd.DataFrame({"Close": close}, index=pd.bdate_range("2000-01-03", periods=n, name="Date"))
+
+
+def test_the_default_normalised_model_keeps_its_footing_when_the_level_drops():
+    torch.set_num_threads(1)
+    frame = _three_times_calmer()
+    normalised = train_run(frame, "calmer", RunConfig(epochs=20))
+    assert normalised.config.normalize == "window"  # the default
+    # measured (seeds 0-2 of this series): skill 0.10 to 0.17 with it, -0.10 to -0.62 without
+    assert normalised.metrics["model"]["skill"] > 0.05
+    plain = train_run(frame, "calmer", RunConfig(epochs=20, normalize="none"))
+    assert plain.metrics["model"]["skill"] < 0 < normalised.metrics["model"]["skill"]

@@ -105,8 +105,12 @@ def coverage_ui(result: ForecastReport) -> None:
     scores = result.backtest
     st.subheader(tr("forecast_coverage_title"))
     st.caption(tr("forecast_coverage_caption", origins=scores.origins, calibration=scores.calibration_windows))
-    for level, coverage in miscalibrated(scores):
-        st.warning(tr("forecast_miscalibrated", level=level, coverage=coverage), icon=":material/warning:")
+    for level, (low, high) in scores.model.coverage_interval.items():
+        st.markdown(tr("forecast_coverage_line", level=level, coverage=scores.model.coverage[level], low=low, high=high))
+    st.caption(tr("forecast_coverage_why"))
+    for level, coverage, low, high in miscalibrated(scores):
+        st.warning(tr("forecast_miscalibrated", level=level, coverage=coverage, low=low, high=high),
+                   icon=":material/warning:")
     cal_labels = {key: tr(f"forecast_cal_{key}") for key in ("model", "persistence", "ideal", "nominal", "empirical")}
     st.plotly_chart(calibration_figure(scores.model.coverage, scores.scores[PERSISTENCE].coverage, cal_labels),
                     key="forecast_calibration")
@@ -116,6 +120,12 @@ def coverage_ui(result: ForecastReport) -> None:
             st.success(tr("forecast_narrower", percent=f"{100 * (1 - c.ratio):.0f}", **params), icon=":material/check:")
         else:
             st.info(tr("forecast_wider", width_ratio=c.ratio, **params), icon=":material/info:")
+    with st.expander(tr("forecast_by_year")):
+        by_year = scores.model.coverage_by_year
+        years = sorted({year for values in by_year.values() for year in values})
+        st.dataframe(pd.DataFrame({tr("forecast_col_year"): [str(y) for y in years],
+                                   **{tr("forecast_col_coverage", level=level): [round(by_year[level][y], 1) for y in years]
+                                      for level in by_year}}), hide_index=True)
     with st.expander(tr("forecast_per_step")):
         st.dataframe(pd.DataFrame([{
             tr("forecast_col_step"): row.step, tr("m_rmse"): round(row.rmse, 4), tr("m_mae"): round(row.mae, 4),

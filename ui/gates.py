@@ -46,6 +46,7 @@ class GateSource:
     prepared: Prepared
     initial_model: Forecaster | None
     test_prices: np.ndarray  # [S] predicted value of each test window, in the order of prepared.split_ends["test"]
+    learned: bool = True  # False: training kept the untrained weights, so before and after are one network
 
     def predicted_price(self, k: int) -> float:
         """The model's predicted value (a price, or a volatility) for test window ``k``."""
@@ -58,7 +59,7 @@ class GateSource:
 
 def run_source(run: Run) -> GateSource:
     return GateSource(run.run_id, run.dataset_name, run.config, run.model, run.prepared, run.initial_model(),
-                      run.test_predictions)
+                      run.test_predictions, run.record.learned)
 
 
 def predicted_test_prices(model: Forecaster, prepared: Prepared) -> np.ndarray:
@@ -183,9 +184,12 @@ def before_after_ui(source: GateSource, trace: GateTrace, window: Window, layer:
     if source.initial_model is None:
         st.caption(tr("gates_before_after_none"))
         return
+    if not source.learned:
+        st.warning(tr("gates_learned_nothing"), icon=":material/block:")
     gate = st.segmented_control(tr("gates_pick_gate"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
                                 required=True, **kept("gates_before_after_gate", "f", lambda v: v in ARRAYS))
     before = extract_gates(source.initial_model, window.x)
     st.plotly_chart(before_after_figure(before, trace, window.dates, gate=gate, layer=layer, lang=lang()),
                     key="gates_before_after")
-    st.markdown(tr("gates_before_after_explain"))
+    if source.learned:  # the explanation says training taught the gates something
+        st.markdown(tr("gates_before_after_explain"))

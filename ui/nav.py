@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
 from pathlib import Path
 
 import streamlit as st
 
+from lstm_core.baselines import garch
 from ui.text import tr
 
 PAGE_ICONS = {"home": "home", "data": "candlestick_chart", "train": "model_training", "tune": "tune", "gates": "memory",
               "forecast": "query_stats", "learn": "school"}
 _router_ran = False  # becomes True the first time app.py runs in this server process
+
+
+@st.cache_resource(show_spinner=False)
+def warm_imports() -> threading.Thread:
+    """Import what a run's scores need but the first page does not (GARCH's arch: 2-3 s) on a thread of its own, once
+    per server process: a later import waits for it instead of doing it again."""
+    thread = threading.Thread(target=importlib.import_module, args=(garch.SLOW_IMPORT,), name="warm-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def mark_router_ran() -> None:

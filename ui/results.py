@@ -19,12 +19,15 @@ from lstm_core.plots.train import (
 )
 from lstm_core.record import StopReason
 from lstm_core.runs import Run
-from lstm_core.verdict import Outcome, format_p, format_percent, judge
+from lstm_core.verdict import Outcome, claims, format_p, judge
 from ui.loaders import dataset_label
 from ui.settings import value_label
 from ui.text import lang, plain, tr
 
-METRIC_COLUMNS = ("rmse", "mae", "mape", "direction_acc")
+METRIC_COLUMNS = {"rmse": "m_rmse", "mae": "m_mae", "qlike": "m_qlike", "mape": "m_mape", "direction_acc": "m_direction",
+                  "dm_p": "m_dm_p"}
+VERDICT_LOOK = {Outcome.BEATS: (st.success, "trending_up"), Outcome.TIES: (st.info, "balance"),
+                Outcome.LOSES: (st.warning, "trending_down"), Outcome.LEARNED_NOTHING: (st.warning, "block")}
 
 
 def _num(value: float | None) -> str:
@@ -39,34 +42,43 @@ def forecaster_label(name: str, run: Run) -> str:
     return tr(key, **params)
 
 
-def persistence_description(run: Run) -> str:
-    key, params = run.prepared.target_kind.persistence_description(run.config.horizon)
-    return tr(key, **params)
-
-
 def metrics_table(run: Run) -> pd.DataFrame:
-    """The model and each baseline of its target, one row each; undefined values stay visibly undefined."""
+    """The model and each baseline of its target, one row each, with each baseline's Diebold-Mariano p against the
+    model; undefined values stay visibly undefined."""
     rows = {forecaster_label(name, run): row for name, row in run.metrics.items()}
-    table = pd.DataFrame(rows).T[list(METRIC_COLUMNS)]
-    table.columns = [tr("m_rmse"), tr("m_mae"), tr("m_mape"), tr("m_direction")]
-    return table.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")
+    table = pd.DataFrame(rows).T
+    columns = [c for c in METRIC_COLUMNS if c in table.columns]
+    table = table[columns].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")
+    if "dm_p" in columns:
+        table["dm_p"] = [format_p(row.get("dm_p")) if name != MODEL else "" for name, row in run.metrics.items()]
+    table.columns = [tr(METRIC_COLUMNS[c]) for c in columns]
+    return table
+
+
+def _claim_text(key: str, params: dict[str, object], run: Run) -> str:
+    shown = {k: ", ".join(forecaster_label(n, run) for n in v) if k == "names"
+             else forecaster_label(v, run) if k == "name" else _num(v) if isinstance(v, float) else v
+             for k, v in params.items()}
+    return tr(key, **shown)
 
 
 def verdict_ui(run: Run) -> None:
-    """What the numbers say, in sentences a newcomer can trust, and how sure they are."""
-    v = judge(run.metrics, run.config.target)
-    numbers = dict(desc=persistence_description(run), rmse=_num(v.model_rmse), base=_num(v.persistence_rmse),
-                   skill=format_percent(v.skill), p=format_p(v.p_value))
-    show = {Outcome.BEATS: (st.success, "trending_up"), Outcome.CHANCE: (st.info, "balance"),
-            Outcome.LOSES: (st.warning, "trending_down")}[v.outcome]
-    lines = [tr(f"verdict_{v.outcome}", **numbers)]
-    if v.best_baseline != PERSISTENCE or v.outcome != Outcome.LOSES:
-        best = dict(name=forecaster_label(v.best_baseline, run), base=_num(v.best_baseline_rmse), rmse=_num(v.model_rmse))
-        lines.append(tr("verdict_best_beaten" if v.beats_every_baseline else "verdict_best_not_beaten", **best))
-    if v.copies_last:
-        lines.append(tr("verdict_copies"))
-    show[0]("  \n".join(lines), icon=f":material/{show[1]}:")
+    """What the numbers support saying, in sentences a newcomer can trust, and how sure they are."""
+    v = judge(run.metrics, run.config.target, run.record.learned)
+    show, icon = VERDICT_LOOK[v.outcome]
+    show("  \n".join(_claim_text(key, params, run) for key, params in claims(v)), icon=f":material/{icon}:")
     st.caption(tr("p_caption"), help=tr("p_help"))
+
+
+def direction_ui(run: Run) -> None:
+    """The model's directional accuracy beside what needs no model to get."""
+    model = run.metrics[MODEL]
+    if model.get("direction_acc") is None or model.get("direction_base") is None:
+        return
+    base = run.prepared.target_kind.direction_baseline
+    how = (tr("direction_base_baseline", name=forecaster_label(base, run)) if base in run.metrics
+           else tr("direction_base_majority"))
+    st.caption(tr("direction_base", acc=f"{model['direction_acc']:.1f}", base=f"{model['direction_base']:.1f}", how=how))
 
 
 def results_ui(run: Run) -> None:
@@ -83,6 +95,7 @@ def results_ui(run: Run) -> None:
         tr(f"reason_{record.stop_reason}", best=record.best_epoch, epochs=record.epochs_run, seconds=f"{record.seconds:.1f}"))
     verdict_ui(run)
     st.dataframe(metrics_table(run), alt=tr("metrics_alt"))
+    direction_ui(run)
 
     actual, last = p.actual_values("test"), p.last_values("test")
     persistence = run.outputs().readable(p, "test", PERSISTENCE)

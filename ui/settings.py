@@ -14,7 +14,7 @@ from lstm_core.targets import target_of
 from ui.session import kept
 from ui.text import lang, show_error, tr
 
-CHOICE_PREFIX = {"target": "target", "features": "feat", "cell": "cell", "optimizer": "optimizer"}
+CHOICE_PREFIX = {name: name for name, setting in SETTINGS.items() if setting.is_choice}  # choice c of n: "n_c"
 
 
 def widget_key(name: str) -> str:

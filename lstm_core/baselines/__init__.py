@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lstm_core.baselines import drift, ewma, linear_ar, moving_average, persistence, seasonal_naive, train_mean
+from lstm_core.baselines import (
+    drift,
+    ewma,
+    garch,
+    har,
+    linear_ar,
+    moving_average,
+    persistence,
+    seasonal_naive,
+    train_mean,
+    window_mean,
+)
 from lstm_core.baselines.base import DEFAULT_OPTIONS, Baseline, FitOptions, Predictor
 from lstm_core.targets import Target
 
@@ -20,8 +31,8 @@ if TYPE_CHECKING:
 
 PERSISTENCE = persistence.BASELINE.name
 BASELINES: dict[str, Baseline] = {b.name: b for b in (
-    persistence.BASELINE, ewma.BASELINE, train_mean.BASELINE, moving_average.BASELINE, drift.BASELINE,
-    linear_ar.BASELINE, seasonal_naive.BASELINE,
+    persistence.BASELINE, ewma.BASELINE, window_mean.BASELINE, har.BASELINE, garch.BASELINE, train_mean.BASELINE,
+    moving_average.BASELINE, drift.BASELINE, linear_ar.BASELINE, seasonal_naive.BASELINE,
 )}
 
 

@@ -11,11 +11,10 @@ MAX_FIT_WINDOWS = 20_000  # evenly spaced training windows beyond this: the esti
 
 
 def design(data, ends: np.ndarray) -> np.ndarray:
-    """Regression rows of the samples ending at ``ends``: their last ``MAX_LAGS`` steps' scaled inputs and a constant,
-    ``[S, L*F + 1]``, read straight from the feature rows (no window is copied whole)."""
-    lags = min(MAX_LAGS, data.config.window)
-    rows = ends[:, None] + np.arange(1 - lags, 1)[None, :]  # [S, L], oldest first
-    flat = data.features[rows].reshape(len(ends), -1).astype(np.float64)  # [S, L, F] -> [S, L*F]
+    """Regression rows of the samples ending at ``ends``: their last ``MAX_LAGS`` steps of the network's own inputs and
+    a constant, ``[S, L*F + 1]``."""
+    x = data.inputs_at(ends)[:, -MAX_LAGS:]  # [S, L, F]
+    flat = x.reshape(len(ends), -1).double().numpy()  # [S, L*F]
     return np.hstack([flat, np.ones((len(ends), 1))])
 
 
@@ -37,7 +36,7 @@ def fit_coefficients(data) -> np.ndarray:
 
 def fit(data, options: FitOptions) -> Predictor:
     coef = fit_coefficients(data)
-    return lambda ends: data.unscale(design(data, ends) @ coef)  # [S, P] @ [P, steps]
+    return lambda ends: data.unscale(design(data, ends) @ coef, ends)  # [S, P] @ [P, steps]
 
 
 BASELINE = Baseline("linear_ar", ALL_TARGETS, fit)

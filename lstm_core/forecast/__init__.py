@@ -12,7 +12,6 @@ from torch import nn
 from lstm_core.evaluate import Outputs
 from lstm_core.forecast.ahead import Forecast, forecast_ahead, future_dates, history
 from lstm_core.forecast.backtest import (
-    COVERAGE_TOLERANCE,
     Backtest,
     ForecasterScore,
     StepScore,
@@ -30,6 +29,7 @@ from lstm_core.forecast.conformal import (
     IntervalScore,
     calibrate,
     conformal_halfwidth,
+    coverage_interval,
     interval_scores,
     parse_levels,
 )
@@ -43,8 +43,8 @@ def report(prepared: Prepared, model: nn.Module, outputs: Outputs, levels: tuple
 
 
 __all__ = [
-    "COVERAGE_TOLERANCE", "DEFAULT_LEVELS", "Backtest", "Calibration", "Forecast", "ForecasterScore", "IntervalScore",
-    "StepScore", "WalkForward", "WidthComparison", "backtest", "calibrate", "compare_widths", "conformal_halfwidth",
+    "DEFAULT_LEVELS", "Backtest", "Calibration", "Forecast", "ForecasterScore", "IntervalScore",
+    "StepScore", "WalkForward", "WidthComparison", "backtest", "calibrate", "compare_widths", "conformal_halfwidth", "coverage_interval",
     "forecast_ahead", "future_dates", "history", "interval_scores", "miscalibrated", "parse_levels", "refit_outputs",
     "report", "trailing_mean", "walk_forward",
 ]

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
 from lstm_core.baselines import BASELINES, DEFAULT_OPTIONS, PERSISTENCE
@@ -53,10 +52,9 @@ def forecast_ahead(prepared: Prepared, model: nn.Module, calibration: Calibratio
     steps = prepared.steps if steps is None else steps
     if not 1 <= steps <= prepared.steps:
         raise LabError("err_forecast_steps", steps=steps, trained=prepared.steps)
-    window = prepared.config.window
     end = np.array([len(prepared.close) - 1])
-    x = torch.from_numpy(prepared.features[-window:]).unsqueeze(0)  # [1, T, F]
-    raw = {MODEL: prepared.unscale(predict(model, x).numpy())[:, :steps],  # [1, steps]
+    x = prepared.inputs_at(end)  # [1, T, F]: the window that ends on the last day
+    raw = {MODEL: prepared.unscale(predict(model, x).numpy(), end)[:, :steps],  # [1, steps]
            PERSISTENCE: BASELINES[PERSISTENCE].fit(prepared, DEFAULT_OPTIONS)(end)[:, :steps]}
 
     def readable(values: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,11 +17,10 @@ from lstm_core.forecast.conformal import (
     Calibration,
     IntervalScore,
     calibrate,
+    coverage_interval,
     interval_scores,
 )
 from lstm_core.pipeline import Prepared
-
-COVERAGE_TOLERANCE = 5.0  # percentage points: a coverage further than this from its level is flagged
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,13 @@ class StepScore:
 
 @dataclass(frozen=True)
 class ForecasterScore:
-    """A forecaster's scores at every step."""
+    """A forecaster's scores at every step, and how sure its coverage is."""
 
     per_step: tuple[StepScore, ...]
+    # level -> a 90 % block-bootstrap interval of the coverage averaged over steps (%): the test origins overlap, so
+    # their hits are far from independent and the interval is wider than a binomial one
+    coverage_interval: dict[int, tuple[float, float]] = field(default_factory=dict)
+    coverage_by_year: dict[int, dict[int, float]] = field(default_factory=dict)  # level -> year -> coverage (%)
 
     def mean(self, level: int, score: str) -> float:
         """An interval score at ``level`` averaged over the steps."""
@@ -57,7 +60,10 @@ class ForecasterScore:
 
     def to_json(self) -> dict[str, object]:
         return {"per_step": [row.to_json() for row in self.per_step],
-                "coverage": {str(level): value for level, value in self.coverage.items()}}
+                "coverage": {str(level): value for level, value in self.coverage.items()},
+                "coverage_interval": {str(level): list(bounds) for level, bounds in self.coverage_interval.items()},
+                "coverage_by_year": {str(level): {str(year): value for year, value in years.items()}
+                                     for level, years in self.coverage_by_year.items()}}
 
 
 @dataclass(frozen=True)
@@ -114,11 +120,15 @@ def backtest(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DEF
     persistence = prepared.target_kind.persistence(prepared, train_ends, prepared.config.horizon)
     naive_mae = np.mean(np.abs(persistence[:, None] - prepared.raw_targets("train")), axis=0)  # [steps]
     calibration = calibrate(prepared, outputs, levels)
+    cal_raw = prepared.raw_targets("cal")
+    years = prepared.dates[ends].year.to_numpy()
     scores = {}
     for name, raw in outputs.test.items():
         bounds = _bounds(prepared, calibration, name, raw, ends)
         median = prepared.readable_at(raw, ends)
         raw_mae = np.mean(np.abs(raw - test_raw), axis=0)
+        hits = {level: 100 * np.mean((actual >= lo) & (actual <= hi), axis=1)  # [S, steps] -> [S]
+                for level, (lo, hi) in bounds.items()}
         rows = []
         for k in range(actual.shape[1]):
             error = median[:, k] - actual[:, k]
@@ -128,7 +138,13 @@ def backtest(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DEF
                 intervals={level: interval_scores(actual[:, k], lo[:, k], hi[:, k], level)
                            for level, (lo, hi) in bounds.items()},
             ))
-        scores[name] = ForecasterScore(tuple(rows))
+        scores[name] = ForecasterScore(
+            tuple(rows),
+            coverage_interval={level: coverage_interval(outputs.cal[name] - cal_raw, raw - test_raw, level,
+                                                        prepared.config.horizon) for level in levels},
+            coverage_by_year={level: {int(y): float(h[years == y].mean()) for y in np.unique(years)}
+                              for level, h in hits.items()},
+        )
     return Backtest(origins=len(ends), steps=prepared.steps, calibration_windows=calibration.n_windows, refits=refits,
                     scores=scores, seconds=time.perf_counter() - started)
 
@@ -201,6 +217,9 @@ def compare_widths(result: Backtest) -> list[WidthComparison]:
             for level in result.levels]
 
 
-def miscalibrated(result: Backtest, tolerance: float = COVERAGE_TOLERANCE) -> list[tuple[int, float]]:
-    """(level, coverage %) of each level whose test coverage, averaged over steps, is further than ``tolerance``."""
-    return [(level, value) for level, value in result.model.coverage.items() if abs(value - level) > tolerance]
+def miscalibrated(result: Backtest) -> list[tuple[int, float, float, float]]:
+    """(level, coverage, interval low, interval high), in %, of each level whose 90 % block-bootstrap interval of the
+    model's test coverage excludes the level itself: a miss larger than the overlapping origins' own noise."""
+    model = result.model
+    return [(level, value, *model.coverage_interval[level]) for level, value in model.coverage.items()
+            if not model.coverage_interval[level][0] <= level <= model.coverage_interval[level][1]]

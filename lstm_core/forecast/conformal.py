@@ -2,7 +2,8 @@
 
 Intervals are built in the target's own units (log returns, prices, log volatility), where a model's errors are
 roughly exchangeable, as ``prediction +- q``: q is the conformal quantile of the absolute h-step errors of the
-validation windows, which the model never trained on. Readable units (prices, volatility in % a day) are an
+calibration windows, which the model never trained on and early stopping never read (the later part of the
+validation period, ``Prepared``'s "cal" split). Readable units (prices, volatility in % a day) are an
 increasing function of those units, so an interval maps end to end and keeps its coverage. Every baseline gets the
 same treatment from its own validation errors, so widths compare on equal footing.
 """
@@ -48,7 +49,7 @@ def conformal_halfwidth(abs_errors: np.ndarray, level: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Half-widths of each forecaster, level and step, in the target's own units, from the validation period only."""
+    """Half-widths of each forecaster, level and step, in the target's own units, from the calibration period only."""
 
     levels: tuple[int, ...]
     halfwidths: dict[str, np.ndarray]  # forecaster -> [L, steps]
@@ -60,14 +61,70 @@ class Calibration:
 
 
 def calibrate(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DEFAULT_LEVELS) -> Calibration:
-    """Conformal half-widths from the h-step errors of the validation windows (never a training window's)."""
-    actual = prepared.raw_targets("val")  # [S, steps]
+    """Conformal half-widths from the h-step errors of the calibration windows (never a training window's, nor one
+    that chose the early-stopping epoch)."""
+    actual = prepared.raw_targets("cal")  # [S, steps]
     return Calibration(
         levels=tuple(levels),
-        halfwidths={name: np.stack([conformal_halfwidth(np.abs(val - actual), level) for level in levels])
-                    for name, val in outputs.val.items()},
+        halfwidths={name: np.stack([conformal_halfwidth(np.abs(cal - actual), level) for level in levels])
+                    for name, cal in outputs.cal.items()},
         n_windows=len(actual),
     )
+
+
+BOOTSTRAP_RESAMPLES = 2000
+INTERVAL_LEVEL = 90  # the coverage's uncertainty is given as a 90 % interval
+
+
+def block_length(n: int, horizon: int, steps: int) -> int:
+    """Blocks that keep the dependence of overlapping forecasts: twice the rows two neighbouring origins share (the
+    horizon and the steps), and at least sqrt(n)."""
+    return int(min(n, max(2 * (horizon + steps - 1), math.ceil(math.sqrt(n)))))
+
+
+def _block_rows(n: int, block: int, rng: np.random.Generator, resamples: int) -> np.ndarray:
+    """Row indices of ``resamples`` moving-block resamples of ``n`` rows in order: ``[resamples, n]``."""
+    block = max(1, min(block, n))
+    starts = rng.integers(0, n - block + 1, size=(resamples, math.ceil(n / block)))
+    return (starts[:, :, None] + np.arange(block)).reshape(resamples, -1)[:, :n]
+
+
+def block_bootstrap_means(values: np.ndarray, block: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Means of ``values`` (in order) under moving-block resampling: blocks of ``block`` neighbours drawn with
+    replacement keep the series' own dependence. ``[resamples]``."""
+    values = np.asarray(values, dtype=np.float64)
+    block = max(1, min(block, len(values)))
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    block_means = (cumulative[block:] - cumulative[:-block]) / block  # every block's mean
+    starts = rng.integers(0, len(block_means), size=(resamples, math.ceil(len(values) / block)))
+    return block_means[starts].mean(axis=1)
+
+
+def coverage_interval(cal_errors: np.ndarray, test_errors: np.ndarray, level: int, horizon: int,
+                      resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
+    """A 90 % interval (%) of the test coverage of split-conformal intervals at ``level``, averaged over steps.
+
+    Both sources of its noise are resampled by moving blocks, since neighbouring windows share most of their days:
+    the calibration windows (which set the half-widths) and the test origins (which are scored). Absolute errors in
+    the target's own units, ``[n, steps]`` each; a hit is an error within the half-width. Seeded, so it reproduces.
+    """
+    cal, test = np.abs(np.asarray(cal_errors, dtype=np.float64)), np.abs(np.asarray(test_errors, dtype=np.float64))
+    steps = cal.shape[1]
+    rng = np.random.default_rng(seed)
+    # the test origins' own noise, at the half-widths the real calibration set gives
+    hits = np.mean(test <= conformal_halfwidth(cal, level), axis=1)  # [S]
+    test_block = block_length(len(test), horizon, steps)
+    test_noise = block_bootstrap_means(hits, test_block, resamples, rng) - hits.mean()  # [B]
+    # the calibration set's noise: half-widths from resampled calibration windows, scored on every test origin
+    rows = _block_rows(len(cal), block_length(len(cal), horizon, steps), rng, resamples)  # [B, n_cal]
+    rank = min(math.ceil((len(cal) + 1) * level / 100), len(cal)) - 1
+    coverage = np.zeros(resamples)
+    for k in range(steps):
+        halfwidths = np.partition(cal[rows, k], rank, axis=1)[:, rank]  # [B]
+        coverage += np.searchsorted(np.sort(test[:, k]), halfwidths, side="right") / len(test)
+    samples = 100 * (coverage / steps + test_noise)
+    tail = (100 - INTERVAL_LEVEL) / 2
+    return float(np.percentile(samples, tail)), float(np.percentile(samples, 100 - tail))
 
 
 @dataclass(frozen=True)

@@ -43,5 +43,5 @@ def refit_outputs(prepared: Prepared, model: nn.Module, refit_every: int, epochs
         for _ in range(epochs):
             for _step in train_batches(model, optimizer, x, y, config, generator):
                 pass
-        outputs.append(predict(model, prepared.tensors_at(ends[start : start + refit_every])[0]))
-    return prepared.unscale(torch.cat(outputs).numpy())
+        outputs.append(predict(model, prepared.inputs_at(ends[start : start + refit_every])))
+    return prepared.unscale(torch.cat(outputs).numpy(), ends)

@@ -24,7 +24,7 @@ EN: dict[str, str] = {
     "sidebar_model_ready_one": "Model: trained (1 run)",
     "home_intro": (
         "LSTM Lab trains a small LSTM on real daily stock prices in your browser session and shows "
-        "everything: the loss as it falls, an honest score against the naive forecast *tomorrow = today*, "
+        "everything: the loss as it falls, an honest score against the strongest simple forecasts, "
         "and the gates inside the cell, timestep by timestep."
     ),
     "home_steps": (
@@ -34,8 +34,11 @@ EN: dict[str, str] = {
         "4. **Learn**: the equations, checked number by number against PyTorch."
     ),
     "home_honesty": (
-        "A model that predicts a price one day ahead can look perfect on a chart while doing no better than "
-        "copying yesterday's price. LSTM Lab always scores the model against that persistence baseline."
+        "A model can look perfect on a chart while doing no better than copying yesterday, or than a plain "
+        "average of recent days. LSTM Lab scores every model against the strongest simple methods (persistence, "
+        "EWMA, HAR, GARCH, the window's own average, a linear autoregression) with a significance test, and says so "
+        "when it does not beat them: on the bundled samples the default LSTM beats persistence but not the best of "
+        "them."
     ),
     "home_start": "Start with the data",
     "err_internal": "Something went wrong inside LSTM Lab: {detail}. Your data and runs are kept; please try again.",
@@ -65,7 +68,7 @@ ZH: dict[str, str] = {
     "sidebar_model_ready_one": "模型：已训练（1 次运行）",
     "home_intro": (
         "LSTM 实验室在你的浏览器会话中用真实的每日股价训练一个小型 LSTM，并展示一切：不断下降的损失、"
-        "与朴素预测“明天 = 今天”的诚实对比，以及细胞内部各个门在每个时间步的取值。"
+        "与最强的简单预测方法的诚实对比，以及细胞内部各个门在每个时间步的取值。"
     ),
     "home_steps": (
         "1. **数据**：已默认加载一个内置的真实样本；也可切换到雅虎财经、你自己的 CSV 或合成序列。\n"
@@ -74,8 +77,9 @@ ZH: dict[str, str] = {
         "4. **学习**：LSTM 公式，每个数字都与 PyTorch 逐一核对。"
     ),
     "home_honesty": (
-        "预测下一天价格的模型在图上可能看起来完美，实际上却不比直接复制昨天的价格更好。"
-        "LSTM 实验室总是把模型与这个“持续性”基线进行比较。"
+        "一个模型在图上可能看起来完美，实际上却不比照抄昨天、或最近几天的简单平均更好。"
+        "LSTM 实验室用显著性检验把每个模型与最强的简单方法（持续性、EWMA、HAR、GARCH、窗口自身的平均、线性自回归）比较，"
+        "模型没有胜过它们时就直说：在内置样本上，默认的 LSTM 胜过持续性，但胜不过其中最好的方法。"
     ),
     "home_start": "从数据开始",
     "err_internal": "LSTM 实验室内部出错：{detail}。你的数据和运行记录都已保留，请重试。",

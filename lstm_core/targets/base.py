@@ -56,6 +56,9 @@ class TargetKind(ABC):
     units_key = "units_price"  # the axis title of its readable values
     forecast_axis_key = "forecast_y_price"
     digits = 2  # decimals its readable values are shown with
+    scores_variance = False  # its readable values are volatilities: QLIKE scores them beside RMSE and MAE
+    direction_baseline: str | None = None  # the baseline whose directional accuracy is the base rate (else the
+    # majority direction's share)
 
     def min_window(self, horizon: int) -> int:
         """The shortest input window this target allows at ``horizon``."""
@@ -64,6 +67,10 @@ class TargetKind(ABC):
     def first_row(self, horizon: int) -> int:
         """The first row at which ``value_at`` is defined."""
         return 0
+
+    def first_target_row(self, ends: np.ndarray, horizon: int) -> np.ndarray:
+        """The first row the targets of samples ending at ``ends`` read (a price: the one on the horizon day)."""
+        return ends + horizon
 
     @abstractmethod
     def value_at(self, series: Series, rows: np.ndarray, ends: np.ndarray, horizon: int) -> np.ndarray:
@@ -88,13 +95,19 @@ class TargetKind(ABC):
         """What was known at each sample's end, in own units: the last price, a zero return, the last h days' volatility."""
         return self.value_at(series, ends, ends, horizon)
 
+    def relative(self, raw: np.ndarray, series: Series, ends: np.ndarray, window: int) -> np.ndarray:
+        """Own-unit values ``[S]`` of samples ending at ``ends`` relative to each window's own level (``WINDOW``
+        normalisation): what the network learns instead. The identity for a target that is relative already."""
+        return raw
+
+    def absolute(self, relative: np.ndarray, series: Series, ends: np.ndarray, window: int) -> np.ndarray:
+        """The inverse of ``relative``: the network's output mapped back to own units, ``[S]``."""
+        return relative
+
     def persistence_label(self, horizon: int) -> tuple[str, dict[str, object]]:
         """The persistence baseline's name as (translation key, params)."""
         return "m_persistence", {}
 
-    def persistence_description(self, horizon: int) -> tuple[str, dict[str, object]]:
-        """What persistence predicts, as (translation key, params), for the verdict's sentence."""
-        return ("persist_tomorrow", {}) if horizon == 1 else ("persist_days", {"h": horizon})
 
     def warnings(self, features: tuple[Feature, ...]) -> list[tuple[str, dict[str, object]]]:
         """Settings that run but will probably mislead, as (translation key, params) pairs."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_core.features import Feature
+from lstm_core.features import Feature, Normalization
 from lstm_core.targets.base import Series, Target, TargetKind
 
 
 class LogReturn(TargetKind):
     id = Target.LOGRET
-    defaults = {"features": (Feature.LOGRET,), "horizon": 1}
+    defaults = {"features": (Feature.LOGRET,), "horizon": 1, "normalize": Normalization.NONE}  # relative already
 
     def value_at(self, series: Series, rows: np.ndarray, ends: np.ndarray, horizon: int) -> np.ndarray:
         return np.log(series.close[rows] / series.close[ends])

@@ -236,7 +236,8 @@ def _train_trial(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame, stop:
 
     def on_epoch(tr: Trainer) -> None:
         record = tr.history[-1]
-        if record.epoch == 0:
+        if record.epoch == 0:  # the untrained model: a trial whose epochs never beat it scores this
+            trial.set_user_attr("epoch0_val_loss", record.val_loss)
             return
         val_losses.append(record.val_loss)
         if not math.isfinite(record.val_loss):

@@ -1,0 +1,80 @@
+"""The verdict says only what the numbers support: constructed cases where the answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstm_core.evaluate import diebold_mariano_p, metrics
+from lstm_core.targets import Target
+from lstm_core.verdict import Outcome, claims, judge
+
+
+def table(actual: np.ndarray, forecasts: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]]:
+    """Metrics as lstm_core.evaluate writes them: every row scored, each baseline's DM p against the model."""
+    last = np.zeros_like(actual)
+    rows = {name: metrics(actual, forecast, last) for name, forecast in forecasts.items()}
+    for name, forecast in forecasts.items():
+        if name != "model":
+            rows[name]["dm_p"] = diebold_mariano_p(forecasts["model"] - actual, forecast - actual)
+    rows["model"]["skill"] = 1 - rows["model"]["rmse"] / rows["persistence"]["rmse"]
+    return rows
+
+
+def said_names(said, key: str) -> list[str]:
+    return next((params["names"] for k, params in said if k == key), [])
+
+
+rng = np.random.default_rng(0)
+ACTUAL = rng.standard_normal(1500)
+
+
+def test_a_model_that_is_a_baseline_plus_noise_gets_no_beats():
+    strong = ACTUAL + 0.5 * rng.standard_normal(1500)
+    model = strong + 0.02 * rng.standard_normal(1500)  # the baseline with a whisper of noise
+    m = table(ACTUAL, {"model": model, "persistence": ACTUAL + rng.standard_normal(1500), "ewma": strong})
+    v = judge(m, Target.LOGVOL, learned=True)
+    assert v.strongest.baseline == "ewma" and v.outcome == Outcome.TIES
+    said = claims(v)
+    assert said[0] == ("verdict_ties", {"name": "ewma", "rmse": v.model_rmse, "base": m["ewma"]["rmse"],
+                                        "p": said[0][1]["p"]})
+    assert "ewma" not in said_names(said, "verdict_also_beats")
+    assert said_names(said, "verdict_also_beats") == ["persistence"]  # a real, significant win is still named
+
+
+def test_a_significant_win_is_named_as_one_and_leads():
+    m = table(ACTUAL, {"model": ACTUAL + 0.3 * rng.standard_normal(1500),
+                       "persistence": ACTUAL + rng.standard_normal(1500),
+                       "ewma": ACTUAL + 0.8 * rng.standard_normal(1500)})
+    v = judge(m, Target.LOGVOL, learned=True)
+    assert v.outcome == Outcome.BEATS and v.strongest.baseline == "ewma" and v.strongest.p_value < 0.001
+    said = claims(v)
+    assert said[0][0] == "verdict_beats" and said[0][1]["name"] == "ewma"
+    assert said_names(said, "verdict_also_beats") == ["persistence"]
+    assert v.beaten() == ["ewma", "persistence"] and v.beating() == []
+
+
+def test_a_significant_loss_to_the_strongest_is_said_plainly():
+    m = table(ACTUAL, {"model": ACTUAL + 0.9 * rng.standard_normal(1500),
+                       "persistence": ACTUAL + 1.5 * rng.standard_normal(1500),
+                       "window_mean": ACTUAL + 0.5 * rng.standard_normal(1500)})
+    v = judge(m, Target.LOGVOL, learned=True)
+    assert v.outcome == Outcome.LOSES and v.strongest.baseline == "window_mean"
+    said = claims(v)
+    assert said[0][0] == "verdict_loses" and said_names(said, "verdict_also_beats") == ["persistence"]
+
+
+def test_a_run_that_kept_its_untrained_weights_says_it_learned_nothing_and_nothing_else():
+    m = table(ACTUAL, {"model": ACTUAL + 0.3 * rng.standard_normal(1500),  # however good its numbers look
+                       "persistence": ACTUAL + rng.standard_normal(1500)})
+    v = judge(m, Target.LOGRET, learned=False)
+    assert v.outcome == Outcome.LEARNED_NOTHING
+    assert [key for key, _ in claims(v)] == ["verdict_learned_nothing"]  # no "beats", no "copies"
+
+
+def test_a_price_model_that_copies_persistence_is_told_so():
+    persistence = ACTUAL + rng.standard_normal(1500)
+    m = table(ACTUAL, {"model": persistence + 0.001 * rng.standard_normal(1500), "persistence": persistence})
+    v = judge(m, Target.PRICE, learned=True)
+    assert v.outcome == Outcome.TIES and v.copies_last
+    assert claims(v)[-1][0] == "verdict_copies"
+    assert not judge(m, Target.LOGVOL, learned=True).copies_last  # a volatility target cannot copy a price
