@@ -209,6 +209,21 @@ def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
         forecast.refit_outputs(prepared, model, refit_every=0)
 
 
+def test_refit_cost_counts_the_samples_each_refit_trains_on():
+    from lstm_core.cost import training_macs
+    from lstm_core.forecast.refit import refit_macs
+
+    config = TINY.with_(steps=2, horizon=1)
+    prepared = Prepared(tiny_frame(n_days=400), config)
+    ends = np.sort(np.concatenate([prepared.split_ends[s] for s in ("train", "val", "test")]))
+    test = prepared.split_ends["test"]
+    known = [int(np.sum(ends + 2 <= origin)) for origin in test[::7]]  # horizon 1, 2 steps: last target 2 rows on
+    assert refit_macs(prepared, 7) == training_macs(sum(known), config)
+    calls = []
+    forecast.refit_outputs(prepared, build_model(config), 7, on_refit=lambda done, total: calls.append((done, total)))
+    assert calls == [(k, len(known)) for k in range(1, len(known) + 1)]
+
+
 def test_refit_from_scratch_forgets_the_run_weights_and_fine_tuning_does_not():
     config = TINY.with_(steps=2, horizon=1)
     prepared = Prepared(tiny_frame(n_days=400), config)
