@@ -20,8 +20,7 @@ from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk
 from lstm_core.pipeline import Prepared
-from lstm_core.record import EpochRecord
-from lstm_core.record import StopReason
+from lstm_core.record import EpochRecord, StopReason
 from lstm_core.runs import Checkpoint, Run, SavedRun, finish_run, train_run
 from lstm_core.trainer import Trainer, TrainTick
 from lstm_core.workers import (
