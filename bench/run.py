@@ -150,6 +150,10 @@ def table(results: dict) -> list[tuple[str, str, str]]:
                 w = r[way]
                 rows.append(("forecast", f"refit every {r['refit_every']} ({r['refits']} refits): {what}, "
                                          f"{w['epochs']} epoch(s) each", f"{w['seconds']} s, log-return RMSE {w['rmse']}"))
+    if "csv" in results:
+        c = results["csv"]
+        rows.append(("data", f"CSV of {c['mb']} MB, {c['rows']:,} rows, dates ISO then dd.mm.yyyy halfway",
+                     f"{c['seconds_median']} s to read ({c['dates_misread']} dates misread)"))
     if "browser" in results:
         b = results["browser"]
         by_page = ", ".join(f"{k} {v}" for k, v in b["page_switch_median_by_page_s"].items())
@@ -195,6 +199,7 @@ def main() -> None:
     print("forecast benchmark ...", file=sys.stderr, flush=True)
     forecast_bench = load_module("forecast")
     results["forecast"] = {**forecast_bench.measure(), "refit": forecast_bench.measure_refit()}
+    results["csv"] = load_module("csv_dates").measure()
     if not args.skip_browser:
         animation = load_module("gates").bench_animation_fps(250, 64, 2)
         results["gates"]["animation"] = {name: round(value, 2) for name, value in animation.items()}
