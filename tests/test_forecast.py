@@ -251,3 +251,25 @@ def test_seasonal_naive_is_exact_on_a_periodic_series_and_repeats_the_last_cycle
     assert "seasonal_naive" not in forecast.backtest(prepared, outputs_of(prepared, build_model(prepared.config))).scores
     with pytest.raises(LabError):
         outputs_of(prepared, build_model(prepared.config), period=0)
+
+
+# NYSE's regular holidays after the MSFT sample's last day (2017-11-10), as the exchange published them (the one-off
+# closing of 2018-12-05, a day of mourning, no calendar could learn)
+NYSE_CLOSED = ["2017-11-23", "2017-12-25", "2018-01-01", "2018-01-15", "2018-02-19", "2018-03-30", "2018-05-28",
+               "2018-07-04", "2018-09-03", "2018-11-22", "2018-12-25"]
+
+
+def test_forecast_dates_skip_the_holidays_the_series_skips():
+    """The reported dates: New Year's Day and Martin Luther King Day were counted as trading days."""
+    from lstm_core.data import load_sample
+    from lstm_core.forecast import TradingCalendar, future_dates
+
+    dates = load_sample("MSFT").frame.index
+    ahead = TradingCalendar.learn(dates).sessions_after(dates[-1], 300)  # into 2019
+    in_range = pd.bdate_range(ahead[0], "2018-12-31")
+    assert list(in_range.difference(ahead).strftime("%Y-%m-%d")) == NYSE_CLOSED
+    assert future_dates(dates, 20, 3)[0] == ahead[19]  # step 1 of a 20-day horizon: the 20th trading day
+    # a series that trades every day (crypto) keeps its weekends; one without holidays learns none
+    daily = pd.date_range("2015-01-01", "2019-12-31", freq="D")
+    assert TradingCalendar.learn(daily).sessions_after(daily[-1], 7).equals(pd.date_range("2020-01-01", periods=7))
+    assert TradingCalendar.learn(pd.bdate_range("2000-01-03", periods=1500)).holidays == ()
