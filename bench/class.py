@@ -11,7 +11,9 @@ deadline, whichever comes first. Every request and poll loop is bounded in count
 2. loads a dataset on the Data page: the NVDA sample (odd visitors) or a synthetic random walk of 3,000 days with
    the visitor's number as its seed (even visitors; its data is kept on disk with the workspace);
 3. on Train, presses Start on the default settings with ``--epochs`` epochs (the newcomer's defaults otherwise),
-   and polls once a second until the run's results are shown, or a refusal or failure is;
+   then browses Home until the sidebar says the model is no longer queued or training (polled every 2 s; with
+   ``--wait-on train`` it stays on Train, polling the whole page every second), and reads the run's results on
+   Train, or the refusal or failure shown there;
 4. opens Gates, then Forecast;
 5. refreshes: a new session on the workspace its URL names, on Train, where it must find its dataset (not the
    MSFT sample) and its run;
@@ -46,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 PORTS = range(8651, 8670)
-POLL_S = 1.0
+POLL_S = {"home": 2.0, "train": 1.0}  # the sidebar's model line ticks every 2 s, the Train page's live panel every 1 s
 REQUEST_TIMEOUT_S = 120.0
 RESULTS = "Held-out test period"  # the results' heading (results_title), in English
 MAX_POLLS = 2000  # per visitor: a bound on the loop even if the deadline were far off
@@ -129,9 +131,9 @@ def texts(snapshot: dict, kind: str) -> list[str]:
     return [str(p.get("body") or p.get("text") or "") for p in props]
 
 
-def visit(url: str, visitor: Visitor, epochs: int, deadline: float) -> Visitor:
+def visit(url: str, visitor: Visitor, epochs: int, deadline: float, wait_on: str) -> Visitor:
     try:
-        _visit(url, visitor, epochs, deadline)
+        _visit(url, visitor, epochs, deadline, wait_on)
     except (urllib.error.URLError, TimeoutError, OSError, KeyError, ValueError) as exc:
         visitor.outcome = visitor.outcome if visitor.outcome == "done" else "client error"
         body = exc.read()[:300].decode(errors="replace") if isinstance(exc, urllib.error.HTTPError) else ""
@@ -139,7 +141,7 @@ def visit(url: str, visitor: Visitor, epochs: int, deadline: float) -> Visitor:
     return visitor
 
 
-def _visit(url: str, visitor: Visitor, epochs: int, deadline: float) -> None:
+def _visit(url: str, visitor: Visitor, epochs: int, deadline: float, wait_on: str) -> None:
     k = visitor.number
     client = Client(url, visitor)
     first = client.send({}, click="open")
@@ -159,6 +161,23 @@ def _visit(url: str, visitor: Visitor, epochs: int, deadline: float) -> None:
                            click="start")
     visitor.outcome = "waiting"
     running_at = None
+    if texts(snapshot, "error"):  # refused before it was queued: the sentence is on the page now
+        visitor.outcome, visitor.sentence = "refused", texts(snapshot, "error")[0]
+    elif wait_on == "home":  # browse while it trains: the sidebar's model line says queued, training or done
+        snapshot = client.send({"page": ""}, click="home page")
+        for _ in range(MAX_POLLS):
+            line = next((t for t in texts(snapshot, "markdown") if t.startswith("Model:")), "")
+            if running_at is None and "training" in line:
+                running_at = time.perf_counter()
+                visitor.wait_s = round(running_at - started, 2)
+            if "queued" not in line and "training" not in line:
+                break
+            if time.monotonic() > deadline:
+                visitor.outcome = "timed out"
+                return
+            time.sleep(POLL_S[wait_on])
+            snapshot = client.send({})
+        snapshot = client.send({"page": "train"}, click="train page again")
     for _ in range(MAX_POLLS):
         errors = texts(snapshot, "error")
         progress = texts(snapshot, "progress")
@@ -177,7 +196,7 @@ def _visit(url: str, visitor: Visitor, epochs: int, deadline: float) -> None:
         if time.monotonic() > deadline:
             visitor.outcome = "timed out"
             return
-        time.sleep(POLL_S)
+        time.sleep(POLL_S["train"])
         snapshot = client.send({})
     client.send({"page": "gates"}, click="gates page")
     forecast = client.send({"page": "forecast"}, click="forecast page")
@@ -198,7 +217,8 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
 
 
-def run_class(visitors: int, jobs: int, epochs: int, arrive_every_s: float, deadline_s: float) -> dict:
+def run_class(visitors: int, jobs: int, epochs: int, arrive_every_s: float, deadline_s: float,
+              wait_on: str = "home") -> dict:
     from lstm_core.disk import tree_bytes
 
     data = Path(tempfile.mkdtemp(prefix="class-data-"))
@@ -213,6 +233,7 @@ def run_class(visitors: int, jobs: int, epochs: int, arrive_every_s: float, dead
     url = f"http://127.0.0.1:{port}"
     began = time.monotonic()
     result: dict = {"visitors": visitors, "job_slots": jobs, "epochs": epochs, "arrive_every_s": arrive_every_s,
+                    "wait_on": wait_on,
                     "load_before": [round(x, 2) for x in os.getloadavg()]}
     peak = {"pss_mb": 0.0}
     done = threading.Event()
@@ -236,7 +257,7 @@ def run_class(visitors: int, jobs: int, epochs: int, arrive_every_s: float, dead
 
         def arrive(visitor: Visitor) -> Visitor:
             time.sleep((visitor.number - 1) * arrive_every_s)
-            return visit(url, visitor, epochs, deadline)
+            return visit(url, visitor, epochs, deadline, wait_on)
 
         with ThreadPoolExecutor(max_workers=visitors) as pool:
             people = list(pool.map(arrive, people))
@@ -287,11 +308,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8, help="epochs of each visitor's run (the defaults otherwise)")
     parser.add_argument("--arrive-every-s", type=float, default=1.0, help="seconds between two visitors' arrivals")
     parser.add_argument("--deadline-s", type=float, default=900.0, help="the whole class stops after this")
+    parser.add_argument("--wait-on", choices=("home", "train"), default="home",
+                        help="where a visitor waits for its run: browsing Home (its sidebar line polled every 2 s) or "
+                             "on Train (the whole page polled every 1 s: each poll is a full rerun, heavier than a "
+                             "browser's live-panel fragment)")
     parser.add_argument("--json", type=Path, default=None, help="write the full result here too")
     args = parser.parse_args()
     if not (1 <= args.visitors <= 60 and 1 <= args.jobs <= 8 and 1 <= args.epochs <= 60 and args.deadline_s <= 3600):
         parser.error("at most 60 visitors, 8 job slots, 60 epochs and an hour")
-    result = run_class(args.visitors, args.jobs, args.epochs, args.arrive_every_s, args.deadline_s)
+    result = run_class(args.visitors, args.jobs, args.epochs, args.arrive_every_s, args.deadline_s, args.wait_on)
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     summary = {k: v for k, v in result.items() if k != "per_visitor"}
