@@ -309,6 +309,8 @@ def measure(nav_rounds: int = 3, switches: int = 4, epochs_1job: int = 5) -> dic
             for page in trainers:
                 stop_and_wait(page)
             result["peak_rss_3jobs_mb"] = round(memory_mb(pid)["VmHWM"])
+        log("language and tab switches, idle")
+        result["switches"] = switch_timings(browser)
         browser.close()
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return result

@@ -35,7 +35,7 @@ from lstm_core.forecast.conformal import (
     interval_scores,
     parse_levels,
 )
-from lstm_core.forecast.refit import refit_outputs
+from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_MACS, check_refit_cost, refit_macs, refit_outputs
 from lstm_core.pipeline import Prepared
 
 
@@ -45,8 +45,8 @@ def report(prepared: Prepared, model: nn.Module, outputs: Outputs, levels: tuple
 
 
 __all__ = [
-    "COVERAGE_TOLERANCE", "DEFAULT_LEVELS", "Backtest", "Calibration", "Forecast", "ForecasterScore", "IntervalScore",
-    "StepScore", "TradingCalendar", "WalkForward", "WidthComparison", "backtest", "calibrate", "compare_widths", "conformal_halfwidth",
-    "forecast_ahead", "future_dates", "history", "interval_scores", "miscalibrated", "parse_levels", "refit_outputs",
+    "COVERAGE_TOLERANCE", "DEFAULT_LEVELS", "FORECAST_BOUNDS", "MAX_REFIT_MACS", "Backtest", "Calibration", "Forecast", "ForecasterScore", "IntervalScore",
+    "StepScore", "TradingCalendar", "WalkForward", "WidthComparison", "backtest", "calibrate", "check_refit_cost", "compare_widths", "conformal_halfwidth",
+    "forecast_ahead", "future_dates", "history", "interval_scores", "miscalibrated", "parse_levels", "refit_macs", "refit_outputs",
     "report", "trailing_mean", "walk_forward",
 ]
