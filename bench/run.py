@@ -88,6 +88,12 @@ def run_gates(repeats: int) -> dict:
     return result
 
 
+def median_of(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return round(ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2, 3)
+
+
 def table(results: dict) -> list[tuple[str, str, str]]:
     """(group, measurement, value) rows for the printed table."""
     rows: list[tuple[str, str, str]] = []
@@ -150,6 +156,16 @@ def table(results: dict) -> list[tuple[str, str, str]]:
                 w = r[way]
                 rows.append(("forecast", f"refit every {r['refit_every']} ({r['refits']} refits): {what}, "
                                          f"{w['epochs']} epoch(s) each", f"{w['seconds']} s, log-return RMSE {w['rmse']}"))
+    if "csv" in results:
+        c = results["csv"]
+        rows.append(("data", f"CSV of {c['mb']} MB, {c['rows']:,} rows, dates ISO then dd.mm.yyyy halfway",
+                     f"{c['seconds_median']} s to read ({c['dates_misread']} dates misread)"))
+    if "switches" in results.get("browser", {}) or "switches" in results:
+        w = results.get("switches") or results["browser"]["switches"]
+        for key, what in (("lang_switch_train_s", "language switch on Train, a run's results shown, idle"),
+                          ("lang_switch_learn_s", "language switch on Learn, idle"),
+                          ("tab_switch_learn_s", "Learn tab switch (lesson / calculator), idle")):
+            rows.append(("browser", what, f"median {median_of(w[key])} s, slowest {max(w[key])} s {w[key]}"))
     if "browser" in results:
         b = results["browser"]
         by_page = ", ".join(f"{k} {v}" for k, v in b["page_switch_median_by_page_s"].items())
@@ -179,10 +195,32 @@ def main() -> None:
     parser.add_argument("--gate-repeats", type=int, default=40)
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--json", type=Path, default=BENCH / "results.json")
+    parser.add_argument("--only", default=None,
+                        help="comma list of parts to run alone, the rest kept from --json: csv, switches")
     args = parser.parse_args()
 
     started = time.perf_counter()
     results: dict = {"machine": machine()}
+    if args.only:
+        kept = json.loads(args.json.read_text()) if args.json.exists() else {}
+        parts = set(args.only.split(","))
+        results = {**kept, "machine": results["machine"]}
+        if "csv" in parts:
+            results["csv"] = load_module("csv_dates").measure()
+        if "switches" in parts:
+            from playwright.sync_api import sync_playwright
+
+            sys.path.insert(0, str(ROOT / "tests"))
+            from browser import launch_chromium
+
+            with sync_playwright() as pw:
+                chromium = launch_chromium(pw)
+                results["switches"] = load_module("browser_timings").switch_timings(chromium)
+                chromium.close()
+        results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        results["only"] = sorted(parts)
+        print_table(results, args.json, started)
+        return
     print("training benchmark ...", file=sys.stderr, flush=True)
     results["train"] = run_train(args.threads)
     results["threads"] = results["train"]["threads"]
@@ -195,6 +233,7 @@ def main() -> None:
     print("forecast benchmark ...", file=sys.stderr, flush=True)
     forecast_bench = load_module("forecast")
     results["forecast"] = {**forecast_bench.measure(), "refit": forecast_bench.measure_refit()}
+    results["csv"] = load_module("csv_dates").measure()
     if not args.skip_browser:
         animation = load_module("gates").bench_animation_fps(250, 64, 2)
         results["gates"]["animation"] = {name: round(value, 2) for name, value in animation.items()}
@@ -202,14 +241,18 @@ def main() -> None:
         print("browser timings ...", file=sys.stderr, flush=True)
         results["browser"] = load_module("browser_timings").measure()
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    results["seconds"] = round(time.perf_counter() - started)
 
+    print_table(results, args.json, started)
+
+
+def print_table(results: dict, path: Path, started: float) -> None:
+    results["seconds"] = round(time.perf_counter() - started)
     rows = table(results)
     widths = [max(len(row[k]) for row in rows) for k in range(2)]
     for group, name, value in rows:
         print(f"{group:<{widths[0]}}  {name:<{widths[1]}}  {value}")
-    args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    print(f"\nwrote {args.json} ({results['seconds']} s)")
+    path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    print(f"\nwrote {path} ({results['seconds']} s)")
 
 
 if __name__ == "__main__":

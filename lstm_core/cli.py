@@ -15,6 +15,7 @@ import torch
 
 from lstm_core.config import SETTINGS, Cell, RunConfig
 from lstm_core.errors import LabError
+from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_MACS
 from lstm_core.i18n import t
 from lstm_core.memory import tune_malloc
 from lstm_core.tune.space import default_search, search_text
@@ -85,16 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     ahead = commands.add_parser("forecast", help="forecast the steps past the data's last day, with conformal intervals")
     ahead.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
-    ahead.add_argument("--steps", type=int, default=None, help="steps to print (default: every step the run forecasts)")
+    ahead.add_argument("--steps", type=_whole_number, default=None,
+                       help=f"steps to print: {FORECAST_BOUNDS['steps'].text()}, at most the run's own "
+                            "(default: every step the run forecasts)")
     ahead.add_argument("--level", default=None, help="interval levels in percent, comma list (default 80,95)")
 
     backtest = commands.add_parser("backtest", help="score every test-period origin: per-step errors and coverage")
     backtest.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
     backtest.add_argument("--level", default=None, help="interval levels in percent, comma list (default 80,95)")
-    backtest.add_argument("--refit-every", type=int, default=None, metavar="K",
-                          help="fine-tune the model on the data up to every K-th origin (default: never)")
-    backtest.add_argument("--period", type=int, default=None, metavar="P",
-                          help="add a seasonal naive baseline with a period of P rows (e.g. 5 for a trading week)")
+    backtest.add_argument("--refit-every", type=_whole_number, default=None, metavar="K",
+                          help=f"fine-tune the model on the data up to every K-th origin: "
+                               f"{FORECAST_BOUNDS['refit-every'].text()}, within {MAX_REFIT_MACS / 1e9:,.0f} billion "
+                               "multiply-adds of refits (default: never)")
+    backtest.add_argument("--period", type=_whole_number, default=None, metavar="P",
+                          help=f"add a seasonal naive baseline with a period of P rows: "
+                               f"{FORECAST_BOUNDS['period'].text()} (e.g. 5 for a trading week)")
     return parser
 
 
@@ -227,6 +233,8 @@ def cmd_forecast(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.forecast import backtest, calibrate, forecast_ahead, parse_levels
 
     levels = parse_levels(args.level)  # before loading: a typo costs no time
+    if args.steps is not None:
+        FORECAST_BOUNDS["steps"].check("steps", args.steps)
     run = _local_run(args.bundle)
     outputs = run.outputs()
     ahead = forecast_ahead(run.prepared, run.model, calibrate(run.prepared, outputs, levels), args.steps)
@@ -240,19 +248,44 @@ def cmd_forecast(args: argparse.Namespace) -> dict[str, object]:
 def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.baselines import FitOptions
     from lstm_core.forecast import backtest, parse_levels, refit_outputs
+    from lstm_core.forecast.refit import check_refit_cost
 
     levels = parse_levels(args.level)
-    if args.refit_every is not None and args.refit_every < 1:
-        raise LabError("err_forecast_refit", k=args.refit_every)
-    if args.period is not None and args.period < 1:
-        raise LabError("err_forecast_period", period=args.period)
+    for name in ("refit-every", "period"):
+        value = getattr(args, name.replace("-", "_"))
+        if value is not None:
+            FORECAST_BOUNDS[name].check(name, value)
     run = _local_run(args.bundle)
-    outputs = run.outputs(FitOptions(period=args.period))
     refits = 0
     if args.refit_every is not None:
-        outputs = outputs.with_model_test(refit_outputs(run.prepared, run.model, args.refit_every))
+        cost = check_refit_cost(run.prepared, args.refit_every)  # before the baselines: a refusal costs nothing
         refits = math.ceil(run.prepared.n_samples("test") / args.refit_every)
+        print(f"refitting {refits} times: about {cost / 1e9:,.1f} billion multiply-adds", file=sys.stderr)
+    outputs = run.outputs(FitOptions(period=args.period))
+    if args.refit_every is not None:
+        outputs = outputs.with_model_test(refit_outputs(run.prepared, run.model, args.refit_every,
+                                                        on_refit=_progress_printer("refit")))
     return backtest(run.prepared, outputs, levels, refits).to_json()
+
+
+def _progress_printer(what: str, every_s: float = 1.0):
+    """A ``(done, total)`` callback that prints ``what done/total`` and the time left to stderr, at most every
+    ``every_s`` seconds (and at the end)."""
+    import time
+
+    began = time.perf_counter()
+    printed = -math.inf
+
+    def show(done: int, total: int) -> None:
+        nonlocal printed
+        now = time.perf_counter()
+        if now - printed < every_s and done < total:
+            return
+        printed = now
+        left = (now - began) / done * (total - done)
+        print(f"{what} {done}/{total}, about {left:,.0f} s left", file=sys.stderr)
+
+    return show
 
 
 def cmd_tune(args: argparse.Namespace) -> dict[str, object]:

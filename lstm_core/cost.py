@@ -40,6 +40,14 @@ def scoring_macs(n_windows: int, config: RunConfig) -> float:
                                                                    config.layers)
 
 
+TRAIN_MACS_PER_FORWARD = 3  # a training step: the forward pass and a backward pass of about twice its cost
+
+
+def training_macs(n_samples: int, config: RunConfig) -> float:
+    """Multiply-adds of training on ``n_samples`` windows (one epoch over them): about three forward passes."""
+    return TRAIN_MACS_PER_FORWARD * scoring_macs(n_samples, config)
+
+
 def train_bytes_per_unit(layers: int) -> int:
     return TRAIN_BYTES_FIRST_LAYER + TRAIN_BYTES_NEXT_LAYER * (layers - 1)
 

@@ -20,10 +20,19 @@ from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk
 from lstm_core.pipeline import Prepared
-from lstm_core.record import EpochRecord
-from lstm_core.runs import Run, SavedRun, train_run
+from lstm_core.record import EpochRecord, StopReason
+from lstm_core.runs import Checkpoint, Run, SavedRun, finish_run, train_run
 from lstm_core.trainer import Trainer, TrainTick
-from lstm_core.workers import Channel, JobStatus, StopFlag, WorkerJob, WorkerPool, WorkerSettings
+from lstm_core.workers import (
+    TIME_LIMIT_KILL_S,
+    Channel,
+    JobStatus,
+    KillReason,
+    StopFlag,
+    WorkerJob,
+    WorkerPool,
+    WorkerSettings,
+)
 
 __all__ = ["JobManager", "JobStatus", "Progress", "TrainTick", "TrainingJob", "default_manager", "format_seconds"]
 
@@ -31,6 +40,13 @@ MAX_BATCH_POINTS = 3000  # the live chart's running batch loss is thinned beyond
 TICK_S = 0.1  # a worker reports at most this often (and at every epoch's end)
 RATE_MIN_BATCHES = 3  # no rate, and so no time left, before this many batches have been timed
 TRAIN_NICE_DEFAULT = 10
+# a worker sends its best weights whenever they improve (a large model at most every CHECKPOINT_EVERY_S) and when
+# training ends, so that a kill past the time limit still leaves a run
+CHECKPOINT_EVERY_S = 2.0
+CHECKPOINT_FREE_BYTES = 256 * 1024  # weights this small go every time they improve
+# a job past its time limit gets this many times its measured final evaluation (timed on the same host, under the
+# same load) before it is killed, and never less than TIME_LIMIT_KILL_S
+EVAL_GRACE_FACTOR = 10.0
 
 
 # ---------------------------------------------------------------- in the worker
@@ -43,6 +59,8 @@ class _Reporter:
         self.channel = channel
         self.losses: list[float] = []
         self.sent_at = 0.0  # so the first batch goes out at once: it tells the server that training began
+        self.checkpoint_epoch: int | None = None  # the best epoch of the checkpoint last sent
+        self.checkpoint_at = -math.inf
 
     def on_batch(self, trainer: Trainer) -> None:
         self.losses.append(trainer.batch_loss)
@@ -51,6 +69,19 @@ class _Reporter:
 
     def on_epoch(self, trainer: Trainer) -> None:
         self.send(trainer, history=True)
+        if trainer.best_epoch == self.checkpoint_epoch:
+            return
+        size = sum(4 * tensor.numel() for tensor in trainer.best_state.values())
+        if size <= CHECKPOINT_FREE_BYTES or time.perf_counter() - self.checkpoint_at >= CHECKPOINT_EVERY_S:
+            self.send_checkpoint(trainer)
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """Training is over: the best weights and the whole history go to the server before the final evaluation."""
+        self.send_checkpoint(trainer)
+
+    def send_checkpoint(self, trainer: Trainer) -> None:
+        self.channel.send(Checkpoint.of(trainer))
+        self.checkpoint_epoch, self.checkpoint_at = trainer.best_epoch, time.perf_counter()
 
     def send(self, trainer: Trainer, history: bool = False) -> None:
         self.channel.send(trainer.tick(tuple(self.losses), with_history=history))
@@ -62,7 +93,8 @@ def train_task(frame: pd.DataFrame, dataset_name: str, config: RunConfig, limits
     """Train ``config`` on ``frame`` (in a worker process), stopping at ``stop`` or at the time limit."""
     reporter = _Reporter(channel)
     run = train_run(frame, dataset_name, config, stop, on_batch_end=reporter.on_batch, on_epoch_end=reporter.on_epoch,
-                    max_seconds=limits.max_job_s, eval_chunk=eval_chunk(config, limits))  # type: ignore[arg-type]
+                    on_fit_end=reporter.on_fit_end, max_seconds=limits.max_job_s,
+                    eval_chunk=eval_chunk(config, limits))  # type: ignore[arg-type]
     return run.saved(with_outputs=True)
 
 
@@ -133,12 +165,18 @@ class TrainingJob(WorkerJob):
     estimate: MemoryEstimate | None = None
     run: Run | None = None
     first_batch_at: float | None = None  # monotonic time the first training batch was reported
+    salvaged: bool = False  # killed past its time limit: the server finished the run from the worker's checkpoint
+    _checkpoint: Checkpoint | None = None
     _tick: TrainTick = _NO_TICK
     _tick_at: float = 0.0
     _history: tuple[EpochRecord, ...] = ()
     _curve: _LossCurve = field(default_factory=_LossCurve)
 
     def on_event(self, event: object) -> None:
+        if isinstance(event, Checkpoint):
+            with self._lock:
+                self._checkpoint = event
+            return
         if not isinstance(event, TrainTick):
             return
         with self._lock:
@@ -148,6 +186,24 @@ class TrainingJob(WorkerJob):
             if event.history is not None:
                 self._history = event.history
             self._curve.add(event.losses, event.n_batches)
+
+    def kill_grace_s(self) -> float:
+        """At least ``min_kill_grace_s``; more for a job whose evaluation, timed on this host, is slow."""
+        measured = self._tick.eval_seconds
+        return max(self.min_kill_grace_s, EVAL_GRACE_FACTOR * measured if measured is not None else 0.0)
+
+    def on_killed(self, reason: KillReason) -> bool:
+        """Past its time limit and killed in its final evaluation (or a stalled epoch): the last best weights it
+        reported become the run, scored here. False when it never reported any."""
+        with self._lock:
+            checkpoint = self._checkpoint
+        if reason is not KillReason.TIME_LIMIT or checkpoint is None:
+            return False
+        result = checkpoint.result(self.config, StopReason.TIME_LIMIT)
+        run = finish_run(self.frame, self.dataset_name, self.prepared, result)
+        with self._lock:
+            self._history, self.run, self.result, self.salvaged = run.history, run, run, True
+        return True
 
     def on_result(self, result: object) -> None:
         assert isinstance(result, SavedRun)
@@ -189,9 +245,10 @@ class JobManager(WorkerPool):
     """The pool that trains: validates and sizes a job before it is queued, then runs it in a worker process."""
 
     def __init__(self, max_running: int | None = None, limits: JobLimits | None = None,
-                 settings: WorkerSettings | None = None) -> None:
+                 settings: WorkerSettings | None = None, min_kill_grace_s: float = TIME_LIMIT_KILL_S) -> None:
         super().__init__(max_running)
         self.limits = limits or JobLimits.from_env()
+        self.min_kill_grace_s = min_kill_grace_s
         nice = int(os.environ.get("LSTM_LAB_TRAIN_NICE", TRAIN_NICE_DEFAULT))
         # a worker may add twice its budget of heap before an allocation fails: the estimate's margin, with room
         self.settings = settings or WorkerSettings(nice=nice, memory_cap_mb=2 * self.limits.max_job_mb)
@@ -209,7 +266,7 @@ class JobManager(WorkerPool):
         estimate = check_job_fits(config, len(frame), self.limits)
         job = TrainingJob(
             task=train_task, args=(frame, dataset_name, config, self.limits), name=dataset_name, owner_alive=owner_alive,
-            time_limit_s=self.limits.max_job_s, settings=self.settings,
+            time_limit_s=self.limits.max_job_s, min_kill_grace_s=self.min_kill_grace_s, settings=self.settings,
             config=config, dataset_name=dataset_name, frame=frame, prepared=prepared, estimate=estimate,
         )
         self.start(job)

@@ -20,8 +20,8 @@ from lstm_core.errors import LabError
 from lstm_core.evaluate import ModelOutputs, Outputs, collect_outputs, evaluate, model_outputs
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.record import RunRecord
-from lstm_core.trainer import Trainer
+from lstm_core.record import EpochRecord, RunRecord, StopReason
+from lstm_core.trainer import Trainer, TrainResult
 from lstm_core.weights import State, from_bytes, to_bytes
 
 
@@ -121,6 +121,7 @@ def train_run(
     device: str | None = None,
     max_seconds: float | None = None,
     eval_chunk: int | None = None,
+    on_fit_end: Callable[[Trainer], None] | None = None,
 ) -> Run:
     """Prepare, train (on ``device``: default CUDA when available), restore the best weights and score on the test period.
 
@@ -128,10 +129,20 @@ def train_run(
     """
     prepared = prepared or Prepared(frame, config)
     trainer = Trainer(config, prepared, stop_event, device, max_seconds=max_seconds, eval_chunk=eval_chunk)
-    for event, callback in (("on_batch_end", on_batch_end), ("on_epoch_end", on_epoch_end)):
+    for event, callback in (("on_batch_end", on_batch_end), ("on_epoch_end", on_epoch_end), ("on_fit_end", on_fit_end)):
         if callback is not None:
             trainer.add_callback(event, callback)
-    result = trainer.fit()
+    return finish_run(frame, dataset_name, prepared, trainer.fit(), eval_chunk)
+
+
+def finish_run(frame: pd.DataFrame, dataset_name: str, prepared: Prepared, result: TrainResult,
+               eval_chunk: int | None = None) -> Run:
+    """The final evaluation: score a fit's kept weights on every validation and test window and record the run.
+
+    ``train_run`` ends with it in the worker; the server calls it on a ``Checkpoint`` when it had to kill a worker
+    that was past its time limit, so the best weights the worker reported are still a run.
+    """
+    config = prepared.config
     forecasts = model_outputs(prepared, result.model, eval_chunk)
     outputs = collect_outputs(prepared, forecasts)
     record = RunRecord(
@@ -143,4 +154,31 @@ def train_run(
     return Run(record, frame, result.model, result.initial_state, prepared, forecasts, {DEFAULT_OPTIONS: outputs})
 
 
-__all__ = ["ModelOutputs", "Run", "SavedRun", "train_run"]
+@dataclass(frozen=True)
+class Checkpoint:
+    """The best weights so far, as a worker reports them while it trains: enough to finish the run elsewhere."""
+
+    history: tuple[EpochRecord, ...]
+    best_epoch: int
+    best_val_loss: float
+    seconds: float  # training time so far
+    weights: bytes  # safetensors: the best weights so far
+    initial: bytes  # safetensors: the weights before training
+
+    @classmethod
+    def of(cls, trainer: Trainer) -> Checkpoint:
+        """Where ``trainer`` is now: its best weights and the epochs so far."""
+        return cls(tuple(trainer.history), trainer.best_epoch, trainer.best_val_loss,
+                   trainer.tick().train_seconds, to_bytes(trainer.best_state), to_bytes(trainer.initial_state))
+
+    def result(self, config: RunConfig, stop_reason: StopReason) -> TrainResult:
+        """The fit this checkpoint describes, ended for ``stop_reason``: the model holds the best weights."""
+        model = build_model(config)
+        expected = model.state_dict()
+        model.load_state_dict(from_bytes(self.weights, "weights.safetensors", expected))
+        return TrainResult(model=model.eval(), initial_state=from_bytes(self.initial, "initial.safetensors", expected),
+                           history=list(self.history), best_epoch=self.best_epoch, best_val_loss=self.best_val_loss,
+                           stop_reason=stop_reason, seconds=self.seconds)
+
+
+__all__ = ["Checkpoint", "ModelOutputs", "Run", "SavedRun", "finish_run", "train_run"]

@@ -34,6 +34,9 @@ class TrainTick:
     train_seconds: float  # wall time since the first training batch began (validation passes included)
     losses: tuple[float, ...]  # batch losses since the previous tick
     history: tuple[EpochRecord, ...] | None = None  # every epoch so far, when it grew
+    # what the run's final evaluation (every validation and test window) should take, from the last validation pass
+    # timed on this host under its current load: the server waits in proportion before it kills a job past its limit
+    eval_seconds: float | None = None
 
 
 @dataclass
@@ -113,8 +116,9 @@ def predict(model: nn.Module, x: torch.Tensor, chunk: int | None = None) -> torc
 class Trainer:
     """Fits a Forecaster on prepared data; report progress with ``add_callback(event, fn)``.
 
-    Events: ``on_batch_end`` and ``on_epoch_end``; each callback receives the trainer and reads its
-    attributes (``epoch``, ``batch``, ``n_batches``, ``batch_loss``, ``history``, ...). ``stop_event``
+    Events: ``on_batch_end``, ``on_epoch_end`` and ``on_fit_end`` (training is over, the best weights chosen, the
+    final evaluation not yet begun); each callback receives the trainer and reads its attributes (``epoch``,
+    ``batch``, ``n_batches``, ``batch_loss``, ``history``, ``best_epoch``, ``best_state``, ...). ``stop_event``
     (anything with ``is_set()``: a threading or multiprocessing Event) set from elsewhere ends training within
     one batch; so does ``max_seconds`` of wall time (reason TIME_LIMIT). Either way the best weights are kept.
     ``eval_chunk``: samples per evaluation chunk (default: sized to the evaluation memory budget).
@@ -143,6 +147,12 @@ class Trainer:
         self.samples_seen = 0
         self.history: list[EpochRecord] = []
         self.training_since: float | None = None  # when epoch 0 was scored and the first batch began
+        self.initial_state: dict[str, torch.Tensor] = {}
+        self.best_state: dict[str, torch.Tensor] = {}  # on the CPU: the weights that will be kept, so far
+        self.best_epoch = 0
+        self.best_val_loss = math.inf
+        self.stop_reason = StopReason.COMPLETED
+        self.eval_seconds: float | None = None  # estimated final evaluation time, from the last validation pass
 
     def add_callback(self, event: str, fn: Callable[[Trainer], None]) -> None:
         self.callbacks[event].append(fn)
@@ -157,8 +167,20 @@ class Trainer:
         return TrainTick(
             epoch=self.epoch, batch=self.batch, n_batches=self.n_batches, samples=self.samples_seen,
             train_seconds=now - (self.training_since or now), losses=losses,
-            history=tuple(self.history) if with_history else None,
+            history=tuple(self.history) if with_history else None, eval_seconds=self.eval_seconds,
         )
+
+    def _validate(self, model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor) -> float:
+        """The validation loss, timed: the final evaluation scores these windows and the test ones the same way."""
+        began = time.perf_counter()
+        loss = nn.functional.mse_loss(predict(model, x_val, self.eval_chunk), y_val).item()
+        per_window = (time.perf_counter() - began) / max(len(x_val), 1)
+        self.eval_seconds = per_window * (len(x_val) + self.prepared.n_samples("test"))
+        return loss
+
+    def _keep_best(self, model: nn.Module, epoch: int, val_loss: float) -> None:
+        self.best_epoch, self.best_val_loss = epoch, val_loss
+        self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
     def _out_of_time(self, started: float) -> bool:
         return self.max_seconds is not None and time.perf_counter() - started > self.max_seconds
@@ -169,8 +191,8 @@ class Trainer:
         generator = torch.Generator().manual_seed(cfg.seed)
         model = build_model(cfg)
         initial_state = copy.deepcopy(model.state_dict())
+        self.initial_state = initial_state
         model.to(self.device)
-        best_state = copy.deepcopy(model.state_dict())
         optimizer = make_optimizer(model, cfg)
         loss_fn = nn.MSELoss()  # the validation score; training steps use train_batches
         x_train, y_train = (t.to(self.device) for t in self.prepared.tensors("train"))  # [S, T, F], [S]
@@ -180,17 +202,18 @@ class Trainer:
         reason = StopReason.COMPLETED
         started = time.perf_counter()
         # epoch 0: the untrained model's losses, so a chart of learning starts where learning starts
-        best_val = loss_fn(predict(model, x_val, self.eval_chunk), y_val).item()
+        best_val = self._validate(model, x_val, y_val)
         # the training loss of an untrained model is flat across windows: evenly spaced ones estimate it well, and
         # the first batch is not kept waiting for a forward pass over all of them
         spread = torch.linspace(0, n_train - 1, min(n_train, EPOCH0_TRAIN_WINDOWS), device=x_train.device).long()
         train_loss = loss_fn(predict(model, x_train[spread], self.eval_chunk), y_train[spread].cpu()).item()
         self.history.append(EpochRecord(0, train_loss, best_val, time.perf_counter() - started, math.nan))
-        best_epoch, stale = 0, 0
-        self.training_since = time.perf_counter()
-        self._fire("on_epoch_end")
         if not math.isfinite(best_val):
             best_val = math.inf
+        self._keep_best(model, 0, best_val)
+        stale = 0
+        self.training_since = time.perf_counter()
+        self._fire("on_epoch_end")
 
         for epoch in range(1, cfg.epochs + 1):
             if self._out_of_time(started):
@@ -217,15 +240,15 @@ class Trainer:
             if reason == StopReason.DIVERGED or interrupted:
                 break  # a partial epoch gets no validation score
             train_seconds = time.perf_counter() - epoch_start
-            val_loss = loss_fn(predict(model, x_val, self.eval_chunk), y_val).item()
+            val_loss = self._validate(model, x_val, y_val)
             seconds = time.perf_counter() - epoch_start
             self.history.append(EpochRecord(epoch, loss_sum / n_train, val_loss, seconds, n_train / train_seconds))
             if not math.isfinite(val_loss):
                 reason = StopReason.DIVERGED
                 break
-            if val_loss < best_val:
-                best_val, best_epoch, stale = val_loss, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
+            if val_loss < self.best_val_loss:
+                self._keep_best(model, epoch, val_loss)
+                stale = 0
             else:
                 stale += 1
             self._fire("on_epoch_end")
@@ -238,14 +261,16 @@ class Trainer:
                 reason = StopReason.EARLY_STOPPED
                 break
 
-        model.load_state_dict(best_state)
         model.to("cpu").eval()  # the rest of the app (scores, gates, bundles) works on the CPU
+        model.load_state_dict(self.best_state)
+        self.stop_reason = reason
+        self._fire("on_fit_end")
         return TrainResult(
             model=model,
             initial_state=initial_state,
             history=self.history,
-            best_epoch=best_epoch,
-            best_val_loss=best_val,
+            best_epoch=self.best_epoch,
+            best_val_loss=self.best_val_loss,
             stop_reason=reason,
             seconds=time.perf_counter() - started,
         )

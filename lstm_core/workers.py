@@ -40,7 +40,9 @@ PRELOAD = ("torch", "torch._dynamo", "lstm_core.jobs", "arch.univariate")
 POLL_S = 0.2  # how often a watcher looks at its job's stop request, owner and clock when the worker is quiet
 OWNER_CHECK_S = 0.5  # how often a running job asks whether anyone is still there to see its result
 ABANDONED_KILL_S = 30.0  # a worker still busy this long after its owner left is killed (no one waits for it)
-TIME_LIMIT_KILL_S = 60.0  # the same for a worker past its time limit that did not stop by itself (a long evaluation)
+# the least a worker past its time limit gets to finish (a job that measures its evaluation may get longer: see
+# WorkerJob.kill_grace_s) before it is killed
+TIME_LIMIT_KILL_S = 60.0
 JOIN_S = 10.0
 
 
@@ -108,7 +110,7 @@ class KillReason(StrEnum):
     """Why the watcher killed a worker that did not end by itself."""
 
     ABANDONED = "abandoned"  # its owner left and it did not stop within ABANDONED_KILL_S
-    TIME_LIMIT = "time_limit"  # past its time limit by TIME_LIMIT_KILL_S
+    TIME_LIMIT = "time_limit"  # past its time limit by its kill grace (WorkerJob.kill_grace_s)
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,7 @@ class WorkerJob:
     name: str = "job"
     owner_alive: Callable[[], bool] | None = None  # False once no one can ever see this job's result
     time_limit_s: float | None = None  # the task stops itself at its limit; past this plus a grace period it is killed
+    min_kill_grace_s: float = TIME_LIMIT_KILL_S  # that grace period, at least
     settings: WorkerSettings = field(default_factory=WorkerSettings)
     status: JobStatus = JobStatus.QUEUED
     result: Any = None
@@ -298,8 +301,17 @@ class WorkerJob:
             self.abandoned = True
             self.stop()
 
+    def kill_grace_s(self) -> float:
+        """How long past its time limit the job may take to finish before its worker is killed."""
+        return self.min_kill_grace_s
+
     def on_event(self, event: object) -> None:
         """An event the task sent (server side)."""
+
+    def on_killed(self, reason: KillReason) -> bool:
+        """The worker was killed for ``reason``; True when the job made its result from what it had received
+        (server side; may raise LabError). By default nothing can be saved."""
+        return False
 
     def on_result(self, result: object) -> None:
         """The task's return value (server side); may raise LabError."""
@@ -463,7 +475,7 @@ class WorkerPool:
         if job.abandoned and stop_forwarded_at is not None and now - stop_forwarded_at > ABANDONED_KILL_S:
             return KillReason.ABANDONED
         started = job.started_at or now
-        if job.time_limit_s is not None and now - started > job.time_limit_s + TIME_LIMIT_KILL_S:
+        if job.time_limit_s is not None and now - started > job.time_limit_s + job.kill_grace_s():
             return KillReason.TIME_LIMIT
         return None
 
@@ -484,7 +496,15 @@ class WorkerPool:
         elif killed_because is KillReason.ABANDONED:
             job._finish(JobStatus.CANCELLED)
         elif killed_because is KillReason.TIME_LIMIT:
-            job._finish(JobStatus.FAILED, LabError("err_job_time_killed", seconds=f"{job.time_limit_s:.0f}"))
+            try:
+                salvaged = job.on_killed(killed_because)
+            except LabError as err:
+                job._finish(JobStatus.FAILED, err)
+                return
+            if salvaged:
+                job._finish(JobStatus.DONE)
+            else:
+                job._finish(JobStatus.FAILED, LabError("err_job_time_killed", seconds=f"{job.time_limit_s:.0f}"))
         else:
             key, params = _describe_exit(exitcode)
             job._finish(JobStatus.FAILED, LabError(key, **params))

@@ -8,7 +8,9 @@ the server's key (``<data dir>/server.key``, made on first use, mode 0600), base
 recognises the ids it issued without keeping a list, and refuses any other (a folder made before ids were signed
 still opens: only its owner knows its name). Both ids are checked against a strict pattern before they become a path.
 Each workspace keeps at most ``$LSTM_LAB_WORKSPACE_MB`` (default 200) and ``max_runs`` runs; saving beyond that
-deletes the oldest. All workspaces together share the server's disk budget (``lstm_core.disk``).
+deletes the oldest. It also keeps the dataset its visitor last loaded, in ``.dataset/`` (``dataset.json``, and
+``data.csv`` unless it is a bundled sample), within the same cap, so that a refresh or a server restart shows the
+data the runs were trained on. All workspaces together share the server's disk budget (``lstm_core.disk``).
 
 Local mode (``LSTM_LAB_LOCAL=1``, for someone running the app on their own computer) also lets the app open
 bundle folders the command line wrote with ``--out``; a hosted server never sets it.
@@ -19,18 +21,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
 import shutil
 import threading
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+import pandas as pd
 
 from lstm_core import disk
 from lstm_core.bundle_schema import BUNDLE_FILES, RUN_ID
-from lstm_core.bundles import LOCAL_LIMITS, bundle_members, load_bundle
+from lstm_core.bundles import LOCAL_LIMITS, bundle_members, load_bundle, parse_data_csv
+from lstm_core.data import DataQuality, Dataset, Source, load_sample, tidy
 from lstm_core.disk import WORKSPACES, DiskBudget, data_dir  # data_dir: callers import it from here too
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
@@ -43,6 +49,9 @@ SEQUENCE_FILE = ".seq"  # in each run folder: its place in the workspace's order
 MARKER_BYTES = 64  # room a save needs beyond the bundle: the run's .seq and the workspace's .used (20 digits each)
 DEFAULT_WORKSPACE_MB = 200
 MAX_LOCAL_BUNDLES = 200  # bundle folders listed from one local folder
+DATASET_DIR = ".dataset"  # not a run id: run listings pass it by; expiry and the disk budget count it
+DATASET_JSON = "dataset.json"
+MAX_DATASET_JSON = 64 * 1024
 _MB = 1 << 20
 
 _keys: dict[Path, bytes] = {}
@@ -200,7 +209,48 @@ class Workspace:
         return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
 
     def size_bytes(self) -> int:
-        return sum(self.run_bytes(run_id) for run_id in self.run_ids())
+        return sum(self.run_bytes(run_id) for run_id in self.run_ids()) + self.dataset_bytes()
+
+    # ---- the workspace's dataset
+
+    def dataset_bytes(self) -> int:
+        folder = self.root / DATASET_DIR
+        return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
+
+    def save_dataset(self, dataset: Dataset, in_use: Collection[str] = ()) -> None:
+        """Keep ``dataset`` as the workspace's (replacing the one kept before); a sample is kept by name alone.
+
+        Within the workspace's cap (its oldest runs go to make room) and the server's budget; LabError when the
+        data alone is bigger than the cap or than a bundle's data.csv may be, or the budget cannot make room.
+        """
+        members = {DATASET_JSON: json.dumps(_dataset_meta(dataset)).encode()}
+        if dataset.source != Source.SAMPLE:
+            members["data.csv"] = dataset.frame.to_csv(index_label="Date").encode()
+        size = sum(len(blob) for blob in members.values())
+        if size > self.cap_bytes or len(members.get("data.csv", b"")) > LOCAL_LIMITS.max_csv_bytes:
+            raise LabError("err_ws_dataset_too_big", size_mb=round(size / _MB, 1),
+                           limit_mb=min(self.cap_bytes, LOCAL_LIMITS.max_csv_bytes) // _MB)
+        with disk.SAVE_LOCK:
+            if self.budget is not None:
+                self.budget.make_room(max(size - self.dataset_bytes(), 0) + MARKER_BYTES, in_use={self.id, *in_use})
+            self._write_folder(self.root / DATASET_DIR, members)
+            self._prune(keep="")
+            disk.touch(self.root)
+
+    def load_dataset(self) -> Dataset | None:
+        """The dataset kept with the workspace; else the one its newest run was trained on; None when it has neither.
+
+        LabError when the kept one cannot be read (a damaged file): the caller says so rather than switch silently.
+        """
+        folder = self.root / DATASET_DIR
+        if (folder / DATASET_JSON).is_file():
+            return _read_dataset(folder)
+        ids = self.run_ids()
+        if not ids:
+            return None
+        run_json = json.loads((self._run_dir(ids[-1]) / "run.json").read_bytes()[:LOCAL_LIMITS.max_json_bytes])
+        frame = parse_data_csv((self._run_dir(ids[-1]) / "data.csv").read_bytes(), LOCAL_LIMITS)
+        return _dataset_from_name(str(run_json.get("dataset", ids[-1]))[:200], frame)
 
     def save(self, run: Run, in_use: Collection[str] = ()) -> Saved:
         """Write ``run`` (replacing a run with its id), then delete the oldest others beyond the caps.
@@ -231,16 +281,19 @@ class Workspace:
         return max(size + MARKER_BYTES - leaving, 0)
 
     def _write(self, run_id: str, members: dict[str, bytes]) -> None:
+        # inside the staging folder: the run appears under its id with its place in the order already recorded
+        sequence = str(max(self._sequences().values(), default=0) + 1).encode("ascii")
+        self._write_folder(self._run_dir(run_id), {**members, SEQUENCE_FILE: sequence})
+
+    def _write_folder(self, target: Path, members: dict[str, bytes]) -> None:
+        """``members`` as the files of folder ``target``, replacing it whole: a crash leaves the old one or the new."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         disk.clear_tombstone(self.root)
-        target = self._run_dir(run_id)
-        staging = self.root / f".tmp-{secrets.token_hex(6)}"  # a crash mid-write leaves no half bundle under a run id
+        staging = self.root / f".tmp-{secrets.token_hex(6)}"  # a crash mid-write leaves no half folder under its name
         staging.mkdir(mode=0o700)
         try:
             for name, blob in members.items():
                 (staging / name).write_bytes(blob)
-            # inside the staging folder: the run appears under its id with its place in the order already recorded
-            (staging / SEQUENCE_FILE).write_text(str(max(self._sequences().values(), default=0) + 1), encoding="ascii")
             if target.exists():
                 old = self.root / f".old-{secrets.token_hex(6)}"
                 target.rename(old)
@@ -250,8 +303,8 @@ class Workspace:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _prune_plan(self, order: list[str], sizes: dict[str, int], keep: str) -> list[str]:
-        """The oldest runs of ``order`` (oldest first) to delete so that the rest fit both caps."""
-        total, pruned = sum(sizes.values()), []
+        """The oldest runs of ``order`` (oldest first) to delete so that the rest, and the dataset, fit both caps."""
+        total, pruned = sum(sizes.values()) + self.dataset_bytes(), []
         for run_id in order:
             if len(order) - len(pruned) <= self.max_runs and total <= self.cap_bytes:
                 break
@@ -283,6 +336,44 @@ class Workspace:
             except LabError as err:
                 problems.append(err)
         return runs, problems
+
+
+_NAME_SUFFIXES = {Source.SAMPLE: " (sample)", Source.CSV: " (CSV)", Source.YAHOO: " (Yahoo)"}  # as the loaders name them
+_QUALITY_TYPES = {f.name: f.type for f in fields(DataQuality)}
+
+
+def _dataset_meta(dataset: Dataset) -> dict[str, object]:
+    return {"name": dataset.name, "source": str(dataset.source), "subject": dataset.subject, "seed": dataset.seed,
+            "from_cache": dataset.from_cache, "quality": asdict(dataset.quality)}
+
+
+def _read_dataset(folder: Path) -> Dataset:
+    """The dataset a workspace kept; LabError ``err_ws_dataset`` when its files are not what ``save_dataset`` wrote."""
+    try:
+        meta = json.loads((folder / DATASET_JSON).read_bytes()[:MAX_DATASET_JSON])
+        source, subject = Source(meta["source"]), str(meta["subject"])
+        if source == Source.SAMPLE:
+            return load_sample(subject)
+        frame = parse_data_csv((folder / "data.csv").read_bytes(), LOCAL_LIMITS)
+        quality = {k: tuple(v) if k == "columns_dropped" else v for k, v in meta["quality"].items() if k in _QUALITY_TYPES}
+        return Dataset(name=str(meta["name"])[:200], source=source, frame=frame, quality=DataQuality(**quality),
+                       from_cache=bool(meta["from_cache"]), subject=subject[:200], seed=int(meta["seed"]))
+    except (OSError, ValueError, KeyError, TypeError, LabError) as exc:
+        raise LabError("err_ws_dataset") from exc
+
+
+def _dataset_from_name(name: str, frame: pd.DataFrame) -> Dataset:
+    """A run's data as a dataset, named as the run names it (workspaces saved before datasets were kept)."""
+    # a synthetic series has no suffix: its title is its name
+    source, subject = next(((src, name[: -len(suffix)]) for src, suffix in _NAME_SUFFIXES.items()
+                            if name.endswith(suffix)), (Source.SYNTHETIC, ""))
+    if source == Source.SAMPLE:
+        try:
+            return load_sample(subject)
+        except LabError:  # a sample this server does not bundle: the run's own copy
+            pass
+    frame, quality = tidy(frame)
+    return Dataset(name=name, source=source, frame=frame, quality=quality, subject=subject)
 
 
 def local_bundles(folder: str | Path) -> list[Path]:

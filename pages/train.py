@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.loaders import dataset
+from ui.loaders import dataset, dataset_label
 from ui.nav import require_router
 from ui.results import results_ui
 from ui.runs import collect_finished_job, current_job, selected_run, start_job
@@ -26,6 +26,9 @@ if busy:
     st.caption(tr("train_busy"))
 
 run = selected_run()
+if run is not None and run.dataset_name != dataset().name and not busy:
+    st.info(tr("train_other_dataset", run_data=plain(dataset_label(run.dataset_name)), data=plain(dataset().title(lang()))),
+            icon=":material/swap_horiz:")
 if run is not None:
     if busy:  # the results below are the previous run's, not the one training now
         st.info(tr("train_previous_results", run_id=plain(run.run_id)), icon=":material/history:")

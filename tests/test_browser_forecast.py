@@ -41,7 +41,7 @@ def test_a_short_run_shows_shaded_bands_on_the_forecast_page(app_url: str, brows
     chart.scroll_into_view_if_needed()
     fills = chart.evaluate("gd => gd.data.filter(d => d.fill === 'toself').map(d => [d.name, d.x.length])")
     assert [name for name, _ in fills] == ["95 % interval", "80 % interval"]
-    assert all(n == 2 * (STEPS + 1) for _, n in fills), fills  # the last day, then each step, out and back
+    assert all(n == 2 * STEPS for _, n in fills), fills  # each step, out and back: none starts at the last known day
     assert chart.locator(".scatterlayer .js-fill").count() >= 2  # plotly drew the polygons
     pixels = band_pixels(page).astype(int)
     # translucent blue bands over white (7.7 % of the plot area when written); history is grey, persistence orange

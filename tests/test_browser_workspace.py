@@ -106,3 +106,43 @@ def test_runs_survive_a_server_restart_and_stay_private(chromium, tmp_path: Path
         assert fetched == []
         stranger.close()
     assert errors == []
+
+
+def test_an_uploaded_dataset_comes_back_after_a_refresh(chromium, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reported switch: after F5 the runs came back but the Train page said "Training on MSFT (sample)" beside
+    the uploaded file's runs, and Start would silently have trained on MSFT."""
+    from tests.conftest import make_prices, to_csv_bytes
+
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path / "data"))
+    errors: list[str] = []
+    with streamlit_server(cache_dir=tmp_path / "cache") as url:
+        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        ws = open_page(page, f"{url}/data")
+        page.get_by_role("radio", name=t("src_csv"), exact=True).click()
+        wait_idle(page)
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+            {"name": "class prices.csv", "mimeType": "text/csv", "buffer": to_csv_bytes(make_prices(400))})
+        sidebar = page.locator("[data-testid='stSidebar']")
+        expect(sidebar).to_contain_text("class prices", timeout=WAIT_MS)
+        page.locator("[data-testid='stSidebarNavLink'][href$='/train']").click()
+        expect(page.locator("h1").first).to_have_text(t("train_title"), timeout=WAIT_MS)
+        wait_idle(page)
+        for label, value in (("cfg_epochs", 1), ("cfg_hidden", 4), ("cfg_window", 20)):
+            page.get_by_label(t(label), exact=True).fill(str(value))
+        page.get_by_role("button", name=t("train_start")).click()
+        run_id = shown_run_id(page)
+        wait_idle(page)
+
+        page.reload()  # F5
+        page.wait_for_url(re.compile(rf"[?&]ws={ws}"), timeout=WAIT_MS)
+        wait_idle(page)
+        assert shown_run_id(page) == run_id
+        caption = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").first
+        expect(caption).to_contain_text("class prices", timeout=WAIT_MS)
+        assert "MSFT" not in caption.inner_text() and "MSFT" not in sidebar.inner_text()
+        assert page.locator("[data-testid='stException']").count() == 0
+        context.close()
+    assert errors == []

@@ -12,7 +12,7 @@ from lstm_core.i18n import TABLE
 from lstm_core.runs import train_run
 
 PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/tune.py", "pages/gates.py", "pages/forecast.py",
-         "pages/learn.py"]
+         *(f"pages/learn.py#{tab}" for tab in range(5))]  # the Learn page runs its open tab only: each tab in turn
 # Whole strings that must never reach a Chinese page: every English sentence or label of the table that has a
 # Chinese of its own (placeholders left out), every choice's raw value, and every setting's field name.
 ENGLISH = {v.strip() for k, v in TABLE["en"].items() if v != TABLE["zh"].get(k) and "{" not in v and len(v.strip()) > 2}
@@ -60,6 +60,9 @@ def test_no_english_from_the_table_on_any_chinese_page(open_app, two_runs, page)
     at = open_app(None, "zh")
     at.session_state["runs"] = list(two_runs)  # the runs table, the compare expander and the Gates page have data
     at.session_state["selected_run"] = two_runs[0].run_id
+    page, _, tab = page.partition("#")
+    if tab:
+        at.session_state["tab_index"] = {"learn": int(tab)}
     at.switch_page(page).run()
     assert not at.exception
     shown = visible_strings(at)

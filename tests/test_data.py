@@ -763,3 +763,28 @@ def test_column_names_and_sample_origins_have_both_languages() -> None:
     for ticker, url in data.SAMPLE_ORIGINS.items():
         assert url.startswith("https://") and " " not in url
         assert ticker in TABLE["en"][f"sample_origin_{ticker}"] and ticker in TABLE["zh"][f"sample_origin_{ticker}"]
+
+
+def test_dates_that_change_format_halfway_are_read_as_written_in_one_pass_per_format(monkeypatch):
+    """The reported upload: half ISO, half dd.mm.yyyy. pandas' ``mixed`` parser read 03.02.2001 as March 2nd (5,424
+    of 99,000 dates wrong) and element by element; each block's format now parses every row still unread at once."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from csv_dates import mixed_dates_csv
+
+    content, dates = mixed_dates_csv(0.5)
+    calls = []
+    real = pd.to_datetime
+
+    def counted(values, *args, **kwargs):
+        calls.append((kwargs.get("format"), len(values)))
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "to_datetime", counted)
+    loaded = data.load_csv(content, "mixed.csv")
+    assert loaded.frame.index.equals(pd.DatetimeIndex(dates, name=loaded.frame.index.name))
+    assert loaded.quality.bad_dates_dropped == 0 and not loaded.quality.was_unsorted
+    whole = [fmt for fmt, n in calls if n >= len(dates) // 2]  # passes over half the rows or more
+    assert "mixed" not in {fmt for fmt, _ in calls}
+    assert whole.count("%Y-%m-%d") == 1 and whole.count("%d.%m.%Y") == 1 and len(whole) == 2

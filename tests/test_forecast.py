@@ -214,6 +214,21 @@ def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
         forecast.refit_outputs(prepared, model, refit_every=0)
 
 
+def test_refit_cost_counts_the_samples_each_refit_trains_on():
+    from lstm_core.cost import training_macs
+    from lstm_core.forecast.refit import refit_macs
+
+    config = TINY.with_(steps=2, horizon=1)
+    prepared = Prepared(tiny_frame(n_days=400), config)
+    ends = np.sort(np.concatenate([prepared.split_ends[s] for s in ("train", "val", "test")]))
+    test = prepared.split_ends["test"]
+    known = [int(np.sum(ends + 2 <= origin)) for origin in test[::7]]  # horizon 1, 2 steps: last target 2 rows on
+    assert refit_macs(prepared, 7) == training_macs(sum(known), config)
+    calls = []
+    forecast.refit_outputs(prepared, build_model(config), 7, on_refit=lambda done, total: calls.append((done, total)))
+    assert calls == [(k, len(known)) for k in range(1, len(known) + 1)]
+
+
 def test_refit_from_scratch_forgets_the_run_weights_and_fine_tuning_does_not():
     config = TINY.with_(steps=2, horizon=1)
     prepared = Prepared(tiny_frame(n_days=400), config)
@@ -265,3 +280,25 @@ def test_a_forecast_reports_how_its_intervals_covered_the_test_period(tmp_path, 
     for level in ("80", "95"):
         entry = payload["test_coverage"][level]
         assert entry["interval"][0] <= entry["coverage"] <= entry["interval"][1]
+
+
+# NYSE's regular holidays after the MSFT sample's last day (2017-11-10), as the exchange published them (the one-off
+# closing of 2018-12-05, a day of mourning, no calendar could learn)
+NYSE_CLOSED = ["2017-11-23", "2017-12-25", "2018-01-01", "2018-01-15", "2018-02-19", "2018-03-30", "2018-05-28",
+               "2018-07-04", "2018-09-03", "2018-11-22", "2018-12-25"]
+
+
+def test_forecast_dates_skip_the_holidays_the_series_skips():
+    """The reported dates: New Year's Day and Martin Luther King Day were counted as trading days."""
+    from lstm_core.data import load_sample
+    from lstm_core.forecast import TradingCalendar, future_dates
+
+    dates = load_sample("MSFT").frame.index
+    ahead = TradingCalendar.learn(dates).sessions_after(dates[-1], 300)  # into 2019
+    in_range = pd.bdate_range(ahead[0], "2018-12-31")
+    assert list(in_range.difference(ahead).strftime("%Y-%m-%d")) == NYSE_CLOSED
+    assert future_dates(dates, 20, 3)[0] == ahead[19]  # step 1 of a 20-day horizon: the 20th trading day
+    # a series that trades every day (crypto) keeps its weekends; one without holidays learns none
+    daily = pd.date_range("2015-01-01", "2019-12-31", freq="D")
+    assert TradingCalendar.learn(daily).sessions_after(daily[-1], 7).equals(pd.date_range("2020-01-01", periods=7))
+    assert TradingCalendar.learn(pd.bdate_range("2000-01-03", periods=1500)).holidays == ()

@@ -47,7 +47,10 @@ def test_backtest_prints_per_step_scores_and_coverage(bundle):
 
 
 def test_backtest_with_refits(bundle):
-    payload = json.loads(cli("backtest", "--bundle", str(bundle), "--refit-every", "20").stdout)
+    result = cli("backtest", "--bundle", str(bundle), "--refit-every", "20")
+    payload = json.loads(result.stdout)
+    progress = [line for line in result.stderr.splitlines() if line.startswith("refit ")]
+    assert progress and progress[-1].startswith(f"refit {payload['refits']}/{payload['refits']}, about 0 s left")
     frozen = json.loads(cli("backtest", "--bundle", str(bundle)).stdout)
     assert payload["refits"] == -(-payload["origins"] // 20) and frozen["refits"] == 0
     assert payload["per_step"][0]["rmse"] != frozen["per_step"][0]["rmse"]
@@ -69,8 +72,11 @@ def test_backtest_of_a_bundle_saved_before_steps():
     (["backtest", "--bundle", str(OLD_BUNDLE), "--level", "100"], "1 to 99"),
     (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "3"], "from 1 to 1"),
     (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "two"], "--steps"),
-    (["backtest", "--bundle", str(OLD_BUNDLE), "--refit-every", "0"], "at least 1"),
-    (["backtest", "--bundle", str(OLD_BUNDLE), "--period", "-5"], "seasonal period"),
+    (["backtest", "--bundle", str(OLD_BUNDLE), "--refit-every", "0"], "'refit-every' is 0; it must be between 1 and 10000"),
+    (["backtest", "--bundle", str(OLD_BUNDLE), "--refit-every", "1e9"], "between 1 and 10000"),
+    (["backtest", "--bundle", str(OLD_BUNDLE), "--refit-every", "2.5"], "--refit-every"),
+    (["backtest", "--bundle", str(OLD_BUNDLE), "--period", "-5"], "'period' is -5; it must be between 1 and 520"),
+    (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "61"], "'steps' is 61; it must be between 1 and 60"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle):
     result = cli(*args)
@@ -78,3 +84,20 @@ def test_bad_input_exits_2_with_one_line(args, needle):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_refits_beyond_their_cost_are_refused_with_the_interval_that_fits(tmp_path):
+    """The reported hang: --refit-every 1 on a real run trained one epoch per test origin with no word."""
+    out = tmp_path / "big"
+    trained = cli("train", "--data", "sample:MSFT", "--epochs", "1", "--hidden", "64", "--out", str(out))
+    assert trained.returncode == 0, trained.stderr
+    result = cli("backtest", "--bundle", str(out), "--refit-every", "1")
+    assert result.returncode == 2 and result.stdout == ""
+    line = result.stderr.strip()
+    assert "billion multiply-adds" in line and "at most 2,000 billion" in line
+    suggested = int(line.split("--refit-every ")[1].split()[0])
+    from lstm_core.bundles import LOCAL_LIMITS, load_bundle
+    from lstm_core.forecast.refit import MAX_REFIT_MACS, refit_macs
+
+    prepared = load_bundle(out, limits=LOCAL_LIMITS, rescore=False).prepared
+    assert refit_macs(prepared, suggested) <= MAX_REFIT_MACS < refit_macs(prepared, max(suggested - 1, 1)) * 1.6

@@ -34,11 +34,34 @@ def test_forecast_figure_shades_one_band_per_level_widest_first(run):
     fig = forecast_figure(dates, values, ahead, labels, "Price")
     fills = [trace for trace in fig.data if trace.fill == "toself"]
     assert [trace.name for trace in fills] == ["95 % band", "80 % band"]
-    upper95 = np.asarray(fills[0].y[1:6], dtype=float)  # polygon: last value, 5 upper ends, 5 lower ends back
+    upper95 = np.asarray(fills[0].y[:5], dtype=float)  # polygon: 5 upper ends, 5 lower ends back
     assert np.allclose(upper95, ahead.intervals[95][1])
     assert len(dates) == 60 and values[-1] == run.prepared.close[-1]
     median = next(trace for trace in fig.data if trace.name == "M")
-    assert np.allclose(np.asarray(median.y[1:], dtype=float), ahead.median)
+    assert np.allclose(np.asarray(median.y, dtype=float), ahead.median)
+    # nothing but the history is drawn on its last day: forecasts start at their own first date
+    assert all(dates[-1] not in list(trace.x) for trace in fig.data[1:])
+
+
+def test_a_single_step_is_a_point_with_a_whisker_per_level(run):
+    """The reported fan: one step drew a line and a widening band from the last known day, as if the days between
+    had forecasts."""
+    calibration = forecast.calibrate(run.prepared, run.outputs(), (80, 95))
+    ahead = forecast.forecast_ahead(run.prepared, run.model, calibration, steps=1)
+    dates, values = forecast.history(run.prepared, 60)
+    fig = forecast_figure(dates, values, ahead, {"history": "H", "median": "M", "persistence": "P",
+                                                 "band": "{level} % band"}, "Price")
+    assert not [trace for trace in fig.data if trace.fill == "toself"]
+    median = next(trace for trace in fig.data if trace.name == "M")
+    assert median.mode == "markers" and list(median.x) == list(ahead.dates) and len(median.x) == 1
+    whiskers = {trace.name: trace.error_y for trace in fig.data if trace.error_y.array is not None}
+    assert list(whiskers) == ["95 % band", "80 % band"]
+    for level in (80, 95):
+        lower, upper = ahead.intervals[level]
+        bar = whiskers[f"{level} % band"]
+        assert np.allclose([ahead.median[0] + bar.array[0], ahead.median[0] - bar.arrayminus[0]], [upper[0], lower[0]])
+    assert whiskers["95 % band"].array[0] > whiskers["80 % band"].array[0] > 0
+    assert next(trace for trace in fig.data if trace.name == "P").mode == "markers"
 
 
 def test_calibration_figure_plots_nominal_against_empirical():
@@ -129,9 +152,18 @@ def test_walk_forward_spreads_the_backtest_over_its_origins(run):
 
 def test_step_error_figure_has_one_line_per_forecaster():
     labels = {"model": "M", "persistence": "P", "linear_ar": "AR", "step": "s"}
-    fig = step_error_figure({"model": [1.0, 2.0, 3.0], "persistence": [1.5, 2.5, 3.5]}, labels, "RMSE")
-    assert [trace.name for trace in fig.data] == ["M", "P"]
-    assert list(fig.data[0].x) == [1, 2, 3] and list(fig.data[1].y) == [1.5, 2.5, 3.5]
+    steps = list(range(1, 9))
+    fig = step_error_figure({"model": [1.0 + k for k in steps], "persistence": [1.5 + k for k in steps]}, labels, "RMSE")
+    assert [trace.name for trace in fig.data] == ["M", "P"] and {trace.type for trace in fig.data} == {"scatter"}
+    assert list(fig.data[0].x) == steps and list(fig.data[1].y) == [1.5 + k for k in steps]
+
+
+def test_few_steps_of_error_are_labelled_bars_not_lone_dots():
+    labels = {"model": "M", "persistence": "P", "linear_ar": "AR", "step": "s"}
+    fig = step_error_figure({"model": [0.0123], "persistence": [0.0131], "linear_ar": [0.0127]}, labels, "RMSE")
+    assert [(trace.type, trace.name) for trace in fig.data] == [("bar", "M"), ("bar", "P"), ("bar", "AR")]
+    assert [trace.text[0] for trace in fig.data] == ["0.0123", "0.0131", "0.0127"]
+    assert fig.layout.barmode == "group" and fig.layout.yaxis.rangemode == "tozero"
 
 
 def test_over_time_figures_plot_the_rolling_values_and_the_nominal_levels():

@@ -4,15 +4,27 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 import torch
 
 from lstm_core.errors import LabError
-from lstm_core.jobs import RATE_MIN_BATCHES, JobManager, TrainingJob, TrainTick, format_seconds, train_task
+from lstm_core.jobs import (
+    EVAL_GRACE_FACTOR,
+    RATE_MIN_BATCHES,
+    JobManager,
+    TrainingJob,
+    TrainTick,
+    format_seconds,
+    train_task,
+)
 from lstm_core.limits import JobLimits
+from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.workers import JobStatus
+from lstm_core.trainer import Trainer
+from lstm_core.weights import from_bytes
+from lstm_core.workers import JobStatus, KillReason, WorkerPool
 from tests.helpers import TINY, tiny_frame, wait_for
 
 
@@ -186,3 +198,50 @@ def test_rate_and_time_left_wait_for_measured_batches():
     assert p.seconds_left == pytest.approx((total - 32 * RATE_MIN_BATCHES) / p.samples_per_s, abs=0.1)
     job.on_event(_tick(samples=32 * 4, seconds=100.0))  # a slow rate: the time limit bounds what is shown
     assert job.progress().seconds_left <= 60.0
+
+
+def test_a_time_limited_job_on_a_throttled_worker_keeps_its_best_weights():
+    """The reported loss: on a busy host a job past its limit was killed in its final evaluation with its result.
+
+    Here the worker is frozen (SIGSTOP: a host so loaded it gets no CPU) once it has reported best weights; the
+    watcher kills it past its limit and grace, and the server finishes the run from those weights.
+    """
+    manager = JobManager(max_running=1, limits=JobLimits(max_job_s=5.0), min_kill_grace_s=0.5)
+    job = manager.submit(tiny_frame(), "a", TINY.with_(epochs=1000, patience=1000, batch=4))
+    wait_for(lambda: job._checkpoint is not None and job._checkpoint.best_epoch >= 1)
+    os.kill(job.pid, signal.SIGSTOP)
+    sent = job._checkpoint
+    wait_for(lambda: job.finished)
+    run = job.run
+    assert job.status == "done" and job.salvaged and run.stop_reason == "time_limit"
+    assert run.record.best_epoch == sent.best_epoch >= 1 and run.history == sent.history
+    assert run.record.best_val_loss == min(h.val_loss for h in run.history)
+    kept = from_bytes(sent.weights, "weights", build_model(TINY).state_dict())
+    assert all(torch.equal(kept[name], run.model.state_dict()[name]) for name in kept)
+    assert run.metrics["model"]["rmse"] > 0 and run.test_predictions.shape == (job.prepared.n_samples("test"),)
+
+
+def test_without_reported_weights_a_killed_job_fails_with_a_sentence():
+    job = TrainingJob(task=train_task, config=TINY, dataset_name="x", frame=tiny_frame(),
+                      prepared=Prepared(tiny_frame(), TINY), time_limit_s=5.0)
+    WorkerPool._settle(job, None, -9, KillReason.TIME_LIMIT)
+    assert job.status == "failed" and job.error.key == "err_job_time_killed" and job.run is None
+
+
+def test_the_kill_waits_in_proportion_to_the_measured_evaluation():
+    job = TrainingJob(task=train_task, config=TINY, dataset_name="x", frame=tiny_frame(),
+                      prepared=Prepared(tiny_frame(), TINY), time_limit_s=60.0, min_kill_grace_s=60.0)
+    assert job.kill_grace_s() == 60.0  # nothing measured yet
+    job.on_event(replace(_tick(samples=32, seconds=1.0), eval_seconds=2.0))
+    assert job.kill_grace_s() == 60.0  # a quick evaluation: the floor
+    job.on_event(replace(_tick(samples=32, seconds=1.0), eval_seconds=30.0))  # a loaded host: 30 s measured
+    assert job.kill_grace_s() == pytest.approx(EVAL_GRACE_FACTOR * 30.0)
+
+
+def test_the_trainer_times_its_validation_to_estimate_the_final_evaluation():
+    ticks = []
+    prepared = Prepared(tiny_frame(), TINY)
+    trainer = Trainer(TINY, prepared)
+    trainer.add_callback("on_epoch_end", lambda tr: ticks.append(tr.tick()))
+    trainer.fit()
+    assert all(t.eval_seconds is not None and 0 < t.eval_seconds < 5 for t in ticks)

@@ -264,9 +264,14 @@ def test_trace_figure_draws_gates_and_states_of_one_unit() -> None:
 # ---------------------------------------------------------------- the page
 
 
-def _learn_page(lang: str = "en", **state) -> AppTest:
+LESSON_TAB, CALCULATOR_TAB, GRADIENTS_TAB, FAQ_TAB, MISTAKES_TAB = range(5)
+
+
+def _learn_page(lang: str = "en", tab: int = CALCULATOR_TAB, **state) -> AppTest:
+    """The Learn page open on ``tab`` (only the open tab runs)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["lang"] = lang
+    at.session_state["tab_index"] = {"learn": tab}
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -293,16 +298,19 @@ def test_page_renders_in_both_languages(lang: str) -> None:
     assert at.title[0].value == TABLE[lang]["learn_title"]
     assert TABLE[lang]["learn_torch_match"].split("{")[0] in at.success[0].value
     assert _value(_values_frame(at, lang), 1, "i", 1, lang) == pytest.approx(0.549834, abs=1e-6)
-    texts = [e.value for kind in ("markdown", "subheader", "caption") for e in getattr(at, kind)]
+    charts = len(at.get("plotly_chart"))
+    tabs = [at, *(_learn_page(lang, tab) for tab in (LESSON_TAB, GRADIENTS_TAB, FAQ_TAB, MISTAKES_TAB))]
+    texts = [e.value for page in tabs for kind in ("markdown", "subheader", "caption") for e in getattr(page, kind)]
     if lang == "zh":  # nothing on the page fell back to English
         english_only = {v for k, v in TABLE["en"].items() if TABLE["zh"][k] != v}
         assert not [x for x in texts if x in english_only]
     assert TABLE[lang]["learn_mistakes_table"] in texts and TABLE[lang]["learn_eq_body"] in texts
-    links = [(link.proto.page, link.proto.label) for link in at.get("page_link")]
+    links = [(link.proto.page, link.proto.label) for page in tabs for link in page.get("page_link")]
     cell_link = TABLE[lang]["learn_link"].format(page=TABLE[lang]["nav_train"], control=TABLE[lang]["cfg_cell"], why=TABLE[lang]["learn_why_cell"])
     assert ("train", cell_link) in links  # names the Train page's own label of the control
     assert [page for page, _ in links].count("data") == 1 and [page for page, _ in links].count("gates") == 1
-    assert len(at.get("plotly_chart")) == 2
+    assert charts == 1 and len(tabs[2].get("plotly_chart")) == 1  # the calculator's chart, the gradients' chart
+    assert not any(page.get("plotly_chart") for page in (tabs[1], tabs[3], tabs[4]))  # closed tabs ran nothing
 
 
 def test_editing_the_sequence_updates_every_value() -> None:
@@ -327,6 +335,7 @@ def test_editing_a_weight_updates_every_step_and_still_matches_pytorch() -> None
 
 def test_bad_edit_shows_an_error_not_a_traceback() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["tab_index"] = {"learn": 1}  # the calculator
     at.session_state["learn_ed_seq_1_0"] = {"edited_rows": {}, "added_rows": [{"x1": 1.0}] * 8, "deleted_rows": []}
     at.run()
     at.switch_page("pages/learn.py").run()
@@ -335,8 +344,8 @@ def test_bad_edit_shows_an_error_not_a_traceback() -> None:
 
 
 def test_forget_bias_slider_moves_the_lstm_curve() -> None:
-    at = _learn_page()
-    spec = json.loads(at.get("plotly_chart")[1].proto.spec)
+    at = _learn_page(tab=GRADIENTS_TAB)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["yaxis"]["type"] == "log" and len(spec["data"]) == 3
     rnn, lstm = (float(m.value) for m in at.metric[:2])
     assert lstm > 1e3 * rnn

@@ -130,3 +130,15 @@ def test_edits_survive_a_page_switch_and_a_language_switch(train_page):
     assert widgets[TABLE["zh"]["cfg_hidden"]].value == 17
     assert widgets[TABLE["zh"]["cfg_lr"]].value == 5.0
     assert not at.exception
+
+
+def test_choices_too_wide_for_a_third_of_the_form_get_a_selectbox_in_both_languages():
+    """At 1,400 px the target's segmented control cut "Next price" to "Next" and "SGD (momentum 0.9)" was clipped."""
+    from lstm_core.config import SETTINGS
+    from ui.settings import SEGMENT_BUDGET_PX, fits_segmented, segmented_width_px
+
+    assert not fits_segmented("target", SETTINGS["target"].choices)
+    assert not fits_segmented("optimizer", SETTINGS["optimizer"].choices)
+    assert fits_segmented("cell", SETTINGS["cell"].choices)
+    assert segmented_width_px(["Next price"]) == 32 + 10 * 8 and segmented_width_px(["下一价格"]) == 32 + 4 * 16
+    assert segmented_width_px(["Volatility (next days)", "Log return", "Next price"]) > SEGMENT_BUDGET_PX

@@ -401,7 +401,8 @@ def test_a_finished_job_is_saved_and_the_oldest_run_pruned_with_a_sentence(run):
         ws.save(copy_of(run, f"old{k}"))
     at = open_app("pages/train.py", ws=ws.id)
     assert len(at.session_state["runs"]) == 10
-    for label, value in {"Max epochs": 1, "Hidden units": 4}.items():
+    # the workspace's dataset is its runs' 300-day sine: a short window and horizon fit it
+    for label, value in {"Max epochs": 1, "Hidden units": 4, "Window (days)": 20, "Horizon (days ahead)": 5}.items():
         next(w for w in at.number_input if w.label == label).set_value(value)
     next(b for b in at.button if b.label == "Start training").click().run()
     job = at.session_state["job"]
@@ -447,3 +448,67 @@ def test_live_workspaces_are_those_of_sessions_still_connected(monkeypatch):
     assert live.in_use() == {"w1", "w2"}
     connected.discard("s3")
     assert live.in_use() == {"w2"}
+
+
+# ---------------------------------------------------------------- the workspace's dataset
+
+
+def test_an_uploaded_dataset_is_kept_with_the_workspace_and_comes_back_whole(tmp_path):
+    from lstm_core.data import load_csv
+    from tests.conftest import make_prices, to_csv_bytes
+
+    ws = workspace()
+    ds = load_csv(to_csv_bytes(make_prices(300)), "my prices.csv")
+    ws.save_dataset(ds)
+    again = Workspace.open(ws.id, 10).load_dataset()  # a server restart: a new object on the same folder
+    assert (again.name, again.source, again.subject, again.quality) == (ds.name, ds.source, ds.subject, ds.quality)
+    assert again.frame.equals(ds.frame) and again.fingerprint == ds.fingerprint
+    assert ws.size_bytes() == ws.dataset_bytes() > 10_000  # counted against the workspace's cap
+
+
+def test_a_sample_is_kept_by_name_and_a_workspace_without_a_dataset_shows_its_newest_runs(run):
+    from lstm_core.data import load_sample
+
+    ws = workspace()
+    assert ws.load_dataset() is None
+    ws.save(copy_of(run, "r1", dataset="NVDA (sample)"))
+    assert ws.load_dataset().name == "NVDA (sample)"  # saved before datasets were kept: its newest run's
+    ws.save(copy_of(run, "r2", dataset="sine"))
+    fallback = ws.load_dataset()
+    assert fallback.name == "sine" and fallback.frame[["Close"]].equals(run.frame[["Close"]])
+    ws.save_dataset(load_sample("MSFT"))
+    assert ws.dataset_bytes() < 1000 and ws.load_dataset().frame.equals(load_sample("MSFT").frame)
+
+
+def test_a_damaged_or_oversized_dataset_is_a_sentence(monkeypatch):
+    from lstm_core.data import load_csv
+    from lstm_core.workspace import DATASET_DIR
+    from tests.conftest import make_prices, to_csv_bytes
+
+    ws = workspace()
+    ws.save_dataset(load_csv(to_csv_bytes(make_prices(300)), "p.csv"))
+    (ws.root / DATASET_DIR / "data.csv").write_bytes(b"Date,Close\nnot a date,1\n")
+    with pytest.raises(LabError) as err:
+        ws.load_dataset()
+    assert err.value.key == "err_ws_dataset"
+    monkeypatch.setenv("LSTM_LAB_WORKSPACE_MB", "1")
+    small = Workspace.open(ws.id, 10)
+    with pytest.raises(LabError) as err:
+        small.save_dataset(load_csv(to_csv_bytes(make_prices(30_000)), "big.csv"))
+    assert err.value.key == "err_ws_dataset_too_big" and err.value.params["limit_mb"] == 1
+
+
+def test_a_refreshed_page_shows_the_uploaded_dataset_not_the_sample():
+    """The reported switch: after F5 the runs came back but the Train page said 'Training on MSFT (sample)'."""
+    from tests.conftest import make_prices, to_csv_bytes
+
+    at = open_app("pages/data.py")
+    ws = at.session_state["workspace_id"]
+    at.segmented_control(key="data_source").set_value("csv").run()
+    at.file_uploader(key="csv_file").upload("class prices.csv", to_csv_bytes(make_prices(300))).run()
+    assert at.session_state["dataset"].name == "class prices (CSV)"
+    again = open_app("pages/train.py", ws=ws)  # a refresh: a new session with the URL's workspace
+    assert again.session_state["dataset"].name == "class prices (CSV)"
+    assert "class prices" in again.caption[0].value and "MSFT" not in again.caption[0].value
+    other = open_app("pages/train.py")  # another visitor still starts on the sample
+    assert other.session_state["dataset"].name == "MSFT (sample)"

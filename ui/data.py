@@ -33,6 +33,9 @@ def source_ui() -> None:
         st.caption(tr("kept_previous", name=plain(previous.title(lang()))))
     elif just_loaded == previous.name:
         st.success(tr("loaded", name=plain(previous.title(lang()))), icon=":material/check_circle:")
+        if session.dataset_not_kept is not None:
+            show_error(session.dataset_not_kept)
+            del session.dataset_not_kept
         if previous.from_cache:
             st.info(tr("yahoo_saved_note"), icon=":material/history:")
 

@@ -11,6 +11,7 @@ import streamlit as st
 from lstm_core.baselines import PERSISTENCE
 from lstm_core.forecast import (
     DEFAULT_LEVELS,
+    FORECAST_BOUNDS,
     Backtest,
     Forecast,
     WalkForward,
@@ -74,8 +75,9 @@ def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
                                         format_func=lambda v: f"{v} %",
                                         **kept("forecast_levels", list(DEFAULT_LEVELS),
                                                lambda v: isinstance(v, list) and set(v) <= set(LEVEL_CHOICES)))))
-    months = cols[2].number_input(tr("forecast_months"), min_value=1, max_value=120,
-                                  **kept("forecast_months", 6, lambda v: 1 <= v <= 120))
+    bound = FORECAST_BOUNDS["months"]
+    months = cols[2].number_input(tr("forecast_months"), **bound.widget(),
+                                  **kept("forecast_months", 6, lambda v: bound.low <= v <= bound.high))
     if not levels:
         st.info(tr("forecast_pick_levels"), icon=":material/info:")
         return None

@@ -9,6 +9,7 @@ from lstm_core.disk import DiskBudget
 from lstm_core.errors import LabError
 from ui.session import session
 from ui.text import lang
+from ui.workspace import keep_dataset, workspace_dataset
 
 DEFAULT_SAMPLE = "MSFT"
 
@@ -40,14 +41,19 @@ def cached_synthetic(kind: str, n_days: int, seed: int, noise: float) -> data.Da
 
 
 def dataset() -> data.Dataset:
-    """The dataset every page works on (the default sample until another is loaded)."""
+    """The dataset every page works on: the one kept with the workspace (or its newest run's), else the default sample."""
     if session.dataset is None:
-        session.dataset = cached_sample(DEFAULT_SAMPLE)
+        kept = workspace_dataset()
+        if kept is not None and kept.source == data.Source.SAMPLE:
+            kept = cached_sample(kept.subject)  # one copy of a sample for every session
+        session.dataset = kept or cached_sample(DEFAULT_SAMPLE)
     return session.dataset
 
 
 def set_dataset(ds: data.Dataset) -> None:
+    """Make ``ds`` the session's dataset and keep it with the workspace."""
     session.dataset = ds
+    session.dataset_not_kept = keep_dataset(ds)
 
 
 def dataset_label(name: str) -> str:

@@ -16,6 +16,7 @@ import streamlit as st
 if TYPE_CHECKING:
     from lstm_core.config import RunConfig
     from lstm_core.data import Dataset
+    from lstm_core.errors import LabError
     from lstm_core.jobs import TrainingJob
     from lstm_core.runs import Run
     from lstm_core.tune import TuneSpec, TuneWorkerJob
@@ -54,6 +55,7 @@ class Session:
     data_just_loaded: Slot[str | None] = Slot("data_just_loaded")  # set by the run that loaded it, before its rerun
     yahoo_failed: Slot[tuple | None] = Slot("yahoo_failed")  # the request whose download failed with a saved copy
     csv_loaded_id: Slot[str | None] = Slot("csv_loaded_id")  # the upload already read
+    dataset_not_kept: Slot[LabError | None] = Slot("dataset_not_kept")  # why the workspace could not keep it
     # training
     job: Slot[TrainingJob | None] = Slot("job")
     job_collected: Slot[bool] = Slot("job_collected", False)

@@ -15,6 +15,9 @@ from ui.session import kept
 from ui.text import lang, show_error, tr
 
 CHOICE_PREFIX = {name: name for name, setting in SETTINGS.items() if setting.is_choice}  # choice c of n: "n_c"
+# A segmented control never wraps: at 1,280 px a third of the form is about 290 px, and buttons past it are cut
+# ("Next price" read "Next"). Its width, estimated from its labels: a CJK character is twice a Latin one.
+SEGMENT_BUDGET_PX, SEGMENT_PADDING_PX, LATIN_CHAR_PX, CJK_CHAR_PX = 280, 32, 8, 16
 
 
 def widget_key(name: str) -> str:
@@ -35,6 +38,18 @@ def value_label(name: str, value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def segmented_width_px(labels: list[str]) -> int:
+    """About how wide a segmented control with these labels is drawn."""
+    return sum(SEGMENT_PADDING_PX + sum(CJK_CHAR_PX if ord(ch) > 0x2E80 else LATIN_CHAR_PX for ch in label)
+               for label in labels)
+
+
+def fits_segmented(name: str, choices: tuple[str, ...]) -> bool:
+    """Whether a setting's choices fit a segmented control in both languages (so the widget stays one kind)."""
+    return all(segmented_width_px([t(f"{CHOICE_PREFIX[name]}_{c}", language) for c in choices]) <= SEGMENT_BUDGET_PX
+               for language in ("en", "zh"))
+
+
 def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool) -> Any:
     """One widget for one setting; its value is kept under ``widget_key(name)`` for the whole session.
 
@@ -53,7 +68,7 @@ def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool) -
         common["on_change"] = _apply_target_defaults
     if setting.is_choice and name == "features":
         return st.multiselect(label, setting.choices, format_func=labels, **common)
-    if setting.is_choice and len(setting.choices) <= 3:
+    if setting.is_choice and len(setting.choices) <= 3 and fits_segmented(name, setting.choices):
         return st.segmented_control(label, setting.choices, format_func=labels, required=True, **common)
     if setting.is_choice:
         return st.selectbox(label, setting.choices, format_func=labels, **common)

@@ -15,8 +15,8 @@ from ui.workspace import init_workspace
 def init_session() -> None:
     """Defaults for a new browser session (English, the bundled sample), and its workspace named in the URL."""
     session.lang = session.lang  # the sidebar's language widget reads its value from this key
-    dataset()  # the default sample until another is loaded
     init_workspace()
+    dataset()  # the workspace's dataset, else the default sample
 
 
 def sidebar() -> None:

@@ -113,10 +113,15 @@ def runs_ui() -> None:
     if upload is not None and session.run_upload_id != upload.file_id:
         session.run_upload_id = upload.file_id
         try:
-            add_run(load_bundle(upload.getvalue()))  # UPLOAD_LIMITS: bounded bytes, rows and scoring cost
-            st.rerun()
+            uploaded = load_bundle(upload.getvalue())  # UPLOAD_LIMITS: bounded bytes, rows and scoring cost
         except LabError as err:
             show_error(err)
+        else:
+            if any(r.run_id == uploaded.run_id for r in all_runs):
+                st.info(tr("run_upload_same", run_id=uploaded.run_id), icon=":material/info:")
+            else:
+                add_run(uploaded)
+                st.rerun()
     if is_local():
         local_runs_ui()
 

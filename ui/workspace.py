@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from lstm_core.data import Dataset
 from lstm_core.data.sources import cache_dir
 from lstm_core.disk import Swept, sweep_leftovers
 from lstm_core.errors import LabError
@@ -36,7 +37,8 @@ def init_workspace() -> None:
     if wanted is not None and wanted != current:
         try:
             check_workspace_id(wanted)
-            del session.runs  # another workspace's runs: open them afresh
+            del session.runs  # another workspace's runs and dataset: open them afresh
+            del session.dataset
             current, adopted = wanted, True
         except LabError as err:
             if current is None:  # a mangled or forged link: say so on whichever page it opened
@@ -156,6 +158,34 @@ def save_run(run: Run) -> tuple[str, ...]:
     if saved.pruned:
         notify("ws_pruned", limit_mb=ws.cap_bytes >> 20, limit_runs=ws.max_runs, runs=", ".join(saved.pruned))
     return saved.pruned
+
+
+def keep_dataset(ds: Dataset) -> LabError | None:
+    """Keep ``ds`` with the workspace, so that a refresh or a restart brings it back; the sentence when it cannot."""
+    ws = workspace()
+    if ws is None:
+        return None
+    try:
+        ws.save_dataset(ds, in_use=live_workspaces().in_use())
+    except LabError as err:
+        return err
+    except OSError:
+        return LabError("ws_dataset_save_failed")
+    return None
+
+
+def workspace_dataset() -> Dataset | None:
+    """The dataset kept with the workspace (or its newest run's), None when it has none; a damaged one is said."""
+    ws = workspace()
+    if ws is None:
+        return None
+    try:
+        return ws.load_dataset()
+    except LabError as err:
+        notify(err.key, is_error=True, **err.params)
+    except (OSError, ValueError):  # a run folder being replaced by another tab: the sample, this time
+        pass
+    return None
 
 
 def notify(key: str, is_error: bool = False, **params: object) -> None:

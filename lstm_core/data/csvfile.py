@@ -30,7 +30,8 @@ MAX_CSV_ROWS = 1_000_000  # four thousand years of trading days: more is not a d
 HEAD_ROWS = 2000  # rows read first to choose columns, date format and decimal convention
 _HEAD_BYTES = 65536  # the separator is chosen on this much of the file
 _SEPARATORS = (",", ";", "\t", "|")
-_CHUNK_ROWS = 100_000  # the whole file is read this many rows at a time, keeping only the columns used
+_CHUNK_ROWS = 100_000
+MIXED_PARSE_MAX_ROWS = 2000  # rows no common format reads that still go to pandas' slow element-by-element parser  # the whole file is read this many rows at a time, keeping only the columns used
 
 # Column names users' files use, lower-cased with spaces/underscores removed -> our name.
 _COLUMN_ALIASES = {
@@ -260,30 +261,39 @@ def _find_date_column(head: pd.DataFrame, names: dict[str, str]) -> str | None:
 
 
 def _parse_dates(values: pd.Series) -> pd.Series | None:
-    """Dates from strings in any of the common formats, or None if under 90% of them parse."""
+    """Dates from strings in any of the common formats, or None if under 90% of them parse.
+
+    Linear in the rows however the formats are mixed: the next ``HEAD_ROWS`` rows not yet read choose the format that
+    reads most of them, which then parses every row still unread in one vectorised pass; this repeats per block
+    until nothing is left or no format reads the next block, so a file that switches from ISO to dd.mm.yyyy halfway
+    costs two passes. Ties go to the earlier format in ``_DATE_FORMATS``. Only a small remainder goes to pandas'
+    element-by-element ``mixed`` parser, which is slow and reads 01.02.2020 month first.
+    """
     # keep the local wall-clock date: exports like Yahoo's mix -05:00 and -04:00 across daylight saving.
     # Arrow's regex engine strips a million offsets in a tenth of a second; pandas falls back to Python for \1
     stripped = pa.array(values.astype("str").str.strip().array)
     text = pd.Series(pd.array(pc.replace_substring_regex(stripped, _UTC_OFFSET, r"\1"), dtype="str"), index=values.index)
-    # rank the formats on the head, then parse the whole column with the best ones until one reads it all
-    head = text.iloc[:2000]
-    scores = [pd.to_datetime(head, format=fmt, errors="coerce").notna().sum() for fmt in _DATE_FORMATS]
-    best = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    for rank in np.argsort(scores)[::-1]:
-        if scores[rank] == 0:
+    text = text.reset_index(drop=True)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")  # years 1 to 9999 fit: tidy judges them
+    unread = text.notna() & (text.str.len() > 0)
+    for _ in _DATE_FORMATS:  # each pass retires its format: no row left unread reads with it
+        pending = text[unread & parsed.isna()]
+        if pending.empty:
             break
-        parsed = pd.to_datetime(text, format=_DATE_FORMATS[rank], errors="coerce")
-        best = parsed if parsed.notna().sum() > best.notna().sum() else best
-        if best.notna().mean() >= 0.99:
+        block = pending.iloc[:HEAD_ROWS]
+        scores = [pd.to_datetime(block, format=fmt, errors="coerce").notna().sum() for fmt in _DATE_FORMATS]
+        best = int(np.argmax(scores))
+        if scores[best] == 0:
             break
-    if best.notna().mean() < 0.9:
+        parsed.loc[pending.index] = pd.to_datetime(pending, format=_DATE_FORMATS[best], errors="coerce").astype(parsed.dtype)
+    left = text[unread & parsed.isna()]
+    if 0 < len(left) <= MIXED_PARSE_MAX_ROWS:
         try:
-            parsed = pd.to_datetime(text, format="mixed", errors="coerce")
-        except (ValueError, OverflowError):  # e.g. a column mixing zoned and naive stamps: not a date column
-            parsed = None
-        if parsed is not None and parsed.notna().mean() >= 0.9:
-            best = parsed
-    return best if best.notna().mean() >= 0.9 else None
+            parsed.loc[left.index] = pd.to_datetime(left, format="mixed", errors="coerce").astype(parsed.dtype)
+        except (ValueError, OverflowError):  # e.g. zoned and naive stamps together: these rows stay unread
+            pass
+    parsed.index = values.index
+    return parsed if parsed.notna().mean() >= 0.9 else None
 
 
 # ---------------------------------------------------------------- numbers

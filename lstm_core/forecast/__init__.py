@@ -2,7 +2,8 @@
 the test period, for the model and every baseline alike.
 
 ``conformal`` (levels, half-widths, interval scores), ``backtest`` (typed scores per step, per origin over time),
-``refit`` (fine-tuning as the test period goes on) and ``ahead`` (past the data's last day).
+``refit`` (fine-tuning as the test period goes on, the bounds of the forecast's numbers), ``ahead`` (past the data's
+last day) and ``calendar`` (the trading days those forecasts fall on, learned from the data).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lstm_core.forecast.backtest import (
     trailing_mean,
     walk_forward,
 )
+from lstm_core.forecast.calendar import TradingCalendar
 from lstm_core.forecast.conformal import (
     DEFAULT_LEVELS,
     Calibration,
@@ -33,7 +35,7 @@ from lstm_core.forecast.conformal import (
     interval_scores,
     parse_levels,
 )
-from lstm_core.forecast.refit import refit_outputs
+from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_MACS, check_refit_cost, refit_macs, refit_outputs
 from lstm_core.pipeline import Prepared
 
 
@@ -43,8 +45,9 @@ def report(prepared: Prepared, model: nn.Module, outputs: Outputs, levels: tuple
 
 
 __all__ = [
-    "DEFAULT_LEVELS", "Backtest", "Calibration", "Forecast", "ForecasterScore", "IntervalScore",
-    "StepScore", "WalkForward", "WidthComparison", "backtest", "calibrate", "compare_widths", "conformal_halfwidth", "coverage_interval",
-    "forecast_ahead", "future_dates", "history", "interval_scores", "miscalibrated", "parse_levels", "refit_outputs",
+    "DEFAULT_LEVELS", "FORECAST_BOUNDS", "MAX_REFIT_MACS", "Backtest", "Calibration", "Forecast", "ForecasterScore",
+    "IntervalScore", "StepScore", "TradingCalendar", "WalkForward", "WidthComparison", "backtest", "calibrate",
+    "check_refit_cost", "compare_widths", "conformal_halfwidth", "coverage_interval", "forecast_ahead", "future_dates",
+    "history", "interval_scores", "miscalibrated", "parse_levels", "refit_macs", "refit_outputs",
     "report", "trailing_mean", "walk_forward",
 ]

@@ -11,6 +11,7 @@ from torch import nn
 from lstm_core.baselines import BASELINES, DEFAULT_OPTIONS, PERSISTENCE
 from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL
+from lstm_core.forecast.calendar import TradingCalendar
 from lstm_core.forecast.conformal import Calibration
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import predict
@@ -37,11 +38,12 @@ class Forecast:
 
 
 def future_dates(dates: pd.DatetimeIndex, first: int, count: int) -> pd.DatetimeIndex:
-    """The dates ``first .. first + count - 1`` rows after the last of ``dates``: business days for daily data."""
+    """The dates ``first .. first + count - 1`` rows after the last of ``dates``: for daily data the series' own
+    trading days (its weekdays, less the holidays it skips: ``TradingCalendar``)."""
     spacing = pd.Series(dates[-min(len(dates), 60):]).diff().median()
     last = dates[-1]
-    if pd.isna(spacing) or spacing <= pd.Timedelta(days=4):  # daily data, weekends skipped
-        ahead = pd.bdate_range(last + pd.offsets.BDay(1), periods=first + count - 1)
+    if pd.isna(spacing) or spacing <= pd.Timedelta(days=4):  # daily data
+        ahead = TradingCalendar.learn(dates).sessions_after(last, first + count - 1)
     else:
         ahead = pd.DatetimeIndex([last + spacing * k for k in range(1, first + count)])
     return ahead[first - 1:]

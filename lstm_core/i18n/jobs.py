@@ -18,8 +18,8 @@ EN: dict[str, str] = {
         "please try again."
     ),
     "err_job_time_killed": (
-        "Training did not stop at the server's time limit of {seconds} s and was ended, so its result is lost. "
-        "Try fewer epochs or a smaller model."
+        "Training reached the server's time limit of {seconds} s before it had scored its first weights, and was "
+        "ended with nothing to keep. Try fewer epochs, a smaller model or less data."
     ),
 }
 
@@ -34,5 +34,5 @@ ZH: dict[str, str] = {
         "或换一个更小的模型。"
     ),
     "err_worker_exited": "训练进程意外结束（退出码 {code}）。服务器和你的其他运行都不受影响：请重试。",
-    "err_job_time_killed": "训练在服务器的时间上限 {seconds} 秒时没有停下，已被结束，结果无法保留。请减少轮数或换一个更小的模型。",
+    "err_job_time_killed": "训练在第一次评估权重之前就到了服务器的时间上限 {seconds} 秒，已被结束，没有可保留的结果。请减少轮数、换一个更小的模型或用更少的数据。",
 }

@@ -65,6 +65,7 @@ EN: dict[str, str] = {
     "err_bundle_damaged": "This saved run is damaged or was altered ({detail}); it was not loaded.",
     "err_bundle_shapes": "This saved run's weights do not match its settings (layer sizes differ); it was not loaded.",
     "train_previous_results": "Training a new run: the results below are still those of run {run_id}.",
+    "train_other_dataset": "The run shown below was trained on {run_data}; Start trains on {data}, the dataset loaded now (change it on the Data page).",
 }
 
 ZH: dict[str, str] = {
@@ -132,4 +133,5 @@ ZH: dict[str, str] = {
     "err_bundle_damaged": "这个保存的运行已损坏或被修改（{detail}）；没有加载。",
     "err_bundle_shapes": "这个保存的运行的权重与其设置不符（层大小不同）；没有加载。",
     "train_previous_results": "正在训练新的运行：下方结果仍是运行 {run_id} 的结果。",
+    "train_other_dataset": "下方显示的运行是在 {run_data} 上训练的；“开始”将在当前加载的数据集 {data} 上训练（可在“数据”页更换）。",
 }

@@ -16,25 +16,41 @@ MODEL_COLOR, PERSISTENCE_COLOR, HISTORY_COLOR = "#1f77b4", "#ff7f0e", "#444444"
 def forecast_figure(
     dates: pd.DatetimeIndex, values: np.ndarray, ahead: Forecast, labels: dict[str, str], y_title: str,
 ) -> go.Figure:
-    """History, then the median forecast with one shaded band per level (widest underneath) and persistence.
+    """History, then the median forecast with its intervals (widest underneath) and persistence.
 
+    Forecasts start at their own first date, never at the last known value: with a horizon of 20 days the days in
+    between have no forecast. Several steps are lines with one shaded band per level; a single step is a point with
+    one whisker per level (a band or a line from one point would invent the days around it).
     ``labels``: ``history``, ``median``, ``persistence`` and ``band`` (formatted with ``level``).
     """
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=dates, y=values, mode="lines", name=labels["history"], line=dict(color=HISTORY_COLOR)))
-    # each band is a closed polygon: upper ends left to right, lower ends back; it starts at the last known value
-    x = [dates[-1], *ahead.dates]
+    x = list(ahead.dates)
+    single = len(x) == 1
     for level in sorted(ahead.intervals, reverse=True):
         lower, upper = ahead.intervals[level]
+        name = labels["band"].format(level=level)
+        if single:  # the whisker of each level, the widest thinnest; the point itself is drawn below
+            fig.add_trace(go.Scatter(
+                x=x, y=list(ahead.median), mode="markers", marker=dict(size=1, color=MODEL_COLOR), name=name,
+                error_y=dict(type="data", symmetric=False, array=list(upper - ahead.median),
+                             arrayminus=list(ahead.median - lower), color=BAND_COLORS.get(level, OTHER_BAND),
+                             thickness=2 if level >= 95 else 6, width=6 if level >= 95 else 0),
+                hovertemplate=f"{name}: %{{customdata[0]:.4g}} – %{{customdata[1]:.4g}}<extra></extra>",
+                customdata=[[lower[0], upper[0]]],
+            ))
+            continue
+        # a closed polygon: upper ends left to right, lower ends back
         fig.add_trace(go.Scatter(
-            x=[*x, *x[::-1]], y=[values[-1], *upper, *lower[::-1], values[-1]], fill="toself", mode="lines",
-            line=dict(width=0), fillcolor=BAND_COLORS.get(level, OTHER_BAND), hoverinfo="skip",
-            name=labels["band"].format(level=level),
+            x=[*x, *x[::-1]], y=[*upper, *lower[::-1]], fill="toself", mode="lines", line=dict(width=0),
+            fillcolor=BAND_COLORS.get(level, OTHER_BAND), hoverinfo="skip", name=name,
         ))
-    fig.add_trace(go.Scatter(x=x, y=[values[-1], *ahead.median], mode="lines+markers", name=labels["median"],
-                             line=dict(color=MODEL_COLOR)))
-    fig.add_trace(go.Scatter(x=x, y=[values[-1], *ahead.persistence], mode="lines", name=labels["persistence"],
-                             line=dict(color=PERSISTENCE_COLOR, dash="dash")))
+    fig.add_trace(go.Scatter(x=x, y=list(ahead.median), mode="markers" if single else "lines+markers",
+                             name=labels["median"], line=dict(color=MODEL_COLOR),
+                             marker=dict(size=11 if single else 6, color=MODEL_COLOR)))
+    fig.add_trace(go.Scatter(x=x, y=list(ahead.persistence), mode="markers" if single else "lines",
+                             name=labels["persistence"], line=dict(color=PERSISTENCE_COLOR, dash="dash"),
+                             marker=dict(size=10, color=PERSISTENCE_COLOR, symbol="diamond")))
     fig.update_layout(yaxis_title=y_title, legend=dict(orientation="h", y=-0.15), margin=dict(t=30))
     return fig
 
@@ -65,14 +81,26 @@ FORECASTER_COLORS = {"model": MODEL_COLOR, "persistence": PERSISTENCE_COLOR, "li
 LEVEL_COLORS = {80: "#1f77b4", 95: "#9467bd"}
 
 
+FEW_STEPS = 5  # up to this many steps the error by step is drawn as grouped bars with their values
+
+
 def step_error_figure(rmse_by_step: dict[str, list[float]], labels: dict[str, str], y_title: str) -> go.Figure:
-    """RMSE at each step ahead on the test period, one line per forecaster (``labels`` names them by key)."""
+    """RMSE at each step ahead on the test period, per forecaster (``labels`` names them by key): lines over many
+    steps; grouped bars, each labelled with its value, over a few (three lone dots say nothing)."""
     fig = go.Figure()
+    steps = len(next(iter(rmse_by_step.values())))
+    few = steps <= FEW_STEPS
     for who, rmse in rmse_by_step.items():
-        fig.add_trace(go.Scatter(x=list(range(1, len(rmse) + 1)), y=list(rmse), mode="lines+markers",
-                                 name=labels[who], line=dict(color=FORECASTER_COLORS.get(who))))
-    fig.update_layout(xaxis=dict(title=labels["step"], dtick=1 if len(next(iter(rmse_by_step.values()))) <= 20 else None),
-                      yaxis_title=y_title, legend=dict(orientation="h", y=-0.2), margin=dict(t=30))
+        x = list(range(1, len(rmse) + 1))
+        color = FORECASTER_COLORS.get(who)
+        if few:
+            fig.add_trace(go.Bar(x=x, y=list(rmse), name=labels[who], marker_color=color,
+                                 text=[f"{v:.4g}" for v in rmse], textposition="outside", cliponaxis=False))
+        else:
+            fig.add_trace(go.Scatter(x=x, y=list(rmse), mode="lines+markers", name=labels[who], line=dict(color=color)))
+    fig.update_layout(xaxis=dict(title=labels["step"], dtick=1 if steps <= 20 else None), barmode="group",
+                      yaxis=dict(title=y_title, rangemode="tozero"), legend=dict(orientation="h", y=-0.2),
+                      margin=dict(t=30))
     return fig
 
 

@@ -43,14 +43,20 @@ def loss_figure(
     ``labels``: ``train``, ``val``, ``batch``, ``epoch``, ``loss``.
     """
     fig = go.Figure()
+
+    def hover(name: str, epoch_format: str) -> str:  # "Validation loss 0.4712 · epoch 3", not a bare (x, y) pair
+        return f"{name} %{{y:.4g}} · {labels['epoch']} %{{x:{epoch_format}}}<extra></extra>"
+
     if batch_losses:
         fig.add_trace(go.Scatter(x=batch_steps, y=batch_losses, mode="lines", name=labels["batch"],
-                                 line=dict(color=COLORS["batch"], width=1)))
+                                 line=dict(color=COLORS["batch"], width=1), hovertemplate=hover(labels["batch"], ".2f")))
     epochs = [h.epoch for h in history]
     fig.add_trace(go.Scatter(x=epochs, y=[h.train_loss for h in history], mode="lines+markers",
-                             name=labels["train"], line=dict(color=COLORS["train"], width=2)))
+                             name=labels["train"], line=dict(color=COLORS["train"], width=2),
+                             hovertemplate=hover(labels["train"], "d")))
     fig.add_trace(go.Scatter(x=epochs, y=[h.val_loss for h in history], mode="lines+markers",
-                             name=labels["val"], line=dict(color=COLORS["val"], width=2)))
+                             name=labels["val"], line=dict(color=COLORS["val"], width=2),
+                             hovertemplate=hover(labels["val"], "d")))
     ticks = log_axis_ticks([*batch_losses, *(h.train_loss for h in history), *(h.val_loss for h in history)])
     fig.update_layout(
         height=360, margin=dict(t=30, b=40, l=60, r=20), xaxis_title=labels["epoch"], yaxis_title=labels["loss"],
@@ -91,18 +97,25 @@ def change_figure(actual_change: np.ndarray, predicted_change: np.ndarray, label
     """Predicted against actual change from the last known value, one dot per test sample.
 
     A model with skill puts its dots along the diagonal; one that has learned to copy the last value puts them
-    on the flat line at zero. ``labels``: ``model``, ``actual_change``, ``predicted_change``, ``diagonal``.
+    on the flat line at zero. Both axes span the data (the dots of either kind, 5 % on each side) with the same
+    range, so the diagonal runs corner to corner; equal scales forced by plotly on a wide chart stretched the x axis
+    to three times the data. ``labels``: ``model``, ``actual_change``, ``predicted_change``, ``diagonal``.
     """
     actual_change, predicted_change = np.asarray(actual_change, float), np.asarray(predicted_change, float)
-    reach = float(np.nanmax(np.abs(np.concatenate([actual_change, predicted_change])))) or 1.0
+    both = np.concatenate([actual_change, predicted_change])
+    low, high = (float(np.nanmin(both)), float(np.nanmax(both))) if np.isfinite(both).any() else (-1.0, 1.0)
+    pad = 0.05 * (high - low) if high > low else max(abs(high), 1.0) * 0.05
+    span = [low - pad, high + pad]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[-reach, reach], y=[-reach, reach], mode="lines", name=labels["diagonal"],
+    fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name=labels["diagonal"],
                              line=dict(color="#9aa5b1", dash="dot"), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=actual_change, y=predicted_change, mode="markers", name=labels["model"],
-                             marker=dict(color=COLORS["model"], size=5, opacity=0.45)))
-    fig.update_layout(height=400, margin=dict(t=30, b=40, l=60, r=20), xaxis_title=labels["actual_change"],
-                      yaxis_title=labels["predicted_change"], legend=dict(orientation="h", y=1.1),
-                      yaxis=dict(scaleanchor="x", scaleratio=1))
+                             marker=dict(color=COLORS["model"], size=5, opacity=0.45),
+                             hovertemplate=f"{labels['actual_change']} %{{x:.4g}}<br>{labels['predicted_change']} "
+                                           "%{y:.4g}<extra></extra>"))
+    fig.update_layout(height=400, margin=dict(t=30, b=40, l=60, r=20), legend=dict(orientation="h", y=1.1),
+                      xaxis=dict(title=labels["actual_change"], range=span),
+                      yaxis=dict(title=labels["predicted_change"], range=span))
     return fig
 
 

@@ -18,6 +18,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from lstm_core.bounds import Bound
 from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.errors import LabError
@@ -71,24 +72,7 @@ def make_pruner(kind: PrunerKind | str) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-@dataclass(frozen=True)
-class StudyBound:
-    """The inclusive range of one of the study's own numbers (its trials, workers, timeout), not a trial's setting."""
-
-    low: float
-    high: float
-    is_int: bool = True
-
-    def check(self, name: str, value: object) -> None:
-        """LabError naming ``name`` and this range unless ``value`` is a number inside it."""
-        wrong_type = isinstance(value, bool) or not isinstance(value, int if self.is_int else (int, float))
-        if wrong_type or not math.isfinite(value) or not self.low <= value <= self.high:
-            low, high = (int(self.low), int(self.high)) if self.is_int else (f"{self.low:g}", f"{self.high:g}")
-            raise LabError("err_cfg_range", name=name, value=value, low=low, high=high)
-
-    def text(self) -> str:
-        """``1 to 1000``, as help texts quote it."""
-        return f"{self.low:g} to {self.high:g}"
+StudyBound = Bound  # the study's numbers are bounded like any other number that is not a setting
 
 
 # the study's own numbers, each bounded here once: the Tune page's widgets, the CLI's flags and TuneSpec's check read

@@ -1,0 +1,57 @@
+"""No label is cut off at 1,280 px and up, in either language: the Train form's choices and every button, in Chromium.
+
+At 1,400 px "Next price" was cut to "Next" (in Chinese to one character) and "SGD (momentum 0.9)" was clipped:
+segmented controls never wrap. A label is clipped when its text is wider than the box that shows it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser import wait_idle
+from playwright.sync_api import Page, expect
+
+from lstm_core.i18n import t
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 60_000
+# every element that shows a label in one line: buttons (segmented controls and pills are buttons), a selectbox's
+# chosen value, tab labels
+CLIPPED_JS = """
+() => Array.from(document.querySelectorAll(
+    "[data-testid='stMain'] button p, [data-testid='stMain'] [data-baseweb='select'] div[value], " +
+    "[data-testid='stMain'] [data-baseweb='select'] [title], [data-testid='stMain'] [data-testid='stTab'] p"))
+  .filter(e => e.offsetParent !== null)
+  .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right >
+               e.closest("[data-testid='stColumn'], [data-testid='stMain']").getBoundingClientRect().right + 1)
+  .map(e => e.textContent || e.getAttribute("title"))
+"""
+
+
+def open_in(page: Page, url: str, slug: str, lang: str, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.goto(f"{url}/{slug}")
+    expect(page.locator("h1").first).to_have_text(t(f"{slug}_title"), timeout=WAIT_MS)
+    wait_idle(page)
+    if lang == "zh":
+        page.locator("[data-testid='stSidebar']").get_by_role("radio", name="简体中文").click()
+        expect(page.locator("h1").first).to_have_text(t(f"{slug}_title", "zh"), timeout=WAIT_MS)
+        wait_idle(page)
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_no_label_is_cut_off_on_the_train_page(app_url: str, browser_page: Page, lang: str, width: int) -> None:
+    page = browser_page
+    open_in(page, app_url, "train", lang, width)
+    expect(page.get_by_role("button", name=t("train_start", lang))).to_be_visible(timeout=WAIT_MS)
+    shown = page.locator("[data-testid='stMain']").inner_text()
+    assert t("cfg_target", lang) in shown and t("cfg_optimizer", lang) in shown  # the form is open
+    assert page.evaluate(CLIPPED_JS) == []
+
+
+@pytest.mark.parametrize("slug", ["data", "learn", "tune"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_no_label_is_cut_off_on_the_other_forms(app_url: str, browser_page: Page, lang: str, slug: str) -> None:
+    open_in(browser_page, app_url, slug, lang, 1280)
+    assert browser_page.evaluate(CLIPPED_JS) == []
