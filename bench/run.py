@@ -129,6 +129,8 @@ def table(results: dict) -> list[tuple[str, str, str]]:
                          f"{default['ms']} -> {tuned['ms']} ms ({default['faults']:,} -> {tuned['faults']:,} page faults)"))
     if "tune" in results:
         rows += load_module("tune").rows(results["tune"])
+    if "panel" in results:
+        rows += load_module("panel").rows(results["panel"])
     if "gates" in results:
         g = results["gates"]
         for threads in (1, 2):
@@ -196,7 +198,7 @@ def main() -> None:
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--json", type=Path, default=BENCH / "results.json")
     parser.add_argument("--only", default=None,
-                        help="comma list of parts to run alone, the rest kept from --json: csv, switches")
+                        help="comma list of parts to run alone, the rest kept from --json: csv, switches, panel")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -207,6 +209,8 @@ def main() -> None:
         results = {**kept, "machine": results["machine"]}
         if "csv" in parts:
             results["csv"] = load_module("csv_dates").measure()
+        if "panel" in parts:
+            results["panel"] = load_module("panel").measure()
         if "switches" in parts:
             from playwright.sync_api import sync_playwright
 
@@ -234,6 +238,8 @@ def main() -> None:
     forecast_bench = load_module("forecast")
     results["forecast"] = {**forecast_bench.measure(), "refit": forecast_bench.measure_refit()}
     results["csv"] = load_module("csv_dates").measure()
+    print("panel of the defaults ...", file=sys.stderr, flush=True)
+    results["panel"] = load_module("panel").measure()
     if not args.skip_browser:
         animation = load_module("gates").bench_animation_fps(250, 64, 2)
         results["gates"]["animation"] = {name: round(value, 2) for name, value in animation.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,11 +44,14 @@ def test_defaults_show_a_loss_that_falls_a_true_verdict_and_gates_that_play(app_
         f"() => {{ const g = document.querySelector({LOSS_CHART!r}); return g?.data ? Array.from(g.data.at(-1).y) : null; }}"
     ).json_value()
     assert len(val) >= 11, f"only {len(val) - 1} epochs"  # epoch 0 and at least ten trained
-    assert min(val) <= 0.5 * val[0], val  # it learned: the best validation loss is under half the untrained one
-    verdict = page.locator("[data-testid='stAlertContentSuccess']").first
-    expect(verdict).to_contain_text("The model beats persistence")
-    expect(verdict).to_contain_text("It also beats every other baseline")
-    expect(page.locator("[data-testid='stAlertContentWarning']")).to_have_count(0)
+    # it learned, relative to each window's own level: a modest fall (the panel in the README: 0.88 to 0.95 of epoch 0)
+    assert min(val) <= 0.95 * val[0], val
+    # the verdict is led by the strongest simple method, which the default does not beat, and says so plainly; the
+    # wins it does have (persistence) are named with their test
+    verdict = page.locator("[data-testid='stAlert']", has_text=t("m_window_mean")).first
+    expect(verdict).to_contain_text("strongest simple method, Window mean")
+    expect(verdict).to_contain_text(re.compile(r"It also beats, each with p < 0\.05: .*Persistence \(last 20 days\)"))
+    expect(page.locator("[data-testid='stAlertContentSuccess']")).to_have_count(0)  # no "beats the strongest"
     page.locator(LOSS_CHART).scroll_into_view_if_needed()
     shot(page, "[data-testid='stMain']", "train.png")
 

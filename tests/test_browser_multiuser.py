@@ -38,7 +38,8 @@ def frame_by_alt(page: Page, alt: str) -> Locator:
 
 
 def fill_train_form(page: Page, user: User) -> None:
-    values = {"cfg_epochs": user.epochs, "cfg_patience": user.epochs, "cfg_hidden": user.hidden, "cfg_seed": user.seed}
+    # patience past the last epoch: every epoch runs, whether or not it beats the untrained model
+    values = {"cfg_epochs": user.epochs, "cfg_patience": min(user.epochs + 1, 1000), "cfg_hidden": user.hidden, "cfg_seed": user.seed}
     for label, value in values.items():
         page.get_by_label(t(label), exact=True).fill(str(value))
 
@@ -146,12 +147,12 @@ def test_three_trainers_one_reader_share_a_server(capped_server: str, tabs: list
         assert int(row[header.index(t("col_epochs"))]) == len(history) - 1  # the history starts at epoch 0, untrained
         assert row[0] in page.locator("h3", has_text="Held-out test period").inner_text()
         metrics = grid_rows(frame_by_alt(page, t("metrics_alt")))
-        assert [r[0] for r in metrics[1:]] == [t("m_model"), t("m_persistence_vol", h=20), t("m_ewma"), t("m_train_mean"),
-                                               t("m_linear_ar")]
+        assert [r[0] for r in metrics[1:]] == [t("m_model"), t("m_persistence_vol", h=20), t("m_ewma"), t("m_window_mean"),
+                                               t("m_har"), t("m_garch"), t("m_train_mean"), t("m_linear_ar")]
         expect(sidebar(page)).to_contain_text(t("sidebar_model_ready_one"))
         run_ids.add(row[0])
         model_rmse.add(metrics[1][1])
-        persistence_rows.append(metrics[2])
+        persistence_rows.append(metrics[2][:-1])  # its own scores; its p is against each model
         train_losses.append(tuple(history))
         assert page.locator("[data-testid='stException']").count() == 0
     assert len(train_losses[2]) == 1 + 3  # C ran exactly its own epochs, after scoring its untrained model
