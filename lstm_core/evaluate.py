@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstm_core.baselines import DEFAULT_OPTIONS, PERSISTENCE, FitOptions, predict_splits
+from lstm_core.baselines import DEFAULT_OPTIONS, FitOptions, predict_splits
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import predict
 
@@ -138,14 +138,19 @@ def diebold_mariano_p(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int =
 
 def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[str, dict[str, float | None]]:
     """Metrics of the model and every baseline on a split (first step, readable units), plus the model's ``skill`` =
-    1 - RMSE_model / RMSE_persistence and ``p_vs_persistence``, the Diebold-Mariano p-value of that difference."""
+    1 - RMSE_model / RMSE_reference and ``p_vs_persistence``, the Diebold-Mariano p-value of that difference.
+
+    The reference is the target's (``TargetKind.reference``): persistence for prices, whose forecast is also the last
+    known value that directions are read from; the training mean for a memory task (the key keeps its first name, so
+    bundles and the command line's JSON read as before)."""
     actual = prepared.actual_values(split)
-    last = prepared.last_values(split)
     forecasts = {name: outputs.readable(prepared, split, name) for name in outputs.names}
+    reference = prepared.target_kind.reference
+    last = forecasts[reference]  # persistence's forecast is the last known value; directions are read from it
     table = {name: metrics(actual, forecast, last) for name, forecast in forecasts.items()}
-    persistence_rmse = table[PERSISTENCE]["rmse"]
-    skill = 1 - table[MODEL]["rmse"] / persistence_rmse if persistence_rmse > 0 else None
+    reference_rmse = table[reference]["rmse"]
+    skill = 1 - table[MODEL]["rmse"] / reference_rmse if reference_rmse > 0 else None
     table[MODEL]["skill"] = skill if skill is None or math.isfinite(skill) else None
     table[MODEL]["p_vs_persistence"] = diebold_mariano_p(
-        forecasts[MODEL] - actual, forecasts[PERSISTENCE] - actual, prepared.config.horizon)
+        forecasts[MODEL] - actual, forecasts[reference] - actual, prepared.config.horizon)
     return table

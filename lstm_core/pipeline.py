@@ -1,4 +1,5 @@
-"""From a price frame to model-ready windows: features, a chronological split, and scalers fitted on the training part only."""
+"""From a frame (prices or a memory task) to model-ready windows: features, a chronological split, and scalers fitted on
+the training part only."""
 
 from __future__ import annotations
 
@@ -46,43 +47,59 @@ class Scaler:
 
 @dataclass(frozen=True)
 class Window:
-    """One input window and what it should predict, in the units a person reads (dates, prices)."""
+    """One input window and what it should predict, in the units a person reads (dates, prices, a task's answer)."""
 
     x: np.ndarray  # [T, F] scaled features, float32
-    dates: pd.DatetimeIndex  # [T] dates of the input rows
-    close: np.ndarray  # [T] closing prices of the input rows
-    target_date: pd.Timestamp
-    actual_close: float  # the price on the target date
-    actual_value: float  # what the model tries to predict, in readable units (a price, or volatility in % a day)
+    inputs: np.ndarray  # [T, F] the same features unscaled: what each channel held at each step
+    dates: pd.Index  # [T] dates of the input rows (a task's: row numbers)
+    close: np.ndarray | None  # [T] closing prices of the input rows; None for a task
+    target_date: object  # the date (row) the first step predicts
+    actual_close: float | None  # the price on the target date; None for a task
+    actual_value: float  # what the model tries to predict, in readable units (a price, a volatility, an answer)
 
 
 class Prepared:
     """Scaled features and targets of one dataset under one config, with the sample indices of each split.
 
-    Row ``r`` here is row ``r + 1`` of the original frame. A sample *ending* at row ``e`` reads rows
-    ``e - window + 1 .. e`` and predicts row ``e + horizon`` (with ``steps`` S > 1, rows ``e + horizon .. e + horizon
-    + S - 1``, one output each); it belongs to the split its last target row falls in, so no sample's target is ever
-    seen by an earlier split, and the scalers see training rows only. With one step everything is as it always was.
+    Row ``r`` here is row ``r + lead_rows`` of the original frame (prices lead by one row, whose only use is the first
+    return; a task by none). A sample *ending* at row ``e`` reads rows ``e - window + 1 .. e`` and predicts row
+    ``e + horizon`` (with ``steps`` S > 1, rows ``e + horizon .. e + horizon + S - 1``, one output each; a task's
+    answer is read at ``e`` itself); it belongs to the split its last target row falls in, so no sample's target is
+    ever seen by an earlier split, and the scalers see training rows only. The target says where samples end: every
+    row of prices, the last step of each task sequence (so a window never crosses two sequences).
     """
 
     def __init__(self, frame: pd.DataFrame, config: RunConfig) -> None:
-        close_all = frame["Close"].to_numpy(dtype=np.float64)
         self.target_kind: TargetKind = target_of(config.target)
-        uses_log = self.target_kind.reads_returns or any(f.reads_returns for f in config.features)
-        if uses_log and (close_all <= 0).any():
-            raise LabError("err_logret_nonpositive", n=int((close_all <= 0).sum()))
+        kind = self.target_kind
+        if kind.column not in frame.columns:
+            raise LabError("err_target_data", target=str(config.target), column=kind.column)
+        uses_log = kind.reads_returns or any(f.reads_returns for f in config.features)
+        if uses_log and "Close" in frame.columns and (frame["Close"].to_numpy() <= 0).any():
+            raise LabError("err_logret_nonpositive", n=int((frame["Close"].to_numpy() <= 0).sum()))
         self.config = config
-        self.dates = frame.index[1:]
-        self.close = close_all[1:]  # [N]
-        self.logret = np.log(close_all[1:] / close_all[:-1]) if uses_log else None  # [N], row r against row r - 1
-        n_rows = len(self.close)
+        lead = kind.lead_rows
+        self.dates = frame.index[lead:]
+
+        def column(name: str) -> np.ndarray | None:
+            return frame[name].to_numpy(dtype=np.float64)[lead:] if name in frame.columns else None
+
+        self.close = column("Close")  # [N] prices; None for a task
+        self.logret = None  # [N], row r against row r - 1
+        if uses_log and self.close is not None:
+            close_all = frame["Close"].to_numpy(dtype=np.float64)
+            self.logret = np.log(close_all[1:] / close_all[:-1])
+        self.answer = column("Answer")  # [N] a task's answer after each step; None for prices
+        self.position = column("Step")  # [N] a task's step inside its sequence; None for prices
+        n_rows = len(self.dates)
         window, horizon, steps = config.window, config.horizon, config.steps
         self.steps = steps
 
-        n_train_rows = int(n_rows * config.train_frac)
-        n_val_rows = int(n_rows * config.val_frac)
-        ends = np.arange(window - 1, n_rows - horizon - steps + 1)  # every sample's last input row
-        targets = ends + horizon + steps - 1  # each sample's last target row
+        block = kind.split_block(self, window)  # a split boundary falls between whole blocks (a task's sequences)
+        n_train_rows = int(n_rows * config.train_frac) // block * block
+        n_val_rows = int(n_rows * config.val_frac) // block * block
+        ends = kind.sample_ends(self, n_rows, window, horizon, steps)  # every sample's last input row
+        targets = kind.target_rows(ends, horizon) + steps - 1  # each sample's last target row
         self.split_ends = {
             "train": ends[targets < n_train_rows],
             "val": ends[(targets >= n_train_rows) & (targets < n_train_rows + n_val_rows)],
@@ -96,7 +113,7 @@ class Prepared:
                 )
         self.train_rows = n_train_rows  # rows [0, train_rows) are the only ones the scalers see
 
-        raw_features = feature_matrix(frame, config.features)  # [N, F]
+        raw_features = feature_matrix(frame, config.features, lead)  # [N, F]
         self.feature_scaler = Scaler.fit(raw_features[:n_train_rows])
         self.features = self.feature_scaler.transform(raw_features).astype(np.float32)  # [N, F]
 
@@ -161,18 +178,21 @@ class Prepared:
             raise LabError("err_window_index", k=k, n=len(ends), split=split)
         end = int(ends[k])
         rows = slice(end - self.config.window + 1, end + 1)
-        target_row = end + self.config.horizon
+        target_row = int(self.target_kind.target_rows(np.array([end]), self.config.horizon)[0])
+        x = self.features[rows].copy()
         return Window(
-            x=self.features[rows].copy(),
+            x=x,
+            inputs=self.feature_scaler.inverse(x.astype(np.float64)),
             dates=self.dates[rows],
-            close=self.close[rows].copy(),
+            close=None if self.close is None else self.close[rows].copy(),
             target_date=self.dates[target_row],
-            actual_close=float(self.close[target_row]),
+            actual_close=None if self.close is None else float(self.close[target_row]),
             actual_value=float(self.actual_values(split)[k]),
         )
 
-    def target_dates(self, split: str) -> pd.DatetimeIndex:
-        return self.dates[self.split_ends[split] + self.config.horizon]
+    def target_dates(self, split: str) -> pd.Index:
+        """The date (a task's: row) each sample of a split predicts, first step: ``[S]``."""
+        return self.dates[self.target_kind.target_rows(self.split_ends[split], self.config.horizon)]
 
     def actual_values(self, split: str) -> np.ndarray:
         """What each sample of a split should predict, in readable units: ``[S]``."""

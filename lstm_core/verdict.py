@@ -1,4 +1,5 @@
-"""The verdict on a run: does the model beat persistence, and the strongest baseline, by more than chance?"""
+"""The verdict on a run: does the model beat its reference (persistence for prices, the training mean for a task), and
+the strongest baseline, by more than chance?"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ COPY_TOLERANCE = 0.02  # within 2 % of persistence's RMSE a price model has, in 
 
 
 class Outcome(StrEnum):
-    BEATS = "beats"  # lower RMSE than persistence and unlikely to be chance
+    BEATS = "beats"  # lower RMSE than the reference and unlikely to be chance
     CHANCE = "chance"  # lower RMSE, but the difference could be chance
     LOSES = "loses"  # no lower RMSE at all
 
@@ -21,11 +22,11 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class Verdict:
     outcome: Outcome
-    skill: float | None  # 1 - RMSE_model / RMSE_persistence
-    p_value: float | None  # Diebold-Mariano, model against persistence
+    skill: float | None  # 1 - RMSE_model / RMSE_reference
+    p_value: float | None  # Diebold-Mariano, model against the reference
     model_rmse: float
-    persistence_rmse: float
-    best_baseline: str  # the baseline with the lowest RMSE (persistence included)
+    reference_rmse: float  # the target's reference baseline: persistence for prices, the training mean for a task
+    best_baseline: str  # the baseline with the lowest RMSE (the reference included)
     best_baseline_rmse: float
     beats_every_baseline: bool
     copies_last: bool  # a price model whose errors match persistence's: it learned to copy the last price
@@ -45,7 +46,7 @@ def judge(metrics: dict[str, dict[str, float | None]], target: Target) -> Verdic
         outcome = Outcome.LOSES
     return Verdict(
         outcome=outcome, skill=skill, p_value=p_value, model_rmse=float(model["rmse"]),
-        persistence_rmse=float(metrics["persistence"]["rmse"]), best_baseline=best,
+        reference_rmse=float(metrics[target_of(target).reference]["rmse"]), best_baseline=best,
         best_baseline_rmse=float(metrics[best]["rmse"]),
         beats_every_baseline=all(model["rmse"] < metrics[n]["rmse"] for n in names),
         copies_last=target_of(target).can_copy_last and skill is not None and abs(skill) < COPY_TOLERANCE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lstm_core.baselines import PERSISTENCE, baseline_label
+from lstm_core.baselines import baseline_label
 from lstm_core.bundles import bundle_zip
 from lstm_core.config import SETTINGS
 from lstm_core.evaluate import MODEL
@@ -55,12 +55,12 @@ def metrics_table(run: Run) -> pd.DataFrame:
 def verdict_ui(run: Run) -> None:
     """What the numbers say, in sentences a newcomer can trust, and how sure they are."""
     v = judge(run.metrics, run.config.target)
-    numbers = dict(desc=persistence_description(run), rmse=_num(v.model_rmse), base=_num(v.persistence_rmse),
+    numbers = dict(desc=persistence_description(run), rmse=_num(v.model_rmse), base=_num(v.reference_rmse),
                    skill=format_percent(v.skill), p=format_p(v.p_value))
     show = {Outcome.BEATS: (st.success, "trending_up"), Outcome.CHANCE: (st.info, "balance"),
             Outcome.LOSES: (st.warning, "trending_down")}[v.outcome]
     lines = [tr(f"verdict_{v.outcome}", **numbers)]
-    if v.best_baseline != PERSISTENCE or v.outcome != Outcome.LOSES:
+    if v.best_baseline != run.prepared.target_kind.reference or v.outcome != Outcome.LOSES:
         best = dict(name=forecaster_label(v.best_baseline, run), base=_num(v.best_baseline_rmse), rmse=_num(v.model_rmse))
         lines.append(tr("verdict_best_beaten" if v.beats_every_baseline else "verdict_best_not_beaten", **best))
     if v.copies_last:
@@ -84,9 +84,10 @@ def results_ui(run: Run) -> None:
     verdict_ui(run)
     st.dataframe(metrics_table(run), alt=tr("metrics_alt"))
 
-    actual, last = p.actual_values("test"), p.last_values("test")
-    persistence = run.outputs().readable(p, "test", PERSISTENCE)
-    labels = {"actual": tr("chart_actual"), "model": tr("m_model"), "persistence": forecaster_label(PERSISTENCE, run),
+    actual = p.actual_values("test")
+    reference = p.target_kind.reference  # persistence for prices, the training mean for a task
+    persistence = run.outputs().readable(p, "test", reference)
+    labels = {"actual": tr("chart_actual"), "model": tr("m_model"), "persistence": forecaster_label(reference, run),
               "price": tr(p.target_kind.units_key), "residual": tr("chart_residual")}
     st.plotly_chart(localize_dates(prediction_figure(test_dates, actual, run.test_predictions, persistence, labels),
                                    lang()), key="prediction_chart")
@@ -95,6 +96,7 @@ def results_ui(run: Run) -> None:
         st.markdown(f"**{tr('chart_change_title')}**")
         change_labels = {"model": tr("m_model"), "actual_change": tr("chart_actual_change"),
                          "predicted_change": tr("chart_predicted_change"), "diagonal": tr("chart_diagonal")}
+        last = p.last_values("test")
         st.plotly_chart(change_figure(actual - last, run.test_predictions - last, change_labels), key="change_chart")
         st.caption(tr("chart_change_note"))
     st.plotly_chart(localize_dates(residual_figure(test_dates, run.test_predictions - actual, persistence - actual,

@@ -109,6 +109,9 @@ EN: dict[str, str] = {
     ),
     "err_gates_no_units": "Choose at least one unit to plot.",
     "err_gates_bad_unit": "Unit {unit} does not exist: this layer has units 0 to {last}.",
+    'err_search_nothing_on': 'The chosen units are not on anywhere in the chosen stretch (beyond {threshold}): choose a stretch where they are on, or a lower threshold.',
+    'gates_order_task': 'Their role in the task',
+    'gates_order_note_task': 'the units found in a role first (measured on the test sequences), then those whose last cell state follows the answer most closely',
 }
 
 ZH: dict[str, str] = {
@@ -206,4 +209,7 @@ ZH: dict[str, str] = {
     "err_gates_window_features": "模型每个时间步读取 {expected} 个特征，但此窗口有 {got} 个。请加载训练该模型时使用的数据集，或在当前数据集上重新训练。",
     "err_gates_no_units": "请至少选择一个要绘制的单元。",
     "err_gates_bad_unit": "单元 {unit} 不存在：这一层的单元编号为 0 到 {last}。",
+    'err_search_nothing_on': '所选单元在所选时段内都没有“开启”（超过 {threshold}）：请选择它们开启的时段，或降低阈值。',
+    'gates_order_task': '按在任务中的角色',
+    'gates_order_note_task': '先列出找到角色的单元（在测试序列上测得），再按最后细胞状态与答案的相关性排列',
 }

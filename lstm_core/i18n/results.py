@@ -28,6 +28,11 @@ EN: dict[str, str] = {
     "compare_not_comparable": "Their losses are not on one scale (different data, target or horizon), so they are not drawn on one chart.",
     "compare_row_metric": "Metric",
     "compare_setting": "Setting",
+    'units_answer': 'Answer',
+    'reference_train_mean': 'always answering the training mean',
+    'verdict_mean_beats': "The model beats always answering the training mean: RMSE {rmse} vs {base}, its squared error {mse_share} of the mean's, unlikely to be chance (Diebold-Mariano {p}).",
+    'verdict_mean_chance': "The model's RMSE is a little lower than always answering the training mean ({rmse} vs {base}, its squared error {mse_share} of the mean's), but the difference could be chance (Diebold-Mariano {p}): it has not shown that it solved the task.",
+    'verdict_mean_loses': 'The model does NOT beat always answering the training mean: RMSE {rmse} vs {base} ({p}). It has not learned to solve the task.',
 }
 
 ZH: dict[str, str] = {
@@ -58,4 +63,9 @@ ZH: dict[str, str] = {
     "compare_not_comparable": "两次运行的损失不在同一尺度上（数据、目标或步长不同），因此不画在同一张图上。",
     "compare_row_metric": "指标",
     "compare_setting": "设置",
+    'units_answer': '答案',
+    'reference_train_mean': '总是回答训练期均值',
+    'verdict_mean_beats': '模型胜过“总是回答训练期均值”：RMSE {rmse} 对 {base}，平方误差只有均值的 {mse_share}，不太可能是偶然（Diebold-Mariano {p}）。',
+    'verdict_mean_chance': '模型的 RMSE 比“总是回答训练期均值”略低（{rmse} 对 {base}，平方误差为均值的 {mse_share}），但这个差异可能是偶然（Diebold-Mariano {p}）：它还没有证明自己解决了任务。',
+    'verdict_mean_loses': '模型没有胜过“总是回答训练期均值”：RMSE {rmse} 对 {base}（{p}）。它没有学会解决这个任务。',
 }

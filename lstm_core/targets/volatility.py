@@ -29,6 +29,9 @@ class Volatility(TargetKind):
     def readable(self, raw: np.ndarray, series: Series, ends: np.ndarray) -> np.ndarray:
         return 100 * np.exp(raw)  # percent a day
 
+    def from_readable(self, values: np.ndarray) -> np.ndarray:
+        return np.log(np.asarray(values) / 100)
+
     def persistence_label(self, horizon: int) -> tuple[str, dict[str, object]]:
         return "m_persistence_vol", {"h": horizon}
 
