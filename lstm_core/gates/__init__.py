@@ -1,4 +1,5 @@
-"""The gates of an LSTM: extraction of every gate and state (``trace``) and what units do on a memory task (``roles``)."""
+"""The gates of an LSTM: extraction of every gate and state (``trace``), what units do on a memory task (``roles``),
+and the search for stretches where units fire alike (``search``)."""
 
 from lstm_core.gates.roles import (
     CARRIES_AT,
@@ -13,6 +14,7 @@ from lstm_core.gates.roles import (
     read_task_units,
     unit_stats,
 )
+from lstm_core.gates.search import DEFAULT_THRESHOLD, MAX_MATCHES, Match, on_cells, search_units
 from lstm_core.gates.trace import (
     ARRAYS,
     GATES,
@@ -36,9 +38,9 @@ from lstm_core.gates.trace import (
 )
 
 __all__ = [
-    "ARRAYS", "CARRIES_AT", "DROPS_BY", "GATES", "HOLDS_AT", "MAX_CELLS", "MAX_FRAMES",
-    "OPENS_BY", "SIGMOID_GATES", "STATES", "Downsampling", "Finding", "GateTrace", "InitialState", "Role",
+    "ARRAYS", "CARRIES_AT", "DEFAULT_THRESHOLD", "DROPS_BY", "GATES", "HOLDS_AT", "MAX_CELLS", "MAX_FRAMES", "MAX_MATCHES",
+    "OPENS_BY", "SIGMOID_GATES", "STATES", "Downsampling", "Finding", "GateTrace", "InitialState", "Match", "Role",
     "Saturation", "TaskReading", "UnitOrder", "UnitStats", "as_lstm", "correlation", "extract_gates",
-    "extract_gates_reference", "gate_saturation", "order_units", "plan_downsampling", "read_task_units",
-    "unit_activity", "unit_scores", "unit_stats",
+    "extract_gates_reference", "gate_saturation", "on_cells", "order_units", "plan_downsampling", "read_task_units",
+    "search_units", "unit_activity", "unit_scores", "unit_stats",
 ]  # fmt: skip

@@ -112,6 +112,13 @@ EN: dict[str, str] = {
     'err_search_nothing_on': 'The chosen units are not on anywhere in the chosen stretch (beyond {threshold}): choose a stretch where they are on, or a lower threshold.',
     'gates_order_task': 'Their role in the task',
     'gates_order_note_task': 'the units found in a role first (measured on the test sequences), then those whose last cell state follows the answer most closely',
+    'gates_role_carrier': 'Unit {unit} carries the answer: its cell state at the last step follows it (r = {r} over the test sequences).',
+    'gates_role_carrier_none': "No unit's cell holds the answer to the end: the closest, unit {unit}, follows it at r = {r} (a carrier needs 0.9 or more, either sign).",
+    'gates_role_latch': 'Unit {unit} latches the marker: its input gate is {at} at the marker and {elsewhere} elsewhere, so it writes there and nowhere else; its forget gate stays at {held} from the marker to the read-out, so it keeps what it wrote.',
+    'gates_role_latch_none': 'No unit latches the marker as the article tells it: the closest, unit {unit}, has its input gate at {at} at the marker and {elsewhere} elsewhere, and its forget gate at {held} afterwards (a latch opens by 0.3 or more there and then holds at 0.9 or more). The model writes some other way, or has not learned the task: watch its candidate g at the marker.',
+    'gates_role_reset': 'Unit {unit} forgets on cue: its forget gate drops to {at} at a reset and stays at {elsewhere} elsewhere, so its count starts again from 0.',
+    'gates_role_reset_none': "No unit's forget gate drops at the reset by 0.3 or more: the closest, unit {unit}, is at {at} there and {elsewhere} elsewhere.",
+    'gates_role_same_unit': 'Unit {unit} does both: the value it writes at the marker is the value it holds to the end.',
 }
 
 ZH: dict[str, str] = {
@@ -212,4 +219,11 @@ ZH: dict[str, str] = {
     'err_search_nothing_on': '所选单元在所选时段内都没有“开启”（超过 {threshold}）：请选择它们开启的时段，或降低阈值。',
     'gates_order_task': '按在任务中的角色',
     'gates_order_note_task': '先列出找到角色的单元（在测试序列上测得），再按最后细胞状态与答案的相关性排列',
+    'gates_role_carrier': '单元 {unit} 携带答案：它在最后一步的细胞状态跟随答案变化（在测试序列上 r = {r}）。',
+    'gates_role_carrier_none': '没有哪个单元的细胞把答案保留到最后：最接近的单元 {unit} 与答案的相关为 r = {r}（携带者需要 0.9 以上，正负皆可）。',
+    'gates_role_latch': '单元 {unit} 锁存标记：它的输入门在标记处为 {at}，其他位置为 {elsewhere}，所以它只在标记处写入；从标记到读出，它的遗忘门保持在 {held}，所以它保留了写入的内容。',
+    'gates_role_latch_none': '没有哪个单元像文章所说的那样锁存标记：最接近的单元 {unit} 的输入门在标记处为 {at}、其他位置为 {elsewhere}，之后遗忘门为 {held}（锁存单元要在标记处高出 0.3 以上，之后保持在 0.9 以上）。模型用了别的方式写入，或者还没学会这个任务：请看它在标记处的候选值 g。',
+    'gates_role_reset': '单元 {unit} 按提示遗忘：它的遗忘门在重置处降到 {at}，其他位置保持在 {elsewhere}，所以它的计数从 0 重新开始。',
+    'gates_role_reset_none': '没有哪个单元的遗忘门在重置处下降 0.3 以上：最接近的单元 {unit} 在那里为 {at}，其他位置为 {elsewhere}。',
+    'gates_role_same_unit': '单元 {unit} 两件事都做：它在标记处写入的数值，正是它一直保留到最后的数值。',
 }
