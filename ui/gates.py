@@ -173,7 +173,7 @@ def saturation_ui(source: GateSource, layer: int) -> None:
     batch_trace = extract_gates(source.model, source.last_test_windows(SATURATION_WINDOWS))  # [B, T, H] per array
     saturation = gate_saturation(batch_trace, layer)
     st.plotly_chart(saturation_figure(saturation, layer=layer, lang=lang()), key="gates_saturation")
-    st.caption(tr("gates_sat_windows", n=batch_trace.batch) + " " + tr("gates_sat_spread"))
+    st.caption(tr("gates_sat_windows", n=batch_trace.batch) + " " + tr("gates_sat_groups"))
     st.markdown(tr("gates_sat_explain", low=saturation.low, high=saturation.high))
 
 

@@ -96,7 +96,7 @@ EN: dict[str, str] = {
     "gates_date_tick_month": "%b %Y",
     "gates_date_tick_year": "%Y",
     "gates_sat_never": "{n} of {total} never saturate",
-    "gates_sat_spread": "Dots that would cover each other are moved apart, so every unit shows; hover a dot for its exact fractions.",
+    "gates_sat_groups": "Every dot sits at its exact fractions. Units that share a place share one dot, sized and labelled by how many it holds (dark grey where several gates meet); hover a dot to list its units.",
     # downsampling notes
     "gates_downsampled_steps": "Showing one step in {stride} ({frames} of {steps} steps) to keep the animation smooth; the last step is always shown.",
     "gates_downsampled_units": "Showing {shown} of {units} units to keep the figure light.",
@@ -119,6 +119,9 @@ EN: dict[str, str] = {
     'gates_role_reset': 'Unit {unit} forgets on cue: its forget gate drops to {at} at a reset and stays at {elsewhere} elsewhere, so its count starts again from 0.',
     'gates_role_reset_none': "No unit's forget gate drops at the reset by 0.3 or more: the closest, unit {unit}, is at {at} there and {elsewhere} elsewhere.",
     'gates_role_same_unit': 'Unit {unit} does both: the value it writes at the marker is the value it holds to the end.',
+    'gates_axis_units': 'units',
+    'gates_sat_mixed': 'Several gates',
+    'gates_fig_search': 'Where else the same units fire alike (the stretch shaded)',
 }
 
 ZH: dict[str, str] = {
@@ -208,7 +211,7 @@ ZH: dict[str, str] = {
     "gates_date_tick_month": "%Y年%-m月",
     "gates_date_tick_year": "%Y年",
     "gates_sat_never": "{total} 个中有 {n} 个从不饱和",
-    "gates_sat_spread": "本会相互遮挡的点被稍稍移开，每个单元都能看到；悬停在点上可查看精确比例。",
+    "gates_sat_groups": "每个点都画在它的精确比例上。位置相同的单元共用一个点，点的大小和标注表示它包含多少个单元（几种门重合处为深灰色）；悬停可列出这些单元。",
     "gates_downsampled_steps": "为保证动画流畅，每 {stride} 个时间步显示一个（共 {steps} 步中的 {frames} 步）；最后一步始终显示。",
     "gates_downsampled_units": "为减轻图表负担，只显示 {units} 个单元中的 {shown} 个。",
     "err_gates_not_lstm": "门控视图需要 LSTM，但此模型是 {kind}。请用单元类型“lstm”训练模型以查看其门控。",
@@ -226,4 +229,7 @@ ZH: dict[str, str] = {
     'gates_role_reset': '单元 {unit} 按提示遗忘：它的遗忘门在重置处降到 {at}，其他位置保持在 {elsewhere}，所以它的计数从 0 重新开始。',
     'gates_role_reset_none': '没有哪个单元的遗忘门在重置处下降 0.3 以上：最接近的单元 {unit} 在那里为 {at}，其他位置为 {elsewhere}。',
     'gates_role_same_unit': '单元 {unit} 两件事都做：它在标记处写入的数值，正是它一直保留到最后的数值。',
+    'gates_axis_units': '单元',
+    'gates_sat_mixed': '多种门',
+    'gates_fig_search': '同样的单元还在哪里以同样的方式开启（阴影为时段）',
 }
