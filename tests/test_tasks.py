@@ -278,3 +278,19 @@ def test_the_command_line_trains_a_task_and_refuses_a_forecast_of_it(tmp_path):
     wrong = cli("train", "--data", "sample:MSFT", "--length", "20", cwd=tmp_path)
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "--length" in wrong.stderr
     assert TASK_BOUNDS["length"].low == 10
+
+
+def test_every_target_kind_has_its_sentences_in_both_languages():
+    from lstm_core.i18n import TABLE
+    from lstm_core.targets import TARGETS
+    from lstm_core.verdict import Outcome
+
+    for kind in TARGETS.values():
+        keys = [f"{kind.verdict_prefix}_{outcome}" for outcome in Outcome]
+        keys += [kind.window_note_key, kind.units_key, kind.forecast_axis_key, f"target_{kind.id}"]
+        keys.append(kind.persistence_description(5)[0])
+        for key in keys:
+            assert key in TABLE["en"] and key in TABLE["zh"], (kind.id, key)
+    for kind in TaskKind:
+        for key in (f"task_{kind}", f"task_{kind}_help"):
+            assert key in TABLE["en"] and key in TABLE["zh"], key

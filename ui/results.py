@@ -44,6 +44,13 @@ def persistence_description(run: Run) -> str:
     return tr(key, **params)
 
 
+def position_label(position: object) -> str:
+    """A sample's place as the page writes it: its date, or a task's sequence number."""
+    if isinstance(position, pd.Timestamp):
+        return position.strftime("%Y-%m-%d")
+    return tr("task_sequence_n", n=f"{int(position):,}")
+
+
 def metrics_table(run: Run) -> pd.DataFrame:
     """The model and each baseline of its target, one row each; undefined values stay visibly undefined."""
     rows = {forecaster_label(name, run): row for name, row in run.metrics.items()}
@@ -55,11 +62,13 @@ def metrics_table(run: Run) -> pd.DataFrame:
 def verdict_ui(run: Run) -> None:
     """What the numbers say, in sentences a newcomer can trust, and how sure they are."""
     v = judge(run.metrics, run.config.target)
+    share = (v.model_rmse / v.reference_rmse) ** 2 if v.reference_rmse > 0 else None
     numbers = dict(desc=persistence_description(run), rmse=_num(v.model_rmse), base=_num(v.reference_rmse),
-                   skill=format_percent(v.skill), p=format_p(v.p_value))
+                   skill=format_percent(v.skill), p=format_p(v.p_value),
+                   mse_share="–" if share is None else f"{100 * share:.2g} %")
     show = {Outcome.BEATS: (st.success, "trending_up"), Outcome.CHANCE: (st.info, "balance"),
             Outcome.LOSES: (st.warning, "trending_down")}[v.outcome]
-    lines = [tr(f"verdict_{v.outcome}", **numbers)]
+    lines = [tr(f"{run.prepared.target_kind.verdict_prefix}_{v.outcome}", **numbers)]
     if v.best_baseline != run.prepared.target_kind.reference or v.outcome != Outcome.LOSES:
         best = dict(name=forecaster_label(v.best_baseline, run), base=_num(v.best_baseline_rmse), rmse=_num(v.model_rmse))
         lines.append(tr("verdict_best_beaten" if v.beats_every_baseline else "verdict_best_not_beaten", **best))
@@ -73,11 +82,11 @@ def results_ui(run: Run) -> None:
     """Stop reason, the honest verdict, metrics beside baselines, and the test-period charts."""
     st.subheader(tr("results_title", run_id=plain(run.run_id)))
     p, cfg = run.prepared, run.config
-    test_dates = p.target_dates("test")
+    test_dates = p.sample_positions("test")  # dates, or a task's sequence numbers
     st.caption(tr("results_model", dataset=plain(dataset_label(run.dataset_name)), cell=cfg.cell.upper(), hidden=cfg.hidden,
                   layers=cfg.layers, params=sum(w.numel() for w in run.model.parameters()),
                   train=p.n_samples("train"), val=p.n_samples("val"), test=p.n_samples("test"),
-                  start=test_dates[0].strftime("%Y-%m-%d"), end=test_dates[-1].strftime("%Y-%m-%d")))
+                  start=position_label(test_dates[0]), end=position_label(test_dates[-1])))
     record = run.record
     (st.warning if record.stop_reason == StopReason.DIVERGED else st.caption)(
         tr(f"reason_{record.stop_reason}", best=record.best_epoch, epochs=record.epochs_run, seconds=f"{record.seconds:.1f}"))
@@ -91,7 +100,7 @@ def results_ui(run: Run) -> None:
               "price": tr(p.target_kind.units_key), "residual": tr("chart_residual")}
     st.plotly_chart(localize_dates(prediction_figure(test_dates, actual, run.test_predictions, persistence, labels),
                                    lang()), key="prediction_chart")
-    st.caption(tr("chart_window_note", days=min(FIRST_VIEW_DAYS, len(test_dates)), total=len(test_dates)))
+    st.caption(tr(p.target_kind.window_note_key, days=min(FIRST_VIEW_DAYS, len(test_dates)), total=len(test_dates)))
     if p.target_kind.shows_change_chart:  # a return or volatility model: does it see the move, or only repeat the level?
         st.markdown(f"**{tr('chart_change_title')}**")
         change_labels = {"model": tr("m_model"), "actual_change": tr("chart_actual_change"),

@@ -84,3 +84,9 @@ def search_units(values: np.ndarray, units: Sequence[int], window: int, start: i
         matches.append(Match(b, s, row, float(score.flat[flat])))
         taken.append((row, row + length))
     return matches
+
+
+def holds_event(matches: Sequence[Match], events: np.ndarray, length: int) -> list[bool]:
+    """Whether each match's stretch of ``length`` steps holds an event step (``events`` ``[B, T]``: a task's markers
+    or resets): on a memory task, the claim that the search returned marker steps."""
+    return [bool(np.asarray(events)[m.window, m.start : m.start + length].any()) for m in matches]

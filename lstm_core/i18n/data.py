@@ -110,6 +110,12 @@ EN: dict[str, str] = {
     'err_task_bound': "The task's {name} must be a whole number from {low} to {high} (it is {value}).",
     'err_task_too_big': 'That task would have {rows} steps in all; at most {limit} fit: fewer or shorter sequences.',
     'err_task_options_need_task': "{options} set a memory task's sequences: use them with --data task:remember, task:add or task:count.",
+    'task_answer': 'Answer after each step',
+    'task_sequence_n': 'Sequence {n}',
+    'task_step': 'Step in the sequence',
+    'task_title': 'The first sequences',
+    'task_caption': "{sequences:,} sequences of {length} steps, {rows:,} rows in all. Each sequence is one sample: the model reads its {length} steps and must say the answer at the last one. The answer's mean is {mean:.3f} and its spread (standard deviation) {std:.3f}: always saying the mean leaves that spread as the error to beat.",
+    'task_next': 'Train it on the Train page: choosing the task there brings its own settings (the window is the sequence length). Then open Gates to see which unit does what.',
 }
 
 ZH: dict[str, str] = {
@@ -222,4 +228,10 @@ ZH: dict[str, str] = {
     'err_task_bound': '任务的 {name} 必须是 {low} 到 {high} 之间的整数（当前为 {value}）。',
     'err_task_too_big': '这个任务总共会有 {rows} 步，最多只能有 {limit} 步：请减少序列数或缩短序列。',
     'err_task_options_need_task': '{options} 用于设置记忆任务的序列：请与 --data task:remember、task:add 或 task:count 一起使用。',
+    'task_answer': '每一步之后的答案',
+    'task_sequence_n': '序列 {n}',
+    'task_step': '序列中的步',
+    'task_title': '前几个序列',
+    'task_caption': '{sequences:,} 个序列，每个 {length} 步，共 {rows:,} 行。每个序列是一个样本：模型读完它的 {length} 步，在最后一步说出答案。答案的均值为 {mean:.3f}，离散程度（标准差）为 {std:.3f}：总是回答均值，误差就是这个离散程度，这是要打败的基线。',
+    'task_next': '在“训练”页训练它：选择任务会带来它自己的设置（窗口就是序列长度）。然后打开“门”页，看看每个单元在做什么。',
 }

@@ -33,6 +33,7 @@ EN: dict[str, str] = {
     'verdict_mean_beats': "The model beats always answering the training mean: RMSE {rmse} vs {base}, its squared error {mse_share} of the mean's, unlikely to be chance (Diebold-Mariano {p}).",
     'verdict_mean_chance': "The model's RMSE is a little lower than always answering the training mean ({rmse} vs {base}, its squared error {mse_share} of the mean's), but the difference could be chance (Diebold-Mariano {p}): it has not shown that it solved the task.",
     'verdict_mean_loses': 'The model does NOT beat always answering the training mean: RMSE {rmse} vs {base} ({p}). It has not learned to solve the task.',
+    'chart_window_note_task': 'One point per test sequence, by its number: the chart opens on the last {days}; drag the slider below it to see all {total}.',
 }
 
 ZH: dict[str, str] = {
@@ -68,4 +69,5 @@ ZH: dict[str, str] = {
     'verdict_mean_beats': '模型胜过“总是回答训练期均值”：RMSE {rmse} 对 {base}，平方误差只有均值的 {mse_share}，不太可能是偶然（Diebold-Mariano {p}）。',
     'verdict_mean_chance': '模型的 RMSE 比“总是回答训练期均值”略低（{rmse} 对 {base}，平方误差为均值的 {mse_share}），但这个差异可能是偶然（Diebold-Mariano {p}）：它还没有证明自己解决了任务。',
     'verdict_mean_loses': '模型没有胜过“总是回答训练期均值”：RMSE {rmse} 对 {base}（{p}）。它没有学会解决这个任务。',
+    'chart_window_note_task': '每个测试序列一个点，按序号排列：图表先显示最后 {days} 个；拖动下方的滑块可查看全部 {total} 个。',
 }

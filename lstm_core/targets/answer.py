@@ -9,6 +9,7 @@ apply, and the model is judged against always predicting the training mean.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from lstm_core.errors import LabError
 from lstm_core.features import Feature
@@ -33,6 +34,8 @@ class Answer(TargetKind):
     lead_rows = 0  # a task's channels start at its first step
     reference = "train_mean"
     forecasts_ahead = False  # there is no day after the last sequence to forecast
+    verdict_prefix = "verdict_mean"
+    window_note_key = "chart_window_note_task"
 
     def check(self, window: int, horizon: int, steps: int) -> None:
         if horizon != 1 or steps != 1:
@@ -58,6 +61,10 @@ class Answer(TargetKind):
 
     def target_rows(self, ends: np.ndarray, horizon: int) -> np.ndarray:
         return ends  # read out at the sequence's own last step
+
+    def sample_positions(self, dates: pd.Index, series: Series, ends: np.ndarray, horizon: int) -> pd.Index:
+        """Each sample's sequence number, 1 first."""
+        return pd.Index((ends + 1) // (series.position[ends].astype(int) + 1), name="sequence")
 
     def value_at(self, series: Series, rows: np.ndarray, ends: np.ndarray, horizon: int) -> np.ndarray:
         return series.answer[rows]

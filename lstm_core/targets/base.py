@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
+import pandas as pd
 
 from lstm_core.errors import LabError
 from lstm_core.features import VOL_FLOOR, Feature
@@ -67,6 +68,8 @@ class TargetKind(ABC):
     # the baseline the skill, the verdict and the test charts set the model beside (a name in lstm_core.baselines)
     reference = "persistence"
     forecasts_ahead = True  # the Forecast page and the forecast/backtest commands apply
+    verdict_prefix = "verdict"  # its verdict's sentences: <prefix>_beats, _chance, _loses
+    window_note_key = "chart_window_note"  # the test chart's note on what it opens on
 
     def min_window(self, horizon: int) -> int:
         """The shortest input window this target allows at ``horizon``."""
@@ -97,6 +100,10 @@ class TargetKind(ABC):
     def target_rows(self, ends: np.ndarray, horizon: int) -> np.ndarray:
         """The row the first step of samples ending at ``ends`` predicts: ``[S]``."""
         return ends + horizon
+
+    def sample_positions(self, dates: pd.Index, series: Series, ends: np.ndarray, horizon: int) -> pd.Index:
+        """Where samples ending at ``ends`` sit on a chart's x axis: the date each predicts."""
+        return dates[self.target_rows(ends, horizon)]
 
     @abstractmethod
     def value_at(self, series: Series, rows: np.ndarray, ends: np.ndarray, horizon: int) -> np.ndarray:
