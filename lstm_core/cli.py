@@ -58,6 +58,14 @@ def task_options(args: argparse.Namespace) -> dict[str, int]:
     return {name: getattr(args, f"task_{name}") for name in TASK_FLAGS if getattr(args, f"task_{name}", None) is not None}
 
 
+def _threads(text: str) -> int:
+    """A thread count from 1 to 256."""
+    value = _whole_number(text)
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count from 1 to 256")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m lstm_core", description="Train an LSTM on prices and inspect its gates.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -68,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_flags(train)
     train.add_argument("--out", type=Path, default=None, help="folder to save the run bundle in")
     train.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    train.add_argument("--threads", type=_threads, default=1,
+                       help="torch threads on the CPU (default 1, as the app's workers train: small batches of a small "
+                            "model only lose time to a second thread; a 4-unit task model trained 6x slower with two)")
 
     tune = commands.add_parser("tune", help="search hyperparameters with Optuna and print the study's best as JSON")
     tune.add_argument("--data", required=True, help=DATA_HELP)
@@ -205,6 +216,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
         print(f"epoch {h.epoch}/{config.epochs}  train {h.train_loss:.5f}  val {h.val_loss:.5f}  "
               f"{h.samples_per_s:,.0f} samples/s", file=sys.stderr)
 
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
     print(f"device: {device}", file=sys.stderr)
     run = train_run(dataset.frame, dataset.name, config, on_epoch_end=on_epoch, prepared=prepared, device=str(device))
     out = args.out or Path("runs") / run.run_id

@@ -277,6 +277,8 @@ def test_the_command_line_trains_a_task_and_refuses_a_forecast_of_it(tmp_path):
     assert gates.returncode == 0 and json.loads(gates.stdout)["target_date"] == 3999
     wrong = cli("train", "--data", "sample:MSFT", "--length", "20", cwd=tmp_path)
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "--length" in wrong.stderr
+    threads = cli("train", "--data", "task:remember", "--threads", "0", cwd=tmp_path)
+    assert threads.returncode == 2 and threads.stderr.count("\n") == 1 and "thread count" in threads.stderr
     assert TASK_BOUNDS["length"].low == 10
 
 
