@@ -31,17 +31,15 @@ from lstm_core.i18n import gates as gates_strings
 from lstm_core.i18n import t
 from lstm_core.model import build_model
 from lstm_core.plots.gates import (
-    SATURATION_MERGE,
     SearchRow,
     before_after_figure,
     date_tick_stops,
     downsampling_notes,
     gate_animation_figure,
-    saturation_figure,
-    saturation_groups,
     search_figure,
     unit_lines_figure,
 )
+from lstm_core.plots.saturation import SATURATION_MERGE, saturation_figure, saturation_groups
 
 TOL = 1e-5
 

@@ -30,9 +30,9 @@ from lstm_core.plots.gates import (
     before_after_figure,
     downsampling_notes,
     gate_animation_figure,
-    saturation_figure,
     unit_lines_figure,
 )
+from lstm_core.plots.saturation import saturation_figure
 from lstm_core.runs import Run
 from lstm_core.targets import target_of
 from lstm_core.trainer import predict
