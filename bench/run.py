@@ -4,7 +4,8 @@
 
 Runs bench/tune.py (trials per minute with 1 and 2 workers, the median pruner against none), bench/train.py (trainer and worker-process jobs against a bare nn.LSTM loop, Start to first batch, the
 process tree's memory with one and three jobs, malloc settings), the gate-extraction benchmark of
-bench/gates.py, and bench/browser_timings.py (cold start, page switches, clicks while jobs train, server memory),
+bench/gates.py, bench/memory.py (the default memory task solved by an LSTM, a GRU and a plain RNN as jobs, the roles
+found, the unit search over 1,000 test windows), and bench/browser_timings.py (cold start, page switches, clicks while jobs train, server memory),
 and records the machine it ran on with its load, since timings on a shared machine mean little without it.
 Streamlit settings can be varied through the environment, e.g. ``STREAMLIT_RUNNER_POST_SCRIPT_GC=false``.
 """
@@ -144,6 +145,8 @@ def table(results: dict) -> list[tuple[str, str, str]]:
             a = g["animation"]
             rows.append(("gates", "animation playing in Chromium (6 x 64 heatmap)", f"{a['frames_per_s']} frames/s, "
                          f"{a['blank_shots']} of {a['shots']} mid-play screenshots blank"))
+    if "memory" in results:
+        rows += load_module("memory").rows(results["memory"])
     if "forecast" in results:
         f = results["forecast"]
         rows.append(("forecast", f"backtest, {f['config']}, {f['origins']} origins",
@@ -234,6 +237,8 @@ def main() -> None:
     results["tune"] = load_module("tune").measure()
     print("gate benchmark ...", file=sys.stderr, flush=True)
     results["gates"] = run_gates(args.gate_repeats)
+    print("memory task benchmark ...", file=sys.stderr, flush=True)
+    results["memory"] = load_module("memory").measure()
     print("forecast benchmark ...", file=sys.stderr, flush=True)
     forecast_bench = load_module("forecast")
     results["forecast"] = {**forecast_bench.measure(), "refit": forecast_bench.measure_refit()}

@@ -15,12 +15,13 @@ from dataclasses import fields
 
 import numpy as np
 
-from lstm_core.baselines import BASELINES, PERSISTENCE
+from lstm_core.baselines import BASELINES
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL
 from lstm_core.pipeline import Scaler
 from lstm_core.record import BUNDLE_VERSION, JSON_KEYS, EpochRecord, RunRecord, StopReason
+from lstm_core.targets import target_of
 
 BUNDLE_FILES = ("run.json", "weights.safetensors", "initial.safetensors", "data.csv")
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -180,21 +181,27 @@ def _history(max_epoch: int) -> Callable[[object], tuple[EpochRecord, ...]]:
     return check
 
 
-def _metrics(value: object) -> dict[str, dict[str, float | None]]:
-    if not isinstance(value, dict) or not {MODEL, PERSISTENCE} <= set(value) <= {MODEL, *BASELINES}:
-        raise ValueError(value)
-    table: dict[str, dict[str, float | None]] = {}
-    for who, row in value.items():
-        if not isinstance(row, dict) or "rmse" not in row or len(row) > 16:
-            raise ValueError(row)
-        table[who] = {}
-        for key, number in row.items():
-            if not isinstance(key, str) or (number is not None and not isinstance(number, (int, float))):
+def _metrics(reference: str) -> Callable[[object], dict[str, dict[str, float | None]]]:
+    """The metrics table: the model's row, its target's reference baseline's (persistence for prices, the training
+    mean for a task), and known baselines only."""
+
+    def check(value: object) -> dict[str, dict[str, float | None]]:
+        if not isinstance(value, dict) or not {MODEL, reference} <= set(value) <= {MODEL, *BASELINES}:
+            raise ValueError(value)
+        table: dict[str, dict[str, float | None]] = {}
+        for who, row in value.items():
+            if not isinstance(row, dict) or "rmse" not in row or len(row) > 16:
                 raise ValueError(row)
-            table[who][key] = None if number is None else _number(-1e300, 1e300)(number)
-    if table[MODEL]["rmse"] is None or table[PERSISTENCE]["rmse"] is None:
-        raise ValueError("rmse")
-    return table
+            table[who] = {}
+            for key, number in row.items():
+                if not isinstance(key, str) or (number is not None and not isinstance(number, (int, float))):
+                    raise ValueError(row)
+                table[who][key] = None if number is None else _number(-1e300, 1e300)(number)
+        if table[MODEL]["rmse"] is None or table[reference]["rmse"] is None:
+            raise ValueError("rmse")
+        return table
+
+    return check
 
 
 def _scaler(n_features: int, steps: int = 1) -> Callable[[object], dict[str, Scaler]]:
@@ -250,7 +257,7 @@ def run_record(record: dict) -> tuple[RunRecord, dict[str, str]]:
             created=_field(record, "created", _created),
             dataset=_field(record, "dataset", lambda v: _text(v, MAX_DATASET_CHARS)),
             config=config,
-            metrics=_field(record, "metrics", _metrics),
+            metrics=_field(record, "metrics", _metrics(target_of(config.target).reference)),
             history=_field(record, "history", _history(max_epoch)),
             best_epoch=_field(record, "best_epoch", _int(0, max_epoch)),
             best_val_loss=_field(record, "best_val_loss", _number(0.0, 1e300, optional=True)),

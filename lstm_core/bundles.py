@@ -23,6 +23,7 @@ import pandas as pd
 from lstm_core.bundle_schema import parse_run_json, run_record
 from lstm_core.config import RunConfig
 from lstm_core.cost import EVAL_BATCH_MAX, eval_chunk_samples, n_parameters, scoring_macs
+from lstm_core.data.tasks import ROW_INDEX, STEP_COLUMN, TaskKind, frame_columns
 from lstm_core.errors import LabError
 from lstm_core.evaluate import evaluate
 from lstm_core.runs import Run, SavedRun
@@ -87,7 +88,7 @@ def bundle_members(run: Run) -> dict[str, bytes]:
     """The files of a bundle, by name: run.json is the run's record and the other files' checksums."""
     saved = run.saved()
     files = {"weights.safetensors": saved.weights, "initial.safetensors": saved.initial,
-             "data.csv": run.frame.to_csv(index_label="Date").encode()}
+             "data.csv": run.frame.to_csv(index_label=ROW_INDEX if run.frame.index.name == ROW_INDEX else "Date").encode()}
     record = {**saved.record.to_json(), "sha256": {name: _sha256(blob) for name, blob in files.items()}}
     # JSON has no NaN (to_json wrote null): what the reader's schema refuses is never written
     return {"run.json": json.dumps(record, indent=1, allow_nan=False).encode(), **files}
@@ -210,7 +211,8 @@ def _open_members(source: str | Path | bytes, limits: BundleLimits) -> _ZipMembe
 
 
 def parse_data_csv(blob: bytes, limits: BundleLimits) -> pd.DataFrame:
-    """data.csv as a price frame: known columns only, at most ``max_csv_rows`` rows (counted before parsing)."""
+    """data.csv as a price frame (a Date index and known price columns) or a memory task's frame (a Row index
+    0, 1, 2, ... and exactly one task's columns), at most ``max_csv_rows`` rows (counted before parsing)."""
     rows = max(blob.count(b"\n"), blob.count(b"\r")) - 1  # pandas ends a line at either; the header is one
     if rows > limits.max_csv_rows:
         raise LabError("err_bundle_rows", rows=rows, limit=limits.max_csv_rows)
@@ -218,6 +220,8 @@ def parse_data_csv(blob: bytes, limits: BundleLimits) -> pd.DataFrame:
         raise LabError("err_bundle_data")
     header = blob[: blob.find(b"\n")].decode("ascii", errors="replace").strip().split(",")
     columns = header[1:]
+    if header[0] == ROW_INDEX:
+        return _task_frame(blob, tuple(columns))
     if header[0] != "Date" or "Close" not in columns or len(set(columns)) != len(columns) or not set(columns) <= set(DATA_COLUMNS):
         raise LabError("err_bundle_data")
     try:
@@ -226,6 +230,21 @@ def parse_data_csv(blob: bytes, limits: BundleLimits) -> pd.DataFrame:
         raise LabError("err_bundle_data") from exc
     if (not isinstance(frame.index, pd.DatetimeIndex) or frame.index.hasnans or not frame.index.is_monotonic_increasing
             or not frame.index.is_unique or not np.isfinite(frame.to_numpy()).all()):
+        raise LabError("err_bundle_data")
+    return frame
+
+
+def _task_frame(blob: bytes, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A task's data.csv: one task's columns exactly, whole-number rows and steps, every value finite."""
+    if columns not in {frame_columns(kind) for kind in TaskKind}:
+        raise LabError("err_bundle_data")
+    whole = (ROW_INDEX, STEP_COLUMN)
+    try:
+        frame = pd.read_csv(io.BytesIO(blob), index_col=ROW_INDEX,
+                            dtype={name: "int64" if name in whole else "float64" for name in (ROW_INDEX, *columns)})
+    except (ValueError, OverflowError) as exc:  # a row that is not a number, or one too big for 64 bits
+        raise LabError("err_bundle_data") from exc
+    if not np.array_equal(frame.index.to_numpy(), np.arange(len(frame))) or not np.isfinite(frame.to_numpy(dtype=np.float64)).all():
         raise LabError("err_bundle_data")
     return frame
 

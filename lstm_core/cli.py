@@ -43,18 +43,51 @@ def _whole_number(text: str) -> int:
     return int(value)
 
 
+DATA_HELP = "sample:MSFT, yahoo:TICKER, synthetic:sine, a memory task (task:remember, task:add, task:count) or a CSV path"
+TASK_FLAGS = {"length": "steps per sequence (the window)", "sequences": "how many sequences", "seed": "the seed that draws them"}
+
+
+def add_task_flags(parser: argparse.ArgumentParser) -> None:
+    """``--length``, ``--sequences`` and ``--task-seed``: a memory task's sequences, bounds from ``TASK_BOUNDS``."""
+    from lstm_core.data import TASK_BOUNDS
+
+    for name, what in TASK_FLAGS.items():
+        bound = TASK_BOUNDS[name]
+        flag = "--task-seed" if name == "seed" else f"--{name}"
+        parser.add_argument(flag, dest=f"task_{name}", type=_whole_number, default=None, metavar=name.upper(),
+                            help=f"a memory task's {what}: {bound.low} to {bound.high} (default {bound.default})")
+
+
+def task_options(args: argparse.Namespace) -> dict[str, int]:
+    """The task flags given on the command line, by ``load_task``'s names."""
+    return {name: getattr(args, f"task_{name}") for name in TASK_FLAGS if getattr(args, f"task_{name}", None) is not None}
+
+
+def _threads(text: str) -> int:
+    """A thread count from 1 to 256."""
+    value = _whole_number(text)
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count from 1 to 256")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m lstm_core", description="Train an LSTM on prices and inspect its gates.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a model and print its scores as JSON")
-    train.add_argument("--data", required=True, help="sample:MSFT, yahoo:TICKER, synthetic:sine or a CSV path")
+    train.add_argument("--data", required=True, help=DATA_HELP)
+    add_task_flags(train)
     add_setting_flags(train)
     train.add_argument("--out", type=Path, default=None, help="folder to save the run bundle in")
     train.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    train.add_argument("--threads", type=_threads, default=1,
+                       help="torch threads on the CPU (default 1, as the app's workers train: small batches of a small "
+                            "model only lose time to a second thread; a 4-unit task model trained 6x slower with two)")
 
     tune = commands.add_parser("tune", help="search hyperparameters with Optuna and print the study's best as JSON")
-    tune.add_argument("--data", required=True, help="sample:MSFT, yahoo:TICKER, synthetic:sine or a CSV path")
+    tune.add_argument("--data", required=True, help=DATA_HELP)
+    add_task_flags(tune)
     tune.add_argument("--study", required=True, help="the study's name; re-running with it continues the study")
     tune.add_argument("--storage", default=None,
                       help="journal file path (default: one per study, tune/<study>-<hash>.journal in the data "
@@ -140,12 +173,13 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The settings given on the command line over RunConfig's defaults; LabError names one out of range."""
+def config_from_args(args: argparse.Namespace, data_settings: dict[str, object] | None = None) -> RunConfig:
+    """The settings given on the command line over the data's own (a memory task's target, channels and window) and
+    RunConfig's defaults; LabError names one out of range."""
     given = {f.name: getattr(args, f.name) for f in fields(RunConfig) if getattr(args, f.name, None) is not None}
     if "features" in given:
         given["features"] = tuple(part.strip() for part in given["features"].split(",") if part.strip())
-    return RunConfig.for_target(**given)
+    return RunConfig.for_target(**{**(data_settings or {}), **given})
 
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d{1,2})?|mps")  # "meta" and friends allocate nothing and cannot train
@@ -180,11 +214,11 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.runs import train_run
     from lstm_core.trainer import resolve_device
 
-    config = config_from_args(args)
+    dataset = load_source(args.data, task_options(args))
+    config = config_from_args(args, dataset.settings())
     device = _checked_device(args.device, resolve_device)
     if args.out is not None:
         _prepare_out(args.out)  # before training: a bad --out must not cost the training time
-    dataset = load_source(args.data)
     prepared = Prepared(dataset.frame, config)  # refuses a window too long for the data before any output
     print(f"data: {dataset.name}, {len(dataset.frame)} rows, {prepared.n_samples('train')} training windows",
           file=sys.stderr)
@@ -197,6 +231,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
         print(f"epoch {h.epoch}/{config.epochs}  train {h.train_loss:.5f}  val {h.val_loss:.5f}  "
               f"{h.samples_per_s:,.0f} samples/s", file=sys.stderr)
 
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
     print(f"device: {device}", file=sys.stderr)
     run = train_run(dataset.frame, dataset.name, config, on_epoch_end=on_epoch, prepared=prepared, device=str(device))
     out = args.out or Path("runs") / run.run_id
@@ -219,14 +255,22 @@ def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
         raise LabError("err_gates_not_lstm", kind=run.config.cell.upper())
     window = run.prepared.window("test", args.index)
     trace = extract_gates(run.model.rnn, window.x)
-    return {"dates": [d.strftime("%Y-%m-%d") for d in window.dates], "target_date": window.target_date.strftime("%Y-%m-%d"),
+    return {"dates": [_row_label(d) for d in window.dates], "target_date": _row_label(window.target_date),
             **trace.to_json()}
+
+
+def _row_label(row: object) -> object:
+    """A row's date as ``YYYY-MM-DD``; a memory task's row number as it is."""
+    return row.strftime("%Y-%m-%d") if hasattr(row, "strftime") else int(row)
 
 
 def _local_run(bundle: Path):
     from lstm_core.bundles import LOCAL_LIMITS, load_bundle
 
-    return load_bundle(bundle, limits=LOCAL_LIMITS, rescore=False)  # the user's own; what is printed is computed here
+    run = load_bundle(bundle, limits=LOCAL_LIMITS, rescore=False)  # the user's own; what is printed is computed here
+    if not run.prepared.target_kind.forecasts_ahead:
+        raise LabError("err_forecast_not_for_target", target=str(run.config.target))
+    return run
 
 
 def cmd_forecast(args: argparse.Namespace) -> dict[str, object]:
@@ -293,14 +337,15 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.data import load_source
     from lstm_core.pipeline import Prepared
 
-    base = config_from_args(args)
+    dataset = load_source(args.data, task_options(args))
+    base = config_from_args(args, dataset.settings())
     dims = tune.default_search() if args.search is None else tune.parse_search(args.search)
     for dim in dims:
         if getattr(args, dim.name, None) is not None:
             raise LabError("err_tune_fixed_and_searched", name=dim.name)
-    spec = tune.TuneSpec(study=args.study, data=args.data, base=base, dims=tuple(dims), budget=args.trials,
+    data = dataset.task.source if dataset.task is not None else args.data  # what each worker loads again
+    spec = tune.TuneSpec(study=args.study, data=data, base=base, dims=tuple(dims), budget=args.trials,
                          storage=args.storage, pruner=args.pruner, timeout_s=args.timeout, workers=args.workers)
-    dataset = load_source(args.data)
     Prepared(dataset.frame, base)  # the fixed settings must fit the data before any worker starts
     # an unreachable storage, a damaged journal or a study of that name started otherwise says so now, in one line
     study = tune.open_study(spec, dataset.fingerprint)

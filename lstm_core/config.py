@@ -148,8 +148,7 @@ class RunConfig:
             raise LabError("err_cfg_no_test", train=self.train_frac, val=self.val_frac)
         if self.dropout > 0 and not self.allows_dropout(self.layers):
             raise LabError("err_cfg_dropout_one_layer", dropout=self.dropout)
-        if self.window < self.min_window:
-            raise LabError("err_cfg_window_horizon", window=self.window, horizon=self.horizon)
+        target_of(self.target).check(self.window, self.horizon, self.steps)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""

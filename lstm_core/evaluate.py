@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstm_core.baselines import DEFAULT_OPTIONS, PERSISTENCE, FitOptions, predict_splits
+from lstm_core.baselines import DEFAULT_OPTIONS, FitOptions, predict_splits
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import predict
 
@@ -172,14 +172,17 @@ def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[
     """Metrics of the model and every baseline on a split (first step, readable units).
 
     Each baseline's row carries ``dm_p``, the Diebold-Mariano p-value (HLN-corrected, h - 1 autocovariances) that the
-    model and it have equal mean squared error. The model's row carries its ``skill`` against persistence (1 - RMSE
-    ratio), ``p_vs_persistence`` (the same test against persistence) and ``direction_base``, the directional
-    accuracy that needs no model (the majority direction's share, or for some targets a baseline's score).
+    model and it have equal mean squared error. The model's row carries its ``skill`` against the target's reference
+    baseline (``TargetKind.reference``: persistence for prices and volatility, the training mean for a memory task),
+    ``p_vs_persistence`` (the same test against the reference; the key keeps its first name, so bundles and the command
+    line's JSON read as before) and ``direction_base``, the directional accuracy that needs no model (the majority
+    direction's share, or for some targets a baseline's score).
     """
     kind, h = prepared.target_kind, prepared.config.horizon
     actual = prepared.actual_values(split)
-    last = prepared.last_values(split)
     forecasts = {name: outputs.readable(prepared, split, name) for name in outputs.names}
+    reference = prepared.target_kind.reference
+    last = forecasts[reference]  # persistence's forecast is the last known value; directions are read from it
     table = {name: metrics(actual, forecast, last) for name, forecast in forecasts.items()}
     model_errors = forecasts[MODEL] - actual
     for name, forecast in forecasts.items():
@@ -187,11 +190,11 @@ def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[
             table[name]["qlike"] = qlike(actual, forecast)
         if name != MODEL:
             table[name]["dm_p"] = diebold_mariano_p(model_errors, forecast - actual, h)
-    persistence_rmse = table[PERSISTENCE]["rmse"]
-    skill = 1 - table[MODEL]["rmse"] / persistence_rmse if persistence_rmse > 0 else None
+    reference_rmse = table[reference]["rmse"]
+    skill = 1 - table[MODEL]["rmse"] / reference_rmse if reference_rmse > 0 else None
     model = table[MODEL]
     model["skill"] = skill if skill is None or math.isfinite(skill) else None
-    model["p_vs_persistence"] = table[PERSISTENCE]["dm_p"]
+    model["p_vs_persistence"] = table[reference]["dm_p"]
     base = kind.direction_baseline
     model["direction_base"] = table[base]["direction_acc"] if base in table else majority_share(actual, last)
     return table

@@ -1,4 +1,4 @@
-"""The input channels a model may read at each timestep, and how each is computed from a price frame."""
+"""The input channels a model may read at each timestep, and how each is computed from a frame (prices or a memory task)."""
 
 from __future__ import annotations
 
@@ -23,11 +23,25 @@ class Feature(StrEnum):
     HIGH = "high"
     LOW = "low"
     VOLUME = "volume"  # log(1 + volume)
+    # the channels of a memory task (lstm_core.data.tasks), read as they are
+    VALUE = "value"  # the number at each step (a noisy value, or a pulse to count)
+    MARKER = "marker"  # 1 on the step(s) whose value is to be remembered, else 0
+    RESET = "reset"  # 1 where a running count starts again from 0, else 0
 
     @property
     def reads_returns(self) -> bool:
         """Whether the channel takes logs of price ratios (so prices must be positive)."""
         return self in (Feature.LOGRET, Feature.LOGABSRET)
+
+    @property
+    def column(self) -> str:
+        """The frame column the channel is computed from."""
+        return "Close" if self.reads_returns else _COLUMNS[self]
+
+    @property
+    def is_task_channel(self) -> bool:
+        """A channel of a memory task rather than of prices."""
+        return self in TASK_CHANNELS
 
 
 class Normalization(StrEnum):
@@ -40,8 +54,9 @@ class Normalization(StrEnum):
 
 
 PRICE_LEVELS = frozenset({Feature.CLOSE, Feature.OPEN, Feature.HIGH, Feature.LOW})
+TASK_CHANNELS = frozenset({Feature.VALUE, Feature.MARKER, Feature.RESET})
 _COLUMNS = {Feature.CLOSE: "Close", Feature.OPEN: "Open", Feature.HIGH: "High", Feature.LOW: "Low",
-            Feature.VOLUME: "Volume"}
+            Feature.VOLUME: "Volume", Feature.VALUE: "Value", Feature.MARKER: "Marker", Feature.RESET: "Reset"}
 
 
 def log_abs_returns(logret: np.ndarray) -> np.ndarray:
@@ -49,18 +64,19 @@ def log_abs_returns(logret: np.ndarray) -> np.ndarray:
     return np.log(np.abs(logret) + VOL_FLOOR)
 
 
-def feature_matrix(frame: pd.DataFrame, features: Sequence[Feature]) -> np.ndarray:
-    """Raw (unscaled) features for rows 1..R-1 of ``frame``: ``[R-1, F]`` (row 0 has no return)."""
-    close = frame["Close"].to_numpy(dtype=np.float64)
+def feature_matrix(frame: pd.DataFrame, features: Sequence[Feature], first_row: int = 1) -> np.ndarray:
+    """Raw (unscaled) features for rows ``first_row``..R-1 of ``frame``: ``[R - first_row, F]``.
+
+    Prices start at row 1 (row 0 has no return); a memory task's channels at row 0.
+    """
     columns = []
     for feature in features:
+        if feature.column not in frame.columns:
+            raise LabError("err_missing_column", feature=feature.value, column=feature.column)
+        values = frame[feature.column].to_numpy(dtype=np.float64)
         if feature.reads_returns:
-            logret = np.log(close[1:] / close[:-1])
+            logret = np.concatenate([[np.nan], np.log(values[1:] / values[:-1])])  # row 0 has no return
             columns.append(logret if feature == Feature.LOGRET else log_abs_returns(logret))
-            continue
-        column = _COLUMNS[feature]
-        if column not in frame.columns:
-            raise LabError("err_missing_column", feature=feature.value, column=column)
-        values = frame[column].to_numpy(dtype=np.float64)[1:]
-        columns.append(np.log1p(np.clip(values, 0, None)) if feature == Feature.VOLUME else values)
-    return np.stack(columns, axis=1)
+        else:
+            columns.append(np.log1p(np.clip(values, 0, None)) if feature == Feature.VOLUME else values)
+    return np.stack(columns, axis=1)[first_row:]

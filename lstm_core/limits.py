@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from lstm_core.config import RunConfig
 from lstm_core.cost import MB, eval_bytes_per_unit, eval_chunk_samples, n_parameters, train_bytes_per_unit
 from lstm_core.errors import LabError
+from lstm_core.targets import target_of
 
 DEFAULT_MAX_JOB_MB = 700  # two jobs beside a ~600 MB server stay well inside a 2.7 GB host
 DEFAULT_MAX_JOB_S = 1800.0
@@ -69,11 +70,12 @@ class MemoryEstimate:
 
 
 def memory_estimate(config: RunConfig, n_rows: int, limits: JobLimits | None = None) -> MemoryEstimate:
-    """The parts of a training job's peak memory for ``config`` on ``n_rows`` rows of prices."""
+    """The parts of a training job's peak memory for ``config`` on ``n_rows`` rows of prices (or a task's steps)."""
     limits = limits or JobLimits.from_env()
     t, h, layers = config.window, config.hidden, config.layers
-    n_samples = max(n_rows - config.window - config.horizon, 1)
-    n_train = max(int(n_rows * config.train_frac) - config.window - config.horizon, 1)  # the largest split
+    kind = target_of(config.target)  # a task's samples are its sequences, not its rows
+    n_samples = kind.sample_count(n_rows, config.window, config.horizon)
+    n_train = kind.sample_count(int(n_rows * config.train_frac), config.window, config.horizon)  # the largest split
     # every split's windows as one contiguous float32 copy, plus the test windows again for the final prediction
     data_bytes = 4 * n_samples * t * config.n_features * 1.3
     batch = min(config.batch, n_train)

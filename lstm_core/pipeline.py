@@ -1,4 +1,5 @@
-"""From a price frame to model-ready windows: features, a chronological split, and scalers fitted on the training part only."""
+"""From a frame (prices or a memory task) to model-ready windows: features, a chronological split, and scalers fitted on
+the training part only."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.features import Feature, Normalization, feature_matrix
+from lstm_core.features import PRICE_LEVELS, Feature, Normalization, feature_matrix
 from lstm_core.targets import TargetKind, target_of
 
 SPLITS = ("train", "val", "cal", "test")
@@ -49,48 +50,64 @@ class Scaler:
 
 @dataclass(frozen=True)
 class Window:
-    """One input window and what it should predict, in the units a person reads (dates, prices)."""
+    """One input window and what it should predict, in the units a person reads (dates, prices, a task's answer)."""
 
     x: np.ndarray  # [T, F] scaled features, float32
-    dates: pd.DatetimeIndex  # [T] dates of the input rows
-    close: np.ndarray  # [T] closing prices of the input rows
-    target_date: pd.Timestamp
-    actual_close: float  # the price on the target date
-    actual_value: float  # what the model tries to predict, in readable units (a price, or volatility in % a day)
+    inputs: np.ndarray  # [T, F] the same features unscaled: what each channel held at each step
+    dates: pd.Index  # [T] dates of the input rows (a task's: row numbers)
+    close: np.ndarray | None  # [T] closing prices of the input rows; None for a task
+    target_date: object  # the date (row) the first step predicts
+    actual_close: float | None  # the price on the target date; None for a task
+    actual_value: float  # what the model tries to predict, in readable units (a price, a volatility, an answer)
 
 
 class Prepared:
     """Scaled features and targets of one dataset under one config, with the sample indices of each split.
 
-    Row ``r`` here is row ``r + 1`` of the original frame. A sample *ending* at row ``e`` reads rows
-    ``e - window + 1 .. e`` and predicts row ``e + horizon`` (with ``steps`` S > 1, rows ``e + horizon .. e + horizon
-    + S - 1``, one output each). The rows are cut in four periods: training, validation (early stopping),
-    calibration (the conformal intervals; the later ``CAL_SHARE`` of ``val_frac``) and test. A training sample's
-    targets all lie in the training period; any other sample belongs to the period its *first* target row falls in
-    and must end inside it, so no target shares a day with the period before (the purge) and the scalers see
-    training rows only.
+    Row ``r`` here is row ``r + lead_rows`` of the original frame (prices lead by one row, whose only use is the first
+    return; a task by none). A sample *ending* at row ``e`` reads rows ``e - window + 1 .. e`` and predicts row
+    ``e + horizon`` (with ``steps`` S > 1, rows ``e + horizon .. e + horizon + S - 1``, one output each; a task's
+    answer is read at ``e`` itself). The target says where samples end: every row of prices, the last step of each
+    task sequence (so a window never crosses two sequences). The rows are cut in four periods, at whole blocks (a
+    task's sequences): training, validation (early stopping), calibration (the conformal intervals; the later
+    ``CAL_SHARE`` of ``val_frac``) and test. A training sample's targets all lie in the training period; any other
+    sample belongs to the period its *first* target row falls in and must end inside it, so no target shares a day
+    with the period before (the purge) and the scalers see training rows only.
     """
 
     def __init__(self, frame: pd.DataFrame, config: RunConfig) -> None:
-        close_all = frame["Close"].to_numpy(dtype=np.float64)
         self.target_kind: TargetKind = target_of(config.target)
-        uses_log = self.target_kind.reads_returns or any(f.reads_returns for f in config.features)
-        if uses_log and (close_all <= 0).any():
-            raise LabError("err_logret_nonpositive", n=int((close_all <= 0).sum()))
+        kind = self.target_kind
+        if kind.column not in frame.columns:
+            raise LabError("err_target_data", target=str(config.target), column=kind.column)
+        uses_log = kind.reads_returns or any(f.reads_returns for f in config.features)
+        if uses_log and "Close" in frame.columns and (frame["Close"].to_numpy() <= 0).any():
+            raise LabError("err_logret_nonpositive", n=int((frame["Close"].to_numpy() <= 0).sum()))
         self.config = config
-        self.dates = frame.index[1:]
-        self.close = close_all[1:]  # [N]
-        self.logret = np.log(close_all[1:] / close_all[:-1]) if uses_log else None  # [N], row r against row r - 1
-        n_rows = len(self.close)
+        lead = kind.lead_rows
+        self.dates = frame.index[lead:]
+
+        def column(name: str) -> np.ndarray | None:
+            return frame[name].to_numpy(dtype=np.float64)[lead:] if name in frame.columns else None
+
+        self.close = column("Close")  # [N] prices; None for a task
+        self.logret = None  # [N], row r against row r - 1
+        if uses_log and self.close is not None:
+            close_all = frame["Close"].to_numpy(dtype=np.float64)
+            self.logret = np.log(close_all[1:] / close_all[:-1])
+        self.answer = column("Answer")  # [N] a task's answer after each step; None for prices
+        self.position = column("Step")  # [N] a task's step inside its sequence; None for prices
+        n_rows = len(self.dates)
         window, horizon, steps = config.window, config.horizon, config.steps
         self.steps = steps
 
-        n_train_rows = int(n_rows * config.train_frac)
-        n_val_rows = int(n_rows * config.val_frac)
-        ends = np.arange(window - 1, n_rows - horizon - steps + 1)  # every sample's last input row
-        first = self.target_kind.first_target_row(ends, horizon)  # the first row any of its targets reads
-        last = ends + horizon + steps - 1  # each sample's last target row
-        cal_start = n_train_rows + n_val_rows - int(n_val_rows * CAL_SHARE)
+        block = kind.split_block(self, window)  # a split boundary falls between whole blocks (a task's sequences)
+        n_train_rows = int(n_rows * config.train_frac) // block * block
+        n_val_rows = int(n_rows * config.val_frac) // block * block
+        ends = kind.sample_ends(self, n_rows, window, horizon, steps)  # every sample's last input row
+        first = kind.first_target_row(ends, horizon)  # the first row any of its targets reads
+        last = kind.target_rows(ends, horizon) + steps - 1  # each sample's last target row
+        cal_start = n_train_rows + n_val_rows - int(n_val_rows * CAL_SHARE) // block * block
         starts = {"val": n_train_rows, "cal": cal_start, "test": n_train_rows + n_val_rows, "end": n_rows}
         self.split_ends = {"train": ends[last < n_train_rows]}
         for split, following in (("val", "cal"), ("cal", "test"), ("test", "end")):
@@ -104,7 +121,7 @@ class Prepared:
         self.train_rows = n_train_rows  # rows [0, train_rows) are the only ones the scalers see
 
         self.normalized = config.normalize == Normalization.WINDOW
-        raw_features = feature_matrix(frame, config.features)  # [N, F]
+        raw_features = feature_matrix(frame, config.features, lead)  # [N, F]
         if self.normalized:  # every window is read relative to its own level, then one scaler for all
             self._raw = torch.from_numpy(raw_features.astype(np.float32))
             train_ends = self.split_ends["train"]
@@ -134,7 +151,7 @@ class Prepared:
     def _channel_levels(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each window's own level per input channel, as (offset, divisor) ``[S, F]``: the size of a day's move minus
         the log of the window's mean-|r| volatility, prices as multiples of the last one, volume minus its window
-        mean; log returns stay as they are."""
+        mean; log returns and a task's channels stay as they are."""
         window = self.config.window
         offset, divisor = np.zeros((len(ends), self.config.n_features)), np.ones((len(ends), self.config.n_features))
         for f, feature in enumerate(self.config.features):
@@ -145,7 +162,7 @@ class Prepared:
             elif feature == Feature.VOLUME:
                 column = np.concatenate([[0.0], np.cumsum(self._raw[:, f].double().numpy())])
                 offset[:, f] = (column[ends + 1] - column[ends + 1 - window]) / window
-            elif feature != Feature.LOGRET:  # a price level
+            elif feature in PRICE_LEVELS:
                 divisor[:, f] = self.close[ends]
         return offset, divisor
 
@@ -219,18 +236,25 @@ class Prepared:
             raise LabError("err_window_index", k=k, n=len(ends), split=split)
         end = int(ends[k])
         rows = slice(end - self.config.window + 1, end + 1)
-        target_row = end + self.config.horizon
+        target_row = int(self.target_kind.target_rows(np.array([end]), self.config.horizon)[0])
+        x = self.inputs_at(np.array([end]))[0].numpy()  # [T, F] what the network reads
         return Window(
-            x=self.inputs_at(np.array([end]))[0].numpy(),
+            x=x,
+            inputs=self.feature_scaler.inverse(x.astype(np.float64)),
             dates=self.dates[rows],
-            close=self.close[rows].copy(),
+            close=None if self.close is None else self.close[rows].copy(),
             target_date=self.dates[target_row],
-            actual_close=float(self.close[target_row]),
+            actual_close=None if self.close is None else float(self.close[target_row]),
             actual_value=float(self.actual_values(split)[k]),
         )
 
-    def target_dates(self, split: str) -> pd.DatetimeIndex:
-        return self.dates[self.split_ends[split] + self.config.horizon]
+    def sample_positions(self, split: str) -> pd.Index:
+        """Where each sample of a split sits on a chart's x axis: the date it predicts, or a task's sequence number."""
+        return self.target_kind.sample_positions(self.dates, self, self.split_ends[split], self.config.horizon)
+
+    def target_dates(self, split: str) -> pd.Index:
+        """The date (a task's: row) each sample of a split predicts, first step: ``[S]``."""
+        return self.dates[self.target_kind.target_rows(self.split_ends[split], self.config.horizon)]
 
     def actual_values(self, split: str) -> np.ndarray:
         """What each sample of a split should predict, in readable units: ``[S]``."""

@@ -36,7 +36,7 @@ import pandas as pd
 from lstm_core import disk
 from lstm_core.bundle_schema import BUNDLE_FILES, RUN_ID
 from lstm_core.bundles import LOCAL_LIMITS, bundle_members, load_bundle, parse_data_csv
-from lstm_core.data import DataQuality, Dataset, Source, load_sample, tidy
+from lstm_core.data import DataQuality, Dataset, Source, load_sample, load_source, tidy
 from lstm_core.disk import WORKSPACES, DiskBudget, data_dir  # data_dir: callers import it from here too
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
@@ -224,7 +224,7 @@ class Workspace:
         data alone is bigger than the cap or than a bundle's data.csv may be, or the budget cannot make room.
         """
         members = {DATASET_JSON: json.dumps(_dataset_meta(dataset)).encode()}
-        if dataset.source != Source.SAMPLE:
+        if dataset.source not in KEPT_BY_SPEC:
             members["data.csv"] = dataset.frame.to_csv(index_label="Date").encode()
         size = sum(len(blob) for blob in members.values())
         if size > self.cap_bytes or len(members.get("data.csv", b"")) > LOCAL_LIMITS.max_csv_bytes:
@@ -342,9 +342,13 @@ _NAME_SUFFIXES = {Source.SAMPLE: " (sample)", Source.CSV: " (CSV)", Source.YAHOO
 _QUALITY_TYPES = {f.name: f.type for f in fields(DataQuality)}
 
 
+KEPT_BY_SPEC = frozenset({Source.SAMPLE, Source.TASK})  # made again from a name or a spec: no file to keep
+
+
 def _dataset_meta(dataset: Dataset) -> dict[str, object]:
     return {"name": dataset.name, "source": str(dataset.source), "subject": dataset.subject, "seed": dataset.seed,
-            "from_cache": dataset.from_cache, "quality": asdict(dataset.quality)}
+            "from_cache": dataset.from_cache, "quality": asdict(dataset.quality),
+            "task": dataset.task.source if dataset.task is not None else None}
 
 
 def _read_dataset(folder: Path) -> Dataset:
@@ -354,6 +358,8 @@ def _read_dataset(folder: Path) -> Dataset:
         source, subject = Source(meta["source"]), str(meta["subject"])
         if source == Source.SAMPLE:
             return load_sample(subject)
+        if source == Source.TASK:  # a task is drawn again from its spec, bounded like any other
+            return load_source(str(meta["task"]))
         frame = parse_data_csv((folder / "data.csv").read_bytes(), LOCAL_LIMITS)
         quality = {k: tuple(v) if k == "columns_dropped" else v for k, v in meta["quality"].items() if k in _QUALITY_TYPES}
         return Dataset(name=str(meta["name"])[:200], source=source, frame=frame, quality=DataQuality(**quality),
@@ -362,8 +368,11 @@ def _read_dataset(folder: Path) -> Dataset:
         raise LabError("err_ws_dataset") from exc
 
 
-def _dataset_from_name(name: str, frame: pd.DataFrame) -> Dataset:
-    """A run's data as a dataset, named as the run names it (workspaces saved before datasets were kept)."""
+def _dataset_from_name(name: str, frame: pd.DataFrame) -> Dataset | None:
+    """A run's data as a dataset, named as the run names it (workspaces saved before datasets were kept); None for a
+    memory task's, whose spec only a kept dataset records."""
+    if "Answer" in frame.columns:
+        return None
     # a synthetic series has no suffix: its title is its name
     source, subject = next(((src, name[: -len(suffix)]) for src, suffix in _NAME_SUFFIXES.items()
                             if name.endswith(suffix)), (Source.SYNTHETIC, ""))

@@ -12,6 +12,7 @@ from ui.learn import (
     GRAD_HIDDEN,
     LESSON,
     SIZES,
+    TASK_LINK,
     cached_gradients,
     calculator_inputs_ui,
     control_link,
@@ -33,11 +34,13 @@ lesson_tab, calc_tab, grad_tab, faq_tab, mistakes_tab = kept_tabs("learn", [
 # only the open tab runs (kept_tabs track their state): a tab or language switch redraws one tab, not five
 if lesson_tab.open:
     with lesson_tab:
-        for title, bodies, link in LESSON:
+        for title, bodies, links, picture in LESSON:
             st.subheader(tr(title))
             for body in bodies:
                 st.markdown(tr(body))
-            if link:
+            if picture is not None:
+                st.image(str(picture[0]), caption=tr(picture[1]))
+            for link in links:
                 control_link(*link)
         st.subheader(tr("learn_costs_title"))
         cfg = RunConfig()  # the Train page's default model
@@ -113,6 +116,8 @@ if grad_tab.open:
         grad_labels = {"title": tr("learn_grad_title"), "x": tr("learn_grad_x"), "y": tr("learn_grad_y")}
         st.plotly_chart(gradient_figure(norms, names, grad_labels), key="learn_grad_chart", alt=tr("learn_grad_alt"))
         st.markdown(tr("learn_grad_reading"))
+        st.markdown(tr("learn_grad_trained"))
+        control_link(*TASK_LINK)
 
 if faq_tab.open:
     with faq_tab:

@@ -21,7 +21,7 @@ busy = job is not None and not job.finished
 if job is not None:
     live_panel(job)
 with st.expander(tr("cfg_title"), expanded=job is None, icon=":material/tune:"):
-    settings_ui(start_job, disabled=busy)
+    settings_ui(start_job, disabled=busy, ds=dataset())
 if busy:
     st.caption(tr("train_busy"))
 

@@ -136,3 +136,91 @@ def test_heatmap_is_drawn_while_playing_and_pause_holds(app_url, browser_page, t
     page.wait_for_timeout(500)
     resumed = chart.evaluate(_STATE_JS)
     assert int(resumed["frame"]) > int(later["frame"]), (later, resumed)
+
+
+# ---------------------------------------------------------------- a memory task, from Data to Gates
+
+MARKER_RGB = (230, 57, 70)  # the marker's bars (lstm_core.plots.gates.INPUT_COLOURS[1], #e63946)
+SEARCH_CHART = ".st-key-gates_search_chart .js-plotly-plot"
+# each panel of the search figure: its marker bars' values inside the shaded stretch (a vrect on that panel's axis)
+_SEARCH_JS = """
+gd => gd._fullLayout.shapes.map(shape => {
+    const bars = gd._fullData.find(d => d.type === 'bar' && d.xaxis === shape.xref);
+    return Array.from(bars.x).map((x, k) => [x, bars.y[k]]).filter(([x]) => x >= shape.x0 && x <= shape.x1)
+        .map(([, y]) => y);
+})"""
+
+
+def panel_pixels(page, chart: str, subplot: str) -> np.ndarray:
+    """A screenshot of one subplot's plot area of a chart as an ``[H, W, 3]`` uint8 array."""
+    from PIL import Image
+
+    box = page.locator(f"{chart} .draglayer .{subplot} .nsewdrag").bounding_box()
+    return np.asarray(Image.open(io.BytesIO(page.screenshot(clip=box))).convert("RGB"))
+
+
+def near(pixels: np.ndarray, rgb: tuple[int, int, int], tolerance: int = 30) -> float:
+    """Share of the pixels within ``tolerance`` of ``rgb`` on every channel."""
+    return float((np.abs(pixels.astype(int) - np.array(rgb)).max(axis=2) <= tolerance).mean())
+
+
+def test_a_memory_task_run_draws_its_inputs_says_what_its_units_do_and_finds_its_markers(app_url, browser_page):
+    from browser import keep_screenshot, open_app_page
+    from playwright.sync_api import expect
+
+    from lstm_core.i18n import t
+
+    page = browser_page
+    open_app_page(page, app_url, "data")
+    main = page.locator("[data-testid='stMain']")
+    main.get_by_role("radio", name=t("src_task"), exact=True).click()
+    wait_idle(page)
+    for label, value in (("task_length", 60), ("task_sequences", 800)):  # 3 s of training on one core
+        main.get_by_label(t(label), exact=True).fill(str(value))
+    main.locator("[data-testid='stBaseButton-secondaryFormSubmit']").click()
+    expect(main.locator(".st-key-task_chart .js-plotly-plot")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+
+    page.locator("[data-testid='stSidebarNavLink'][href$='/train']").click()
+    wait_idle(page)
+    page.get_by_role("button", name=t("train_start")).click()  # the task's own settings: the form followed the data
+    verdict = page.locator("[data-testid='stAlertContentSuccess']").first
+    expect(verdict).to_contain_text("The model beats always answering the training mean", timeout=180_000)
+    wait_idle(page)
+
+    page.locator("[data-testid='stSidebarNavLink'][href$='/gates']").click()
+    wait_idle(page)
+    chart = page.locator(CHART)
+    chart.locator(".heatmaplayer image").wait_for(timeout=30_000)
+    # the page says what the units do, in the roles' own sentences
+    expect(main).to_contain_text("latches the marker: its input gate is")
+    expect(main).to_contain_text("carries the answer: its cell state at the last step follows it")
+
+    # above the heatmap, the model's own inputs: the marker is a red bar standing out of the panel
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    top, heat = (chart.locator(f".draglayer .{s} .nsewdrag").bounding_box() for s in ("xy", "x2y2"))
+    assert top["y"] + top["height"] < heat["y"], (top, heat)
+    inputs = panel_pixels(page, CHART, "xy")
+    red = near(inputs, MARKER_RGB)
+    assert 0.002 < red < 0.1, f"{red:.2%} of the input panel is the marker's red"
+    columns = np.flatnonzero((np.abs(inputs.astype(int) - MARKER_RGB).max(axis=2) <= 30).any(axis=0))
+    assert columns.max() - columns.min() < 0.05 * inputs.shape[1], "the marker is one step, one narrow bar"
+
+    # mid-play, for the docs
+    chart.locator(".updatemenu-button").nth(0).click()
+    page.wait_for_timeout(1500)
+    assert chart.evaluate("gd => !!gd._transitionData._animationRaf"), "the animation is not playing"
+    assert painted_share(heatmap_pixels(page)) > 0.25
+    keep_screenshot(page.locator(".st-key-gates_animation"), "gates_task.png")
+    chart.locator(".updatemenu-button").nth(1).click()
+
+    # the search starts from the latch's input gate at the marker: every stretch it returns holds a marker
+    search = page.locator(SEARCH_CHART)
+    search.scroll_into_view_if_needed()
+    search.locator(".barlayer").first.wait_for(timeout=30_000)
+    inside = search.evaluate(_SEARCH_JS)  # the picked stretch first, then each match drawn
+    assert len(inside) >= 4, inside
+    assert all(max(values) > 0.5 for values in inside), inside  # a marker (1, read back from its scaling) in each
+    expect(main).to_contain_text("10 of these 10 stretches hold a marker step.")
+    keep_screenshot(page.locator(".st-key-gates_search_chart"), "gates_search.png")

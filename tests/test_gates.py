@@ -31,15 +31,15 @@ from lstm_core.i18n import gates as gates_strings
 from lstm_core.i18n import t
 from lstm_core.model import build_model
 from lstm_core.plots.gates import (
-    SATURATION_DOT_SPACING,
+    SearchRow,
     before_after_figure,
     date_tick_stops,
     downsampling_notes,
     gate_animation_figure,
-    saturation_figure,
-    spread_overlapping,
+    search_figure,
     unit_lines_figure,
 )
+from lstm_core.plots.saturation import SATURATION_MERGE, saturation_figure, saturation_groups
 
 TOL = 1e-5
 
@@ -396,10 +396,15 @@ def test_unit_lines_figure(trace_250: GateTrace) -> None:
     assert err.value.params == {"unit": 64, "last": 63}
 
 
-def pairwise_gaps(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    gaps = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
-    np.fill_diagonal(gaps, np.inf)
-    return gaps
+def drawn_positions(fig) -> dict[tuple[str, int], tuple[float, float]]:
+    """Where each (gate, unit) is drawn in a saturation figure, read from the markers' members (``meta``)."""
+    drawn = {}
+    for trace in fig.data[1:]:
+        for x, y, members in zip(trace.x, trace.y, trace.meta, strict=True):
+            for gate, unit in members:
+                assert (gate, unit) not in drawn, "a unit drawn twice"
+                drawn[(gate, unit)] = (x, y)
+    return drawn
 
 
 def test_saturation_figure() -> None:
@@ -408,51 +413,74 @@ def test_saturation_figure() -> None:
     fig = saturation_figure(sat, lang="en")
     scatter = {tr.name: tr for tr in fig.data[1:]}
     assert list(scatter) == [t("gates_name_i"), t("gates_name_f"), t("gates_name_o")]
-    true = {name: np.asarray(tr.customdata) for name, tr in scatter.items()}  # [H, 3]: unit, left, right
-    np.testing.assert_allclose(true[t("gates_name_i")], [[0, 0.5, 0.25], [1, 0.0, 0.25]])
-    np.testing.assert_allclose(true[t("gates_name_f")][:, 2], [1.0, 1.0])
-    np.testing.assert_allclose(true[t("gates_name_o")][:, 1], [1.0, 1.0])
-    # the two f dots (both at 0 / 100 %) and the two o dots (100 % / 0) are pulled apart, the i dots stay put
-    np.testing.assert_allclose(scatter[t("gates_name_i")].x, [0.5, 0.0])
-    np.testing.assert_allclose(scatter[t("gates_name_i")].y, [0.25, 0.25])
-    xs = np.concatenate([tr.x for tr in scatter.values()])
-    ys = np.concatenate([tr.y for tr in scatter.values()])
-    assert pairwise_gaps(xs, ys).min() >= SATURATION_DOT_SPACING * (1 - 1e-9)
-    assert np.abs(xs - np.concatenate([v[:, 1] for v in true.values()])).max() < 0.05
+    # i: unit 0 at (50 %, 25 %), unit 1 at (0, 25 %); f: both units on (0, 100 %), one marker of 2; o likewise
+    assert drawn_positions(fig) == {("i", 0): (0.5, 0.25), ("i", 1): (0.0, 0.25), ("f", 0): (0.0, 1.0),
+                                    ("f", 1): (0.0, 1.0), ("o", 0): (1.0, 0.0), ("o", 1): (1.0, 0.0)}
+    assert scatter[t("gates_name_f")].text == ("2",) and scatter[t("gates_name_i")].text == ("", "")
+    assert scatter[t("gates_name_f")].marker.size[0] > scatter[t("gates_name_i")].marker.size[0]
+    assert "f: units 0, 1" in scatter[t("gates_name_f")].hovertext[0]
     assert fig.layout.xaxis.title.text == t("gates_sat_left", low=0.1)
     assert not fig.layout.annotations  # every gate saturates sometimes
 
 
-def test_saturation_figure_spreads_the_crowded_corner() -> None:
-    """The reported case: 190 of 192 gates (3 gates x 64 units) never saturate and sat on one point."""
+def test_saturation_figure_draws_every_unit_at_its_own_values() -> None:
+    """The reported case: dots drawn up to 20 points from their values next to "96 of 96 never saturate"."""
+    rng = np.random.default_rng(0)
     left = {name: np.zeros(64) for name in ("i", "f", "o")}
     right = {name: np.zeros(64) for name in ("i", "f", "o")}
     left["i"][5], right["f"][9] = 0.4, 0.97
-    fig = saturation_figure(Saturation(left, right, 0.1, 0.9, steps=7680), lang="zh")
-    xs = np.concatenate([tr.x for tr in fig.data[1:]])
-    ys = np.concatenate([tr.y for tr in fig.data[1:]])
-    assert len(xs) == 192
-    assert pairwise_gaps(xs, ys).min() >= SATURATION_DOT_SPACING * (1 - 1e-9)  # no dot hides another
-    assert xs.min() >= 0 and ys.min() >= 0 and (xs + ys).max() <= 1 + 1e-9  # still inside the possible triangle
-    assert (xs[5], ys[5]) == (0.4, 0.0) and (xs[64 + 9], ys[64 + 9]) == (0.0, 0.97)  # the lone dots stay put
-    corner = np.ones(192, dtype=bool)
-    corner[[5, 64 + 9]] = False
-    assert np.hypot(xs, ys)[corner].max() < 0.3  # the corner's dots stay near the corner
-    assert np.asarray(fig.data[1].customdata)[:, 1:].sum() == pytest.approx(0.4)  # hover: the true fractions
-    assert fig.layout.annotations[0].text == t("gates_sat_never", "zh", n=190, total=192)
+    left["o"][:10] = rng.uniform(0, 0.3, 10)  # scattered ones, some near each other
+    right["o"][10:13] = [0.2031, 0.2049, 0.2012]  # three within half a point: one marker
+    sat = Saturation(left, right, 0.1, 0.9, steps=7680)
+    fig = saturation_figure(sat, lang="zh")
+    drawn = drawn_positions(fig)
+    assert len(drawn) == 192
+    for (gate, unit), (x, y) in drawn.items():
+        assert abs(x - left[gate][unit]) <= SATURATION_MERGE and abs(y - right[gate][unit]) <= SATURATION_MERGE, (gate, unit)
+    groups = saturation_groups(sat)
+    corner = next(g for g in groups if (g.x, g.y) == (0.0, 0.0))
+    assert len(corner.members) == 192 - 1 - 1 - 13 and corner.gates == ("i", "f", "o")
+    mixed = next(tr for tr in fig.data[1:] if tr.name == t("gates_sat_mixed", "zh"))
+    assert list(mixed.x) == [0.0] and mixed.text == (str(len(corner.members)),)
+    assert next(g for g in groups if ("o", 10) in g.members).members == (("o", 10), ("o", 11), ("o", 12))
+    never = 192 - 2 - 13
+    assert fig.layout.annotations[0].text == t("gates_sat_never", "zh", n=never, total=192)
 
 
-def test_spread_overlapping_keeps_free_dots_and_stays_inside() -> None:
-    x = np.array([0.2, 0.2, 0.2, 1.0, 1.0, 1.0, 0.0, 0.0, 0.6])
-    y = np.array([0.3, 0.3, 0.3, 0.0, 0.0, 0.0, 0.5, 0.5, 0.1])
-    sx, sy = spread_overlapping(x, y, 0.05)
-    assert pairwise_gaps(sx, sy).min() >= 0.05 * (1 - 1e-9)
-    assert (sx[[0, 3, 6, 8]] == x[[0, 3, 6, 8]]).all() and (sy[[0, 3, 6, 8]] == y[[0, 3, 6, 8]]).all()
-    assert sx.min() >= 0 and sy.min() >= 0 and (sx + sy).max() <= 1 + 1e-9
-    assert np.hypot(sx - x, sy - y).max() < 0.15
-    again = spread_overlapping(x, y, 0.05)
-    np.testing.assert_array_equal(again[0], sx)  # deterministic: the same picture on every rerun
-    np.testing.assert_array_equal(again[1], sy)
+def test_search_figure_shades_each_stretch_and_draws_events_as_bars() -> None:
+    inputs = np.stack([np.linspace(-1, 1, 20), (np.arange(20) == 7).astype(float)], axis=1)  # [20, 2]
+    rows = [SearchRow("picked", np.arange(1, 21), inputs, 7, 8), SearchRow("match 1", np.arange(1, 21), inputs[::-1], 12, 13)]
+    fig = search_figure(rows, ["Value", "Marker"], bars=[1], x_title="Step")
+    assert [tr.type for tr in fig.data] == ["scatter", "bar", "scatter", "bar"]
+    np.testing.assert_allclose(fig.data[3].y, inputs[::-1, 1])
+    assert [tr.showlegend for tr in fig.data] == [True, True, False, False]
+    shaded = [(shape.x0, shape.x1, shape.xref) for shape in fig.layout.shapes]
+    assert shaded == [(7, 8, "x"), (12, 13, "x2")]
+    assert [a.text for a in fig.layout.annotations] == ["picked", "match 1"]
+    with pytest.raises(ValueError):
+        search_figure([], ["Value"])
+
+
+def test_animation_draws_every_input_channel_with_the_price_as_context() -> None:
+    trace = extract_gates(make_lstm(2, 3, 1), random_window(10, 2))
+    inputs = np.stack([np.linspace(-1, 1, 10), (np.arange(10) == 4).astype(float)], axis=1)
+    fig = gate_animation_figure(trace, inputs, input_names=["Value", "Marker"], bars=[1], input_title="As read")
+    assert [tr.type for tr in fig.data] == ["scatter", "bar", "heatmap"]
+    np.testing.assert_allclose(fig.data[1].y, inputs[:, 1])
+    assert fig.frames[0].traces == (2,) and fig.layout.showlegend
+    assert fig.layout.yaxis.title.text == "As read" and fig.layout.yaxis.range[0] < -1
+    assert fig.frames[3].layout.shapes[1].yanchor == pytest.approx(inputs[3, 0])  # the cursor rides the first channel
+    prices = np.linspace(100, 110, 10)
+    dates = pd.bdate_range("2024-01-01", periods=10)
+    fig = gate_animation_figure(trace, inputs[:, :1], dates, context=prices, context_name="Price", prediction=111.0)
+    assert [tr.type for tr in fig.data] == ["scatter", "scatter", "scatter", "heatmap"]  # input, price, star, heatmap
+    assert (fig.data[1].yaxis, fig.data[2].yaxis) == ("y3", "y3") and fig.layout.yaxis3.overlaying == "y"
+    np.testing.assert_allclose(fig.data[1].y, prices)
+    assert fig.data[3].xaxis == "x2" and fig.data[3].yaxis == "y2"  # the heatmap keeps its own subplot
+    with pytest.raises(ValueError):
+        gate_animation_figure(trace, inputs, input_names=["one"])
+    with pytest.raises(ValueError):
+        gate_animation_figure(trace, inputs[:, 0], context=prices[:5])
 
 
 def test_before_after_figure() -> None:

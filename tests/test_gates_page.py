@@ -91,6 +91,12 @@ def test_the_page_predicts_from_the_chosen_window():
         assert abs(prediction / base - 1) < 0.05, (prediction, base)
 
 
+def price_line(at: AppTest) -> np.ndarray:
+    """The prices drawn as context above the heatmap (on the right-hand axis, y3)."""
+    context = next(trace for trace in specs(at)[0]["data"] if trace.get("yaxis") == "y3" and trace["mode"] == "lines")
+    return np.asarray(plotly_array(context["y"]), dtype=float)
+
+
 def test_two_visitors_with_the_same_name_rows_and_last_date_see_their_own_prices():
     _fresh.clear()
     ramp = make_prices(400)
@@ -102,10 +108,10 @@ def test_two_visitors_with_the_same_name_rows_and_last_date_see_their_own_prices
     visitors = [gates_page(dataset=ds) for ds in datasets]
     for at, ds in zip(visitors, datasets, strict=True):
         visitors[0].run()  # interleaved: the first visitor comes back after the second one loaded
-        shown = np.asarray(plotly_array(specs(at)[0]["data"][0]["y"]), dtype=float)  # the window's prices
+        shown = price_line(at)  # the window's prices
         own = Prepared(ds.frame, UNTRAINED_PREVIEW).window("test", -1).close
         np.testing.assert_allclose(shown, own)
-    first, second = (np.asarray(plotly_array(specs(at)[0]["data"][0]["y"]), dtype=float) for at in visitors)
+    first, second = (price_line(at) for at in visitors)
     assert not np.allclose(first, second)
 
 
@@ -158,7 +164,7 @@ def test_no_english_left_in_chinese(trained_run):
         texts += [trace.get("name", "") for trace in spec["data"]] + [str(trace.get("y", "")) for trace in spec["data"] if trace["type"] == "heatmap"]
         texts += [s["value"] for name, axis in layout.items() if name.startswith("xaxis") for s in axis.get("tickformatstops", [])]
     # names, symbols and citations stay as they are; any other Latin word is an untranslated string
-    allowed = {"LSTM", "GRU", "Karpathy", "Johnson", "Fei", "sine", "synthetic", "lstm"}
+    allowed = {"LSTM", "GRU", "Karpathy", "Johnson", "Fei", "sine", "synthetic", "lstm", "LSTMVis", "Strobelt"}
     texts = [text.replace(trained_run.run_id, "") for text in texts]  # a hex id, not a word
     english = {word for text in texts for word in re.findall(r"[A-Za-z]{3,}", text)} - allowed
     assert not english, (english, [text for text in texts if any(w in text for w in english)])
@@ -168,8 +174,13 @@ def test_with_a_trained_model(trained_run):
     at = gates_page(runs=[trained_run], selected_run=trained_run.run_id)
     assert not at.info  # no "fresh model" note
     charts = specs(at)
-    assert len(charts) == 4  # animation, unit lines, saturation, before/after
+    assert len(charts) == 5  # animation, unit lines, unit search, saturation, before/after
     assert len(charts[0]["frames"]) == TINY.window
+    # above the heatmap: what the model reads (its log returns, before scaling), the price beside them as context
+    window = trained_run.prepared.window("test", trained_run.prepared.n_samples("test") - 1)
+    np.testing.assert_allclose(plotly_array(charts[0]["data"][0]["y"]), window.inputs[:, 0], rtol=1e-6)
+    assert charts[0]["data"][0]["name"] == "Log return" and charts[0]["layout"]["yaxis"]["title"]["text"] == "Input (before scaling)"
+    np.testing.assert_allclose(price_line(at), window.close)
     heat = charts[0]["frames"][-1]["data"]
     values = plotly_array(next(d["z"] for d in heat if "z" in d)).astype(float)
     assert values.shape == (6, 6)  # rows i, f, g, o, c, h x the chosen (last) layer's 6 units

@@ -308,7 +308,13 @@ def test_page_renders_in_both_languages(lang: str) -> None:
     links = [(link.proto.page, link.proto.label) for page in tabs for link in page.get("page_link")]
     cell_link = TABLE[lang]["learn_link"].format(page=TABLE[lang]["nav_train"], control=TABLE[lang]["cfg_cell"], why=TABLE[lang]["learn_why_cell"])
     assert ("train", cell_link) in links  # names the Train page's own label of the control
-    assert [page for page, _ in links].count("data") == 1 and [page for page, _ in links].count("gates") == 1
+    # the memory task with a known answer, from the gates' section of the lesson and from the gradients' trained cells
+    controls = TABLE[lang]["learn_list_sep"].join(TABLE[lang][key] for key in ("data_source", "src_task"))
+    task_link = TABLE[lang]["learn_link"].format(page=TABLE[lang]["nav_data"], control=controls, why=TABLE[lang]["learn_why_task"])
+    assert links.count(("data", task_link)) == 2
+    assert [page for page, _ in links].count("data") == 3 and [page for page, _ in links].count("gates") == 2
+    assert TABLE[lang]["learn_cell_task"] in texts and TABLE[lang]["learn_grad_trained"] in texts
+    assert sum(len(page.get("image")) for page in tabs) == 1  # the memory-task run mid-play (docs/gates_task.png)
     assert charts == 1 and len(tabs[2].get("plotly_chart")) == 1  # the calculator's chart, the gradients' chart
     assert not any(page.get("plotly_chart") for page in (tabs[1], tabs[3], tabs[4]))  # closed tabs ran nothing
 

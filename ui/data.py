@@ -1,4 +1,5 @@
-"""Widget groups of the Data page: each source's form, what was loaded, the prices and their quality report."""
+"""Widget groups of the Data page: each source's form, what was loaded, the prices and their quality report, or a
+memory task's first sequences."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import streamlit as st
 from lstm_core import data
 from lstm_core.data import Dataset, Source
 from lstm_core.errors import LabError
-from lstm_core.plots.data import price_figure
+from lstm_core.plots.data import price_figure, task_figure
 from lstm_core.plots.locale import localize_dates
-from ui.loaders import cached_csv, cached_sample, cached_synthetic, cached_yahoo, dataset, set_dataset
+from ui.loaders import cached_csv, cached_sample, cached_synthetic, cached_task, cached_yahoo, dataset, set_dataset
 from ui.session import kept, session
 from ui.text import attempt, lang, plain, show_error, tr
 
@@ -119,8 +120,48 @@ def _synthetic_form() -> tuple[Dataset | None, bool]:
     return loaded, tried
 
 
+def _task_form() -> tuple[Dataset | None, bool]:
+    loaded = None
+    bounds = data.TASK_BOUNDS
+    with st.form("task_form", border=False):
+        cols = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
+        kind = cols[0].selectbox(tr("task_kind"), list(data.TaskKind), format_func=lambda k: tr(f"task_{k}"), key="task_kind")
+        numbers = {}
+        for col, name in zip(cols[1:], ("length", "sequences", "seed"), strict=True):
+            b = bounds[name]
+            numbers[name] = col.number_input(tr(f"task_{name}"), min_value=b.low, max_value=b.high, value=b.default,
+                                             step=1, key=f"task_{name}")
+        if tried := st.form_submit_button(tr("task_generate"), icon=":material/psychology:", key="task_load"):
+            loaded = attempt(cached_task, str(kind), *(int(numbers[n]) for n in ("length", "sequences", "seed")))
+    st.caption(tr(f"task_{kind}_help"))
+    return loaded, tried
+
+
 FORMS = {Source.SAMPLE: _sample_form, Source.YAHOO: _yahoo_form, Source.CSV: _csv_form,
-         Source.SYNTHETIC: _synthetic_form}
+         Source.SYNTHETIC: _synthetic_form, Source.TASK: _task_form}
+TASK_SEQUENCES_SHOWN = 3
+
+
+def dataset_ui(ds: Dataset) -> None:
+    """What the loaded data holds: a memory task's first sequences, or the prices and their quality report."""
+    if ds.task is not None:
+        task_ui(ds)
+        return
+    prices_ui(ds)
+    quality_ui(ds)
+
+
+def task_ui(ds: Dataset) -> None:
+    """A memory task's first sequences, channel by channel, with the answer each step leaves, and what to do next."""
+    spec = ds.task
+    answers = ds.frame["Answer"].to_numpy()[spec.length - 1 :: spec.length]  # what each sequence asks for
+    st.subheader(tr("task_title"))
+    st.caption(tr("task_caption", sequences=spec.sequences, length=spec.length, rows=len(ds.frame),
+                  mean=float(answers.mean()), std=float(answers.std())))
+    labels = {"step": tr("task_step"), "answer": tr("task_answer"), "sequence": tr("task_sequence_n", n="{n}")}
+    labels |= {channel.column: tr(f"features_{channel}") for channel in spec.kind.channels}
+    st.plotly_chart(task_figure(ds.frame, spec.length, TASK_SEQUENCES_SHOWN, labels), key="task_chart")
+    st.info(tr("task_next"), icon=":material/school:")
 
 
 def prices_ui(ds: Dataset) -> None:

@@ -78,10 +78,14 @@ def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
     bound = FORECAST_BOUNDS["months"]
     months = cols[2].number_input(tr("forecast_months"), **bound.widget(),
                                   **kept("forecast_months", 6, lambda v: bound.low <= v <= bound.high))
+    run = all_runs[run_id]
+    if not run.prepared.target_kind.forecasts_ahead:  # a memory task: nothing comes after its last sequence
+        st.info(tr("err_forecast_not_for_target", target=run.config.target), icon=":material/info:")
+        return None
     if not levels:
         st.info(tr("forecast_pick_levels"), icon=":material/info:")
         return None
-    return all_runs[run_id], levels, int(months)
+    return run, levels, int(months)
 
 
 def ahead_ui(run: Run, result: ForecastReport, months: int) -> None:

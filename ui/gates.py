@@ -1,30 +1,43 @@
 """Widget groups of the Gates page: what it inspects (a trained run, or a freshly initialised model on the loaded data),
-the window and layer, and each view of the gates, every choice kept for the session."""
+the window and layer, what a memory task's units do, and each view of the gates, every choice kept for the session."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
 
-from lstm_core.config import Cell, RunConfig, Target
+from lstm_core.config import Cell, Feature, RunConfig, Target
 from lstm_core.data import Dataset
-from lstm_core.gates import ARRAYS, GateTrace, UnitOrder, extract_gates, gate_saturation, order_units, plan_downsampling
+from lstm_core.gates import (
+    ARRAYS,
+    GateTrace,
+    TaskReading,
+    UnitOrder,
+    extract_gates,
+    gate_saturation,
+    order_units,
+    plan_downsampling,
+    read_task_units,
+)
+from lstm_core.gates.roles import task_sequences
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared, Window
 from lstm_core.plots.gates import (
     before_after_figure,
     downsampling_notes,
     gate_animation_figure,
-    saturation_figure,
     unit_lines_figure,
 )
+from lstm_core.plots.saturation import saturation_figure
 from lstm_core.runs import Run
+from lstm_core.targets import target_of
 from lstm_core.trainer import predict
 from ui.loaders import dataset, dataset_label
+from ui.results import position_label
 from ui.runs import run_label, runs, selected_run
 from ui.session import kept, session
 from ui.text import attempt, lang, plain, tr
@@ -33,6 +46,8 @@ from ui.text import attempt, lang, plain, tr
 UNTRAINED_PREVIEW = RunConfig.for_target(target=Target.LOGRET, hidden=50)
 SATURATION_WINDOWS = 128  # test windows whose steps the saturation scatter counts
 DEFAULT_SHOWN_UNITS = 24  # a 6 x 24 heatmap still reads at a glance; the slider shows more
+READING_SEQUENCES = 1000  # a task's test sequences its units' roles are measured on (at most)
+EVENTS = (Feature.MARKER, Feature.RESET)  # a task's event channels, drawn as bars
 
 
 @dataclass(eq=False)
@@ -47,14 +62,32 @@ class GateSource:
     initial_model: Forecaster | None
     test_prices: np.ndarray  # [S] predicted value of each test window, in the order of prepared.split_ends["test"]
     learned: bool = True  # False: training kept the untrained weights, so before and after are one network
+    _readings: dict[int, TaskReading | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_task(self) -> bool:
+        return self.prepared.answer is not None
 
     def predicted_price(self, k: int) -> float:
-        """The model's predicted value (a price, or a volatility) for test window ``k``."""
+        """The model's predicted value (a price, a volatility, a task's answer) for test window ``k``."""
         return float(self.test_prices[k])
 
     def last_test_windows(self, n: int) -> torch.Tensor:
         x, _ = self.prepared.tensors("test")  # [S, T, F]
         return x[-n:]
+
+    def reading(self, layer: int) -> TaskReading | None:
+        """What the units of ``layer`` do on the task's test sequences; None for prices (or without a marker)."""
+        if layer not in self._readings:
+            found = task_sequences(self.prepared) if self.is_task else None
+            if found is None:
+                self._readings[layer] = None
+            else:
+                x, events, answers, event = found
+                last = slice(-READING_SEQUENCES, None)  # the last test sequences: a bounded cost on any task
+                trace = extract_gates(self.model, x[last])
+                self._readings[layer] = read_task_units(trace, events[last], answers[last], event, layer)
+        return self._readings[layer]
 
 
 def run_source(run: Run) -> GateSource:
@@ -86,6 +119,16 @@ def fresh_source(ds: Dataset, config: RunConfig, dataset_title: str) -> GateSour
     return GateSource("—", dataset_title, config, model, prepared, None, prices)
 
 
+def preview_config(ds: Dataset) -> RunConfig:
+    """The untrained model shown before any run: the last one started where it fits this data, else the article's
+    kind on prices or the task's own settings on a task."""
+    config, wanted = session.train_config, ds.settings()
+    if (config is not None and target_of(config.target).column in ds.frame.columns
+            and all(getattr(config, name) == value for name, value in wanted.items() if name != "features")):
+        return config
+    return RunConfig.for_target(**wanted) if wanted else UNTRAINED_PREVIEW
+
+
 def source_ui() -> GateSource | None:
     """The run to inspect, picked from the session's runs (the newest, or the one chosen on Train, first); without
     one, an untrained model on the loaded data. None, with a sentence, when there is nothing to show."""
@@ -100,24 +143,32 @@ def source_ui() -> GateSource | None:
         source = run_source(run)
     else:
         ds = dataset()
-        source = attempt(fresh_source, ds, session.train_config or UNTRAINED_PREVIEW, ds.title(lang()))
+        source = attempt(fresh_source, ds, preview_config(ds), ds.title(lang()))
         if source is None:  # the loaded data cannot feed this config: the sentence is already shown
             return None
         st.info(tr("gates_no_model"), icon=":material/info:")
     cfg = source.config
-    st.caption(tr("gates_run_caption", run_id=plain(source.label), dataset=plain(dataset_label(source.dataset_title)),
+    key = "gates_task_caption" if source.is_task else "gates_run_caption"
+    st.caption(tr(key, run_id=plain(source.label), dataset=plain(dataset_label(source.dataset_title)),
                   hidden=cfg.hidden, layers=cfg.layers, window=cfg.window, horizon=cfg.horizon))
     return source
 
 
 def window_ui(source: GateSource) -> tuple[int, int, Window]:
-    """The test window (by its last date) and the layer to inspect: (window index, layer, window)."""
+    """The test window (by its last date, or a task's sequence) and the layer to inspect: (window index, layer, window)."""
     prepared, cfg = source.prepared, source.config
-    end_dates = prepared.dates[prepared.split_ends["test"]]
+    positions = prepared.sample_positions("test")
+    default = len(positions) - 1
+    if source.is_task:  # a sequence whose marker comes early: the hold to the read-out is long enough to watch
+        found = task_sequences(prepared)
+        if found is not None:
+            events = found[1]
+            early = np.flatnonzero(events[:, : cfg.window // 3].any(axis=1))
+            default = int(early[0]) if len(early) else default
     cols = st.columns([3, 1], vertical_alignment="bottom")
-    k = cols[0].select_slider(tr("gates_pick_window"), options=range(len(end_dates)),
-                              format_func=lambda i: end_dates[i].strftime("%Y-%m-%d"),
-                              **kept("gates_window", len(end_dates) - 1, lambda v: v in range(len(end_dates))))
+    k = cols[0].select_slider(tr("gates_pick_sequence" if source.is_task else "gates_pick_window"),
+                              options=range(len(positions)), format_func=lambda i: position_label(positions[i]),
+                              **kept("gates_window", default, lambda v: v in range(len(positions))))
     layer = 0
     if cfg.layers > 1:
         layer = cols[1].segmented_control(tr("gates_pick_layer"), range(cfg.layers), required=True,
@@ -125,7 +176,12 @@ def window_ui(source: GateSource) -> tuple[int, int, Window]:
                                           **kept("gates_layer", cfg.layers - 1, lambda v: v in range(cfg.layers)))
     window = prepared.window("test", k)
     predicted = source.predicted_price(k)
-    if not prepared.target_kind.prediction_is_price:  # a volatility: said in words, not drawn on the price axis
+    kind = prepared.target_kind
+    if source.is_task:
+        mean = float(np.mean(prepared.raw_targets("train")))
+        st.caption(tr("gates_task_prediction_caption", n=position_label(positions[k]), pred=f"{predicted:.3f}",
+                      actual=f"{window.actual_value:.3f}", mean=f"{mean:.3f}"))
+    elif not kind.prediction_is_price:  # a volatility: said in words, not drawn on the price axis
         st.caption(tr("gates_vol_prediction_caption", h=cfg.horizon, pred=f"{predicted:.2f}",
                       actual=f"{window.actual_value:.2f}", last=f"{prepared.last_values('test')[k]:.2f}"))
     else:
@@ -134,23 +190,56 @@ def window_ui(source: GateSource) -> tuple[int, int, Window]:
     return k, layer, window
 
 
-def animation_ui(source: GateSource, trace: GateTrace, window: Window, k: int, layer: int) -> list[int]:
-    """The animated heatmap of every gate and state under the window's prices; returns the units, most telling first."""
+def roles_ui(source: GateSource, layer: int) -> TaskReading | None:
+    """What each unit does on a memory task, in sentences measured on the test sequences (nothing for prices)."""
+    reading = source.reading(layer)
+    if reading is None:
+        if source.is_task:
+            st.caption(tr("gates_roles_no_event"))
+        return None
+    st.subheader(tr("gates_sec_roles"))
+    st.markdown("\n".join(f"- {tr(key, **params)}" for key, params in reading.claims()))
+    st.caption(tr("gates_roles_caption", n=reading.sequences))
+    return reading
+
+
+def input_channels(source: GateSource, window: Window) -> dict[str, object]:
+    """The animation's top panel: the model's own inputs (before scaling where one channel or a task's, as read where
+    several price channels of different units meet), their names, a task's events as bars and the price as context."""
+    features = source.config.features
+    raw = source.is_task or len(features) == 1
+    return dict(
+        inputs=window.inputs if raw else window.x, input_names=[tr(f"features_{f}") for f in features],
+        input_title=tr("gates_axis_inputs" if raw else "gates_axis_inputs_scaled"),
+        bars=[n for n, f in enumerate(features) if f in EVENTS], context=window.close,
+        context_name=tr("gates_axis_price"),
+    )
+
+
+def animation_ui(source: GateSource, trace: GateTrace, window: Window, k: int, layer: int,
+                 reading: TaskReading | None) -> list[int]:
+    """The animated heatmap of every gate and state under the model's inputs; returns the units, most telling first."""
     st.subheader(tr("gates_sec_animation"))
     cols = st.columns([1, 2], vertical_alignment="bottom")
-    order = UnitOrder(cols[0].selectbox(tr("gates_pick_order"), list(UnitOrder), format_func=lambda o: tr(f"gates_order_{o}"),
+    orders = [o for o in UnitOrder if o.applies(window.close is not None, reading is not None)]
+    default_order = UnitOrder.TASK if reading is not None else UnitOrder.CHANGE
+    order = UnitOrder(cols[0].selectbox(tr("gates_pick_order"), orders, format_func=lambda o: tr(f"gates_order_{o}"),
                                         help=tr("gates_pick_order_help"),
-                                        **kept("gates_unit_order", UnitOrder.CHANGE, lambda v: v in list(UnitOrder))))
+                                        **kept("gates_unit_order", default_order, lambda v: v in orders)))
     shown = trace.hidden
     if trace.hidden > 1:
         shown = cols[1].slider(tr("gates_pick_shown"), 1, trace.hidden,
                                **kept("gates_shown_units", min(trace.hidden, DEFAULT_SHOWN_UNITS),
                                       lambda v: v in range(1, trace.hidden + 1)))
-    ranked = order_units(trace, order, layer, window.close)  # [H] unit indices, the most telling first
+    task_scores = reading.unit_scores() if reading is not None else None
+    ranked = order_units(trace, order, layer, window.close, task_scores)  # [H] unit indices, the most telling first
     plan = plan_downsampling(trace.steps, trace.hidden, unit_order=ranked, max_units=shown)
-    price_prediction = source.predicted_price(k) if source.prepared.target_kind.prediction_is_price else None
-    st.plotly_chart(gate_animation_figure(trace, window.close, window.dates, layer=layer, prediction=price_prediction,
-                                          prediction_label=tr("gates_prediction"), plan=plan, lang=lang()),
+    kind = source.prepared.target_kind
+    prediction = source.predicted_price(k) if kind.prediction_is_price or source.is_task else None
+    label = f"{tr('gates_prediction')} {prediction:.3f}" if source.is_task else tr("gates_prediction")
+    st.plotly_chart(gate_animation_figure(trace, dates=None if source.is_task else window.dates, layer=layer,
+                                          prediction=prediction, prediction_label=label, plan=plan, lang=lang(),
+                                          **input_channels(source, window)),
                     key="gates_animation")
     for note in downsampling_notes(plan, lang(), order=order):
         st.caption(note)
@@ -158,14 +247,15 @@ def animation_ui(source: GateSource, trace: GateTrace, window: Window, k: int, l
     return [int(u) for u in ranked]
 
 
-def unit_lines_ui(trace: GateTrace, window: Window, ranked: list[int], layer: int) -> None:
+def unit_lines_ui(source: GateSource, trace: GateTrace, window: Window, ranked: list[int], layer: int) -> None:
     """Chosen units' gates and states as lines over the window."""
     st.subheader(tr("gates_sec_units"))
     units = st.multiselect(tr("gates_pick_units"), ranked, help=tr("gates_pick_units_help"),
                            format_func=lambda u: tr("gates_unit_n", n=u), placeholder=tr("gates_pick_units_placeholder"),
                            **kept("gates_units", ranked[:3], lambda v: isinstance(v, list) and set(v) <= set(ranked)))
     if units:
-        st.plotly_chart(unit_lines_figure(trace, units, window.dates, layer=layer, lang=lang()), key="gates_units_chart")
+        dates = None if source.is_task else window.dates
+        st.plotly_chart(unit_lines_figure(trace, units, dates, layer=layer, lang=lang()), key="gates_units_chart")
 
 
 def saturation_ui(source: GateSource, layer: int) -> None:
@@ -174,7 +264,7 @@ def saturation_ui(source: GateSource, layer: int) -> None:
     batch_trace = extract_gates(source.model, source.last_test_windows(SATURATION_WINDOWS))  # [B, T, H] per array
     saturation = gate_saturation(batch_trace, layer)
     st.plotly_chart(saturation_figure(saturation, layer=layer, lang=lang()), key="gates_saturation")
-    st.caption(tr("gates_sat_windows", n=batch_trace.batch) + " " + tr("gates_sat_spread"))
+    st.caption(tr("gates_sat_windows", n=batch_trace.batch) + " " + tr("gates_sat_groups"))
     st.markdown(tr("gates_sat_explain", low=saturation.low, high=saturation.high))
 
 
@@ -189,7 +279,8 @@ def before_after_ui(source: GateSource, trace: GateTrace, window: Window, layer:
     gate = st.segmented_control(tr("gates_pick_gate"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
                                 required=True, **kept("gates_before_after_gate", "f", lambda v: v in ARRAYS))
     before = extract_gates(source.initial_model, window.x)
-    st.plotly_chart(before_after_figure(before, trace, window.dates, gate=gate, layer=layer, lang=lang()),
+    dates = None if source.is_task else window.dates
+    st.plotly_chart(before_after_figure(before, trace, dates, gate=gate, layer=layer, lang=lang()),
                     key="gates_before_after")
     if source.learned:  # the explanation says training taught the gates something
         st.markdown(tr("gates_before_after_explain"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
@@ -9,6 +11,7 @@ from lstm_core import learn
 from ui.session import session
 from ui.text import tr
 
+ROOT = Path(__file__).resolve().parent.parent
 SIZES = list(range(1, learn.MAX_SIZE + 1))
 GRAD_STEPS = 100
 GRAD_HIDDEN = [8, 16, 32, 64]
@@ -16,11 +19,15 @@ GRAD_DISTANCE = 50  # the metrics show how much gradient arrives from this many 
 # links to the control that demonstrates a point: (page file, its nav key, its control label keys, why key)
 CLIP_LINK = ("pages/train.py", "nav_train", ["cfg_clip_grad"], "learn_why_clip")
 GATES_LINK = ("pages/gates.py", "nav_gates", ["gates_play"], "learn_why_gates")
-LESSON = (  # (heading, paragraphs, optional link)
-    ("learn_rnn_title", ["learn_rnn_body"], CLIP_LINK),
-    ("learn_cell_title", ["learn_cell_body", "learn_cell_why"], GATES_LINK),
-    ("learn_eq_title", ["learn_eq_intro", "learn_eq_body", "learn_eq_symbols", "learn_eq_pytorch"], None),
-    ("learn_algo_title", ["learn_algo_body"], None),
+TASK_LINK = ("pages/data.py", "nav_data", ["data_source", "src_task"], "learn_why_task")
+# a memory-task run on the Gates page, mid-play (taken by tests/test_browser_gates.py with LSTM_LAB_SCREENSHOTS=docs)
+TASK_PICTURE = (ROOT / "docs" / "gates_task.png", "learn_cell_task_picture")
+LESSON = (  # (heading, paragraphs, links, optional picture with its caption key)
+    ("learn_rnn_title", ["learn_rnn_body"], [CLIP_LINK], None),
+    ("learn_cell_title", ["learn_cell_body", "learn_cell_why"], [GATES_LINK], None),
+    ("learn_cell_task_title", ["learn_cell_task"], [TASK_LINK, GATES_LINK], TASK_PICTURE),
+    ("learn_eq_title", ["learn_eq_intro", "learn_eq_body", "learn_eq_symbols", "learn_eq_pytorch"], [], None),
+    ("learn_algo_title", ["learn_algo_body"], [], None),
 )
 FAQ = (  # (question, answer, links)
     ("learn_faq_init_q", "learn_faq_init_a", [("pages/train.py", "nav_train", ["cfg_seed"], "learn_why_seed")]),

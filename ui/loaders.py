@@ -40,6 +40,11 @@ def cached_synthetic(kind: str, n_days: int, seed: int, noise: float) -> data.Da
     return data.load_synthetic(kind, n_days, seed, noise)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_task(kind: str, length: int, sequences: int, seed: int) -> data.Dataset:
+    return data.load_task(kind, length, sequences, seed)
+
+
 def dataset() -> data.Dataset:
     """The dataset every page works on: the one kept with the workspace (or its newest run's), else the default sample."""
     if session.dataset is None:

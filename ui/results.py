@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lstm_core.baselines import PERSISTENCE, baseline_label
+from lstm_core.baselines import baseline_label
 from lstm_core.bundles import bundle_zip
 from lstm_core.config import SETTINGS
 from lstm_core.evaluate import MODEL
@@ -42,6 +42,13 @@ def forecaster_label(name: str, run: Run) -> str:
     return tr(key, **params)
 
 
+def position_label(position: object) -> str:
+    """A sample's place as the page writes it: its date, or a task's sequence number."""
+    if isinstance(position, pd.Timestamp):
+        return position.strftime("%Y-%m-%d")
+    return tr("task_sequence_n", n=f"{int(position):,}")
+
+
 def metrics_table(run: Run) -> pd.DataFrame:
     """The model and each baseline of its target, one row each, with each baseline's Diebold-Mariano p against the
     model; undefined values stay visibly undefined."""
@@ -66,7 +73,12 @@ def verdict_ui(run: Run) -> None:
     """What the numbers support saying, in sentences a newcomer can trust, and how sure they are."""
     v = judge(run.metrics, run.config.target, run.record.learned)
     show, icon = VERDICT_LOOK[v.outcome]
-    show("  \n".join(_claim_text(key, params, run) for key, params in claims(v)), icon=f":material/{icon}:")
+    lines = [_claim_text(key, params, run) for key, params in claims(v)]
+    kind = run.prepared.target_kind
+    reference = run.metrics.get(kind.reference, {}).get("rmse")
+    if kind.states_error_share and v.outcome != Outcome.LEARNED_NOTHING and reference:
+        lines.append(tr("verdict_mean_share", share=f"{100 * (v.model_rmse / reference) ** 2:.2g} %"))
+    show("  \n".join(lines), icon=f":material/{icon}:")
     st.caption(tr("p_caption"), help=tr("p_help"))
 
 
@@ -85,11 +97,11 @@ def results_ui(run: Run) -> None:
     """Stop reason, the honest verdict, metrics beside baselines, and the test-period charts."""
     st.subheader(tr("results_title", run_id=plain(run.run_id)))
     p, cfg = run.prepared, run.config
-    test_dates = p.target_dates("test")
+    test_dates = p.sample_positions("test")  # dates, or a task's sequence numbers
     st.caption(tr("results_model", dataset=plain(dataset_label(run.dataset_name)), cell=cfg.cell.upper(), hidden=cfg.hidden,
                   layers=cfg.layers, params=sum(w.numel() for w in run.model.parameters()),
                   train=p.n_samples("train"), val=p.n_samples("val"), test=p.n_samples("test"),
-                  start=test_dates[0].strftime("%Y-%m-%d"), end=test_dates[-1].strftime("%Y-%m-%d")))
+                  start=position_label(test_dates[0]), end=position_label(test_dates[-1])))
     record = run.record
     (st.warning if record.stop_reason == StopReason.DIVERGED else st.caption)(
         tr(f"reason_{record.stop_reason}", best=record.best_epoch, epochs=record.epochs_run, seconds=f"{record.seconds:.1f}"))
@@ -97,17 +109,19 @@ def results_ui(run: Run) -> None:
     st.dataframe(metrics_table(run), alt=tr("metrics_alt"))
     direction_ui(run)
 
-    actual, last = p.actual_values("test"), p.last_values("test")
-    persistence = run.outputs().readable(p, "test", PERSISTENCE)
-    labels = {"actual": tr("chart_actual"), "model": tr("m_model"), "persistence": forecaster_label(PERSISTENCE, run),
+    actual = p.actual_values("test")
+    reference = p.target_kind.reference  # persistence for prices, the training mean for a task
+    persistence = run.outputs().readable(p, "test", reference)
+    labels = {"actual": tr("chart_actual"), "model": tr("m_model"), "persistence": forecaster_label(reference, run),
               "price": tr(p.target_kind.units_key), "residual": tr("chart_residual")}
     st.plotly_chart(localize_dates(prediction_figure(test_dates, actual, run.test_predictions, persistence, labels),
                                    lang()), key="prediction_chart")
-    st.caption(tr("chart_window_note", days=min(FIRST_VIEW_DAYS, len(test_dates)), total=len(test_dates)))
+    st.caption(tr(p.target_kind.window_note_key, days=min(FIRST_VIEW_DAYS, len(test_dates)), total=len(test_dates)))
     if p.target_kind.shows_change_chart:  # a return or volatility model: does it see the move, or only repeat the level?
         st.markdown(f"**{tr('chart_change_title')}**")
         change_labels = {"model": tr("m_model"), "actual_change": tr("chart_actual_change"),
                          "predicted_change": tr("chart_predicted_change"), "diagonal": tr("chart_diagonal")}
+        last = p.last_values("test")
         st.plotly_chart(change_figure(actual - last, run.test_predictions - last, change_labels), key="change_chart")
         st.caption(tr("chart_change_note"))
     st.plotly_chart(localize_dates(residual_figure(test_dates, run.test_predictions - actual, persistence - actual,

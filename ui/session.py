@@ -60,6 +60,7 @@ class Session:
     job: Slot[TrainingJob | None] = Slot("job")
     job_collected: Slot[bool] = Slot("job_collected", False)
     train_config: Slot[RunConfig | None] = Slot("train_config")  # the last config a job started with
+    form_data: Slot[str | None] = Slot("form_data")  # the fingerprint of the data the Train form last followed
     runs: Slot[list[Run] | None] = Slot("runs")  # None until the workspace is read (once per session)
     selected_run: Slot[str | None] = Slot("selected_run")
     run_upload_id: Slot[str | None] = Slot("run_upload_id")

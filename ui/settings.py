@@ -7,11 +7,12 @@ from typing import Any
 
 import streamlit as st
 
-from lstm_core.config import SETTINGS, Group, RunConfig, Setting
+from lstm_core.config import SETTINGS, Feature, Group, RunConfig, Setting, Target
+from lstm_core.data import Dataset
 from lstm_core.errors import LabError
 from lstm_core.i18n import t
 from lstm_core.targets import target_of
-from ui.session import kept
+from ui.session import kept, session
 from ui.text import lang, show_error, tr
 
 CHOICE_PREFIX = {name: name for name, setting in SETTINGS.items() if setting.is_choice}  # choice c of n: "n_c"
@@ -50,15 +51,56 @@ def fits_segmented(name: str, choices: tuple[str, ...]) -> bool:
                for language in ("en", "zh"))
 
 
-def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool) -> Any:
+def data_choices(name: str, ds: Dataset) -> tuple[str, ...]:
+    """The choices of a setting that this data can feed: a task's answer and channels for a memory task, the price
+    targets and price features for prices (every choice of any other setting)."""
+    choices = SETTINGS[name].choices
+    if name == "target":
+        return tuple(c for c in choices if target_of(c).column in ds.frame.columns)
+    if name == "features":
+        return tuple(c for c in choices if Feature(c).is_task_channel == ds.is_task)
+    return choices
+
+
+def follow_data(ds: Dataset) -> None:
+    """When the loaded data changes, the form takes the settings it asks for: a task's channels and window (and, coming
+    from prices, the task's target and its defaults); coming back to prices, a price target and its defaults."""
+    if session.form_data == ds.fingerprint:
+        return
+    session.form_data = ds.fingerprint
+    target = st.session_state.get(widget_key("target"), SETTINGS["target"].choices[0])
+    wanted = ds.settings()
+    fits = target in data_choices("target", ds) and target == wanted.get("target", target)
+    if fits and not wanted:
+        return  # prices after prices: the form is the user's
+    if not fits:  # another kind of data: the whole form starts from that data's defaults
+        wanted = {"target": data_choices("target", ds)[0], **wanted}
+        reset = RunConfig.for_target(**wanted).to_dict()
+    else:  # another task: its own channels and window, the rest as the user left it
+        reset = {name: value for name, value in RunConfig.for_target(**wanted).to_dict().items() if name in wanted}
+    for name, value in reset.items():
+        st.session_state[widget_key(name)] = value
+
+
+def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool, choices: tuple[str, ...]) -> Any:
     """One widget for one setting; its value is kept under ``widget_key(name)`` for the whole session.
 
     Number inputs have no bounds of their own: an out-of-range number reaches RunConfig, whose sentence names
     the setting and its range in the user's language (a widget's own limit shows Streamlit's English tooltip).
+    ``choices``: what a choice offers (the loaded data's targets and features).
     """
     label = tr(f"cfg_{name}")
     help_text = tr(f"cfg_{name}_help") if setting.help else None
-    common = dict(help=help_text, disabled=disabled, **kept(widget_key(name), default))
+    if name == "target" and choices == (Target.ANSWER,):
+        help_text = tr("cfg_target_task_help")
+
+    def fits(value: object) -> bool:
+        members = value if isinstance(value, (list, tuple)) else [value]
+        return not setting.is_choice or all(m in choices for m in members)
+
+    if setting.is_choice and not fits(default):
+        default = ([c for c in default if c in choices] or list(choices[:1])) if name == "features" else choices[0]
+    common = dict(help=help_text, disabled=disabled, **kept(widget_key(name), default, fits))
     language = lang()  # bound now: a format function may be called outside this script run (AppTest does)
 
     def labels(value: str) -> str:
@@ -67,11 +109,11 @@ def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool) -
     if name == "target":  # choosing a target brings its own inputs and horizon
         common["on_change"] = _apply_target_defaults
     if setting.is_choice and name == "features":
-        return st.multiselect(label, setting.choices, format_func=labels, **common)
-    if setting.is_choice and len(setting.choices) <= 3 and fits_segmented(name, setting.choices):
-        return st.segmented_control(label, setting.choices, format_func=labels, required=True, **common)
+        return st.multiselect(label, choices, format_func=labels, **common)
+    if setting.is_choice and len(choices) <= 3 and fits_segmented(name, choices):
+        return st.segmented_control(label, choices, format_func=labels, required=True, **common)
     if setting.is_choice:
-        return st.selectbox(label, setting.choices, format_func=labels, **common)
+        return st.selectbox(label, choices, format_func=labels, **common)
     if setting.slider:  # a slider cannot leave its range, so its bounds are the setting's
         return st.slider(label, float(setting.low), float(setting.high), step=float(setting.step), **common)
     if setting.is_int:
@@ -100,12 +142,15 @@ def config_from_widgets() -> RunConfig:
     return RunConfig(**values)
 
 
-def settings_ui(start: Callable[[RunConfig], bool], disabled: bool) -> None:
+def settings_ui(start: Callable[[RunConfig], bool], disabled: bool, ds: Dataset) -> None:
     """The settings in three columns and the Start button; edits rerun this fragment alone, never the results below.
 
-    ``start`` queues a job and returns whether it did; the page is then redrawn whole.
+    ``start`` queues a job and returns whether it did; the page is then redrawn whole. ``ds``: the loaded data, whose
+    kind decides which targets and features are offered (and whose own settings the form takes when it changes).
     """
-    defaults = RunConfig().to_dict()  # widgets hold plain values (an enum member confuses their options)
+    follow_data(ds)
+    defaults = RunConfig.for_target(**ds.settings()).to_dict()  # plain values (an enum member confuses options)
+    choices = {name: data_choices(name, ds) for name in SETTINGS}
 
     @st.fragment
     def form() -> None:
@@ -114,7 +159,7 @@ def settings_ui(start: Callable[[RunConfig], bool], disabled: bool) -> None:
             column.markdown(f"**{tr(f'cfg_{group.value}')}**")
         for name, setting in SETTINGS.items():
             with columns[setting.group]:
-                _setting_widget(name, setting, defaults[name], disabled)
+                _setting_widget(name, setting, defaults[name], disabled, choices[name])
         clicked = st.button(tr("train_start"), type="primary", icon=":material/play_arrow:", disabled=disabled,
                             key="train_start")
         try:

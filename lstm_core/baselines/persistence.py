@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lstm_core.baselines.base import ALL_TARGETS, Baseline, FitOptions, Predictor, repeat_steps
-from lstm_core.targets import Target, target_of
+from lstm_core.baselines.base import Baseline, FitOptions, Predictor, repeat_steps
+from lstm_core.targets import PRICE_TARGETS, Target, target_of
 
 
 def fit(data, options: FitOptions) -> Predictor:
@@ -16,4 +16,4 @@ class _Persistence(Baseline):
         return target_of(target).persistence_label(horizon)
 
 
-BASELINE = _Persistence("persistence", ALL_TARGETS, fit)
+BASELINE = _Persistence("persistence", PRICE_TARGETS, fit)  # a task knows nothing at a sequence's end

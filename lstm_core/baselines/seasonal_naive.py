@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from lstm_core.baselines.base import ALL_TARGETS, Baseline, FitOptions, Predictor
+from lstm_core.baselines.base import Baseline, FitOptions, Predictor
 from lstm_core.errors import LabError
-from lstm_core.targets import target_of
+from lstm_core.targets import PRICE_TARGETS, target_of
 
 
 def fit(data, options: FitOptions) -> Predictor:
@@ -30,4 +30,4 @@ def fit(data, options: FitOptions) -> Predictor:
     return predict
 
 
-BASELINE = Baseline("seasonal_naive", ALL_TARGETS, fit, needs_period=True)
+BASELINE = Baseline("seasonal_naive", PRICE_TARGETS, fit, needs_period=True)

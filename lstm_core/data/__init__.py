@@ -1,9 +1,11 @@
-"""Price data from four sources (bundled samples, Yahoo Finance, CSV, synthetic), as one tidy daily frame.
+"""Data from five sources: prices (bundled samples, Yahoo Finance, CSV, synthetic) as one tidy daily frame, and
+memory tasks with a known answer.
 
-Every loader returns a ``Dataset``: a frame with a sorted, duplicate-free DatetimeIndex and the
+Every price loader returns a ``Dataset``: a frame with a sorted, duplicate-free DatetimeIndex and the
 columns Open, High, Low, Close, Volume where the source has them (a single-series source has Close
 alone), plus a ``DataQuality`` report of what was fixed on the way in. ``dataset`` holds those types,
-``cleaning`` the one cleaning step, ``csvfile`` a visitor's upload and ``sources`` everything else.
+``cleaning`` the one cleaning step, ``csvfile`` a visitor's upload, ``tasks`` the memory tasks (one row per step)
+and ``sources`` everything else.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from lstm_core.data.sources import (
     load_synthetic,
     load_yahoo,
 )
+from lstm_core.data.tasks import MAX_TASK_ROWS, TASK_BOUNDS, TaskKind, TaskSpec, load_task, parse_task_source
 from lstm_core.errors import LabError
 
 __all__ = [
-    "EARLIEST_DATE", "FRAME_COLUMNS", "LATEST_DATE", "MAX_CSV_BYTES", "MAX_CSV_COLUMNS", "MAX_CSV_ROWS", "MIN_ROWS",
+    "EARLIEST_DATE", "FRAME_COLUMNS", "LATEST_DATE", "MAX_TASK_ROWS", "TASK_BOUNDS", "TaskKind", "TaskSpec", "load_task", "MAX_CSV_BYTES", "MAX_CSV_COLUMNS", "MAX_CSV_ROWS", "MIN_ROWS",
     "PRICE_COLUMNS", "SAMPLES_DIR", "SAMPLE_ORIGINS", "SYNTHETIC_KINDS", "DataQuality", "Dataset", "Source", "cache_dir",
     "cached_copies", "check_csv_size", "clear_cache", "download_yahoo", "list_samples", "load_csv", "load_sample", "load_source",
     "load_synthetic", "load_yahoo", "quality_findings", "tidy",
@@ -52,7 +55,7 @@ def _yahoo_spec(ticker: str) -> Dataset:
     return load_yahoo(ticker, start, end.strftime("%Y-%m-%d"), offline_fallback=True)
 
 
-# "kind:argument" specs of the command line (anything else is a CSV path)
+# "kind:argument" specs of the command line (anything else is a CSV path); a task's takes its options too
 SPEC_LOADERS = {
     Source.SAMPLE: lambda arg: load_sample(arg or "MSFT"),
     Source.SYNTHETIC: lambda arg: load_synthetic(arg or "sine"),
@@ -60,9 +63,17 @@ SPEC_LOADERS = {
 }
 
 
-def load_source(spec: str) -> Dataset:
-    """A dataset from a command-line spec: ``sample:MSFT``, ``yahoo:TICKER``, ``synthetic:sine`` or a CSV path."""
+def load_source(spec: str, task: dict[str, int] | None = None) -> Dataset:
+    """A dataset from a command-line spec: ``sample:MSFT``, ``yahoo:TICKER``, ``synthetic:sine``, a memory task
+    (``task:remember``, or ``task:KIND:LENGTH:SEQUENCES:SEED`` as ``TaskSpec.source`` writes it) or a CSV path.
+
+    ``task`` holds a task's ``length``, ``sequences`` and ``seed`` over the spec's (LabError when given for other data).
+    """
     kind, _, arg = spec.partition(":")
+    if kind == Source.TASK:
+        return load_task(**{**parse_task_source(arg), **(task or {})})
+    if task:
+        raise LabError("err_task_options_need_task", options=", ".join(f"--{name}" for name in task))
     if kind in SPEC_LOADERS:
         return SPEC_LOADERS[kind](arg)
     path = Path(spec)

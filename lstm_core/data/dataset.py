@@ -1,12 +1,16 @@
-"""What every source hands over: a tidy price frame (``Dataset``) and the report of what was fixed (``DataQuality``)."""
+"""What every source hands over: a tidy frame (``Dataset``) and the report of what was fixed (``DataQuality``)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from lstm_core.data.tasks import TaskSpec
 
 PRICE_COLUMNS = ("Open", "High", "Low", "Close")
 FRAME_COLUMNS = (*PRICE_COLUMNS, "Volume")  # every column a Dataset's frame can hold, in this order
@@ -68,6 +72,7 @@ class Source(StrEnum):
     YAHOO = "yahoo"
     CSV = "csv"  # a visitor's upload
     SYNTHETIC = "synthetic"
+    TASK = "task"  # a memory task with a known answer (lstm_core.data.tasks)
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
@@ -79,7 +84,7 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A tidy price frame and where it came from."""
+    """A tidy frame (prices, or a memory task's sequences) and where it came from."""
 
     name: str  # e.g. "MSFT (sample)": a stable English identifier that runs are filed under
     source: Source
@@ -87,7 +92,8 @@ class Dataset:
     quality: DataQuality
     from_cache: bool = False
     subject: str = ""  # ticker, file stem or synthetic kind, for title()
-    seed: int = 0  # synthetic series only
+    seed: int = 0  # synthetic series and tasks only
+    task: TaskSpec | None = None  # a memory task's spec; None for prices
     _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -105,9 +111,20 @@ class Dataset:
             return self.name
         if self.source == Source.SYNTHETIC:
             return t("ds_synthetic", lang, kind=t(f"syn_{self.subject}", lang), seed=self.seed)
+        if self.task is not None:
+            return t("ds_task", lang, kind=t(f"task_{self.task.kind}", lang), length=self.task.length,
+                     sequences=self.task.sequences, seed=self.task.seed)
         key = {Source.SAMPLE: "ds_sample", Source.CSV: "ds_csv",
                Source.YAHOO: "ds_yahoo_saved" if self.from_cache else "ds_yahoo"}
         return t(key[self.source], lang, subject=self.subject)
+
+    @property
+    def is_task(self) -> bool:
+        return self.task is not None
+
+    def settings(self) -> dict[str, object]:
+        """The run settings this data asks for (a task: its target, channels and window); none for prices."""
+        return self.task.settings() if self.task is not None else {}
 
     @property
     def has_ohlc(self) -> bool:

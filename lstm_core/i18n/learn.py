@@ -269,6 +269,11 @@ learning starts, but an input whose gradient is $10^{-12}$ cannot be learned fro
     "err_learn_empty_sequence": "The sequence is empty: add at least one step.",
     "err_learn_too_long": "The sequence has {steps} steps; the calculator shows at most {limit}. Delete some rows.",
     "err_learn_unknown_cell": "Unknown cell '{cell}': choose one of {choices}.",
+    'learn_cell_task': "**See it checked, on a task whose answer is known.** The Data page's *memory task* (remember the marked value, the LSTM paper's own kind of test) gives every sequence one marked step; the answer, read at the last step, is the value found there. Trained with the task's defaults, a 4-unit LSTM takes exactly the roles above, and the Gates page measures them on the test sequences and says them in words: one unit's input gate is 1.00 at the marker and 0.003 elsewhere (it writes there and nowhere else), its forget gate stays at 0.996 until the read-out (it keeps what it wrote), and its cell carries the value (r = −0.996), as `bench/memory.py` measured. Below, such a run mid-play: the red bar is the marker, the star the model's answer.",
+    'learn_cell_task_picture': "A memory-task run on the Gates page, caught mid-play: the inputs above (the value as a line, the marker as a red bar), the gates and states of each unit at the cursor's step below, the latching unit first.",
+    'learn_why_task': 'load a memory task with a known answer',
+    'learn_grad_trained': "**Trained for real.** The same three cells on the memory task (remember the marked value, 100 steps, 4 units each, the task's defaults), measured by `bench/memory.py`: the LSTM's test error ends at 0.03 % of always answering the mean, the GRU's at 0.04 %, while the plain RNN stays at 99.7 %, learning nothing: as the chart above shows, what arrives from tens of steps back is too small to learn from. Train them yourself: load the task on the Data page, then change the cell on the Train page.",
+    'learn_cell_task_title': 'The gates at work on a memory task',
 }
 
 ZH: dict[str, str] = {
@@ -470,4 +475,9 @@ LSTM 就不比普通 RNN 好；调到 3 或更高，记忆几乎不会衰减。�
     "err_learn_empty_sequence": "序列为空：请至少添加一步。",
     "err_learn_too_long": "序列有 {steps} 步；计算器最多显示 {limit} 步。请删除一些行。",
     "err_learn_unknown_cell": "未知的单元类型“{cell}”：请从 {choices} 中选择。",
+    'learn_cell_task': '**在答案已知的任务上检验这一点。**“数据”页的*记忆任务*（记住被标记的数值，正是 LSTM 论文本身使用的那类测试）在每个序列中标记一步；答案在最后一步读出，就是被标记处的数值。用任务的默认设置训练后，一个 4 单元的 LSTM 恰好承担了上面描述的角色，“门”页在测试序列上测量这些角色并用文字说明：某个单元的输入门在标记处为 1.00、其他位置为 0.003（只在那里写入），它的遗忘门一直保持在 0.996 直到读出（保留写入的内容），它的细胞携带着这个数值（r = −0.996），这些数字由 `bench/memory.py` 测得。下图是这样一次运行播放中的截图：红色竖条是标记，星号是模型的回答。',
+    'learn_cell_task_picture': '“门”页上的一次记忆任务运行，播放中截取：上方是输入（数值为折线，标记为红色竖条），下方是光标所在步每个单元的门和状态，锁存单元排在最前。',
+    'learn_why_task': '加载一个答案已知的记忆任务',
+    'learn_grad_trained': '**真实训练的结果。**同样三种单元在记忆任务上（记住被标记的数值，100 步，各 4 个单元，任务的默认设置），由 `bench/memory.py` 测得：LSTM 的测试误差最终只有总是回答均值时的 0.03 %，GRU 为 0.04 %，而普通 RNN 停留在 99.7 %，什么也没学到：正如上图所示，从几十步之前传回的梯度太小，无法据此学习。自己训练试试：在“数据”页加载该任务，然后在“训练”页更换单元类型。',
+    'learn_cell_task_title': '记忆任务上的门',
 }

@@ -35,6 +35,10 @@ EN: dict[str, str] = {
     "compare_not_comparable": "Their losses are not on one scale (different data, target or horizon), so they are not drawn on one chart.",
     "compare_row_metric": "Metric",
     "compare_setting": "Setting",
+    'units_answer': 'Answer',
+    'reference_train_mean': 'always answering the training mean',
+    'verdict_mean_share': "Its squared error is {share} of always answering the training mean's.",
+    'chart_window_note_task': 'One point per test sequence, by its number: the chart opens on the last {days}; drag the slider below it to see all {total}.',
 }
 
 ZH: dict[str, str] = {
@@ -72,4 +76,8 @@ ZH: dict[str, str] = {
     "compare_not_comparable": "两次运行的损失不在同一尺度上（数据、目标或步长不同），因此不画在同一张图上。",
     "compare_row_metric": "指标",
     "compare_setting": "设置",
+    'units_answer': '答案',
+    'reference_train_mean': '总是回答训练期均值',
+    'verdict_mean_share': '它的平方误差是“总是回答训练期均值”的 {share}。',
+    'chart_window_note_task': '每个测试序列一个点，按序号排列：图表先显示最后 {days} 个；拖动下方的滑块可查看全部 {total} 个。',
 }

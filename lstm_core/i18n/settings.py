@@ -59,6 +59,12 @@ EN: dict[str, str] = {
     "err_cfg_window_horizon": "A volatility target over the next {horizon} days needs a window of at least {horizon} days (it is {window}): its baseline reads the last {horizon} days.",
     "err_cfg_not_a_table": "The settings must be a table of names and values.",
     "warn_price_without_level": "This model predicts the next price but reads no price level (only returns or volume): it cannot know where the price is. Add Close to the input features.",
+    'target_answer': "The task's answer",
+    'features_value': 'Value',
+    'features_marker': 'Marker',
+    'features_reset': 'Reset',
+    'err_cfg_task_ahead': "A task's answer is read at the last step of each sequence: horizon and forecast steps must both be 1 (they are {horizon} and {steps}).",
+    'cfg_target_task_help': "A memory task's answer at the last step of each sequence: the marked value, the sum of two, or a count. Its window is the sequences' length.",
 }
 
 ZH: dict[str, str] = {
@@ -120,4 +126,10 @@ ZH: dict[str, str] = {
     "err_cfg_window_horizon": "预测未来 {horizon} 天波动率需要至少 {horizon} 天的窗口（当前为 {window}）：其基线要读取最近 {horizon} 天。",
     "err_cfg_not_a_table": "设置必须是由名称和取值组成的表。",
     "warn_price_without_level": "此模型预测下一价格，却没有读取任何价格水平（只有收益率或成交量）：它无法知道价格在哪里。请把收盘价加入输入特征。",
+    'target_answer': '任务的答案',
+    'features_value': '数值',
+    'features_marker': '标记',
+    'features_reset': '重置',
+    'err_cfg_task_ahead': '任务的答案在每个序列的最后一步读出：预测步长和预测步数都必须是 1（当前为 {horizon} 和 {steps}）。',
+    'cfg_target_task_help': '记忆任务在每个序列最后一步的答案：被标记的数值、两个数值之和，或一个计数。窗口就是序列的长度。',
 }

@@ -66,6 +66,9 @@ EN: dict[str, str] = {
     "err_bundle_shapes": "This saved run's weights do not match its settings (layer sizes differ); it was not loaded.",
     "train_previous_results": "Training a new run: the results below are still those of run {run_id}.",
     "train_other_dataset": "The run shown below was trained on {run_data}; Start trains on {data}, the dataset loaded now (change it on the Data page).",
+    'err_target_data': "The target '{target}' needs a {column} column, which this data does not have: a price target needs prices, a task's answer needs a memory task (load one on the Data page).",
+    'err_task_window': "The window ({window}) must be this task's sequence length ({length}): one sample is one whole sequence.",
+    'err_task_frame': "This task's rows are not whole sequences one after another (each sequence's steps numbered 0, 1, 2, ...): load the task again on the Data page.",
 }
 
 ZH: dict[str, str] = {
@@ -134,4 +137,7 @@ ZH: dict[str, str] = {
     "err_bundle_shapes": "这个保存的运行的权重与其设置不符（层大小不同）；没有加载。",
     "train_previous_results": "正在训练新的运行：下方结果仍是运行 {run_id} 的结果。",
     "train_other_dataset": "下方显示的运行是在 {run_data} 上训练的；“开始”将在当前加载的数据集 {data} 上训练（可在“数据”页更换）。",
+    'err_target_data': '目标“{target}”需要 {column} 列，而这份数据没有：价格类目标需要价格数据，任务的答案需要记忆任务（请在“数据”页加载）。',
+    'err_task_window': '窗口（{window}）必须等于此任务的序列长度（{length}）：一个样本就是一整个序列。',
+    'err_task_frame': '此任务的行不是一个接一个的完整序列（每个序列的步骤应编号为 0、1、2……）：请在“数据”页重新加载任务。',
 }

@@ -1,4 +1,4 @@
-"""Figures of the Data page: candlestick with volume, or a line for a single series."""
+"""Figures of the Data page: candlestick with volume, a line for a single series, or a memory task's first sequences."""
 
 from __future__ import annotations
 
@@ -60,3 +60,37 @@ def _candle_hover(frame: pd.DataFrame, labels: dict[str, str]) -> dict[str, obje
     prices = frame[["Open", "High", "Low", "Close"]].to_numpy()  # [rows, 4]
     text = ["<br>".join(f"{name}: {value:.6g}" for name, value in zip(names, row, strict=True)) for row in prices]
     return {"hovertext": text, "hoverinfo": "x+text"}
+
+
+TASK_COLOURS = ("#5b6b7f", "#e63946")  # the value, the marker or reset (as the Gates page draws them)
+ANSWER_COLOUR = "#2a9d8f"
+
+
+def task_figure(frame: pd.DataFrame, length: int, shown: int, labels: dict[str, str]) -> go.Figure:
+    """The first ``shown`` sequences of a memory task, one panel each: its channels (the value as a line, the marker
+    or reset as bars) and the answer as it stands after each step, whose last value is what the model must say.
+
+    ``labels`` holds the translated ``step``, ``answer``, ``sequence`` (formatted with ``n``) and each channel's name
+    by its column (``Value``, ``Marker`` or ``Reset``).
+    """
+    channels = [c for c in frame.columns if c not in ("Step", "Answer")]
+    shown = max(1, min(shown, len(frame) // length))
+    fig = make_subplots(rows=shown, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[labels["sequence"].format(n=k + 1) for k in range(shown)])
+    steps = list(range(1, length + 1))
+    for k in range(shown):
+        rows = frame.iloc[k * length : (k + 1) * length]
+        for channel, colour in zip(channels, TASK_COLOURS, strict=False):
+            common = dict(x=steps, y=rows[channel].to_numpy(), name=labels[channel], legendgroup=channel,
+                          showlegend=k == 0)
+            if channel == channels[0]:
+                fig.add_trace(go.Scatter(mode="lines", line=dict(color=colour, width=1.2), **common), row=k + 1, col=1)
+            else:
+                fig.add_trace(go.Bar(marker=dict(color=colour), width=0.8, **common), row=k + 1, col=1)
+        fig.add_trace(go.Scatter(x=steps, y=rows["Answer"].to_numpy(), mode="lines", name=labels["answer"],
+                                 line=dict(color=ANSWER_COLOUR, width=2, shape="hv"), legendgroup="answer",
+                                 showlegend=k == 0), row=k + 1, col=1)
+    fig.update_layout(height=130 + 170 * shown, margin=dict(t=60, b=40), bargap=0,
+                      legend=dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom"))
+    fig.update_xaxes(title_text=labels["step"], row=shown, col=1)
+    return fig

@@ -1,8 +1,10 @@
-"""Figures of the Gates page: the animated gate heatmap, unit lines, saturation scatter and before/after training."""
+"""Figures of the Gates page: the animated gate heatmap over the model's inputs, unit lines, the unit search's stretches
+and before/after training (the saturation view is ``lstm_core.plots.saturation``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,18 +19,16 @@ from lstm_core.gates import (
     SIGMOID_GATES,
     Downsampling,
     GateTrace,
-    Saturation,
     UnitOrder,
     plan_downsampling,
 )
 from lstm_core.i18n import t
 
+INPUT_COLOURS = ("#5b6b7f", "#e63946", "#2a9d8f", "#8d6cab", "#e9a23b", "#3a7bd5", "#264653")  # channel by channel
+CONTEXT_COLOUR = "#9aa5b1"  # the price, where the inputs are made from it
 GATE_COLOURS = {"i": "#2a9d8f", "f": "#e76f51", "g": "#8d6cab", "o": "#3a7bd5", "c": "#264653", "h": "#e9a23b"}
 HEATMAP_SCALE = "RdBu_r"  # white at 0, red towards +1, blue towards -1
 MAX_BEFORE_AFTER_COLUMNS = 1000  # steps drawn per heatmap in the before/after figure
-SATURATION_DOT_PX = 7  # marker diameter in the saturation scatter
-SATURATION_DOT_SPACING = 0.017  # about one marker diameter in axis units on the 520 px tall, square plot
-SPIRAL_PLACES = 4000  # candidate places per dot; covers the whole triangle at that spacing
 FRAME_MS = 60  # shortest time per frame while playing; redrawing the figure takes about as long
 
 Dates = Sequence[object] | pd.Index | np.ndarray | None
@@ -50,7 +50,7 @@ def downsampling_notes(plan: Downsampling, lang: str = "en", order: UnitOrder | 
 
 def gate_animation_figure(
     trace: GateTrace,
-    prices: Sequence[float] | np.ndarray,
+    inputs: Sequence[float] | np.ndarray,
     dates: Dates = None,
     *,
     layer: int = 0,
@@ -59,20 +59,34 @@ def gate_animation_figure(
     prediction_label: str | None = None,
     prediction_x: object | None = None,
     plan: Downsampling | None = None,
+    input_names: Sequence[str] | None = None,
+    input_title: str | None = None,
+    bars: Sequence[int] = (),
+    context: Sequence[float] | np.ndarray | None = None,
+    context_name: str | None = None,
     lang: str = "en",
 ) -> go.Figure:
-    """The input window on top with a cursor on the current step, and below a heatmap [gate x unit]
-    of i, f, g, o, c, h at that step; Play/Pause buttons and a slider move through the steps.
+    """The model's inputs on top with a cursor on the current step, and below a heatmap [gate x unit] of i, f, g, o,
+    c, h at that step; Play/Pause buttons and a slider move through the steps.
 
-    ``prices`` ``[T]`` are drawn over ``dates`` (or step numbers 1..T). ``prediction``, in the
-    same units as ``prices``, is drawn just after the window's end, labelled ``prediction_label``.
-    ``plan`` (default ``plan_downsampling(T, H)``) says which steps become frames and which units show.
+    ``inputs`` ``[T]`` or ``[T, F]`` (one line per channel, named ``input_names``; the channels listed in ``bars``,
+    such as a task's 0/1 marker, drawn as bars so each event stands out) over ``dates`` (or step numbers 1..T).
+    ``context`` ``[T]``, such as the price where the inputs are made from it, is drawn on a right-hand axis.
+    ``prediction``, in the units of ``context`` (of the inputs when there is none), is drawn just after the window's
+    end, labelled ``prediction_label``. ``plan`` (default ``plan_downsampling(T, H)``) says which steps become frames
+    and which units show.
     """
     arrays = trace.sample(sample).layer(layer)
     steps, units = trace.steps, trace.hidden
-    prices = np.asarray(prices, dtype=float)
-    if prices.shape != (steps,):
-        raise ValueError(f"prices must have one value per step ({steps}), got shape {prices.shape}")
+    inputs = np.asarray(inputs, dtype=float)
+    inputs = inputs[:, None] if inputs.ndim == 1 else inputs  # [T] -> [T, 1]
+    if inputs.ndim != 2 or inputs.shape[0] != steps:
+        raise ValueError(f"inputs must have one row per step ({steps}), got shape {inputs.shape}")
+    names = list(input_names) if input_names is not None else [t("gates_input_window", lang)] * inputs.shape[1]
+    if len(names) != inputs.shape[1]:
+        raise ValueError(f"{len(names)} names for {inputs.shape[1]} input channels")
+    if context is not None and np.shape(context) != (steps,):
+        raise ValueError(f"the context must have one value per step ({steps}), got shape {np.shape(context)}")
     plan = plan or plan_downsampling(steps, units)
     if (plan.steps, plan.units) != (steps, units):
         raise ValueError(f"the plan is for {plan.steps} steps x {plan.units} units, the trace has {steps} x {units}")
@@ -81,32 +95,43 @@ def gate_animation_figure(
     cube = np.stack([arrays[name][:, plan.unit_index] for name in ARRAYS], axis=1).astype(np.float32)
     row_names = [t(f"gates_short_{name}", lang) for name in ARRAYS]
     unit_names = [str(u) for u in plan.unit_index]
-    low, high = float(prices.min()), float(prices.max())
+    low, high = float(np.nanmin(inputs)), float(np.nanmax(inputs))
+    if bars:
+        low = min(low, 0.0)  # a bar stands on zero
     pad = 0.05 * (high - low) if high > low else max(abs(high), 1.0) * 0.05
     cursor_low, cursor_high = low - pad, high + pad
+    on_cursor = inputs[:, 0]  # the cursor's dot rides on the first channel
 
     fig = make_subplots(rows=2, cols=1, row_heights=[0.38, 0.62], vertical_spacing=0.17)
-    fig.add_trace(
-        go.Scatter(x=x, y=prices, mode="lines", name=t("gates_input_window", lang), line=dict(color="#5b6b7f")),
-        row=1, col=1,
-    )
+    for channel, name in enumerate(names):
+        colour = INPUT_COLOURS[channel % len(INPUT_COLOURS)]
+        if channel in bars:
+            fig.add_trace(go.Bar(x=x, y=inputs[:, channel], name=name, marker=dict(color=colour), width=_bar_width(dates)),
+                          row=1, col=1)
+        else:
+            fig.add_trace(go.Scatter(x=x, y=inputs[:, channel], mode="lines", name=name, line=dict(color=colour)),
+                          row=1, col=1)
+    if context is not None:
+        # the right-hand axis overlays the top panel, so the heatmap keeps its subplot (x2, y2)
+        fig.add_trace(go.Scatter(x=x, y=np.asarray(context, dtype=float), mode="lines", yaxis="y3",
+                                 name=context_name or t("gates_axis_price", lang),
+                                 line=dict(color=CONTEXT_COLOUR, width=1.2, dash="dot")))
     if prediction is not None:
         fig.add_trace(
             go.Scatter(
                 x=[prediction_x if prediction_x is not None else _next_x(dates, steps)], y=[prediction],
-                mode="markers+text", name=t("gates_prediction", lang),
+                mode="markers+text", name=t("gates_prediction", lang), yaxis="y3" if context is not None else "y",
                 marker=dict(symbol="star", size=14, color="#e76f51"),
                 text=[prediction_label or t("gates_prediction", lang)], textposition="top center",
                 cliponaxis=False,  # the label sits above the star, often above the highest price
             ),
-            row=1, col=1,
         )
     first = int(plan.step_index[0])
     heatmap_trace = len(fig.data)
     fig.add_trace(
         go.Heatmap(
             z=cube[first], x=unit_names, y=row_names, zmin=-1.0, zmax=1.0, zmid=0.0, colorscale=HEATMAP_SCALE,
-            colorbar=dict(title=dict(text=t("gates_axis_value", lang)), len=0.6, y=0.3),
+            colorbar=dict(title=dict(text=t("gates_axis_value", lang)), len=0.6, y=0.3), showlegend=False,
             hovertemplate=f"%{{y}}<br>{t('gates_axis_unit', lang)} %{{x}}: %{{z:.4f}}<extra></extra>",
         ),
         row=2, col=1,
@@ -119,16 +144,18 @@ def gate_animation_figure(
             name=str(int(step)),
             data=[dict(type="heatmap", z=cube[step])],
             traces=[heatmap_trace],
-            layout=dict(shapes=_cursor_shapes(x[step], float(prices[step]), cursor_low, cursor_high)),
+            layout=dict(shapes=_cursor_shapes(x[step], float(on_cursor[step]), cursor_low, cursor_high)),
         )
         for step in plan.step_index
     ]
     play = dict(frame=dict(duration=FRAME_MS, redraw=True), fromcurrent=True, transition=dict(duration=0))
     jump = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+    several = len(names) > 1 or context is not None
     fig.update_layout(
         title=t("gates_fig_animation", lang, layer=layer + 1),
-        height=680, margin=dict(t=60, b=130), showlegend=False,
-        shapes=_cursor_shapes(x[first], float(prices[first]), cursor_low, cursor_high),
+        height=680, margin=dict(t=60, b=130), showlegend=several, bargap=0,
+        legend=dict(orientation="h", x=1.0, xanchor="right", y=1.0, yanchor="bottom", bgcolor="rgba(255,255,255,0)"),
+        shapes=_cursor_shapes(x[first], float(on_cursor[first]), cursor_low, cursor_high),
         updatemenus=[dict(
             type="buttons", direction="left", x=0.0, y=-0.13, xanchor="left", yanchor="top", showactive=False,
             buttons=[
@@ -143,13 +170,21 @@ def gate_animation_figure(
         )],
         meta=dict(downsampling=_plan_summary(plan)),
     )
-    fig.update_yaxes(title_text=t("gates_axis_price", lang), row=1, col=1)
+    if context is not None:
+        fig.update_layout(yaxis3=dict(overlaying="y", side="right", title=dict(text=context_name or t("gates_axis_price", lang)),
+                                      showgrid=False, anchor="x"))
+    fig.update_yaxes(title_text=input_title or t("gates_axis_price", lang), range=[cursor_low, cursor_high], row=1, col=1)
     fig.update_xaxes(title_text=t("gates_axis_date" if dates is not None else "gates_axis_step", lang), row=1, col=1)
     if dates is not None:
         fig.update_xaxes(tickformatstops=date_tick_stops(lang), row=1, col=1)
     fig.update_xaxes(title_text=t("gates_axis_unit", lang), type="category", row=2, col=1)
     fig.update_yaxes(autorange="reversed", row=2, col=1)
     return fig
+
+
+def _bar_width(dates: Dates) -> float | None:
+    """Bars a step wide on step numbers (dates get plotly's own width)."""
+    return 0.8 if dates is None else None
 
 
 def unit_lines_figure(
@@ -197,84 +232,41 @@ def unit_lines_figure(
     return fig
 
 
-def saturation_figure(saturation: Saturation, *, layer: int = 0, lang: str = "en") -> go.Figure:
-    """Per unit, left-saturated fraction (x) against right-saturated fraction (y), one colour per gate.
+@dataclass(frozen=True)
+class SearchRow:
+    """One stretch of the search to draw with its inputs around it: the picked one, or a match."""
 
-    Most gates of a young model never saturate, so nearly every dot would sit on (0, 0): dots that
-    would overlap are moved apart (``spread_overlapping``) and hovering one shows its exact fractions.
-    """
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(x=[0, 1], y=[1, 0], mode="lines", line=dict(color="#b0b8c4", dash="dot"), hoverinfo="skip", showlegend=False)
-    )
-    names = list(saturation.left)
-    left = np.concatenate([saturation.left[name] for name in names])  # [G * H], gates one after another
-    right = np.concatenate([saturation.right[name] for name in names])
-    # placed unit by unit, gates interleaved, so a crowd mixes its colours instead of forming rings by gate
-    units = len(saturation.left[names[0]])
-    interleaved = np.arange(len(left)).reshape(len(names), units).T.ravel()  # i0, f0, o0, i1, ...
-    shown_x, shown_y = np.empty_like(left), np.empty_like(right)
-    shown_x[interleaved], shown_y[interleaved] = spread_overlapping(left[interleaved], right[interleaved], SATURATION_DOT_SPACING)
-    unit_word = t("gates_axis_unit", lang)
-    for number, name in enumerate(names):
-        part = slice(number * units, (number + 1) * units)
-        fig.add_trace(
-            go.Scatter(
-                x=shown_x[part], y=shown_y[part], mode="markers", name=t(f"gates_name_{name}", lang),
-                marker=dict(color=GATE_COLOURS[name], size=SATURATION_DOT_PX, opacity=0.85, line=dict(width=0.5, color="white")),
-                customdata=np.stack([np.arange(units), left[part], right[part]], axis=1),  # [H, 3]: unit, true x, true y
-                hovertemplate=(
-                    f"{unit_word} %{{customdata[0]}}<br>< {saturation.low}: %{{customdata[1]:.1%}}"
-                    f"<br>> {saturation.high}: %{{customdata[2]:.1%}}<extra>{name}</extra>"
-                ),
-            )
-        )
-    never = int(((left == 0) & (right == 0)).sum())
-    if never:
-        reach = float(np.hypot(shown_x, shown_y)[(left == 0) & (right == 0)].max())  # how far the corner's dots spread
-        fig.add_annotation(
-            x=reach * 0.72 + 0.03, y=reach * 0.72 + 0.03, xanchor="left", yanchor="bottom", showarrow=False,
-            text=t("gates_sat_never", lang, n=never, total=len(left)), font=dict(size=12, color="#44505f"),
-        )
-    fig.update_layout(
-        title=t("gates_fig_saturation", lang, layer=layer + 1), height=520, margin=dict(t=60, b=40),
-        xaxis=dict(title=t("gates_sat_left", lang, low=saturation.low), range=[-0.02, 1.02], tickformat=".0%", constrain="domain"),
-        yaxis=dict(title=t("gates_sat_right", lang, high=saturation.high), range=[-0.02, 1.02], tickformat=".0%",
-                   scaleanchor="x", scaleratio=1),
-    )
+    title: str  # e.g. "Match 1 · overlap 1.00 · sequence 12"
+    x: Sequence[object] | np.ndarray  # [L] positions of the steps drawn (step numbers or dates)
+    inputs: np.ndarray  # [L, F] what the model read at those steps
+    start: object  # the stretch's first and last positions, among ``x``
+    stop: object
+
+
+def search_figure(rows: Sequence[SearchRow], input_names: Sequence[str], *, bars: Sequence[int] = (),
+                  x_title: str = "", lang: str = "en") -> go.Figure:
+    """The picked stretch and each stretch the search found, one small panel each, with the inputs the model read
+    around it and the stretch shaded, so that what they share (a marker inside, a calm before a jump) shows."""
+    if not rows:
+        raise ValueError("nothing to draw: no stretch")
+    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=False, vertical_spacing=min(0.04, 0.3 / len(rows)),
+                        subplot_titles=[row.title for row in rows])
+    for r, row in enumerate(rows, start=1):
+        inputs = np.asarray(row.inputs, dtype=float)
+        for channel, name in enumerate(input_names):
+            colour = INPUT_COLOURS[channel % len(INPUT_COLOURS)]
+            common = dict(x=list(row.x), y=inputs[:, channel], name=name, legendgroup=name, showlegend=r == 1)
+            if channel in bars:
+                fig.add_trace(go.Bar(marker=dict(color=colour), **common), row=r, col=1)
+            else:
+                fig.add_trace(go.Scatter(mode="lines", line=dict(color=colour, width=1.4), **common), row=r, col=1)
+        fig.add_vrect(x0=row.start, x1=row.stop, fillcolor="#f4a261", opacity=0.35, line_width=0, row=r, col=1)
+    fig.update_layout(height=90 + 120 * len(rows), margin=dict(t=40, b=40), bargap=0.2,
+                      title=t("gates_fig_search", lang),
+                      legend=dict(orientation="h", x=1.0, xanchor="right", y=1.0, yanchor="bottom"))
+    fig.update_xaxes(title_text=x_title, row=len(rows), col=1)
+    fig.update_annotations(font_size=12)
     return fig
-
-
-def spread_overlapping(x: np.ndarray, y: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
-    """Positions for dots at ``(x, y)`` ``[N]`` in the triangle x, y >= 0, x + y <= 1 such that no two
-    are closer than ``spacing``: each dot, in turn, takes the first free place on a sunflower spiral
-    around its own position (its own position when free), inside the triangle. Deterministic.
-    """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    k = np.arange(SPIRAL_PLACES)
-    # Vogel's sunflower: place k sits at radius ~ sqrt(k), turned by the golden angle, so the
-    # places fill the disc evenly and the nearest free one is also about the closest to the dot
-    radius = 0.6 * spacing * np.sqrt(k)
-    angle = k * np.pi * (3.0 - np.sqrt(5.0))
-    offsets = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)  # [K, 2]
-    placed = np.empty((len(x), 2))
-    eps = 1e-12
-    for n in range(len(x)):
-        places = np.array([x[n], y[n]]) + offsets  # [K, 2]
-        inside = (places[:, 0] >= -eps) & (places[:, 1] >= -eps) & (places.sum(axis=1) <= 1 + eps)
-        places = places[inside]
-        placed[n] = places[0]
-        best_gap = -1.0
-        for start in range(0, len(places) if n else 0, 256):  # nearest places first, a chunk at a time
-            chunk = places[start : start + 256]  # [C, 2]
-            gaps = np.linalg.norm(chunk[:, None, :] - placed[None, :n, :], axis=2).min(axis=1)  # [C]
-            free = np.flatnonzero(gaps >= spacing * (1 - 1e-9))
-            if len(free):
-                placed[n] = chunk[free[0]]
-                break
-            if gaps.max() > best_gap:  # a full triangle: the least crowded place seen
-                best_gap, placed[n] = float(gaps.max()), chunk[int(np.argmax(gaps))]
-    return placed[:, 0], placed[:, 1]
 
 
 def before_after_figure(

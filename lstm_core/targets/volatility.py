@@ -57,6 +57,9 @@ class Volatility(TargetKind):
     def absolute(self, relative: np.ndarray, series: Series, ends: np.ndarray, window: int) -> np.ndarray:
         return relative + window_log_level(series.logret, ends, window)
 
+    def from_readable(self, values: np.ndarray) -> np.ndarray:
+        return np.log(np.asarray(values) / 100)
+
     def persistence_label(self, horizon: int) -> tuple[str, dict[str, object]]:
         return "m_persistence_vol", {"h": horizon}
 

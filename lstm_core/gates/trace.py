@@ -1,4 +1,5 @@
-"""Gate extraction for nn.LSTM: every layer's i, f, g, o, c and h at every timestep, plus saturation and downsampling."""
+"""Gate extraction for nn.LSTM: every layer's i, f, g, o, c and h at every timestep, plus saturation, unit order and
+downsampling."""
 
 from __future__ import annotations
 
@@ -244,19 +245,30 @@ class UnitOrder(StrEnum):
     INDEX = "index"  # as the layer numbers them
     CHANGE = "change"  # largest spread of the cell state c over the window first
     PRICE = "price"  # strongest correlation (either sign) of the hidden state h with the price first
+    TASK = "task"  # a memory task's: the units found in a role first, then by how closely their cell follows the answer
+
+    def applies(self, has_prices: bool, is_task: bool) -> bool:
+        """Whether this order means anything for a run on prices or on a memory task."""
+        return {UnitOrder.PRICE: has_prices, UnitOrder.TASK: is_task}.get(self, True)
 
 
-def unit_scores(trace: GateTrace, order: UnitOrder, layer: int = 0, prices: np.ndarray | None = None) -> np.ndarray:
+def unit_scores(trace: GateTrace, order: UnitOrder, layer: int = 0, prices: np.ndarray | None = None,
+                task_scores: np.ndarray | None = None) -> np.ndarray:
     """Per unit of ``layer``, the number ``order`` ranks by (larger first): ``[H]``.
 
     ``CHANGE``: standard deviation of c over the steps. ``PRICE``: |Pearson correlation| of h with
-    ``prices`` ``[T]`` (a unit or a price series that never moves scores 0). ``INDEX``: ``-unit``.
+    ``prices`` ``[T]`` (a unit or a price series that never moves scores 0). ``TASK``: ``task_scores``
+    (``TaskReading.unit_scores``, measured over the task's test sequences). ``INDEX``: ``-unit``.
     """
     order = UnitOrder(order)
     if order is UnitOrder.INDEX:
         return -np.arange(trace.hidden, dtype=np.float64)
     if order is UnitOrder.CHANGE:
         return unit_activity(trace, layer, "c").astype(np.float64)
+    if order is UnitOrder.TASK:
+        if task_scores is None or np.shape(task_scores) != (trace.hidden,):
+            raise ValueError("ordering units by the task needs one score per unit from the task's reading")
+        return np.asarray(task_scores, dtype=np.float64)
     if prices is None:
         raise ValueError("ordering units by their correlation with the price needs the prices")
     if trace.batched:
@@ -273,9 +285,10 @@ def unit_scores(trace: GateTrace, order: UnitOrder, layer: int = 0, prices: np.n
     return np.abs(np.divide(covariance, norm, out=np.zeros_like(norm), where=norm > 1e-12))
 
 
-def order_units(trace: GateTrace, order: UnitOrder, layer: int = 0, prices: np.ndarray | None = None) -> np.ndarray:
+def order_units(trace: GateTrace, order: UnitOrder, layer: int = 0, prices: np.ndarray | None = None,
+                task_scores: np.ndarray | None = None) -> np.ndarray:
     """Unit indices of ``layer`` in the order ``order`` asks for (ties keep the layer's own order): ``[H]``."""
-    return np.argsort(-unit_scores(trace, order, layer, prices), kind="stable")
+    return np.argsort(-unit_scores(trace, order, layer, prices, task_scores), kind="stable")
 
 
 def plan_downsampling(

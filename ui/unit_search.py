@@ -1,0 +1,155 @@
+"""The Gates page's unit search (LSTMVis): pick units, an array and a stretch of the window where they are on, and see
+the other stretches of the test period where the same units fire in the same pattern, with the inputs around them."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from lstm_core.errors import LabError
+from lstm_core.gates import (
+    ARRAYS,
+    DEFAULT_THRESHOLD,
+    MAX_MATCHES,
+    SIGMOID_GATES,
+    Match,
+    extract_gates,
+    holds_event,
+    on_cells,
+    search_units,
+)
+from lstm_core.gates.roles import Role, TaskReading
+from lstm_core.pipeline import Window
+from lstm_core.plots.gates import SearchRow, search_figure
+from lstm_core.plots.locale import localize_dates
+from ui.gates import EVENTS, GateSource, input_channels
+from ui.results import position_label
+from ui.session import kept
+from ui.text import lang, show_error, tr
+
+MAX_SEARCH_WINDOWS = 1000  # test windows searched (around the one shown): bench/run.py times this many
+DRAWN_MATCHES = 6  # matches drawn with their inputs (the table lists every one)
+
+
+def _batch(source: GateSource, k: int, layer: int, array: str) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """One array of ``layer`` over up to ``MAX_SEARCH_WINDOWS`` test windows around window ``k``: values
+    ``[B, T, H]``, each window's first row ``[B]``, the index of the first window searched and ``k``'s place."""
+    n = source.prepared.n_samples("test")
+    first = int(np.clip(k - MAX_SEARCH_WINDOWS // 2, 0, max(n - MAX_SEARCH_WINDOWS, 0)))
+    ends = source.prepared.split_ends["test"][first : first + MAX_SEARCH_WINDOWS]
+    x, _ = source.prepared.tensors_at(ends)  # [B, T, F]
+    values = extract_gates(source.model, x).layer(layer)[array]  # [B, T, H]
+    return values, ends - (source.config.window - 1), first, k - first
+
+
+def _default_threshold(values: np.ndarray, array: str) -> float:
+    """``DEFAULT_THRESHOLD``, or lower (on a grid of 0.05) where the unit never reaches it in the window shown: an
+    untrained model's states stay small, and a search should start from something that is on."""
+    reach = float(np.max(values if array in SIGMOID_GATES else np.abs(values)))
+    if reach > DEFAULT_THRESHOLD:
+        return DEFAULT_THRESHOLD
+    return float(np.clip(np.floor(0.8 * reach / 0.05) * 0.05, 0.05, 0.95))
+
+
+def _default_stretch(source: GateSource, window: Window, values: np.ndarray, unit: int, array: str,
+                     threshold: float) -> tuple[int, int]:
+    """Where to start: a task's first event step in the window; else the unit's first run of on-steps (at most 5)."""
+    features = source.config.features
+    event = next((f for f in EVENTS if f in features), None)
+    if source.is_task and event is not None:
+        steps = np.flatnonzero(window.inputs[:, features.index(event)] > 0.5)
+        if len(steps):
+            return int(steps[0]), int(steps[0])
+    on = np.flatnonzero(on_cells(values[:, unit], array, threshold))
+    if not len(on):
+        return len(values) - 1, len(values) - 1
+    stop = on[0]
+    while stop + 1 < len(values) and stop + 1 - on[0] < 5 and stop + 1 in on:
+        stop += 1
+    return int(on[0]), int(stop)
+
+
+def search_ui(source: GateSource, window: Window, k: int, layer: int, ranked: list[int],
+              reading: TaskReading | None) -> None:
+    """Pick units, an array, a threshold and a stretch; the matches as a table and with their inputs."""
+    st.subheader(tr("gates_sec_search"))
+    st.caption(tr("gates_search_caption"))
+    latch = reading.finding(Role.LATCH) if reading is not None else None
+    start_unit = latch.unit if latch is not None else ranked[0]
+    cols = st.columns([2, 2, 1], vertical_alignment="bottom")
+    units = cols[0].multiselect(tr("gates_search_units"), ranked, format_func=lambda u: tr("gates_unit_n", n=u),
+                                **kept("gates_search_units", [start_unit],
+                                       lambda v: isinstance(v, list) and bool(v) and set(v) <= set(ranked)))
+    array = cols[1].segmented_control(tr("gates_search_array"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
+                                      required=True, **kept("gates_search_array", "i" if latch is not None else "h",
+                                                            lambda v: v in ARRAYS))
+    if not units:
+        st.caption(tr("gates_search_pick_units"))
+        return
+    values, first_rows, first, here = _batch(source, k, layer, array)
+    steps = values.shape[1]
+    threshold = cols[2].number_input(tr("gates_search_threshold"), min_value=0.05, max_value=0.95, step=0.05,
+                                     **kept("gates_search_threshold", _default_threshold(values[here, :, units[0]], array),
+                                            lambda v: 0.05 <= v <= 0.95))
+    default = _default_stretch(source, window, values[here], units[0], array, threshold)
+    labels = [str(s + 1) for s in range(steps)] if source.is_task else [d.strftime("%Y-%m-%d") for d in window.dates]
+    start, stop = st.select_slider(tr("gates_search_stretch"), options=range(steps), format_func=lambda s: labels[s],
+                                   **kept("gates_search_stretch", default,
+                                          lambda v: isinstance(v, tuple) and len(v) == 2 and 0 <= v[0] <= v[1] < steps))
+    try:
+        matches = search_units(values, units, here, start, stop, array=array, threshold=threshold,
+                               first_rows=first_rows, top=MAX_MATCHES)
+    except LabError as err:
+        show_error(err)
+        return
+    if not matches:
+        st.info(tr("gates_search_none"), icon=":material/search_off:")
+        return
+    _say(source, matches, first, stop - start + 1)
+    _draw(source, window, matches, first, (start, stop), labels)
+
+
+def _say(source: GateSource, matches: list[Match], first: int, length: int) -> None:
+    """The matches in one sentence (and, on a memory task, how many hold a marker), then as a table."""
+    positions = source.prepared.sample_positions("test")
+    st.markdown(tr("gates_search_found", n=len(matches), best=f"{matches[0].score:.2f}"))
+    features = source.config.features
+    event = next((f for f in EVENTS if f in features), None)
+    if source.is_task and event is not None:
+        x, _ = source.prepared.tensors_at(source.prepared.split_ends["test"][[first + m.window for m in matches]])
+        raw = source.prepared.feature_scaler.inverse(x.numpy().astype(np.float64))[..., features.index(event)] > 0.5
+        inside = holds_event([Match(i, m.start, m.row, m.score) for i, m in enumerate(matches)], raw, length)
+        st.markdown(tr(f"gates_search_events_{event}", n=sum(inside), total=len(matches)))
+    st.dataframe({
+        tr("gates_search_col_where"): [position_label(positions[first + m.window]) for m in matches],
+        tr("gates_search_col_steps"): [f"{m.start + 1}–{m.start + length}" for m in matches],
+        tr("gates_search_col_overlap"): [round(m.score, 3) for m in matches],
+    }, hide_index=True, key="gates_search_table")
+
+
+def _draw(source: GateSource, window: Window, matches: list[Match], first: int, stretch: tuple[int, int],
+          labels: list[str]) -> None:
+    """The picked stretch and the best matches, each with the inputs the model read in its window."""
+    positions = source.prepared.sample_positions("test")
+    channels = input_channels(source, window)
+    rows = [SearchRow(tr("gates_search_picked"), _xs(source, window), channels["inputs"], *_bounds(source, window, *stretch))]
+    for number, m in enumerate(matches[:DRAWN_MATCHES], start=1):
+        shown = source.prepared.window("test", first + m.window)
+        inputs = input_channels(source, shown)["inputs"]
+        stop = m.start + stretch[1] - stretch[0]
+        title = tr("gates_search_match", n=number, where=position_label(positions[first + m.window]), overlap=f"{m.score:.2f}")
+        rows.append(SearchRow(title, _xs(source, shown), inputs, *_bounds(source, shown, m.start, stop)))
+    x_title = tr("gates_axis_step" if source.is_task else "gates_axis_date")
+    fig = search_figure(rows, channels["input_names"], bars=channels["bars"], x_title=x_title, lang=lang())
+    st.plotly_chart(localize_dates(fig, lang()), key="gates_search_chart")
+
+
+def _xs(source: GateSource, window: Window) -> list[object]:
+    return list(range(1, len(window.x) + 1)) if source.is_task else list(window.dates)
+
+
+def _bounds(source: GateSource, window: Window, start: int, stop: int) -> tuple[object, object]:
+    """A stretch's shaded span on its panel's x axis: half a step either side, so one step shows as a band."""
+    if source.is_task:
+        return start + 0.5, stop + 1.5
+    return window.dates[start], window.dates[stop]
