@@ -10,7 +10,10 @@ from lstm_core.targets.base import Series, Target, TargetKind
 
 class Price(TargetKind):
     id = Target.PRICE
-    defaults = {"features": (Feature.CLOSE,), "horizon": 1, "normalize": Normalization.NONE}
+    # measured (seeds 0-2): a daily price, 30 epochs, RMSE against persistence's: MSFT 7.71 vs 0.639 with one scaler
+    # for every window (the test period's prices lie far above the training period's), 0.637 relative to each window's
+    # last price; NVDA 0.299 vs 0.234; monthly MSFT, 12 months ahead, window 120: skill -1.60 against 0.43 to 0.48
+    defaults = {"features": (Feature.CLOSE,), "horizon": 1, "normalize": Normalization.WINDOW}
     reads_returns = False
     shows_change_chart = False
 
