@@ -26,10 +26,12 @@ def log_axis_ticks(values: list[float]) -> dict[str, object]:
         return {}
     low, high = min(finite), max(finite)
     decades = range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
-    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9)):
+    fine = (1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 9)
+    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9), fine):
         ticks = [m * 10.0**e for e in decades for m in mantissas]
         inside = [v for v in ticks if low / 1.05 <= v <= high * 1.05]
-        if len(inside) >= 3:
+        # enough ticks, and none of the drawn lines far from one (a loss falling from 1.3 to 1.1 gets its own)
+        if len(inside) >= 3 and inside[0] <= low * 1.2 and inside[-1] >= high / 1.2:
             break
     inside = inside or [low, high]
     return dict(tickvals=inside, ticktext=[f"{v:.3g}" for v in inside])
