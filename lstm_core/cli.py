@@ -284,7 +284,9 @@ def cmd_forecast(args: argparse.Namespace) -> dict[str, object]:
     ahead = forecast_ahead(run.prepared, run.model, calibrate(run.prepared, outputs, levels), args.steps)
     scores = backtest(run.prepared, outputs, levels)
     # how well intervals made the same way covered the test period, with the 90 % interval of that coverage
-    coverage = {str(level): {"coverage": scores.model.coverage[level], "interval": list(scores.model.coverage_interval[level])}
+    coverage = {str(level): {"coverage": scores.model.coverage[level], "interval": list(scores.model.coverage_interval[level]),
+                             "adaptive": scores.adaptive.coverage[level],
+                             "adaptive_interval": list(scores.adaptive.coverage_interval[level])}
                 for level in levels}
     return {**ahead.to_json(), "test_coverage": coverage}
 

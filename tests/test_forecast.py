@@ -302,3 +302,19 @@ def test_forecast_dates_skip_the_holidays_the_series_skips():
     daily = pd.date_range("2015-01-01", "2019-12-31", freq="D")
     assert TradingCalendar.learn(daily).sessions_after(daily[-1], 7).equals(pd.date_range("2020-01-01", periods=7))
     assert TradingCalendar.learn(pd.bdate_range("2000-01-03", periods=1500)).holidays == ()
+
+
+def test_adaptive_intervals_follow_a_series_into_wilder_days():
+    """Calibrated on calm errors, tested on errors three times as large: split-conformal intervals cover a third of
+    the wild days, the adaptive ones widen after each miss until they cover about what they promise."""
+    rng = np.random.default_rng(0)
+    cal = rng.standard_normal((600, 1))
+    test = np.concatenate([rng.standard_normal((600, 1)), 3 * rng.standard_normal((600, 1))])
+    widths = forecast.adaptive_halfwidths(cal, test, 80, np.array([1]))
+    hits = np.abs(test) <= widths
+    fixed = np.abs(test[600:]) <= forecast.conformal_halfwidth(np.abs(cal), 80)
+    assert fixed.mean() < 0.4 and 0.7 < hits[600:].mean() < 0.85 and abs(hits[:600].mean() - 0.8) < 0.05
+    assert widths[-1, 0] > 2 * widths[599, 0]  # wider in the wild half
+    # an outcome is used only once it is known: with a 20-origin delay, the first 20 widths are the calibration's
+    delayed = forecast.adaptive_halfwidths(cal, test, 80, np.array([20]))
+    assert np.allclose(delayed[:20, 0], forecast.conformal_halfwidth(np.abs(cal), 80)[0]) and delayed[20, 0] != delayed[0, 0]

@@ -114,6 +114,11 @@ def coverage_ui(result: ForecastReport) -> None:
     for level, (low, high) in scores.model.coverage_interval.items():
         st.markdown(tr("forecast_coverage_line", level=level, coverage=scores.model.coverage[level], low=low, high=high))
     st.caption(tr("forecast_coverage_why"))
+    if scores.adaptive is not None:
+        for level, (low, high) in scores.adaptive.coverage_interval.items():
+            st.markdown(tr("forecast_adaptive_line", level=level, coverage=scores.adaptive.coverage[level],
+                           low=low, high=high))
+        st.caption(tr("forecast_adaptive_why"))
     for level, coverage, low, high in miscalibrated(scores):
         st.warning(tr("forecast_miscalibrated", level=level, coverage=coverage, low=low, high=high),
                    icon=":material/warning:")

@@ -29,6 +29,7 @@ from lstm_core.forecast.conformal import (
     DEFAULT_LEVELS,
     Calibration,
     IntervalScore,
+    adaptive_halfwidths,
     calibrate,
     conformal_halfwidth,
     coverage_interval,
@@ -46,7 +47,7 @@ def report(prepared: Prepared, model: nn.Module, outputs: Outputs, levels: tuple
 
 __all__ = [
     "DEFAULT_LEVELS", "FORECAST_BOUNDS", "MAX_REFIT_MACS", "Backtest", "Calibration", "Forecast", "ForecasterScore",
-    "IntervalScore", "StepScore", "TradingCalendar", "WalkForward", "WidthComparison", "backtest", "calibrate",
+    "IntervalScore", "StepScore", "TradingCalendar", "WalkForward", "WidthComparison", "adaptive_halfwidths", "backtest", "calibrate",
     "check_refit_cost", "compare_widths", "conformal_halfwidth", "coverage_interval", "forecast_ahead", "future_dates",
     "history", "interval_scores", "miscalibrated", "parse_levels", "refit_macs", "refit_outputs",
     "report", "trailing_mean", "walk_forward",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -13,9 +14,13 @@ from lstm_core.baselines import PERSISTENCE
 from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL, Outputs
 from lstm_core.forecast.conformal import (
+    BOOTSTRAP_RESAMPLES,
     DEFAULT_LEVELS,
     Calibration,
     IntervalScore,
+    adaptive_halfwidths,
+    block_bootstrap_means,
+    block_length,
     calibrate,
     coverage_interval,
     interval_scores,
@@ -76,6 +81,8 @@ class Backtest:
     refits: int
     scores: dict[str, ForecasterScore]  # "model" first, then the baselines
     seconds: float
+    # the model's forecasts with adaptive conformal intervals (Gibbs and Candes 2021), for series that drift
+    adaptive: ForecasterScore | None = None
 
     @property
     def model(self) -> ForecasterScore:
@@ -94,6 +101,7 @@ class Backtest:
         return {"origins": self.origins, "steps": self.steps, "calibration_windows": self.calibration_windows,
                 "refits": self.refits, **self.model.to_json(),
                 "baselines": {name: score.to_json() for name, score in self.baselines.items()},
+                "adaptive": None if self.adaptive is None else self.adaptive.to_json(),
                 "seconds": self.seconds}
 
 
@@ -122,9 +130,10 @@ def backtest(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DEF
     calibration = calibrate(prepared, outputs, levels)
     cal_raw = prepared.raw_targets("cal")
     years = prepared.dates[ends].year.to_numpy()
-    scores = {}
-    for name, raw in outputs.test.items():
-        bounds = _bounds(prepared, calibration, name, raw, ends)
+    horizon = prepared.config.horizon
+
+    def score(raw: np.ndarray, bounds: dict[int, tuple[np.ndarray, np.ndarray]],
+              interval_of: Callable[[int, np.ndarray], tuple[float, float]]) -> ForecasterScore:
         median = prepared.readable_at(raw, ends)
         raw_mae = np.mean(np.abs(raw - test_raw), axis=0)
         hits = {level: 100 * np.mean((actual >= lo) & (actual <= hi), axis=1)  # [S, steps] -> [S]
@@ -138,15 +147,33 @@ def backtest(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DEF
                 intervals={level: interval_scores(actual[:, k], lo[:, k], hi[:, k], level)
                            for level, (lo, hi) in bounds.items()},
             ))
-        scores[name] = ForecasterScore(
+        return ForecasterScore(
             tuple(rows),
-            coverage_interval={level: coverage_interval(outputs.cal[name] - cal_raw, raw - test_raw, level,
-                                                        prepared.config.horizon) for level in levels},
+            coverage_interval={level: interval_of(level, h) for level, h in hits.items()},
             coverage_by_year={level: {int(y): float(h[years == y].mean()) for y in np.unique(years)}
                               for level, h in hits.items()},
         )
+
+    scores = {name: score(raw, _bounds(prepared, calibration, name, raw, ends),
+                          lambda level, hits, name=name, raw=raw: coverage_interval(
+                              outputs.cal[name] - cal_raw, raw - test_raw, level, horizon))
+              for name, raw in outputs.test.items()}
+    # the model again, its intervals adapted along the test period; the test origins' own noise is their uncertainty
+    model_raw = outputs.test[MODEL]
+    delays = horizon + np.arange(prepared.steps)  # origins until each step's outcome is known
+    adaptive_bounds = {}
+    for level in levels:
+        widths = adaptive_halfwidths(outputs.cal[MODEL] - cal_raw, model_raw - test_raw, level, delays)
+        adaptive_bounds[level] = (prepared.readable_at(model_raw - widths, ends), prepared.readable_at(model_raw + widths, ends))
+    block = block_length(len(ends), horizon, prepared.steps)
+
+    def bootstrap(level: int, hits: np.ndarray) -> tuple[float, float]:
+        means = block_bootstrap_means(hits, block, BOOTSTRAP_RESAMPLES, np.random.default_rng(0))
+        return float(np.percentile(means, 5)), float(np.percentile(means, 95))
+
     return Backtest(origins=len(ends), steps=prepared.steps, calibration_windows=calibration.n_windows, refits=refits,
-                    scores=scores, seconds=time.perf_counter() - started)
+                    scores=scores, seconds=time.perf_counter() - started,
+                    adaptive=score(model_raw, adaptive_bounds, bootstrap))
 
 
 @dataclass(frozen=True)

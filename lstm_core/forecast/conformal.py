@@ -10,6 +10,7 @@ same treatment from its own validation errors, so widths compare on equal footin
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -70,6 +71,37 @@ def calibrate(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DE
                     for name, cal in outputs.cal.items()},
         n_windows=len(actual),
     )
+
+
+ACI_GAMMA = 0.005  # Gibbs and Candes' step: how fast the level adapts to misses
+
+
+def adaptive_halfwidths(cal_errors: np.ndarray, test_errors: np.ndarray, level: int, delays: np.ndarray,
+                        gamma: float = ACI_GAMMA) -> np.ndarray:
+    """Adaptive conformal inference (Gibbs and Candes 2021) along the test origins: ``[S, steps]`` half-widths.
+
+    Each step keeps its own working miscoverage ``a``, starting at ``1 - level``; once an origin's outcome is known
+    (``delays[k]`` origins later: the days its target needs), ``a`` moves by ``gamma * (1 - level - miss)``, so a
+    series that drifts into wilder days gets wider intervals, and calmer days narrower ones. The half-width at an
+    origin is the ``1 - a`` quantile of the calibration errors and every test error known by then (all of them when
+    ``a <= 0``). Absolute errors in the target's own units, ``[n, steps]`` and ``[S, steps]``.
+    """
+    cal, test = np.abs(np.asarray(cal_errors, dtype=np.float64)), np.abs(np.asarray(test_errors, dtype=np.float64))
+    target = 1 - level / 100
+    widths = np.zeros_like(test)
+    for k in range(test.shape[1]):
+        known = sorted(cal[:, k])
+        alpha, delay = target, int(delays[k])
+        for t in range(len(test)):
+            j = t - delay  # the newest origin whose outcome is known now
+            if j >= 0:
+                alpha += gamma * (target - float(test[j, k] > widths[j, k]))
+                bisect.insort(known, test[j, k])
+            rank = math.ceil((len(known) + 1) * (1 - alpha))
+            widths[t, k] = known[min(max(rank, 1), len(known)) - 1] if alpha > 0 else known[-1]
+            if alpha >= 1:
+                widths[t, k] = 0.0
+    return widths
 
 
 BOOTSTRAP_RESAMPLES = 2000
