@@ -1,4 +1,4 @@
-"""Widget groups and page content tables of the Learn page."""
+"""The Learn page: its content tables and one widget group per tab."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import numpy as np
 import streamlit as st
 
 from lstm_core import learn
-from ui.session import session
-from ui.text import tr
+from lstm_core.config import Cell, RunConfig
+from lstm_core.errors import LabError
+from lstm_core.plots.learn import gradient_figure, trace_figure
+from ui.session import kept_tabs, session
+from ui.text import show_error, tr
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = list(range(1, learn.MAX_SIZE + 1))
@@ -93,3 +96,119 @@ def calculator_inputs_ui(inputs: int, hidden: int) -> tuple[np.ndarray, learn.Ce
                 )
     h0, c0 = learn.state_from_table(state, hidden)
     return learn.sequence_from_table(seq, inputs), learn.weights_from_tables(tables, inputs, hidden), h0, c0
+
+
+def lesson_ui() -> None:
+    """The lesson: each section with its links and picture, the parameter counts, where LSTMs are used."""
+    for title, bodies, links, picture in LESSON:
+        st.subheader(tr(title))
+        for body in bodies:
+            st.markdown(tr(body))
+        if picture is not None:
+            st.image(str(picture[0]), caption=tr(picture[1]))
+        for link in links:
+            control_link(*link)
+    st.subheader(tr("learn_costs_title"))
+    cfg = RunConfig()  # the Train page's default model
+    counts = {cell: learn.param_count(cell, cfg.n_features, cfg.hidden) for cell in learn.CELLS}
+    torch_count = learn.param_count(Cell.LSTM, cfg.n_features, cfg.hidden, two_biases=True)
+    st.markdown(tr("learn_costs_body", inputs=cfg.n_features, hidden=cfg.hidden, lstm_torch=torch_count, **counts))
+    st.subheader(tr("learn_uses_title"))
+    st.markdown(tr("learn_uses_body"))
+
+
+def calculator_ui() -> None:
+    """The step-by-step calculator, checked against torch.nn.LSTMCell, with one step worked by hand."""
+    st.markdown(tr("learn_calc_intro"))
+    st.session_state.setdefault("learn_inputs", 1)
+    st.session_state.setdefault("learn_hidden", 2)
+    row = st.columns([2, 2, 1], vertical_alignment="bottom")
+    inputs = row[0].segmented_control(tr("learn_input_size"), SIZES, key="learn_inputs", required=True)
+    hidden = row[1].segmented_control(tr("learn_hidden_size"), SIZES, key="learn_hidden", required=True)
+    row[2].button(tr("learn_reset"), icon=":material/restart_alt:", on_click=reset_calculator, width="stretch")
+    try:
+        xs, weights, h0, c0 = calculator_inputs_ui(inputs, hidden)
+        trace = learn.run_cell(xs, weights, h0, c0)
+        torch_h, torch_c = learn.torch_cell_run(xs, weights, h0, c0)
+    except LabError as err:
+        show_error(err)
+        return
+    st.subheader(tr("learn_torch_title"))
+    diff = learn.largest_difference(trace, torch_h, torch_c)
+    if diff < 1e-9:
+        st.success(tr("learn_torch_match", diff=f"{diff:.1e}"), icon=":material/verified:")
+    else:
+        st.error(tr("learn_torch_mismatch", diff=f"{diff:.1e}"), icon=":material/error:")
+    st.dataframe(learn.comparison_frame(trace, torch_h, torch_c), hide_index=True, alt=tr("learn_torch_alt"))
+    st.caption(tr("learn_torch_note"))
+
+    st.subheader(tr("learn_worked_title"))
+    pick = st.columns(2)
+    step = pick[0].segmented_control(tr("learn_worked_step"), list(range(1, trace.steps + 1)), default=1,
+                                     key=f"learn_step_{trace.steps}", required=True)
+    unit = pick[1].segmented_control(tr("learn_worked_unit"), list(range(1, hidden + 1)), default=1,
+                                     key=f"learn_unit_{hidden}", required=True)
+    for line in learn.worked_step(xs, weights, trace, step, unit - 1):
+        st.latex(line)
+    chart_labels = {"gates": tr("learn_chart_gates"), "states": tr("learn_chart_states"), "x": tr("learn_chart_step")}
+    st.plotly_chart(trace_figure(trace, unit - 1, chart_labels), key="learn_trace_chart", alt=tr("learn_chart_alt"))
+
+    st.subheader(tr("learn_all_values"))
+    st.markdown(tr("learn_all_values_caption"))
+    units = [tr("learn_unit", k=k + 1) for k in range(hidden)]
+    st.dataframe(
+        learn.trace_frame(trace, tr("learn_col_step"), tr("learn_col_quantity"), units), hide_index=True, height=420,
+        column_config={u: st.column_config.NumberColumn(format="%.4f") for u in units}, alt=tr("learn_all_values_alt"),
+    )
+
+
+def gradients_ui() -> None:
+    """How much gradient reaches each earlier input in a plain RNN, an LSTM and a GRU, the forget bias a slider."""
+    st.markdown(tr("learn_grad_intro"))
+    row = st.columns([2, 2, 1], vertical_alignment="bottom")
+    forget_bias = row[0].slider(tr("learn_forget_bias"), -3.0, 5.0, 1.0, 0.5, key="learn_forget_bias",
+                                help=tr("learn_forget_bias_help"))
+    grad_hidden = row[1].segmented_control(tr("learn_grad_hidden"), GRAD_HIDDEN, default=32, key="learn_grad_hidden",
+                                           required=True)
+    seed = row[2].number_input(tr("learn_grad_seed"), min_value=0, max_value=10_000, value=0, key="learn_grad_seed")
+    norms = cached_gradients(int(grad_hidden), int(seed), float(forget_bias))
+    names = {cell: tr(f"learn_cell_{cell}") for cell in learn.CELLS}
+    steps_back = tr("learn_grad_metric", steps=GRAD_DISTANCE)
+    for column, cell in zip(st.columns(3), learn.CELLS, strict=True):
+        column.metric(f"{names[cell]} · {steps_back}", f"{learn.norm_steps_back(norms[cell], GRAD_DISTANCE):.1e}")
+    grad_labels = {"title": tr("learn_grad_title"), "x": tr("learn_grad_x"), "y": tr("learn_grad_y")}
+    st.plotly_chart(gradient_figure(norms, names, grad_labels), key="learn_grad_chart", alt=tr("learn_grad_alt"))
+    st.markdown(tr("learn_grad_reading"))
+    st.markdown(tr("learn_grad_trained"))
+    control_link(*TASK_LINK)
+
+
+def faq_ui() -> None:
+    st.caption(tr("learn_faq_intro"))
+    for question, answer, links in FAQ:
+        with st.container(border=True):
+            st.subheader(tr(question))
+            st.markdown(tr(answer))
+            for link in links:
+                control_link(*link)
+
+
+def mistakes_ui() -> None:
+    st.markdown(tr("learn_mistakes_intro"))
+    st.markdown(tr("learn_mistakes_table"))
+
+
+TABS = (  # (label key, icon, widget group), in the order the tabs are drawn
+    ("learn_tab_lesson", "menu_book", lesson_ui), ("learn_tab_calculator", "calculate", calculator_ui),
+    ("learn_tab_gradients", "trending_down", gradients_ui), ("learn_tab_faq", "help", faq_ui),
+    ("learn_tab_mistakes", "rule", mistakes_ui),
+)
+
+
+def tabs_ui() -> None:
+    """The five tabs, reopened where the user left them; only the open one runs (a switch redraws one tab, not five)."""
+    tabs = kept_tabs("learn", [f":material/{icon}: {tr(key)}" for key, icon, _ in TABS])
+    for tab, (_, _, draw) in zip(tabs, TABS, strict=True):
+        if tab.open:
+            with tab:
+                draw()
