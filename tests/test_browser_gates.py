@@ -103,10 +103,12 @@ def test_heatmap_is_drawn_while_playing_and_pause_holds(app_url, browser_page, t
             play.click()
     assert len(mid_play) == 3, f"only {len(mid_play)} shots while playing in {tries} tries"
     assert len({frame for frame, _ in mid_play}) > 1
-    # an untrained model's gates move little, and two shots can land on frames that look alike: the heatmap must
-    # change between some pair of mid-play shots, not necessarily the first and the last
+    # an untrained model's gates move little (standardised returns shift a gate by a few hundredths, a few colour
+    # levels), and two shots can land on frames that look alike: the heatmap must change between some pair of
+    # mid-play shots, not necessarily the first and the last. A screenshot is exact, so a heatmap that is not redrawn
+    # differs by 0 levels everywhere; more than 2 levels is a change of colour, not of rendering
     changed = max(
-        float((np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 8).mean())
+        float((np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 2).mean())
         for k, (_, a) in enumerate(mid_play) for _, b in mid_play[k + 1 :]
     )
     assert changed > 0.01, f"only {changed:.2%} of the heatmap changed between any two mid-play shots"
