@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from lstm_core.backends.local import LocalBackend
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk
@@ -25,6 +26,7 @@ from lstm_core.runs import Checkpoint, Run, SavedRun, finish_run, train_run
 from lstm_core.trainer import Trainer, TrainTick
 from lstm_core.workers import (
     TIME_LIMIT_KILL_S,
+    Backend,
     Channel,
     JobStatus,
     KillReason,
@@ -242,11 +244,13 @@ class TrainingJob(WorkerJob):
 
 
 class JobManager(WorkerPool):
-    """The pool that trains: validates and sizes a job before it is queued, then runs it in a worker process."""
+    """The pool that trains: validates and sizes a job before it is queued, then runs it in a worker process of
+    ``backend`` (default: this machine's)."""
 
     def __init__(self, max_running: int | None = None, limits: JobLimits | None = None,
-                 settings: WorkerSettings | None = None, min_kill_grace_s: float = TIME_LIMIT_KILL_S) -> None:
-        super().__init__(max_running)
+                 settings: WorkerSettings | None = None, min_kill_grace_s: float = TIME_LIMIT_KILL_S,
+                 backend: Backend | None = None) -> None:
+        super().__init__(backend or LocalBackend(), max_running)
         self.limits = limits or JobLimits.from_env()
         self.min_kill_grace_s = min_kill_grace_s
         nice = int(os.environ.get("LSTM_LAB_TRAIN_NICE", TRAIN_NICE_DEFAULT))
@@ -264,10 +268,12 @@ class JobManager(WorkerPool):
         """
         prepared = Prepared(frame, config)
         estimate = check_job_fits(config, len(frame), self.limits)
+        self.backend.check_fits(estimate.total_mb)
         job = TrainingJob(
             task=train_task, args=(frame, dataset_name, config, self.limits), name=dataset_name, owner_alive=owner_alive,
             time_limit_s=self.limits.max_job_s, min_kill_grace_s=self.min_kill_grace_s, settings=self.settings,
-            config=config, dataset_name=dataset_name, frame=frame, prepared=prepared, estimate=estimate,
+            memory_mb=estimate.total_mb, config=config, dataset_name=dataset_name, frame=frame, prepared=prepared,
+            estimate=estimate,
         )
         self.start(job)
         return job

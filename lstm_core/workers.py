@@ -1,19 +1,18 @@
 """Jobs in worker processes: a cap on how many run at once, a visible FIFO queue, and a server that only starts,
-watches and stops them.
+watches and stops them; where the worker runs is the backend's business (lstm_core.backends).
 
 A job is generic: a picklable task function, its arguments, and the events it reports while it runs. The task runs
-as ``task(*args, channel=..., stop=...)`` in a process of its own, forked from a forkserver that has torch and
-lstm_core imported already; it reports with ``channel.send(event)``, ends soon after ``stop.is_set()`` turns True,
-and returns a picklable result. On the server a thread per job waits for its turn, starts the process, hands its
-events to ``WorkerJob.on_event`` and its result to ``WorkerJob.on_result``. A crash, an out-of-memory kill or a bug
-in one job ends that job with a sentence; the server and every other job go on. What crosses the pipe is one typed
-message each: an ``Event`` per report, then a ``Result`` or a ``Failure``.
+as ``task(*args, channel=..., stop=...)`` in a worker process (``run_task``: a forkserver child on this machine, or a
+Ray worker on a cluster); it reports with ``channel.send(event)``, ends soon after ``stop.is_set()`` turns True, and
+returns a picklable result. On the server a thread per job waits for its turn, launches it on the pool's backend,
+hands its events to ``WorkerJob.on_event`` and its result to ``WorkerJob.on_result``. A crash, an out-of-memory kill
+or a bug in one job ends that job with a sentence; the server and every other job go on. What comes back is one
+typed message each: ``Started``, an ``Event`` per report, then a ``Result`` or a ``Failure``.
 """
 
 from __future__ import annotations
 
 import atexit
-import multiprocessing
 import os
 import resource
 import signal
@@ -25,25 +24,18 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from multiprocessing import spawn
-from multiprocessing.connection import Connection, wait
-from pathlib import Path
 from typing import Any, Protocol
 
 from lstm_core.errors import LabError
 
-PROCESS_PREFIX = "lstm-lab-job"
-# imported once by the forkserver, so that every worker forked from it starts with them loaded and shares their pages;
-# torch.optim imports torch._dynamo when an optimizer is built: 2.5 s and 70 MB that each worker would pay again
-# arch (and the scipy.stats it imports, 2-3 s) fits every volatility run's GARCH baseline
-PRELOAD = ("torch", "torch._dynamo", "lstm_core.jobs", "arch.univariate")
 POLL_S = 0.2  # how often a watcher looks at its job's stop request, owner and clock when the worker is quiet
 OWNER_CHECK_S = 0.5  # how often a running job asks whether anyone is still there to see its result
 ABANDONED_KILL_S = 30.0  # a worker still busy this long after its owner left is killed (no one waits for it)
 # the least a worker past its time limit gets to finish (a job that measures its evaluation may get longer: see
 # WorkerJob.kill_grace_s) before it is killed
 TIME_LIMIT_KILL_S = 60.0
-JOIN_S = 10.0
+JOIN_S = 10.0  # how long a killed worker may take to be gone before the watcher stops waiting for it
+DEFAULT_MAX_JOBS = 2  # jobs at once when neither the server (LSTM_LAB_MAX_JOBS) nor the backend says otherwise
 
 
 class JobStatus(StrEnum):
@@ -59,6 +51,13 @@ class JobStatus(StrEnum):
 FINISHED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
+class BackendKind(StrEnum):
+    """Where jobs run: worker processes of this machine, or tasks on a Ray cluster."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
 class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
@@ -66,14 +65,22 @@ class StopFlag(Protocol):
 class Channel:
     """The worker's end of the line to the server: a task reports its progress with ``send``."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, put: Callable[[Message], None]) -> None:
+        self._put = put  # a pipe's send, or a queue's put that a Ray task streams from
 
     def send(self, event: object) -> None:
-        self._connection.send(Event(event))
+        self._put(Event(event))
 
 
-# ---- what crosses the pipe from a worker to the server: one typed message each, read by field
+# ---- what comes back from a worker to the server: one typed message each, read by field
+
+
+@dataclass(frozen=True)
+class Started:
+    """The worker began the task: where it runs (its process on its host), the job's first message."""
+
+    pid: int
+    host: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +110,12 @@ class Failure:
         return LabError(self.key, **self.params)
 
 
-Message = Event | Result | Failure
+Message = Started | Event | Result | Failure
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What an execution answers once its worker is gone: nothing more will come."""
 
 
 class KillReason(StrEnum):
@@ -122,20 +134,25 @@ class WorkerSettings:
     memory_cap_mb: float | None = None  # the most heap it may add (RLIMIT_DATA): beyond it an allocation fails cleanly
 
 
-def _settle_worker(settings: WorkerSettings) -> None:
+def settle_worker(settings: WorkerSettings) -> Callable[[], None]:
+    """Set the calling thread's priority and the process's torch threads, allocator and heap cap for one task;
+    returns what lifts the cap again (for a worker process that outlives its task)."""
     if settings.nice > 0:
-        os.nice(settings.nice)
-    import torch  # preloaded by the forkserver: no import cost here
+        os.nice(settings.nice)  # on Linux this thread's alone: a task run in a thread of its own lowers only itself
+    import torch  # preloaded by the forkserver (or by the Ray worker's previous task): no import cost here
 
     from lstm_core.memory import tune_malloc
 
     torch.set_num_threads(settings.torch_threads)
     tune_malloc()  # big training buffers stay in the heap instead of page-faulting back at every step
-    if settings.memory_cap_mb is not None and sys.platform.startswith("linux"):
-        # a wrong estimate then fails this job's allocation instead of waking the host's OOM killer for everyone
-        cap = _vm_data_bytes() + int(settings.memory_cap_mb * 2**20)
-        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-        resource.setrlimit(resource.RLIMIT_DATA, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+    if settings.memory_cap_mb is None or not sys.platform.startswith("linux"):
+        return lambda: None
+    # a wrong estimate then fails this job's allocation instead of waking the host's OOM killer for everyone
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    cap = _vm_data_bytes() + int(settings.memory_cap_mb * 2**20)
+    soft, hard = before
+    resource.setrlimit(resource.RLIMIT_DATA, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+    return lambda: resource.setrlimit(resource.RLIMIT_DATA, before)
 
 
 def _vm_data_bytes() -> int:
@@ -145,107 +162,98 @@ def _vm_data_bytes() -> int:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory (Linux reports KB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """This process's peak resident memory since it started or since ``reset_peak_rss`` (Linux: VmHWM)."""
+    if sys.platform.startswith("linux"):
+        with open("/proc/self/status") as status:
+            line = next((line for line in status if line.startswith("VmHWM:")), None)
+        if line is not None:
+            return int(line.split()[1]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux reports KB, macOS bytes
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def _worker_main(
-    task: Callable[..., Any], args: tuple, connection: Connection, stop: StopFlag, settings: WorkerSettings
-) -> None:
-    """Body of a worker process: run the task, then send its Result or a Failure."""
+def reset_peak_rss() -> None:
+    """Start counting this process's peak resident memory afresh (Linux), for a worker that runs many tasks."""
     try:
-        _settle_worker(settings)
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass  # not Linux, or a kernel without it: the peak then counts from the process's start
+
+
+def run_task(task: Callable[..., Any], args: tuple, channel: Channel, stop: StopFlag, settings: WorkerSettings,
+             reused: bool = False) -> Result | Failure:
+    """The body of every worker, here or on a cluster: settle, run the task, and say how it ended.
+
+    ``reused``: the process outlives this task (a Ray worker), so its peak memory is counted from now and its heap cap
+    lifted afterwards. A LabError is its sentence; a failed allocation is "out of memory"; a bug is reported as a
+    sentence, with its traceback on the worker's stderr (the server's log, or the cluster's).
+    """
+    if reused:
+        reset_peak_rss()
+    lift_cap: Callable[[], None] = lambda: None  # noqa: E731
+    try:
+        lift_cap = settle_worker(settings)
         try:
-            result = task(*args, channel=Channel(connection), stop=stop)
-            message: Result | Failure = Result(result, peak_rss_mb())
+            return Result(task(*args, channel=channel, stop=stop), peak_rss_mb())
         except LabError as err:
-            message = Failure(err.key, err.params, peak_rss_mb())
+            return Failure(err.key, err.params, peak_rss_mb())
         except MemoryError:
-            message = Failure("err_job_out_of_memory", {}, peak_rss_mb())
+            return Failure("err_job_out_of_memory", {}, peak_rss_mb())
         except RuntimeError as exc:
             if "DefaultCPUAllocator" not in str(exc):  # torch's words for a failed CPU allocation
                 raise
-            message = Failure("err_job_out_of_memory", {}, peak_rss_mb())
-        connection.send(message)
-    except BrokenPipeError:
-        pass  # the server went away: no one is left to tell
-    except Exception as exc:  # a bug in a task: report it as a sentence, and its traceback to the server's log
+            return Failure("err_job_out_of_memory", {}, peak_rss_mb())
+    except Exception as exc:  # a bug in a task: report it as a sentence, and its traceback to the log
         traceback.print_exc()
-        connection.send(Failure("err_internal", {"detail": f"{type(exc).__name__}: {exc}"}, peak_rss_mb()))
+        return Failure("err_internal", {"detail": f"{type(exc).__name__}: {exc}"}, peak_rss_mb())
     finally:
-        connection.close()
+        lift_cap()
 
 
-_context: multiprocessing.context.BaseContext | None = None
-_context_lock = threading.Lock()
-
-
-def worker_context() -> multiprocessing.context.BaseContext:
-    """A forkserver context with torch and lstm_core preloaded (spawn where there is no forkserver)."""
-    global _context
-    with _context_lock:
-        if _context is None:
-            if "forkserver" in multiprocessing.get_all_start_methods():
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(list(PRELOAD))
-                _put_package_on_forkserver_path()
-            else:
-                context = multiprocessing.get_context("spawn")
-            _install_lean_main()
-            _context = context
-        return _context
-
-
-def _put_package_on_forkserver_path() -> None:
-    """Let the forkserver import lstm_core whatever the server's working directory.
-
-    Python 3.11's forkserver does not apply the ``sys_path`` it is handed, so its preload finds only what its own
-    path (the working directory, site-packages, PYTHONPATH) holds; a failed preload is silent, and every worker
-    would then import lstm_core itself. The forkserver reads PYTHONPATH when it starts.
-    """
-    root = str(Path(__file__).resolve().parent.parent)
-    if os.path.realpath(os.getcwd()) == os.path.realpath(root):
-        return
-    current = os.environ.get("PYTHONPATH", "")
-    if root not in current.split(os.pathsep):
-        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, current) if p)
-
-
-def _install_lean_main() -> None:
-    """Keep our workers from re-running the server's main script.
-
-    multiprocessing re-imports the parent's ``__main__`` in every child so that functions defined there can be
-    unpickled. Our tasks live in lstm_core; under the ``streamlit`` console script that re-import would load all of
-    Streamlit into each worker (and under ``pytest`` all of pytest). Only processes named with our prefix skip it.
-    """
-    original = spawn.get_preparation_data
-    if getattr(original, "lean_main", False):
-        return
-
-    def preparation_data(name: str) -> dict:
-        data = original(name)
-        if str(name).startswith(PROCESS_PREFIX):
-            data.pop("init_main_from_path", None)
-            data.pop("init_main_from_name", None)
-        return data
-
-    preparation_data.lean_main = True  # type: ignore[attr-defined]
-    spawn.get_preparation_data = preparation_data
-
-
-def _noop(*args: object, channel: Channel, stop: StopFlag) -> None:
-    return None
-
-
-def _describe_exit(exitcode: int | None) -> tuple[str, dict[str, object]]:
+def describe_exit(exitcode: int | None) -> LabError:
+    """Why a local worker process ended without a last message, from its exit code."""
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = str(-exitcode)
-        return "err_worker_killed", {"signal": name}
-    return "err_worker_exited", {"code": exitcode}
+        return LabError("err_worker_killed", signal=name)
+    return LabError("err_worker_exited", code=exitcode)
+
+
+class Execution(Protocol):
+    """One job's worker, wherever it runs, as its watcher thread sees it."""
+
+    def receive(self, timeout_s: float) -> Message | Ended | None:
+        """The worker's next message; None when none came within ``timeout_s``; Ended once it is gone."""
+
+    def forward_stop(self) -> None:
+        """Pass the job's Stop to the worker (its task sees ``stop.is_set()`` within a step)."""
+
+    def kill(self) -> None:
+        """End the worker now, whatever it is doing."""
+
+    def close(self) -> LabError:
+        """Release the worker (killing it if it still runs); why it ended, for a job that sent no last message."""
+
+
+class Backend(Protocol):
+    """Where a pool's jobs run (lstm_core.backends): it launches one job's worker and knows its own capacity."""
+
+    kind: BackendKind
+
+    def launch(self, job: WorkerJob) -> Execution:
+        """Start ``job``'s task in a worker; its messages follow through the returned execution."""
+
+    def slots(self) -> int | None:
+        """How many jobs it runs at once when the server sets no cap; None for no opinion."""
+
+    def check_fits(self, memory_mb: float) -> None:
+        """LabError when no worker could hold a job estimated at ``memory_mb``, before the job is queued."""
+
+    def warm_up(self) -> threading.Thread | None:
+        """Prepare workers in the background (imports, a connection), so the first job does not wait for it."""
 
 
 @dataclass(eq=False, kw_only=True)
@@ -263,14 +271,17 @@ class WorkerJob:
     time_limit_s: float | None = None  # the task stops itself at its limit; past this plus a grace period it is killed
     min_kill_grace_s: float = TIME_LIMIT_KILL_S  # that grace period, at least
     settings: WorkerSettings = field(default_factory=WorkerSettings)
+    memory_mb: float | None = None  # its estimated peak, declared to a cluster that places jobs by memory
     status: JobStatus = JobStatus.QUEUED
     result: Any = None
     error: LabError | None = None
     abandoned: bool = False  # stopped because its owner left
-    pid: int | None = None
+    pid: int | None = None  # the worker's process, on ``host``
+    host: str | None = None
     peak_rss_mb: float | None = None  # the worker's, reported with its result
     submitted_at: float = field(default_factory=time.monotonic)
-    started_at: float | None = None
+    started_at: float | None = None  # it left the queue for a slot
+    began_at: float | None = None  # its worker reported that the task began (a cluster may place it later)
     ended_at: float | None = None
     pool: WorkerPool | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -324,16 +335,28 @@ class WorkerJob:
 
 
 class WorkerPool:
-    """Runs at most ``max_running`` jobs at once across all sessions, each in its own process; the rest wait in FIFO order."""
+    """Runs at most ``max_running`` jobs at once across all sessions, each in a worker of ``backend``; the rest wait
+    in FIFO order.
 
-    def __init__(self, max_running: int | None = None) -> None:
-        self.max_running = max_running or int(os.environ.get("LSTM_LAB_MAX_JOBS", "2"))
+    The cap is ``max_running`` when given, else LSTM_LAB_MAX_JOBS, else what the backend can run (a cluster's CPUs),
+    else DEFAULT_MAX_JOBS.
+    """
+
+    def __init__(self, backend: Backend, max_running: int | None = None) -> None:
+        self.backend = backend
+        from_env = os.environ.get("LSTM_LAB_MAX_JOBS")
+        self._max_running = max_running or (int(from_env) if from_env else None)
         self._cond = threading.Condition()  # re-entrant: a stop() from inside a locked check may wake() us
         self._queue: deque[WorkerJob] = deque()
         self._running: set[WorkerJob] = set()
         self._threads: list[threading.Thread] = []
         self._jobs: list[WorkerJob] = []
         atexit.register(self.shutdown)
+
+    @property
+    def max_running(self) -> int:
+        """How many jobs run at once."""
+        return max(1, self._max_running or self.backend.slots() or DEFAULT_MAX_JOBS)
 
     def start(self, job: WorkerJob) -> WorkerJob:
         """Queue ``job`` and start the thread that watches it; returns it."""
@@ -346,18 +369,10 @@ class WorkerPool:
         thread.start()
         return job
 
-    def warm_up(self) -> threading.Thread:
-        """Start the forkserver (it imports torch once) in the background, so the first job does not wait for it."""
-        thread = threading.Thread(target=self._start_noop, name="forkserver-warm-up", daemon=True)
-        thread.start()
-        return thread
-
-    @staticmethod
-    def _start_noop() -> None:
-        context = worker_context()
-        process = context.Process(target=_noop, name=f"{PROCESS_PREFIX}-warm-up", kwargs={"channel": None, "stop": None})
-        process.start()
-        process.join()
+    def warm_up(self) -> threading.Thread | None:
+        """Let the backend prepare its workers in the background (the forkserver imports torch once; a cluster
+        connects), so the first job does not wait for it."""
+        return self.backend.warm_up()
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
         """Stop every job and wait for its watcher, so no worker outlives the server."""
@@ -404,7 +419,7 @@ class WorkerPool:
     def _watch(self, job: WorkerJob) -> None:
         try:
             if self._acquire(job):
-                self._run_process(job)
+                self._run(job)
             else:
                 self._release(job)
                 job._finish(JobStatus.CANCELLED)
@@ -424,64 +439,58 @@ class WorkerPool:
             self._running.discard(job)
             self._cond.notify_all()
 
-    def _run_process(self, job: WorkerJob) -> None:
-        context = worker_context()
-        receiver, sender = context.Pipe(duplex=False)
-        stop_flag = context.Event()
-        process = context.Process(
-            target=_worker_main, args=(job.task, job.args, sender, stop_flag, job.settings),
-            name=f"{PROCESS_PREFIX}-{job.name}", daemon=True,
-        )
-        process.start()
-        sender.close()  # the worker holds the only writing end now: its exit ends our reads
-        job.pid = process.pid
+    def _run(self, job: WorkerJob) -> None:
+        """Launch ``job`` on the backend and follow it to its end: its messages, its Stop, its owner and its clock."""
+        execution = self.backend.launch(job)
         final: Result | Failure | None = None
         killed_because: KillReason | None = None
+        killed_at: float | None = None
         stop_forwarded_at: float | None = None
         try:
             while True:
                 now = time.monotonic()
                 job.check_owner()
                 if job.stop_requested and stop_forwarded_at is None:
-                    stop_flag.set()
+                    execution.forward_stop()
                     stop_forwarded_at = now
                 if killed_because is None:
                     killed_because = self._overdue(job, now, stop_forwarded_at)
                     if killed_because is not None:
-                        process.kill()
-                ready = wait([receiver, process.sentinel], timeout=POLL_S)
-                if receiver in ready:
-                    try:
-                        message: Message = receiver.recv()
-                    except EOFError:  # the worker closed its end: it has ended
-                        break
-                    if isinstance(message, Event):
-                        job.on_event(message.payload)
-                    else:
-                        final = message
-                elif process.sentinel in ready:
+                        execution.kill()
+                        killed_at = now
+                elif now - (killed_at or now) > JOIN_S:
+                    break  # killed, and still not gone (a frozen process on a remote node): stop waiting for it
+                message = execution.receive(POLL_S)
+                if message is None:
+                    continue
+                if isinstance(message, Ended):
                     break
+                if isinstance(message, Started):
+                    with job._lock:
+                        job.pid, job.host, job.began_at = message.pid, message.host, time.monotonic()
+                elif isinstance(message, Event):
+                    job.on_event(message.payload)
+                else:
+                    final = message
         finally:
-            receiver.close()
-            process.join(timeout=JOIN_S)
-            if process.is_alive():
-                process.kill()
-                process.join(timeout=JOIN_S)
-        self._release(job)  # its process has ended: the next job may start while this one's result is built
-        self._settle(job, final, process.exitcode, killed_because)
+            lost = execution.close()
+        self._release(job)  # its worker has ended: the next job may start while this one's result is built
+        self._settle(job, final, lost, killed_because)
 
     @staticmethod
     def _overdue(job: WorkerJob, now: float, stop_forwarded_at: float | None) -> KillReason | None:
         if job.abandoned and stop_forwarded_at is not None and now - stop_forwarded_at > ABANDONED_KILL_S:
             return KillReason.ABANDONED
-        started = job.started_at or now
+        started = job.began_at or job.started_at or now  # a job a cluster has not placed yet is on the clock too
         if job.time_limit_s is not None and now - started > job.time_limit_s + job.kill_grace_s():
             return KillReason.TIME_LIMIT
         return None
 
     @staticmethod
-    def _settle(job: WorkerJob, final: Result | Failure | None, exitcode: int | None,
+    def _settle(job: WorkerJob, final: Result | Failure | None, lost: LabError | None,
                 killed_because: KillReason | None) -> None:
+        """End ``job`` from its last message; without one, from why the watcher killed it, else from how its
+        worker was ``lost``."""
         if isinstance(final, Result):
             job.peak_rss_mb = final.peak_rss_mb
             try:
@@ -506,5 +515,4 @@ class WorkerPool:
             else:
                 job._finish(JobStatus.FAILED, LabError("err_job_time_killed", seconds=f"{job.time_limit_s:.0f}"))
         else:
-            key, params = _describe_exit(exitcode)
-            job._finish(JobStatus.FAILED, LabError(key, **params))
+            job._finish(JobStatus.FAILED, lost or LabError("err_worker_exited", code=None))

@@ -24,7 +24,7 @@ from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import Trainer
 from lstm_core.weights import from_bytes
-from lstm_core.workers import JobStatus, KillReason, WorkerPool
+from lstm_core.workers import JobStatus, KillReason, WorkerPool, describe_exit
 from tests.helpers import TINY, tiny_frame, wait_for
 
 
@@ -224,7 +224,7 @@ def test_a_time_limited_job_on_a_throttled_worker_keeps_its_best_weights():
 def test_without_reported_weights_a_killed_job_fails_with_a_sentence():
     job = TrainingJob(task=train_task, config=TINY, dataset_name="x", frame=tiny_frame(),
                       prepared=Prepared(tiny_frame(), TINY), time_limit_s=5.0)
-    WorkerPool._settle(job, None, -9, KillReason.TIME_LIMIT)
+    WorkerPool._settle(job, None, describe_exit(-9), KillReason.TIME_LIMIT)
     assert job.status == "failed" and job.error.key == "err_job_time_killed" and job.run is None
 
 

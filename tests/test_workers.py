@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lstm_core.backends.local import LocalBackend
 from lstm_core.errors import LabError
 from lstm_core.i18n import TABLE
 from lstm_core.workers import (
@@ -20,6 +21,7 @@ from lstm_core.workers import (
     WorkerJob,
     WorkerPool,
     WorkerSettings,
+    describe_exit,
 )
 from tests.helpers import wait_for
 
@@ -70,7 +72,7 @@ class Recorder(WorkerJob):
 
 
 def test_a_task_runs_in_its_own_settled_process_and_streams_its_events():
-    pool = WorkerPool(max_running=2)
+    pool = WorkerPool(LocalBackend(), max_running=2)
     job = pool.start(Recorder(task=count_task, args=(5,), settings=WorkerSettings(nice=5, torch_threads=1)))
     wait_for(lambda: job.finished)
     assert job.status == JobStatus.DONE and job.events == [1, 2, 3, 4, 5]
@@ -88,10 +90,11 @@ def test_a_worker_does_not_rerun_the_servers_main_script(tmp_path):
         "import sys, time\n"
         f"open({str(marker)!r}, 'a').write('imported\\n')\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from lstm_core.backends.local import LocalBackend\n"
         "from lstm_core.workers import WorkerJob, WorkerPool\n"
         "from lstm_core.limits import n_parameters as task\n"  # any importable function: the job fails, that is fine
         "if __name__ == '__main__':\n"
-        "    job = WorkerPool(1).start(WorkerJob(task=task))\n"
+        "    job = WorkerPool(LocalBackend(), 1).start(WorkerJob(task=task))\n"
         "    while not job.finished:\n"
         "        time.sleep(0.02)\n"
         "    print(job.status)\n"
@@ -103,7 +106,7 @@ def test_a_worker_does_not_rerun_the_servers_main_script(tmp_path):
 
 
 def test_stop_reaches_the_worker_and_its_answer_comes_back():
-    pool = WorkerPool(max_running=1)
+    pool = WorkerPool(LocalBackend(), max_running=1)
     job = pool.start(Recorder(task=wait_for_stop_task))
     wait_for(lambda: job.events == ["waiting"])
     job.stop()
@@ -113,7 +116,7 @@ def test_stop_reaches_the_worker_and_its_answer_comes_back():
 
 @pytest.mark.parametrize(("task", "key"), [(refuse_task, "err_cfg_no_features"), (buggy_task, "err_internal")])
 def test_errors_in_a_task_come_back_as_sentences(task, key):
-    pool = WorkerPool(max_running=1)
+    pool = WorkerPool(LocalBackend(), max_running=1)
     job = pool.start(WorkerJob(task=task))
     wait_for(lambda: job.finished)
     assert job.status == JobStatus.FAILED and job.error.key == key
@@ -122,7 +125,7 @@ def test_errors_in_a_task_come_back_as_sentences(task, key):
 
 
 def test_an_allocation_beyond_the_memory_cap_fails_the_job_not_the_host():
-    pool = WorkerPool(max_running=1)
+    pool = WorkerPool(LocalBackend(), max_running=1)
     capped = pool.start(WorkerJob(task=greedy_task, args=(400,), settings=WorkerSettings(memory_cap_mb=200)))
     roomy = pool.start(WorkerJob(task=greedy_task, args=(100,), settings=WorkerSettings(memory_cap_mb=200)))
     wait_for(lambda: capped.finished and roomy.finished)
@@ -131,7 +134,7 @@ def test_an_allocation_beyond_the_memory_cap_fails_the_job_not_the_host():
 
 
 def test_queue_membership_is_by_identity():
-    pool = WorkerPool(max_running=1)
+    pool = WorkerPool(LocalBackend(), max_running=1)
     first = pool.start(Recorder(task=wait_for_stop_task))
     twins = [pool.start(WorkerJob(task=count_task, args=(1,))) for _ in range(2)]
     wait_for(lambda: first.status == JobStatus.RUNNING)
@@ -153,7 +156,7 @@ class SlotWitness(WorkerJob):
 
 def test_a_finished_job_has_already_freed_its_slot_and_left_the_queue():
     """Seen finished means gone from the pool: a caller that waited for ``finished`` may count on the slot."""
-    pool = WorkerPool(max_running=1)
+    pool = WorkerPool(LocalBackend(), max_running=1)
     done = pool.start(SlotWitness(task=count_task, args=(1,)))
     wait_for(lambda: done.finished)
     assert done.status == JobStatus.DONE and done.result == (0, 0) and pool.running_count() == 0
@@ -185,7 +188,7 @@ def test_messages_cross_the_pipe_as_typed_records():
 ])
 def test_how_a_job_ends_is_read_from_its_last_message_or_kill_reason(final, killed, status, key, peak):
     job = WorkerJob(task=count_task, time_limit_s=30.0)
-    WorkerPool._settle(job, final, -9, killed)
+    WorkerPool._settle(job, final, describe_exit(-9), killed)
     assert job.status == status and job.peak_rss_mb == peak
     assert (job.error.key if job.error else None) == key
     if isinstance(final, Result):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from lstm_core.backends.local import LocalBackend
 from lstm_core.tune.study import TrialEvent, TuneSpec, run_trials
 from lstm_core.workers import Channel, StopFlag, WorkerJob, WorkerPool, WorkerSettings
 
@@ -52,7 +53,7 @@ def submit_workers(pool: WorkerPool, spec: TuneSpec, on_trial: Callable[[TrialEv
 
 def run_workers(spec: TuneSpec, on_trial: Callable[[TrialEvent], None] | None = None) -> list[TuneWorkerJob]:
     """Run ``spec.workers`` local worker processes against the study until they end (Ctrl-C stops them)."""
-    pool = WorkerPool(max_running=spec.workers)
+    pool = WorkerPool(LocalBackend(), max_running=spec.workers)
     jobs = submit_workers(pool, spec, on_trial, WorkerSettings(nice=0))
     try:
         while not all(job.finished for job in jobs):
