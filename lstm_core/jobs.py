@@ -215,6 +215,9 @@ class TrainingJob(WorkerJob):
             self.run = self.result = run
 
     def progress(self) -> Progress:
+        # the pool's lock is never taken inside the job's: a watcher that starts a job holds the pool's and then takes
+        # the job's, so a snapshot that waited for the pool while holding the job froze every queue of the server
+        place = self.pool.queue_place(self) if self.pool is not None else 0
         with self._lock:
             tick = self._tick
             train_samples = self.prepared.n_samples("train")
@@ -225,11 +228,12 @@ class TrainingJob(WorkerJob):
             if rate is not None and self.status == JobStatus.RUNNING:
                 since_tick = time.monotonic() - self._tick_at
                 left = max((self.config.epochs * train_samples - tick.samples) / rate - since_tick, 0.0)
-                if self.time_limit_s is not None and self.started_at is not None:
-                    left = min(left, max(self.time_limit_s - (time.monotonic() - self.started_at), 0.0))
+                began = self.began_at or self.started_at
+                if self.time_limit_s is not None and began is not None:
+                    left = min(left, max(self.time_limit_s - (time.monotonic() - began), 0.0))
             return Progress(
                 status=self.status,
-                queue_place=self.pool.queue_place(self) if self.pool is not None else 0,
+                queue_place=place if self.status == JobStatus.QUEUED else 0,
                 tick=tick,
                 epochs=self.config.epochs,
                 samples_per_s=rate,

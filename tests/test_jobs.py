@@ -89,6 +89,32 @@ def test_stopping_one_of_two_identical_waiting_jobs_keeps_the_queue_moving():
     assert manager.running_count() == 0 and manager.queue_place(d) == 0
 
 
+def test_a_progress_snapshot_never_holds_its_job_while_it_waits_for_the_pool():
+    """The freeze: the page's progress() held the job's lock while it waited for the pool's, and a watcher starting a
+    job held the pool's lock while it waited for the job's. Neither moved again, nor did any queue of the server."""
+    manager = JobManager(max_running=1)
+    frame = tiny_frame()
+    job = TrainingJob(task=train_task, config=TINY, dataset_name="x", frame=frame, prepared=Prepared(frame, TINY))
+    job.pool = manager
+    reached = threading.Event()
+    ask_pool = manager.queue_place
+
+    def queue_place(asked):
+        reached.set()  # the snapshot is at the pool's door
+        return ask_pool(asked)
+
+    manager.queue_place = queue_place
+    with manager._cond:  # what a watcher holds while it starts a job
+        reader = threading.Thread(target=job.progress, daemon=True)
+        reader.start()
+        assert reached.wait(timeout=10)
+        got_job = job._lock.acquire(timeout=2.0)  # what the watcher takes next
+        if got_job:
+            job._lock.release()
+    reader.join(timeout=10)
+    assert got_job and not reader.is_alive()
+
+
 def test_bad_config_is_refused_before_anything_starts():
     manager = JobManager(max_running=1)
     with pytest.raises(LabError) as err:
