@@ -1,4 +1,5 @@
-"""Training jobs: each trains in a worker process (lstm_core.workers) and streams progress back for the live chart.
+"""Training jobs: each trains in a worker process (lstm_core.workers: on this machine, or on a Ray cluster) and
+streams progress back for the live chart.
 
 The worker runs ``train_task``, which is ``train_run`` with its progress sent as ``TrainTick`` messages; it returns
 the run as a ``SavedRun`` (record and safetensors bytes), which the server turns into a ``Run`` with ``Run.restore``,
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from lstm_core.backends import backend_for, ray_address
 from lstm_core.backends.local import LocalBackend
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
@@ -272,7 +274,7 @@ class JobManager(WorkerPool):
         """
         prepared = Prepared(frame, config)
         estimate = check_job_fits(config, len(frame), self.limits)
-        self.backend.check_fits(estimate.total_mb)
+        self.backend.check_fits(estimate.total_mb)  # a cluster: some node must have that much memory to give
         job = TrainingJob(
             task=train_task, args=(frame, dataset_name, config, self.limits), name=dataset_name, owner_alive=owner_alive,
             time_limit_s=self.limits.max_job_s, min_kill_grace_s=self.min_kill_grace_s, settings=self.settings,
@@ -288,11 +290,12 @@ _default_lock = threading.Lock()
 
 
 def default_manager() -> JobManager:
-    """The process-wide manager shared by every browser session; its forkserver starts in the background."""
+    """The process-wide manager shared by every browser session, on the Ray cluster at LSTM_LAB_RAY_ADDRESS or else
+    on this machine; its workers get ready in the background (a forkserver imports torch; a cluster connects)."""
     global _default_manager
     with _default_lock:
         if _default_manager is None:
-            _default_manager = JobManager()
+            _default_manager = JobManager(backend=backend_for(ray_address()))
             _default_manager.warm_up()
         return _default_manager
 

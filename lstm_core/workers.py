@@ -129,16 +129,23 @@ class KillReason(StrEnum):
 class WorkerSettings:
     """How a worker process sets itself up before its task runs."""
 
-    nice: int = 10  # steps down in priority, so that the server answers clicks first on a busy CPU
+    nice: int = 10  # steps down in priority, so that the server answers clicks first on a busy CPU (see settle_worker)
     torch_threads: int = 1  # one core per job: jobs run beside each other and beside the server
     memory_cap_mb: float | None = None  # the most heap it may add (RLIMIT_DATA): beyond it an allocation fails cleanly
 
 
-def settle_worker(settings: WorkerSettings) -> Callable[[], None]:
+def settle_worker(settings: WorkerSettings, reused: bool = False) -> Callable[[], None]:
     """Set the calling thread's priority and the process's torch threads, allocator and heap cap for one task;
-    returns what lifts the cap again (for a worker process that outlives its task)."""
+    returns what lifts the cap again.
+
+    ``reused``: the process outlives the task (a Ray worker, which Ray already runs below its own priority, at nice
+    15 by default): the thread is made at least ``settings.nice`` nice rather than that much nicer again.
+    """
     if settings.nice > 0:
-        os.nice(settings.nice)  # on Linux this thread's alone: a task run in a thread of its own lowers only itself
+        current = os.nice(0)
+        wanted = max(current, settings.nice) if reused else current + settings.nice
+        if wanted > current:
+            os.nice(wanted - current)  # on Linux this thread's alone: a task in a thread of its own lowers only itself
     import torch  # preloaded by the forkserver (or by the Ray worker's previous task): no import cost here
 
     from lstm_core.memory import tune_malloc
@@ -193,7 +200,7 @@ def run_task(task: Callable[..., Any], args: tuple, channel: Channel, stop: Stop
         reset_peak_rss()
     lift_cap: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        lift_cap = settle_worker(settings)
+        lift_cap = settle_worker(settings, reused)
         try:
             return Result(task(*args, channel=channel, stop=stop), peak_rss_mb())
         except LabError as err:
@@ -351,7 +358,7 @@ class WorkerPool:
         self._running: set[WorkerJob] = set()
         self._threads: list[threading.Thread] = []
         self._jobs: list[WorkerJob] = []
-        atexit.register(self.shutdown)
+        self._exit_registered = False
 
     @property
     def max_running(self) -> int:
@@ -362,6 +369,11 @@ class WorkerPool:
         """Queue ``job`` and start the thread that watches it; returns it."""
         job.pool = self
         thread = threading.Thread(target=self._watch, args=(job,), name=f"watch-{job.name}", daemon=True)
+        if not self._exit_registered:
+            # at exit, handlers run last-registered first: registered now, after the backend connected (a Ray cluster,
+            # when the job was sized), the jobs stop while their backend can still tell them to
+            atexit.register(self.shutdown)
+            self._exit_registered = True
         with self._cond:
             self._queue.append(job)
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]

@@ -20,6 +20,8 @@ import yfinance  # noqa: E402
 from browser import CHROMIUM, launch_chromium, streamlit_server  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from tests.helpers import need_ray  # noqa: E402
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: quick failures show first, and no AppTest runs beside a live Playwright loop."""
@@ -50,6 +52,24 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(yfinance, "Ticker", refuse)
     monkeypatch.setattr(yfinance, "download", refuse)
+
+
+# ---------------------------------------------------------------- where jobs run
+
+@pytest.fixture(scope="session")
+def ray_backend() -> object:
+    """One connection to the test cluster for the whole session (Ray holds one per process)."""
+    from lstm_core.backends import backend_for
+
+    return backend_for(need_ray())
+
+
+@pytest.fixture(params=["local", "ray"])
+def backend(request: pytest.FixtureRequest) -> object:
+    """Each backend in turn: worker processes of this machine, and the Ray cluster that .ci/run starts."""
+    from lstm_core.backends import LocalBackend
+
+    return LocalBackend() if request.param == "local" else request.getfixturevalue("ray_backend")
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""Small shared builders for tests: a tiny config and dataset that train in well under a second."""
+"""Small shared builders for tests: a tiny config and dataset that train in well under a second, and the test
+cluster's address."""
+
+import os
 
 from lstm_core.config import RunConfig
 from lstm_core.data import load_synthetic
@@ -59,3 +62,16 @@ def copy_of(run, run_id: str, dataset: str | None = None):
     twin = copy.copy(run)
     twin.record = replace(run.record, run_id=run_id, dataset=run.dataset_name if dataset is None else dataset)
     return twin
+
+
+def need_ray() -> str:
+    """The Ray cluster .ci/run starts (LSTM_LAB_TEST_RAY_ADDRESS): skipped where there is none, failed on CI."""
+    import pytest
+
+    address = os.environ.get("LSTM_LAB_TEST_RAY_ADDRESS")
+    if not address:
+        message = "LSTM_LAB_TEST_RAY_ADDRESS is not set (.ci/run starts a Ray cluster and sets it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return address

@@ -1,5 +1,7 @@
-"""Tests of lstm_core.jobs: training in worker processes, the cap and its queue, stop, cancel, crashes, reproducibility."""
+"""Tests of lstm_core.jobs: training in worker processes, the cap and its queue, stop, cancel, crashes, reproducibility;
+the tests that take a ``backend`` run on this machine's worker processes and on the Ray cluster .ci/run starts."""
 
+import contextlib
 import os
 import signal
 import threading
@@ -19,17 +21,18 @@ from lstm_core.jobs import (
     format_seconds,
     train_task,
 )
-from lstm_core.limits import JobLimits
+from lstm_core.limits import JobLimits, estimate_job_mb
 from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
+from lstm_core.runs import train_run
 from lstm_core.trainer import Trainer
 from lstm_core.weights import from_bytes
-from lstm_core.workers import JobStatus, KillReason, WorkerPool, describe_exit
+from lstm_core.workers import BackendKind, JobStatus, KillReason, WorkerPool, describe_exit
 from tests.helpers import TINY, tiny_frame, wait_for
 
 
-def test_job_trains_in_a_worker_process_and_reports_progress():
-    manager = JobManager(max_running=2)
+def test_job_trains_in_a_worker_process_and_reports_progress(backend):
+    manager = JobManager(max_running=2, backend=backend)
     job = manager.submit(tiny_frame(), "sine", TINY.with_(epochs=4))
     wait_for(lambda: job.finished)
     p = job.progress()
@@ -41,11 +44,11 @@ def test_job_trains_in_a_worker_process_and_reports_progress():
     x_test, _ = job.prepared.tensors("test")  # the weights that came back predict what the worker predicted
     again = job.prepared.to_readable("test", job.run.model(x_test).detach().numpy())
     assert again == pytest.approx(job.run.test_predictions, rel=1e-5)
-    assert job.peak_rss_mb > 100 and job.first_batch_at > job.submitted_at
+    assert job.peak_rss_mb > 100 and job.first_batch_at > job.began_at > job.submitted_at and job.host
 
 
-def test_cap_queues_extra_jobs_in_order():
-    manager = JobManager(max_running=1)
+def test_cap_queues_extra_jobs_in_order(backend):
+    manager = JobManager(max_running=1, backend=backend)
     slow = TINY.with_(epochs=200, patience=200, batch=4)
     first = manager.submit(tiny_frame(), "a", slow)
     wait_for(lambda: first.status == "running")
@@ -127,10 +130,10 @@ def test_format_seconds():
     assert format_seconds(75.4) == "1:15" and format_seconds(None) == "–" and format_seconds(float("inf")) == "–"
 
 
-def test_job_whose_owner_left_stops_and_frees_its_place():
+def test_job_whose_owner_left_stops_and_frees_its_place(backend):
     owner_here = threading.Event()
     owner_here.set()
-    manager = JobManager(max_running=1)
+    manager = JobManager(max_running=1, backend=backend)
     long_run = TINY.with_(epochs=500, patience=500, batch=4)
     running = manager.submit(tiny_frame(), "a", long_run, owner_alive=owner_here.is_set)
     queued = manager.submit(tiny_frame(seed=1), "b", long_run, owner_alive=owner_here.is_set)
@@ -153,24 +156,30 @@ def test_job_without_an_owner_check_runs_to_its_end():
     assert job.status == "done" and not job.abandoned and job.run.record.epochs_run == 3
 
 
-def test_a_killed_worker_fails_its_job_with_a_sentence_and_the_next_job_runs():
-    manager = JobManager(max_running=1)
+# how each backend says that a job's worker was killed: a local exit status names its signal; a cluster only knows
+# that its worker (on that host) is gone
+KILLED = {BackendKind.LOCAL: ("err_worker_killed", "signal", "SIGKILL"), BackendKind.RAY: ("err_worker_lost", "host", None)}
+
+
+def test_a_killed_worker_fails_its_job_with_a_sentence_and_the_next_job_runs(backend):
+    manager = JobManager(max_running=1, backend=backend)
     victim = manager.submit(tiny_frame(), "a", TINY.with_(epochs=500, patience=500, batch=4))
     waiting = manager.submit(tiny_frame(seed=1), "b", TINY)
     wait_for(lambda: victim.progress().tick.epoch >= 1)
-    os.kill(victim.pid, signal.SIGKILL)  # what the kernel's OOM killer does
+    os.kill(victim.pid, signal.SIGKILL)  # what the kernel's OOM killer does (the test cluster's nodes are this host)
     wait_for(lambda: victim.finished)
     assert victim.status == "failed" and victim.run is None
-    assert victim.error.key == "err_worker_killed" and victim.error.params == {"signal": "SIGKILL"}
-    assert "SIGKILL" in victim.error.message("zh") and "memory" in str(victim.error)
+    key, param, value = KILLED[backend.kind]
+    assert victim.error.key == key and victim.error.params == {param: value or victim.host}
+    assert (value or victim.host) in victim.error.message("zh") and "memory" in str(victim.error)
     wait_for(lambda: waiting.finished)
     assert waiting.status == "done" and waiting.run.record.epochs_run == TINY.epochs
 
 
-def test_two_dropout_jobs_side_by_side_reproduce_their_solo_weights_bit_for_bit():
+def test_two_dropout_jobs_side_by_side_reproduce_their_solo_weights_bit_for_bit(backend):
     frame = tiny_frame(n_days=400)
     configs = [TINY.with_(layers=2, dropout=0.3, epochs=4, patience=10, seed=s) for s in (3, 4)]
-    manager = JobManager(max_running=2)
+    manager = JobManager(max_running=2, backend=backend)
     solo = []
     for config in configs:
         job = manager.submit(frame, "sine", config)
@@ -184,10 +193,20 @@ def test_two_dropout_jobs_side_by_side_reproduce_their_solo_weights_bit_for_bit(
         assert all(torch.equal(alone[name], weights[name]) for name in alone)
     # the two seeds do give different weights: the comparison above could fail
     assert not torch.equal(solo[0]["rnn.weight_hh_l1"], solo[1]["rnn.weight_hh_l1"])
+    # and wherever they train, the same seed gives the same weights as training in this process on one thread, as
+    # workers train
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        here = train_run(frame, "sine", configs[0]).model.state_dict()
+    finally:
+        torch.set_num_threads(threads)
+    assert all(torch.equal(here[name], solo[0][name]) for name in here)
 
 
-def test_a_job_past_its_time_limit_stops_and_keeps_its_best_weights():
-    manager = JobManager(max_running=1, limits=JobLimits(max_job_s=3.0))  # room for a whole epoch on a busy CPU
+def test_a_job_past_its_time_limit_stops_and_keeps_its_best_weights(backend):
+    # room for a whole epoch on a busy CPU
+    manager = JobManager(max_running=1, limits=JobLimits(max_job_s=3.0), backend=backend)
     job = manager.submit(tiny_frame(), "a", TINY.with_(epochs=1000, patience=1000, batch=4))
     wait_for(lambda: job.finished, timeout=30)
     run = job.run
@@ -197,12 +216,34 @@ def test_a_job_past_its_time_limit_stops_and_keeps_its_best_weights():
     assert run.record.best_val_loss == best and run.history[run.record.best_epoch].val_loss == best
 
 
-def test_a_job_too_big_for_the_memory_budget_is_refused_before_it_starts():
-    manager = JobManager(max_running=1, limits=JobLimits(max_job_mb=300))
+def test_a_job_too_big_for_the_memory_budget_is_refused_before_it_starts(backend):
+    manager = JobManager(max_running=1, limits=JobLimits(max_job_mb=300), backend=backend)
     with pytest.raises(LabError) as err:
         manager.submit(tiny_frame(), "a", TINY.with_(batch=256, window=60, hidden=128))
     assert err.value.key == "err_job_memory" and "300 MB" in str(err.value) and "300 MB" in err.value.message("zh")
     assert manager.running_count() == 0 and not manager._queue
+
+
+SIZES = [(250, 128, 1024), (250, 512, 1024), (500, 512, 4096)]  # (window, hidden, batch): 2.4, 8.4 and ~67 GB
+
+
+def test_a_job_no_node_of_the_cluster_can_hold_is_refused_before_it_starts(ray_backend):
+    """The server's own budget allows it; the cluster's largest node (1.5 GB in .ci/run's) does not."""
+    largest_mb = max(node["memory"] for node in ray_backend.nodes() if node.get("CPU")) / 2**20
+    manager = JobManager(max_running=1, limits=JobLimits(max_job_mb=100_000), backend=ray_backend)
+    frame = tiny_frame(n_days=3000)
+    fits = TINY.with_(window=60, hidden=32)
+    too_big = next(config for config in (TINY.with_(window=w, hidden=h, batch=b) for w, h, b in SIZES)
+                   if estimate_job_mb(config, len(frame)) > largest_mb)
+    with pytest.raises(LabError) as err:
+        manager.submit(frame, "a", too_big)
+    need = estimate_job_mb(too_big, len(frame), manager.limits)
+    assert err.value.key == "err_job_memory_cluster" and f"{need:,.0f} MB" in str(err.value)
+    assert f"{largest_mb:,.0f} MB" in err.value.message("zh")
+    assert manager.running_count() == 0 and not manager._queue
+    job = manager.submit(frame, "a", fits.with_(epochs=1))  # a job that fits is placed, with its estimate declared
+    wait_for(lambda: job.finished)
+    assert job.status == "done" and job.memory_mb == pytest.approx(estimate_job_mb(fits, len(frame), manager.limits))
 
 
 def _tick(samples: int, seconds: float, batch: int = 1) -> TrainTick:
@@ -226,18 +267,22 @@ def test_rate_and_time_left_wait_for_measured_batches():
     assert job.progress().seconds_left <= 60.0
 
 
-def test_a_time_limited_job_on_a_throttled_worker_keeps_its_best_weights():
+def test_a_time_limited_job_on_a_throttled_worker_keeps_its_best_weights(backend):
     """The reported loss: on a busy host a job past its limit was killed in its final evaluation with its result.
 
     Here the worker is frozen (SIGSTOP: a host so loaded it gets no CPU) once it has reported best weights; the
     watcher kills it past its limit and grace, and the server finishes the run from those weights.
     """
-    manager = JobManager(max_running=1, limits=JobLimits(max_job_s=5.0), min_kill_grace_s=0.5)
+    manager = JobManager(max_running=1, limits=JobLimits(max_job_s=5.0), min_kill_grace_s=0.5, backend=backend)
     job = manager.submit(tiny_frame(), "a", TINY.with_(epochs=1000, patience=1000, batch=4))
     wait_for(lambda: job._checkpoint is not None and job._checkpoint.best_epoch >= 1)
     os.kill(job.pid, signal.SIGSTOP)
     sent = job._checkpoint
-    wait_for(lambda: job.finished)
+    try:
+        wait_for(lambda: job.finished)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(job.pid, signal.SIGCONT)  # a worker the kill did not reach must not stay frozen
     run = job.run
     assert job.status == "done" and job.salvaged and run.stop_reason == "time_limit"
     assert run.record.best_epoch == sent.best_epoch >= 1 and run.history == sent.history

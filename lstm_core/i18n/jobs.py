@@ -1,4 +1,5 @@
-"""Sentences about jobs as the server runs them: memory and time limits, and worker processes that end badly."""
+"""Sentences about jobs as the server runs them: memory and time limits, worker processes that end badly, and the
+Ray cluster that may run them."""
 
 EN: dict[str, str] = {
     "err_job_memory": (
@@ -21,6 +22,29 @@ EN: dict[str, str] = {
         "Training reached the server's time limit of {seconds} s before it had scored its first weights, and was "
         "ended with nothing to keep. Try fewer epochs, a smaller model or less data."
     ),
+    "err_job_memory_cluster": (
+        "These settings need about {need_mb} MB of memory to train, more than any machine of the cluster can give one "
+        "job (the largest has {largest_mb} MB). Lower the batch size, the window, the hidden units or the layers."
+    ),
+    "err_worker_lost": (
+        "The cluster lost the worker that was training this job (on {host}): it was killed, ran out of memory, or its "
+        "machine left the cluster. The server and your other runs are fine: please try again."
+    ),
+    "err_ray_unreachable": (
+        "The Ray cluster at {address} cannot be reached ({detail}). Check LSTM_LAB_RAY_ADDRESS (the host:port of "
+        "`ray start --head`), that the cluster is running, and that this server has its token."
+    ),
+    "err_ray_address": "'{address}' is not a Ray cluster's address: write it as host:port, such as 10.0.0.5:6379.",
+    "err_ray_not_installed": (
+        "Jobs are set to run on a Ray cluster, but Ray is not installed here: pip install -r requirements-ray.txt."
+    ),
+    "err_ray_other_cluster": (
+        "This process is connected to the Ray cluster at {connected} and cannot use a second one ({address})."
+    ),
+    "err_ray_node": (
+        "A machine of the cluster could not run LSTM Lab's code ({detail}). Every node needs the app's requirements "
+        "(pip install -r requirements.txt -r requirements-ray.txt) and the same Python as the server."
+    ),
 }
 
 ZH: dict[str, str] = {
@@ -35,4 +59,23 @@ ZH: dict[str, str] = {
     ),
     "err_worker_exited": "训练进程意外结束（退出码 {code}）。服务器和你的其他运行都不受影响：请重试。",
     "err_job_time_killed": "训练在第一次评估权重之前就到了服务器的时间上限 {seconds} 秒，已被结束，没有可保留的结果。请减少轮数、换一个更小的模型或用更少的数据。",
+    "err_job_memory_cluster": (
+        "这些设置训练时大约需要 {need_mb} MB 内存，超过了集群中任何一台机器能分给单个任务的内存（最大的一台有 "
+        "{largest_mb} MB）。请减小批大小、窗口、隐藏单元数或层数。"
+    ),
+    "err_worker_lost": (
+        "集群失去了正在训练这个任务的工作进程（在 {host} 上）：它被结束、内存耗尽，或者所在机器离开了集群。"
+        "服务器和你的其他运行都不受影响：请重试。"
+    ),
+    "err_ray_unreachable": (
+        "无法连接位于 {address} 的 Ray 集群（{detail}）。请检查 LSTM_LAB_RAY_ADDRESS（`ray start --head` 的 "
+        "主机:端口）、集群是否在运行，以及本服务器是否有集群的令牌。"
+    ),
+    "err_ray_address": "'{address}' 不是 Ray 集群的地址：请写成 主机:端口，例如 10.0.0.5:6379。",
+    "err_ray_not_installed": "任务被设置为在 Ray 集群上运行，但这里没有安装 Ray：pip install -r requirements-ray.txt。",
+    "err_ray_other_cluster": "本进程已连接到位于 {connected} 的 Ray 集群，不能再使用另一个集群（{address}）。",
+    "err_ray_node": (
+        "集群中有一台机器无法运行 LSTM 实验室的代码（{detail}）。每个节点都需要安装应用的依赖"
+        "（pip install -r requirements.txt -r requirements-ray.txt），并使用与服务器相同的 Python。"
+    ),
 }
