@@ -104,8 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--pruner", default=TuneSpec.pruner,
                       help=f"one of {', '.join(PrunerKind)} (default {TuneSpec.pruner})")
     tune.add_argument("--workers", type=_whole_number, default=TuneSpec.workers,
-                      help=f"worker processes on this machine: {STUDY_BOUNDS['workers'].text()} "
-                           f"(default {TuneSpec.workers})")
+                      help=f"worker processes on this machine (with --ray: tasks on the cluster): "
+                           f"{STUDY_BOUNDS['workers'].text()} (default {TuneSpec.workers})")
+    tune.add_argument("--ray", default=None, metavar="ADDRESS",
+                      help="run the workers as tasks on the Ray cluster at ADDRESS (host:port of `ray start --head`); "
+                           "its nodes need a --storage they all reach, such as PostgreSQL")
     add_setting_flags(tune)
 
     report = commands.add_parser("report", help="train one config on several series and seeds; every baseline beside it")
@@ -349,6 +352,13 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     spec = tune.TuneSpec(study=args.study, data=data, base=base, dims=tuple(dims), budget=args.trials,
                          storage=args.storage, pruner=args.pruner, timeout_s=args.timeout, workers=args.workers)
     Prepared(dataset.frame, base)  # the fixed settings must fit the data before any worker starts
+    backend = None
+    if args.ray is not None:  # a cluster that cannot be reached, or has no node for the costliest trial, says so now
+        from lstm_core.backends import backend_for
+        from lstm_core.limits import estimate_job_mb
+
+        backend = backend_for(args.ray)
+        backend.check_fits(estimate_job_mb(tune.largest_config(base, dims), len(dataset.frame)))
     # an unreachable storage, a damaged journal or a study of that name started otherwise says so now, in one line
     study = tune.open_study(spec, dataset.fingerprint)
     print(f"study {spec.study} in {tune.storage_text(spec.storage, spec.study)}: {len(study.trials)} trials so far; "
@@ -358,12 +368,13 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
         value = "" if event.value is None else f"  val {event.value:.5f}"
         print(f"trial {event.number}: {event.state.name.lower()}{value}", file=sys.stderr)
 
-    if spec.workers == 1:  # this process is the worker: no second process to start, and a kill ends the same one
+    if spec.workers == 1 and backend is None:  # this process is the worker: a kill ends the same one
         # one core per worker, as in worker processes: small trials side by side, not threads fighting for cores
         torch.set_num_threads(1)
         tune.run_trials(spec, dataset.frame, on_trial=on_trial)
     else:
-        jobs = tune.run_workers(spec, on_trial)
+        # on a cluster each worker carries the data: its nodes need no copy of a CSV
+        jobs = tune.run_workers(spec, on_trial, backend=backend, frame=dataset.frame if backend else None)
         errors = [job.error for job in jobs if job.error is not None]
         for err in errors:
             print(f"a worker ended: {err}", file=sys.stderr)

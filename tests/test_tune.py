@@ -1,5 +1,6 @@
 """Tests of the hyperparameter search: the space from the settings table, storage URLs, and real worker processes
-sharing one study on a journal file and on the PostgreSQL that .ci/run starts (LSTM_LAB_TEST_PG_URL)."""
+sharing one study on a journal file and on the PostgreSQL that .ci/run starts (LSTM_LAB_TEST_PG_URL), on this machine
+and as tasks on the Ray cluster it starts (LSTM_LAB_TEST_RAY_ADDRESS)."""
 
 import json
 import os
@@ -20,7 +21,7 @@ from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.data import load_source
 from lstm_core.errors import LabError
 from lstm_core.runs import train_run
-from tests.helpers import TINY, tiny_frame
+from tests.helpers import TINY, need_ray, tiny_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("LSTM_LAB_TEST_PG_URL")
@@ -545,3 +546,51 @@ def test_a_killed_worker_fails_its_trial_and_the_other_finishes(storage, env, da
     assert trials[number].state == TrialState.FAIL
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 4
     assert [t.number for t in trials] == list(range(len(trials)))
+
+
+# ---------------------------------------------------------------- workers on a Ray cluster (.ci/run starts one)
+
+
+def test_workers_on_a_ray_cluster_share_the_budget_and_carry_their_data(storage, env, data_csv):
+    address = need_ray()
+    study = f"ray-{uuid.uuid4().hex[:8]}"
+    proc = start_cli("tune", "--ray", address, "--workers", "2", "--data", data_csv, "--study", study, "--storage",
+                     storage, "--trials", "6", "--search", "hidden=4:16,lr=1e-3:1e-2", "--epochs", "5", *TINY_FLAGS,
+                     env=env)
+    first = proc.stderr.readline()  # the study is open and the data loaded here: the workers need no copy of it
+    assert first.startswith(f"study {study}"), first
+    Path(data_csv).unlink()
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    trials = tune.load_study(storage, study).trials
+    assert [t.number for t in trials] == list(range(len(trials)))
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) == 6 and last_json(out)["n_complete"] + last_json(out)["n_pruned"] == 6
+    workers = {t.user_attrs["worker"] for t in finished}  # host:pid of the Ray worker that ran each trial
+    assert len(workers) == 2 and str(proc.pid) not in {w.rsplit(":", 1)[1] for w in workers}
+    best = tune.summary(tune.load_study(storage, study))
+    run = train_run(tiny_frame(n_days=400), "sine", RunConfig.from_dict(best["best_config"]))
+    assert run.record.best_val_loss == pytest.approx(best["best_value"], rel=1e-5)
+
+
+def test_a_killed_ray_worker_fails_its_trial_and_the_other_finishes(tmp_path, env, data_csv):
+    address, storage = need_ray(), str(tmp_path / "kill.journal")
+    study = f"ray-kill-{uuid.uuid4().hex[:8]}"
+    proc = start_cli("tune", "--ray", address, "--workers", "2", "--data", data_csv, "--study", study, "--storage",
+                     storage, "--trials", "3", "--search", "hidden=4:8", "--pruner", "none", "--epochs", "20",
+                     "--patience", "1000", *TINY_FLAGS, env=env)
+    number, pid = _worker_of(storage, study)
+    os.kill(pid, signal.SIGKILL)  # a Ray worker process on a node (this host, in the test cluster)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err  # one worker lost is a sentence, not the end of the study
+    assert "a worker ended: The cluster lost the worker" in err
+    trials = tune.load_study(storage, study).trials
+    assert trials[number].state == TrialState.FAIL
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
+
+
+def test_a_ray_cluster_that_cannot_be_reached_is_one_line(env):
+    result = cli("tune", "--ray", "127.0.0.1:1", "--workers", "2", "--data", "synthetic:sine", "--study", "s", env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0 and "cluster at 127.0.0.1:1 cannot be reached" in result.stderr
+    assert not (Path(env["LSTM_LAB_DATA"]) / "tune").exists()  # nothing was made before the cluster answered

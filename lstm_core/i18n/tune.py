@@ -17,6 +17,11 @@ EN: dict[str, str] = {
         "A SQLite file takes one writer at a time, so it cannot serve {workers} workers: use the default journal file "
         "or a PostgreSQL URL, or run one worker."
     ),
+    "err_tune_storage_not_shared": (
+        "A tuning worker of study '{study}' ran on {host}, which does not have the study's file: on a cluster, keep "
+        "studies in a database every machine reaches (LSTM_LAB_TUNE_STORAGE, or --storage "
+        "postgresql+psycopg://...), or in a folder every machine shares."
+    ),
     "err_tune_bad_storage": "“{url}” is not a storage this program can open: give a journal file path, sqlite:///… or postgresql+psycopg://….",
     "err_tune_storage_unreachable": "Cannot reach the study storage {url} ({detail}). Check that it is running and the address is right.",
     "err_tune_study_name": "Give the study a name of 1 to 200 characters.",
@@ -122,6 +127,11 @@ ZH: dict[str, str] = {
     "err_tune_sqlite_workers": (
         "SQLite 文件一次只能有一个写入者，无法服务 {workers} 个工作进程：请使用默认的日志文件或 PostgreSQL 地址，"
         "或只运行一个工作进程。"
+    ),
+    "err_tune_storage_not_shared": (
+        "研究 '{study}' 的一个调参工作进程运行在 {host} 上，而那台机器上没有这个研究的文件：在集群上，请把研究保存在"
+        "每台机器都能访问的数据库中（LSTM_LAB_TUNE_STORAGE，或 --storage postgresql+psycopg://...），"
+        "或所有机器共享的文件夹中。"
     ),
     "err_tune_bad_storage": "“{url}”不是本程序能打开的存储：请给出日志文件路径、sqlite:///… 或 postgresql+psycopg://…。",
     "err_tune_storage_unreachable": "无法连接研究存储 {url}（{detail}）。请检查它是否在运行、地址是否正确。",

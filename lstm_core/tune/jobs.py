@@ -1,24 +1,36 @@
-"""A study's workers as jobs of a WorkerPool: the CLI's local processes, and the Tune page's, which share the
-training job cap."""
+"""A study's workers as jobs of a WorkerPool: the CLI's processes (on this machine, or tasks on a Ray cluster with
+``--ray``), and the Tune page's, which share the training job cap and the server's backend."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from lstm_core.backends.local import LocalBackend
+from lstm_core.errors import LabError
+from lstm_core.limits import JobLimits, estimate_job_mb
+from lstm_core.tune.space import largest_config
+from lstm_core.tune.storage import journal_path, storage_file
 from lstm_core.tune.study import TrialEvent, TuneSpec, run_trials
-from lstm_core.workers import Channel, StopFlag, WorkerJob, WorkerPool, WorkerSettings
+from lstm_core.workers import Backend, Channel, StopFlag, WorkerJob, WorkerPool, WorkerSettings
 
 
 def tune_task(spec: TuneSpec, frame: pd.DataFrame | None = None, *, channel: Channel, stop: StopFlag) -> int:
     """A worker process's body (lstm_core.workers): run trials on ``frame`` (default: load ``spec.data``), reporting
-    each as a ``TrialEvent``."""
+    each as a ``TrialEvent``.
+
+    The study was made before its workers start; a worker that cannot find its file (a journal, or SQLite) runs on a
+    machine without it, and would otherwise start a study of its own there: that is one sentence instead.
+    """
     from lstm_core.data import load_source
 
+    path = storage_file(spec.storage, spec.study)
+    if path is not None and not path.exists():
+        raise LabError("err_tune_storage_not_shared", study=spec.study, host=socket.gethostname())
     frame = load_source(spec.data).frame if frame is None else frame
     return run_trials(spec, frame, stop, on_trial=channel.send)
 
@@ -42,19 +54,34 @@ class TuneWorkerJob(WorkerJob):
 def submit_workers(pool: WorkerPool, spec: TuneSpec, on_trial: Callable[[TrialEvent], None] | None = None,
                    settings: WorkerSettings | None = None, owner_alive: Callable[[], bool] | None = None,
                    frame: pd.DataFrame | None = None) -> list[TuneWorkerJob]:
-    """Queue ``spec.workers`` worker processes on ``pool`` (so they count against its cap like any training job)."""
+    """Queue ``spec.workers`` workers on ``pool`` (so they count against its cap like any training job).
+
+    With ``frame`` each worker is sized by the search's costliest corner, which the pool's backend must have room
+    for (LabError before anything starts), and carries the data itself. The study's default journal is named by its
+    path here, where it was made, not where a worker runs.
+    """
+    memory_mb = None
+    if frame is not None:
+        limits = getattr(pool, "limits", None) or JobLimits.from_env()
+        memory_mb = estimate_job_mb(largest_config(spec.base, spec.dims), len(frame), limits)
+        pool.backend.check_fits(memory_mb)
+    if spec.storage is None:
+        spec = replace(spec, storage=str(journal_path(None, spec.study)))
     jobs = [TuneWorkerJob(task=tune_task, args=(spec, frame), name=f"tune-{spec.study[:40]}-{k}", spec=spec,
-                          on_trial=on_trial, settings=settings or WorkerSettings(), owner_alive=owner_alive)
+                          on_trial=on_trial, settings=settings or WorkerSettings(), owner_alive=owner_alive,
+                          memory_mb=memory_mb)
             for k in range(spec.workers)]
     for job in jobs:
         pool.start(job)
     return jobs
 
 
-def run_workers(spec: TuneSpec, on_trial: Callable[[TrialEvent], None] | None = None) -> list[TuneWorkerJob]:
-    """Run ``spec.workers`` local worker processes against the study until they end (Ctrl-C stops them)."""
-    pool = WorkerPool(LocalBackend(), max_running=spec.workers)
-    jobs = submit_workers(pool, spec, on_trial, WorkerSettings(nice=0))
+def run_workers(spec: TuneSpec, on_trial: Callable[[TrialEvent], None] | None = None, backend: Backend | None = None,
+                frame: pd.DataFrame | None = None) -> list[TuneWorkerJob]:
+    """Run ``spec.workers`` workers against the study until they end (Ctrl-C stops them): processes of this machine,
+    or tasks of ``backend`` (a Ray cluster, which gets ``frame`` with each)."""
+    pool = WorkerPool(backend or LocalBackend(), max_running=spec.workers)
+    jobs = submit_workers(pool, spec, on_trial, WorkerSettings(nice=0), frame=frame)
     try:
         while not all(job.finished for job in jobs):
             time.sleep(0.2)

@@ -53,6 +53,22 @@ def journal_path(url: str | None, study: str) -> Path | None:
     return Path(url.removeprefix("journal:")) if url else default_journal(study)
 
 
+def storage_file(url: str | None, study: str) -> Path | None:
+    """The file on one machine's disk that holds ``study`` under ``url`` (its journal, or a SQLite database); None
+    for a database server, which every machine reaches by its address."""
+    path = journal_path(url, study)
+    if path is not None or not url.startswith("sqlite:"):
+        return path
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        database = make_url(url).database
+    except (ArgumentError, ValueError):
+        return None  # open_storage says what is wrong with it
+    return Path(database) if database and database != ":memory:" else None
+
+
 def storage_text(url: str | None, study: str) -> str:
     """Where ``study`` lives, as the command line prints it: the journal's path, or the URL with secrets masked."""
     path = journal_path(url, study)
