@@ -39,14 +39,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(port: int | None = None, cache_dir: Path | None = None) -> Iterator[str]:
-    """`streamlit run app.py` in a subprocess; yields its URL once /_stcore/health says ok, kills it after."""
+def streamlit_server(port: int | None = None, cache_dir: Path | None = None,
+                     extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`streamlit run app.py` in a subprocess (``extra_env`` added to our environment); yields its URL once /_stcore/health says ok,
+    kills it after."""
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="lstm-lab-server-") as tmp:
         env = {
             **os.environ,
             "LSTM_LAB_CACHE": str(cache_dir or Path(tmp) / "cache"),  # never the user's own downloads
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+            **(extra_env or {}),
         }
         log_path = Path(tmp) / "streamlit.log"
         with open(log_path, "wb") as log:
