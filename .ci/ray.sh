@@ -28,8 +28,9 @@ start_test_ray() {
 _start_ray_node() {
     local log="$1" deadline
     shift
-    # the CLI of the Python that runs the tests, whatever `ray` is first on PATH
-    "$PYTHON" -m ray.scripts.scripts start --block --node-ip-address 127.0.0.1 --num-cpus 1 --memory "$RAY_NODE_MEMORY_BYTES" \
+    # the CLI of the Python that runs the tests, whatever `ray` is first on PATH; workers at Ray's usual niceness 0
+    # rather than its default 15, so that jobs train at LSTM_LAB_TRAIN_NICE as they do in local worker processes
+    RAY_worker_niceness=0 "$PYTHON" -m ray.scripts.scripts start --block --node-ip-address 127.0.0.1 --num-cpus 1 --memory "$RAY_NODE_MEMORY_BYTES" \
         --object-store-memory "$RAY_OBJECT_STORE_BYTES" "$@" >"$log" 2>&1 &
     _RAY_PIDS+=("$!")
     deadline=$((SECONDS + RAY_START_S))

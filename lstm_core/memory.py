@@ -36,3 +36,19 @@ def tune_malloc() -> bool:
     ok_trim = mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
     _tuned = ok_mmap and ok_trim
     return _tuned
+
+
+def release_heap() -> bool:
+    """Hand the heap's free memory back to the OS now (glibc's malloc_trim); False where there is no glibc.
+
+    For a worker process that outlives its job (a Ray worker): the thresholds above keep a job's freed buffers for its
+    next step, which after the job only keeps the process large.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    return trim(0) == 1

@@ -13,6 +13,7 @@ typed message each: ``Started``, an ``Event`` per report, then a ``Result`` or a
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import resource
 import signal
@@ -216,6 +217,11 @@ def run_task(task: Callable[..., Any], args: tuple, channel: Channel, stop: Stop
         return Failure("err_internal", {"detail": f"{type(exc).__name__}: {exc}"}, peak_rss_mb())
     finally:
         lift_cap()
+        if reused:  # the process waits for its next job: what this one freed goes back to the node
+            from lstm_core.memory import release_heap
+
+            gc.collect()
+            release_heap()
 
 
 def describe_exit(exitcode: int | None) -> LabError:

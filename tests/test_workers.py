@@ -27,7 +27,7 @@ from lstm_core.workers import (
 from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-RAY_WORKER_NICE = 15  # Ray's worker_niceness
+RAY_WORKER_NICE = 15  # Ray's default worker_niceness
 
 
 # ---- tasks: module-level, so that a worker can unpickle them
@@ -91,10 +91,13 @@ def test_a_task_runs_in_its_own_settled_process_and_streams_its_events(backend):
     assert job.status == JobStatus.DONE and job.events == [1, 2, 3, 4, 5]
     inside = job.result
     assert inside["pid"] == job.pid != os.getpid()
-    # a fresh process steps down from the server's priority; a Ray worker, which Ray runs at nice 15 already, trains
-    # at least that nice
-    nice = min(os.nice(0) + 5, 19) if backend.kind == BackendKind.LOCAL else max(RAY_WORKER_NICE, 5)
-    assert inside["nice"] == nice and inside["threads"] == 1
+    # a fresh process steps down from the server's priority; a Ray worker trains in a thread it keeps, which starts at
+    # its node's worker niceness (Ray's default 15; .ci/run's nodes: 0) and is made at least as nice as each job asks
+    if backend.kind == BackendKind.LOCAL:
+        assert inside["nice"] == min(os.nice(0) + 5, 19)
+    else:
+        assert 5 <= inside["nice"] <= RAY_WORKER_NICE
+    assert inside["threads"] == 1
     assert inside["streamlit"] is False
 
 

@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ FORWARDED_ENV = ("LSTM_LAB_MAX_JOB_MB", "LSTM_LAB_MAX_JOB_S", "LSTM_LAB_TUNE_HEA
 CONNECT_TIMEOUT_S = 5.0  # Ray's own connect waits for minutes on an address where nothing answers
 SLOTS_TTL_S = 5.0  # the cluster's CPUs are read again this often (nodes join and leave)
 SHARED_FRAMES = 8  # price frames kept in the object store for jobs to come
+# a Ray worker's own memory beyond what the estimate counts for a forkserver child (which shares torch's pages with
+# the forkserver): the defaults' job peaked at 530-550 MB in a Ray worker against an estimate of 390 MB
+WORKER_EXTRA_MB = 160.0
 FORGOTTEN_KEEP = 1024  # jobs whose end the stop board remembers, so a late wait returns at once
 
 
@@ -144,13 +148,25 @@ def _set_when_stopped(stopped: Any, stop: threading.Event) -> None:
         pass  # the server (and its stop board) is gone: Ray ends this task with it
 
 
+_trainer: ThreadPoolExecutor | None = None
+
+
+def _trainer_thread() -> ThreadPoolExecutor:
+    """The one thread of this worker process that trains, job after job.
+
+    A thread of its own, because the task's events are pushed from trainer callbacks while this generator yields them;
+    the same thread every time, because a Ray worker kept about 18 MB of each short-lived thread that had trained
+    (measured; a reused thread keeps none).
+    """
+    global _trainer
+    if _trainer is None:
+        _trainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstm-lab-train")
+    return _trainer
+
+
 def _job_in_ray(task: Callable[..., Any], settings: WorkerSettings, stops: Any, key: str,
                 *args: Any) -> Iterator[Message]:
-    """A job's worker on a node (a Ray generator task): ``Started``, the task's events, then its Result or Failure.
-
-    The task trains in a thread of its own (its events are pushed from trainer callbacks; this generator yields them),
-    so its priority is that thread's and the Ray worker that runs many jobs keeps its own.
-    """
+    """A job's worker on a node (a Ray generator task): ``Started``, the task's events, then its Result or Failure."""
     yield Started(os.getpid(), socket.gethostname())
     stop = threading.Event()
     threading.Thread(target=_set_when_stopped, args=(stops.wait.remote(key), stop), name="lstm-lab-stop",
@@ -160,14 +176,13 @@ def _job_in_ray(task: Callable[..., Any], settings: WorkerSettings, stops: Any, 
     def body() -> None:
         messages.put(run_task(task, args, Channel(messages.put), stop, settings, reused=True))
 
-    worker = threading.Thread(target=body, name="lstm-lab-train")
-    worker.start()
+    trained = _trainer_thread().submit(body)
     while True:
         message = messages.get()
         yield message
         if isinstance(message, Result | Failure):
             break
-    worker.join()
+    trained.result()
 
 
 def _warm() -> str:
@@ -268,7 +283,7 @@ class RayBackend:
         options: dict[str, Any] = {"num_returns": "streaming", "num_cpus": job.settings.torch_threads,
                                    "max_retries": 0, "name": f"lstm-lab-{job.name}"[:100]}
         if job.memory_mb is not None:
-            options["memory"] = int(job.memory_mb * 2**20)
+            options["memory"] = int((job.memory_mb + WORKER_EXTRA_MB) * 2**20)
         key = f"{os.getpid()}-{id(job)}-{time.monotonic_ns()}"
         args = [self.shared(arg) for arg in job.args]
         stream = job_task.options(**options).remote(job.task, job.settings, stops, key, *args)
@@ -305,10 +320,11 @@ class RayBackend:
         return slots
 
     def check_fits(self, memory_mb: float) -> None:
-        """LabError when no live node with a CPU has ``memory_mb`` of memory to give one task."""
+        """LabError when no live node with a CPU has memory for a job estimated at ``memory_mb`` in a Ray worker."""
+        need_mb = memory_mb + WORKER_EXTRA_MB
         largest = max((node.get("memory", 0.0) for node in self.nodes() if node.get("CPU", 0.0) >= 1), default=0.0)
-        if memory_mb * 2**20 > largest:
-            raise LabError("err_job_memory_cluster", need_mb=f"{memory_mb:,.0f}", largest_mb=f"{largest / 2**20:,.0f}")
+        if need_mb * 2**20 > largest:
+            raise LabError("err_job_memory_cluster", need_mb=f"{need_mb:,.0f}", largest_mb=f"{largest / 2**20:,.0f}")
 
     def warm_up(self) -> threading.Thread:
         """Connect, and import torch and lstm_core in a worker of every node, in the background."""

@@ -1,0 +1,203 @@
+"""Where jobs run, measured on one machine: this machine's worker processes against a Ray cluster on loopback.
+
+Starts its own throw-away cluster (a head and one worker node, one CPU each, no dashboard, a random token: two job
+slots, as LSTM_LAB_MAX_JOBS=2 gives the local pool on the same cores) and measures each backend in a fresh process
+of its own, so that both start cold: Start to the first training batch (the first job, then warm ones), the rate of
+one job as a share of the bare nn.LSTM loop run right after it in the measuring process, and the wall time of 8
+default jobs (the Train page's defaults on MSFT, seeds 0-7) with the peak memory of every process involved.
+
+    python bench/backends.py [--repeats 5] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+NODE_START_S = 90
+DEFAULT_JOBS = 8
+
+
+def _bench_train():
+    spec = importlib.util.spec_from_file_location("bench_train", BENCH / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def ray_cluster() -> Iterator[tuple[str, dict[str, str], list[int]]]:
+    """A head and one worker node on 127.0.0.1 (1 CPU each): (address, the environment to reach it, node pids)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16),
+           # as README advises for a node that is also the app's server: jobs at LSTM_LAB_TRAIN_NICE, as local ones
+           "RAY_worker_niceness": "0"}
+    nodes: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="lstm-lab-bench-ray-") as tmp:
+        try:
+            for name, args in (("head", ["--head", "--port", str(port), "--include-dashboard=false"]),
+                               ("worker", ["--address", f"127.0.0.1:{port}"])):
+                log = Path(tmp) / f"{name}.log"
+                with open(log, "wb") as out:
+                    nodes.append(subprocess.Popen(
+                        [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", "--node-ip-address",
+                         "127.0.0.1", "--num-cpus", "1", *args], stdout=out, stderr=subprocess.STDOUT, env=env))
+                deadline = time.monotonic() + NODE_START_S
+                while b"Ray runtime started" not in log.read_bytes():
+                    if nodes[-1].poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"a Ray node did not start:\n{log.read_text()[-3000:]}")
+                    time.sleep(0.2)
+            yield f"127.0.0.1:{port}", env, [node.pid for node in nodes]
+        finally:
+            for node in reversed(nodes):  # `ray start --block` drains and stops its own node when terminated
+                node.terminate()
+                try:
+                    node.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    node.kill()
+
+
+def measure_one(kind: str, address: str | None, repeats: int, node_pids: list[int]) -> dict:
+    """One backend, measured in this (fresh) process: first batch cold and warm, rate against bare, 8 default jobs."""
+    import torch
+
+    from lstm_core.backends import backend_for
+    from lstm_core.config import RunConfig
+    from lstm_core.data import load_sample
+    from lstm_core.jobs import JobManager
+    from lstm_core.pipeline import Prepared
+
+    train = _bench_train()
+    torch.set_num_threads(1)
+    frame = load_sample("MSFT").frame
+    x, y = Prepared(frame, train.ARTICLE).tensors("train")
+    backend = backend_for(address if kind == "ray" else None)
+    began = time.perf_counter()
+    if kind == "ray":
+        backend.ray()  # the server connects when it starts (its warm-up); the first job's workers are still cold
+    connect_s = time.perf_counter() - began
+    manager = JobManager(max_running=2, backend=backend)
+    short = train.ARTICLE.with_(epochs=1)
+    cold = train.run_job(manager, frame, short)
+    warm = [train.run_job(manager, frame, short) for _ in range(repeats)]
+    jobs, bares = [], []
+    for _ in range(repeats):  # each job's rate beside the bare loop right after it, as bench/train.py pairs them
+        jobs.append(train.job_epoch_rate(manager, frame, train.ARTICLE, 4))
+        bares.append(train.bare_epoch_rate(x, y, train.ARTICLE, 4))
+    roots = [os.getpid(), *node_pids]
+
+    def pss() -> float:
+        return sum(train.tree_pss_mb(root) for root in roots)
+
+    idle_mb = pss()
+    began = time.perf_counter()
+    default = [manager.submit(frame, "MSFT", RunConfig(seed=k)) for k in range(DEFAULT_JOBS)]
+    peak_mb = idle_mb
+    while not all(job.finished for job in default):
+        peak_mb = max(peak_mb, pss())
+        time.sleep(0.2)
+    wall_s = time.perf_counter() - began
+    assert all(job.status == "done" for job in default), [job.error for job in default]
+    return {
+        "kind": kind,
+        "connect_s": round(connect_s, 2),
+        "first_batch_cold_s": round(cold.first_batch_at - cold.submitted_at, 3),
+        "first_batch_warm_s": round(statistics.median(j.first_batch_at - j.submitted_at for j in warm), 3),
+        "worker_began_warm_s": round(statistics.median(j.began_at - j.submitted_at for j in warm), 4),
+        "job_samples_per_s": round(statistics.median(jobs)),
+        "job_vs_bare": round(statistics.median(j / b for j, b in zip(jobs, bares, strict=True)), 3),
+        "job_vs_bare_pairs": [round(j / b, 3) for j, b in zip(jobs, bares, strict=True)],
+        "default_jobs": DEFAULT_JOBS,
+        "default_jobs_wall_s": round(wall_s, 1),
+        "default_job_train_s_median": round(statistics.median(j.run.record.seconds for j in default), 1),
+        "default_job_epochs_median": statistics.median(j.run.record.epochs_run for j in default),
+        "worker_peak_rss_mb_median": round(statistics.median(j.peak_rss_mb for j in default)),
+        "pss_idle_mb": round(idle_mb),
+        "pss_peak_mb": round(peak_mb),
+    }
+
+
+def _measure_in_process(kind: str, address: str | None, env: dict[str, str], repeats: int,
+                        node_pids: list[int]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{kind}.json"
+        command = [sys.executable, __file__, "--one", kind, "--repeats", str(repeats), "--json", str(out),
+                   "--node-pids", ",".join(map(str, node_pids))]
+        if address:
+            command += ["--address", address]
+        subprocess.run(command, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text())
+
+
+def measure(repeats: int = 5) -> dict:
+    """Both backends, each in a fresh process, the local pool first (capped at 2, as the cluster's 2 CPUs)."""
+    local_env = {k: v for k, v in os.environ.items() if k != "LSTM_LAB_RAY_ADDRESS"}
+    result = {"local": _measure_in_process("local", None, {**local_env, "LSTM_LAB_MAX_JOBS": "2"}, repeats, [])}
+    with ray_cluster() as (address, env, node_pids):
+        result["ray"] = _measure_in_process("ray", address, env, repeats, node_pids)
+    result["cluster"] = "a head and one worker node on 127.0.0.1, 1 CPU each, no dashboard (2 job slots)"
+    return result
+
+
+def rows(result: dict) -> list[tuple[str, str, str]]:
+    """(group, measurement, value) rows for bench/run.py's table."""
+    local, ray = result["local"], result["ray"]
+    out = [("backends", "Ray cluster", result["cluster"]),
+           ("backends", "connect to the cluster (once, at server start)", f"{ray['connect_s']} s")]
+    for key, what in (("first_batch_cold_s", "Start to first batch, cold (first job of a fresh process)"),
+                      ("first_batch_warm_s", "Start to first batch, warm (median)")):
+        out.append(("backends", f"{what}: local / Ray", f"{local[key]} / {ray[key]} s"))
+    out.append(("backends", "a job's rate, share of the bare loop: local / Ray (median of pairs)",
+                f"{local['job_samples_per_s']:,} / {ray['job_samples_per_s']:,} samples/s, {local['job_vs_bare']:.0%} / "
+                f"{ray['job_vs_bare']:.0%} of bare (Ray at {ray['job_vs_bare'] / local['job_vs_bare']:.0%} of local; "
+                f"pairs {local['job_vs_bare_pairs']} / {ray['job_vs_bare_pairs']})"))
+    out.append(("backends", f"{local['default_jobs']} default jobs, 2 at a time: local / Ray",
+                f"{local['default_jobs_wall_s']} / {ray['default_jobs_wall_s']} s wall (a job trains "
+                f"{local['default_job_train_s_median']} / {ray['default_job_train_s_median']} s, "
+                f"{local['default_job_epochs_median']} epochs, median)"))
+    out.append(("backends", "peak summed PSS of every process involved, idle -> 8 jobs: local / Ray",
+                f"{local['pss_idle_mb']:,} -> {local['pss_peak_mb']:,} / {ray['pss_idle_mb']:,} -> {ray['pss_peak_mb']:,} MB "
+                f"(a worker's peak RSS {local['worker_peak_rss_mb_median']} / {ray['worker_peak_rss_mb_median']} MB)"))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--one", choices=("local", "ray"), help=argparse.SUPPRESS)
+    parser.add_argument("--address", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--node-pids", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        pids = [int(pid) for pid in args.node_pids.split(",") if pid]
+        result = measure_one(args.one, args.address, args.repeats, pids)
+    else:
+        result = measure(args.repeats)
+        for group, name, value in rows(result):
+            print(f"{group}  {name}  {value}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
