@@ -5,7 +5,8 @@
 Runs bench/tune.py (trials per minute with 1 and 2 workers, the median pruner against none), bench/train.py (trainer and worker-process jobs against a bare nn.LSTM loop, Start to first batch, the
 process tree's memory with one and three jobs, malloc settings), the gate-extraction benchmark of
 bench/gates.py, bench/memory.py (the default memory task solved by an LSTM, a GRU and a plain RNN as jobs, the roles
-found, the unit search over 1,000 test windows), and bench/browser_timings.py (cold start, page switches, clicks while jobs train, server memory),
+found, the unit search over 1,000 test windows), bench/backends.py (the local job pool against a Ray cluster on loopback,
+when Ray is installed), and bench/browser_timings.py (cold start, page switches, clicks while jobs train, server memory),
 and records the machine it ran on with its load, since timings on a shared machine mean little without it.
 Streamlit settings can be varied through the environment, e.g. ``STREAMLIT_RUNNER_POST_SCRIPT_GC=false``.
 """
@@ -89,6 +90,11 @@ def run_gates(repeats: int) -> dict:
     return result
 
 
+def run_backends() -> dict:
+    """The local pool against a throw-away Ray cluster, each measured in a fresh process (bench/backends.py)."""
+    return load_module("backends").measure()
+
+
 def median_of(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -132,6 +138,8 @@ def table(results: dict) -> list[tuple[str, str, str]]:
         rows += load_module("tune").rows(results["tune"])
     if "panel" in results:
         rows += load_module("panel").rows(results["panel"])
+    if "backends" in results:
+        rows += load_module("backends").rows(results["backends"])
     if "gates" in results:
         g = results["gates"]
         for threads in (1, 2):
@@ -201,7 +209,7 @@ def main() -> None:
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--json", type=Path, default=BENCH / "results.json")
     parser.add_argument("--only", default=None,
-                        help="comma list of parts to run alone, the rest kept from --json: csv, switches, panel")
+                        help="comma list of parts to run alone, the rest kept from --json: csv, switches, panel, backends")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -214,6 +222,8 @@ def main() -> None:
             results["csv"] = load_module("csv_dates").measure()
         if "panel" in parts:
             results["panel"] = load_module("panel").measure()
+        if "backends" in parts:
+            results["backends"] = run_backends()
         if "switches" in parts:
             from playwright.sync_api import sync_playwright
 
@@ -245,6 +255,11 @@ def main() -> None:
     results["csv"] = load_module("csv_dates").measure()
     print("panel of the defaults ...", file=sys.stderr, flush=True)
     results["panel"] = load_module("panel").measure()
+    if importlib.util.find_spec("ray") is not None:
+        print("local pool against a Ray cluster on loopback ...", file=sys.stderr, flush=True)
+        results["backends"] = run_backends()
+    else:
+        print("Ray is not installed (pip install -r requirements-ray.txt): no backends figures", file=sys.stderr)
     if not args.skip_browser:
         animation = load_module("gates").bench_animation_fps(250, 64, 2)
         results["gates"]["animation"] = {name: round(value, 2) for name, value in animation.items()}

@@ -51,3 +51,24 @@ def test_a_ray_job_carries_its_data_by_content(ray_backend):
     assert isinstance(first, ray.ObjectRef) and first == again and first != other
     assert ray.get(first).equals(tiny_frame())
     assert ray_backend.shared("MSFT") == "MSFT"  # anything else travels as it is
+
+
+WARM_THEN_A_JOB = """
+import json, sys
+from lstm_core.backends.ray import _warm
+_warm()
+warmed = set(sys.modules)
+import lstm_core.jobs
+from lstm_core.backends.local import PRELOAD
+print(json.dumps({"missing": [m for m in PRELOAD if m not in warmed and m != "lstm_core.jobs"],
+                  "job_imports": sorted(m for m in set(sys.modules) - warmed if not m.startswith("lstm_core"))}))
+"""
+
+
+def test_a_ray_worker_warms_up_with_what_the_forkserver_preloads():
+    """A warmed Ray worker has every module the forkserver preloads, and a job's own module then imports nothing
+    from outside lstm_core (the warm-up writes its imports out: lstm_core imports nothing by name)."""
+    done = subprocess.run([sys.executable, "-c", WARM_THEN_A_JOB], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"missing": [], "job_imports": []}

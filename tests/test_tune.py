@@ -351,6 +351,24 @@ def test_a_refused_append_leaves_the_damaged_journal_as_it_was(tmp_path, monkeyp
     assert path.read_bytes() == torn  # nothing was appended to the torn line
 
 
+
+def test_a_lock_left_by_a_killed_worker_is_broken_after_its_grace_not_optunas_30_s(tmp_path, monkeypatch):
+    """A worker SIGKILLed mid-append leaves the journal's lock behind; the study's other workers take it over."""
+    from lstm_core.tune import storage as tune_storage
+
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    monkeypatch.setattr(tune_storage, "LOCK_GRACE_S", 3)
+    spec = _tiny_study("held")
+    path = tune.default_journal("held")
+    os.symlink(path, f"{path}.lock")  # what a holder killed between acquire and release leaves (Optuna's symlink lock)
+    began = time.monotonic()
+    tune.run_trials(replace(spec, budget=3), tiny_frame())
+    waited = time.monotonic() - began
+    assert tune.summary(tune.load_study(None, "held"))["n_complete"] == 3
+    assert 3 <= waited < 20, waited  # broken after the grace (then one trial), long before Optuna's 30 s
+    assert not Path(f"{path}.lock").exists()
+
+
 # ---------------------------------------------------------------- a study knows what it is
 
 

@@ -29,7 +29,6 @@ from typing import Any
 
 import pandas as pd
 
-from lstm_core.backends.local import PRELOAD
 from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.errors import LabError
 from lstm_core.workers import (
@@ -186,11 +185,15 @@ def _job_in_ray(task: Callable[..., Any], settings: WorkerSettings, stops: Any, 
 
 
 def _warm() -> str:
-    """Import what a job needs, once per worker process, so the first job placed on it starts at once."""
-    import importlib
+    """Import what a job needs (what the local forkserver preloads), once per worker process, so the first job placed
+    on it starts at once. Written out, not looped over names: lstm_core imports nothing from a string, and
+    lstm_core.jobs (which imports this module's package) is left to the job's own unpickling, a few ms."""
+    import arch.univariate  # noqa: F401
+    import torch._dynamo  # noqa: F401
 
-    for name in PRELOAD:
-        importlib.import_module(name)
+    import lstm_core.runs  # noqa: F401  (with lstm_core.trainer, what lstm_core.jobs imports that takes time)
+    import lstm_core.trainer  # noqa: F401
+
     return socket.gethostname()
 
 

@@ -24,6 +24,10 @@ from lstm_core.errors import LabError
 
 HEARTBEAT_S_DEFAULT = 10  # a live worker touches its running trial this often ...
 GRACE_FACTOR = 3  # ... and a trial untouched for this many beats belongs to a dead worker
+# a journal's lock is held for one append (milliseconds; reads take none): one held this long belongs to a worker that
+# was killed mid-append, and is broken. Optuna's own 30 s stalled every other worker of a study that long (measured:
+# a SIGKILLed Ray worker held up the rest of a study for 30.0 s)
+LOCK_GRACE_S = 5
 TABLE_RACE_TRIES = 5
 _HEARTBEAT_ATTR = "lstm_lab:heartbeat"  # a system attr: not among the trial's user-visible attributes
 
@@ -110,7 +114,7 @@ class StudyJournal(JournalFileBackend):
 
     def __init__(self, path: Path, study: str) -> None:
         self.path, self.study = path, study
-        self.lock = JournalFileSymlinkLock(str(path))
+        self.lock = JournalFileSymlinkLock(str(path), grace_period=LOCK_GRACE_S)
         super().__init__(str(path), self.lock)
 
     def damaged(self) -> LabError:
