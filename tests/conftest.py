@@ -24,8 +24,18 @@ from tests.helpers import need_ray  # noqa: E402
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests last: quick failures show first, and no AppTest runs beside a live Playwright loop."""
+    """Browser tests last: quick failures show first, and no AppTest runs beside a live Playwright loop.
+
+    For .ci/run's two test processes (pytest-xdist, ``--dist loadgroup``): each file's tests stay in one process (its
+    module fixtures are made once), and every test that uses the Ray cluster runs in the same one, so that no test
+    finds the cluster's two CPUs taken by another process's jobs.
+    """
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_ray = ("ray_backend" in getattr(item, "fixturenames", ()) or "ray" in item.name.lower().split("[")[0]
+                  or (params is not None and params.params.get("backend") == "ray"))
+        item.add_marker(pytest.mark.xdist_group("ray" if on_ray else item.nodeid.split("::")[0]))
 
 
 # ---------------------------------------------------------------- isolation

@@ -693,7 +693,9 @@ def test_download_yahoo_asks_yfinance_for_adjusted_bars(monkeypatch: pytest.Monk
             return yahoo_frame(60)
 
     monkeypatch.setattr(yfinance, "Ticker", FakeTicker)
-    monkeypatch.setattr(yfinance.config.debug, "hide_exceptions", True)
+    # set, not monkeypatched: yfinance's config object cannot delete a setting it did not have yet, and
+    # download_yahoo leaves it False in every process anyway
+    yfinance.config.debug.hide_exceptions = True
     raw = data.download_yahoo("MSFT", "2020-01-01", "2020-04-01", "1wk")
     assert len(raw) == 60
     assert asked == {
