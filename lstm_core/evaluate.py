@@ -131,14 +131,20 @@ def student_t_two_sided_p(statistic: float, df: float) -> float:
 
 
 def diebold_mariano_p(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int = 1) -> float | None:
-    """Two-sided p-value that forecasts a and b have equal mean squared error (Diebold & Mariano 1995).
+    """Two-sided p-value that forecasts a and b have equal mean squared error (Diebold & Mariano 1995)."""
+    errors_a, errors_b = np.asarray(errors_a, dtype=np.float64), np.asarray(errors_b, dtype=np.float64)
+    return equal_loss_p(errors_a**2, errors_b**2, horizon)
+
+
+def equal_loss_p(losses_a: np.ndarray, losses_b: np.ndarray, horizon: int = 1) -> float | None:
+    """Two-sided Diebold-Mariano p-value that two forecasts have equal mean loss, from their per-window losses.
 
     The variance of the loss difference uses ``horizon - 1`` autocovariances, since errors of
     overlapping h-step forecasts are correlated. The statistic carries the Harvey, Leybourne & Newbold (1997)
     small-sample correction and is read against Student's t with n - 1 degrees of freedom, without which DM
     rejects too often on short test periods and long horizons. None when the difference has no variance.
     """
-    d = np.asarray(errors_a, dtype=np.float64) ** 2 - np.asarray(errors_b, dtype=np.float64) ** 2
+    d = np.asarray(losses_a, dtype=np.float64) - np.asarray(losses_b, dtype=np.float64)
     n = len(d)
     if n < 3:
         return None
@@ -157,8 +163,13 @@ def diebold_mariano_p(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int =
 def qlike(actual: np.ndarray, predicted: np.ndarray) -> float:
     """QLIKE of volatility forecasts: the mean of ``a/f - log(a/f) - 1`` over variances ``a = actual^2``, ``f =
     predicted^2`` (Patton 2011): robust to noise in the realized measure, and harsher on forecasts that are too low."""
+    return float(np.mean(qlike_losses(actual, predicted)))
+
+
+def qlike_losses(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Each window's QLIKE loss (see ``qlike``)."""
     ratio = (np.asarray(actual, dtype=np.float64) / np.asarray(predicted, dtype=np.float64)) ** 2
-    return float(np.mean(ratio - np.log(ratio) - 1))
+    return ratio - np.log(ratio) - 1
 
 
 def majority_share(actual: np.ndarray, last: np.ndarray) -> float | None:
@@ -172,7 +183,8 @@ def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[
     """Metrics of the model and every baseline on a split (first step, readable units).
 
     Each baseline's row carries ``dm_p``, the Diebold-Mariano p-value (HLN-corrected, h - 1 autocovariances) that the
-    model and it have equal mean squared error. The model's row carries its ``skill`` against the target's reference
+    model and it have equal mean squared error, and for a volatility target ``qlike_p``, the same test on QLIKE
+    losses. The model's row carries its ``skill`` against the target's reference
     baseline (``TargetKind.reference``: persistence for prices and volatility, the training mean for a memory task),
     ``p_vs_persistence`` (the same test against the reference; the key keeps its first name, so bundles and the command
     line's JSON read as before) and ``direction_base``, the directional accuracy that needs no model (the majority
@@ -185,9 +197,13 @@ def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[
     last = forecasts[reference]  # persistence's forecast is the last known value; directions are read from it
     table = {name: metrics(actual, forecast, last) for name, forecast in forecasts.items()}
     model_errors = forecasts[MODEL] - actual
+    model_qlike = qlike_losses(actual, forecasts[MODEL]) if kind.scores_variance else None
     for name, forecast in forecasts.items():
-        if kind.scores_variance:
-            table[name]["qlike"] = qlike(actual, forecast)
+        if model_qlike is not None:
+            losses = qlike_losses(actual, forecast)
+            table[name]["qlike"] = float(np.mean(losses))
+            if name != MODEL:
+                table[name]["qlike_p"] = equal_loss_p(model_qlike, losses, h)
         if name != MODEL:
             table[name]["dm_p"] = diebold_mariano_p(model_errors, forecast - actual, h)
     reference_rmse = table[reference]["rmse"]

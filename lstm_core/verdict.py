@@ -3,7 +3,8 @@
 Every sentence the app says about a model's quality comes from ``claims``: the comparison with the strongest
 baseline (the lowest test RMSE) leads; "beats" is said of a baseline only where the model's RMSE is lower and the
 Diebold-Mariano test (HLN-corrected) gives p < 0.05 against it; a run that kept its untrained weights gets no claim
-at all but that it learned nothing.
+at all but that it learned nothing. For volatility, one more sentence compares the model in QLIKE (Patton 2011) with
+the baseline of the lowest QLIKE, tested the same way: a model can win in RMSE and lose in QLIKE.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Comparison:
     baseline: str
     rmse: float
     p_value: float | None  # Diebold-Mariano, two-sided
+    qlike: float | None = None  # a volatility target's QLIKE, and the same test on QLIKE losses
+    qlike_p: float | None = None
 
     def significant(self) -> bool:
         return self.p_value is not None and self.p_value < SIGNIFICANCE
@@ -47,6 +50,7 @@ class Verdict:
     model_rmse: float
     comparisons: tuple[Comparison, ...]  # the strongest baseline (lowest RMSE) first
     copies_last: bool  # a price model whose errors match persistence's: it learned to copy the last price
+    model_qlike: float | None = None  # a volatility target's: QLIKE ranks variance forecasts, and may disagree with RMSE
 
     @property
     def strongest(self) -> Comparison:
@@ -64,12 +68,22 @@ class Verdict:
         """Baselines the test cannot tell from the model."""
         return [c.baseline for c in self.comparisons if not c.significant()]
 
+    def qlike_outcome(self) -> tuple[Outcome, Comparison] | None:
+        """How the model stands in QLIKE against the baseline with the lowest QLIKE (a volatility target), or None."""
+        rated = [c for c in self.comparisons if c.qlike is not None]
+        if self.model_qlike is None or not rated:
+            return None
+        best = min(rated, key=lambda c: c.qlike)
+        if best.qlike_p is None or best.qlike_p >= SIGNIFICANCE:
+            return Outcome.TIES, best
+        return (Outcome.BEATS if self.model_qlike < best.qlike else Outcome.LOSES), best
+
 
 def judge(metrics: dict[str, dict[str, float | None]], target: Target, learned: bool) -> Verdict:
     """The verdict from a run's test metrics (``lstm_core.evaluate.evaluate``) and whether it learned anything
     (``RunRecord.learned``: some epoch beat the untrained model on validation)."""
     model = metrics[MODEL]
-    comparisons = sorted((Comparison(name, float(row["rmse"]), row.get("dm_p"))
+    comparisons = sorted((Comparison(name, float(row["rmse"]), row.get("dm_p"), row.get("qlike"), row.get("qlike_p"))
                           for name, row in metrics.items() if name != MODEL), key=lambda c: c.rmse)
     model_rmse = float(model["rmse"])
     strongest = comparisons[0]
@@ -81,7 +95,7 @@ def judge(metrics: dict[str, dict[str, float | None]], target: Target, learned: 
         outcome = Outcome.BEATS if model_rmse < strongest.rmse else Outcome.LOSES
     skill = model.get("skill")
     copies = target_of(target).can_copy_last and skill is not None and abs(skill) < COPY_TOLERANCE
-    return Verdict(outcome, model_rmse, tuple(comparisons), copies and learned)
+    return Verdict(outcome, model_rmse, tuple(comparisons), copies and learned, model.get("qlike"))
 
 
 def claims(verdict: Verdict) -> list[Claim]:
@@ -103,6 +117,11 @@ def claims(verdict: Verdict) -> list[Claim]:
         said.append(("verdict_beaten_by", {"names": worse}))
     if verdict.copies_last:
         said.append(("verdict_copies", {}))
+    in_qlike = verdict.qlike_outcome()  # RMSE on volatility and QLIKE on variance can rank forecasts apart
+    if in_qlike is not None:
+        outcome, best = in_qlike
+        said.append((f"verdict_qlike_{outcome}", {"name": best.baseline, "model": verdict.model_qlike,
+                                                 "base": best.qlike, "p": format_p(best.qlike_p)}))
     return said
 
 

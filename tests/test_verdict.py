@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_core.evaluate import diebold_mariano_p, metrics
+from lstm_core.evaluate import diebold_mariano_p, equal_loss_p, metrics, qlike, qlike_losses
 from lstm_core.targets import Target
 from lstm_core.verdict import Outcome, claims, judge
 
@@ -78,3 +78,52 @@ def test_a_price_model_that_copies_persistence_is_told_so():
     assert v.outcome == Outcome.TIES and v.copies_last
     assert claims(v)[-1][0] == "verdict_copies"
     assert not judge(m, Target.LOGVOL, learned=True).copies_last  # a volatility target cannot copy a price
+
+
+def qlike_table(actual: np.ndarray, forecasts: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]]:
+    """``table`` with a volatility target's QLIKE and its test, as lstm_core.evaluate writes them."""
+    rows = table(actual, forecasts)
+    model_losses = qlike_losses(actual, forecasts["model"])
+    for name, forecast in forecasts.items():
+        rows[name]["qlike"] = qlike(actual, forecast)
+        if name != "model":
+            rows[name]["qlike_p"] = equal_loss_p(model_losses, qlike_losses(actual, forecast))
+    return rows
+
+
+def test_a_model_that_wins_in_rmse_but_forecasts_too_low_is_told_it_loses_in_qlike():
+    """QLIKE punishes a variance forecast that is too low: a model that halves its forecast one day in ten has the
+    lower RMSE, and a baseline that is always 30 % too high the lower QLIKE; the verdict says both."""
+    own = np.random.default_rng(1)
+    vol = np.exp(0.3 * own.standard_normal(1500))
+    halved = own.random(1500) < 0.1
+    m = qlike_table(vol, {"model": np.where(halved, 0.5 * vol, vol), "persistence": 1.3 * vol,
+                          "ewma": vol * np.exp(0.6 * own.standard_normal(1500))})
+    assert m["model"]["rmse"] < m["persistence"]["rmse"] and m["persistence"]["qlike"] < m["model"]["qlike"]
+    v = judge(m, Target.LOGVOL, learned=True)
+    assert v.outcome == Outcome.BEATS and v.strongest.baseline == "persistence"
+    said = claims(v)
+    assert said[0][0] == "verdict_beats"
+    assert said[-1] == ("verdict_qlike_loses", {"name": "persistence", "model": m["model"]["qlike"],
+                                                "base": m["persistence"]["qlike"], "p": "p < 0.001"})
+
+
+def test_in_qlike_the_model_is_compared_with_the_lowest_baseline_and_a_target_without_qlike_says_nothing_of_it():
+    own = np.random.default_rng(2)
+    vol = np.exp(0.3 * own.standard_normal(1500))
+    m = qlike_table(vol, {"model": vol * np.exp(0.1 * own.standard_normal(1500)),
+                          "persistence": vol * np.exp(0.5 * own.standard_normal(1500)),
+                          "garch": vol * np.exp(0.3 * own.standard_normal(1500))})
+    said = claims(judge(m, Target.LOGVOL, learned=True))
+    assert said[-1][0] == "verdict_qlike_beats" and said[-1][1]["name"] == "garch"  # the closest, not the weakest
+    # a baseline a whisper away: lower or not, the test cannot tell them apart, and the sentence says so
+    m = qlike_table(vol, {"model": vol * np.exp(0.1 * own.standard_normal(1500)),
+                          "persistence": vol * np.exp(0.5 * own.standard_normal(1500)),
+                          "garch": vol * np.exp(0.1 * own.standard_normal(1500) + 0.001)})
+    said = claims(judge(m, Target.LOGVOL, learned=True))
+    assert said[-1][0] == "verdict_qlike_ties" and m["garch"]["qlike_p"] >= 0.05
+    assert not any(key.startswith("verdict_qlike") for key, _ in claims(judge(m, Target.LOGVOL, learned=False)))
+    for row in m.values():  # a log-return or price run has no QLIKE: no sentence about it
+        row.pop("qlike", None), row.pop("qlike_p", None)
+    said = claims(judge(m, Target.LOGRET, learned=True))
+    assert not any(key.startswith("verdict_qlike") for key, _ in said)
