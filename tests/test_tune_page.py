@@ -161,3 +161,55 @@ def test_largest_config_is_the_costliest_corner():
     corner = tune.largest_config(TINY, dims)
     assert (corner.hidden, corner.layers, corner.batch, corner.cell, corner.lr) == (256, 3, 512, "lstm", TINY.lr)
     assert tune.largest_config(TINY, tune.parse_search("hidden=8:16")).layers == 1
+
+
+TUNE_PAGE_ON_RAY = """
+import json, os, sys, time
+from pathlib import Path
+from streamlit.testing.v1 import AppTest
+from lstm_core import tune
+from tests.helpers import TINY
+at = AppTest.from_file("app.py", default_timeout=120).run()
+at.switch_page("pages/tune.py").run()
+at.session_state["train_config"] = TINY
+at.number_input(key="tune_budget").set_value(4)
+at.number_input(key="tune_epochs").set_value(2)
+at.number_input(key="tune_n_workers").set_value(2)
+at.button(key="tune_start").click().run()
+assert not at.exception, at.exception
+spec, jobs = at.session_state["tune_spec"], at.session_state["tune_jobs"]
+end = time.monotonic() + 120
+while not all(job.finished for job in jobs) and time.monotonic() < end:
+    time.sleep(0.2)
+at.run()
+def title(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\\0")[0].decode()
+    except OSError:
+        return ""
+from lstm_core.jobs import default_manager
+print(json.dumps({"kind": default_manager().backend.kind, "errors": [job.error for job in jobs],
+                  "ray_workers": sorted({title(job.pid).startswith("ray::") for job in jobs}),
+                  "trials": tune.summary(tune.load_study(spec.storage, spec.study))["n_trials"],
+                  "exceptions": len(at.exception)}))
+"""
+
+
+def test_on_a_ray_cluster_the_tune_pages_workers_run_there(tmp_path):
+    """The app on Ray (LSTM_LAB_RAY_ADDRESS): the Tune page's workers are tasks on the cluster, the study in its
+    storage as ever. In a process of its own: the server's job manager is made once per process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from lstm_core.backends import RAY_ADDRESS_ENV
+    from tests.helpers import need_ray
+
+    env = {**os.environ, RAY_ADDRESS_ENV: need_ray(), STORAGE_ENV: str(tmp_path / "studies.journal"),
+           "LSTM_LAB_DATA": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-c", TUNE_PAGE_ON_RAY], cwd=Path(__file__).resolve().parent.parent,
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"kind": "ray", "errors": [None, None], "ray_workers": [True], "trials": 4, "exceptions": 0}
