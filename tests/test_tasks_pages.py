@@ -115,3 +115,31 @@ def test_gates_say_what_each_unit_does_and_the_search_finds_the_markers(task_run
         texts = [e.value for kind in ("subheader", "markdown", "caption") for e in getattr(at.main, kind)]
         english = {w for text in texts for w in re.findall(r"[A-Za-z]{3,}", text.replace(run.run_id, ""))}
         assert english <= {"LSTM", "LSTMVis", "Strobelt", "Karpathy", "Johnson", "Fei"}, english
+
+
+def test_the_tune_page_searches_a_task_with_its_own_target_and_channels(tmp_path, monkeypatch):
+    """A task loaded and nothing trained yet: the study's fixed settings are the task's (before, the Train page's
+    default price target was refused with "needs a Close column")."""
+    import time
+
+    from lstm_core import tune
+    from lstm_core.config import Target
+    from ui.tune import STORAGE_ENV
+
+    monkeypatch.setenv(STORAGE_ENV, str(tmp_path / "studies.journal"))
+    ds = load_task(TaskKind.REMEMBER, length=30, sequences=300, seed=0)
+    at = page("pages/tune.py", dataset=ds)
+    at.number_input(key="tune_budget").set_value(2)
+    at.number_input(key="tune_epochs").set_value(2)
+    at.number_input(key="tune_n_workers").set_value(1)
+    at.button(key="tune_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    spec, jobs = at.session_state["tune_spec"], at.session_state["tune_jobs"]
+    assert spec.base.target == Target.ANSWER and spec.base.to_dict()["features"] == list(ds.settings()["features"])
+    end = time.monotonic() + 120
+    while not all(job.finished for job in jobs):
+        assert time.monotonic() < end, [job.status for job in jobs]
+        time.sleep(0.2)
+    assert [job.error for job in jobs] == [None]
+    summary = tune.summary(tune.load_study(spec.storage, spec.study))
+    assert summary["n_complete"] + summary["n_pruned"] == 2 and summary["fixed"]["target"] == Target.ANSWER

@@ -34,12 +34,12 @@ from lstm_core.plots.gates import (
 )
 from lstm_core.plots.saturation import saturation_figure
 from lstm_core.runs import Run
-from lstm_core.targets import target_of
 from lstm_core.trainer import predict
 from ui.loaders import dataset, dataset_label
 from ui.results import position_label
 from ui.runs import run_label, runs, selected_run
-from ui.session import kept, session
+from ui.session import kept
+from ui.settings import config_for_data
 from ui.text import attempt, lang, plain, tr
 
 # with nothing trained yet, the page shows an untrained model of the article's kind (1 x 50): tomorrow's price from returns
@@ -119,16 +119,6 @@ def fresh_source(ds: Dataset, config: RunConfig, dataset_title: str) -> GateSour
     return GateSource("—", dataset_title, config, model, prepared, None, prices)
 
 
-def preview_config(ds: Dataset) -> RunConfig:
-    """The untrained model shown before any run: the last one started where it fits this data, else the article's
-    kind on prices or the task's own settings on a task."""
-    config, wanted = session.train_config, ds.settings()
-    if (config is not None and target_of(config.target).column in ds.frame.columns
-            and all(getattr(config, name) == value for name, value in wanted.items() if name != "features")):
-        return config
-    return RunConfig.for_target(**wanted) if wanted else UNTRAINED_PREVIEW
-
-
 def source_ui() -> GateSource | None:
     """The run to inspect, picked from the session's runs (the newest, or the one chosen on Train, first); without
     one, an untrained model on the loaded data. None, with a sentence, when there is nothing to show."""
@@ -143,7 +133,7 @@ def source_ui() -> GateSource | None:
         source = run_source(run)
     else:
         ds = dataset()
-        source = attempt(fresh_source, ds, preview_config(ds), ds.title(lang()))
+        source = attempt(fresh_source, ds, config_for_data(ds, UNTRAINED_PREVIEW), ds.title(lang()))
         if source is None:  # the loaded data cannot feed this config: the sentence is already shown
             return None
         st.info(tr("gates_no_model"), icon=":material/info:")

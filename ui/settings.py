@@ -62,6 +62,15 @@ def data_choices(name: str, ds: Dataset) -> tuple[str, ...]:
     return choices
 
 
+def config_for_data(ds: Dataset, fallback: RunConfig) -> RunConfig:
+    """The settings a page should use on ``ds`` when it has none of its own: the Train page's last run where it fits
+    this data, else the data's own (a task's target, channels and window), else ``fallback`` (prices)."""
+    config, wanted = session.train_config, ds.settings()
+    if (config is not None and target_of(config.target).column in ds.frame.columns
+            and all(getattr(config, name) == value for name, value in wanted.items() if name != "features")):
+        return config
+    return RunConfig.for_target(**wanted) if wanted else fallback
+
 def follow_data(ds: Dataset) -> None:
     """When the loaded data changes, the form takes the settings it asks for: a task's channels and window (and, coming
     from prices, the task's target and its defaults); coming back to prices, a price target and its defaults."""

@@ -26,7 +26,7 @@ from lstm_core.plots.tune import (
 from ui.loaders import dataset
 from ui.runs import session_probe, start_job
 from ui.session import session
-from ui.settings import CHOICE_PREFIX, choice_label, value_label
+from ui.settings import CHOICE_PREFIX, choice_label, config_for_data, value_label
 from ui.text import plain, show_error, tr
 
 STORAGE_ENV = "LSTM_LAB_TUNE_STORAGE"  # a server whose studies live in PostgreSQL sets this; else the journal file
@@ -150,7 +150,7 @@ def study_form_ui(disabled: bool) -> None:
         dims = [_dim_ui(name, disabled) for name in names]
     except LabError as err:
         show_tune_error(err)
-    base = session.train_config or RunConfig()
+    base = config_for_data(dataset(), RunConfig())  # a task's own target and window on a task
     cols = st.columns(4)
     trials, workers_bound = tune.STUDY_BOUNDS["trials"], tune.STUDY_BOUNDS["workers"]
     budget = cols[0].number_input(tr("tune_trials"), int(trials.low), int(trials.high), tune.TuneSpec.budget,
