@@ -359,6 +359,9 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
 
         backend = backend_for(args.ray)
         backend.check_fits(estimate_job_mb(tune.largest_config(base, dims), len(dataset.frame)))
+        warming = backend.warm_up()  # every node imports torch first, so that no worker starts seconds after the others
+        if warming is not None:
+            warming.join(timeout=120)
     # an unreachable storage, a damaged journal or a study of that name started otherwise says so now, in one line
     study = tune.open_study(spec, dataset.fingerprint)
     print(f"study {spec.study} in {tune.storage_text(spec.storage, spec.study)}: {len(study.trials)} trials so far; "

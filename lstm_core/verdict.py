@@ -94,7 +94,9 @@ def judge(metrics: dict[str, dict[str, float | None]], target: Target, learned: 
     else:
         outcome = Outcome.BEATS if model_rmse < strongest.rmse else Outcome.LOSES
     skill = model.get("skill")
-    copies = target_of(target).can_copy_last and skill is not None and abs(skill) < COPY_TOLERANCE
+    reference = next((c for c in comparisons if c.baseline == target_of(target).reference), None)
+    copies = (target_of(target).can_copy_last and skill is not None and abs(skill) < COPY_TOLERANCE
+              and (reference is None or not reference.significant()))  # a tested difference is not a copy
     return Verdict(outcome, model_rmse, tuple(comparisons), copies and learned, model.get("qlike"))
 
 
@@ -107,8 +109,9 @@ def claims(verdict: Verdict) -> list[Claim]:
                                           "base": strongest.rmse, "p": format_p(strongest.p_value)})
     said: list[Claim] = [lead]
     others = [name for name in verdict.beaten() if name != strongest.baseline]
-    if others:
-        said.append(("verdict_also_beats", {"names": others}))
+    if others:  # "also" only after a win over the strongest
+        said.append(("verdict_also_beats" if verdict.outcome == Outcome.BEATS else "verdict_beats_others",
+                     {"names": others}))
     undecided = [name for name in verdict.undecided() if name != strongest.baseline]
     if undecided:
         said.append(("verdict_undecided", {"names": undecided}))
@@ -129,7 +132,12 @@ def format_p(p_value: float | None) -> str:
     """A p-value as a person writes it: ``p < 0.001``, ``p = 0.04``; a dash when there is none."""
     if p_value is None:
         return "p = –"
-    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.2g}" if p_value < 0.1 else f"p = {p_value:.2f}"
+    if p_value < 0.001:
+        return "p < 0.001"
+    shown = f"{p_value:.2g}" if p_value < 0.1 else f"{p_value:.2f}"
+    if p_value < SIGNIFICANCE <= float(shown):  # 0.04996 rounds to 0.05: say on which side of the line it is
+        return "p < 0.05"
+    return f"p = {shown}"
 
 
 def format_percent(value: float | None) -> str:

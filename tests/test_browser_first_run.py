@@ -52,7 +52,7 @@ def test_defaults_show_a_loss_that_falls_a_true_verdict_and_gates_that_play(app_
     # wins it does have (persistence) are named with their test
     verdict = page.locator("[data-testid='stAlert']", has_text=t("m_window_mean")).first
     expect(verdict).to_contain_text("strongest simple method, Window mean")
-    expect(verdict).to_contain_text(re.compile(r"In RMSE it also beats, each with p < 0\.05: .*Persistence \(last 20 days\)"))
+    expect(verdict).to_contain_text(re.compile(r"In RMSE it does beat, each with p < 0\.05: .*Persistence \(last 20 days\)"))
     expect(verdict).to_contain_text("In QLIKE, the loss that ranks volatility forecasts")  # RMSE is not the only ranking
     expect(page.locator("[data-testid='stAlertContentSuccess']")).to_have_count(0)  # no "beats the strongest"
     page.locator(LOSS_CHART).scroll_into_view_if_needed()

@@ -87,8 +87,8 @@ def test_the_first_run_learns_and_its_verdict_is_true():
     assert v.outcome in (Outcome.TIES, Outcome.LOSES)
     said = claims(v)
     assert said[0][0] == f"verdict_{v.outcome}" and said[0][1]["name"] == "window_mean"
-    assert all("window_mean" not in params.get("names", ()) for key, params in said if key == "verdict_also_beats")
-    assert "persistence" in next(params["names"] for key, params in said if key == "verdict_also_beats")
+    assert all("window_mean" not in params.get("names", ()) for key, params in said if key == "verdict_beats_others")
+    assert "persistence" in next(params["names"] for key, params in said if key == "verdict_beats_others")
 
 
 def _three_times_calmer(n: int = 3000, seed: int = 0) -> pd.DataFrame:

@@ -60,8 +60,10 @@ def test_train_and_see_metrics_beside_baselines(train_page):
     assert list(table.index) == ["LSTM model", "Persistence (last 20 days)", "EWMA (λ = 0.94)",
                                  "Window mean |r| × √(π/2)", "HAR-RV (1, 5, 22 days)", "GARCH(1,1), Student-t",
                                  "Training-period mean", "Linear AR (the model's inputs)"]
-    assert list(table.columns) == ["RMSE", "MAE", "QLIKE", "MAPE %", "Direction %", "p vs model"]
-    assert table.loc["LSTM model", "p vs model"] == "" and table.loc["EWMA (λ = 0.94)", "p vs model"].startswith("p ")
+    assert list(table.columns) == ["RMSE", "MAE", "QLIKE", "MAPE %", "Direction %", "p vs model (RMSE)",
+                                   "p vs model (QLIKE)"]
+    for p_column in ("p vs model (RMSE)", "p vs model (QLIKE)"):
+        assert table.loc["LSTM model", p_column] == "" and table.loc["EWMA (λ = 0.94)", p_column].startswith("p ")
     assert float(table.loc["LSTM model", "RMSE"]) == pytest.approx(job.run.metrics["model"]["rmse"], abs=1e-4)
     assert table.loc["Persistence (last 20 days)", "Direction %"] == "–"  # persistence never moves
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]

@@ -37,8 +37,8 @@ def test_a_model_that_is_a_baseline_plus_noise_gets_no_beats():
     said = claims(v)
     assert said[0] == ("verdict_ties", {"name": "ewma", "rmse": v.model_rmse, "base": m["ewma"]["rmse"],
                                         "p": said[0][1]["p"]})
-    assert "ewma" not in said_names(said, "verdict_also_beats")
-    assert said_names(said, "verdict_also_beats") == ["persistence"]  # a real, significant win is still named
+    assert "ewma" not in said_names(said, "verdict_beats_others")
+    assert said_names(said, "verdict_beats_others") == ["persistence"]  # a real, significant win is still named
 
 
 def test_a_significant_win_is_named_as_one_and_leads():
@@ -60,7 +60,7 @@ def test_a_significant_loss_to_the_strongest_is_said_plainly():
     v = judge(m, Target.LOGVOL, learned=True)
     assert v.outcome == Outcome.LOSES and v.strongest.baseline == "window_mean"
     said = claims(v)
-    assert said[0][0] == "verdict_loses" and said_names(said, "verdict_also_beats") == ["persistence"]
+    assert said[0][0] == "verdict_loses" and said_names(said, "verdict_beats_others") == ["persistence"]
 
 
 def test_a_run_that_kept_its_untrained_weights_says_it_learned_nothing_and_nothing_else():
@@ -127,3 +127,30 @@ def test_in_qlike_the_model_is_compared_with_the_lowest_baseline_and_a_target_wi
         row.pop("qlike", None), row.pop("qlike_p", None)
     said = claims(judge(m, Target.LOGRET, learned=True))
     assert not any(key.startswith("verdict_qlike") for key, _ in said)
+
+
+def test_a_p_value_is_printed_on_its_side_of_the_line():
+    from lstm_core.verdict import format_p
+
+    assert [format_p(p) for p in (0.0004, 0.0123, 0.04996, 0.0502, 0.087, 0.13, None)] == [
+        "p < 0.001", "p = 0.012", "p < 0.05", "p = 0.05", "p = 0.087", "p = 0.13", "p = –"]
+
+
+def test_after_a_tie_the_wins_over_weaker_baselines_are_not_said_as_also():
+    own = np.random.default_rng(3)
+    strong = ACTUAL + 0.5 * own.standard_normal(1500)
+    m = table(ACTUAL, {"model": strong + 0.02 * own.standard_normal(1500), "ewma": strong,
+                       "persistence": ACTUAL + 1.5 * own.standard_normal(1500)})
+    said = claims(judge(m, Target.LOGVOL, learned=True))
+    assert said[0][0] == "verdict_ties" and said_names(said, "verdict_beats_others") == ["persistence"]
+    assert not said_names(said, "verdict_also_beats")
+
+
+def test_a_price_model_that_beats_persistence_with_a_test_is_not_said_to_copy_it():
+    last = ACTUAL + rng.standard_normal(1500)
+    close = last + 0.01 * (ACTUAL - last)  # 1 % of the way from the last price to the answer, every day
+    m = table(ACTUAL, {"model": close, "persistence": last})
+    v = judge(m, Target.PRICE, learned=True)
+    assert abs(m["model"]["skill"]) < 0.02 and m["persistence"]["dm_p"] < 0.05 and not v.copies_last
+    m = table(ACTUAL, {"model": last + 0.01 * rng.standard_normal(1500), "persistence": last})
+    assert judge(m, Target.PRICE, learned=True).copies_last  # within 2 % and no tested difference: a copy

@@ -25,7 +25,7 @@ from ui.settings import value_label
 from ui.text import lang, plain, tr
 
 METRIC_COLUMNS = {"rmse": "m_rmse", "mae": "m_mae", "qlike": "m_qlike", "mape": "m_mape", "direction_acc": "m_direction",
-                  "dm_p": "m_dm_p"}
+                  "dm_p": "m_dm_p", "qlike_p": "m_qlike_p"}
 VERDICT_LOOK = {Outcome.BEATS: (st.success, "trending_up"), Outcome.TIES: (st.info, "balance"),
                 Outcome.LOSES: (st.warning, "trending_down"), Outcome.LEARNED_NOTHING: (st.warning, "block")}
 
@@ -56,8 +56,9 @@ def metrics_table(run: Run) -> pd.DataFrame:
     table = pd.DataFrame(rows).T
     columns = [c for c in METRIC_COLUMNS if c in table.columns]
     table = table[columns].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")
-    if "dm_p" in columns:
-        table["dm_p"] = [format_p(row.get("dm_p")) if name != MODEL else "" for name, row in run.metrics.items()]
+    for p_column in ("dm_p", "qlike_p"):
+        if p_column in columns:
+            table[p_column] = [format_p(row.get(p_column)) if name != MODEL else "" for name, row in run.metrics.items()]
     table.columns = [tr(METRIC_COLUMNS[c]) for c in columns]
     return table
 

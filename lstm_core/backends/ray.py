@@ -52,8 +52,8 @@ CONNECT_TIMEOUT_S = 5.0  # Ray's own connect waits for minutes on an address whe
 SLOTS_TTL_S = 5.0  # the cluster's CPUs are read again this often (nodes join and leave)
 SHARED_FRAMES = 8  # price frames kept in the object store for jobs to come
 # a Ray worker's own memory beyond what the estimate counts for a forkserver child (which shares torch's pages with
-# the forkserver): the defaults' job peaked at 530-550 MB in a Ray worker against an estimate of 390 MB
-WORKER_EXTRA_MB = 160.0
+# the forkserver): the defaults' job peaked at 530-561 MB in a Ray worker against an estimate of 390 MB
+WORKER_EXTRA_MB = 200.0
 FORGOTTEN_KEEP = 1024  # jobs whose end the stop board remembers, so a late wait returns at once
 
 
@@ -173,7 +173,10 @@ def _job_in_ray(task: Callable[..., Any], settings: WorkerSettings, stops: Any, 
     messages: queue.SimpleQueue[Message] = queue.SimpleQueue()
 
     def body() -> None:
-        messages.put(run_task(task, args, Channel(messages.put), stop, settings, reused=True))
+        try:
+            messages.put(run_task(task, args, Channel(messages.put), stop, settings, reused=True))
+        except BaseException as exc:  # run_task turns an Exception into a Failure; anything else ends the job here
+            messages.put(Failure("err_internal", {"detail": f"{type(exc).__name__}: {exc}"}, 0.0))
 
     trained = _trainer_thread().submit(body)
     while True:
@@ -317,7 +320,7 @@ class RayBackend:
             return slots
         try:
             slots = int(self.ray().cluster_resources().get("CPU", 0)) or None
-        except LabError:
+        except Exception:  # noqa: BLE001 - a LabError, or Ray's own when the head has gone: no slots known now
             slots = None
         self._slots = (time.monotonic(), slots)
         return slots

@@ -24,10 +24,11 @@ from lstm_core.errors import LabError
 
 HEARTBEAT_S_DEFAULT = 10  # a live worker touches its running trial this often ...
 GRACE_FACTOR = 3  # ... and a trial untouched for this many beats belongs to a dead worker
-# a journal's lock is held for one append (milliseconds; reads take none): one held this long belongs to a worker that
-# was killed mid-append, and is broken. Optuna's own 30 s stalled every other worker of a study that long (measured:
-# a SIGKILLed Ray worker held up the rest of a study for 30.0 s)
-LOCK_GRACE_S = 5
+# a journal's lock is held for one append (milliseconds; reads take none): one whose journal has not changed for this
+# long belongs to a worker that was killed mid-append, and is broken. Optuna's own 30 s stalled every other worker of a
+# study that long (measured: a SIGKILLed Ray worker held up the rest of a study for 30.0 s); much less would break the
+# lock of a live writer whose append is stuck in a slow disk's fsync (a journal shared over NFS), which then fails
+LOCK_GRACE_S = 15
 TABLE_RACE_TRIES = 5
 _HEARTBEAT_ATTR = "lstm_lab:heartbeat"  # a system attr: not among the trial's user-visible attributes
 
