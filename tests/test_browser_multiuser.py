@@ -152,7 +152,7 @@ def test_three_trainers_one_reader_share_a_server(capped_server: str, tabs: list
         expect(sidebar(page)).to_contain_text(t("sidebar_model_ready_one"))
         run_ids.add(row[0])
         model_rmse.add(metrics[1][1])
-        persistence_rows.append(metrics[2][:-1])  # its own scores; its p is against each model
+        persistence_rows.append(metrics[2][:-2])  # its own scores; its two p columns are against each model
         train_losses.append(tuple(history))
         assert page.locator("[data-testid='stException']").count() == 0
     assert len(train_losses[2]) == 1 + 3  # C ran exactly its own epochs, after scoring its untrained model

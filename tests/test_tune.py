@@ -569,8 +569,12 @@ def test_a_killed_worker_fails_its_trial_and_the_other_finishes(storage, env, da
 # ---------------------------------------------------------------- workers on a Ray cluster (.ci/run starts one)
 
 
-def test_workers_on_a_ray_cluster_share_the_budget_and_carry_their_data(storage, env, data_csv):
+def test_workers_on_a_ray_cluster_share_the_budget_and_carry_their_data(env, data_csv):
+    """On the storage a cluster's nodes share, a database (a journal on a cluster is the kill test's, below)."""
     address = need_ray()
+    if not PG_URL:
+        pytest.skip("LSTM_LAB_TEST_PG_URL is not set (.ci/run starts a PostgreSQL and sets it)")
+    storage = PG_URL
     study = f"ray-{uuid.uuid4().hex[:8]}"
     proc = start_cli("tune", "--ray", address, "--workers", "2", "--data", data_csv, "--study", study, "--storage",
                      storage, "--trials", "6", "--search", "hidden=4:16,lr=1e-3:1e-2", "--epochs", "20", "--patience",
