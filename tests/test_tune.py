@@ -577,10 +577,10 @@ def test_workers_on_a_ray_cluster_share_the_budget_and_carry_their_data(env, dat
     storage = PG_URL
     study = f"ray-{uuid.uuid4().hex[:8]}"
     proc = start_cli("tune", "--ray", address, "--workers", "2", "--data", data_csv, "--study", study, "--storage",
-                     storage, "--trials", "6", "--search", "hidden=4:16,lr=1e-3:1e-2", "--epochs", "20", "--patience",
-                     "1000", "--pruner", "none", *TINY_FLAGS, env=env)  # trials of ~0.3 s: both workers take some,
-    # since the command warms every node before it starts them (before it did, a worker still importing torch on a cold
-    # node once found all 6 trials of 5 epochs done by the other)
+                     storage, "--trials", "6", "--search", "hidden=4:16,lr=1e-3:1e-2", "--epochs", "100", "--patience",
+                     "1000", "--pruner", "none", *TINY_FLAGS, env=env)  # trials of about a second, so that both workers
+    # take some however late Ray places the second on a loaded machine (with trials of 5 or 20 epochs, one worker was
+    # seen to finish all 6 before the other began)
     first = proc.stderr.readline()  # the study is open and the data loaded here: the workers need no copy of it
     assert first.startswith(f"study {study}"), first
     Path(data_csv).unlink()
