@@ -64,14 +64,24 @@ def copy_of(run, run_id: str, dataset: str | None = None):
     return twin
 
 
-def need_ray() -> str:
-    """The Ray cluster .ci/run starts (LSTM_LAB_TEST_RAY_ADDRESS): skipped where there is none, failed on CI."""
+def _needed(variable: str, what: str) -> str:
+    """A service .ci/run starts and names in ``variable``: skipped where there is none, failed on CI."""
     import pytest
 
-    address = os.environ.get("LSTM_LAB_TEST_RAY_ADDRESS")
-    if not address:
-        message = "LSTM_LAB_TEST_RAY_ADDRESS is not set (.ci/run starts a Ray cluster and sets it)"
+    value = os.environ.get(variable)
+    if not value:
+        message = f"{variable} is not set (.ci/run starts {what} and sets it)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return address
+    return value
+
+
+def need_ray() -> str:
+    """The Ray cluster .ci/run starts (LSTM_LAB_TEST_RAY_ADDRESS)."""
+    return _needed("LSTM_LAB_TEST_RAY_ADDRESS", "a Ray cluster")
+
+
+def need_pg() -> str:
+    """The PostgreSQL .ci/run starts (LSTM_LAB_TEST_PG_URL)."""
+    return _needed("LSTM_LAB_TEST_PG_URL", "a PostgreSQL")

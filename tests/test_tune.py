@@ -21,10 +21,9 @@ from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.data import load_source
 from lstm_core.errors import LabError
 from lstm_core.runs import train_run
-from tests.helpers import TINY, need_ray, tiny_frame
+from tests.helpers import TINY, need_pg, need_ray, tiny_frame
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("LSTM_LAB_TEST_PG_URL")
 # the fixed settings of every worker test: TINY's, as command-line flags
 TINY_FLAGS = ["--target", "logret", "--features", "logret", "--window", "10", "--horizon", "1", "--batch", "32",
               "--seed", "1"]
@@ -49,9 +48,7 @@ def storage(request, tmp_path) -> str:
     """A storage URL no other test uses: a fresh journal file, or the CI PostgreSQL (studies get unique names)."""
     if request.param == "journal":
         return str(tmp_path / "studies.journal")
-    if not PG_URL:
-        pytest.skip("LSTM_LAB_TEST_PG_URL is not set (.ci/run starts a PostgreSQL and sets it)")
-    return PG_URL
+    return need_pg()
 
 
 @pytest.fixture
@@ -571,10 +568,7 @@ def test_a_killed_worker_fails_its_trial_and_the_other_finishes(storage, env, da
 
 def test_workers_on_a_ray_cluster_share_the_budget_and_carry_their_data(env, data_csv):
     """On the storage a cluster's nodes share, a database (a journal on a cluster is the kill test's, below)."""
-    address = need_ray()
-    if not PG_URL:
-        pytest.skip("LSTM_LAB_TEST_PG_URL is not set (.ci/run starts a PostgreSQL and sets it)")
-    storage = PG_URL
+    address, storage = need_ray(), need_pg()
     study = f"ray-{uuid.uuid4().hex[:8]}"
     proc = start_cli("tune", "--ray", address, "--workers", "2", "--data", data_csv, "--study", study, "--storage",
                      storage, "--trials", "6", "--search", "hidden=4:16,lr=1e-3:1e-2", "--epochs", "100", "--patience",
