@@ -16,17 +16,22 @@ def wait_finished(jobs, timeout_s: float = 90) -> None:
         time.sleep(0.2)
 
 
-def test_a_study_runs_draws_and_trains_the_best(open_app, tmp_path, monkeypatch):
-    storage = str(tmp_path / "studies.journal")
-    monkeypatch.setenv(STORAGE_ENV, storage)
-    at = open_app("pages/tune.py")
-    assert not at.exception
+def start_small_study(at) -> None:
+    """Start a study of 4 trials of 2 epochs with 2 workers on the Tune page, on the Train page's last settings."""
     at.session_state["train_config"] = TINY  # the fixed settings: the Train page's last run
     at.number_input(key="tune_budget").set_value(4)
     at.number_input(key="tune_epochs").set_value(2)
     at.number_input(key="tune_n_workers").set_value(2)
     at.button(key="tune_start").click().run()
     assert not at.exception, at.exception
+
+
+def test_a_study_runs_draws_and_trains_the_best(open_app, tmp_path, monkeypatch):
+    storage = str(tmp_path / "studies.journal")
+    monkeypatch.setenv(STORAGE_ENV, storage)
+    at = open_app("pages/tune.py")
+    assert not at.exception
+    start_small_study(at)
     spec, jobs = at.session_state["tune_spec"], at.session_state["tune_jobs"]
     assert len(jobs) == 2 and spec.budget == 4 and spec.base.epochs == 2 and spec.storage == storage
     assert [d.name for d in spec.dims] == ["hidden", "layers", "lr"]
@@ -168,15 +173,10 @@ import json, os, sys, time
 from pathlib import Path
 from streamlit.testing.v1 import AppTest
 from lstm_core import tune
-from tests.helpers import TINY
+from tests.test_tune_page import start_small_study
 at = AppTest.from_file("app.py", default_timeout=120).run()
 at.switch_page("pages/tune.py").run()
-at.session_state["train_config"] = TINY
-at.number_input(key="tune_budget").set_value(4)
-at.number_input(key="tune_epochs").set_value(2)
-at.number_input(key="tune_n_workers").set_value(2)
-at.button(key="tune_start").click().run()
-assert not at.exception, at.exception
+start_small_study(at)
 spec, jobs = at.session_state["tune_spec"], at.session_state["tune_jobs"]
 end = time.monotonic() + 120
 while not all(job.finished for job in jobs) and time.monotonic() < end:
