@@ -1,7 +1,8 @@
-# Sourced by .ci/run: a throw-away Ray cluster on 127.0.0.1 for the job and tuning tests, a head and one worker node
-# as separate processes (one CPU each, no dashboard), stopped when the shell exits.
+# Sourced by .ci/run: a throw-away Ray cluster on this machine for the job and tuning tests, a head and one worker node
+# as separate processes (one CPU each, no dashboard), stopped when the shell exits. Its nodes are told 127.0.0.1, but
+# Ray listens on every interface and on the machine's own address whatever --node-ip-address says (a test measures it).
 # Exports LSTM_LAB_TEST_RAY_ADDRESS, and RAY_AUTH_MODE/RAY_AUTH_TOKEN (a random token that lives only in this
-# environment: Ray listens on every interface, and without a token anyone who reaches it could run code).
+# environment: without a token anyone who reaches the cluster could run code).
 
 RAY_NODE_MEMORY_BYTES=$((1536 * 1024 * 1024))  # small nodes, so that a test can ask for more than any node has
 RAY_OBJECT_STORE_BYTES=$((200 * 1000 * 1000))

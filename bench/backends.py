@@ -94,7 +94,7 @@ def measure_one(kind: str, address: str | None, repeats: int, node_pids: list[in
     backend = backend_for(address if kind == "ray" else None)
     began = time.perf_counter()
     if kind == "ray":
-        backend.ray()  # the server connects when it starts (its warm-up); the first job's workers are still cold
+        backend.connect()  # its driver connects when the server starts (its warm-up); the first job's workers are still cold
     connect_s = time.perf_counter() - began
     manager = JobManager(max_running=2, backend=backend)
     short = train.ARTICLE.with_(epochs=1)

@@ -358,6 +358,7 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
         from lstm_core.limits import estimate_job_mb
 
         backend = backend_for(args.ray)
+        backend.connect()  # in its driver process: a cluster that cannot be reached is one line here
         backend.check_fits(estimate_job_mb(tune.largest_config(base, dims), len(dataset.frame)))
         warming = backend.warm_up()  # every node imports torch first, so that no worker starts seconds after the others
         if warming is not None:

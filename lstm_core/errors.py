@@ -17,8 +17,16 @@ class LabError(ValueError):
         self.params = params
         super().__init__(t(key, "en", **params))
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its key and parameters (the default would rebuild it from its English sentence)."""
+        return (_restore, (self.key, self.params))
+
     def message(self, lang: str = "en") -> str:
         """The sentence in ``lang``."""
         from lstm_core.i18n import t
 
         return t(self.key, lang, **self.params)
+
+
+def _restore(key: str, params: dict[str, object]) -> LabError:
+    return LabError(key, **params)

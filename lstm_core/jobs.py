@@ -121,6 +121,7 @@ class Progress:
     stop_requested: bool
     error: LabError | None = None
     time_limit_s: float | None = None
+    notice: LabError | None = None  # where it trains instead of the cluster, or why its worker ended early
 
     @property
     def epoch(self) -> int:
@@ -169,7 +170,7 @@ class TrainingJob(WorkerJob):
     estimate: MemoryEstimate | None = None
     run: Run | None = None
     first_batch_at: float | None = None  # monotonic time the first training batch was reported
-    salvaged: bool = False  # killed past its time limit: the server finished the run from the worker's checkpoint
+    salvaged: bool = False  # its worker was killed (time limit, or from outside): the server finished the run from its checkpoint
     _checkpoint: Checkpoint | None = None
     _tick: TrainTick = _NO_TICK
     _tick_at: float = 0.0
@@ -197,13 +198,15 @@ class TrainingJob(WorkerJob):
         return max(self.min_kill_grace_s, EVAL_GRACE_FACTOR * measured if measured is not None else 0.0)
 
     def on_killed(self, reason: KillReason) -> bool:
-        """Past its time limit and killed in its final evaluation (or a stalled epoch): the last best weights it
-        reported become the run, scored here. False when it never reported any."""
+        """Killed past its time limit (in its final evaluation, or a stalled epoch) or from outside (SIGKILL, the OOM
+        killer, a lost node): the last best weights it reported become the run, scored here. False when it never
+        reported any."""
         with self._lock:
             checkpoint = self._checkpoint
-        if reason is not KillReason.TIME_LIMIT or checkpoint is None:
+        if checkpoint is None:
             return False
-        result = checkpoint.result(self.config, StopReason.TIME_LIMIT)
+        stop_reason = StopReason.TIME_LIMIT if reason is KillReason.TIME_LIMIT else StopReason.WORKER_LOST
+        result = checkpoint.result(self.config, stop_reason)
         run = finish_run(self.frame, self.dataset_name, self.prepared, result)
         with self._lock:
             self._history, self.run, self.result, self.salvaged = run.history, run, run, True
@@ -246,6 +249,7 @@ class TrainingJob(WorkerJob):
                 stop_requested=self.stop_requested,
                 error=self.error,
                 time_limit_s=self.time_limit_s,
+                notice=self.notice,
             )
 
 
@@ -290,12 +294,13 @@ _default_lock = threading.Lock()
 
 
 def default_manager() -> JobManager:
-    """The process-wide manager shared by every browser session, on the Ray cluster at LSTM_LAB_RAY_ADDRESS or else
-    on this machine; its workers get ready in the background (a forkserver imports torch; a cluster connects)."""
+    """The process-wide manager shared by every browser session, on the Ray cluster at LSTM_LAB_RAY_ADDRESS (on this
+    machine while the cluster cannot be reached) or else on this machine; its workers get ready in the background (a
+    forkserver imports torch; a cluster's driver connects)."""
     global _default_manager
     with _default_lock:
         if _default_manager is None:
-            _default_manager = JobManager(backend=backend_for(ray_address()))
+            _default_manager = JobManager(backend=backend_for(ray_address(), local_fallback=True))
             _default_manager.warm_up()
         return _default_manager
 

@@ -29,6 +29,7 @@ class StopReason(StrEnum):
     STOPPED = "stopped"  # the user asked (or left)
     DIVERGED = "diverged"  # the loss became NaN or infinite
     TIME_LIMIT = "time_limit"  # the job ran out of its wall-time budget
+    WORKER_LOST = "worker_lost"  # its worker was killed or lost mid-training; the server kept its last best weights
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,10 @@ ABANDONED_KILL_S = 30.0  # a worker still busy this long after its owner left is
 TIME_LIMIT_KILL_S = 60.0
 JOIN_S = 10.0  # how long a killed worker may take to be gone before the watcher stops waiting for it
 DEFAULT_MAX_JOBS = 2  # jobs at once when neither the server (LSTM_LAB_MAX_JOBS) nor the backend says otherwise
+# how a worker was lost, said beside the run the server kept from its last best weights (the failures' own sentences
+# end with "try again")
+KEPT_AFTER = {"err_worker_killed": "kept_worker_killed", "err_worker_exited": "kept_worker_exited",
+              "err_worker_lost": "kept_worker_lost", "err_ray_lost": "kept_ray_lost"}
 
 
 class JobStatus(StrEnum):
@@ -124,6 +128,7 @@ class KillReason(StrEnum):
 
     ABANDONED = "abandoned"  # its owner left and it did not stop within ABANDONED_KILL_S
     TIME_LIMIT = "time_limit"  # past its time limit by its kill grace (WorkerJob.kill_grace_s)
+    LOST = "lost"  # not killed by the watcher: it ended without a last message (killed from outside, its machine gone)
 
 
 @dataclass(frozen=True)
@@ -288,6 +293,7 @@ class WorkerJob:
     status: JobStatus = JobStatus.QUEUED
     result: Any = None
     error: LabError | None = None
+    notice: LabError | None = None  # a sentence for its owner beside its progress (it trains elsewhere than asked)
     abandoned: bool = False  # stopped because its owner left
     pid: int | None = None  # the worker's process, on ``host``
     host: str | None = None
@@ -333,8 +339,8 @@ class WorkerJob:
         """An event the task sent (server side)."""
 
     def on_killed(self, reason: KillReason) -> bool:
-        """The worker was killed for ``reason``; True when the job made its result from what it had received
-        (server side; may raise LabError). By default nothing can be saved."""
+        """The worker was killed past its time limit, or ended without a last message (``reason``); True when the job
+        made its result from what it had received (server side; may raise LabError). By default nothing can be saved."""
         return False
 
     def on_result(self, result: object) -> None:
@@ -441,6 +447,9 @@ class WorkerPool:
             else:
                 self._release(job)
                 job._finish(JobStatus.CANCELLED)
+        except LabError as err:  # its backend could not start it (a cluster gone, with nowhere else to go)
+            self._release(job)
+            job._finish(JobStatus.FAILED, err)
         except Exception as exc:  # a bug here must cost one job, never the slot or the queue
             traceback.print_exc()
             self._release(job)
@@ -522,15 +531,18 @@ class WorkerPool:
             job._finish(JobStatus.FAILED, final.error())
         elif killed_because is KillReason.ABANDONED:
             job._finish(JobStatus.CANCELLED)
-        elif killed_because is KillReason.TIME_LIMIT:
+        else:  # killed past its time limit, or from outside (SIGKILL, the OOM killer, a lost node): keep what it sent
+            reason = killed_because or KillReason.LOST
             try:
-                salvaged = job.on_killed(killed_because)
+                salvaged = job.on_killed(reason)
             except LabError as err:
                 job._finish(JobStatus.FAILED, err)
                 return
             if salvaged:
+                if reason is KillReason.LOST and lost is not None:  # why it ended early, beside the run it left
+                    job.notice = LabError(KEPT_AFTER[lost.key], **lost.params) if lost.key in KEPT_AFTER else lost
                 job._finish(JobStatus.DONE)
-            else:
+            elif reason is KillReason.TIME_LIMIT:
                 job._finish(JobStatus.FAILED, LabError("err_job_time_killed", seconds=f"{job.time_limit_s:.0f}"))
-        else:
-            job._finish(JobStatus.FAILED, lost or LabError("err_worker_exited", code=None))
+            else:
+                job._finish(JobStatus.FAILED, lost or LabError("err_worker_exited", code=None))

@@ -40,9 +40,9 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(port: int | None = None, cache_dir: Path | None = None,
-                     extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """`streamlit run app.py` in a subprocess (``extra_env`` added to our environment); yields its URL once /_stcore/health says ok,
-    kills it after."""
+                     extra_env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
+    """`streamlit run app.py` in a subprocess (``extra_env`` added to our environment, ``extra_args`` to its command
+    line); yields its URL once /_stcore/health says ok, kills it after."""
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="lstm-lab-server-") as tmp:
         env = {
@@ -54,7 +54,7 @@ def streamlit_server(port: int | None = None, cache_dir: Path | None = None,
         log_path = Path(tmp) / "streamlit.log"
         with open(log_path, "wb") as log:
             command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true"]
-            command += [f"--server.port={port}", "--server.address=127.0.0.1"]
+            command += [f"--server.port={port}", "--server.address=127.0.0.1", *extra_args]
             proc = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )

@@ -34,7 +34,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         params = getattr(item, "callspec", None)
         on_ray = ("ray_backend" in getattr(item, "fixturenames", ()) or "ray" in item.name.lower().split("[")[0]
-                  or (params is not None and params.params.get("backend") == "ray"))
+                  or "_ray" in item.nodeid.split("::")[0] or (params is not None and params.params.get("backend") == "ray"))
         item.add_marker(pytest.mark.xdist_group("ray" if on_ray else item.nodeid.split("::")[0]))
 
 
@@ -67,11 +67,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 # ---------------------------------------------------------------- where jobs run
 
 @pytest.fixture(scope="session")
-def ray_backend() -> object:
-    """One connection to the test cluster for the whole session (Ray holds one per process)."""
+def ray_backend() -> Iterator[object]:
+    """One driver connected to the test cluster for the whole session."""
     from lstm_core.backends import backend_for
 
-    return backend_for(need_ray())
+    backend = backend_for(need_ray())
+    backend.connect()
+    yield backend
+    backend.close()
 
 
 @pytest.fixture(params=["local", "ray"])

@@ -158,20 +158,25 @@ def test_job_without_an_owner_check_runs_to_its_end():
 
 # how each backend says that a job's worker was killed: a local exit status names its signal; a cluster only knows
 # that its worker (on that host) is gone
-KILLED = {BackendKind.LOCAL: ("err_worker_killed", "signal", "SIGKILL"), BackendKind.RAY: ("err_worker_lost", "host", None)}
+KILLED = {BackendKind.LOCAL: ("kept_worker_killed", "signal", "SIGKILL"), BackendKind.RAY: ("kept_worker_lost", "host", None)}
 
 
-def test_a_killed_worker_fails_its_job_with_a_sentence_and_the_next_job_runs(backend):
+def test_a_worker_killed_from_outside_keeps_its_best_weights_and_the_next_job_runs(backend):
+    """Whoever sends the kill (here SIGKILL, as the kernel's OOM killer does; the test cluster's nodes are this host),
+    the run is scored from the last best weights the worker reported, and says why it ended early."""
     manager = JobManager(max_running=1, backend=backend)
     victim = manager.submit(tiny_frame(), "a", TINY.with_(epochs=500, patience=500, batch=4))
     waiting = manager.submit(tiny_frame(seed=1), "b", TINY)
-    wait_for(lambda: victim.progress().tick.epoch >= 1)
-    os.kill(victim.pid, signal.SIGKILL)  # what the kernel's OOM killer does (the test cluster's nodes are this host)
+    wait_for(lambda: victim._checkpoint is not None and victim._checkpoint.best_epoch >= 1)
+    os.kill(victim.pid, signal.SIGKILL)
     wait_for(lambda: victim.finished)
-    assert victim.status == "failed" and victim.run is None
+    run, sent = victim.run, victim._checkpoint  # the last weights that arrived before the kill
+    assert victim.status == "done" and victim.salvaged and victim.error is None
+    assert run.stop_reason == "worker_lost" and run.record.best_epoch == sent.best_epoch >= 1
+    assert run.history == sent.history and run.metrics["model"]["rmse"] > 0
     key, param, value = KILLED[backend.kind]
-    assert victim.error.key == key and victim.error.params == {param: value or victim.host}
-    assert (value or victim.host) in victim.error.message("zh") and "memory" in str(victim.error)
+    assert victim.notice.key == key and victim.notice.params == {param: value or victim.host}
+    assert (value or victim.host) in victim.notice.message("zh") and "memory" in str(victim.notice)
     wait_for(lambda: waiting.finished)
     assert waiting.status == "done" and waiting.run.record.epochs_run == TINY.epochs
 
@@ -294,11 +299,14 @@ def test_a_time_limited_job_on_a_throttled_worker_keeps_its_best_weights(backend
     assert run.metrics["model"]["rmse"] > 0 and run.test_predictions.shape == (job.prepared.n_samples("test"),)
 
 
-def test_without_reported_weights_a_killed_job_fails_with_a_sentence():
+@pytest.mark.parametrize(("reason", "key"), [(KillReason.TIME_LIMIT, "err_job_time_killed"),
+                                             (None, "err_worker_killed")])
+def test_without_reported_weights_a_killed_job_fails_with_a_sentence(reason, key):
+    """Past its time limit, or killed from outside (no reason of the watcher's), before its first checkpoint."""
     job = TrainingJob(task=train_task, config=TINY, dataset_name="x", frame=tiny_frame(),
                       prepared=Prepared(tiny_frame(), TINY), time_limit_s=5.0)
-    WorkerPool._settle(job, None, describe_exit(-9), KillReason.TIME_LIMIT)
-    assert job.status == "failed" and job.error.key == "err_job_time_killed" and job.run is None
+    WorkerPool._settle(job, None, describe_exit(-9), reason)
+    assert job.status == "failed" and job.error.key == key and job.run is None and not job.salvaged
 
 
 def test_the_kill_waits_in_proportion_to_the_measured_evaluation():

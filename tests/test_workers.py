@@ -70,9 +70,9 @@ def tasks_travel_by_value(request):
     pickled by value instead (lstm_core's own tasks travel by reference, with lstm_core)."""
     callspec = getattr(request.node, "callspec", None)
     if callspec is not None and callspec.params.get("backend") == "ray":
-        import ray.cloudpickle
+        import cloudpickle
 
-        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 class Recorder(WorkerJob):

@@ -1,6 +1,7 @@
 """Where jobs run: worker processes of this machine (the default), or tasks on a Ray cluster, chosen in one place.
 
-``LSTM_LAB_RAY_ADDRESS`` (a running cluster's ``host:port``) chooses Ray; without it nothing of Ray is imported.
+``LSTM_LAB_RAY_ADDRESS`` (a running cluster's ``host:port``) chooses Ray. The server never imports Ray itself: a driver
+process of its own holds the connection (lstm_core.backends.ray), and without the address there is none.
 Both backends serve the same ``WorkerPool`` (lstm_core.workers): its queue, cap, Stop, owner check and time limit
 hold wherever the worker runs.
 """
@@ -22,10 +23,14 @@ def ray_address() -> str | None:
     return os.environ.get(RAY_ADDRESS_ENV, "").strip() or None
 
 
-def backend_for(address: str | None) -> Backend:
-    """The Ray backend of the cluster at ``address`` (LabError when it cannot be reached), else the local one."""
+def backend_for(address: str | None, local_fallback: bool = False) -> Backend:
+    """The Ray backend of the cluster at ``address`` (LabError for a malformed address), else the local one.
+
+    ``local_fallback``: while the cluster cannot be reached, jobs run on this machine instead (the server's choice: a
+    class keeps training); without it they fail with the reason (the command line's: it asked for the cluster).
+    """
     if address is None:
         return LocalBackend()
-    from lstm_core.backends.ray import RayBackend  # Ray is imported only here, only when chosen
+    from lstm_core.backends.ray import RayBackend
 
-    return RayBackend(address)
+    return RayBackend(address, fallback=LocalBackend() if local_fallback else None)

@@ -54,7 +54,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
                 _put_package_on_forkserver_path()
             else:
                 context = multiprocessing.get_context("spawn")
-            _install_lean_main()
+            install_lean_main()
             _context = context
         return _context
 
@@ -74,7 +74,7 @@ def _put_package_on_forkserver_path() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, current) if p)
 
 
-def _install_lean_main() -> None:
+def install_lean_main() -> None:
     """Keep our workers from re-running the server's main script.
 
     multiprocessing re-imports the parent's ``__main__`` in every child so that functions defined there can be

@@ -34,12 +34,30 @@ EN: dict[str, str] = {
         "The Ray cluster at {address} cannot be reached ({detail}). Check LSTM_LAB_RAY_ADDRESS (the host:port of "
         "`ray start --head`), that the cluster is running, and that this server has its token."
     ),
+    "err_ray_lost": (
+        "The Ray cluster at {address} stopped answering, and the job that ran on it ended. The app itself is fine: "
+        "try again."
+    ),
+    "kept_worker_killed": (
+        "The system ended the training process (signal {signal}), most often because memory ran out. The run below is "
+        "scored from the best weights it had reported."
+    ),
+    "kept_worker_exited": (
+        "The training process ended unexpectedly (exit code {code}). The run below is scored from the best weights it "
+        "had reported."
+    ),
+    "kept_worker_lost": (
+        "The cluster lost the worker that was training this job (on {host}): it was killed, ran out of memory, or its "
+        "machine left the cluster. The run below is scored from the best weights it had reported."
+    ),
+    "kept_ray_lost": (
+        "The Ray cluster at {address} stopped answering while this job trained on it. The run below is scored from the "
+        "best weights it had reported."
+    ),
+    "job_on_fallback": "The Ray cluster at {address} cannot take jobs now ({detail}), so this one trains on the app's own server.",
     "err_ray_address": "'{address}' is not a Ray cluster's address: write it as host:port, such as 10.0.0.5:6379.",
     "err_ray_not_installed": (
         "Jobs are set to run on a Ray cluster, but Ray is not installed here: pip install -r requirements-ray.txt."
-    ),
-    "err_ray_other_cluster": (
-        "This process is connected to the Ray cluster at {connected} and cannot use a second one ({address})."
     ),
     "err_ray_node": (
         "A machine of the cluster could not run LSTM Lab's code ({detail}). Every node needs the app's requirements "
@@ -71,9 +89,17 @@ ZH: dict[str, str] = {
         "无法连接位于 {address} 的 Ray 集群（{detail}）。请检查 LSTM_LAB_RAY_ADDRESS（`ray start --head` 的 "
         "主机:端口）、集群是否在运行，以及本服务器是否有集群的令牌。"
     ),
+    "err_ray_lost": "位于 {address} 的 Ray 集群不再响应，在它上面运行的任务已经结束。应用本身不受影响：请重试。",
+    "kept_worker_killed": "训练进程被系统结束（信号 {signal}），最常见的原因是内存耗尽。下面的运行用它已报告的最佳权重评分。",
+    "kept_worker_exited": "训练进程意外结束（退出码 {code}）。下面的运行用它已报告的最佳权重评分。",
+    "kept_worker_lost": (
+        "集群失去了正在训练这个任务的工作进程（在 {host} 上）：它被结束、内存耗尽，或者所在机器离开了集群。"
+        "下面的运行用它已报告的最佳权重评分。"
+    ),
+    "kept_ray_lost": "位于 {address} 的 Ray 集群在这个任务训练时不再响应。下面的运行用它已报告的最佳权重评分。",
+    "job_on_fallback": "位于 {address} 的 Ray 集群现在无法接收任务（{detail}），所以这个任务在应用自己的服务器上训练。",
     "err_ray_address": "'{address}' 不是 Ray 集群的地址：请写成 主机:端口，例如 10.0.0.5:6379。",
     "err_ray_not_installed": "任务被设置为在 Ray 集群上运行，但这里没有安装 Ray：pip install -r requirements-ray.txt。",
-    "err_ray_other_cluster": "本进程已连接到位于 {connected} 的 Ray 集群，不能再使用另一个集群（{address}）。",
     "err_ray_node": (
         "集群中有一台机器无法运行 LSTM 实验室的代码（{detail}）。每个节点都需要安装应用的依赖"
         "（pip install -r requirements.txt -r requirements-ray.txt），并使用与服务器相同的 Python。"
