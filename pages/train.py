@@ -7,13 +7,13 @@ from ui.nav import require_router
 from ui.results import results_ui
 from ui.runs import collect_finished_job, current_job, selected_run, start_job
 from ui.settings import settings_ui
-from ui.text import lang, plain, tr
+from ui.text import lang, tr
 from ui.training import live_panel, runs_ui
 
 require_router()
 
 st.title(tr("train_title"))
-st.caption(tr("train_caption", name=plain(dataset().title(lang())), rows=len(dataset().frame)))
+st.caption(tr("train_caption", name=dataset().title(lang()), rows=len(dataset().frame)))
 collect_finished_job()
 
 job = current_job()
@@ -27,10 +27,10 @@ if busy:
 
 run = selected_run()
 if run is not None and run.dataset_name != dataset().name and not busy:
-    st.info(tr("train_other_dataset", run_data=plain(dataset_label(run.dataset_name)), data=plain(dataset().title(lang()))),
+    st.info(tr("train_other_dataset", run_data=dataset_label(run.dataset_name), data=dataset().title(lang())),
             icon=":material/swap_horiz:")
 if run is not None:
     if busy:  # the results below are the previous run's, not the one training now
-        st.info(tr("train_previous_results", run_id=plain(run.run_id)), icon=":material/history:")
+        st.info(tr("train_previous_results", run_id=run.run_id), icon=":material/history:")
     results_ui(run)
 runs_ui()

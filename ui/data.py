@@ -14,7 +14,7 @@ from lstm_core.plots.data import price_figure, task_figure
 from lstm_core.plots.locale import localize_dates
 from ui.loaders import cached_csv, cached_sample, cached_synthetic, cached_task, cached_yahoo, dataset, set_dataset
 from ui.session import kept, session
-from ui.text import attempt, lang, plain, show_error, tr
+from ui.text import Markdown, attempt, lang, show_error, tr
 
 
 def source_ui() -> None:
@@ -31,9 +31,9 @@ def source_ui() -> None:
         session.data_just_loaded = loaded.name
         st.rerun()  # the sidebar was drawn before this page ran: run again so it names the new dataset too
     if tried:
-        st.caption(tr("kept_previous", name=plain(previous.title(lang()))))
+        st.caption(tr("kept_previous", name=previous.title(lang())))
     elif just_loaded == previous.name:
-        st.success(tr("loaded", name=plain(previous.title(lang()))), icon=":material/check_circle:")
+        st.success(tr("loaded", name=previous.title(lang())), icon=":material/check_circle:")
         if session.dataset_not_kept is not None:
             show_error(session.dataset_not_kept)
             del session.dataset_not_kept
@@ -48,7 +48,8 @@ def _sample_form() -> tuple[Dataset | None, bool]:
         ticker = cols[0].selectbox(tr("sample_pick"), data.list_samples(), key="sample_ticker")
         if tried := cols[1].form_submit_button(tr("load"), icon=":material/download:", key="sample_load"):
             loaded = attempt(cached_sample, ticker)
-    st.caption(f"{tr('sample_provenance', ticker=ticker, url=data.SAMPLE_ORIGINS[ticker])} {tr(f'sample_origin_{ticker}')}")
+    origin = Markdown(data.SAMPLE_ORIGINS[ticker])  # the app's own link
+    st.caption(f"{tr('sample_provenance', ticker=ticker, url=origin)} {tr(f'sample_origin_{ticker}')}")
     return loaded, tried
 
 

@@ -40,7 +40,7 @@ from ui.results import position_label
 from ui.runs import run_label, runs, selected_run
 from ui.session import kept
 from ui.settings import config_for_data
-from ui.text import attempt, lang, plain, tr
+from ui.text import attempt, lang, tr
 
 # with nothing trained yet, the page shows an untrained model of the article's kind (1 x 50): tomorrow's price from returns
 UNTRAINED_PREVIEW = RunConfig.for_target(target=Target.LOGRET, hidden=50)
@@ -139,7 +139,7 @@ def source_ui() -> GateSource | None:
         st.info(tr("gates_no_model"), icon=":material/info:")
     cfg = source.config
     key = "gates_task_caption" if source.is_task else "gates_run_caption"
-    st.caption(tr(key, run_id=plain(source.label), dataset=plain(dataset_label(source.dataset_title)),
+    st.caption(tr(key, run_id=source.label, dataset=dataset_label(source.dataset_title),
                   hidden=cfg.hidden, layers=cfg.layers, window=cfg.window, horizon=cfg.horizon))
     return source
 

@@ -22,7 +22,7 @@ from lstm_core.runs import Run
 from lstm_core.verdict import Outcome, claims, format_p, judge
 from ui.loaders import dataset_label
 from ui.settings import value_label
-from ui.text import lang, plain, tr
+from ui.text import lang, tr
 
 METRIC_COLUMNS = {"rmse": "m_rmse", "mae": "m_mae", "qlike": "m_qlike", "mape": "m_mape", "direction_acc": "m_direction",
                   "dm_p": "m_dm_p", "qlike_p": "m_qlike_p"}
@@ -96,10 +96,10 @@ def direction_ui(run: Run) -> None:
 
 def results_ui(run: Run) -> None:
     """Stop reason, the honest verdict, metrics beside baselines, and the test-period charts."""
-    st.subheader(tr("results_title", run_id=plain(run.run_id)))
+    st.subheader(tr("results_title", run_id=run.run_id))
     p, cfg = run.prepared, run.config
     test_dates = p.sample_positions("test")  # dates, or a task's sequence numbers
-    st.caption(tr("results_model", dataset=plain(dataset_label(run.dataset_name)), cell=cfg.cell.upper(), hidden=cfg.hidden,
+    st.caption(tr("results_model", dataset=dataset_label(run.dataset_name), cell=cfg.cell.upper(), hidden=cfg.hidden,
                   layers=cfg.layers, params=sum(w.numel() for w in run.model.parameters()),
                   train=p.n_samples("train"), val=p.n_samples("val"), test=p.n_samples("test"),
                   start=position_label(test_dates[0]), end=position_label(test_dates[-1])))

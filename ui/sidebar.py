@@ -8,7 +8,7 @@ from lstm_core.i18n import LANGUAGES
 from ui.loaders import dataset
 from ui.runs import collect_finished_job, current_job, model_status
 from ui.session import session
-from ui.text import lang, plain, tr
+from ui.text import lang, tr
 from ui.workspace import init_workspace
 
 
@@ -30,7 +30,7 @@ def sidebar() -> None:
         if ds is None:
             st.markdown(tr("sidebar_no_dataset"))
         else:
-            st.markdown(tr("sidebar_dataset", name=plain(ds.title(lang())), rows=len(ds.frame)))
+            st.markdown(tr("sidebar_dataset", name=ds.title(lang()), rows=len(ds.frame)))
         job = current_job()
 
         @st.fragment(run_every=2.0 if job is not None and not job.finished else None)

@@ -1,4 +1,10 @@
-"""The session's words: translation into its language, names shown literally, and a user's mistake as one sentence."""
+"""The session's words: translation into its language, names shown literally, and a user's mistake as one sentence.
+
+One rule for every sentence with a name in it (a file, a column, a ticker, a study, a bundle's dataset): ``tr`` escapes
+each string it fills in, so a name shows as the characters it is wherever Streamlit renders Markdown (text, captions,
+alerts, headings, widget labels, help, progress text). Only Markdown the app wrote itself passes as it is, marked by
+wrapping it in ``Markdown``. ``tr_text`` is for places that show text literally (table cells, select options).
+"""
 
 from __future__ import annotations
 
@@ -18,9 +24,23 @@ def lang() -> str:
     return session.lang
 
 
+class Markdown(str):
+    """Markdown the app wrote on purpose: ``tr`` fills it into a sentence as it is."""
+
+
 def tr(key: str, **params: object) -> str:
-    """``key`` translated into the session's language."""
+    """``key`` in the session's language, for an element that renders Markdown: every string in ``params`` is shown
+    literally (``plain``) unless it is ``Markdown``; numbers keep their format specs."""
+    return t(key, lang(), **{k: _literal(v) for k, v in params.items()})
+
+
+def tr_text(key: str, **params: object) -> str:
+    """``key`` in the session's language, for an element that shows text as it is (table cells, select options)."""
     return t(key, lang(), **params)
+
+
+def _literal(value: object) -> object:
+    return plain(value) if isinstance(value, str) and not isinstance(value, Markdown) else value
 
 
 # What can start Markdown inside a line (emphasis, code, links and images, HTML, $LaTeX$, tables, headings,
@@ -37,14 +57,14 @@ def plain(text: object) -> str:
     return _MARKDOWN_LINE_START.sub(lambda m: m[1] + "\\" + m[2] if m[1] or m[2] in "-+" else m[0], escaped)
 
 
-def plain_params(params: dict[str, object]) -> dict[str, object]:
-    """A sentence's parameters with every string escaped by ``plain`` (numbers keep their format specs)."""
-    return {k: plain(v) if isinstance(v, str) else v for k, v in params.items()}
+def say(err: LabError) -> str:
+    """``err``'s sentence in the session's language, its names shown literally (for any Markdown element)."""
+    return tr(err.key, **err.params)
 
 
 def show_error(err: LabError) -> None:
     """A user's mistake as one translated sentence, never a traceback; names in it are shown literally."""
-    st.error(t(err.key, lang(), **plain_params(err.params)), icon=":material/error:")
+    st.error(say(err), icon=":material/error:")
 
 
 def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:

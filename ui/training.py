@@ -16,7 +16,7 @@ from ui.results import compare_ui
 from ui.runs import add_run, collect_finished_job, run_label, runs, selected_run
 from ui.session import session
 from ui.settings import value_label
-from ui.text import attempt, plain_params, show_error, tr
+from ui.text import attempt, say, show_error, tr
 from ui.workspace import show_notices
 
 # ---------------------------------------------------------------- live progress
@@ -52,7 +52,7 @@ def live_panel(job: TrainingJob) -> None:
         elif p.status == JobStatus.CANCELLED:
             status_slot.info(tr("train_cancelled"), icon=":material/cancel:")
         if p.notice is not None:
-            notice_slot.info(tr(p.notice.key, **plain_params(p.notice.params)), icon=":material/info:")
+            notice_slot.info(say(p.notice), icon=":material/info:")
         if not finished:
             button_slot.button(tr("train_stop"), icon=":material/stop:", key="train_stop", on_click=job.stop,
                                disabled=p.stop_requested)

@@ -27,7 +27,7 @@ from ui.loaders import dataset
 from ui.runs import session_probe, start_job
 from ui.session import session
 from ui.settings import CHOICE_PREFIX, choice_label, config_for_data, value_label
-from ui.text import plain, show_error, tr
+from ui.text import show_error, tr
 
 STORAGE_ENV = "LSTM_LAB_TUNE_STORAGE"  # a server whose studies live in PostgreSQL sets this; else the journal file
 REDRAW_S = 2.0
@@ -52,7 +52,7 @@ def show_tune_error(err: LabError) -> None:
 def storage_line() -> str:
     """Where this server keeps its studies, in words: a database's URL with its secrets masked, never a path."""
     url = storage_url()
-    return tr("tune_storage_journal") if tune.is_journal(url) else tr("tune_storage", url=plain(tune.mask_url(url)))
+    return tr("tune_storage_journal") if tune.is_journal(url) else tr("tune_storage", url=tune.mask_url(url))
 
 
 def current_study() -> tuple[tune.TuneSpec | None, list[tune.TuneWorkerJob]]:
@@ -109,11 +109,11 @@ def _search_text(dims: list[tune.Dim]) -> str:
 
 def facts_ui(fixed: dict[str, object], dims: list[tune.Dim], fixed_key: str = "tune_fixed_study") -> None:
     """What a study is: its target, the settings every trial shares (said by ``fixed_key``), what it searches."""
-    st.markdown(tr("tune_target_line", target=plain(choice_label("target", str(fixed["target"])))))
+    st.markdown(tr("tune_target_line", target=choice_label("target", str(fixed["target"]))))
     rest = {k: v for k, v in fixed.items() if k != "target"}
-    st.caption(tr(fixed_key, settings=plain(_settings_text(rest))))
+    st.caption(tr(fixed_key, settings=_settings_text(rest)))
     if dims:
-        st.caption(tr("tune_search_line", search=plain(_search_text(dims))))
+        st.caption(tr("tune_search_line", search=_search_text(dims)))
 
 
 def _dim_ui(name: str, disabled: bool) -> tune.Dim:

@@ -18,7 +18,7 @@ from lstm_core.errors import LabError
 from lstm_core.runs import Run
 from lstm_core.workspace import Workspace, check_workspace_id, data_dir, new_workspace_id
 from ui.session import session
-from ui.text import plain_params, show_error, tr
+from ui.text import show_error, tr
 
 WS_PARAM = "ws"
 MAX_RUNS = 10  # per session and per workspace; the oldest are dropped beyond this (memory on a shared host)
@@ -201,4 +201,4 @@ def show_notices() -> None:
         if is_error:
             show_error(LabError(key, **params))
         else:
-            st.warning(tr(key, **plain_params(params)), icon=":material/delete_sweep:")
+            st.warning(tr(key, **params), icon=":material/delete_sweep:")

@@ -6,6 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lstm_core.plots import plot_text
+
 MAX_CANDLES = 2500  # beyond this, candles are resampled to weeks so the browser stays smooth
 
 
@@ -22,6 +24,7 @@ def price_figure(frame: pd.DataFrame, title: str, labels: dict[str, str]) -> go.
     title's note when a long daily series is drawn as weekly candles; ``open``, ``high``, ``low`` and
     ``close``, when given, name the candle's prices in its hover box (plotly's own are English).
     """
+    title = plot_text(title)  # a file's or a ticker's name
     has_ohlc = all(c in frame.columns for c in ("Open", "High", "Low", "Close"))
     if not has_ohlc:
         fig = go.Figure(go.Scatter(x=frame.index, y=frame["Close"], mode="lines", name=labels["value"]))
