@@ -3,17 +3,19 @@
     python bench/disk.py [--workspaces 300] [--runs 10]
 
 Each workspace gets ``--runs`` run folders of the files a saved run has (four bundle files and ``.seq``, 1 KB each:
-the walk's cost is in the number of files, not their size), a recorded use and one crash leftover. Then it times
-``DiskBudget.usage()`` (every save pays it once), ``make_room`` expiring the least recently used one,
-``sweep_leftovers`` (once per server start) and a real ``Workspace.save`` of a small run with and without the budget.
+the walk's cost is in the number of files, not their size), a recorded use and one crash leftover. Then it times the
+first count of the data dir (one walk per server process), ``DiskBudget.usage()`` after it (every save pays it once),
+``make_room`` expiring the least recently used one, ``sweep_leftovers`` (once per server start) and a real
+``Workspace.save`` of a small run with and without the budget; and it compares the count with the files' bytes and
+with ``du``'s blocks.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,9 +33,10 @@ def build(data: Path, workspaces: int, runs: int) -> None:
     blob = b"x" * 1024
     for k in range(workspaces):
         root = data / WORKSPACES / new_workspace_id(data)
+        root.mkdir(parents=True)
         for r in range(runs):
             folder = root / f"run{r}"
-            folder.mkdir(parents=True)
+            folder.mkdir()
             for name in BUNDLE_FILES:
                 (folder / name).write_bytes(blob)
             (folder / SEQUENCE_FILE).write_text(str(r + 1))
@@ -68,11 +71,20 @@ def main() -> None:
         build(data, args.workspaces, args.runs)
         built_s = time.perf_counter() - start
         files = sum(len(names) for _, _, names in os.walk(data))
+        file_bytes = sum(os.lstat(os.path.join(f, n)).st_size for f, _, names in os.walk(data) for n in names)
+        du = subprocess.run(["du", "-sb", "--apparent-size", str(data)], capture_output=True, text=True)
+        blocks = subprocess.run(["du", "-sk", str(data)], capture_output=True, text=True)
         budget = DiskBudget(data, cache, 1 << 40)
+        start = time.perf_counter()
+        budget.ledger.workspaces()
+        first_s = time.perf_counter() - start
         usage_s, usage = timed(budget.usage)
-        print(f"{args.workspaces} workspaces x {args.runs} runs: {files:,} files, {usage.total_bytes / 2**20:.1f} MB "
-              f"(built in {built_s:.1f} s)")
-        print(f"usage() (one walk, every save pays it once): {usage_s * 1000:.0f} ms, median of 5")
+        print(f"{args.workspaces} workspaces x {args.runs} runs: {files:,} files (built in {built_s:.1f} s)")
+        print(f"counted: {usage.total_bytes / 2**20:.1f} MB on disk; du -sk: "
+              f"{int(blocks.stdout.split()[0]) / 1024:.1f} MB; the files' bytes: {file_bytes / 2**20:.1f} MB "
+              f"(du --apparent-size: {int(du.stdout.split()[0]) / 2**20:.1f} MB)" if du.returncode == 0 else "")
+        print(f"first count of the data dir (once per server process): {first_s * 1000:.0f} ms")
+        print(f"usage() after it (every save pays it once): {usage_s * 1000:.1f} ms, median of 5")
         tight = DiskBudget(data, cache, usage.total_bytes)
         start = time.perf_counter()
         freed = tight.make_room(1)
@@ -83,16 +95,14 @@ def main() -> None:
         print(f"sweep_leftovers: {(time.perf_counter() - start) * 1000:.0f} ms ({swept.count} leftovers, "
               f"{swept.bytes / 1024:.0f} KB)")
 
-        from tests.helpers import TINY
+        from tests.helpers import TINY, copy_of
 
         run = train_run(load_synthetic("sine", n_days=300).frame, "sine", TINY)
         ws = Workspace.open(new_workspace_id(), 10)
         bare = replace(ws, budget=None)
 
         def save(target: Workspace, k: int) -> None:
-            twin = copy.copy(run)
-            twin.run_id = f"s{k}"
-            target.save(twin)
+            target.save(copy_of(run, f"s{k}"))
 
         with_budget = timed(lambda: save(ws, time.perf_counter_ns() % 10**9), repeat=7)[0]
         without = timed(lambda: save(bare, time.perf_counter_ns() % 10**9), repeat=7)[0]

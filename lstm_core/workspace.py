@@ -9,8 +9,12 @@ recognises the ids it issued without keeping a list, and refuses any other (a fo
 still opens: only its owner knows its name). Both ids are checked against a strict pattern before they become a path.
 Each workspace keeps at most ``$LSTM_LAB_WORKSPACE_MB`` (default 200) and ``max_runs`` runs; saving beyond that
 deletes the oldest. It also keeps the dataset its visitor last loaded, in ``.dataset/`` (``dataset.json``, and
-``data.csv`` unless it is a bundled sample), within the same cap, so that a refresh or a server restart shows the
-data the runs were trained on. All workspaces together share the server's disk budget (``lstm_core.disk``).
+``data.csv`` unless it is a bundled sample or a task, made again from their names), so that a refresh or a server
+restart shows the data the runs were trained on: a file of up to DATASET_ALLOWANCE_BYTES at once, a larger one only
+once a run is trained on it (the run's own ``data.csv`` then serves; until then it stays in the tab), so that uploads
+alone cannot fill the server. All workspaces share the server's disk budget, and those made from one client address
+their share of it (``lstm_core.disk``): a workspace records a keyed tag of the address that made it, never the
+address.
 
 Local mode (``LSTM_LAB_LOCAL=1``, for someone running the app on their own computer) also lets the app open
 bundle folders the command line wrote with ``--out``; a hosted server never sets it.
@@ -29,6 +33,7 @@ import shutil
 import threading
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +42,7 @@ from lstm_core import disk
 from lstm_core.bundle_schema import BUNDLE_FILES, RUN_ID
 from lstm_core.bundles import LOCAL_LIMITS, bundle_members, load_bundle, parse_data_csv
 from lstm_core.data import DataQuality, Dataset, Source, load_sample, load_source, tidy
+from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.disk import WORKSPACES, DiskBudget, data_dir  # data_dir: callers import it from here too
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
@@ -46,12 +52,15 @@ ID_RANDOM_BYTES, ID_TAG_BYTES = 16, 8
 KEY_FILE = "server.key"
 KEY_BYTES = 32
 SEQUENCE_FILE = ".seq"  # in each run folder: its place in the workspace's order of saves (1, 2, ...)
-MARKER_BYTES = 64  # room a save needs beyond the bundle: the run's .seq and the workspace's .used (20 digits each)
+# room a save needs beyond the bundle, on disk: the run's .seq, and the workspace's folder, .used and .owner (a new one)
+MARKER_BYTES = 4 * disk.SMALL_FILE_BYTES
 DEFAULT_WORKSPACE_MB = 200
 MAX_LOCAL_BUNDLES = 200  # bundle folders listed from one local folder
 DATASET_DIR = ".dataset"  # not a run id: run listings pass it by; expiry and the disk budget count it
 DATASET_JSON = "dataset.json"
 MAX_DATASET_JSON = 64 * 1024
+DATASET_ALLOWANCE_BYTES = 1 << 20  # a dataset this small is kept at once; a larger one with the first run trained on it
+LOCAL_ADDRESS = "local"  # the client address of a visitor on this machine (Streamlit gives none)
 _MB = 1 << 20
 
 _keys: dict[Path, bytes] = {}
@@ -108,6 +117,12 @@ def _tag(key: bytes, random_part: bytes) -> bytes:
     return hmac.new(key, random_part, hashlib.sha256).digest()[:ID_TAG_BYTES]
 
 
+def owner_tag(address: str | None, base: Path | None = None) -> str:
+    """The tag a workspace records for the client address that made it: keyed, so the address itself is not kept."""
+    text = (address or LOCAL_ADDRESS).strip().lower()[:100]
+    return hmac.new(server_key(base), b"owner:" + text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def new_workspace_id(base: Path | None = None) -> str:
     """A fresh id this server will recognise: 16 random bytes and their 8-byte tag, 32 base64url characters."""
     random_part = secrets.token_bytes(ID_RANDOM_BYTES)
@@ -145,6 +160,19 @@ class Saved:
     pruned: tuple[str, ...]
 
 
+class DatasetKept(StrEnum):
+    """What keeping a dataset with its workspace did."""
+
+    KEPT = "kept"  # its file (or its name) is on disk now
+    WITH_RUN = "with_run"  # too big to keep alone: kept once a run is trained on it
+
+
+@dataclass(frozen=True)
+class DatasetSaved:
+    kept: DatasetKept
+    csv_bytes: int  # its data as a file (0 for a sample or a task, kept by name)
+
+
 @dataclass(frozen=True)
 class Workspace:
     """One visitor's folder of run bundles, capped in bytes and in runs, within the server's disk budget (if any)."""
@@ -154,17 +182,35 @@ class Workspace:
     cap_bytes: int
     max_runs: int
     budget: DiskBudget | None = None
+    visitor: str | None = None  # the owner tag of the client saving into it (``owner_tag``)
 
     @classmethod
-    def open(cls, workspace_id: str, max_runs: int, base: Path | None = None) -> Workspace:
-        """The workspace ``workspace_id`` (its folder is made on the first save), under the server's disk budget.
+    def open(cls, workspace_id: str, max_runs: int, base: Path | None = None, address: str | None = None) -> Workspace:
+        """The workspace ``workspace_id`` (its folder is made on the first save), under the server's disk budget, for a
+        visitor at client ``address`` (None: this machine).
 
         LabError for an id that is malformed or not issued here, or for a wrong setting in the environment.
         """
         base = base or data_dir()
         check_workspace_id(workspace_id, base)
         return cls(workspace_id, base / WORKSPACES / workspace_id, workspace_cap_bytes(), max_runs,
-                   DiskBudget.from_env(base))
+                   DiskBudget.from_env(base), owner_tag(address, base))
+
+    @property
+    def owner(self) -> str | None:
+        """Whose share its files count against: the address that made it, else the one saving into it now."""
+        return disk.owner_of(self.root) or self.visitor
+
+    def _make_room(self, needed_bytes: int, in_use: Collection[str]) -> None:
+        if self.budget is not None:
+            self.budget.make_room(needed_bytes, in_use={self.id, *in_use}, owner=self.owner)
+
+    def _written(self) -> None:
+        """After every change to its folder: its owner recorded, its last use, and its size counted again."""
+        if self.visitor is not None and self.root.is_dir():
+            disk.set_owner(self.root, self.visitor)
+        disk.touch(self.root)
+        disk.refresh(self.root)
 
     def touch(self) -> None:
         """Record a use (the app calls it when a session opens the workspace): the least recently used expire first."""
@@ -217,34 +263,57 @@ class Workspace:
         folder = self.root / DATASET_DIR
         return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
 
-    def save_dataset(self, dataset: Dataset, in_use: Collection[str] = ()) -> None:
-        """Keep ``dataset`` as the workspace's (replacing the one kept before); a sample is kept by name alone.
+    def save_dataset(self, dataset: Dataset, in_use: Collection[str] = ()) -> DatasetSaved:
+        """Keep ``dataset`` as the workspace's (replacing the one kept before); a sample or a task is kept by name.
 
-        Within the workspace's cap (its oldest runs go to make room) and the server's budget; LabError when the
-        data alone is bigger than the cap or than a bundle's data.csv may be, or the budget cannot make room.
+        A file of more than DATASET_ALLOWANCE_BYTES is recorded by its description alone and kept once a run is trained
+        on it (``DatasetKept.WITH_RUN``). Within the workspace's cap (its oldest runs go to make room) and the server's
+        budget; LabError when the data alone is bigger than the cap or than a bundle's data.csv may be, or the budget
+        cannot make room.
         """
-        members = {DATASET_JSON: json.dumps(_dataset_meta(dataset)).encode()}
+        meta = _dataset_meta(dataset)
+        members = {}
         if dataset.source not in KEPT_BY_SPEC:
             members["data.csv"] = dataset.frame.to_csv(index_label="Date").encode()
-        size = sum(len(blob) for blob in members.values())
-        if size > self.cap_bytes or len(members.get("data.csv", b"")) > LOCAL_LIMITS.max_csv_bytes:
-            raise LabError("err_ws_dataset_too_big", size_mb=round(size / _MB, 1),
+        csv_bytes = sum(len(blob) for blob in members.values())
+        if csv_bytes > self.cap_bytes or csv_bytes > LOCAL_LIMITS.max_csv_bytes:
+            raise LabError("err_ws_dataset_too_big", size_mb=round(csv_bytes / _MB, 1),
                            limit_mb=min(self.cap_bytes, LOCAL_LIMITS.max_csv_bytes) // _MB)
+        kept = DatasetKept.KEPT
+        if csv_bytes > DATASET_ALLOWANCE_BYTES:  # uploads alone must not fill the server: kept with its first run
+            meta["fingerprint"], members, kept = dataset.fingerprint, {}, DatasetKept.WITH_RUN
+        members[DATASET_JSON] = json.dumps(meta).encode()
         with disk.SAVE_LOCK:
-            if self.budget is not None:
-                self.budget.make_room(max(size - self.dataset_bytes(), 0) + MARKER_BYTES, in_use={self.id, *in_use})
+            growth = disk.folder_estimate([len(blob) for blob in members.values()])
+            self._make_room(max(growth - disk.tree_bytes(self.root / DATASET_DIR), 0) + MARKER_BYTES, in_use)
             self._write_folder(self.root / DATASET_DIR, members)
             self._prune(keep="")
-            disk.touch(self.root)
+            self._written()
+        return DatasetSaved(kept, csv_bytes)
+
+    def _keep_dataset_with(self, run: Run) -> None:
+        """A dataset waiting for a run to be kept with (save_dataset's WITH_RUN): when ``run`` was trained on it, the
+        run's data.csv is its file from now on."""
+        path = self.root / DATASET_DIR / DATASET_JSON
+        try:
+            meta = json.loads(path.read_bytes()[:MAX_DATASET_JSON])
+        except (OSError, ValueError):
+            return
+        if not isinstance(meta, dict) or "fingerprint" not in meta or meta.get("in_run"):
+            return
+        if meta["fingerprint"] == frame_fingerprint(run.frame):
+            meta["in_run"] = run.run_id
+            self._write_folder(self.root / DATASET_DIR, {DATASET_JSON: json.dumps(meta).encode()})
 
     def load_dataset(self) -> Dataset | None:
         """The dataset kept with the workspace; else the one its newest run was trained on; None when it has neither.
 
-        LabError when the kept one cannot be read (a damaged file): the caller says so rather than switch silently.
+        LabError when the kept one cannot be read (a damaged file), or was too big to keep without a run and none was
+        trained on it: the caller says so rather than switch silently.
         """
         folder = self.root / DATASET_DIR
         if (folder / DATASET_JSON).is_file():
-            return _read_dataset(folder)
+            return _read_dataset(folder, self.root)
         ids = self.run_ids()
         if not ids:
             return None
@@ -266,19 +335,22 @@ class Workspace:
         if too_big:  # what is saved must load again under LOCAL_LIMITS
             raise LabError("err_ws_run_too_big", size_mb=round(size / _MB, 1), limit_mb=self.cap_bytes // _MB)
         with disk.SAVE_LOCK:
-            if self.budget is not None:
-                self.budget.make_room(self._growth(run.run_id, size), in_use={self.id, *in_use})
+            self._make_room(self._growth(run.run_id, size, disk.folder_estimate([len(b) for b in members.values()])),
+                            in_use)
             self._write(run.run_id, members)
+            self._keep_dataset_with(run)
             pruned = tuple(self._prune(keep=run.run_id))
-            disk.touch(self.root)
+            self._written()
         return Saved(run.run_id, pruned)
 
-    def _growth(self, run_id: str, size: int) -> int:
-        """Bytes the data dir gains once ``run_id`` of ``size`` bytes is saved and the caps are applied again."""
+    def _growth(self, run_id: str, size: int, on_disk: int) -> int:
+        """Bytes on disk the data dir gains once ``run_id`` (``size`` bytes of files, ``on_disk`` in blocks) is saved
+        and the caps are applied again."""
         order = [i for i in self.run_ids() if i != run_id] + [run_id]
         sizes = {i: self.run_bytes(i) for i in order[:-1]} | {run_id: size}
-        leaving = self.run_bytes(run_id) + sum(sizes[i] for i in self._prune_plan(order, sizes, keep=run_id))
-        return max(size + MARKER_BYTES - leaving, 0)
+        leaving = [run_id, *self._prune_plan(order, sizes, keep=run_id)]  # replaced, then pruned by the caps
+        freed = sum(disk.tree_bytes(self._run_dir(i)) for i in leaving)
+        return max(on_disk + MARKER_BYTES - freed, 0)
 
     def _write(self, run_id: str, members: dict[str, bytes]) -> None:
         # inside the staging folder: the run appears under its id with its place in the order already recorded
@@ -322,6 +394,7 @@ class Workspace:
 
     def delete(self, run_id: str) -> None:
         shutil.rmtree(self._run_dir(run_id), ignore_errors=True)
+        disk.refresh(self.root)
 
     def load(self, run_id: str) -> Run:
         """One saved run, with the scores this server computed (not re-scored: only the server writes here)."""
@@ -351,8 +424,9 @@ def _dataset_meta(dataset: Dataset) -> dict[str, object]:
             "task": dataset.task.source if dataset.task is not None else None}
 
 
-def _read_dataset(folder: Path) -> Dataset:
-    """The dataset a workspace kept; LabError ``err_ws_dataset`` when its files are not what ``save_dataset`` wrote."""
+def _read_dataset(folder: Path, root: Path) -> Dataset:
+    """The dataset a workspace kept; LabError ``err_ws_dataset`` when its files are not what ``save_dataset`` wrote,
+    ``err_ws_dataset_not_kept`` when it waited for a run that was never trained on it (or has been deleted since)."""
     try:
         meta = json.loads((folder / DATASET_JSON).read_bytes()[:MAX_DATASET_JSON])
         source, subject = Source(meta["source"]), str(meta["subject"])
@@ -360,11 +434,22 @@ def _read_dataset(folder: Path) -> Dataset:
             return load_sample(subject)
         if source == Source.TASK:  # a task is drawn again from its spec, bounded like any other
             return load_source(str(meta["task"]))
-        frame = parse_data_csv((folder / "data.csv").read_bytes(), LOCAL_LIMITS)
+        csv = folder / "data.csv"
+        if "fingerprint" in meta:  # kept with the run trained on it
+            run_id = str(meta.get("in_run") or "")
+            csv = root / run_id / "data.csv" if RUN_ID.fullmatch(run_id) else folder / "missing"
+            if not csv.is_file():
+                raise LabError("err_ws_dataset_not_kept", name=str(meta["name"])[:200],
+                               limit_mb=DATASET_ALLOWANCE_BYTES // _MB)
+        frame = parse_data_csv(csv.read_bytes(), LOCAL_LIMITS)
         quality = {k: tuple(v) if k == "columns_dropped" else v for k, v in meta["quality"].items() if k in _QUALITY_TYPES}
         return Dataset(name=str(meta["name"])[:200], source=source, frame=frame, quality=DataQuality(**quality),
                        from_cache=bool(meta["from_cache"]), subject=subject[:200], seed=int(meta["seed"]))
-    except (OSError, ValueError, KeyError, TypeError, LabError) as exc:
+    except LabError as err:
+        if err.key == "err_ws_dataset_not_kept":
+            raise
+        raise LabError("err_ws_dataset") from err
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise LabError("err_ws_dataset") from exc
 
 

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from lstm_core import bundles
 from lstm_core.bundles import bundle_zip, save_bundle
 from lstm_core.data import load_synthetic
-from lstm_core.disk import USED_FILE, expire
+from lstm_core.disk import OWNER_FILE, USED_FILE, expire
 from lstm_core.errors import LabError
 from lstm_core.i18n import t
 from lstm_core.runs import Run, train_run
@@ -209,7 +209,7 @@ def test_saving_the_same_run_again_replaces_it(run):
     ws.save(copy_of(run, run.run_id, dataset="renamed"))
     loaded, _ = ws.load_all()
     assert [r.dataset_name for r in loaded] == ["renamed"]
-    assert sorted(p.name for p in ws.root.iterdir()) == [USED_FILE, run.run_id]  # no staging folders left behind
+    assert sorted(p.name for p in ws.root.iterdir()) == [OWNER_FILE, USED_FILE, run.run_id]  # no staging folders left
 
 
 def test_a_damaged_run_is_skipped_with_a_sentence_and_the_others_load(run):
@@ -317,18 +317,20 @@ def test_a_server_that_cannot_keep_its_key_says_so_once_and_the_app_works(monkey
 def test_a_returning_owner_of_an_expired_workspace_is_told_and_keeps_the_address(run):
     ws = workspace()
     ws.save(copy_of(run, "gone"))
-    expire(ws.root, now=dt.datetime(2025, 3, 4, 23, 59, tzinfo=dt.UTC))
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)  # tombstones are kept for 30 days
+    day = when.date().isoformat()
+    expire(ws.root, now=when)
     at = open_app(ws=ws.id)  # on whichever page the link opens
-    assert [w.value for w in at.warning] == [t("ws_expired", date="2025-03-04")]
+    assert [w.value for w in at.warning] == [t("ws_expired", date=day)]
     at.switch_page("pages/train.py").run()
     assert at.session_state["workspace_id"] == ws.id and at.session_state["runs"] == []
-    assert not any("2025-03-04" in w.value for w in at.warning)  # said once per visit
+    assert not any(day in w.value for w in at.warning)  # said once per visit
     never_saved = new_workspace_id()  # issued but never used: empty, and nothing to say about it
     other = open_app("pages/train.py", ws=never_saved)
     assert not other.warning and not other.error and other.session_state["workspace_id"] == never_saved
     ws.save(copy_of(run, "back"))  # saving again makes it an ordinary workspace
     again = open_app("pages/train.py", ws=ws.id)
-    assert not any(w.value == t("ws_expired", date="2025-03-04") for w in again.warning)
+    assert not any(w.value == t("ws_expired", date=day) for w in again.warning)
     assert [r.run_id for r in again.session_state["runs"]] == ["back"]
 
 

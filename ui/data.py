@@ -14,7 +14,7 @@ from lstm_core.plots.data import price_figure, task_figure
 from lstm_core.plots.locale import localize_dates
 from ui.loaders import cached_csv, cached_sample, cached_synthetic, cached_task, cached_yahoo, dataset, set_dataset
 from ui.session import kept, session
-from ui.text import Markdown, attempt, lang, show_error, tr
+from ui.text import Markdown, attempt, lang, say, show_error, tr
 
 
 def source_ui() -> None:
@@ -35,7 +35,10 @@ def source_ui() -> None:
     elif just_loaded == previous.name:
         st.success(tr("loaded", name=previous.title(lang())), icon=":material/check_circle:")
         if session.dataset_not_kept is not None:
-            show_error(session.dataset_not_kept)
+            if session.dataset_not_kept.key == "ws_dataset_with_run":  # kept later, with a run: said, not an error
+                st.info(say(session.dataset_not_kept), icon=":material/save:")
+            else:
+                show_error(session.dataset_not_kept)
             del session.dataset_not_kept
         if previous.from_cache:
             st.info(tr("yahoo_saved_note"), icon=":material/history:")

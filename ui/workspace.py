@@ -13,10 +13,17 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lstm_core.data import Dataset
 from lstm_core.data.sources import cache_dir
-from lstm_core.disk import Swept, sweep_leftovers
+from lstm_core.disk import MAINTAIN_EVERY_S, DiskBudget, Swept, sweep_leftovers
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
-from lstm_core.workspace import Workspace, check_workspace_id, data_dir, new_workspace_id
+from lstm_core.workspace import (
+    DATASET_ALLOWANCE_BYTES,
+    DatasetKept,
+    Workspace,
+    check_workspace_id,
+    data_dir,
+    new_workspace_id,
+)
 from ui.session import session
 from ui.text import show_error, tr
 
@@ -69,7 +76,7 @@ def workspace() -> Workspace | None:
         _record_use(cached)
         return cached
     try:
-        opened = Workspace.open(workspace_id, MAX_RUNS)
+        opened = Workspace.open(workspace_id, MAX_RUNS, address=client_address())
     except LabError as err:
         if session.workspace_error != workspace_id:
             session.workspace_error = workspace_id
@@ -79,6 +86,16 @@ def workspace() -> Workspace | None:
     del session.workspace_touched_at
     _record_use(opened)
     return opened
+
+
+def client_address() -> str | None:
+    """The visitor's network address as the server sees it (None on this machine): its workspaces share one part of
+    the server's disk. Behind a proxy every visitor has the proxy's."""
+    try:
+        address = st.context.ip_address
+    except (AttributeError, RuntimeError):  # no request behind this run
+        return None
+    return address if isinstance(address, str) else None  # AppTest answers with a stand-in
 
 
 def _record_use(ws: Workspace) -> None:
@@ -126,9 +143,32 @@ def _swept(data: str, cache: str) -> Swept:
     return sweep_leftovers(Path(data), Path(cache))
 
 
+class _Upkeep:
+    """When the disk was last tidied (tombstones, empty workspaces and journals past their time), once an hour."""
+
+    def __init__(self) -> None:
+        self.lock, self.done_at = threading.Lock(), -float("inf")
+
+
+@st.cache_resource(show_spinner=False)
+def _upkeep(data: str) -> _Upkeep:
+    return _Upkeep()
+
+
 def sweep_crash_leftovers() -> Swept:
-    """Once per server process (and data dir): remove what a crash mid-save left; app.py calls it on every run."""
-    return _swept(str(data_dir()), str(cache_dir()))
+    """Once per server process (and data dir): remove what a crash mid-save left; then, at most every hour, what has
+    outlived its use (``DiskBudget.maintain``). app.py calls it on every run."""
+    swept = _swept(str(data_dir()), str(cache_dir()))
+    upkeep = _upkeep(str(data_dir()))
+    if time.monotonic() - upkeep.done_at >= MAINTAIN_EVERY_S and upkeep.lock.acquire(blocking=False):
+        try:
+            upkeep.done_at = time.monotonic()
+            DiskBudget.from_env().maintain(in_use=live_workspaces().in_use())
+        except (LabError, OSError):
+            pass  # a wrong setting is said where a save needs it; a file that went meanwhile is gone anyway
+        finally:
+            upkeep.lock.release()
+    return swept
 
 
 def load_runs() -> list[Run]:
@@ -161,16 +201,20 @@ def save_run(run: Run) -> tuple[str, ...]:
 
 
 def keep_dataset(ds: Dataset) -> LabError | None:
-    """Keep ``ds`` with the workspace, so that a refresh or a restart brings it back; the sentence when it cannot."""
+    """Keep ``ds`` with the workspace, so that a refresh or a restart brings it back; the sentence when it cannot, or
+    when it will be kept only with the first run trained on it (``ws_dataset_with_run``)."""
     ws = workspace()
     if ws is None:
         return None
     try:
-        ws.save_dataset(ds, in_use=live_workspaces().in_use())
+        saved = ws.save_dataset(ds, in_use=live_workspaces().in_use())
     except LabError as err:
         return err
     except OSError:
         return LabError("ws_dataset_save_failed")
+    if saved.kept is DatasetKept.WITH_RUN:
+        return LabError("ws_dataset_with_run", size_mb=round(saved.csv_bytes / 2**20, 1),
+                        limit_mb=DATASET_ALLOWANCE_BYTES >> 20)
     return None
 
 
