@@ -1,4 +1,6 @@
-"""Benchmark of the walk-forward backtest (no refit) against one bare batched forward, and of refit-every-k fine-tuning against retraining from scratch (`python bench/forecast.py`)."""
+"""Benchmark of the walk-forward backtest (no refit) against one bare batched forward, of refit-every-k fine-tuning
+against retraining from scratch, and of the refit time estimate against the refits it prices (`python bench/forecast.py`).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from lstm_core.config import RunConfig  # noqa: E402
 from lstm_core.data import load_sample  # noqa: E402
 from lstm_core.evaluate import collect_outputs, model_outputs  # noqa: E402
-from lstm_core.forecast import backtest, refit_outputs  # noqa: E402
+from lstm_core.forecast import backtest, probe_refit_cost, refit_outputs  # noqa: E402
 from lstm_core.model import build_model  # noqa: E402
 from lstm_core.pipeline import Prepared  # noqa: E402
 from lstm_core.runs import train_run  # noqa: E402
@@ -121,12 +123,39 @@ def measure_refit(refits: int = REFITS, tune_epochs: int = 1, threads: int = 1) 
     }
 
 
+def measure_refit_estimate(intervals: tuple[int, ...] = (200, 50, 20), threads: int = 1) -> list[dict]:
+    """The refit estimate the command line checks (a probe of this machine's own step, copy and forecast) against the
+    refits it prices, timed one by one: the default model on MSFT, trained one epoch."""
+    torch.set_num_threads(threads)
+    frame = load_sample("MSFT").frame
+    run = train_run(frame, "MSFT", RunConfig(epochs=1), device="cpu")
+    rows = []
+    for k in intervals:
+        cost = probe_refit_cost(run.prepared, run.model)
+        estimated = cost.per_refit(run.prepared, k)
+        times, last = [], [time.perf_counter()]
+
+        def tick(done: int, total: int) -> None:
+            now = time.perf_counter()
+            times.append(now - last[0])
+            last[0] = now
+
+        refit_outputs(run.prepared, run.model, k, on_refit=tick)
+        ratios = estimated / np.asarray(times)
+        rows.append({"refit_every": k, "refits": len(times), "estimated_s": round(float(estimated.sum()), 2),
+                     "measured_s": round(sum(times), 2), "ratio": round(float(estimated.sum()) / sum(times), 2),
+                     "per_refit_ratio_min": round(float(ratios.min()), 2),
+                     "per_refit_ratio_max": round(float(ratios.max()), 2)})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    print(json.dumps({**measure(args.repeats, args.threads), "refit": measure_refit(threads=args.threads)}, indent=1))
+    print(json.dumps({**measure(args.repeats, args.threads), "refit": measure_refit(threads=args.threads),
+                      "refit_estimate": measure_refit_estimate(threads=args.threads)}, indent=1))
 
 
 if __name__ == "__main__":

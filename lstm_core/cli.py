@@ -15,8 +15,9 @@ import torch
 
 from lstm_core.config import SETTINGS, Cell, RunConfig
 from lstm_core.errors import LabError
-from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_MACS
+from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_S
 from lstm_core.i18n import t
+from lstm_core.limits import check_fits_here
 from lstm_core.memory import tune_malloc
 from lstm_core.tune.space import default_search, search_text
 from lstm_core.tune.study import STUDY_BOUNDS, PrunerKind, TuneSpec
@@ -63,6 +64,14 @@ def task_options(args: argparse.Namespace) -> dict[str, int]:
     return {name: getattr(args, f"task_{name}") for name in TASK_FLAGS if getattr(args, f"task_{name}", None) is not None}
 
 
+IGNORE_HELP = ("run even where the estimate says it will not fit this machine's free memory (train, tune, report) or "
+               "would take longer than the limit (backtest's refits): on your own machine, at your own risk")
+
+
+def add_ignore_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ignore-estimate", action="store_true", help=IGNORE_HELP)
+
+
 def _threads(text: str) -> int:
     """A thread count from 1 to 256."""
     value = _whole_number(text)
@@ -81,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_flags(train)
     train.add_argument("--out", type=Path, default=None, help="folder to save the run bundle in")
     train.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    add_ignore_flag(train)
     train.add_argument("--threads", type=_threads, default=1,
                        help="torch threads on the CPU (default 1, as the app's workers train: small batches of a small "
                             "model only lose time to a second thread; a 4-unit task model trained 6x slower with two)")
@@ -110,11 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="run the workers as tasks on the Ray cluster at ADDRESS (host:port of `ray start --head`); "
                            "its nodes need a --storage they all reach, such as PostgreSQL")
     add_setting_flags(tune)
+    add_ignore_flag(tune)
 
     report = commands.add_parser("report", help="train one config on several series and seeds; every baseline beside it")
     report.add_argument("--data", required=True, help="comma list of data specs, e.g. sample:MSFT,sample:NVDA")
     report.add_argument("--seeds", type=_whole_number, default=3, help=f"seeds per series, 1 to {MAX_REPORT_SEEDS} (default 3)")
     add_setting_flags(report)
+    add_ignore_flag(report)
 
     gates = commands.add_parser("gates", help="print the gate activations of a saved run as JSON")
     gates.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
@@ -132,11 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--level", default=None, help="interval levels in percent, comma list (default 80,95)")
     backtest.add_argument("--refit-every", type=_whole_number, default=None, metavar="K",
                           help=f"fine-tune the model on the data up to every K-th origin: "
-                               f"{FORECAST_BOUNDS['refit-every'].text()}, within {MAX_REFIT_MACS / 1e9:,.0f} billion "
-                               "multiply-adds of refits (default: never)")
+                               f"{FORECAST_BOUNDS['refit-every'].text()}, refits estimated on this machine to take at "
+                               f"most {MAX_REFIT_S:,.0f} s (default: never)")
     backtest.add_argument("--period", type=_whole_number, default=None, metavar="P",
                           help=f"add a seasonal naive baseline with a period of P rows: "
                                f"{FORECAST_BOUNDS['period'].text()} (e.g. 5 for a trading week)")
+    add_ignore_flag(backtest)
     return parser
 
 
@@ -219,6 +232,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
 
     dataset = load_source(args.data, task_options(args))
     config = config_from_args(args, dataset.settings())
+    if not args.ignore_estimate:
+        check_fits_here(config, len(dataset.frame))  # before anything is built: the largest settings, in a second
     device = _checked_device(args.device, resolve_device)
     if args.out is not None:
         _prepare_out(args.out)  # before training: a bad --out must not cost the training time
@@ -296,8 +311,7 @@ def cmd_forecast(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.baselines import FitOptions
-    from lstm_core.forecast import backtest, parse_levels, refit_outputs
-    from lstm_core.forecast.refit import check_refit_cost
+    from lstm_core.forecast import backtest, check_refit_cost, parse_levels, probe_refit_cost, refit_outputs
 
     levels = parse_levels(args.level)
     for name in ("refit-every", "period"):
@@ -306,10 +320,12 @@ def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
             FORECAST_BOUNDS[name].check(name, value)
     run = _local_run(args.bundle)
     refits = 0
-    if args.refit_every is not None:
-        cost = check_refit_cost(run.prepared, args.refit_every)  # before the baselines: a refusal costs nothing
+    if args.refit_every is not None:  # timed on this machine before the baselines: a refusal costs a second
+        cost = probe_refit_cost(run.prepared, run.model)
+        seconds = (cost.seconds(run.prepared, args.refit_every) if args.ignore_estimate
+                   else check_refit_cost(run.prepared, args.refit_every, cost))
         refits = math.ceil(run.prepared.n_samples("test") / args.refit_every)
-        print(f"refitting {refits} times: about {cost / 1e9:,.1f} billion multiply-adds", file=sys.stderr)
+        print(f"refitting {refits} times: about {seconds:,.0f} s on this machine", file=sys.stderr)
     outputs = run.outputs(FitOptions(period=args.period))
     if args.refit_every is not None:
         outputs = outputs.with_model_test(refit_outputs(run.prepared, run.model, args.refit_every,
@@ -352,6 +368,8 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     spec = tune.TuneSpec(study=args.study, data=data, base=base, dims=tuple(dims), budget=args.trials,
                          storage=args.storage, pruner=args.pruner, timeout_s=args.timeout, workers=args.workers)
     Prepared(dataset.frame, base)  # the fixed settings must fit the data before any worker starts
+    if args.ray is None and not args.ignore_estimate:  # the search's costliest corner, on this machine
+        check_fits_here(tune.largest_config(base, dims), len(dataset.frame))
     backend = None
     if args.ray is not None:  # a cluster that cannot be reached, or has no node for the costliest trial, says so now
         from lstm_core.backends import backend_for
@@ -401,6 +419,8 @@ def cmd_report(args: argparse.Namespace) -> dict[str, object]:
     datasets = [load_source(spec) for spec in specs]
     for ds in datasets:
         Prepared(ds.frame, config)  # every series must fit the settings before the first run trains
+        if not args.ignore_estimate:
+            check_fits_here(config, len(ds.frame))
 
     def on_run(name: str, seed: int, run) -> None:
         print(f"{name} seed {seed}: model RMSE {run.metrics['model']['rmse']:.4f}, best epoch {run.record.best_epoch}",
@@ -419,6 +439,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = COMMANDS[args.command](args)
     except LabError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as exc:  # past --ignore-estimate (or a wrong estimate): still one line
+        if isinstance(exc, RuntimeError) and "DefaultCPUAllocator" not in str(exc):
+            raise
+        print(f"error: {LabError('err_cli_out_of_memory')}", file=sys.stderr)
         return 2
     try:
         json.dump(_json_safe(result), sys.stdout, separators=(",", ":"))

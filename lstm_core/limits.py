@@ -102,3 +102,16 @@ def check_job_fits(config: RunConfig, n_rows: int, limits: JobLimits | None = No
         raise LabError("err_job_memory", need_mb=f"{estimate.total_mb:,.0f}", budget_mb=f"{limits.max_job_mb:,}",
                        batch_mb=f"{estimate.train_mb:,.0f}")
     return estimate
+
+
+def check_fits_here(config: RunConfig, n_rows: int) -> MemoryEstimate:
+    """The command line's check: the estimate, or LabError when it is more than this machine has free now (the
+    command's ``--ignore-estimate`` skips this)."""
+    from lstm_core.memory import available_mb
+
+    estimate = memory_estimate(config, n_rows)
+    free_mb = available_mb()
+    if free_mb is not None and estimate.total_mb > free_mb:
+        raise LabError("err_cli_memory", need_mb=f"{estimate.total_mb:,.0f}", free_mb=f"{free_mb:,.0f}",
+                       batch_mb=f"{estimate.train_mb:,.0f}")
+    return estimate

@@ -52,3 +52,20 @@ def release_heap() -> bool:
         return False
     trim.argtypes = [ctypes.c_size_t]
     return trim(0) == 1
+
+
+def available_mb() -> float | None:
+    """Memory this machine can give a new allocation now, in MB (Linux: MemAvailable); None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -45,6 +45,13 @@ def test_train_prints_one_json_object_last(trained):
     pytest.param(["train", "--data", "synthetic:sine", "--device", "cuda"], "not available",
                  marks=pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")),
     (["gates", "--bundle", "does/not/exist"], "No saved run"),
+    # the largest settings: 160 GB estimated, refused before anything is built (it once died after 95 s, a traceback)
+    (["train", "--data", "sample:MSFT", "--window", "500", "--hidden", "512", "--layers", "4", "--batch", "4096"],
+     "--ignore-estimate"),
+    (["report", "--data", "sample:MSFT", "--seeds", "1", "--window", "500", "--hidden", "512", "--layers", "4",
+      "--batch", "4096"], "this machine has"),
+    (["tune", "--data", "sample:MSFT", "--study", "s", "--search", "hidden=256:512,layers=1:4", "--window", "500",
+      "--batch", "4096"], "this machine has"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):
     short_csv = tmp_path / "short.csv"  # 100 rows: too few for a 60-day window once split three ways
@@ -71,3 +78,16 @@ def test_bad_out_and_device_exit_2_with_one_line_before_training(args, needle, t
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
     assert "epoch" not in result.stderr  # refused before any training
     assert a_file.read_text() == "not a folder"
+
+
+def test_an_allocation_past_the_estimate_is_one_line(monkeypatch, capsys):
+    """--ignore-estimate on a machine without the memory: torch's failed allocation is a sentence and exit 2."""
+    from lstm_core import cli as cli_module
+
+    def greedy(args):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory")
+
+    monkeypatch.setitem(cli_module.COMMANDS, "train", greedy)
+    assert cli_module.main(["train", "--data", "synthetic:sine", "--ignore-estimate"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and "ran out of this machine's memory" in err

@@ -229,6 +229,35 @@ def test_refit_cost_counts_the_samples_each_refit_trains_on():
     assert calls == [(k, len(known)) for k in range(1, len(known) + 1)]
 
 
+def test_a_refit_is_priced_from_the_samples_it_sees_and_its_fixed_costs():
+    from lstm_core.forecast.refit import RefitCost, check_refit_cost
+
+    config = TINY.with_(steps=2, horizon=1, batch=16)
+    prepared = Prepared(tiny_frame(n_days=400), config)
+    ends = np.sort(np.concatenate([prepared.split_ends[s] for s in ("train", "val", "test")]))
+    test = prepared.split_ends["test"]
+    known = np.array([int(np.sum(ends + 2 <= origin)) for origin in test[::7]])
+    windows = np.array([min(7, len(test) - 7 * k) for k in range(len(known))])
+    cost = RefitCost(copy_s_per_sample=1e-6, step_s=0.01, forecast_s_per_window=1e-4, fixed_s=0.002)
+    expected = 0.002 + known * 1e-6 + np.ceil(known / 16) * 2 * 0.01 + windows * 1e-4  # two epochs
+    assert np.allclose(cost.per_refit(prepared, 7, epochs=2), expected)
+    assert check_refit_cost(prepared, 7, cost, epochs=2, limit_s=100) == pytest.approx(expected.sum())
+    with pytest.raises(LabError) as err:
+        check_refit_cost(prepared, 1, cost, limit_s=expected.sum() / 4)
+    assert err.value.key == "err_forecast_refit_time" and err.value.params["refits"] == len(test)
+    suggested = int(err.value.params["k"])
+    assert cost.seconds(prepared, suggested) <= expected.sum() / 4 < cost.seconds(prepared, max(suggested - 1, 1))
+
+
+def test_the_refit_probe_times_this_machines_own_parts():
+    from lstm_core.forecast.refit import probe_refit_cost
+
+    prepared = Prepared(tiny_frame(n_days=400), TINY.with_(steps=2, horizon=1))
+    cost = probe_refit_cost(prepared, build_model(prepared.config))
+    assert 0 < cost.step_s < 1 and 0 < cost.copy_s_per_sample < 1e-2 and 0 < cost.forecast_s_per_window < 1e-2
+    assert 0 < cost.fixed_s < 1
+
+
 def test_refit_from_scratch_forgets_the_run_weights_and_fine_tuning_does_not():
     config = TINY.with_(steps=2, horizon=1)
     prepared = Prepared(tiny_frame(n_days=400), config)

@@ -36,7 +36,15 @@ from lstm_core.forecast.conformal import (
     interval_scores,
     parse_levels,
 )
-from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_MACS, check_refit_cost, refit_macs, refit_outputs
+from lstm_core.forecast.refit import (
+    FORECAST_BOUNDS,
+    MAX_REFIT_S,
+    RefitCost,
+    check_refit_cost,
+    probe_refit_cost,
+    refit_macs,
+    refit_outputs,
+)
 from lstm_core.pipeline import Prepared
 
 
@@ -46,9 +54,9 @@ def report(prepared: Prepared, model: nn.Module, outputs: Outputs, levels: tuple
 
 
 __all__ = [
-    "DEFAULT_LEVELS", "FORECAST_BOUNDS", "MAX_REFIT_MACS", "Backtest", "Calibration", "Forecast", "ForecasterScore",
+    "DEFAULT_LEVELS", "FORECAST_BOUNDS", "MAX_REFIT_S", "RefitCost", "Backtest", "Calibration", "Forecast", "ForecasterScore",
     "IntervalScore", "StepScore", "TradingCalendar", "WalkForward", "WidthComparison", "adaptive_halfwidths", "backtest", "calibrate",
     "check_refit_cost", "compare_widths", "conformal_halfwidth", "coverage_interval", "forecast_ahead", "future_dates",
-    "history", "interval_scores", "miscalibrated", "parse_levels", "refit_macs", "refit_outputs",
+    "history", "interval_scores", "miscalibrated", "parse_levels", "probe_refit_cost", "refit_macs", "refit_outputs",
     "report", "trailing_mean", "walk_forward",
 ]

@@ -23,17 +23,20 @@ from lstm_core.pipeline import Prepared
 DEFAULT_LEVELS = (80, 95)
 
 
+MAX_LEVELS = 5  # each level is a bootstrap of its coverage and a band: the Forecast page offers five
+
+
 def parse_levels(text: str | None) -> tuple[int, ...]:
-    """``"80,95"`` -> ``(80, 95)``; LabError unless every level is a whole percentage from 1 to 99."""
+    """``"80,95"`` -> ``(80, 95)``; LabError unless every level is a whole percentage from 1 to 99, MAX_LEVELS at most."""
     if text is None:
         return DEFAULT_LEVELS
     parts = [part.strip() for part in str(text).split(",") if part.strip()]
     try:
         levels = tuple(sorted({int(part) for part in parts}))
     except ValueError as exc:
-        raise LabError("err_forecast_levels", value=text) from exc
-    if not levels or not all(1 <= level <= 99 for level in levels):
-        raise LabError("err_forecast_levels", value=text)
+        raise LabError("err_forecast_levels", value=str(text)[:60], most=MAX_LEVELS) from exc
+    if not levels or not all(1 <= level <= 99 for level in levels) or len(levels) > MAX_LEVELS:
+        raise LabError("err_forecast_levels", value=str(text)[:60], most=MAX_LEVELS)
     return levels
 
 

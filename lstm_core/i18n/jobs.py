@@ -6,6 +6,14 @@ EN: dict[str, str] = {
         "These settings need about {need_mb} MB of memory to train ({batch_mb} MB for one batch alone), but this server "
         "gives each job at most {budget_mb} MB. Lower the batch size, the window, the hidden units or the layers."
     ),
+    "err_cli_memory": (
+        "These settings need about {need_mb} MB of memory to train ({batch_mb} MB for one batch alone), and this machine "
+        "has {free_mb} MB free. Lower the batch size, the window, the hidden units or the layers, or add "
+        "--ignore-estimate to try anyway."
+    ),
+    "err_cli_out_of_memory": (
+        "Training ran out of this machine's memory. Lower the batch size, the window, the hidden units or the layers."
+    ),
     "err_job_out_of_memory": (
         "Training ran out of the memory this server gives one job. Lower the batch size, the window, the hidden units "
         "or the layers, and try again."
@@ -70,6 +78,11 @@ ZH: dict[str, str] = {
         "这些设置训练时大约需要 {need_mb} MB 内存（仅一个批次就需要 {batch_mb} MB），而本服务器每个任务最多只给 "
         "{budget_mb} MB。请减小批大小、窗口、隐藏单元数或层数。"
     ),
+    "err_cli_memory": (
+        "这些设置训练时大约需要 {need_mb} MB 内存（仅一个批次就需要 {batch_mb} MB），而本机只有 {free_mb} MB 空闲。"
+        "请减小批大小、窗口、隐藏单元数或层数，或加上 --ignore-estimate 仍然尝试。"
+    ),
+    "err_cli_out_of_memory": "训练用完了本机的内存。请减小批大小、窗口、隐藏单元数或层数。",
     "err_job_out_of_memory": "训练用完了本服务器分给单个任务的内存。请减小批大小、窗口、隐藏单元数或层数后重试。",
     "err_worker_killed": (
         "训练进程被系统结束（信号 {signal}），最常见的原因是内存耗尽。服务器和你的其他运行都不受影响：请重试，"
