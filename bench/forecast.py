@@ -123,6 +123,18 @@ def measure_refit(refits: int = REFITS, tune_epochs: int = 1, threads: int = 1) 
     }
 
 
+def _lap_timer(laps: list[float]):
+    """A ``(done, total)`` callback that appends the seconds since its previous call (or since it was made)."""
+    last = [time.perf_counter()]
+
+    def lap(done: int, total: int) -> None:
+        now = time.perf_counter()
+        laps.append(now - last[0])
+        last[0] = now
+
+    return lap
+
+
 def measure_refit_estimate(intervals: tuple[int, ...] = (200, 50, 20), threads: int = 1) -> list[dict]:
     """The refit estimate the command line checks (a probe of this machine's own step, copy and forecast) against the
     refits it prices, timed one by one: the default model on MSFT, trained one epoch."""
@@ -133,14 +145,8 @@ def measure_refit_estimate(intervals: tuple[int, ...] = (200, 50, 20), threads: 
     for k in intervals:
         cost = probe_refit_cost(run.prepared, run.model)
         estimated = cost.per_refit(run.prepared, k)
-        times, last = [], [time.perf_counter()]
-
-        def tick(done: int, total: int) -> None:
-            now = time.perf_counter()
-            times.append(now - last[0])
-            last[0] = now
-
-        refit_outputs(run.prepared, run.model, k, on_refit=tick)
+        times: list[float] = []
+        refit_outputs(run.prepared, run.model, k, on_refit=_lap_timer(times))
         ratios = estimated / np.asarray(times)
         rows.append({"refit_every": k, "refits": len(times), "estimated_s": round(float(estimated.sum()), 2),
                      "measured_s": round(sum(times), 2), "ratio": round(float(estimated.sum()) / sum(times), 2),

@@ -207,6 +207,11 @@ def _remove(path: Path) -> int:
     return size
 
 
+def write_marker(path: Path, text: str) -> None:
+    """A small file written whole or not at all."""
+    _write_atomically(path, text)
+
+
 def _write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(f".tmp-{path.name.lstrip('.')}-{os.getpid()}-{threading.get_ident()}")
     partial.write_text(text, encoding="ascii")

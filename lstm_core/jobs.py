@@ -8,18 +8,20 @@ as it does a bundle. Limits are checked before anything starts (lstm_core.limits
 
 from __future__ import annotations
 
+import collections
 import math
 import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from lstm_core.backends import backend_for, ray_address
 from lstm_core.backends.local import LocalBackend
 from lstm_core.config import RunConfig
+from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.errors import LabError
 from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk
 from lstm_core.pipeline import Prepared
@@ -38,7 +40,8 @@ from lstm_core.workers import (
     WorkerSettings,
 )
 
-__all__ = ["JobManager", "JobStatus", "Progress", "TrainTick", "TrainingJob", "default_manager", "format_seconds"]
+__all__ = ["JobManager", "JobStatus", "JobTicket", "Progress", "TrainTick", "TrainingJob", "default_manager",
+           "format_seconds"]
 
 MAX_BATCH_POINTS = 3000  # the live chart's running batch loss is thinned beyond this
 TICK_S = 0.1  # a worker reports at most this often (and at every epoch's end)
@@ -51,6 +54,10 @@ CHECKPOINT_FREE_BYTES = 256 * 1024  # weights this small go every time they impr
 # a job past its time limit gets this many times its measured final evaluation (timed on the same host, under the
 # same load) before it is killed, and never less than TIME_LIMIT_KILL_S
 EVAL_GRACE_FACTOR = 10.0
+# identical requests share one job; its run is kept this long for those who ask after it ended (and this many runs)
+SHARED_RUN_KEEP_S = 1800.0
+SHARED_RUNS = 8
+SHAREABLE = frozenset({StopReason.COMPLETED, StopReason.EARLY_STOPPED})  # a run another Start would reproduce
 
 
 # ---------------------------------------------------------------- in the worker
@@ -171,6 +178,7 @@ class TrainingJob(WorkerJob):
     run: Run | None = None
     first_batch_at: float | None = None  # monotonic time the first training batch was reported
     salvaged: bool = False  # its worker was killed (time limit, or from outside): the server finished the run from its checkpoint
+    watchers: Watchers | None = None  # the visitors sharing it (JobManager.request)
     _checkpoint: Checkpoint | None = None
     _tick: TrainTick = _NO_TICK
     _tick_at: float = 0.0
@@ -253,6 +261,90 @@ class TrainingJob(WorkerJob):
             )
 
 
+class Watchers:
+    """The visitors holding tickets to one job: it lives while any of them is here and has not left it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.tickets: list[JobTicket] = []
+        self.job: TrainingJob | None = None  # set once the job is made
+
+    def join(self, owner_alive: Callable[[], bool] | None, shared: bool) -> JobTicket:
+        ticket = JobTicket(self, owner_alive, shared)
+        with self._lock:
+            self.tickets.append(ticket)
+        return ticket
+
+    def anyone_here(self) -> bool:
+        """The job's owner check: some ticket holder has not left and is still connected."""
+        with self._lock:
+            tickets = list(self.tickets)
+        return any(t.here() for t in tickets)
+
+    def others_here(self, ticket: JobTicket) -> int:
+        with self._lock:
+            tickets = [t for t in self.tickets if t is not ticket]
+        return sum(t.here() for t in tickets)
+
+
+@dataclass(eq=False)
+class JobTicket:
+    """One visitor's hold on a training job that others may share: the job's progress and run, and a Stop of its own,
+    which ends the job (keeping its best weights) only when no one else still watches it, and otherwise lets this
+    visitor go while the others' run trains on."""
+
+    watchers: Watchers
+    owner_alive: Callable[[], bool] | None
+    shared: bool  # it joined a job another visitor started (queued, training, or finished and kept)
+    left: bool = False  # stopped while others watched: the job is no longer this visitor's
+
+    @property
+    def job(self) -> TrainingJob:
+        assert self.watchers.job is not None
+        return self.watchers.job
+
+    def here(self) -> bool:
+        return not self.left and (self.owner_alive is None or self.owner_alive())
+
+    def stop(self) -> None:
+        if self.watchers.others_here(self):
+            self.left = True
+        else:
+            self.job.stop()
+
+    @property
+    def status(self) -> JobStatus:
+        return JobStatus.CANCELLED if self.left else self.job.status
+
+    @property
+    def finished(self) -> bool:
+        return self.left or self.job.finished
+
+    @property
+    def run(self) -> Run | None:
+        return None if self.left else self.job.run
+
+    @property
+    def error(self) -> LabError | None:
+        return None if self.left else self.job.error
+
+    @property
+    def notice(self) -> LabError | None:
+        return self.job.notice
+
+    @property
+    def config(self) -> RunConfig:
+        return self.job.config
+
+    def sharing(self) -> int:
+        """How many visitors asked for this job, this one included."""
+        return len(self.watchers.tickets)
+
+    def progress(self) -> Progress:
+        p = self.job.progress()
+        return replace(p, status=JobStatus.CANCELLED, queue_place=0, error=None) if self.left else p
+
+
 class JobManager(WorkerPool):
     """The pool that trains: validates and sizes a job before it is queued, then runs it in a worker process of
     ``backend`` (default: this machine's)."""
@@ -261,6 +353,10 @@ class JobManager(WorkerPool):
                  settings: WorkerSettings | None = None, min_kill_grace_s: float = TIME_LIMIT_KILL_S,
                  backend: Backend | None = None) -> None:
         super().__init__(backend or LocalBackend(), max_running)
+        self._share_lock = threading.Lock()
+        self._live: dict[tuple, TrainingJob] = {}  # requests queued or training, by (data, name, config)
+        self._finished: collections.OrderedDict[tuple, tuple[TrainingJob, float]] = collections.OrderedDict()
+        self._by_workspace: dict[str, TrainingJob] = {}
         self.limits = limits or JobLimits.from_env()
         self.min_kill_grace_s = min_kill_grace_s
         nice = int(os.environ.get("LSTM_LAB_TRAIN_NICE", TRAIN_NICE_DEFAULT))
@@ -268,13 +364,14 @@ class JobManager(WorkerPool):
         self.settings = settings or WorkerSettings(nice=nice, memory_cap_mb=2 * self.limits.max_job_mb)
 
     def submit(
-        self, frame: pd.DataFrame, dataset_name: str, config: RunConfig, owner_alive: Callable[[], bool] | None = None
+        self, frame: pd.DataFrame, dataset_name: str, config: RunConfig, owner_alive: Callable[[], bool] | None = None,
+        owner: str | None = None,
     ) -> TrainingJob:
-        """Validate and check the memory estimate (LabError before anything starts), then queue the job.
+        """Validate and check the memory estimate (LabError before anything starts), then queue a new job.
 
         ``owner_alive``, called by the job's watcher about twice a second, returns False once no one can see the
         job's result any more (its browser session is gone): the job then leaves the queue or stops, and frees
-        its place for others.
+        its place for others. ``owner``: who asked (the queue takes owners in turn).
         """
         prepared = Prepared(frame, config)
         estimate = check_job_fits(config, len(frame), self.limits)
@@ -283,10 +380,63 @@ class JobManager(WorkerPool):
             task=train_task, args=(frame, dataset_name, config, self.limits), name=dataset_name, owner_alive=owner_alive,
             time_limit_s=self.limits.max_job_s, min_kill_grace_s=self.min_kill_grace_s, settings=self.settings,
             memory_mb=estimate.total_mb, config=config, dataset_name=dataset_name, frame=frame, prepared=prepared,
-            estimate=estimate,
+            estimate=estimate, owner=owner,
         )
         self.start(job)
         return job
+
+    # ---- one job for identical requests, one job per workspace
+
+    def request(self, frame: pd.DataFrame, dataset_name: str, config: RunConfig, *,
+                owner_alive: Callable[[], bool] | None = None, workspace: str | None = None,
+                visitor: str | None = None) -> JobTicket:
+        """A visitor's Start: the job training exactly this (the same data, by content, the same name, settings and
+        seed) if one runs or recently finished, else a new one; the visitor's ticket to it.
+
+        The same request gives the same weights bit for bit, so a class pressing Start on the defaults trains once.
+        A workspace has one job at a time: a different request while it has one is LabError ``err_job_workspace_busy``
+        (another tab of it gets that job's ticket with ``ticket_for``). ``visitor`` (a client address's tag) takes its
+        turn in the queue with the others'.
+        """
+        key = (frame_fingerprint(frame), dataset_name, config)
+        with self._share_lock:
+            now = time.monotonic()
+            for old in [k for k, (_, at) in self._finished.items() if now - at > SHARED_RUN_KEEP_S]:
+                del self._finished[old]
+            job = self._live.get(key)
+            if job is not None and job.finished:  # finished since it was last asked for: kept if others may ask again
+                del self._live[key]
+                if job.status == JobStatus.DONE and job.run is not None and job.run.stop_reason in SHAREABLE:
+                    self._finished[key] = (job, now)
+                    while len(self._finished) > SHARED_RUNS:
+                        self._finished.popitem(last=False)
+                job = None
+            if job is None and key in self._finished:
+                job = self._finished[key][0]
+                self._finished.move_to_end(key)
+            self._by_workspace = {w: j for w, j in self._by_workspace.items() if not j.finished}
+            busy = self._by_workspace.get(workspace) if workspace is not None else None
+            if busy is not None and not busy.finished and busy is not job:
+                raise LabError("err_job_workspace_busy")
+            if job is not None and job.watchers is not None and not job.stop_requested:
+                ticket = job.watchers.join(owner_alive, shared=True)
+            else:
+                watchers = Watchers()
+                ticket = watchers.join(owner_alive, shared=False)
+                job = self.submit(frame, dataset_name, config, owner_alive=watchers.anyone_here, owner=visitor)
+                job.watchers, watchers.job = watchers, job
+                self._live[key] = job
+            if workspace is not None and not job.finished:
+                self._by_workspace[workspace] = job
+            return ticket
+
+    def ticket_for(self, workspace: str, owner_alive: Callable[[], bool] | None = None) -> JobTicket | None:
+        """A ticket to the job the workspace has queued or training (started in another tab, or before a refresh)."""
+        with self._share_lock:
+            job = self._by_workspace.get(workspace)
+            if job is None or job.finished or job.stop_requested or job.watchers is None:
+                return None
+            return job.watchers.join(owner_alive, shared=False)
 
 
 _default_manager: JobManager | None = None

@@ -290,6 +290,7 @@ class WorkerJob:
     min_kill_grace_s: float = TIME_LIMIT_KILL_S  # that grace period, at least
     settings: WorkerSettings = field(default_factory=WorkerSettings)
     memory_mb: float | None = None  # its estimated peak, declared to a cluster that places jobs by memory
+    owner: str | None = None  # who asked (a client address's tag): the queue takes owners in turn; None: its own turn
     status: JobStatus = JobStatus.QUEUED
     result: Any = None
     error: LabError | None = None
@@ -354,8 +355,9 @@ class WorkerJob:
 
 
 class WorkerPool:
-    """Runs at most ``max_running`` jobs at once across all sessions, each in a worker of ``backend``; the rest wait
-    in FIFO order.
+    """Runs at most ``max_running`` jobs at once across all sessions, each in a worker of ``backend``; the rest wait,
+    their owners taking turns (round robin: an owner's second job waits behind everyone else's first), in arrival order
+    among equals.
 
     The cap is ``max_running`` when given, else LSTM_LAB_MAX_JOBS, else what the backend can run (a cluster's CPUs),
     else DEFAULT_MAX_JOBS.
@@ -367,6 +369,7 @@ class WorkerPool:
         self._max_running = max_running or (int(from_env) if from_env else None)
         self._cond = threading.Condition()  # re-entrant: a stop() from inside a locked check may wake() us
         self._queue: deque[WorkerJob] = deque()
+        self._served: dict[str, int] = {}  # jobs started per owner since the queue was last empty
         self._running: set[WorkerJob] = set()
         self._threads: list[threading.Thread] = []
         self._jobs: list[WorkerJob] = []
@@ -412,7 +415,22 @@ class WorkerPool:
     def queue_place(self, job: WorkerJob) -> int:
         """1-based place of ``job`` in the queue, 0 when it is not waiting."""
         with self._cond:
-            return next((k + 1 for k, queued in enumerate(self._queue) if queued is job), 0)
+            return next((k + 1 for k, queued in enumerate(self._turns()) if queued is job), 0)
+
+    def _turns(self) -> list[WorkerJob]:
+        """The queue in the order jobs will start: round robin over owners, each owner's jobs taking the turns after
+        those it was already served since the queue was last empty, so that one owner's many jobs cannot all go ahead
+        of another's one. Call with the lock held."""
+        seen: dict[str, int] = {}
+        ranked = []
+        for arrival, job in enumerate(self._queue):
+            if job.owner is None:
+                turn = 0
+            else:
+                turn = self._served.get(job.owner, 0) + seen.get(job.owner, 0)
+                seen[job.owner] = seen.get(job.owner, 0) + 1
+            ranked.append((turn, arrival, job))
+        return [job for _, _, job in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
     def running_count(self) -> int:
         with self._cond:
@@ -431,9 +449,16 @@ class WorkerPool:
                 job.check_owner(force=True)  # never start a job whose owner has just left
                 if job.stop_requested:
                     return False
-                if self._queue and self._queue[0] is job and len(self._running) < self.max_running:
-                    self._queue.popleft()
+                if len(self._running) < self.max_running and self._queue and self._turns()[0] is job:
+                    self._queue.remove(job)
                     self._running.add(job)
+                    if not self._queue:  # everyone was served: a new round, counting only the jobs still running
+                        self._served = {}
+                        for running in self._running:
+                            if running.owner is not None:
+                                self._served[running.owner] = self._served.get(running.owner, 0) + 1
+                    elif job.owner is not None:
+                        self._served[job.owner] = self._served.get(job.owner, 0) + 1
                     with job._lock:
                         job.status, job.started_at = JobStatus.RUNNING, time.monotonic()
                     self._cond.notify_all()

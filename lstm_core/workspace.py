@@ -52,6 +52,7 @@ ID_RANDOM_BYTES, ID_TAG_BYTES = 16, 8
 KEY_FILE = "server.key"
 KEY_BYTES = 32
 SEQUENCE_FILE = ".seq"  # in each run folder: its place in the workspace's order of saves (1, 2, ...)
+TRAINING_FILE = ".training"  # in a workspace: when a job it is waiting for started
 # room a save needs beyond the bundle, on disk: the run's .seq, and the workspace's folder, .used and .owner (a new one)
 MARKER_BYTES = 4 * disk.SMALL_FILE_BYTES
 DEFAULT_WORKSPACE_MB = 200
@@ -219,6 +220,26 @@ class Workspace:
     def expired_on(self) -> str | None:
         """The day its runs were deleted to make room on the server, or None."""
         return disk.expired_on(self.root)
+
+    # ---- a run training for it: said on the next visit if it never finished (the server restarted meanwhile)
+
+    def note_training(self, started: str) -> None:
+        """A job started for this workspace at ``started`` (ISO time); the folder is made if it has none yet."""
+        with disk.SAVE_LOCK:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            disk.write_marker(self.root / TRAINING_FILE, started[:32])
+            self._written()
+
+    def training_over(self) -> None:
+        """Its job ended (done, failed or stopped): nothing to say next time."""
+        (self.root / TRAINING_FILE).unlink(missing_ok=True)
+
+    def unfinished_training(self) -> str | None:
+        """When a job started that never reported its end (ISO time), or None."""
+        try:
+            return (self.root / TRAINING_FILE).read_text(encoding="ascii").strip()[:32] or "?"
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            return None
 
     def _run_dir(self, run_id: str) -> Path:
         if not RUN_ID.fullmatch(run_id):  # bundles' ids passed the same pattern; this guards every other caller

@@ -5,7 +5,7 @@ import streamlit as st
 from ui.loaders import dataset, dataset_label
 from ui.nav import require_router
 from ui.results import results_ui
-from ui.runs import collect_finished_job, current_job, selected_run, start_job
+from ui.runs import collect_finished_job, current_job, selected_run, start_job, unfinished_training_ui
 from ui.settings import settings_ui
 from ui.text import lang, tr
 from ui.training import live_panel, runs_ui
@@ -15,6 +15,7 @@ require_router()
 st.title(tr("train_title"))
 st.caption(tr("train_caption", name=dataset().title(lang()), rows=len(dataset().frame)))
 collect_finished_job()
+unfinished_training_ui()
 
 job = current_job()
 busy = job is not None and not job.finished

@@ -326,3 +326,73 @@ def test_the_trainer_times_its_validation_to_estimate_the_final_evaluation():
     trainer.add_callback("on_epoch_end", lambda tr: ticks.append(tr.tick()))
     trainer.fit()
     assert all(t.eval_seconds is not None and 0 < t.eval_seconds < 5 for t in ticks)
+
+
+# ---------------------------------------------------------------- a class that does not wait
+
+
+def test_owners_take_turns_in_the_queue():
+    """12 jobs from one caller were all queued first come, first served, ahead of everyone after them."""
+    manager = JobManager(max_running=1)
+    long_run = TINY.with_(epochs=1000, patience=1000, batch=4)
+    first = manager.submit(tiny_frame(), "x0", long_run, owner="x")
+    wait_for(lambda: first.status == JobStatus.RUNNING)
+    mine = [manager.submit(tiny_frame(seed=k), f"x{k}", TINY, owner="x") for k in (1, 2, 3)]
+    theirs = [manager.submit(tiny_frame(seed=k), f"{o}", TINY, owner=o) for k, o in ((4, "y"), (5, "z"))]
+    anonymous = manager.submit(tiny_frame(seed=6), "n", TINY)  # no owner: a turn of its own, in arrival order
+    places = {job.name: manager.queue_place(job) for job in [*mine, *theirs, anonymous]}
+    assert places == {"y": 1, "z": 2, "n": 3, "x1": 4, "x2": 5, "x3": 6}
+    first.stop()
+    wait_for(lambda: all(j.finished for j in [*mine, *theirs, anonymous]), timeout=120)
+    started = sorted([*mine, *theirs, anonymous], key=lambda j: j.started_at)
+    assert [j.name for j in started] == ["y", "z", "n", "x1", "x2", "x3"]
+
+
+def test_identical_requests_share_one_job_and_its_finished_run():
+    manager = JobManager(max_running=1)
+    frame = tiny_frame()
+    first = manager.request(frame, "sine", TINY, workspace="a", visitor="v1")
+    same = manager.request(tiny_frame(), "sine", TINY, workspace="b", visitor="v2")  # equal content, another frame
+    assert same.job is first.job and not first.shared and same.shared and first.sharing() == 2
+    other = manager.request(frame, "sine", TINY.with_(seed=2), workspace="c", visitor="v3")
+    assert other.job is not first.job
+    wait_for(lambda: first.finished and other.finished, timeout=120)
+    assert first.status == same.status == JobStatus.DONE and same.run is first.run
+    later = manager.request(frame, "sine", TINY, workspace="d", visitor="v4")  # after it ended: its kept run
+    assert later.job is first.job and later.shared and later.finished and later.run is first.run
+    solo = JobManager(max_running=1).submit(frame, "sine", TINY)  # trained alone: the same weights
+    wait_for(lambda: solo.finished, timeout=120)
+    shared_state, solo_state = first.run.model.state_dict(), solo.run.model.state_dict()
+    assert all(torch.equal(shared_state[name], solo_state[name]) for name in solo_state)
+
+
+def test_a_workspace_trains_one_job_at_a_time_and_its_other_tabs_see_it():
+    """Two tabs of one workspace trained at once; now the second tab is shown the first one's job."""
+    manager = JobManager(max_running=1)
+    long_run = TINY.with_(epochs=1000, patience=1000, batch=4)
+    running = manager.request(tiny_frame(), "a", long_run, workspace="w", visitor="v")
+    with pytest.raises(LabError) as err:
+        manager.request(tiny_frame(seed=1), "b", TINY, workspace="w", visitor="v")
+    assert err.value.key == "err_job_workspace_busy"
+    other_tab = manager.ticket_for("w")
+    assert other_tab.job is running.job and manager.ticket_for("elsewhere") is None
+    assert manager.request(tiny_frame(), "a", long_run, workspace="w", visitor="v").job is running.job  # the same: shared
+    running.job.stop()
+    wait_for(lambda: running.finished, timeout=60)
+    assert manager.ticket_for("w") is None
+    assert manager.request(tiny_frame(seed=1), "b", TINY, workspace="w", visitor="v").job is not running.job
+
+
+def test_stop_on_a_shared_job_leaves_it_to_the_others_and_the_last_stop_ends_it():
+    manager = JobManager(max_running=1)
+    long_run = TINY.with_(epochs=1000, patience=1000, batch=4)
+    mine = manager.request(tiny_frame(), "a", long_run, workspace="a")
+    theirs = manager.request(tiny_frame(), "a", long_run, workspace="b")
+    wait_for(lambda: mine.job.progress().tick.epoch >= 1, timeout=60)
+    mine.stop()
+    assert mine.status == JobStatus.CANCELLED and mine.finished and mine.run is None
+    assert not theirs.job.stop_requested and theirs.status == JobStatus.RUNNING
+    theirs.stop()  # the last one watching: the job ends, keeping its best weights
+    wait_for(lambda: theirs.finished, timeout=60)
+    assert theirs.status == JobStatus.DONE and theirs.run.stop_reason == "stopped"
+    assert manager.request(tiny_frame(), "a", long_run, workspace="c").job is not theirs.job  # a stopped run is not kept

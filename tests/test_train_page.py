@@ -130,3 +130,41 @@ def test_session_probe_is_none_without_a_server():
     import ui.runs as training
 
     assert training.session_probe() is None  # bare Python: no script run context, jobs never give up
+
+
+def open_train(workspace_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if workspace_id is not None:
+        at.query_params["ws"] = workspace_id
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    return at
+
+
+def test_a_second_tab_of_the_workspace_shows_its_running_job_and_a_second_start_is_refused():
+    """Two tabs of one workspace once trained at once: a job per tab."""
+    first = open_train()
+    start(first, **{"Max epochs": 300, "Hidden units": 8})
+    ticket = first.session_state["job"]
+    try:
+        second = open_train(first.session_state["workspace_id"])  # another tab, or the same one after a refresh
+        assert second.session_state["job"].job is ticket.job
+        assert any(b.label == "Stop" for b in second.button)  # its live panel: progress and Stop
+        assert next(b for b in second.button if b.label == "Start training").disabled
+    finally:
+        ticket.job.stop()
+    wait_finished(first)
+
+
+def test_a_run_that_never_finished_is_said_once_after_a_restart():
+    from lstm_core.workspace import Workspace, new_workspace_id
+
+    ws_id = new_workspace_id()
+    Workspace.open(ws_id, 10).note_training("2026-12-06T09:30")  # then the server died
+    at = open_train(ws_id)
+    said = [w.value.replace("\\", "") for w in at.warning if "never finished" in w.value]
+    assert len(said) == 1 and "2026-12-06 09:30" in said[0]
+    at.run()
+    assert not any("never finished" in w.value for w in at.warning)  # said once
+    assert not any("never finished" in w.value for w in open_train(ws_id).warning)  # and not again on a new visit

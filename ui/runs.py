@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable
@@ -12,18 +13,24 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.jobs import JobStatus, TrainingJob, default_manager
+from lstm_core.jobs import JobStatus, JobTicket, default_manager
 from lstm_core.runs import Run
 from ui.loaders import dataset, dataset_label
 from ui.session import session
 from ui.text import show_error, tr
-from ui.workspace import MAX_RUNS, load_runs, save_run
+from ui.workspace import MAX_RUNS, load_runs, save_run, workspace
 
 # Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
 OWNER_GRACE_S = float(os.environ.get("LSTM_LAB_OWNER_GRACE_S", "180"))
 
 
-def current_job() -> TrainingJob | None:
+def current_job() -> JobTicket | None:
+    """The session's ticket to its training job: the one it started, or the one its workspace has running (started in
+    another tab, or before a refresh)."""
+    if session.job is None and session.workspace_id is not None:
+        ticket = default_manager().ticket_for(session.workspace_id, session_probe())
+        if ticket is not None:
+            session.job, session.job_collected, session.train_config = ticket, False, ticket.config
     return session.job
 
 
@@ -52,9 +59,13 @@ def selected_run() -> Run | None:
 def collect_finished_job() -> None:
     """Move a finished job's run into the session's runs, once."""
     job = current_job()
-    if job is not None and job.status == JobStatus.DONE and job.run is not None and not session.job_collected:
+    if job is None or not job.finished or session.job_collected:
+        return
+    if job.status == JobStatus.DONE and job.run is not None:
         add_run(job.run)
-        session.job_collected = True
+    session.job_collected = True
+    if (ws := workspace()) is not None:
+        ws.training_over()
 
 
 def model_status() -> str:
@@ -98,13 +109,33 @@ def start_job(config: RunConfig) -> bool:
         st.info(tr("train_one_job"), icon=":material/info:")
         return False
     ds = dataset()
+    ws = workspace()
     try:
-        job = default_manager().submit(ds.frame, ds.name, config, owner_alive=session_probe())
+        job = default_manager().request(ds.frame, ds.name, config, owner_alive=session_probe(),
+                                        workspace=session.workspace_id, visitor=ws.visitor if ws else None)
     except LabError as err:
         show_error(err)
         return False
     session.job, session.job_collected, session.train_config = job, False, config
+    if ws is not None and not job.finished:
+        try:
+            ws.note_training(dt.datetime.now(dt.UTC).isoformat(timespec="minutes"))
+        except OSError:
+            pass  # only the sentence after a restart is lost
     return True
+
+
+def unfinished_training_ui() -> None:
+    """Say once, in a session with no job, that a run its workspace was training never finished (the server restarted,
+    or every tab closed while it trained)."""
+    ws = workspace()
+    if ws is None or current_job() is not None or session.lost_training_said:
+        return
+    session.lost_training_said = True
+    started = ws.unfinished_training()
+    if started is not None:
+        st.warning(tr("train_lost", started=started.replace("T", " ")[:16]), icon=":material/running_with_errors:")
+        ws.training_over()
 
 
 def run_label(run: Run) -> str:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from lstm_core.config import RunConfig
     from lstm_core.data import Dataset
     from lstm_core.errors import LabError
-    from lstm_core.jobs import TrainingJob
+    from lstm_core.jobs import JobTicket
     from lstm_core.runs import Run
     from lstm_core.tune import TuneSpec, TuneWorkerJob
     from lstm_core.workspace import Workspace
@@ -57,7 +57,8 @@ class Session:
     csv_loaded_id: Slot[str | None] = Slot("csv_loaded_id")  # the upload already read
     dataset_not_kept: Slot[LabError | None] = Slot("dataset_not_kept")  # why the workspace could not keep it
     # training
-    job: Slot[TrainingJob | None] = Slot("job")
+    job: Slot[JobTicket | None] = Slot("job")
+    lost_training_said: Slot[bool] = Slot("lost_training_said", False)  # the workspace's unfinished run, said once
     job_collected: Slot[bool] = Slot("job_collected", False)
     train_config: Slot[RunConfig | None] = Slot("train_config")  # the last config a job started with
     form_data: Slot[str | None] = Slot("form_data")  # the fingerprint of the data the Train form last followed

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lstm_core.bundles import LOCAL_LIMITS, load_bundle
 from lstm_core.errors import LabError
-from lstm_core.jobs import JobStatus, Progress, TrainingJob, default_manager, format_seconds
+from lstm_core.jobs import JobStatus, JobTicket, Progress, default_manager, format_seconds
 from lstm_core.plots.train import loss_figure
 from lstm_core.verdict import format_percent
 from lstm_core.workspace import is_local, local_bundles
@@ -26,7 +26,7 @@ def _loss_labels() -> dict[str, str]:
     return {k: tr(f"loss_{k}") for k in ("train", "val", "batch", "epoch", "loss")}
 
 
-def live_panel(job: TrainingJob) -> None:
+def live_panel(job: JobTicket) -> None:
     """Progress, the Stop button and the growing loss chart, redrawn every second while the job lives.
 
     Every run of the panel writes the same three slots (status, button, chart), empty or not: when the job ends,
@@ -51,8 +51,11 @@ def live_panel(job: TrainingJob) -> None:
                 show_error(p.error)
         elif p.status == JobStatus.CANCELLED:
             status_slot.info(tr("train_cancelled"), icon=":material/cancel:")
-        if p.notice is not None:
-            notice_slot.info(say(p.notice), icon=":material/info:")
+        notes = [say(p.notice)] if p.notice is not None else []
+        if job.sharing() > 1:  # one job for everyone who pressed Start on this exact request
+            notes.append(tr("train_shared_done" if finished else "train_shared", others=job.sharing() - 1))
+        if notes:
+            notice_slot.info("\n\n".join(notes), icon=":material/info:")
         if not finished:
             button_slot.button(tr("train_stop"), icon=":material/stop:", key="train_stop", on_click=job.stop,
                                disabled=p.stop_requested)

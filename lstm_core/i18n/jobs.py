@@ -62,6 +62,10 @@ EN: dict[str, str] = {
         "The Ray cluster at {address} stopped answering while this job trained on it. The run below is scored from the "
         "best weights it had reported."
     ),
+    "err_job_workspace_busy": (
+        "This workspace is already training a run, in another tab or window: wait for it or stop it there, then start "
+        "this one."
+    ),
     "job_on_fallback": "The Ray cluster at {address} cannot take jobs now ({detail}), so this one trains on the app's own server.",
     "err_ray_address": "'{address}' is not a Ray cluster's address: write it as host:port, such as 10.0.0.5:6379.",
     "err_ray_not_installed": (
@@ -110,6 +114,7 @@ ZH: dict[str, str] = {
         "下面的运行用它已报告的最佳权重评分。"
     ),
     "kept_ray_lost": "位于 {address} 的 Ray 集群在这个任务训练时不再响应。下面的运行用它已报告的最佳权重评分。",
+    "err_job_workspace_busy": "这个工作区已经在另一个标签页或窗口中训练一次运行：请等它结束或在那里停止它，然后再开始这一次。",
     "job_on_fallback": "位于 {address} 的 Ray 集群现在无法接收任务（{detail}），所以这个任务在应用自己的服务器上训练。",
     "err_ray_address": "'{address}' 不是 Ray 集群的地址：请写成 主机:端口，例如 10.0.0.5:6379。",
     "err_ray_not_installed": "任务被设置为在 Ray 集群上运行，但这里没有安装 Ray：pip install -r requirements-ray.txt。",
