@@ -1,6 +1,12 @@
-"""A class of visitors on one server: each loads a dataset, trains, opens Gates and Forecast, refreshes and comes back.
+"""A class of visitors on one server: each presses Start, waits, opens Gates and Forecast, refreshes and comes back.
 
-    python bench/class.py [--visitors 30] [--jobs 2] [--epochs 8] [--arrive-every-s 1] [--deadline-s 900]
+    python bench/class.py [--visitors 30] [--jobs 2] [--scenario defaults|mixed] [--epochs N] [--arrive-every-s 1]
+                          [--deadline-s 900]
+
+Scenario ``defaults`` (the default): the first exercise of a class, every visitor presses Start on the Train page's
+full defaults (MSFT sample, every default setting): identical requests, which the server trains once. Scenario
+``mixed``: every visitor trains something of their own (odd visitors the NVDA sample, even ones a 3,000-day random walk
+seeded with their number), ``--epochs`` epochs each (default 8): as many distinct jobs as visitors.
 
 A bench script, not a test: it starts its own `streamlit run app.py` on a loopback port (8651-8669) with a throwaway
 data dir, drives it through Streamlit's agent API (``POST /_stcore/agent/interact``: real sessions that take the
@@ -8,9 +14,9 @@ browser's rerun and callback path, without painting), and stops the server when 
 deadline, whichever comes first. Every request and poll loop is bounded in count and time. Each visitor:
 
 1. opens the app (a session and a workspace of its own);
-2. loads a dataset on the Data page: the NVDA sample (odd visitors) or a synthetic random walk of 3,000 days with
-   the visitor's number as its seed (even visitors; its data is kept on disk with the workspace);
-3. on Train, presses Start on the default settings with ``--epochs`` epochs (the newcomer's defaults otherwise),
+2. opens the Data page; in the mixed scenario loads a dataset there: the NVDA sample (odd visitors) or a synthetic
+   random walk of 3,000 days with the visitor's number as its seed (even visitors; kept on disk with the workspace);
+3. on Train, presses Start (the defaults; in the mixed scenario with ``--epochs`` epochs),
    then browses Home until the sidebar says the model is no longer queued or training (polled every 2 s; with
    ``--wait-on train`` it stays on Train, polling the whole page every second), and reads the run's results on
    Train, or the refusal or failure shown there;
@@ -87,6 +93,7 @@ class Visitor:
     polls: list[float] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    shared: bool = False  # its page said the run was trained once for several visitors
     refresh_dataset_ok: bool | None = None
     refresh_run_ok: bool | None = None
 
@@ -131,9 +138,9 @@ def texts(snapshot: dict, kind: str) -> list[str]:
     return [str(p.get("body") or p.get("text") or "") for p in props]
 
 
-def visit(url: str, visitor: Visitor, epochs: int, deadline: float, wait_on: str) -> Visitor:
+def visit(url: str, visitor: Visitor, epochs: int | None, deadline: float, wait_on: str, scenario: str) -> Visitor:
     try:
-        _visit(url, visitor, epochs, deadline, wait_on)
+        _visit(url, visitor, epochs, deadline, wait_on, scenario)
     except (urllib.error.URLError, TimeoutError, OSError, KeyError, ValueError) as exc:
         visitor.outcome = visitor.outcome if visitor.outcome == "done" else "client error"
         body = exc.read()[:300].decode(errors="replace") if isinstance(exc, urllib.error.HTTPError) else ""
@@ -141,13 +148,15 @@ def visit(url: str, visitor: Visitor, epochs: int, deadline: float, wait_on: str
     return visitor
 
 
-def _visit(url: str, visitor: Visitor, epochs: int, deadline: float, wait_on: str) -> None:
+def _visit(url: str, visitor: Visitor, epochs: int | None, deadline: float, wait_on: str, scenario: str) -> None:
     k = visitor.number
     client = Client(url, visitor)
     first = client.send({}, click="open")
     visitor.workspace = first["query_params"]["ws"][0]
     client.send({"page": "data"}, click="data page")
-    if k % 2:
+    if scenario == "defaults":
+        visitor.dataset = "MSFT (sample)"
+    elif k % 2:
         client.send({"widget_state": {"sample_ticker": "NVDA"}, "trigger": {"key": "sample_load"}}, click="load")
         visitor.dataset = "NVDA (sample)"
     else:
@@ -157,8 +166,8 @@ def _visit(url: str, visitor: Visitor, epochs: int, deadline: float, wait_on: st
         visitor.dataset = f"seed {k})"  # the end of its title: "Random walk (synthetic, seed 4)"
     client.send({"page": "train"}, click="train page")
     started = time.perf_counter()
-    snapshot = client.send({"widget_state": {"setting_epochs": epochs}, "trigger": {"key": "train_start"}},
-                           click="start")
+    settings = {} if epochs is None else {"setting_epochs": epochs}
+    snapshot = client.send({"widget_state": settings, "trigger": {"key": "train_start"}}, click="start")
     visitor.outcome = "waiting"
     running_at = None
     if texts(snapshot, "error"):  # refused before it was queued: the sentence is on the page now
@@ -186,6 +195,7 @@ def _visit(url: str, visitor: Visitor, epochs: int, deadline: float, wait_on: st
             visitor.wait_s = round(running_at - started, 2)
         if any(text.startswith(RESULTS) for text in texts(snapshot, "subheader")) and not progress:
             visitor.outcome = "done"
+            visitor.shared = any("other visitor" in text for text in texts(snapshot, "info"))
             if running_at is not None:
                 visitor.job_s = round(time.perf_counter() - running_at, 2)
             break
@@ -205,7 +215,8 @@ def _visit(url: str, visitor: Visitor, epochs: int, deadline: float, wait_on: st
     again = Client(url, visitor)
     train = again.send({"page": "train", "query_params": {"ws": [visitor.workspace]}}, click="refresh")
     sidebar = " ".join(texts(train, "markdown"))
-    visitor.refresh_dataset_ok = visitor.dataset.split(" (")[0] in sidebar and "MSFT" not in sidebar
+    visitor.refresh_dataset_ok = visitor.dataset.split(" (")[0] in sidebar and (
+        scenario == "defaults" or "MSFT" not in sidebar)
     visitor.refresh_run_ok = visitor.outcome != "done" or any(t.startswith(RESULTS) for t in texts(train, "subheader"))
     again.send({"page": "gates"}, click="come back")
 
@@ -217,8 +228,8 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
 
 
-def run_class(visitors: int, jobs: int, epochs: int, arrive_every_s: float, deadline_s: float,
-              wait_on: str = "home") -> dict:
+def run_class(visitors: int, jobs: int, epochs: int | None, arrive_every_s: float, deadline_s: float,
+              wait_on: str = "home", scenario: str = "defaults") -> dict:
     from lstm_core.disk import tree_bytes
 
     data = Path(tempfile.mkdtemp(prefix="class-data-"))
@@ -232,8 +243,8 @@ def run_class(visitors: int, jobs: int, epochs: int, arrive_every_s: float, dead
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     began = time.monotonic()
-    result: dict = {"visitors": visitors, "job_slots": jobs, "epochs": epochs, "arrive_every_s": arrive_every_s,
-                    "wait_on": wait_on,
+    result: dict = {"visitors": visitors, "job_slots": jobs, "scenario": scenario, "epochs": epochs,
+                    "arrive_every_s": arrive_every_s, "wait_on": wait_on,
                     "load_before": [round(x, 2) for x in os.getloadavg()]}
     peak = {"pss_mb": 0.0}
     done = threading.Event()
@@ -257,7 +268,7 @@ def run_class(visitors: int, jobs: int, epochs: int, arrive_every_s: float, dead
 
         def arrive(visitor: Visitor) -> Visitor:
             time.sleep((visitor.number - 1) * arrive_every_s)
-            return visit(url, visitor, epochs, deadline, wait_on)
+            return visit(url, visitor, epochs, deadline, wait_on, scenario)
 
         with ThreadPoolExecutor(max_workers=visitors) as pool:
             people = list(pool.map(arrive, people))
@@ -292,7 +303,9 @@ def run_class(visitors: int, jobs: int, epochs: int, arrive_every_s: float, dead
         "disk_used_mb": round(tree_bytes(data) / 2**20, 1),
         "slowest_click": {"seconds": slowest[0], "visitor": slowest[1], "what": slowest[2]},
         "click_p50_s": percentile([c[0] for c in clicks], 0.5),
+        "click_p95_s": percentile([c[0] for c in clicks], 0.95),
         "poll_p95_s": percentile([s for p in people for s in p.polls], 0.95),
+        "runs_shared": sum(p.shared for p in people),
         "refresh_found_dataset": sum(bool(p.refresh_dataset_ok) for p in people),
         "refresh_found_run": sum(bool(p.refresh_run_ok) for p in people),
         "load_after": [round(x, 2) for x in os.getloadavg()],
@@ -305,7 +318,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=2, help="LSTM_LAB_MAX_JOBS: jobs that train at once")
-    parser.add_argument("--epochs", type=int, default=8, help="epochs of each visitor's run (the defaults otherwise)")
+    parser.add_argument("--scenario", choices=("defaults", "mixed"), default="defaults",
+                        help="defaults: everyone presses Start on the full defaults; mixed: everyone trains their own")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs of each visitor's run (default: the defaults' own; 8 in the mixed scenario)")
     parser.add_argument("--arrive-every-s", type=float, default=1.0, help="seconds between two visitors' arrivals")
     parser.add_argument("--deadline-s", type=float, default=900.0, help="the whole class stops after this")
     parser.add_argument("--wait-on", choices=("home", "train"), default="home",
@@ -314,9 +330,12 @@ def main() -> None:
                              "browser's live-panel fragment)")
     parser.add_argument("--json", type=Path, default=None, help="write the full result here too")
     args = parser.parse_args()
-    if not (1 <= args.visitors <= 60 and 1 <= args.jobs <= 8 and 1 <= args.epochs <= 60 and args.deadline_s <= 3600):
+    epochs = args.epochs if args.epochs is not None or args.scenario == "defaults" else 8
+    if not (1 <= args.visitors <= 60 and 1 <= args.jobs <= 8 and (epochs is None or 1 <= epochs <= 60)
+            and args.deadline_s <= 3600):
         parser.error("at most 60 visitors, 8 job slots, 60 epochs and an hour")
-    result = run_class(args.visitors, args.jobs, args.epochs, args.arrive_every_s, args.deadline_s, args.wait_on)
+    result = run_class(args.visitors, args.jobs, epochs, args.arrive_every_s, args.deadline_s, args.wait_on,
+                       args.scenario)
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     summary = {k: v for k, v in result.items() if k != "per_visitor"}

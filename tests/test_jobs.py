@@ -281,6 +281,8 @@ def test_a_time_limited_job_on_a_throttled_worker_keeps_its_best_weights(backend
     watcher kills it past its limit and grace, and the server finishes the run from those weights.
     """
     manager = JobManager(max_running=1, limits=JobLimits(max_job_s=5.0), min_kill_grace_s=0.5, backend=backend)
+    warm = manager.submit(tiny_frame(), "warm", TINY)  # a cold worker (a cluster's, on a loaded host) may take longer
+    wait_for(lambda: warm.finished, timeout=120)  # to start than the 5 s this test gives its job, on the clock
     job = manager.submit(tiny_frame(), "a", TINY.with_(epochs=1000, patience=1000, batch=4))
     wait_for(lambda: job._checkpoint is not None and job._checkpoint.best_epoch >= 1)
     os.kill(job.pid, signal.SIGSTOP)

@@ -159,7 +159,7 @@ class _DriverLink:
                 if box is not None:
                     box.put(message)
             elif isinstance(message, Connected):
-                self.error, self.heartbeat_at = message.error, time.monotonic()
+                self.error, self.nodes, self.heartbeat_at = message.error, message.nodes, time.monotonic()
                 self.connected.set()
         self.close(self.error or LabError("err_ray_lost", address=self.address))
 

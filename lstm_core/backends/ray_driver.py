@@ -379,29 +379,32 @@ class Driver:
         except self.ray.exceptions.RayError:
             pass  # the cluster is going: the heartbeat's silence says so
 
+    def live_nodes(self) -> tuple[Node, ...]:
+        """The cluster's live nodes now, noting the dead ones for the jobs that ran there; Ray's errors pass up."""
+        nodes = self.ray.nodes()
+        alive = []
+        with self._lock:
+            for node in nodes:
+                node_id, host = node.get("NodeID", ""), str(node.get("NodeManagerHostname", "?"))
+                self._hosts[node_id] = host
+                if node.get("Alive"):
+                    resources = node.get("Resources", {})
+                    alive.append(Node(node_id, host, float(resources.get("CPU", 0.0)), float(resources.get("memory", 0.0))))
+                elif node_id not in self._dead:
+                    self._dead.add(node_id)
+                    self._deaths += 1
+        return tuple(alive)
+
     def _watch_nodes(self) -> None:
         """Every HEARTBEAT_S: the live nodes to the server, and the dead ones noted for the jobs that ran there."""
         while True:
-            try:
-                nodes = self.ray.nodes()
-            except Exception:  # noqa: BLE001 - Ray's own errors while the head is away: the server hears silence
-                time.sleep(HEARTBEAT_S)
-                continue
-            alive = []
-            with self._lock:
-                for node in nodes:
-                    node_id, host = node.get("NodeID", ""), str(node.get("NodeManagerHostname", "?"))
-                    self._hosts[node_id] = host
-                    if node.get("Alive"):
-                        resources = node.get("Resources", {})
-                        alive.append(Node(node_id, host, float(resources.get("CPU", 0.0)),
-                                          float(resources.get("memory", 0.0))))
-                    elif node_id not in self._dead:
-                        self._dead.add(node_id)
-                        self._deaths += 1
-            if not self._send(Heartbeat(tuple(alive))):
-                return
             time.sleep(HEARTBEAT_S)
+            try:
+                alive = self.live_nodes()
+            except Exception:  # noqa: BLE001 - Ray's own errors while the head is away: the server hears silence
+                continue
+            if not self._send(Heartbeat(alive)):
+                return
 
     def _answer(self, ask: Ask) -> None:
         try:
@@ -461,6 +464,11 @@ def driver_main(address: str, connection: Connection) -> None:
         line.send(Connected(err))
         return
     driver = Driver(ray, line)
-    line.send(Connected())
+    try:
+        nodes = driver.live_nodes()
+    except ray.exceptions.RayError as exc:
+        line.send(Connected(LabError("err_ray_unreachable", address=address, detail=type(exc).__name__)))
+        return
+    line.send(Connected(nodes=nodes))  # with the nodes: a job sized right after connecting sees the cluster
     driver.serve()
     os._exit(0)  # the server is gone: no orderly shutdown that waits on a cluster which may be gone too

@@ -83,9 +83,10 @@ class Node:
 
 @dataclass(frozen=True)
 class Connected:
-    """The driver's first message: connected (``error`` None) or why it could not be."""
+    """The driver's first message: connected (``error`` None), with the cluster's live nodes, or why it could not be."""
 
     error: LabError | None = None
+    nodes: tuple[Node, ...] = ()
 
 
 @dataclass(frozen=True)
