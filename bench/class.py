@@ -54,6 +54,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 PORTS = range(8651, 8670)
+# the clicks a visitor makes before its run's results are shown: while the class's jobs train
+BEFORE_RESULTS = ("open", "data page", "source", "load", "train page", "start", "home page")
 POLL_S = {"home": 2.0, "train": 1.0}  # the sidebar's model line ticks every 2 s, the Train page's live panel every 1 s
 REQUEST_TIMEOUT_S = 120.0
 RESULTS = "Held-out test period"  # the results' heading (results_title), in English
@@ -304,6 +306,10 @@ def run_class(visitors: int, jobs: int, epochs: int | None, arrive_every_s: floa
         "slowest_click": {"seconds": slowest[0], "visitor": slowest[1], "what": slowest[2]},
         "click_p50_s": percentile([c[0] for c in clicks], 0.5),
         "click_p95_s": percentile([c[0] for c in clicks], 0.95),
+        "click_while_training_s": {q: percentile([c[0] for c in clicks if c[2] in BEFORE_RESULTS], v)
+                                   for q, v in (("p50", 0.5), ("p95", 0.95), ("max", 1.0))},
+        "click_after_results_s": {q: percentile([c[0] for c in clicks if c[2] not in BEFORE_RESULTS], v)
+                                  for q, v in (("p50", 0.5), ("p95", 0.95), ("max", 1.0))},
         "poll_p95_s": percentile([s for p in people for s in p.polls], 0.95),
         "runs_shared": sum(p.shared for p in people),
         "refresh_found_dataset": sum(bool(p.refresh_dataset_ok) for p in people),

@@ -85,7 +85,15 @@ def _sha256(blob: bytes) -> str:
 
 
 def bundle_members(run: Run) -> dict[str, bytes]:
-    """The files of a bundle, by name: run.json is the run's record and the other files' checksums."""
+    """The files of a bundle, by name: run.json is the run's record and the other files' checksums (made once per
+    record: a run shared by a class is saved into every workspace from one copy)."""
+    record, members = run.memo("bundle", lambda: (run.record, _members(run)))
+    if record is not run.record:  # the same run under another record (a copy saved under another id)
+        members = _members(run)
+    return dict(members)  # the caller's to change
+
+
+def _members(run: Run) -> dict[str, bytes]:
     saved = run.saved()
     files = {"weights.safetensors": saved.weights, "initial.safetensors": saved.initial,
              "data.csv": run.frame.to_csv(index_label=ROW_INDEX if run.frame.index.name == ROW_INDEX else "Date").encode()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,8 @@ from lstm_core.pipeline import Prepared
 from lstm_core.record import EpochRecord, RunRecord, StopReason
 from lstm_core.trainer import Trainer, TrainResult
 from lstm_core.weights import State, from_bytes, to_bytes
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class Run:
     _prepared: Prepared | None = field(default=None, repr=False)
     _model_outputs: ModelOutputs | None = field(default=None, repr=False)
     _outputs: dict[FitOptions, Outputs] = field(default_factory=dict, repr=False)
+    # what is made from the run on demand, once: a run can be shared by many sessions (identical requests share one
+    # job), which ask for it at the same moment; the first makes it, the others wait and read it
+    _memo: dict[object, object] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
     def restore(cls, saved: SavedRun, frame: pd.DataFrame, prepared: Prepared | None = None) -> Run:
@@ -82,21 +89,31 @@ class Run:
 
     @property
     def prepared(self) -> Prepared:
-        if self._prepared is None:
-            self._prepared = Prepared(self.frame, self.config)
-        return self._prepared
+        with self._lock:
+            if self._prepared is None:
+                self._prepared = Prepared(self.frame, self.config)
+            return self._prepared
 
     def model_outputs(self, chunk: int | None = None) -> ModelOutputs:
         """The model's forecasts of every validation and test window (one forward pass, made once)."""
-        if self._model_outputs is None:
-            self._model_outputs = model_outputs(self.prepared, self.model, chunk)
-        return self._model_outputs
+        with self._lock:
+            if self._model_outputs is None:
+                self._model_outputs = model_outputs(self.prepared, self.model, chunk)
+            return self._model_outputs
 
     def outputs(self, options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
         """The model's and every baseline's forecasts of the validation and test windows, made once per options."""
-        if options not in self._outputs:
-            self._outputs[options] = collect_outputs(self.prepared, self.model_outputs(), options)
-        return self._outputs[options]
+        with self._lock:
+            if options not in self._outputs:
+                self._outputs[options] = collect_outputs(self.prepared, self.model_outputs(), options)
+            return self._outputs[options]
+
+    def memo(self, key: object, build: Callable[[], T]) -> T:
+        """``build()`` made once per ``key`` for this run (a page's report of it), whichever session asks first."""
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = build()
+            return self._memo[key]  # type: ignore[return-value]
 
     @property
     def test_predictions(self) -> np.ndarray:

@@ -31,6 +31,7 @@ import re
 import secrets
 import shutil
 import threading
+import weakref
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
@@ -66,6 +67,10 @@ _MB = 1 << 20
 
 _keys: dict[Path, bytes] = {}
 _keys_lock = threading.Lock()
+# runs opened from workspaces, by a hash of their run.json (which holds every other file's checksum): one object for the
+# same files, while some session holds it
+_opened: weakref.WeakValueDictionary[str, Run] = weakref.WeakValueDictionary()
+_opened_lock = threading.Lock()
 
 
 def workspace_cap_bytes() -> int:
@@ -418,8 +423,26 @@ class Workspace:
         disk.refresh(self.root)
 
     def load(self, run_id: str) -> Run:
-        """One saved run, with the scores this server computed (not re-scored: only the server writes here)."""
-        return load_bundle(self._run_dir(run_id), limits=LOCAL_LIMITS, rescore=False)
+        """One saved run, with the scores this server computed (not re-scored: only the server writes here).
+
+        The same files saved in several workspaces (a run a class shared) open as one ``Run`` while any session holds
+        it, so what pages make from it (its baselines' forecasts, the Forecast page's report) is made once.
+        """
+        folder = self._run_dir(run_id)
+        try:
+            digest = hashlib.sha256((folder / "run.json").read_bytes()[: LOCAL_LIMITS.max_json_bytes]).hexdigest()
+        except OSError:
+            digest = None  # load_bundle says what is wrong
+        if digest is not None:
+            with _opened_lock:
+                run = _opened.get(digest)
+            if run is not None and _files_match(folder, run):
+                return run
+        run = load_bundle(folder, limits=LOCAL_LIMITS, rescore=False)
+        if digest is not None:
+            with _opened_lock:
+                run = _opened.setdefault(digest, run)
+        return run
 
     def load_all(self) -> tuple[list[Run], list[LabError]]:
         """Every saved run, oldest first, and a sentence for each one that could not be opened."""
@@ -489,6 +512,17 @@ def _dataset_from_name(name: str, frame: pd.DataFrame) -> Dataset | None:
             pass
     frame, quality = tidy(frame)
     return Dataset(name=name, source=source, frame=frame, quality=quality, subject=subject)
+
+
+def _files_match(folder: Path, run: Run) -> bool:
+    """The bundle files in ``folder`` are the ones ``run`` was opened from (a few ms: a damaged copy is opened, and
+    refused, as itself)."""
+    expected = bundle_members(run)
+    try:
+        return all(len(blob) == (folder / name).stat().st_size and (folder / name).read_bytes() == blob
+                   for name, blob in expected.items() if name != "run.json")
+    except OSError:
+        return False
 
 
 def local_bundles(folder: str | Path) -> list[Path]:

@@ -17,7 +17,7 @@ source = source_ui()
 if source is None:
     st.stop()
 k, layer, window = window_ui(source)
-trace = extract_gates(source.model, window.x)  # every layer, [T, H] per array
+trace = source.view(("trace", k), lambda: extract_gates(source.model, window.x))  # every layer, [T, H] per array
 reading = roles_ui(source, layer)  # a memory task's units in words; None for prices
 ranked = animation_ui(source, trace, window, k, layer, reading)
 unit_lines_ui(source, trace, window, ranked, layer)

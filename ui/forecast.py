@@ -32,7 +32,7 @@ from lstm_core.plots.locale import localize_dates
 from lstm_core.runs import Run
 from ui.results import forecaster_label
 from ui.runs import run_label, runs, selected_run
-from ui.session import kept, session
+from ui.session import kept
 from ui.text import lang, tr
 
 LEVEL_CHOICES = (50, 80, 90, 95, 99)
@@ -50,15 +50,15 @@ class ForecastReport:
 
 
 def forecast_report(run: Run, levels: tuple[int, ...]) -> ForecastReport:
-    """The run's report at ``levels``; kept for the session's reruns (a slider move recomputes nothing)."""
-    cache = session.forecast_results
-    key = (run.run_id, levels)
-    if key not in cache:
-        cache.clear()  # one run's report at a time: a session holds no more
+    """The run's report at ``levels``, made once per run (a run shared by a class is reported once for all of them; a
+    slider move recomputes nothing)."""
+
+    def build() -> ForecastReport:
         outputs = run.outputs()  # the model's and baselines' forecasts, made once per run
         ahead, scores = report(run.prepared, run.model, outputs, levels)
-        cache[key] = ForecastReport(ahead, scores, walk_forward(run.prepared, outputs, levels))
-    return cache[key]
+        return ForecastReport(ahead, scores, walk_forward(run.prepared, outputs, levels))
+
+    return run.memo(("forecast_report", levels), build)
 
 
 def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:

@@ -3,10 +3,15 @@ the window and layer, what a memory task's units do, and each view of the gates,
 
 from __future__ import annotations
 
+import collections
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 
@@ -48,6 +53,8 @@ SATURATION_WINDOWS = 128  # test windows whose steps the saturation scatter coun
 DEFAULT_SHOWN_UNITS = 24  # a 6 x 24 heatmap still reads at a glance; the slider shows more
 READING_SEQUENCES = 1000  # a task's test sequences its units' roles are measured on (at most)
 EVENTS = (Feature.MARKER, Feature.RESET)  # a task's event channels, drawn as bars
+T = TypeVar("T")
+KEPT_VIEWS = 32  # per run shown: a view's gates and figures are made once, then read by every session that shows it
 
 
 @dataclass(eq=False)
@@ -62,7 +69,30 @@ class GateSource:
     initial_model: Forecaster | None
     test_prices: np.ndarray  # [S] predicted value of each test window, in the order of prepared.split_ends["test"]
     learned: bool = True  # False: training kept the untrained weights, so before and after are one network
-    _readings: dict[int, TaskReading | None] = field(default_factory=dict, repr=False)
+    _memo: dict[object, object] = field(default_factory=dict, repr=False)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    _views: collections.OrderedDict[object, object] = field(default_factory=collections.OrderedDict, repr=False)
+
+    def memo(self, key: object, build: Callable[[], T]) -> T:
+        """``build()`` made once per ``key`` for this source, shared by every session that shows its run."""
+        with self.lock:
+            if key not in self._memo:
+                self._memo[key] = build()
+            return self._memo[key]  # type: ignore[return-value]
+
+    def view(self, key: object, build: Callable[[], T]) -> T:
+        """What one view of this source shows (a window's gates, a figure), kept for the next session that asks for
+        the same view (the newest KEPT_VIEWS): a class that shares a run opens the same window, layer and options at
+        the same moment."""
+        with self.lock:
+            if key in self._views:
+                self._views.move_to_end(key)
+            else:
+                self._views[key] = build()
+                while len(self._views) > KEPT_VIEWS:
+                    self._views.popitem(last=False)
+            return self._views[key]  # type: ignore[return-value]
 
     @property
     def is_task(self) -> bool:
@@ -78,21 +108,24 @@ class GateSource:
 
     def reading(self, layer: int) -> TaskReading | None:
         """What the units of ``layer`` do on the task's test sequences; None for prices (or without a marker)."""
-        if layer not in self._readings:
+
+        def read() -> TaskReading | None:
             found = task_sequences(self.prepared) if self.is_task else None
             if found is None:
-                self._readings[layer] = None
-            else:
-                x, events, answers, event = found
-                last = slice(-READING_SEQUENCES, None)  # the last test sequences: a bounded cost on any task
-                trace = extract_gates(self.model, x[last])
-                self._readings[layer] = read_task_units(trace, events[last], answers[last], event, layer)
-        return self._readings[layer]
+                return None
+            x, events, answers, event = found
+            last = slice(-READING_SEQUENCES, None)  # the last test sequences: a bounded cost on any task
+            trace = extract_gates(self.model, x[last])
+            return read_task_units(trace, events[last], answers[last], event, layer)
+
+        return self.memo(("reading", layer), read)
 
 
 def run_source(run: Run) -> GateSource:
-    return GateSource(run.run_id, run.dataset_name, run.config, run.model, run.prepared, run.initial_model(),
-                      run.test_predictions, run.record.learned)
+    """The run as the Gates page reads it, made once per run (and shared by the sessions that show it)."""
+    return run.memo("gate_source", lambda: GateSource(run.run_id, run.dataset_name, run.config, run.model,
+                                                      run.prepared, run.initial_model(), run.test_predictions,
+                                                      run.record.learned))
 
 
 def predicted_test_prices(model: Forecaster, prepared: Prepared) -> np.ndarray:
@@ -156,8 +189,9 @@ def window_ui(source: GateSource) -> tuple[int, int, Window]:
             early = np.flatnonzero(events[:, : cfg.window // 3].any(axis=1))
             default = int(early[0]) if len(early) else default
     cols = st.columns([3, 1], vertical_alignment="bottom")
+    labels = source.memo(("window_labels", lang()), lambda: [position_label(p) for p in positions])
     k = cols[0].select_slider(tr("gates_pick_sequence" if source.is_task else "gates_pick_window"),
-                              options=range(len(positions)), format_func=lambda i: position_label(positions[i]),
+                              options=range(len(positions)), format_func=labels.__getitem__,
                               **kept("gates_window", default, lambda v: v in range(len(positions))))
     layer = 0
     if cfg.layers > 1:
@@ -227,10 +261,10 @@ def animation_ui(source: GateSource, trace: GateTrace, window: Window, k: int, l
     kind = source.prepared.target_kind
     prediction = source.predicted_price(k) if kind.prediction_is_price or source.is_task else None
     label = f"{tr('gates_prediction')} {prediction:.3f}" if source.is_task else tr("gates_prediction")
-    st.plotly_chart(gate_animation_figure(trace, dates=None if source.is_task else window.dates, layer=layer,
-                                          prediction=prediction, prediction_label=label, plan=plan, lang=lang(),
-                                          **input_channels(source, window)),
-                    key="gates_animation")
+    view = ("animation", k, layer, order, shown, lang())
+    st.plotly_chart(source.view(view, lambda: gate_animation_figure(
+        trace, dates=None if source.is_task else window.dates, layer=layer, prediction=prediction,
+        prediction_label=label, plan=plan, lang=lang(), **input_channels(source, window))), key="gates_animation")
     for note in downsampling_notes(plan, lang(), order=order):
         st.caption(note)
     st.caption(tr("gates_colour_note"))
@@ -245,15 +279,19 @@ def unit_lines_ui(source: GateSource, trace: GateTrace, window: Window, ranked: 
                            **kept("gates_units", ranked[:3], lambda v: isinstance(v, list) and set(v) <= set(ranked)))
     if units:
         dates = None if source.is_task else window.dates
-        st.plotly_chart(unit_lines_figure(trace, units, dates, layer=layer, lang=lang()), key="gates_units_chart")
+        view = ("units", window.target_date, layer, tuple(units), lang())
+        st.plotly_chart(source.view(view, lambda: unit_lines_figure(trace, units, dates, layer=layer, lang=lang())),
+                        key="gates_units_chart")
 
 
 def saturation_ui(source: GateSource, layer: int) -> None:
     """How often each unit's gates sit nearly shut or nearly open over the last test windows."""
     st.subheader(tr("gates_sec_saturation"))
-    batch_trace = extract_gates(source.model, source.last_test_windows(SATURATION_WINDOWS))  # [B, T, H] per array
-    saturation = gate_saturation(batch_trace, layer)
-    st.plotly_chart(saturation_figure(saturation, layer=layer, lang=lang()), key="gates_saturation")
+    batch_trace = source.memo("saturation_windows",  # [B, T, H] per array
+                              lambda: extract_gates(source.model, source.last_test_windows(SATURATION_WINDOWS)))
+    saturation = source.memo(("saturation", layer), lambda: gate_saturation(batch_trace, layer))
+    st.plotly_chart(source.view(("saturation", layer, lang()),
+                                  lambda: saturation_figure(saturation, layer=layer, lang=lang())), key="gates_saturation")
     st.caption(tr("gates_sat_windows", n=batch_trace.batch) + " " + tr("gates_sat_groups"))
     st.markdown(tr("gates_sat_explain", low=saturation.low, high=saturation.high))
 
@@ -268,9 +306,13 @@ def before_after_ui(source: GateSource, trace: GateTrace, window: Window, layer:
         st.warning(tr("gates_learned_nothing"), icon=":material/block:")
     gate = st.segmented_control(tr("gates_pick_gate"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
                                 required=True, **kept("gates_before_after_gate", "f", lambda v: v in ARRAYS))
-    before = extract_gates(source.initial_model, window.x)
     dates = None if source.is_task else window.dates
-    st.plotly_chart(before_after_figure(before, trace, dates, gate=gate, layer=layer, lang=lang()),
+
+    def build() -> go.Figure:
+        before = extract_gates(source.initial_model, window.x)
+        return before_after_figure(before, trace, dates, gate=gate, layer=layer, lang=lang())
+
+    st.plotly_chart(source.view(("before_after", window.target_date, layer, gate, lang()), build),
                     key="gates_before_after")
     if source.learned:  # the explanation says training taught the gates something
         st.markdown(tr("gates_before_after_explain"))

@@ -73,7 +73,6 @@ class Session:
     workspace_touched_at: Slot[float | None] = Slot("workspace_touched_at")
     workspace_notices: Slot[list[tuple[bool, str, dict]]] = Slot("workspace_notices", factory=list)
     # pages' own
-    forecast_results: Slot[dict] = Slot("forecast_results", factory=dict)
     tune_spec: Slot[TuneSpec | None] = Slot("tune_spec")
     tune_jobs: Slot[Sequence[TuneWorkerJob]] = Slot("tune_jobs", ())
     learn_generation: Slot[int] = Slot("learn_generation", 0)  # new editor keys drop the browser's copy of edits

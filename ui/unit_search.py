@@ -4,6 +4,7 @@ the other stretches of the test period where the same units fire in the same pat
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from lstm_core.errors import LabError
@@ -37,8 +38,17 @@ def _batch(source: GateSource, k: int, layer: int, array: str) -> tuple[np.ndarr
     n = source.prepared.n_samples("test")
     first = int(np.clip(k - MAX_SEARCH_WINDOWS // 2, 0, max(n - MAX_SEARCH_WINDOWS, 0)))
     ends = source.prepared.split_ends["test"][first : first + MAX_SEARCH_WINDOWS]
-    x, _ = source.prepared.tensors_at(ends)  # [B, T, F]
-    values = extract_gates(source.model, x).layer(layer)[array]  # [B, T, H]
+
+    def trace() -> dict[int, np.ndarray]:  # the costly part, made once for every session that shows this run
+        x, _ = source.prepared.tensors_at(ends)  # [B, T, F]
+        return {first: extract_gates(source.model, x).layer(layer)[array]}
+
+    with source.lock:
+        kept_for = source.memo(("search", layer, array), trace)  # one stretch of windows kept per layer and array
+        if first not in kept_for:
+            kept_for.clear()
+            kept_for.update(trace())
+        values = kept_for[first]
     return values, ends - (source.config.window - 1), first, k - first
 
 
@@ -106,7 +116,9 @@ def search_ui(source: GateSource, window: Window, k: int, layer: int, ranked: li
         st.info(tr("gates_search_none"), icon=":material/search_off:")
         return
     _say(source, matches, first, stop - start + 1)
-    _draw(source, window, matches, first, (start, stop), labels)
+    view = ("search", k, layer, array, tuple(units), threshold, start, stop, lang())
+    st.plotly_chart(source.view(view, lambda: _figure(source, window, matches, first, (start, stop))),
+                    key="gates_search_chart")
 
 
 def _say(source: GateSource, matches: list[Match], first: int, length: int) -> None:
@@ -127,8 +139,8 @@ def _say(source: GateSource, matches: list[Match], first: int, length: int) -> N
     }, hide_index=True, key="gates_search_table")
 
 
-def _draw(source: GateSource, window: Window, matches: list[Match], first: int, stretch: tuple[int, int],
-          labels: list[str]) -> None:
+def _figure(source: GateSource, window: Window, matches: list[Match], first: int,
+            stretch: tuple[int, int]) -> go.Figure:
     """The picked stretch and the best matches, each with the inputs the model read in its window."""
     positions = source.prepared.sample_positions("test")
     channels = input_channels(source, window)
@@ -141,7 +153,7 @@ def _draw(source: GateSource, window: Window, matches: list[Match], first: int, 
         rows.append(SearchRow(title, _xs(source, shown), inputs, *_bounds(source, shown, m.start, stop)))
     x_title = tr("gates_axis_step" if source.is_task else "gates_axis_date")
     fig = search_figure(rows, channels["input_names"], bars=channels["bars"], x_title=x_title, lang=lang())
-    st.plotly_chart(localize_dates(fig, lang()), key="gates_search_chart")
+    return localize_dates(fig, lang())
 
 
 def _xs(source: GateSource, window: Window) -> list[object]:
