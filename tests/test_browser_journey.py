@@ -30,8 +30,9 @@ WAIT_MS = 30_000
 
 
 def trace_lengths(page: Page, chart: str) -> dict[str, int]:
-    """Points per trace of a plotly chart, read from the figure the browser holds."""
-    return page.locator(chart).evaluate("p => Object.fromEntries(p.data.map(t => [t.name, t.x.length]))")
+    """Points per trace of a plotly chart, read from the figure the browser holds (the newest, while a rerun replaces
+    it: for a moment the stale chart is still there beside its successor)."""
+    return page.locator(chart).last.evaluate("p => Object.fromEntries(p.data.map(t => [t.name, t.x.length]))")
 
 
 def sidebar_text(page: Page) -> str:
