@@ -8,7 +8,7 @@ from ui.results import results_ui
 from ui.runs import collect_finished_job, current_job, selected_run, start_job, unfinished_training_ui
 from ui.settings import settings_ui
 from ui.text import lang, tr
-from ui.training import live_panel, runs_ui
+from ui.training import live_panel, runs_ui, where_jobs_run_ui
 
 require_router()
 
@@ -25,6 +25,7 @@ with st.expander(tr("cfg_title"), expanded=job is None, icon=":material/tune:"):
     settings_ui(start_job, disabled=busy, ds=dataset())
 if busy:
     st.caption(tr("train_busy"))
+where_jobs_run_ui()
 
 run = selected_run()
 if run is not None and run.dataset_name != dataset().name and not busy:

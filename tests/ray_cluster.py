@@ -69,6 +69,12 @@ class PrivateCluster:
         pid = next(pid for pid, command in self.processes(name).items() if command == "raylet")
         os.kill(pid, signal.SIGKILL)
 
+    def restart(self, name: str) -> None:
+        """Node ``name`` again, whatever is left of it ended first (a worker node: the head must be up)."""
+        if name in self.nodes:
+            self.kill(name)
+        self.start_node(name, head=name == "head")
+
     def stop(self) -> None:
         for name in list(self.nodes)[::-1]:
             self.kill(name)

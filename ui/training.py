@@ -10,6 +10,7 @@ from lstm_core.errors import LabError
 from lstm_core.jobs import JobStatus, JobTicket, Progress, default_manager, format_seconds
 from lstm_core.plots.train import loss_figure
 from lstm_core.verdict import format_percent
+from lstm_core.workers import BackendKind
 from lstm_core.workspace import is_local, local_bundles
 from ui.loaders import dataset_label
 from ui.results import compare_ui
@@ -81,6 +82,15 @@ def live_panel(job: JobTicket) -> None:
             draw(p)
 
     panel()
+
+
+def where_jobs_run_ui() -> None:
+    """On a server whose jobs go to a Ray cluster: whether they can go there now (a caption, for the teacher too)."""
+    backend = default_manager().backend
+    if backend.kind != BackendKind.RAY:
+        return
+    key = "train_where_cluster" if backend.up or backend.connecting else "train_where_fallback"
+    st.caption(tr(key, address=backend.address))
 
 
 # ---------------------------------------------------------------- runs

@@ -353,6 +353,14 @@ class RayBackend:
         with self._lock:
             return self._link is not None and self._link.up
 
+    @property
+    def connecting(self) -> bool:
+        """A driver is connecting (at the server's start, or again after the cluster came back)."""
+        with self._lock:
+            link = self._link
+        return (link is None and self._last_error is None and not self._closed.is_set()) or (
+            link is not None and not link.gone and not link.connected.is_set())
+
     def close(self) -> None:
         """End the keeper and the driver (and so every task it launched)."""
         self._closed.set()
