@@ -18,7 +18,7 @@ import numpy as np
 from lstm_core.baselines import BASELINES
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.evaluate import MODEL
+from lstm_core.evaluate import MODEL, UNTRAINED
 from lstm_core.pipeline import Scaler
 from lstm_core.record import BUNDLE_VERSION, JSON_KEYS, EpochRecord, RunRecord, StopReason
 from lstm_core.targets import target_of
@@ -186,7 +186,7 @@ def _metrics(reference: str) -> Callable[[object], dict[str, dict[str, float | N
     mean for a task), and known baselines only."""
 
     def check(value: object) -> dict[str, dict[str, float | None]]:
-        if not isinstance(value, dict) or not {MODEL, reference} <= set(value) <= {MODEL, *BASELINES}:
+        if not isinstance(value, dict) or not {MODEL, reference} <= set(value) <= {MODEL, UNTRAINED, *BASELINES}:
             raise ValueError(value)
         table: dict[str, dict[str, float | None]] = {}
         for who, row in value.items():

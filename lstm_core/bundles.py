@@ -47,7 +47,7 @@ class BundleLimits:
     max_params: int  # each weights file is then at most 4 bytes a parameter plus its header
     # Re-scoring runs the model over every test window: windows x window length x recurrent parameters
     # multiply-adds (LSTM and GRU do about one per parameter per step), and first copies those windows
-    max_score_macs: float
+    max_score_macs: float  # per forward pass: re-scoring runs the trained network and the same one before training
     max_window_values: int  # test windows x window length x features held as float32 at once
 
     @property
@@ -302,5 +302,6 @@ def load_bundle(source: str | Path | bytes, limits: BundleLimits = UPLOAD_LIMITS
         # train_run's numbers
         chunk = eval_chunk_samples(config.window, config.hidden, config.layers, _SCORE_CHUNK_MB)
         run.model_outputs(None if chunk >= EVAL_BATCH_MAX else chunk)
+        run.untrained_outputs(None if chunk >= EVAL_BATCH_MAX else chunk)  # the same bound for the network before
         run.record = replace(run.record, metrics=evaluate(run.prepared, run.outputs()))
     return run

@@ -260,7 +260,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
     except OSError as exc:  # disk full, permissions changed while training
         raise LabError("err_out_unwritable", path=str(out)) from exc
     print(f"{run.stop_reason}; bundle saved in {out}", file=sys.stderr)
-    return {**run.record.to_json(), "bundle": str(out)}  # run.json's record, as the bundle holds it
+    # run.json's record, as the bundle holds it, and what the pages say of it
+    return {**run.record.to_json(), "judgement": run.judgement_json(), "bundle": str(out)}
 
 
 def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
@@ -292,21 +293,20 @@ def _local_run(bundle: Path):
 
 
 def cmd_forecast(args: argparse.Namespace) -> dict[str, object]:
-    from lstm_core.forecast import backtest, calibrate, forecast_ahead, parse_levels
+    from lstm_core.forecast import IntervalKind, backtest, calibrate, calibrate_adaptive, forecast_ahead, parse_levels
 
     levels = parse_levels(args.level)  # before loading: a typo costs no time
     if args.steps is not None:
         FORECAST_BOUNDS["steps"].check("steps", args.steps)
     run = _local_run(args.bundle)
     outputs = run.outputs()
-    ahead = forecast_ahead(run.prepared, run.model, calibrate(run.prepared, outputs, levels), args.steps)
     scores = backtest(run.prepared, outputs, levels)
-    # how well intervals made the same way covered the test period, with the 90 % interval of that coverage
-    coverage = {str(level): {"coverage": scores.model.coverage[level], "interval": list(scores.model.coverage_interval[level]),
-                             "adaptive": scores.adaptive.coverage[level],
-                             "adaptive_interval": list(scores.adaptive.coverage_interval[level])}
-                for level in levels}
-    return {**ahead.to_json(), "test_coverage": coverage}
+    # the intervals that pass their own check on the test period, as the Forecast page draws them
+    kind = scores.recommended
+    calibration = (calibrate_adaptive if kind is IntervalKind.ADAPTIVE else calibrate)(run.prepared, outputs, levels)
+    ahead = forecast_ahead(run.prepared, run.model, calibration, args.steps)
+    return {**ahead.to_json(), "interval_kind": str(kind), "coverage": scores.coverage_json(),
+            "judgement": run.judgement_json()}
 
 
 def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
@@ -330,7 +330,7 @@ def cmd_backtest(args: argparse.Namespace) -> dict[str, object]:
     if args.refit_every is not None:
         outputs = outputs.with_model_test(refit_outputs(run.prepared, run.model, args.refit_every,
                                                         on_refit=_progress_printer("refit")))
-    return backtest(run.prepared, outputs, levels, refits).to_json()
+    return {**backtest(run.prepared, outputs, levels, refits).to_json(), "judgement": run.judgement_json()}
 
 
 def _progress_printer(what: str, every_s: float = 1.0):

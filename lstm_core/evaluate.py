@@ -14,6 +14,7 @@ from lstm_core.pipeline import Prepared
 from lstm_core.trainer import predict
 
 MODEL = "model"  # the network's row beside the baselines' in every table
+UNTRAINED = "untrained"  # the same network with its initial weights: what it forecast before any training
 
 
 SCORED_SPLITS = ("val", "cal", "test")  # the splits every forecaster forecasts once per run
@@ -47,7 +48,8 @@ class Outputs:
 
     @property
     def baselines(self) -> list[str]:
-        return [name for name in self.test if name != MODEL]
+        """The simple methods (not the model, not the network before training)."""
+        return [name for name in self.test if name not in (MODEL, UNTRAINED)]
 
     def readable(self, prepared: Prepared, split: str, name: str) -> np.ndarray:
         """``name``'s first-step forecasts of a split in readable units: ``[S]``."""
@@ -74,10 +76,13 @@ def model_outputs(prepared: Prepared, model: nn.Module, chunk: int | None = None
     return {split: every[bounds[k] : bounds[k + 1]] for k, split in enumerate(SCORED_SPLITS)}
 
 
-def collect_outputs(prepared: Prepared, model: ModelOutputs, options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
-    """The model's forecasts beside every applicable baseline's (each fitted once, on training rows only)."""
+def collect_outputs(prepared: Prepared, model: ModelOutputs, options: FitOptions = DEFAULT_OPTIONS,
+                    untrained: ModelOutputs | None = None) -> Outputs:
+    """The model's forecasts beside every applicable baseline's (each fitted once, on training rows only), and the
+    same network's before training when given (its forecasts with its initial weights, ``model_outputs``)."""
     base = predict_splits(prepared, SCORED_SPLITS, options)
-    return Outputs({split: {MODEL: model[split], **base[split]} for split in SCORED_SPLITS})
+    before = {split: {UNTRAINED: untrained[split]} if untrained is not None else {} for split in SCORED_SPLITS}
+    return Outputs({split: {MODEL: model[split], **base[split], **before[split]} for split in SCORED_SPLITS})
 
 
 def metrics(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> dict[str, float | None]:
@@ -160,6 +165,17 @@ def equal_loss_p(losses_a: np.ndarray, losses_b: np.ndarray, horizon: int = 1) -
     return student_t_two_sided_p(statistic, n - 1)
 
 
+def holm(p_values: dict[str, float | None]) -> dict[str, float | None]:
+    """Holm-Bonferroni adjusted p-values over the defined ones (an undefined p stays undefined and is not counted):
+    the i-th smallest of m is multiplied by m - i + 1, then made monotone and capped at 1."""
+    defined = sorted((p, name) for name, p in p_values.items() if p is not None)
+    m, adjusted, running = len(defined), {}, 0.0
+    for i, (p, name) in enumerate(defined):
+        running = max(running, min(1.0, (m - i) * p))
+        adjusted[name] = running
+    return {name: adjusted.get(name) for name in p_values}
+
+
 def qlike(actual: np.ndarray, predicted: np.ndarray) -> float:
     """QLIKE of volatility forecasts: the mean of ``a/f - log(a/f) - 1`` over variances ``a = actual^2``, ``f =
     predicted^2`` (Patton 2011): robust to noise in the realized measure, and harsher on forecasts that are too low."""
@@ -180,11 +196,13 @@ def majority_share(actual: np.ndarray, last: np.ndarray) -> float | None:
 
 
 def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[str, dict[str, float | None]]:
-    """Metrics of the model and every baseline on a split (first step, readable units).
+    """Metrics of the model, every baseline and the network before training on a split (first step, readable units).
 
-    Each baseline's row carries ``dm_p``, the Diebold-Mariano p-value (HLN-corrected, h - 1 autocovariances) that the
-    model and it have equal mean squared error, and for a volatility target ``qlike_p``, the same test on QLIKE
-    losses. The model's row carries its ``skill`` against the target's reference
+    Each row but the model's carries ``dm_p``, the Diebold-Mariano p-value (HLN-corrected, h - 1 autocovariances) that
+    the model and it have equal mean squared error, and for a volatility target ``qlike_p``, the same test on QLIKE
+    losses; each baseline's also ``dm_p_holm``, that p Holm-adjusted over every baseline (the network before training
+    is not one of them: it is the judgement's own gate, lstm_core.judgement). Every row carries ``val_rmse``, its RMSE
+    on the validation period, where the judgement names the strongest baseline before reading the test. The model's row carries its ``skill`` against the target's reference
     baseline (``TargetKind.reference``: persistence for prices and volatility, the training mean for a memory task),
     ``p_vs_persistence`` (the same test against the reference; the key keeps its first name, so bundles and the command
     line's JSON read as before) and ``direction_base``, the directional accuracy that needs no model (the majority
@@ -206,6 +224,13 @@ def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[
                 table[name]["qlike_p"] = equal_loss_p(model_qlike, losses, h)
         if name != MODEL:
             table[name]["dm_p"] = diebold_mariano_p(model_errors, forecast - actual, h)
+    adjusted = holm({name: table[name]["dm_p"] for name in outputs.baselines})
+    for name in outputs.baselines:
+        table[name]["dm_p_holm"] = adjusted[name]
+    if split != "val":
+        val_actual = prepared.actual_values("val")
+        for name in outputs.names:
+            table[name]["val_rmse"] = float(np.sqrt(np.mean((outputs.readable(prepared, "val", name) - val_actual) ** 2)))
     reference_rmse = table[reference]["rmse"]
     skill = 1 - table[MODEL]["rmse"] / reference_rmse if reference_rmse > 0 else None
     model = table[MODEL]

@@ -14,7 +14,6 @@ from lstm_core.config import RunConfig
 from lstm_core.data import Dataset
 from lstm_core.evaluate import MODEL
 from lstm_core.runs import Run, train_run
-from lstm_core.verdict import judge
 
 SCORES = ("rmse", "mae", "qlike", "dm_p")
 
@@ -33,8 +32,8 @@ def summarize(runs: Sequence[Run]) -> dict[str, object]:
     forecasters = list(metrics[0])
     table = {name: {score: spread([m[name].get(score) for m in metrics]) for score in SCORES
                     if any(m[name].get(score) is not None for m in metrics)} for name in forecasters}
-    verdicts = [judge(run.metrics, run.config.target, run.record.learned) for run in runs]
-    strongest = Counter(v.strongest.baseline for v in verdicts)
+    verdicts = [run.judgement() for run in runs]
+    strongest = Counter(v.strongest for v in verdicts)
     return {
         "rows": len(runs[0].frame),
         "test_windows": runs[0].prepared.n_samples("test"),

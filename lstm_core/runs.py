@@ -19,6 +19,7 @@ from lstm_core.baselines import DEFAULT_OPTIONS, FitOptions
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.evaluate import ModelOutputs, Outputs, collect_outputs, evaluate, model_outputs
+from lstm_core.judgement import Judgement, forecaster_names, judge
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
 from lstm_core.record import EpochRecord, RunRecord, StopReason
@@ -53,6 +54,7 @@ class Run:
     _prepared: Prepared | None = field(default=None, repr=False)
     _model_outputs: ModelOutputs | None = field(default=None, repr=False)
     _outputs: dict[FitOptions, Outputs] = field(default_factory=dict, repr=False)
+    _untrained_outputs: ModelOutputs | None = field(default=None, repr=False)
     # what is made from the run on demand, once: a run can be shared by many sessions (identical requests share one
     # job), which ask for it at the same moment; the first makes it, the others wait and read it
     _memo: dict[object, object] = field(default_factory=dict, repr=False)
@@ -101,12 +103,34 @@ class Run:
                 self._model_outputs = model_outputs(self.prepared, self.model, chunk)
             return self._model_outputs
 
+    def untrained_outputs(self, chunk: int | None = None) -> ModelOutputs:
+        """The same network's forecasts with its initial weights (what it knew before training), made once."""
+        with self._lock:
+            if self._untrained_outputs is None:
+                self._untrained_outputs = model_outputs(self.prepared, self.initial_model(), chunk)
+            return self._untrained_outputs
+
     def outputs(self, options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
-        """The model's and every baseline's forecasts of the validation and test windows, made once per options."""
+        """The model's, every baseline's and the untrained network's forecasts of the validation and test windows,
+        made once per options."""
         with self._lock:
             if options not in self._outputs:
-                self._outputs[options] = collect_outputs(self.prepared, self.model_outputs(), options)
+                self._outputs[options] = collect_outputs(self.prepared, self.model_outputs(), options,
+                                                         self.untrained_outputs())
             return self._outputs[options]
+
+    def scores(self) -> dict[str, dict[str, float | None]]:
+        """The test scores as this server computes them (``evaluate``): the record's for a run scored here, and for
+        one saved by an older version the same with what it lacks (the untrained network, validation RMSEs)."""
+        return self.memo("scores", lambda: evaluate(self.prepared, self.outputs()))
+
+    def judgement(self) -> Judgement:
+        """What the scores support saying (lstm_core.judgement), the one source of every page's claims."""
+        return self.memo("judgement", lambda: judge(self.scores(), self.config.target))
+
+    def judgement_json(self) -> dict[str, object]:
+        """The judgement as the command line prints it, its sentences in English as the page says them."""
+        return self.judgement().to_json(forecaster_names("en", self.config.target, self.config.horizon))
 
     def memo(self, key: object, build: Callable[[], T]) -> T:
         """``build()`` made once per ``key`` for this run (a page's report of it), whichever session asks first."""
@@ -161,14 +185,18 @@ def finish_run(frame: pd.DataFrame, dataset_name: str, prepared: Prepared, resul
     """
     config = prepared.config
     forecasts = model_outputs(prepared, result.model, eval_chunk)
-    outputs = collect_outputs(prepared, forecasts)
+    before = build_model(config)
+    before.load_state_dict(result.initial_state)
+    untrained = model_outputs(prepared, before.eval(), eval_chunk)
+    outputs = collect_outputs(prepared, forecasts, untrained=untrained)
     record = RunRecord(
         config=config, dataset=dataset_name, metrics=evaluate(prepared, outputs), history=tuple(result.history),
         best_epoch=result.best_epoch, best_val_loss=result.best_val_loss, stop_reason=result.stop_reason,
         seconds=result.seconds,
         scaler={"features": prepared.feature_scaler, "target": prepared.target_scaler},
     )
-    return Run(record, frame, result.model, result.initial_state, prepared, forecasts, {DEFAULT_OPTIONS: outputs})
+    return Run(record, frame, result.model, result.initial_state, prepared, forecasts, {DEFAULT_OPTIONS: outputs},
+               untrained)
 
 
 @dataclass(frozen=True)

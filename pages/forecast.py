@@ -2,7 +2,15 @@
 
 import streamlit as st
 
-from ui.forecast import ahead_ui, coverage_ui, forecast_report, pick_ui, walk_forward_ui
+from ui.forecast import (
+    ahead_ui,
+    coverage_ui,
+    forecast_report,
+    interval_kind_ui,
+    pick_ui,
+    verdict_line_ui,
+    walk_forward_ui,
+)
 from ui.nav import require_router
 from ui.text import tr
 
@@ -15,6 +23,8 @@ if picked is None:
     st.stop()
 run, levels, months = picked
 result = forecast_report(run, levels)
-ahead_ui(run, result, months)
-coverage_ui(result)
+verdict_line_ui(run)
+kind = interval_kind_ui(result)
+ahead_ui(run, result, months, kind)
+coverage_ui(run, result)
 walk_forward_ui(run, result)

@@ -41,7 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MB = 1 << 20
 HOSTILE_PEAK_MB = 64  # the reports: 2.35 GB (bomb), 1.3 GB (four members), 4 GB (10 M rows), 963 MB (huge run.json)
 HOSTILE_SECONDS = 3.0
-LARGEST_ALLOWED_PEAK_MB = 200
+# re-scoring runs two networks, the trained one and the same before training (the judgement's gate): measured
+# 123-258 MB (94-154 MB with the trained one alone), the spread the allocator's first big chunks give a fresh child
+LARGEST_ALLOWED_PEAK_MB = 320
 LARGEST_ALLOWED_SECONDS = 20.0  # ~1.5 s alone on one core; the test machine's two cores are shared
 
 

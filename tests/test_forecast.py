@@ -292,7 +292,7 @@ def test_the_coverage_interval_is_as_wide_as_the_dependence_between_origins_make
     cal = rng.standard_normal((1000, 1))
     independent = rng.standard_normal((1000, 1))
     low, high = forecast.coverage_interval(cal, independent, 80, horizon=1)
-    assert low < 80 < high and 3 < high - low < 9  # about 1.645 x sqrt(2 x 0.16 / 1000): calibration and test noise
+    assert low < 80 < high and 4 < high - low < 11  # about 1.96 x sqrt(2 x 0.16 / 1000): calibration and test noise
     # the same errors, each repeated over 20 neighbouring origins (as 20-day windows overlap): far fewer really differ
     clustered = np.repeat(rng.standard_normal((50, 1)), 20, axis=0)
     wide_low, wide_high = forecast.coverage_interval(cal, clustered, 80, horizon=20)
@@ -306,9 +306,13 @@ def test_a_forecast_reports_how_its_intervals_covered_the_test_period(tmp_path, 
     run = train_run(tiny_frame(n_days=400), "sine", TINY.with_(steps=2, epochs=1))
     assert main(["forecast", "--bundle", str(save_bundle(run, tmp_path / "b"))]) == 0
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    for level in ("80", "95"):
-        entry = payload["test_coverage"][level]
-        assert entry["interval"][0] <= entry["coverage"] <= entry["interval"][1]
+    assert payload["interval_kind"] == payload["coverage"]["drawn"] in ("split", "adaptive")
+    for kind in ("split", "adaptive"):
+        for level in ("80", "95"):
+            entry = payload["coverage"][kind][level]
+            assert 0 <= entry["interval"][0] <= entry["empirical"] <= entry["interval"][1] <= 100
+            assert entry["flagged"] == (not entry["interval"][0] <= int(level) <= entry["interval"][1])
+    assert payload["judgement"]["outcome"] in ("beats", "ties", "behind", "loses", "learned_nothing", "untestable")
 
 
 # NYSE's regular holidays after the MSFT sample's last day (2017-11-10), as the exchange published them (the one-off

@@ -43,7 +43,12 @@ def test_backtest_prints_per_step_scores_and_coverage(bundle):
     for row in payload["per_step"] + payload["baselines"]["persistence"]["per_step"]:
         assert row["rmse"] >= row["mae"] > 0
         assert 0 <= row["coverage"]["80"] <= row["coverage"]["95"] <= 100
-    assert set(payload["coverage"]) == {"80", "95"} and payload["seconds"] > 0
+    assert set(payload["coverage"]) == {"split", "adaptive", "drawn"} and payload["seconds"] > 0
+    for kind in ("split", "adaptive"):  # both kinds of interval checked, each interval within 0-100
+        assert set(payload["coverage"][kind]) == {"80", "95"}
+        for entry in payload["coverage"][kind].values():
+            assert 0 <= entry["interval"][0] <= entry["interval"][1] <= 100 and isinstance(entry["flagged"], bool)
+    assert payload["judgement"]["outcome"] in ("beats", "ties", "behind", "loses", "learned_nothing", "untestable")
 
 
 def test_backtest_with_refits(bundle):

@@ -25,7 +25,7 @@ def run():
 
 
 def test_run_scores_model_and_baselines(run):
-    assert set(run.metrics) == {"model", "persistence", "moving_average", "drift", "linear_ar"}
+    assert set(run.metrics) == {"model", "persistence", "moving_average", "drift", "linear_ar", "untrained"}
     assert run.metrics["model"]["skill"] == pytest.approx(
         1 - run.metrics["model"]["rmse"] / run.metrics["persistence"]["rmse"])
     assert len(run.test_predictions) == run.prepared.n_samples("test")

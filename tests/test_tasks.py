@@ -238,7 +238,7 @@ def test_a_task_run_survives_its_bundle(solved, tmp_path):
     back = load_bundle(zip_path.read_bytes(), UPLOAD_LIMITS)  # re-scored from weights and data, as an upload is
     assert back.metrics["model"]["rmse"] == pytest.approx(solved.metrics["model"]["rmse"], rel=1e-6)
     assert back.frame.equals(solved.frame.astype(back.frame.dtypes.to_dict()))
-    assert set(back.metrics) == {"model", "train_mean", "linear_ar"}
+    assert set(back.metrics) == {"model", "train_mean", "linear_ar", "untrained"}
 
 
 @pytest.mark.parametrize("csv", [
@@ -270,7 +270,7 @@ def test_the_command_line_trains_a_task_and_refuses_a_forecast_of_it(tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["dataset"] == "remember task (length 20, 200 sequences, seed 0)"
     assert result["config"]["target"] == "answer" and result["config"]["window"] == 20
-    assert result["config"]["hidden"] == 4 and set(result["metrics"]) == {"model", "train_mean", "linear_ar"}
+    assert result["config"]["hidden"] == 4 and set(result["metrics"]) == {"model", "train_mean", "linear_ar", "untrained"}
     forecast = cli("forecast", "--bundle", str(tmp_path / "run"), cwd=tmp_path)
     assert forecast.returncode == 2 and forecast.stderr.count("\n") == 1 and "memory task" in forecast.stderr
     gates = cli("gates", "--bundle", str(tmp_path / "run"), cwd=tmp_path)
@@ -284,8 +284,8 @@ def test_the_command_line_trains_a_task_and_refuses_a_forecast_of_it(tmp_path):
 
 def test_every_target_kind_has_its_sentences_in_both_languages():
     from lstm_core.i18n import TABLE
+    from lstm_core.judgement import Outcome
     from lstm_core.targets import TARGETS
-    from lstm_core.verdict import Outcome
 
     for kind in TARGETS.values():
         keys = [f"verdict_{outcome}" for outcome in Outcome]

@@ -57,13 +57,16 @@ def test_train_and_see_metrics_beside_baselines(train_page):
     assert sum("strongest simple method" in v or "learned nothing" in v for v in verdicts) == 1
     table = at.dataframe[0].value
     # the default target is next month's volatility: its baselines, each with its Diebold-Mariano p against the model
+    # (raw and Holm-adjusted), and the same network before training
     assert list(table.index) == ["LSTM model", "Persistence (last 20 days)", "EWMA (λ = 0.94)",
                                  "Window mean |r| × √(π/2)", "HAR-RV (1, 5, 22 days)", "GARCH(1,1), Student-t",
-                                 "Training-period mean", "Linear AR (the model's inputs)"]
+                                 "Training-period mean", "Linear AR (the model's inputs)", "The network before training"]
     assert list(table.columns) == ["RMSE", "MAE", "QLIKE", "MAPE %", "Direction %", "p vs model (RMSE)",
-                                   "p vs model (QLIKE)"]
-    for p_column in ("p vs model (RMSE)", "p vs model (QLIKE)"):
+                                   "p, Holm-adjusted", "p vs model (QLIKE)", "RMSE (validation)"]
+    for p_column in ("p vs model (RMSE)", "p vs model (QLIKE)", "p, Holm-adjusted"):
         assert table.loc["LSTM model", p_column] == "" and table.loc["EWMA (λ = 0.94)", p_column].startswith("p ")
+    assert table.loc["The network before training", "p vs model (RMSE)"].startswith("p ")
+    assert table.loc["The network before training", "p, Holm-adjusted"] == ""  # the judgement's gate, not a baseline
     assert float(table.loc["LSTM model", "RMSE"]) == pytest.approx(job.run.metrics["model"]["rmse"], abs=1e-4)
     assert table.loc["Persistence (last 20 days)", "Direction %"] == "–"  # persistence never moves
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]

@@ -14,10 +14,10 @@ from lstm_core.forecast import (
     FORECAST_BOUNDS,
     Backtest,
     Forecast,
+    IntervalKind,
     WalkForward,
     compare_widths,
     history,
-    miscalibrated,
     report,
     walk_forward,
 )
@@ -30,7 +30,7 @@ from lstm_core.plots.forecast import (
 )
 from lstm_core.plots.locale import localize_dates
 from lstm_core.runs import Run
-from ui.results import forecaster_label
+from ui.results import forecaster_label, verdict_lead_ui
 from ui.runs import run_label, runs, selected_run
 from ui.session import kept
 from ui.text import lang, tr
@@ -44,7 +44,7 @@ DEFAULT_WINDOW_ORIGINS = 63  # about a quarter of trading days
 class ForecastReport:
     """Everything the page shows for one run at some levels, computed once from the run's cached forecasts."""
 
-    ahead: Forecast
+    ahead: dict[IntervalKind, Forecast]  # the forecast past the last day, with each kind of interval
     backtest: Backtest
     walk: WalkForward
 
@@ -88,49 +88,82 @@ def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
     return run, levels, int(months)
 
 
-def ahead_ui(run: Run, result: ForecastReport, months: int) -> None:
-    """History with the forecast and its bands, then the forecast as a table."""
-    kind = run.prepared.target_kind
+def verdict_line_ui(run: Run) -> None:
+    """The run's judgement, as the Train page leads with it."""
+    verdict_lead_ui(run)
+
+
+def interval_kind_ui(result: ForecastReport) -> IntervalKind:
+    """Which intervals to draw: those that pass their own check on the test period by default (the adaptive ones where
+    the split ones are flagged), the other kind a click away; each option says whether its check flagged it."""
+    scores = result.backtest
+    kinds = [k for k in IntervalKind if k is IntervalKind.SPLIT or scores.adaptive is not None]
+
+    def label(kind: IntervalKind) -> str:
+        flagged = [level for level in scores.levels if scores.interval_kind(kind).flagged(level)]
+        check = tr("forecast_kind_flagged", levels=", ".join(f"{lv} %" for lv in flagged)) if flagged else tr(
+            "forecast_kind_passes")
+        return f"{tr(f'forecast_kind_{kind}')} ({check})"
+
+    recommended = scores.recommended
+    picked = st.segmented_control(tr("forecast_kind"), kinds, format_func=label, required=True,
+                                  help=tr("forecast_kind_help"),
+                                  **kept(f"forecast_kind_{recommended}", recommended, lambda v: v in kinds))
+    return IntervalKind(picked)
+
+
+def ahead_ui(run: Run, result: ForecastReport, months: int, kind: IntervalKind) -> None:
+    """History with the forecast and its bands (of ``kind``), then the forecast as a table."""
+    target = run.prepared.target_kind
     dates, values = history(run.prepared, months * TRADING_DAYS_A_MONTH)
-    labels = {key: tr(f"forecast_{key}") for key in ("history", "median", "persistence", "band")}
-    fig = forecast_figure(dates, values, result.ahead, labels, tr(kind.forecast_axis_key))
+    labels = {key: tr(f"forecast_{key}") for key in ("history", "median", "persistence")}
+    labels["band"] = tr(f"forecast_band_{kind}")
+    ahead = result.ahead[kind]
+    fig = forecast_figure(dates, values, ahead, labels, tr(target.forecast_axis_key))
     st.plotly_chart(localize_dates(fig, lang()), key="forecast_chart")
     st.subheader(tr("forecast_table"))
-    ahead = result.ahead
     table = {tr("forecast_col_date"): [d.strftime("%Y-%m-%d") for d in ahead.dates],
-             tr("forecast_col_median"): ahead.median.round(kind.digits)}
+             tr("forecast_col_median"): ahead.median.round(target.digits)}
     for level, (lower, upper) in ahead.intervals.items():
-        table[tr("forecast_col_lower", level=level)] = lower.round(kind.digits)
-        table[tr("forecast_col_upper", level=level)] = upper.round(kind.digits)
-    table[tr("forecast_col_persistence")] = ahead.persistence.round(kind.digits)
+        table[tr("forecast_col_lower", level=level)] = lower.round(target.digits)
+        table[tr("forecast_col_upper", level=level)] = upper.round(target.digits)
+    table[tr("forecast_col_persistence")] = ahead.persistence.round(target.digits)
     st.dataframe(pd.DataFrame(table), hide_index=True)
 
 
-def coverage_ui(result: ForecastReport) -> None:
-    """Nominal against empirical coverage on the test period, and whether the model's bands are narrower."""
+def coverage_ui(run: Run, result: ForecastReport) -> None:
+    """Both kinds of interval checked on the test period (nominal against empirical, with the interval of that figure),
+    and whether the model's bands are narrower than the random walk's, said only of a run that learned something."""
     scores = result.backtest
     st.subheader(tr("forecast_coverage_title"))
     st.caption(tr("forecast_coverage_caption", origins=scores.origins, calibration=scores.calibration_windows))
-    for level, (low, high) in scores.model.coverage_interval.items():
-        st.markdown(tr("forecast_coverage_line", level=level, coverage=scores.model.coverage[level], low=low, high=high))
+    kinds = [k for k in IntervalKind if k is IntervalKind.SPLIT or scores.adaptive is not None]
+    for kind in kinds:
+        score = scores.interval_kind(kind)
+        for level, (low, high) in score.coverage_interval.items():
+            flagged = score.flagged(level)
+            line = tr("forecast_check_line", kind=tr(f"forecast_kind_{kind}"), level=level,
+                      coverage=score.coverage[level], low=low, high=high)
+            if flagged:
+                st.warning(line + " " + tr("forecast_check_flagged", level=level), icon=":material/warning:")
+            else:
+                st.markdown(f":material/check: {line} {tr('forecast_check_passes', level=level)}")
     st.caption(tr("forecast_coverage_why"))
-    if scores.adaptive is not None:
-        for level, (low, high) in scores.adaptive.coverage_interval.items():
-            st.markdown(tr("forecast_adaptive_line", level=level, coverage=scores.adaptive.coverage[level],
-                           low=low, high=high))
-        st.caption(tr("forecast_adaptive_why"))
-    for level, coverage, low, high in miscalibrated(scores):
-        st.warning(tr("forecast_miscalibrated", level=level, coverage=coverage, low=low, high=high),
-                   icon=":material/warning:")
+    st.caption(tr("forecast_adaptive_why"))
     cal_labels = {key: tr(f"forecast_cal_{key}") for key in ("model", "persistence", "ideal", "nominal", "empirical")}
     st.plotly_chart(calibration_figure(scores.model.coverage, scores.scores[PERSISTENCE].coverage, cal_labels),
                     key="forecast_calibration")
-    for c in compare_widths(scores):
-        params = dict(level=c.level, model_coverage=c.model_coverage, persistence_coverage=c.persistence_coverage)
-        if c.narrower:
-            st.success(tr("forecast_narrower", percent=f"{100 * (1 - c.ratio):.0f}", **params), icon=":material/check:")
-        else:
-            st.info(tr("forecast_wider", width_ratio=c.ratio, **params), icon=":material/info:")
+    if not run.judgement().learned:  # no page says a model that learned nothing knows anything
+        st.info(tr("forecast_widths_learned_nothing"), icon=":material/block:")
+    else:
+        for c in compare_widths(scores):
+            params = dict(level=c.level, model_coverage=c.model_coverage, persistence_coverage=c.persistence_coverage)
+            if c.narrower:
+                st.success(tr("forecast_narrower", percent=f"{100 * (1 - c.ratio):.0f}", **params), icon=":material/check:")
+            elif c.comparable:
+                st.info(tr("forecast_not_narrower", width_ratio=c.ratio, **params), icon=":material/info:")
+            else:
+                st.info(tr("forecast_widths_apart", width_ratio=c.ratio, **params), icon=":material/info:")
     with st.expander(tr("forecast_by_year")):
         by_year = scores.model.coverage_by_year
         years = sorted({year for values in by_year.values() for year in values})

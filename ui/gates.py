@@ -41,7 +41,7 @@ from lstm_core.plots.saturation import saturation_figure
 from lstm_core.runs import Run
 from lstm_core.trainer import predict
 from ui.loaders import dataset, dataset_label
-from ui.results import position_label
+from ui.results import position_label, verdict_lead_ui
 from ui.runs import run_label, runs, selected_run
 from ui.session import kept
 from ui.settings import config_for_data
@@ -68,7 +68,8 @@ class GateSource:
     prepared: Prepared
     initial_model: Forecaster | None
     test_prices: np.ndarray  # [S] predicted value of each test window, in the order of prepared.split_ends["test"]
-    learned: bool = True  # False: training kept the untrained weights, so before and after are one network
+    learned: bool = True  # False: the run's judgement: nothing it shows beats the same network before training
+    kept_initial: bool = False  # no epoch beat the untrained network: the weights it kept are its initial ones
     _memo: dict[object, object] = field(default_factory=dict, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -125,7 +126,7 @@ def run_source(run: Run) -> GateSource:
     """The run as the Gates page reads it, made once per run (and shared by the sessions that show it)."""
     return run.memo("gate_source", lambda: GateSource(run.run_id, run.dataset_name, run.config, run.model,
                                                       run.prepared, run.initial_model(), run.test_predictions,
-                                                      run.record.learned))
+                                                      run.judgement().learned, run.record.best_epoch == 0))
 
 
 def predicted_test_prices(model: Forecaster, prepared: Prepared) -> np.ndarray:
@@ -160,6 +161,7 @@ def source_ui() -> GateSource | None:
         run_id = st.selectbox(tr("gates_pick_run"), list(all_runs), format_func=lambda i: run_label(all_runs[i]),
                               **kept("gates_run", selected_run().run_id, lambda v: v in all_runs))
         run = all_runs[run_id]
+        verdict_lead_ui(run)  # the run's judgement, as the Train page leads with it
         if run.config.cell != Cell.LSTM:
             st.warning(tr("gates_not_lstm_model", kind=tr(f"cell_{run.config.cell}")), icon=":material/info:")
             return None
@@ -302,8 +304,9 @@ def before_after_ui(source: GateSource, trace: GateTrace, window: Window, layer:
     if source.initial_model is None:
         st.caption(tr("gates_before_after_none"))
         return
-    if not source.learned:
-        st.warning(tr("gates_learned_nothing"), icon=":material/block:")
+    if not source.learned:  # the run's judgement, as the Train page says it
+        same = source.kept_initial
+        st.warning(tr("gates_learned_nothing_same" if same else "gates_learned_nothing"), icon=":material/block:")
     gate = st.segmented_control(tr("gates_pick_gate"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
                                 required=True, **kept("gates_before_after_gate", "f", lambda v: v in ARRAYS))
     dates = None if source.is_task else window.dates

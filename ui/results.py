@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lstm_core.baselines import baseline_label
 from lstm_core.bundles import bundle_zip
 from lstm_core.config import SETTINGS
 from lstm_core.evaluate import MODEL
+from lstm_core.judgement import Judgement, Outcome, forecaster_names, format_p
 from lstm_core.plots.locale import localize_dates
 from lstm_core.plots.train import (
     FIRST_VIEW_DAYS,
@@ -19,15 +19,16 @@ from lstm_core.plots.train import (
 )
 from lstm_core.record import StopReason
 from lstm_core.runs import Run
-from lstm_core.verdict import Outcome, claims, format_p, judge
 from ui.loaders import dataset_label
 from ui.settings import value_label
 from ui.text import lang, tr
 
 METRIC_COLUMNS = {"rmse": "m_rmse", "mae": "m_mae", "qlike": "m_qlike", "mape": "m_mape", "direction_acc": "m_direction",
-                  "dm_p": "m_dm_p", "qlike_p": "m_qlike_p"}
+                  "dm_p": "m_dm_p", "dm_p_holm": "m_dm_p_holm", "qlike_p": "m_qlike_p", "val_rmse": "m_val_rmse"}
+P_COLUMNS = ("dm_p", "dm_p_holm", "qlike_p")
 VERDICT_LOOK = {Outcome.BEATS: (st.success, "trending_up"), Outcome.TIES: (st.info, "balance"),
-                Outcome.LOSES: (st.warning, "trending_down"), Outcome.LEARNED_NOTHING: (st.warning, "block")}
+                Outcome.BEHIND: (st.info, "balance"), Outcome.LOSES: (st.warning, "trending_down"),
+                Outcome.LEARNED_NOTHING: (st.warning, "block"), Outcome.UNTESTABLE: (st.info, "help")}
 
 
 def _num(value: float | None) -> str:
@@ -36,10 +37,7 @@ def _num(value: float | None) -> str:
 
 def forecaster_label(name: str, run: Run) -> str:
     """The model's or a baseline's name for this run's target (persistence of a volatility means the last h days')."""
-    if name == MODEL:
-        return tr("m_model")
-    key, params = baseline_label(name, run.config.target, run.config.horizon)
-    return tr(key, **params)
+    return forecaster_names(lang(), run.config.target, run.config.horizon)(name)
 
 
 def position_label(position: object) -> str:
@@ -52,35 +50,44 @@ def position_label(position: object) -> str:
 def metrics_table(run: Run) -> pd.DataFrame:
     """The model and each baseline of its target, one row each, with each baseline's Diebold-Mariano p against the
     model; undefined values stay visibly undefined."""
-    rows = {forecaster_label(name, run): row for name, row in run.metrics.items()}
+    scores = run.scores()
+    rows = {forecaster_label(name, run): row for name, row in scores.items()}
     table = pd.DataFrame(rows).T
     columns = [c for c in METRIC_COLUMNS if c in table.columns]
     table = table[columns].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")
-    for p_column in ("dm_p", "qlike_p"):
+    for p_column in P_COLUMNS:
         if p_column in columns:
-            table[p_column] = [format_p(row.get(p_column)) if name != MODEL else "" for name, row in run.metrics.items()]
+            table[p_column] = [format_p(row.get(p_column)) if p_column in row else "" for row in scores.values()]
     table.columns = [tr(METRIC_COLUMNS[c]) for c in columns]
     return table
 
 
-def _claim_text(key: str, params: dict[str, object], run: Run) -> str:
-    shown = {k: ", ".join(forecaster_label(n, run) for n in v) if k == "names"
-             else forecaster_label(v, run) if k == "name" else _num(v) if isinstance(v, float) else v
-             for k, v in params.items()}
-    return tr(key, **shown)
-
-
 def verdict_ui(run: Run) -> None:
-    """What the numbers support saying, in sentences a newcomer can trust, and how sure they are."""
-    v = judge(run.metrics, run.config.target, run.record.learned)
-    show, icon = VERDICT_LOOK[v.outcome]
-    lines = [_claim_text(key, params, run) for key, params in claims(v)]
+    """The run's judgement (lstm_core.judgement) in sentences a newcomer can trust, and how sure they are."""
+    judgement = run.judgement()
+    show, icon = VERDICT_LOOK[judgement.outcome]
+    lines = [tr(key, **params) for key, params in judgement_params(judgement, run)]
     kind = run.prepared.target_kind
-    reference = run.metrics.get(kind.reference, {}).get("rmse")
-    if kind.states_error_share and v.outcome != Outcome.LEARNED_NOTHING and reference:
-        lines.append(tr("verdict_mean_share", share=f"{100 * (v.model_rmse / reference) ** 2:.2g} %"))
+    reference = run.scores().get(kind.reference, {}).get("rmse")
+    if kind.states_error_share and judgement.learned and reference:
+        lines.append(tr("verdict_mean_share", share=f"{100 * (judgement.model_rmse / reference) ** 2:.2g} %"))
     show("  \n".join(lines), icon=f":material/{icon}:")
     st.caption(tr("p_caption"), help=tr("p_help"))
+
+
+def verdict_lead_ui(run: Run) -> None:
+    """The judgement's first sentence, as the Train page leads with it: the same outcome on every page."""
+    judgement = run.judgement()
+    show, icon = VERDICT_LOOK[judgement.outcome]
+    key, params = judgement_params(judgement, run)[0]
+    show(tr(key, **params), icon=f":material/{icon}:")
+
+
+def judgement_params(judgement: Judgement, run: Run) -> list[tuple[str, dict[str, object]]]:
+    """The judgement's claims with forecasters named as this page names them and numbers as it writes them."""
+    return [(key, {k: ", ".join(forecaster_label(n, run) for n in v) if k == "names"
+                   else forecaster_label(v, run) if k == "name" else _num(v) if isinstance(v, float) or v is None
+                   else v for k, v in params.items()}) for key, params in judgement.claims()]
 
 
 def direction_ui(run: Run) -> None:

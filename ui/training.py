@@ -8,8 +8,8 @@ import streamlit as st
 from lstm_core.bundles import LOCAL_LIMITS, load_bundle
 from lstm_core.errors import LabError
 from lstm_core.jobs import JobStatus, JobTicket, Progress, default_manager, format_seconds
+from lstm_core.judgement import format_percent
 from lstm_core.plots.train import loss_figure
-from lstm_core.verdict import format_percent
 from lstm_core.workers import BackendKind
 from lstm_core.workspace import is_local, local_bundles
 from ui.loaders import dataset_label

@@ -15,6 +15,7 @@ from lstm_core.forecast.ahead import Forecast, forecast_ahead, future_dates, his
 from lstm_core.forecast.backtest import (
     Backtest,
     ForecasterScore,
+    IntervalKind,
     StepScore,
     WalkForward,
     WidthComparison,
@@ -30,9 +31,12 @@ from lstm_core.forecast.conformal import (
     Calibration,
     IntervalScore,
     adaptive_halfwidths,
+    adaptive_next_halfwidths,
     calibrate,
+    calibrate_adaptive,
     conformal_halfwidth,
     coverage_interval,
+    hits_interval,
     interval_scores,
     parse_levels,
 )
@@ -48,13 +52,18 @@ from lstm_core.forecast.refit import (
 from lstm_core.pipeline import Prepared
 
 
-def report(prepared: Prepared, model: nn.Module, outputs: Outputs, levels: tuple[int, ...]) -> tuple[Forecast, Backtest]:
-    """The forecast past the last day and the test-period backtest, both at ``levels``, from one run's outputs."""
-    return forecast_ahead(prepared, model, calibrate(prepared, outputs, levels)), backtest(prepared, outputs, levels)
+def report(prepared: Prepared, model: nn.Module, outputs: Outputs,
+           levels: tuple[int, ...]) -> tuple[dict[IntervalKind, Forecast], Backtest]:
+    """The forecast past the last day with each kind of interval, and the test-period backtest, both at ``levels``,
+    from one run's outputs."""
+    ahead = {IntervalKind.SPLIT: forecast_ahead(prepared, model, calibrate(prepared, outputs, levels)),
+             IntervalKind.ADAPTIVE: forecast_ahead(prepared, model, calibrate_adaptive(prepared, outputs, levels))}
+    return ahead, backtest(prepared, outputs, levels)
 
 
 __all__ = [
     "DEFAULT_LEVELS", "FORECAST_BOUNDS", "MAX_REFIT_S", "RefitCost", "Backtest", "Calibration", "Forecast", "ForecasterScore",
+    "IntervalKind", "adaptive_next_halfwidths", "calibrate_adaptive", "hits_interval",
     "IntervalScore", "StepScore", "TradingCalendar", "WalkForward", "WidthComparison", "adaptive_halfwidths", "backtest", "calibrate",
     "check_refit_cost", "compare_widths", "conformal_halfwidth", "coverage_interval", "forecast_ahead", "future_dates",
     "history", "interval_scores", "miscalibrated", "parse_levels", "probe_refit_cost", "refit_macs", "refit_outputs",

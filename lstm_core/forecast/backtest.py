@@ -6,26 +6,33 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from lstm_core.baselines import PERSISTENCE
 from lstm_core.errors import LabError
-from lstm_core.evaluate import MODEL, Outputs
+from lstm_core.evaluate import MODEL, UNTRAINED, Outputs
 from lstm_core.forecast.conformal import (
-    BOOTSTRAP_RESAMPLES,
     DEFAULT_LEVELS,
     Calibration,
     IntervalScore,
     adaptive_halfwidths,
-    block_bootstrap_means,
     block_length,
     calibrate,
     coverage_interval,
+    hits_interval,
     interval_scores,
 )
 from lstm_core.pipeline import Prepared
+
+
+class IntervalKind(StrEnum):
+    """How a forecast's intervals are made."""
+
+    SPLIT = "split"  # split conformal: one half-width per level and step, from the calibration windows
+    ADAPTIVE = "adaptive"  # adaptive conformal inference: the level moves along the test period with each miss
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class ForecasterScore:
     """A forecaster's scores at every step, and how sure its coverage is."""
 
     per_step: tuple[StepScore, ...]
-    # level -> a 90 % block-bootstrap interval of the coverage averaged over steps (%): the test origins overlap, so
+    # level -> a 95 % block-bootstrap interval of the coverage averaged over steps (%): the test origins overlap, so
     # their hits are far from independent and the interval is wider than a binomial one
     coverage_interval: dict[int, tuple[float, float]] = field(default_factory=dict)
     coverage_by_year: dict[int, dict[int, float]] = field(default_factory=dict)  # level -> year -> coverage (%)
@@ -62,6 +69,16 @@ class ForecasterScore:
     def coverage(self) -> dict[int, float]:
         """Empirical coverage (%) of each level, averaged over the steps."""
         return {level: self.mean(level, "coverage") for level in self.per_step[0].intervals}
+
+    def flagged(self, level: int) -> bool:
+        """The level lies outside its coverage's interval: a miss larger than the overlapping origins' own noise."""
+        low, high = self.coverage_interval[level]
+        return not low <= level <= high
+
+    def check_json(self) -> dict[str, dict[str, object]]:
+        """Per level: the empirical coverage, its interval (0-100) and whether the level is flagged."""
+        return {str(level): {"empirical": value, "interval": list(self.coverage_interval[level]),
+                             "flagged": self.flagged(level)} for level, value in self.coverage.items()}
 
     def to_json(self) -> dict[str, object]:
         return {"per_step": [row.to_json() for row in self.per_step],
@@ -96,10 +113,31 @@ class Backtest:
     def levels(self) -> tuple[int, ...]:
         return tuple(self.model.coverage)
 
+    def interval_kind(self, kind: IntervalKind) -> ForecasterScore:
+        return self.adaptive if kind is IntervalKind.ADAPTIVE and self.adaptive is not None else self.model
+
+    @property
+    def recommended(self) -> IntervalKind:
+        """The intervals to draw: the adaptive ones where the split ones fail their check at some level and the
+        adaptive ones fail it at fewer, else the split ones."""
+        if self.adaptive is None:
+            return IntervalKind.SPLIT
+        flags = {kind: sum(self.interval_kind(kind).flagged(level) for level in self.levels) for kind in IntervalKind}
+        return IntervalKind.ADAPTIVE if flags[IntervalKind.SPLIT] > flags[IntervalKind.ADAPTIVE] else IntervalKind.SPLIT
+
+    def coverage_json(self) -> dict[str, object]:
+        """Both kinds' coverage checks, and which the page draws."""
+        return {"split": self.model.check_json(),
+                "adaptive": None if self.adaptive is None else self.adaptive.check_json(),
+                "drawn": str(self.recommended)}
+
     def to_json(self) -> dict[str, object]:
-        """What the command line prints: the model's scores at the top level, each baseline's under ``baselines``."""
+        """What the command line prints: the model's scores at the top level (its split-conformal intervals'),
+        ``coverage`` of both kinds of interval, each baseline's scores under ``baselines``."""
+        model = self.model.to_json()
         return {"origins": self.origins, "steps": self.steps, "calibration_windows": self.calibration_windows,
-                "refits": self.refits, **self.model.to_json(),
+                "refits": self.refits, "per_step": model["per_step"], "coverage_by_year": model["coverage_by_year"],
+                "coverage": self.coverage_json(),
                 "baselines": {name: score.to_json() for name, score in self.baselines.items()},
                 "adaptive": None if self.adaptive is None else self.adaptive.to_json(),
                 "seconds": self.seconds}
@@ -154,10 +192,11 @@ def backtest(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DEF
                               for level, h in hits.items()},
         )
 
+    block = block_length(len(ends), horizon, prepared.steps)
     scores = {name: score(raw, _bounds(prepared, calibration, name, raw, ends),
                           lambda level, hits, name=name, raw=raw: coverage_interval(
                               outputs.cal[name] - cal_raw, raw - test_raw, level, horizon))
-              for name, raw in outputs.test.items()}
+              for name, raw in outputs.test.items() if name != UNTRAINED}  # the network before training: the verdict's
     # the model again, its intervals adapted along the test period; the test origins' own noise is their uncertainty
     model_raw = outputs.test[MODEL]
     delays = horizon + np.arange(prepared.steps)  # origins until each step's outcome is known
@@ -165,15 +204,10 @@ def backtest(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] = DEF
     for level in levels:
         widths = adaptive_halfwidths(outputs.cal[MODEL] - cal_raw, model_raw - test_raw, level, delays)
         adaptive_bounds[level] = (prepared.readable_at(model_raw - widths, ends), prepared.readable_at(model_raw + widths, ends))
-    block = block_length(len(ends), horizon, prepared.steps)
-
-    def bootstrap(level: int, hits: np.ndarray) -> tuple[float, float]:
-        means = block_bootstrap_means(hits, block, BOOTSTRAP_RESAMPLES, np.random.default_rng(0))
-        return float(np.percentile(means, 5)), float(np.percentile(means, 95))
 
     return Backtest(origins=len(ends), steps=prepared.steps, calibration_windows=calibration.n_windows, refits=refits,
                     scores=scores, seconds=time.perf_counter() - started,
-                    adaptive=score(model_raw, adaptive_bounds, bootstrap))
+                    adaptive=score(model_raw, adaptive_bounds, lambda level, hits: hits_interval(hits, block)))
 
 
 @dataclass(frozen=True)
@@ -209,7 +243,7 @@ def walk_forward(prepared: Prepared, outputs: Outputs, levels: tuple[int, ...] =
     ends = prepared.split_ends["test"]
     actual = prepared.readable_at(prepared.raw_targets("test"), ends)
     squared = {who: np.mean((prepared.readable_at(raw, ends) - actual) ** 2, axis=1)  # [S, steps] -> [S]
-               for who, raw in outputs.test.items()}
+               for who, raw in outputs.test.items() if who != UNTRAINED}
     bounds = _bounds(prepared, calibrate(prepared, outputs, levels), MODEL, outputs.test[MODEL], ends)
     hits = {level: np.mean((actual >= lower) & (actual <= upper), axis=1)  # [S, steps] -> [S]
             for level, (lower, upper) in bounds.items()}
@@ -232,6 +266,11 @@ class WidthComparison:
         return self.model_width < self.persistence_width and self.model_coverage >= self.persistence_coverage - 1
 
     @property
+    def comparable(self) -> bool:
+        """Their coverages are within a point of each other: then, and only then, widths say who is surer."""
+        return abs(self.model_coverage - self.persistence_coverage) <= 1
+
+    @property
     def ratio(self) -> float:
         return self.model_width / self.persistence_width if self.persistence_width > 0 else math.inf
 
@@ -244,9 +283,10 @@ def compare_widths(result: Backtest) -> list[WidthComparison]:
             for level in result.levels]
 
 
-def miscalibrated(result: Backtest) -> list[tuple[int, float, float, float]]:
-    """(level, coverage, interval low, interval high), in %, of each level whose 90 % block-bootstrap interval of the
-    model's test coverage excludes the level itself: a miss larger than the overlapping origins' own noise."""
-    model = result.model
-    return [(level, value, *model.coverage_interval[level]) for level, value in model.coverage.items()
-            if not model.coverage_interval[level][0] <= level <= model.coverage_interval[level][1]]
+def miscalibrated(result: Backtest, kind: IntervalKind = None) -> list[tuple[int, float, float, float]]:
+    """(level, coverage, interval low, interval high), in %, of each level whose 95 % block-bootstrap interval of the
+    model's test coverage (by intervals of ``kind``, default split) excludes the level itself: a miss larger than the
+    overlapping origins' own noise."""
+    score = result.interval_kind(kind or IntervalKind.SPLIT)
+    return [(level, value, *score.coverage_interval[level]) for level, value in score.coverage.items()
+            if score.flagged(level)]
