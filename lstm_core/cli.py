@@ -418,14 +418,18 @@ def cmd_report(args: argparse.Namespace) -> dict[str, object]:
     config = config_from_args(args)
     datasets = [load_source(spec) for spec in specs]
     for ds in datasets:
+        if ds.task is not None:
+            raise LabError("err_report_task", name=ds.name, spec=ds.task.source)
+    for ds in datasets:
         Prepared(ds.frame, config)  # every series must fit the settings before the first run trains
         if not args.ignore_estimate:
             check_fits_here(config, len(ds.frame))
 
     def on_run(name: str, seed: int, run) -> None:
-        print(f"{name} seed {seed}: model RMSE {run.metrics['model']['rmse']:.4f}, best epoch {run.record.best_epoch}",
-              file=sys.stderr)
+        print(f"{name} seed {seed}: model RMSE {run.metrics['model']['rmse']:.4f}, best epoch {run.record.best_epoch}, "
+              f"{run.judgement().outcome}", file=sys.stderr)
 
+    torch.set_num_threads(1)  # as the app's workers and `train` train: the same run gives the same numbers
     return panel(datasets, config, list(range(args.seeds)), on_run)
 
 

@@ -107,6 +107,8 @@ class Judgement:
         a = self.against
         if self.outcome == Outcome.LEARNED_NOTHING:
             u = self.untrained
+            if u is not None and u.p is None and u.rmse == self.model_rmse:  # the run kept its initial weights
+                return [("verdict_kept_untrained", {"rmse": self.model_rmse})]
             worse = u is not None and u.rmse < self.model_rmse  # training moved it away from a better forecast
             return [("verdict_learned_worse" if worse else "verdict_learned_nothing",
                      {"rmse": self.model_rmse, "untrained": u.rmse if u else None, "p": format_p(u.p if u else None)})]

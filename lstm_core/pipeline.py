@@ -11,7 +11,7 @@ import torch
 
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.features import PRICE_LEVELS, Feature, Normalization, feature_matrix
+from lstm_core.features import PRICE_LEVELS, Feature, Normalization, daily_variance, feature_matrix
 from lstm_core.targets import TargetKind, target_of
 
 SPLITS = ("train", "val", "cal", "test")
@@ -92,9 +92,11 @@ class Prepared:
 
         self.close = column("Close")  # [N] prices; None for a task
         self.logret = None  # [N], row r against row r - 1
+        self.daily_var = None  # [N], each day's variance: its range (Parkinson) where there are High and Low, else r^2
         if uses_log and self.close is not None:
             close_all = frame["Close"].to_numpy(dtype=np.float64)
             self.logret = np.log(close_all[1:] / close_all[:-1])
+            self.daily_var = daily_variance(frame, self.logret)
         self.answer = column("Answer")  # [N] a task's answer after each step; None for prices
         self.position = column("Step")  # [N] a task's step inside its sequence; None for prices
         n_rows = len(self.dates)

@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 
 from lstm_core.config import RunConfig
 from lstm_core.data import Dataset
+from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL
 from lstm_core.runs import Run, train_run
 
-SCORES = ("rmse", "mae", "qlike", "dm_p")
+SCORES = ("rmse", "mae", "qlike", "dm_p", "dm_p_holm", "val_rmse")
 
 
 def spread(values: Sequence[float | None]) -> dict[str, object] | None:
@@ -28,7 +29,7 @@ def spread(values: Sequence[float | None]) -> dict[str, object] | None:
 
 def summarize(runs: Sequence[Run]) -> dict[str, object]:
     """One series' runs (one per seed) as the panel reports them."""
-    metrics = [run.metrics for run in runs]
+    metrics = [run.scores() for run in runs]
     forecasters = list(metrics[0])
     table = {name: {score: spread([m[name].get(score) for m in metrics]) for score in SCORES
                     if any(m[name].get(score) is not None for m in metrics)} for name in forecasters}
@@ -40,6 +41,7 @@ def summarize(runs: Sequence[Run]) -> dict[str, object]:
         "forecasters": table,
         "skill_vs_persistence": spread([m[MODEL].get("skill") for m in metrics]),
         "outcomes": dict(Counter(str(v.outcome) for v in verdicts)),
+        "outcome_by_seed": [str(v.outcome) for v in verdicts],
         "strongest_baseline": dict(strongest),
         "best_epoch": [run.record.best_epoch for run in runs],
     }
@@ -47,7 +49,13 @@ def summarize(runs: Sequence[Run]) -> dict[str, object]:
 
 def panel(datasets: Sequence[Dataset], config: RunConfig, seeds: Sequence[int],
           on_run: Callable[[str, int, Run], None] | None = None) -> dict[str, object]:
-    """Train ``config`` on every dataset with every seed; the panel as one JSON-ready object."""
+    """Train ``config`` on every dataset with every seed; the panel as one JSON-ready object. LabError for a series
+    given twice (by content): it would be reported once, as two."""
+    seen: dict[str, str] = {}
+    for ds in datasets:
+        if ds.fingerprint in seen or ds.name in seen.values():
+            raise LabError("err_report_twice", name=ds.name)
+        seen[ds.fingerprint] = ds.name
     series = {}
     for ds in datasets:
         runs = []

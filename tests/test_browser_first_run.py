@@ -3,7 +3,6 @@ the same Start on a server whose jobs run on a Ray cluster."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -48,12 +47,11 @@ def test_defaults_show_a_loss_that_falls_a_true_verdict_and_gates_that_play(app_
     assert len(val) >= 11, f"only {len(val) - 1} epochs"  # epoch 0 and at least ten trained
     # it learned, relative to each window's own level: a modest fall (the panel in the README: 0.88 to 0.95 of epoch 0)
     assert min(val) <= 0.95 * val[0], val
-    # the verdict is led by the strongest simple method, which the default does not beat, and says so plainly; the
-    # wins it does have (persistence) are named with their test
-    verdict = page.locator("[data-testid='stAlert']", has_text=t("m_window_mean")).first
-    expect(verdict).to_contain_text("strongest simple method, Window mean")
-    expect(verdict).to_contain_text(re.compile(r"In RMSE it does beat, each with p < 0\.05: .*Persistence \(last 20 days\)"))
-    expect(verdict).to_contain_text("In QLIKE, the loss that ranks volatility forecasts")  # RMSE is not the only ranking
+    # the loss fell, yet on the test period the default forecasts no better than the same network before training
+    # (README, "How good is the default model?"): the verdict says so, and makes no claim of skill
+    verdict = page.locator("[data-testid='stAlert']", has_text="The model learned nothing it could show").first
+    expect(verdict).to_contain_text("the same network before training forecast the test period better")
+    expect(verdict).not_to_contain_text("beats")
     expect(page.locator("[data-testid='stAlertContentSuccess']")).to_have_count(0)  # no "beats the strongest"
     page.locator(LOSS_CHART).scroll_into_view_if_needed()
     shot(page, "[data-testid='stMain']", "train.png")

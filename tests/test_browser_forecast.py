@@ -40,7 +40,10 @@ def test_a_short_run_shows_shaded_bands_on_the_forecast_page(app_url: str, brows
     chart.locator(".scatterlayer .trace").first.wait_for(timeout=60_000)
     chart.scroll_into_view_if_needed()
     fills = chart.evaluate("gd => gd.data.filter(d => d.fill === 'toself').map(d => [d.name, d.x.length])")
-    assert [name for name, _ in fills] == ["95 % interval", "80 % interval"]
+    # the kind of interval drawn is the one the page opened on (the one whose check passes), named in the legend
+    picked = page.get_by_role("radiogroup", name=t("forecast_kind")).get_by_role("radio", checked=True).inner_text()
+    kind = next(k for k in ("split", "adaptive") if picked.startswith(t(f"forecast_kind_{k}")))
+    assert [name for name, _ in fills] == [t(f"forecast_band_{kind}", level=level) for level in (95, 80)]
     assert all(n == 2 * STEPS for _, n in fills), fills  # each step, out and back: none starts at the last known day
     assert chart.locator(".scatterlayer .js-fill").count() >= 2  # plotly drew the polygons
     pixels = band_pixels(page).astype(int)
@@ -49,3 +52,14 @@ def test_a_short_run_shows_shaded_bands_on_the_forecast_page(app_url: str, brows
     assert blueish.mean() > 0.03, f"{blueish.mean():.4f} of the plot area is shaded"
     expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
     keep_screenshot(chart, "forecast.png")
+
+    # the other kind is one click away, named as such in the legend
+    other = "adaptive" if kind == "split" else "split"
+    page.get_by_role("radiogroup", name=t("forecast_kind")).get_by_role("radio", name=t(f"forecast_kind_{other}")).click()
+    wait_idle(page)
+    names = page.wait_for_function(
+        f"() => {{ const gd = document.querySelector({CHART!r}); const names = gd?.data?.filter(d => d.fill === 'toself')"
+        ".map(d => d.name); return names?.length && !names[0].includes(" + repr(t(f"forecast_band_{kind}", level=95)) + ")"
+        " ? names : null; }", timeout=30_000,
+    ).json_value()
+    assert names == [t(f"forecast_band_{other}", level=level) for level in (95, 80)]

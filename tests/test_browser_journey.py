@@ -144,10 +144,12 @@ def test_journey_data_train_gates_learn_chinese(app_url: str, browser_page: Page
     verdict = page.locator("[data-testid='stAlert']").first.inner_text()  # led by the strongest baseline, or nothing learned
     assert "strongest simple method" in verdict or "learned nothing" in verdict
     metrics = grid_rows(page.locator(f"[data-testid='stDataFrame']:has([aria-label={t('metrics_alt')!r}])"))
-    assert metrics[0] == ["", "RMSE", "MAE", "QLIKE", "MAPE %", "Direction %", "p vs model (RMSE)", "p vs model (QLIKE)"]
+    assert metrics[0] == ["", "RMSE", "MAE", "QLIKE", "MAPE %", "Direction %", "p vs model (RMSE)", "p, Holm-adjusted",
+                          "p vs model (QLIKE)", "RMSE (validation)"]
     # the default target, next month's volatility, is judged against its own baselines
     assert [row[0] for row in metrics[1:]] == [t("m_model"), t("m_persistence_vol", h=20), t("m_ewma"), t("m_window_mean"),
-                                               t("m_har"), t("m_garch"), t("m_train_mean"), t("m_linear_ar")]
+                                               t("m_har"), t("m_garch"), t("m_train_mean"), t("m_linear_ar"),
+                                               t("m_untrained")]  # and what the network knew before it trained
     rmse = [float(row[1]) for row in metrics[1:]]
     assert all(0 < value < 10 for value in rmse)  # volatility in percent a day: errors of a few tenths
     assert rmse[0] != rmse[1]  # the model's own number, not a copy of persistence's

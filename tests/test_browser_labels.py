@@ -45,8 +45,10 @@ def test_no_label_is_cut_off_on_the_train_page(app_url: str, browser_page: Page,
     page = browser_page
     open_in(page, app_url, "train", lang, width)
     expect(page.get_by_role("button", name=t("train_start", lang))).to_be_visible(timeout=WAIT_MS)
-    shown = page.locator("[data-testid='stMain']").inner_text()
-    assert t("cfg_target", lang) in shown and t("cfg_optimizer", lang) in shown  # the form is open
+    main = page.locator("[data-testid='stMain']")
+    for label in ("cfg_target", "cfg_optimizer"):  # the form is open (read as it settles: the page may still rerun)
+        expect(main).to_contain_text(t(label, lang), timeout=WAIT_MS)
+    wait_idle(page)
     assert page.evaluate(CLIPPED_JS) == []
 
 

@@ -148,11 +148,13 @@ def test_three_trainers_one_reader_share_a_server(capped_server: str, tabs: list
         assert row[0] in page.locator("h3", has_text="Held-out test period").inner_text()
         metrics = grid_rows(frame_by_alt(page, t("metrics_alt")))
         assert [r[0] for r in metrics[1:]] == [t("m_model"), t("m_persistence_vol", h=20), t("m_ewma"), t("m_window_mean"),
-                                               t("m_har"), t("m_garch"), t("m_train_mean"), t("m_linear_ar")]
+                                               t("m_har"), t("m_garch"), t("m_train_mean"), t("m_linear_ar"),
+                                               t("m_untrained")]
         expect(sidebar(page)).to_contain_text(t("sidebar_model_ready_one"))
         run_ids.add(row[0])
         model_rmse.add(metrics[1][1])
-        persistence_rows.append(metrics[2][:-2])  # its own scores; its two p columns are against each model
+        own = [i for i, name in enumerate(metrics[0]) if not name.startswith("p")]  # its p columns: against each model
+        persistence_rows.append([metrics[2][i] for i in own])
         train_losses.append(tuple(history))
         assert page.locator("[data-testid='stException']").count() == 0
     assert len(train_losses[2]) == 1 + 3  # C ran exactly its own epochs, after scoring its untrained model

@@ -95,6 +95,8 @@ def test_a_model_no_better_than_the_network_before_training_learned_nothing_howe
     # kept its initial weights: the same forecasts, an undefined test, and still nothing learned
     same = judge(table({"model": model, "persistence": noisy(ACTUAL, 1.0, 12)}, untrained=model.copy()), Target.LOGRET)
     assert same.outcome == Outcome.LEARNED_NOTHING and same.untrained.p is None
+    assert keys(same) == ["verdict_kept_untrained"]  # said as what it is, not as an untestable p = –
+    assert "p = –" not in " ".join(same.sentences("en", str)) and "best epoch 0" in same.sentences("en", str)[0]
     # worse than before training: said the way round it is
     worse = judge(table({"model": model, "persistence": noisy(ACTUAL, 1.0, 12)}, untrained=noisy(ACTUAL, 0.2, 18)),
                   Target.LOGRET)

@@ -66,7 +66,9 @@ def test_data_generates_a_task_and_the_train_form_follows_it_and_back():
     assert at.session_state["setting_target"] == "answer" and at.session_state["setting_window"] == 30
     assert list(at.session_state["setting_features"]) == ["value", "marker"] and at.session_state["setting_hidden"] == 4
     assert at.segmented_control(key="setting_target").options == [t("target_answer")]  # the task's answer alone
-    assert at.multiselect(key="setting_features").options == [t("features_value"), t("features_marker"), t("features_reset")]
+    # the channels this task's frame has (no Reset column in the adding task: not offered, rather than refused later)
+    assert "Reset" not in ds.frame.columns
+    assert at.multiselect(key="setting_features").options == [t("features_value"), t("features_marker")]
 
     at.session_state["dataset"] = load_sample("MSFT")  # what loading the sample again does: back to prices
     at.switch_page("pages/train.py").run()

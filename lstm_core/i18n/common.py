@@ -35,10 +35,11 @@ EN: dict[str, str] = {
     ),
     "home_honesty": (
         "A model can look perfect on a chart while doing no better than copying yesterday, or than a plain "
-        "average of recent days. LSTM Lab scores every model against the strongest simple methods (persistence, "
-        "EWMA, HAR, GARCH, the window's own average, a linear autoregression) with a significance test, and says so "
-        "when it does not beat them: on the bundled samples the default LSTM beats persistence but not the best of "
-        "them."
+        "average of recent days, or than the same network before any training. LSTM Lab scores every model against "
+        "the strongest simple methods (persistence, EWMA, HAR, GARCH, the window's own average, a linear "
+        "autoregression) and against the network before training, with significance tests corrected for how many "
+        "were made, and says so when it does not beat them. On the bundled samples, three seeds each, the default "
+        "LSTM beats persistence but not its own untrained forecast: every page says it learned nothing it could show."
     ),
     "home_start": "Start with the data",
     "err_internal": "Something went wrong inside LSTM Lab: {detail}. Your data and runs are kept; please try again.",
@@ -77,9 +78,10 @@ ZH: dict[str, str] = {
         "4. **学习**：LSTM 公式，每个数字都与 PyTorch 逐一核对。"
     ),
     "home_honesty": (
-        "一个模型在图上可能看起来完美，实际上却不比照抄昨天、或最近几天的简单平均更好。"
-        "LSTM 实验室用显著性检验把每个模型与最强的简单方法（持续性、EWMA、HAR、GARCH、窗口自身的平均、线性自回归）比较，"
-        "模型没有胜过它们时就直说：在内置样本上，默认的 LSTM 胜过持续性，但胜不过其中最好的方法。"
+        "一个模型在图上可能看起来完美，实际上却不比照抄昨天、最近几天的简单平均，或者训练之前的同一个网络更好。"
+        "LSTM 实验室把每个模型与最强的简单方法（持续性、EWMA、HAR、GARCH、窗口自身的平均、线性自回归）以及训练之前的网络比较，"
+        "所用的显著性检验会按比较次数做校正，模型没有胜过它们时就直说。在内置样本上（每个三个种子），默认的 LSTM 胜过持续性，"
+        "但胜不过它自己未训练时的预测：每个页面都说它没有学到可以证明的东西。"
     ),
     "home_start": "从数据开始",
     "err_internal": "LSTM 实验室内部出错：{detail}。你的数据和运行记录都已保留，请重试。",

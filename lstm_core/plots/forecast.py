@@ -32,7 +32,9 @@ def forecast_figure(
         name = labels["band"].format(level=level)
         if single:  # the whisker of each level, the widest thinnest; the point itself is drawn below
             fig.add_trace(go.Scatter(
-                x=x, y=list(ahead.median), mode="markers", marker=dict(size=1, color=MODEL_COLOR), name=name,
+                x=x, y=list(ahead.median), mode="markers", name=name,  # in the legend: a short whisker of its colour
+                marker=dict(size=1, symbol="line-ns-open", color=BAND_COLORS.get(level, OTHER_BAND),
+                            line=dict(width=2 if level >= 95 else 6)),
                 error_y=dict(type="data", symmetric=False, array=list(upper - ahead.median),
                              arrayminus=list(ahead.median - lower), color=BAND_COLORS.get(level, OTHER_BAND),
                              thickness=2 if level >= 95 else 6, width=6 if level >= 95 else 0),
@@ -51,7 +53,7 @@ def forecast_figure(
     fig.add_trace(go.Scatter(x=x, y=list(ahead.persistence), mode="markers" if single else "lines",
                              name=labels["persistence"], line=dict(color=PERSISTENCE_COLOR, dash="dash"),
                              marker=dict(size=10, color=PERSISTENCE_COLOR, symbol="diamond")))
-    fig.update_layout(yaxis_title=y_title, legend=dict(orientation="h", y=-0.15), margin=dict(t=30))
+    fig.update_layout(yaxis_title=y_title, legend=dict(orientation="h", y=-0.15, itemsizing="constant"), margin=dict(t=30))
     return fig
 
 
