@@ -19,6 +19,7 @@ from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_S
 from lstm_core.i18n import t
 from lstm_core.limits import check_fits_here
 from lstm_core.memory import tune_malloc
+from lstm_core.server_settings import problems
 from lstm_core.tune.space import default_search, search_text
 from lstm_core.tune.study import STUDY_BOUNDS, PrunerKind, TuneSpec
 
@@ -439,6 +440,10 @@ COMMANDS = {"train": cmd_train, "report": cmd_report, "tune": cmd_tune, "gates":
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_malloc()
+    wrong = problems(plain=True)  # the server settings (docs/settings.md), all at once, before any work
+    if wrong:
+        print(f"error: {' '.join(str(err) for err in wrong)}", file=sys.stderr)
+        return 2
     try:
         result = COMMANDS[args.command](args)
     except LabError as err:

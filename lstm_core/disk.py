@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lstm_core.errors import LabError
+from lstm_core.server_settings import setting, spec
 
-DEFAULT_DATA_MB = 2048
-DEFAULT_ADDRESS_MB = 512  # a quarter of the default budget: one class behind one address fits many times over
+DEFAULT_DATA_MB = spec("data_mb").default
+DEFAULT_ADDRESS_MB = spec("address_mb").default  # a quarter of the default budget: one class behind one address fits many times over
 WORKSPACES = "workspaces"  # the folder of workspaces under the data dir
 TUNE = "tune"  # the folder of study journals under the data dir
 USED_FILE = ".used"  # in a workspace folder: time.time_ns() when the app last opened or saved it
@@ -61,24 +62,19 @@ SAVE_LOCK = threading.RLock()
 
 def data_dir() -> Path:
     """Where the app keeps what must outlive a browser session."""
-    return Path(os.environ.get("LSTM_LAB_DATA") or Path.home() / ".local" / "share" / "lstm-lab")
+    return setting("data") or Path.home() / ".local" / "share" / "lstm-lab"
 
 
-def _megabytes(variable: str, default: int, error_key: str) -> int:
-    raw = os.environ.get(variable, "").strip() or str(default)
-    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-        raise LabError(error_key, value=raw[:20])
-    return int(raw) * _MB
 
 
 def data_budget_bytes() -> int:
     """``$LSTM_LAB_DATA_MB`` in bytes; LabError when it is not a whole number >= 1."""
-    return _megabytes("LSTM_LAB_DATA_MB", DEFAULT_DATA_MB, "err_disk_env")
+    return setting("data_mb") * _MB
 
 
 def address_budget_bytes() -> int:
     """``$LSTM_LAB_ADDRESS_MB`` in bytes: what the workspaces of one client address may hold together."""
-    return _megabytes("LSTM_LAB_ADDRESS_MB", DEFAULT_ADDRESS_MB, "err_disk_address_env")
+    return setting("address_mb") * _MB
 
 
 def allocated(stat: os.stat_result) -> int:

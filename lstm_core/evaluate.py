@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from lstm_core.baselines import DEFAULT_OPTIONS, FitOptions, predict_splits
+from lstm_core.model import predict
 from lstm_core.pipeline import Prepared
-from lstm_core.trainer import predict
 
 MODEL = "model"  # the network's row beside the baselines' in every table
 UNTRAINED = "untrained"  # the same network with its initial weights: what it forecast before any training

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chu
 from lstm_core.pipeline import Prepared
 from lstm_core.record import EpochRecord, StopReason
 from lstm_core.runs import Checkpoint, Run, SavedRun, finish_run, train_run
+from lstm_core.server_settings import setting, spec
 from lstm_core.trainer import Trainer, TrainTick
 from lstm_core.workers import (
     TIME_LIMIT_KILL_S,
@@ -46,7 +46,7 @@ __all__ = ["JobManager", "JobStatus", "JobTicket", "Progress", "TrainTick", "Tra
 MAX_BATCH_POINTS = 3000  # the live chart's running batch loss is thinned beyond this
 TICK_S = 0.1  # a worker reports at most this often (and at every epoch's end)
 RATE_MIN_BATCHES = 3  # no rate, and so no time left, before this many batches have been timed
-TRAIN_NICE_DEFAULT = 10
+TRAIN_NICE_DEFAULT = spec("train_nice").default
 # a worker sends its best weights whenever they improve (a large model at most every CHECKPOINT_EVERY_S) and when
 # training ends, so that a kill past the time limit still leaves a run
 CHECKPOINT_EVERY_S = 2.0
@@ -359,7 +359,7 @@ class JobManager(WorkerPool):
         self._by_workspace: dict[str, TrainingJob] = {}
         self.limits = limits or JobLimits.from_env()
         self.min_kill_grace_s = min_kill_grace_s
-        nice = int(os.environ.get("LSTM_LAB_TRAIN_NICE", TRAIN_NICE_DEFAULT))
+        nice = setting("train_nice")
         # a worker may add twice its budget of heap before an allocation fails: the estimate's margin, with room
         self.settings = settings or WorkerSettings(nice=nice, memory_cap_mb=2 * self.limits.max_job_mb)
 

@@ -6,16 +6,16 @@ against a real worker by tests/test_limits.py; bench/run.py reports the same fig
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from lstm_core.config import RunConfig
 from lstm_core.cost import MB, eval_bytes_per_unit, eval_chunk_samples, n_parameters, train_bytes_per_unit
 from lstm_core.errors import LabError
+from lstm_core.server_settings import setting, spec
 from lstm_core.targets import target_of
 
-DEFAULT_MAX_JOB_MB = 700  # two jobs beside a ~600 MB server stay well inside a 2.7 GB host
-DEFAULT_MAX_JOB_S = 1800.0
+DEFAULT_MAX_JOB_MB = spec("max_job_mb").default  # two jobs beside a ~600 MB server stay well inside a 2.7 GB host
+DEFAULT_MAX_JOB_S = spec("max_job_s").default
 # RSS of a fresh worker before its job: torch, numpy, pandas and lstm_core, mostly pages shared with the forkserver
 WORKER_BASE_MB = 260.0
 # a job adds this whatever its model: oneDNN's scratch space, the allocator's arenas, the result on its way out
@@ -35,8 +35,8 @@ class JobLimits:
     def from_env(cls) -> JobLimits:
         """Limits from LSTM_LAB_MAX_JOB_MB and LSTM_LAB_MAX_JOB_S (defaults where unset)."""
         return cls(
-            max_job_mb=int(os.environ.get("LSTM_LAB_MAX_JOB_MB", DEFAULT_MAX_JOB_MB)),
-            max_job_s=float(os.environ.get("LSTM_LAB_MAX_JOB_S", DEFAULT_MAX_JOB_S)),
+            max_job_mb=setting("max_job_mb"),
+            max_job_s=setting("max_job_s"),
         )
 
     @property

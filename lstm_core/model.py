@@ -6,6 +6,8 @@ import torch
 from torch import nn
 
 from lstm_core.config import Cell, RunConfig
+from lstm_core.cost import EVAL_BATCH_MAX, eval_chunk_samples
+from lstm_core.limits import JobLimits
 
 RNN_CLASSES: dict[Cell, type[nn.RNNBase]] = {Cell.LSTM: nn.LSTM, Cell.GRU: nn.GRU, Cell.RNN: nn.RNN}
 
@@ -43,3 +45,28 @@ def build_model(config: RunConfig, seed: int | None = None) -> Forecaster:
         return Forecaster(config)
     finally:
         torch.random.set_rng_state(generator_state)
+
+
+def eval_chunk_for(model: nn.Module, window: int, eval_mb: float | None = None) -> int:
+    """Samples per evaluation chunk for ``model`` on windows of ``window`` steps, within ``eval_mb`` of activations."""
+    rnn = getattr(model, "rnn", None)
+    if not isinstance(rnn, nn.RNNBase):
+        return EVAL_BATCH_MAX
+    eval_mb = JobLimits.from_env().eval_mb if eval_mb is None else eval_mb  # the server's budget
+    return eval_chunk_samples(window, rnn.hidden_size, rnn.num_layers, eval_mb)
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, x: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+    """Model outputs for ``x [S, T, F]`` in evaluation mode, on the CPU: ``[S]``.
+
+    ``chunk`` samples at a time; by default as many as fit the evaluation memory budget (lstm_core.limits),
+    since a large model's activations for 2048 windows at once can take gigabytes.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    chunk = chunk or eval_chunk_for(model, x.shape[1] if x.ndim == 3 else 1)
+    chunks = [model(x[k : k + chunk].to(device)).cpu() for k in range(0, len(x), chunk)]
+    model.train(was_training)
+    return torch.cat(chunks) if chunks else torch.empty(0)

@@ -14,9 +14,7 @@ import torch
 from torch import nn
 
 from lstm_core.config import Optimizer, RunConfig
-from lstm_core.cost import EVAL_BATCH_MAX, eval_chunk_samples
-from lstm_core.limits import JobLimits
-from lstm_core.model import Forecaster, build_model
+from lstm_core.model import Forecaster, build_model, predict
 from lstm_core.pipeline import Prepared
 from lstm_core.record import EpochRecord, StopReason
 
@@ -88,31 +86,6 @@ def resolve_device(device: str | None = None) -> torch.device:
     return torch.device(device)
 
 
-def eval_chunk_for(model: nn.Module, window: int, eval_mb: float | None = None) -> int:
-    """Samples per evaluation chunk for ``model`` on windows of ``window`` steps, within ``eval_mb`` of activations."""
-    rnn = getattr(model, "rnn", None)
-    if not isinstance(rnn, nn.RNNBase):
-        return EVAL_BATCH_MAX
-    eval_mb = JobLimits.from_env().eval_mb if eval_mb is None else eval_mb
-    return eval_chunk_samples(window, rnn.hidden_size, rnn.num_layers, eval_mb)
-
-
-@torch.inference_mode()
-def predict(model: nn.Module, x: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
-    """Model outputs for ``x [S, T, F]`` in evaluation mode, on the CPU: ``[S]``.
-
-    ``chunk`` samples at a time; by default as many as fit the evaluation memory budget (lstm_core.limits),
-    since a large model's activations for 2048 windows at once can take gigabytes.
-    """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    chunk = chunk or eval_chunk_for(model, x.shape[1] if x.ndim == 3 else 1)
-    chunks = [model(x[k : k + chunk].to(device)).cpu() for k in range(0, len(x), chunk)]
-    model.train(was_training)
-    return torch.cat(chunks) if chunks else torch.empty(0)
-
-
 class Trainer:
     """Fits a Forecaster on prepared data; report progress with ``add_callback(event, fn)``.
 
@@ -121,7 +94,8 @@ class Trainer:
     ``batch``, ``n_batches``, ``batch_loss``, ``history``, ``best_epoch``, ``best_state``, ...). ``stop_event``
     (anything with ``is_set()``: a threading or multiprocessing Event) set from elsewhere ends training within
     one batch; so does ``max_seconds`` of wall time (reason TIME_LIMIT). Either way the best weights are kept.
-    ``eval_chunk``: samples per evaluation chunk (default: sized to the evaluation memory budget).
+    ``eval_chunk``: samples per evaluation chunk, which the caller sizes to its memory budget (default: the
+    server's evaluation budget, as ``lstm_core.model.predict`` sizes it).
     """
 
     def __init__(

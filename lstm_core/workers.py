@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from lstm_core.errors import LabError
+from lstm_core.server_settings import setting
 
 POLL_S = 0.2  # how often a watcher looks at its job's stop request, owner and clock when the worker is quiet
 OWNER_CHECK_S = 0.5  # how often a running job asks whether anyone is still there to see its result
@@ -365,8 +366,7 @@ class WorkerPool:
 
     def __init__(self, backend: Backend, max_running: int | None = None) -> None:
         self.backend = backend
-        from_env = os.environ.get("LSTM_LAB_MAX_JOBS")
-        self._max_running = max_running or (int(from_env) if from_env else None)
+        self._max_running = max_running or setting("max_jobs")
         self._cond = threading.Condition()  # re-entrant: a stop() from inside a locked check may wake() us
         self._queue: deque[WorkerJob] = deque()
         self._served: dict[str, int] = {}  # jobs started per owner since the queue was last empty

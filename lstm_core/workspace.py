@@ -47,6 +47,7 @@ from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.disk import WORKSPACES, DiskBudget, data_dir  # data_dir: callers import it from here too
 from lstm_core.errors import LabError
 from lstm_core.runs import Run
+from lstm_core.server_settings import setting, spec
 
 WORKSPACE_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # 24 bytes in base64url, no padding
 ID_RANDOM_BYTES, ID_TAG_BYTES = 16, 8
@@ -56,7 +57,7 @@ SEQUENCE_FILE = ".seq"  # in each run folder: its place in the workspace's order
 TRAINING_FILE = ".training"  # in a workspace: when a job it is waiting for started
 # room a save needs beyond the bundle, on disk: the run's .seq, and the workspace's folder, .used and .owner (a new one)
 MARKER_BYTES = 4 * disk.SMALL_FILE_BYTES
-DEFAULT_WORKSPACE_MB = 200
+DEFAULT_WORKSPACE_MB = spec("workspace_mb").default
 MAX_LOCAL_BUNDLES = 200  # bundle folders listed from one local folder
 DATASET_DIR = ".dataset"  # not a run id: run listings pass it by; expiry and the disk budget count it
 DATASET_JSON = "dataset.json"
@@ -75,15 +76,12 @@ _opened_lock = threading.Lock()
 
 def workspace_cap_bytes() -> int:
     """``$LSTM_LAB_WORKSPACE_MB`` in bytes; LabError when it is not a whole number >= 1."""
-    raw = os.environ.get("LSTM_LAB_WORKSPACE_MB", "").strip() or str(DEFAULT_WORKSPACE_MB)
-    if not raw.isdigit() or int(raw) < 1:
-        raise LabError("err_ws_env", value=raw[:20])
-    return int(raw) * _MB
+    return setting("workspace_mb") * _MB
 
 
 def is_local() -> bool:
     """True only where whoever runs the server said so: ``LSTM_LAB_LOCAL=1``."""
-    return os.environ.get("LSTM_LAB_LOCAL") == "1"
+    return bool(setting("local"))
 
 
 def server_key(base: Path | None = None) -> bytes:

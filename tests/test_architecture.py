@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import pkgutil
 import subprocess
 import sys
@@ -173,3 +174,31 @@ def test_closed_sets_are_compared_with_their_enum_members_not_strings() -> None:
     files = [p for entry in APP_FILES for p in ([ROOT / entry] if entry.endswith(".py") else (ROOT / entry).rglob("*.py"))]
     found = {str(f.relative_to(ROOT)): literal_comparisons(f.read_text()) for f in files}
     assert {f: lines for f, lines in found.items() if lines} == {}
+
+
+def test_one_module_reads_the_servers_settings_and_docs_list_them_all() -> None:
+    """Every ``LSTM_LAB_*`` variable is read through lstm_core.server_settings (one table: type, default, range, help),
+    and docs/settings.md is that table as written by ``python -m lstm_core.server_settings``."""
+    from lstm_core.server_settings import TEST_ONLY, ServerSettings, markdown
+
+    readers = []
+    for path in [*CORE.rglob("*.py"), *(ROOT / "ui").rglob("*.py"), *(ROOT / "pages").rglob("*.py"), ROOT / "app.py"]:
+        reads = re.search(r"(environ|getenv)\W[^\n]*LSTM_LAB_", path.read_text())  # a read of one, on one line
+        if path.name != "server_settings.py" and reads:
+            readers.append(str(path.relative_to(ROOT)))
+    assert readers == []
+    assert (ROOT / "docs" / "settings.md").read_text() == markdown()
+    named = {spec.env for spec in ServerSettings.specs()} | set(TEST_ONLY)
+    used = set()
+    for path in [*CORE.rglob("*.py"), *(ROOT / "ui").rglob("*.py"), ROOT / "app.py", ROOT / "README.md",
+                 *(ROOT / "docs").glob("*.md")]:
+        used |= set(re.findall(r"LSTM_LAB_[A-Z_]*[A-Z](?![A-Z_]*\*)", path.read_text()))
+    assert used - named == set()  # every variable the code or the docs name is in the table
+
+
+def test_the_training_loop_imports_nothing_about_jobs() -> None:
+    """The trainer gets its evaluation chunk as an argument: it knows no job limits, costs, workers or backends."""
+    tree = ast.parse((CORE / "trainer.py").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert {m for m in imported if m.startswith("lstm_core.")} <= {"lstm_core.config", "lstm_core.model",
+                                                                    "lstm_core.pipeline", "lstm_core.record"}

@@ -18,9 +18,9 @@ from lstm_core.limits import (
     memory_estimate,
     n_parameters,
 )
-from lstm_core.model import build_model
+from lstm_core.model import build_model, predict
 from lstm_core.pipeline import Prepared
-from lstm_core.trainer import StopReason, Trainer, predict
+from lstm_core.trainer import StopReason, Trainer
 from tests.helpers import TINY, tiny_frame
 
 # the most the Train page's widgets allow, on the bundled sample with every column (a task's channels are not offered)

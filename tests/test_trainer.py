@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_core.model import build_model
+from lstm_core.model import build_model, predict
 from lstm_core.pipeline import Prepared
-from lstm_core.trainer import Trainer, predict
+from lstm_core.trainer import Trainer
 from tests.helpers import TINY, tiny_frame
 
 

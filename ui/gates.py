@@ -29,7 +29,7 @@ from lstm_core.gates import (
     read_task_units,
 )
 from lstm_core.gates.roles import task_sequences
-from lstm_core.model import Forecaster, build_model
+from lstm_core.model import Forecaster, build_model, predict
 from lstm_core.pipeline import Prepared, Window
 from lstm_core.plots.gates import (
     before_after_figure,
@@ -39,7 +39,6 @@ from lstm_core.plots.gates import (
 )
 from lstm_core.plots.saturation import saturation_figure
 from lstm_core.runs import Run
-from lstm_core.trainer import predict
 from ui.loaders import dataset, dataset_label
 from ui.results import position_label, verdict_lead_ui
 from ui.runs import run_label, runs, selected_run

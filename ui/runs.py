@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable
 
@@ -15,13 +14,14 @@ from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs import JobStatus, JobTicket, default_manager
 from lstm_core.runs import Run
+from lstm_core.server_settings import setting
 from ui.loaders import dataset, dataset_label
 from ui.session import session
 from ui.text import show_error, tr
 from ui.workspace import MAX_RUNS, load_runs, save_run, workspace
 
 # Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
-OWNER_GRACE_S = float(os.environ.get("LSTM_LAB_OWNER_GRACE_S", "180"))
+OWNER_GRACE_S = setting("owner_grace_s")
 
 
 def current_job() -> JobTicket | None:

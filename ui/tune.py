@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 
@@ -23,18 +22,19 @@ from lstm_core.plots.tune import (
     intermediate_figure,
     parallel_figure,
 )
+from lstm_core.server_settings import setting, spec
 from ui.loaders import dataset
 from ui.runs import session_probe, start_job
 from ui.session import session
 from ui.settings import CHOICE_PREFIX, choice_label, config_for_data, value_label
 from ui.text import show_error, tr
 
-STORAGE_ENV = "LSTM_LAB_TUNE_STORAGE"  # a server whose studies live in PostgreSQL sets this; else the journal file
+STORAGE_ENV = spec("tune_storage").env  # a server whose studies live in PostgreSQL sets this; else the journal file
 REDRAW_S = 2.0
 
 
 def storage_url() -> str | None:
-    return os.environ.get(STORAGE_ENV) or None
+    return setting("tune_storage")
 
 
 # sentences that name a file on this server, and the page's own: a visitor never sees the server's paths

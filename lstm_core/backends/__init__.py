@@ -8,19 +8,18 @@ hold wherever the worker runs.
 
 from __future__ import annotations
 
-import os
-
 from lstm_core.backends.local import LocalBackend
+from lstm_core.server_settings import setting, spec
 from lstm_core.workers import Backend, BackendKind
 
-RAY_ADDRESS_ENV = "LSTM_LAB_RAY_ADDRESS"
+RAY_ADDRESS_ENV = spec("ray_address").env
 
 __all__ = ["RAY_ADDRESS_ENV", "Backend", "BackendKind", "LocalBackend", "backend_for", "ray_address"]
 
 
 def ray_address() -> str | None:
     """The Ray cluster the server should use (LSTM_LAB_RAY_ADDRESS), or None to run jobs on this machine."""
-    return os.environ.get(RAY_ADDRESS_ENV, "").strip() or None
+    return setting("ray_address")
 
 
 def backend_for(address: str | None, local_fallback: bool = False) -> Backend:

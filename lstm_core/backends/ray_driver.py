@@ -47,12 +47,13 @@ from lstm_core.backends.ray_wire import (
     Question,
 )
 from lstm_core.errors import LabError
+from lstm_core.server_settings import as_set
 from lstm_core.workers import Channel, Failure, Message, Result, Started, WorkerSettings, run_task
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # lstm_core: what every node runs, sent with the connection
 # settings that a worker reads from its environment; a cluster's workers have the node's environment, not the
 # server's, so these go with the connection
-FORWARDED_ENV = ("LSTM_LAB_MAX_JOB_MB", "LSTM_LAB_MAX_JOB_S", "LSTM_LAB_TUNE_HEARTBEAT_S")
+FORWARDED = ("max_job_mb", "max_job_s", "tune_heartbeat_s")  # the settings a job on the cluster reads
 CONNECT_TIMEOUT_S = 5.0  # Ray's own connect waits for minutes on an address where nothing answers
 HEARTBEAT_S = 1.0  # how often the driver reads the cluster's nodes and tells the server
 PUMP_WAIT_S = 0.5  # how long a job's pump waits for its next message before it looks at its node again
@@ -87,7 +88,7 @@ def connect(address: str) -> Any:
     except ImportError as exc:
         raise LabError("err_ray_not_installed") from exc
     reachable(address)
-    env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
+    env = as_set(*FORWARDED)
     runtime_env = {"py_modules": [str(PACKAGE_DIR)], "excludes": ["__pycache__"], "env_vars": env}
     try:
         ray.init(address=address, runtime_env=runtime_env, namespace="lstm-lab", logging_level=logging.WARNING,

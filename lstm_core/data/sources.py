@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pandas as pd
 from lstm_core.data.cleaning import tidy
 from lstm_core.data.dataset import MIN_ROWS, Dataset, Source
 from lstm_core.errors import LabError
+from lstm_core.server_settings import setting
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "data" / "samples"
 # Where each bundled sample was taken from (data/samples/SOURCES.md tells the whole story).
@@ -60,7 +60,7 @@ def download_yahoo(ticker: str, start: str, end: str, interval: str) -> pd.DataF
 
 def cache_dir() -> Path:
     """Where downloads are kept on disk (``LSTM_LAB_CACHE`` or ``~/.cache/lstm-lab``)."""
-    root = os.environ.get("LSTM_LAB_CACHE") or Path.home() / ".cache" / "lstm-lab"
+    root = setting("cache") or Path.home() / ".cache" / "lstm-lab"
     return Path(root) / "yahoo"
 
 

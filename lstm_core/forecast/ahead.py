@@ -13,8 +13,8 @@ from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL
 from lstm_core.forecast.calendar import TradingCalendar
 from lstm_core.forecast.conformal import Calibration
+from lstm_core.model import predict
 from lstm_core.pipeline import Prepared
-from lstm_core.trainer import predict
 
 
 @dataclass(frozen=True)

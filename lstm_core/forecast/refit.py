@@ -22,9 +22,9 @@ from lstm_core.bounds import Bound
 from lstm_core.config import SETTINGS
 from lstm_core.cost import training_macs
 from lstm_core.errors import LabError
-from lstm_core.model import build_model
+from lstm_core.model import build_model, predict
 from lstm_core.pipeline import Prepared
-from lstm_core.trainer import make_optimizer, predict, train_batches
+from lstm_core.trainer import make_optimizer, train_batches
 
 # the forecast's own numbers, each bounded once: the command line's flags and help, the Forecast page's inputs and the
 # checks read them, under the names the flags use

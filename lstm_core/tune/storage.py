@@ -21,8 +21,9 @@ from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 
 from lstm_core.errors import LabError
+from lstm_core.server_settings import setting, spec
 
-HEARTBEAT_S_DEFAULT = 10  # a live worker touches its running trial this often ...
+HEARTBEAT_S_DEFAULT = spec("tune_heartbeat_s").default  # a live worker touches its running trial this often ...
 GRACE_FACTOR = 3  # ... and a trial untouched for this many beats belongs to a dead worker
 # a journal's lock is held for one append (milliseconds; reads take none): one whose journal has not changed for this
 # long belongs to a worker that was killed mid-append, and is broken. Optuna's own 30 s stalled every other worker of a
@@ -101,7 +102,7 @@ def mask_url(text: str | None) -> str:
 
 
 def heartbeat_s() -> int:
-    return max(1, int(os.environ.get("LSTM_LAB_TUNE_HEARTBEAT_S", HEARTBEAT_S_DEFAULT)))
+    return setting("tune_heartbeat_s")
 
 
 class StudyJournal(JournalFileBackend):
