@@ -3,14 +3,14 @@
 import streamlit as st
 import torch
 
-from lstm_core.jobs import default_manager
+from lstm_core.jobs.manager import default_manager
 from lstm_core.server_settings import problems, setting
 from ui.nav import app_pages, mark_router_ran, warm_imports
 from ui.sidebar import init_session, sidebar
 from ui.text import show_error
 from ui.workspace import sweep_crash_leftovers
 
-# Training runs in worker processes (lstm_core.workers), each on one thread at lowered priority. The server's own
+# Training runs in worker processes (lstm_core.jobs.workers), each on one thread at lowered priority. The server's own
 # torch work is small (one window's gates, the Learn calculator) and runs for many sessions at once: on a 2-core
 # host a second intra-op thread per call only contends with the workers and the other sessions.
 torch.set_num_threads(setting("torch_threads"))

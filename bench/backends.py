@@ -81,10 +81,10 @@ def measure_one(kind: str, address: str | None, repeats: int, node_pids: list[in
     """One backend, measured in this (fresh) process: first batch cold and warm, rate against bare, 8 default jobs."""
     import torch
 
-    from lstm_core.backends import backend_for
     from lstm_core.config import RunConfig
     from lstm_core.data import load_sample
-    from lstm_core.jobs import JobManager
+    from lstm_core.jobs.backends import backend_for
+    from lstm_core.jobs.manager import JobManager
     from lstm_core.pipeline import Prepared
 
     train = _bench_train()

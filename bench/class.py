@@ -232,7 +232,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def run_class(visitors: int, jobs: int, epochs: int | None, arrive_every_s: float, deadline_s: float,
               wait_on: str = "home", scenario: str = "defaults") -> dict:
-    from lstm_core.disk import tree_bytes
+    from lstm_core.store.disk import tree_bytes
 
     data = Path(tempfile.mkdtemp(prefix="class-data-"))
     port = free_port()

@@ -15,10 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from lstm_core.bundles import load_bundle, save_bundle  # noqa: E402
 from lstm_core.config import RunConfig  # noqa: E402
 from lstm_core.data import load_sample  # noqa: E402
-from lstm_core.runs import train_run  # noqa: E402
+from lstm_core.runs.bundle import load_bundle, save_bundle  # noqa: E402
+from lstm_core.runs.run import train_run  # noqa: E402
 
 
 def main() -> int:

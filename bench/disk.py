@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def build(data: Path, workspaces: int, runs: int) -> None:
-    from lstm_core.bundle_schema import BUNDLE_FILES
-    from lstm_core.disk import USED_FILE, WORKSPACES
-    from lstm_core.workspace import SEQUENCE_FILE, new_workspace_id
+    from lstm_core.runs.schema import BUNDLE_FILES
+    from lstm_core.store.disk import USED_FILE, WORKSPACES
+    from lstm_core.store.workspace import SEQUENCE_FILE, new_workspace_id
 
     blob = b"x" * 1024
     for k in range(workspaces):
@@ -63,9 +63,9 @@ def main() -> None:
         data, cache = Path(tmp) / "data", Path(tmp) / "cache" / "yahoo"
         os.environ["LSTM_LAB_DATA"], os.environ["LSTM_LAB_CACHE"] = str(data), str(cache.parent)
         from lstm_core.data import load_synthetic
-        from lstm_core.disk import DiskBudget, sweep_leftovers
-        from lstm_core.runs import train_run
-        from lstm_core.workspace import Workspace, new_workspace_id
+        from lstm_core.runs.run import train_run
+        from lstm_core.store.disk import DiskBudget, sweep_leftovers
+        from lstm_core.store.workspace import Workspace, new_workspace_id
 
         start = time.perf_counter()
         build(data, args.workspaces, args.runs)

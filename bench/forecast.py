@@ -24,7 +24,7 @@ from lstm_core.evaluate import collect_outputs, model_outputs  # noqa: E402
 from lstm_core.forecast import backtest, probe_refit_cost, refit_outputs  # noqa: E402
 from lstm_core.model import build_model, predict  # noqa: E402
 from lstm_core.pipeline import Prepared  # noqa: E402
-from lstm_core.runs import train_run  # noqa: E402
+from lstm_core.runs.run import train_run  # noqa: E402
 
 
 def test_outputs(model, prepared: Prepared) -> np.ndarray:

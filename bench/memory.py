@@ -56,7 +56,7 @@ def solve_point(job, mean_val_mse: float) -> dict:
 
 
 def measure() -> dict:
-    from lstm_core.jobs import JobManager
+    from lstm_core.jobs.manager import JobManager
 
     ds = load_task(TaskKind.REMEMBER)
     base = RunConfig.for_target(**ds.settings())
@@ -95,7 +95,7 @@ def measure_search(results: dict) -> dict:
     """The page's search over 1,000 test sequences of a trained 4-unit LSTM: extracting the array, then the search."""
     import torch
 
-    from lstm_core.runs import train_run
+    from lstm_core.runs.run import train_run
 
     torch.set_num_threads(1)
     ds = load_task(TaskKind.REMEMBER, length=100, sequences=int(SEARCH_WINDOWS / 0.15) + 1)  # 1,000 test sequences

@@ -15,7 +15,7 @@ import torch  # noqa: E402
 
 from lstm_core.config import RunConfig  # noqa: E402
 from lstm_core.data import load_source  # noqa: E402
-from lstm_core.report import panel  # noqa: E402
+from lstm_core.runs.report import panel  # noqa: E402
 
 SERIES = ("sample:MSFT", "sample:NVDA")
 SEEDS = 3

@@ -121,7 +121,7 @@ def tree_pss_mb(root: int) -> float:
 def start_to_first_batch(frame, cfg: RunConfig, warm_repeats: int) -> dict:
     """Seconds from submit to the first training batch reported back: first with a forkserver not yet started
     (it imports torch), then with it running."""
-    from lstm_core.jobs import JobManager
+    from lstm_core.jobs.manager import JobManager
 
     manager = JobManager(max_running=1)
     short = cfg.with_(epochs=1)
@@ -138,7 +138,7 @@ def start_to_first_batch(frame, cfg: RunConfig, warm_repeats: int) -> dict:
 
 def tree_memory(frame, cfg: RunConfig, epochs: int) -> dict:
     """Peak summed PSS of this process and its workers with one job, then with three at once (cap 3)."""
-    from lstm_core.jobs import JobManager
+    from lstm_core.jobs.manager import JobManager
 
     peaks = {}
     for n_jobs in (1, 3):
@@ -160,7 +160,7 @@ def step_ms(malloc: str, kernel: str, steps: int = 25) -> tuple[float, float]:
     CPU) or "native" (``torch.backends.mkldnn.enabled = False``).
     """
     if malloc == "tuned":
-        from lstm_core.memory import tune_malloc
+        from lstm_core.jobs.memory import tune_malloc
 
         assert tune_malloc()
     torch.backends.mkldnn.enabled = kernel == "onednn"
@@ -201,7 +201,7 @@ def main() -> None:
         print(json.dumps(step_ms(*args.step_ms)))
         return
 
-    from lstm_core.jobs import JobManager
+    from lstm_core.jobs.manager import JobManager
 
     frame = load_sample("MSFT").frame
     prepared = Prepared(frame, ARTICLE)

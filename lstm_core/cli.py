@@ -17,8 +17,8 @@ from lstm_core.config import SETTINGS, Cell, RunConfig
 from lstm_core.errors import LabError
 from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_S
 from lstm_core.i18n import t
-from lstm_core.limits import check_fits_here
-from lstm_core.memory import tune_malloc
+from lstm_core.jobs.limits import check_fits_here
+from lstm_core.jobs.memory import tune_malloc
 from lstm_core.server_settings import problems
 from lstm_core.tune.space import default_search, search_text
 from lstm_core.tune.study import STUDY_BOUNDS, PrunerKind, TuneSpec
@@ -225,10 +225,10 @@ def _prepare_out(out: Path) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, object]:
-    from lstm_core.bundles import save_bundle
     from lstm_core.data import load_source
     from lstm_core.pipeline import Prepared
-    from lstm_core.runs import train_run
+    from lstm_core.runs.bundle import save_bundle
+    from lstm_core.runs.run import train_run
     from lstm_core.trainer import resolve_device
 
     dataset = load_source(args.data, task_options(args))
@@ -266,8 +266,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
 
 
 def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
-    from lstm_core.bundles import LOCAL_LIMITS, load_bundle
     from lstm_core.gates import extract_gates
+    from lstm_core.runs.bundle import LOCAL_LIMITS, load_bundle
 
     # the user's own bundle, as big as anything this program trains; not re-scored: no scores are printed
     run = load_bundle(args.bundle, limits=LOCAL_LIMITS, rescore=False)
@@ -285,7 +285,7 @@ def _row_label(row: object) -> object:
 
 
 def _local_run(bundle: Path):
-    from lstm_core.bundles import LOCAL_LIMITS, load_bundle
+    from lstm_core.runs.bundle import LOCAL_LIMITS, load_bundle
 
     run = load_bundle(bundle, limits=LOCAL_LIMITS, rescore=False)  # the user's own; what is printed is computed here
     if not run.prepared.target_kind.forecasts_ahead:
@@ -373,8 +373,8 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
         check_fits_here(tune.largest_config(base, dims), len(dataset.frame))
     backend = None
     if args.ray is not None:  # a cluster that cannot be reached, or has no node for the costliest trial, says so now
-        from lstm_core.backends import backend_for
-        from lstm_core.limits import estimate_job_mb
+        from lstm_core.jobs.backends import backend_for
+        from lstm_core.jobs.limits import estimate_job_mb
 
         backend = backend_for(args.ray)
         backend.connect()  # in its driver process: a cluster that cannot be reached is one line here
@@ -409,7 +409,7 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
 def cmd_report(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.data import load_source
     from lstm_core.pipeline import Prepared
-    from lstm_core.report import panel
+    from lstm_core.runs.report import panel
 
     if not 1 <= args.seeds <= MAX_REPORT_SEEDS:
         raise LabError("err_cfg_range", name="seeds", value=args.seeds, low=1, high=MAX_REPORT_SEEDS)

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from lstm_core.config import Cell, RunConfig
-from lstm_core.cost import EVAL_BATCH_MAX, eval_chunk_samples
-from lstm_core.limits import JobLimits
+from lstm_core.jobs.cost import EVAL_BATCH_MAX, eval_chunk_samples
+from lstm_core.jobs.limits import JobLimits
 
 RNN_CLASSES: dict[Cell, type[nn.RNNBase]] = {Cell.LSTM: nn.LSTM, Cell.GRU: nn.GRU, Cell.RNN: nn.RNN}
 
@@ -60,7 +60,7 @@ def eval_chunk_for(model: nn.Module, window: int, eval_mb: float | None = None) 
 def predict(model: nn.Module, x: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
     """Model outputs for ``x [S, T, F]`` in evaluation mode, on the CPU: ``[S]``.
 
-    ``chunk`` samples at a time; by default as many as fit the evaluation memory budget (lstm_core.limits),
+    ``chunk`` samples at a time; by default as many as fit the evaluation memory budget (lstm_core.jobs.limits),
     since a large model's activations for 2048 windows at once can take gigabytes.
     """
     was_training = model.training

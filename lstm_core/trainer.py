@@ -16,7 +16,7 @@ from torch import nn
 from lstm_core.config import Optimizer, RunConfig
 from lstm_core.model import Forecaster, build_model, predict
 from lstm_core.pipeline import Prepared
-from lstm_core.record import EpochRecord, StopReason
+from lstm_core.runs.record import EpochRecord, StopReason
 
 EPOCH0_TRAIN_WINDOWS = 1024  # windows that score the untrained model's training loss (epoch 0)
 

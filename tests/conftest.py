@@ -69,7 +69,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def ray_backend() -> Iterator[object]:
     """One driver connected to the test cluster for the whole session."""
-    from lstm_core.backends import backend_for
+    from lstm_core.jobs.backends import backend_for
 
     backend = backend_for(need_ray())
     backend.connect()
@@ -80,7 +80,7 @@ def ray_backend() -> Iterator[object]:
 @pytest.fixture(params=["local", "ray"])
 def backend(request: pytest.FixtureRequest) -> object:
     """Each backend in turn: worker processes of this machine, and the Ray cluster that .ci/run starts."""
-    from lstm_core.backends import LocalBackend
+    from lstm_core.jobs.backends import LocalBackend
 
     return LocalBackend() if request.param == "local" else request.getfixturevalue("ray_backend")
 

@@ -1,4 +1,4 @@
-"""Tests of lstm_core.backends: the choice made in one place, nothing of Ray without LSTM_LAB_RAY_ADDRESS, and the
+"""Tests of lstm_core.jobs.backends: the choice made in one place, nothing of Ray without LSTM_LAB_RAY_ADDRESS, and the
 data a Ray job carries (its guarantees are tested where the jobs are: test_jobs, test_workers, test_tune)."""
 
 import json
@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lstm_core.backends import RAY_ADDRESS_ENV, BackendKind, LocalBackend, backend_for
-from lstm_core.workers import WorkerJob, WorkerPool
+from lstm_core.jobs.backends import RAY_ADDRESS_ENV, BackendKind, LocalBackend, backend_for
+from lstm_core.jobs.workers import WorkerJob, WorkerPool
 from tests.helpers import need_ray, tiny_frame, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +19,7 @@ import json, sys, time
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file("app.py", default_timeout=120).run()
 assert not at.exception, at.exception
-from lstm_core.jobs import default_manager
+from lstm_core.jobs.manager import default_manager
 from tests.helpers import TINY, tiny_frame
 manager = default_manager()
 job = manager.submit(tiny_frame(), "sine", TINY)
@@ -75,12 +75,12 @@ def test_a_ray_job_carries_its_data_by_content(ray_backend):
 
 WARM_THEN_A_JOB = """
 import json, sys
-from lstm_core.backends.ray_driver import _warm
+from lstm_core.jobs.backends.ray_driver import _warm
 _warm()
 warmed = set(sys.modules)
-import lstm_core.jobs
-from lstm_core.backends.local import PRELOAD
-print(json.dumps({"missing": [m for m in PRELOAD if m not in warmed and m != "lstm_core.jobs"],
+import lstm_core.jobs.manager
+from lstm_core.jobs.backends.local import PRELOAD
+print(json.dumps({"missing": [m for m in PRELOAD if m not in warmed and m != "lstm_core.jobs.manager"],
                   "job_imports": sorted(m for m in set(sys.modules) - warmed if not m.startswith("lstm_core"))}))
 """
 

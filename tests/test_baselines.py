@@ -11,11 +11,11 @@ import pytest
 from lstm_core import baselines
 from lstm_core.baselines import BASELINES, Baseline, FitOptions, baselines_for, register, unregister
 from lstm_core.baselines.base import ALL_TARGETS, repeat_steps
-from lstm_core.bundles import save_bundle
 from lstm_core.cli import main as cli_main
 from lstm_core.i18n import TABLE
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import train_run
+from lstm_core.runs.bundle import save_bundle
+from lstm_core.runs.run import train_run
 from lstm_core.targets import TARGETS, Target
 from tests.helpers import TINY, baseline_outputs, tiny_frame
 
@@ -92,8 +92,8 @@ def test_a_baseline_registered_once_reaches_the_verdict_the_forecast_page_and_th
 
 
 def test_a_bundle_naming_a_baseline_this_server_does_not_know_is_refused(toy_run, tmp_path):
-    from lstm_core.bundles import load_bundle
     from lstm_core.errors import LabError
+    from lstm_core.runs.bundle import load_bundle
 
     bundle = save_bundle(toy_run, tmp_path / "b")
     unregister("toy")

@@ -16,10 +16,10 @@ import pytest
 from browser import streamlit_server, wait_idle
 from playwright.sync_api import Page, expect
 
-from lstm_core.bundles import bundle_zip
 from lstm_core.i18n import t
-from lstm_core.runs import train_run
-from lstm_core.workspace import is_workspace_id
+from lstm_core.runs.bundle import bundle_zip
+from lstm_core.runs.run import train_run
+from lstm_core.store.workspace import is_workspace_id
 from tests.helpers import TINY, tiny_frame
 
 pytestmark = pytest.mark.browser

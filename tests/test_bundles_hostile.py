@@ -25,16 +25,16 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from lstm_core.bundle_schema import check_json_depth, parse_run_json
-from lstm_core.bundles import UPLOAD_LIMITS, bundle_members, bundle_zip, load_bundle, scored_windows
 from lstm_core.config import RunConfig
-from lstm_core.cost import scoring_macs
 from lstm_core.errors import LabError
 from lstm_core.evaluate import SCORED_SPLITS
+from lstm_core.jobs.cost import scoring_macs
 from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.record import EpochRecord, RunRecord, StopReason
-from lstm_core.runs import Run, train_run
+from lstm_core.runs.bundle import UPLOAD_LIMITS, bundle_members, bundle_zip, load_bundle, scored_windows
+from lstm_core.runs.record import EpochRecord, RunRecord, StopReason
+from lstm_core.runs.run import Run, train_run
+from lstm_core.runs.schema import check_json_depth, parse_run_json
 from tests.helpers import TINY, tiny_frame
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,7 +292,7 @@ import json, os, resource, sys, time, traceback
 from pathlib import Path
 import torch
 torch.set_num_threads(1)  # as app.py does: one core per visitor's work
-from lstm_core.bundles import load_bundle
+from lstm_core.runs.bundle import load_bundle
 from lstm_core.errors import LabError
 
 manifest = json.loads(Path(sys.argv[1]).read_text())
@@ -407,7 +407,7 @@ def test_depth_check_is_linear_on_a_megabyte_of_brackets():
 
 def test_a_folder_with_a_huge_run_json_is_cut_at_its_cap(run, tmp_path):
     """Folders have no size header: the stream itself is cut (a sparse 100 MB file, so no disk is used)."""
-    from lstm_core.bundles import save_bundle
+    from lstm_core.runs.bundle import save_bundle
 
     folder = save_bundle(run, tmp_path / "b")
     with open(folder / "run.json", "r+b") as file:
@@ -420,7 +420,7 @@ def test_a_folder_with_a_huge_run_json_is_cut_at_its_cap(run, tmp_path):
 def test_a_fifo_in_a_bundle_folder_is_not_read(run, tmp_path):
     import os
 
-    from lstm_core.bundles import save_bundle
+    from lstm_core.runs.bundle import save_bundle
 
     folder = save_bundle(run, tmp_path / "b")
     (folder / "data.csv").unlink()

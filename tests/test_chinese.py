@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.data import load_synthetic
 from lstm_core.i18n import TABLE
-from lstm_core.runs import train_run
+from lstm_core.runs.run import train_run
 
 PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/tune.py", "pages/gates.py", "pages/forecast.py",
          *(f"pages/learn.py#{tab}" for tab in range(5))]  # the Learn page runs its open tab only: each tab in turn

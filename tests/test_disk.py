@@ -1,4 +1,4 @@
-"""Tests of lstm_core.disk: the server-wide budget counts every file and folder in the blocks it occupies, keeps each
+"""Tests of lstm_core.store.disk: the server-wide budget counts every file and folder in the blocks it occupies, keeps each
 client address to its share, expires tombstones, then idle workspaces and old journals least recently used first (never
 one in use), then the oldest downloads, removes what has outlived its use, and sweeps what a crash mid-save left.
 
@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from lstm_core import disk
 from lstm_core.data.sources import cache_dir
-from lstm_core.disk import (
+from lstm_core.errors import LabError
+from lstm_core.runs.run import Run, train_run
+from lstm_core.store import disk
+from lstm_core.store.disk import (
     DEFAULT_DATA_MB,
     EXPIRED_FILE,
     IN_USE_GRACE_S,
@@ -35,9 +37,7 @@ from lstm_core.disk import (
     touch,
     tree_bytes,
 )
-from lstm_core.errors import LabError
-from lstm_core.runs import Run, train_run
-from lstm_core.workspace import DatasetKept, Workspace, data_dir, new_workspace_id
+from lstm_core.store.workspace import DatasetKept, Workspace, data_dir, new_workspace_id
 from tests.helpers import TINY, copy_of, tiny_frame
 
 NOW_NS = 2_000_000_000 * 10**9  # a fixed "now" (2033): recorded uses below are seconds before it
@@ -365,7 +365,7 @@ def test_an_address_over_its_share_expires_its_own_idle_workspaces_first(run, mo
 
 
 def test_a_large_upload_is_kept_with_the_first_run_trained_on_it():
-    from lstm_core.runs import train_run as train
+    from lstm_core.runs.run import train_run as train
 
     ds = big_dataset(seed=2)
     ws = Workspace.open(new_workspace_id(), 10)

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from lstm_core import forecast
-from lstm_core.bundles import load_bundle
 from lstm_core.errors import LabError
 from lstm_core.evaluate import model_outputs
 from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import train_run
+from lstm_core.runs.bundle import load_bundle
+from lstm_core.runs.run import train_run
 from tests.helpers import TINY, baseline_outputs, outputs_of, tiny_frame
 
 OLD_BUNDLE = Path(__file__).parent / "fixtures" / "bundle_before_steps"  # saved by the code before `steps` existed
@@ -215,8 +215,8 @@ def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
 
 
 def test_refit_cost_counts_the_samples_each_refit_trains_on():
-    from lstm_core.cost import training_macs
     from lstm_core.forecast.refit import refit_macs
+    from lstm_core.jobs.cost import training_macs
 
     config = TINY.with_(steps=2, horizon=1)
     prepared = Prepared(tiny_frame(n_days=400), config)
@@ -300,8 +300,8 @@ def test_the_coverage_interval_is_as_wide_as_the_dependence_between_origins_make
 
 
 def test_a_forecast_reports_how_its_intervals_covered_the_test_period(tmp_path, capsys):
-    from lstm_core.bundles import save_bundle
     from lstm_core.cli import main
+    from lstm_core.runs.bundle import save_bundle
 
     run = train_run(tiny_frame(n_days=400), "sine", TINY.with_(steps=2, epochs=1))
     assert main(["forecast", "--bundle", str(save_bundle(run, tmp_path / "b"))]) == 0

@@ -15,7 +15,7 @@ from lstm_core.plots.forecast import (
     forecast_figure,
     step_error_figure,
 )
-from lstm_core.runs import train_run
+from lstm_core.runs.run import train_run
 from tests.helpers import TINY, tiny_frame
 
 PAGE = "pages/forecast.py"

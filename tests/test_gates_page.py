@@ -12,13 +12,13 @@ import torch
 from conftest import make_prices, to_csv_bytes
 from streamlit.testing.v1 import AppTest
 
-from lstm_core.bundles import save_bundle
 from lstm_core.data import load_csv
 from lstm_core.gates import UnitOrder
 from lstm_core.i18n import t
 from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import train_run
+from lstm_core.runs.bundle import save_bundle
+from lstm_core.runs.run import train_run
 from tests.helpers import TINY, plotly_array, tiny_frame
 from ui.gates import UNTRAINED_PREVIEW, _fresh, predicted_test_prices
 

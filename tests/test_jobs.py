@@ -1,4 +1,4 @@
-"""Tests of lstm_core.jobs: training in worker processes, the cap and its queue, stop, cancel, crashes, reproducibility;
+"""Tests of lstm_core.jobs.manager: training in worker processes, the cap and its queue, stop, cancel, crashes, reproducibility;
 the tests that take a ``backend`` run on this machine's worker processes and on the Ray cluster .ci/run starts."""
 
 import contextlib
@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from lstm_core.errors import LabError
-from lstm_core.jobs import (
+from lstm_core.jobs.limits import JobLimits, estimate_job_mb
+from lstm_core.jobs.manager import (
     EVAL_GRACE_FACTOR,
     RATE_MIN_BATCHES,
     JobManager,
@@ -21,13 +22,12 @@ from lstm_core.jobs import (
     format_seconds,
     train_task,
 )
-from lstm_core.limits import JobLimits, estimate_job_mb
+from lstm_core.jobs.workers import BackendKind, JobStatus, KillReason, WorkerPool, describe_exit
 from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import train_run
+from lstm_core.runs.run import train_run
+from lstm_core.runs.weights import from_bytes
 from lstm_core.trainer import Trainer
-from lstm_core.weights import from_bytes
-from lstm_core.workers import BackendKind, JobStatus, KillReason, WorkerPool, describe_exit
 from tests.helpers import TINY, tiny_frame, wait_for
 
 
@@ -234,7 +234,7 @@ SIZES = [(250, 128, 1024), (250, 512, 1024), (500, 512, 4096)]  # (window, hidde
 
 def test_a_job_no_node_of_the_cluster_can_hold_is_refused_before_it_starts(ray_backend):
     """The server's own budget allows it; the cluster's largest node (1.5 GB in .ci/run's) does not."""
-    from lstm_core.backends.ray import WORKER_EXTRA_MB
+    from lstm_core.jobs.backends.ray import WORKER_EXTRA_MB
 
     largest_mb = max(node["memory"] for node in ray_backend.nodes() if node.get("CPU")) / 2**20
     manager = JobManager(max_running=1, limits=JobLimits(max_job_mb=100_000), backend=ray_backend)

@@ -1,4 +1,4 @@
-"""Tests of lstm_core.limits: the memory estimate against a real worker's peak, refusals, evaluation chunks, time limit."""
+"""Tests of lstm_core.jobs.limits: the memory estimate against a real worker's peak, refusals, evaluation chunks, time limit."""
 
 import time
 
@@ -8,8 +8,7 @@ import torch
 from lstm_core.config import FEATURES, Feature, RunConfig
 from lstm_core.data import load_sample
 from lstm_core.errors import LabError
-from lstm_core.jobs import JobManager
-from lstm_core.limits import (
+from lstm_core.jobs.limits import (
     DEFAULT_MAX_JOB_MB,
     JobLimits,
     check_job_fits,
@@ -18,6 +17,7 @@ from lstm_core.limits import (
     memory_estimate,
     n_parameters,
 )
+from lstm_core.jobs.manager import JobManager
 from lstm_core.model import build_model, predict
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import StopReason, Trainer

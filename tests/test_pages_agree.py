@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lstm_core.bundles import save_bundle
 from lstm_core.cli import main
 from lstm_core.config import RunConfig
 from lstm_core.data import load_sample
 from lstm_core.judgement import Outcome
-from lstm_core.runs import train_run
+from lstm_core.runs.bundle import save_bundle
+from lstm_core.runs.run import train_run
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("pages/train.py", "pages/forecast.py", "pages/gates.py")
@@ -64,7 +64,7 @@ def test_one_epoch_on_msft_learned_nothing_on_every_page_and_in_the_json(tmp_pat
     out = tmp_path / "one"
     trained = cli_json(capsys, "train", "--data", "sample:MSFT", "--epochs", "1", "--out", str(out))
     assert trained["judgement"]["outcome"] == "learned_nothing"
-    from lstm_core.bundles import LOCAL_LIMITS, load_bundle
+    from lstm_core.runs.bundle import LOCAL_LIMITS, load_bundle
 
     run = load_bundle(out, limits=LOCAL_LIMITS, rescore=False)
     assert run.judgement().outcome == Outcome.LEARNED_NOTHING

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lstm_core.plots.train import change_figure, loss_figure
-from lstm_core.record import EpochRecord
+from lstm_core.runs.record import EpochRecord
 
 LOSS_LABELS = {"train": "Training loss", "val": "Validation loss", "batch": "Batch loss", "epoch": "epoch", "loss": "MSE"}
 CHANGE_LABELS = {"model": "Model", "actual_change": "Actual change", "predicted_change": "Predicted change",

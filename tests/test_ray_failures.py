@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 
-from lstm_core.backends import LocalBackend
-from lstm_core.backends.ray import RayBackend
-from lstm_core.jobs import JobManager
+from lstm_core.jobs.backends import LocalBackend
+from lstm_core.jobs.backends.ray import RayBackend
+from lstm_core.jobs.manager import JobManager
 from tests.agent import AGENT_ARGS, AgentSession
 from tests.browser import streamlit_server
 from tests.helpers import TINY, need_ray, tiny_frame, wait_for

@@ -1,4 +1,4 @@
-"""Tests of lstm_core.runs and lstm_core.bundles: training a run, and the bundle round trip with its refusals.
+"""Tests of lstm_core.runs.run and lstm_core.runs.bundle: training a run, and the bundle round trip with its refusals.
 
 Hostile bundles (bombs, huge or deep run.json, bad fields) with their memory and time are in test_bundles_hostile.py.
 """
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_core import runs
-from lstm_core.bundles import LOCAL_LIMITS, bundle_members, bundle_zip, load_bundle, save_bundle
 from lstm_core.errors import LabError
-from lstm_core.runs import train_run
+from lstm_core.runs import run as runs
+from lstm_core.runs.bundle import LOCAL_LIMITS, bundle_members, bundle_zip, load_bundle, save_bundle
+from lstm_core.runs.run import train_run
 from tests.helpers import TINY, tiny_frame
 
 
@@ -142,7 +142,7 @@ def test_undefined_scores_are_written_as_null_and_read_back(run):
 
 
 def test_stop_reason_is_read_back_as_the_enum(run):
-    from lstm_core.record import StopReason
+    from lstm_core.runs.record import StopReason
 
     loaded = load_bundle(bundle_zip(run))
     assert loaded.stop_reason is StopReason(run.stop_reason)

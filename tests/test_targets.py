@@ -13,7 +13,7 @@ from lstm_core.data import load_sample
 from lstm_core.features import VOL_FLOOR
 from lstm_core.judgement import Outcome, format_p, format_percent
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import train_run
+from lstm_core.runs.run import train_run
 from tests.helpers import baseline_outputs
 
 

@@ -14,7 +14,6 @@ import pytest
 import torch
 
 from lstm_core.baselines import baselines_for
-from lstm_core.bundles import UPLOAD_LIMITS, bundle_members, load_bundle, parse_data_csv
 from lstm_core.config import RunConfig
 from lstm_core.data import TASK_BOUNDS, TaskKind, TaskSpec, load_sample, load_source, load_task
 from lstm_core.data.tasks import PULSE_P, generate
@@ -23,7 +22,8 @@ from lstm_core.features import Feature
 from lstm_core.gates import HOLDS_AT, OPENS_BY, Role, extract_gates, read_task_units
 from lstm_core.gates.roles import task_sequences
 from lstm_core.pipeline import Prepared
-from lstm_core.runs import train_run
+from lstm_core.runs.bundle import UPLOAD_LIMITS, bundle_members, load_bundle, parse_data_csv
+from lstm_core.runs.run import train_run
 from lstm_core.targets import Target
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from lstm_core.config import RunConfig
 from lstm_core.data import TaskKind, load_sample, load_task
 from lstm_core.i18n import t
-from lstm_core.runs import train_run
+from lstm_core.runs.run import train_run
 from tests.helpers import plotly_array
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
 from lstm_core.data import load_csv
-from lstm_core.runs import train_run
+from lstm_core.runs.run import train_run
 from tests.conftest import ROOT
 from tests.helpers import TINY
 from ui.text import Markdown, plain

@@ -161,7 +161,7 @@ def test_a_second_tab_of_the_workspace_shows_its_running_job_and_a_second_start_
 
 
 def test_a_run_that_never_finished_is_said_once_after_a_restart():
-    from lstm_core.workspace import Workspace, new_workspace_id
+    from lstm_core.store.workspace import Workspace, new_workspace_id
 
     ws_id = new_workspace_id()
     Workspace.open(ws_id, 10).note_training("2026-12-06T09:30")  # then the server died

@@ -20,7 +20,7 @@ from lstm_core import tune
 from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.data import load_source
 from lstm_core.errors import LabError
-from lstm_core.runs import train_run
+from lstm_core.runs.run import train_run
 from tests.helpers import TINY, need_pg, need_ray, tiny_frame
 
 ROOT = Path(__file__).resolve().parent.parent

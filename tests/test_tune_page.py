@@ -94,7 +94,7 @@ def test_a_finished_study_in_chinese_shows_no_english(open_app, tmp_path, monkey
 
 def test_the_form_reads_its_bounds_and_first_ranges_from_the_tables(open_app, tmp_path, monkeypatch):
     from lstm_core.config import SETTINGS
-    from lstm_core.jobs import default_manager
+    from lstm_core.jobs.manager import default_manager
 
     monkeypatch.setenv(STORAGE_ENV, str(tmp_path / "studies.journal"))
     at = open_app("pages/tune.py")
@@ -187,7 +187,7 @@ def title(pid):
         return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\\0")[0].decode()
     except OSError:
         return ""
-from lstm_core.jobs import default_manager
+from lstm_core.jobs.manager import default_manager
 print(json.dumps({"kind": default_manager().backend.kind, "errors": [job.error for job in jobs],
                   "ray_workers": sorted({title(job.pid).startswith("ray::") for job in jobs}),
                   "trials": {k: v for k, v in tune.summary(tune.load_study(spec.storage, spec.study)).items()
@@ -204,7 +204,7 @@ def test_on_a_ray_cluster_the_tune_pages_workers_run_there(tmp_path):
     import sys
     from pathlib import Path
 
-    from lstm_core.backends import RAY_ADDRESS_ENV
+    from lstm_core.jobs.backends import RAY_ADDRESS_ENV
     from tests.helpers import need_ray
 
     env = {**os.environ, RAY_ADDRESS_ENV: need_ray(), STORAGE_ENV: str(tmp_path / "studies.journal"),

@@ -1,4 +1,4 @@
-"""Tests of lstm_core.workers: the generic runner: a task in its own process, its events, its errors, its settings."""
+"""Tests of lstm_core.jobs.workers: the generic runner: a task in its own process, its events, its errors, its settings."""
 
 import os
 import pickle
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lstm_core.backends.local import LocalBackend
 from lstm_core.errors import LabError
 from lstm_core.i18n import TABLE
-from lstm_core.workers import (
+from lstm_core.jobs.backends.local import LocalBackend
+from lstm_core.jobs.workers import (
     BackendKind,
     Event,
     Failure,
@@ -109,9 +109,9 @@ def test_a_worker_does_not_rerun_the_servers_main_script(tmp_path):
         "import sys, time\n"
         f"open({str(marker)!r}, 'a').write('imported\\n')\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from lstm_core.backends.local import LocalBackend\n"
-        "from lstm_core.workers import WorkerJob, WorkerPool\n"
-        "from lstm_core.limits import n_parameters as task\n"  # any importable function: the job fails, that is fine
+        "from lstm_core.jobs.backends.local import LocalBackend\n"
+        "from lstm_core.jobs.workers import WorkerJob, WorkerPool\n"
+        "from lstm_core.jobs.limits import n_parameters as task\n"  # any importable function: the job fails, that is fine
         "if __name__ == '__main__':\n"
         "    job = WorkerPool(LocalBackend(), 1).start(WorkerJob(task=task))\n"
         "    while not job.finished:\n"

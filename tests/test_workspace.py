@@ -1,4 +1,4 @@
-"""Tests of lstm_core.workspace and the app around it: runs on disk under an unguessable id from the URL.
+"""Tests of lstm_core.store.workspace and the app around it: runs on disk under an unguessable id from the URL.
 
 Every test has its own LSTM_LAB_DATA (conftest's isolated_cache), so "a server restart" is a new Workspace
 object or a new AppTest on the same folder.
@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lstm_core import bundles
-from lstm_core.bundles import bundle_zip, save_bundle
 from lstm_core.data import load_synthetic
-from lstm_core.disk import OWNER_FILE, USED_FILE, expire
 from lstm_core.errors import LabError
 from lstm_core.i18n import t
-from lstm_core.runs import Run, train_run
-from lstm_core.workspace import (
+from lstm_core.runs import bundle as bundles
+from lstm_core.runs.bundle import bundle_zip, save_bundle
+from lstm_core.runs.run import Run, train_run
+from lstm_core.store.disk import OWNER_FILE, USED_FILE, expire
+from lstm_core.store.workspace import (
     DEFAULT_WORKSPACE_MB,
     SEQUENCE_FILE,
     Workspace,
@@ -108,7 +108,7 @@ def test_an_issued_id_reopens_the_same_runs_after_a_restart(run):
     ws = workspace()
     ws.save(copy_of(run, "first"))
     ws.save(copy_of(run, "second"))
-    script = ("from lstm_core.workspace import Workspace, issued_here\n"
+    script = ("from lstm_core.store.workspace import Workspace, issued_here\n"
               f"print(issued_here({ws.id!r}), Workspace.open({ws.id!r}, 10).run_ids())\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "LSTM_LAB_DATA": str(data_dir())})  # a new process, the same data dir
@@ -488,7 +488,7 @@ def test_a_sample_is_kept_by_name_and_a_workspace_without_a_dataset_shows_its_ne
 
 def test_a_damaged_or_oversized_dataset_is_a_sentence(monkeypatch):
     from lstm_core.data import load_csv
-    from lstm_core.workspace import DATASET_DIR
+    from lstm_core.store.workspace import DATASET_DIR
     from tests.conftest import make_prices, to_csv_bytes
 
     ws = workspace()

@@ -29,7 +29,7 @@ from lstm_core.plots.forecast import (
     step_error_figure,
 )
 from lstm_core.plots.locale import localize_dates
-from lstm_core.runs import Run
+from lstm_core.runs.run import Run
 from ui.results import forecaster_label, verdict_lead_ui
 from ui.runs import run_label, runs, selected_run
 from ui.session import kept

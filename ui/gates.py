@@ -38,7 +38,7 @@ from lstm_core.plots.gates import (
     unit_lines_figure,
 )
 from lstm_core.plots.saturation import saturation_figure
-from lstm_core.runs import Run
+from lstm_core.runs.run import Run
 from ui.loaders import dataset, dataset_label
 from ui.results import position_label, verdict_lead_ui
 from ui.runs import run_label, runs, selected_run

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lstm_core import data
-from lstm_core.disk import DiskBudget
 from lstm_core.errors import LabError
+from lstm_core.store.disk import DiskBudget
 from ui.session import session
 from ui.text import lang
 from ui.workspace import keep_dataset, workspace_dataset

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lstm_core.bundles import bundle_zip
 from lstm_core.config import SETTINGS
 from lstm_core.evaluate import MODEL
 from lstm_core.judgement import Judgement, Outcome, forecaster_names, format_p
@@ -17,8 +16,9 @@ from lstm_core.plots.train import (
     prediction_figure,
     residual_figure,
 )
-from lstm_core.record import StopReason
-from lstm_core.runs import Run
+from lstm_core.runs.bundle import bundle_zip
+from lstm_core.runs.record import StopReason
+from lstm_core.runs.run import Run
 from ui.loaders import dataset_label
 from ui.settings import value_label
 from ui.text import lang, tr

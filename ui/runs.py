@@ -12,8 +12,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.jobs import JobStatus, JobTicket, default_manager
-from lstm_core.runs import Run
+from lstm_core.jobs.manager import JobStatus, JobTicket, default_manager
+from lstm_core.runs.run import Run
 from lstm_core.server_settings import setting
 from ui.loaders import dataset, dataset_label
 from ui.session import session

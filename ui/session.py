@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from lstm_core.config import RunConfig
     from lstm_core.data import Dataset
     from lstm_core.errors import LabError
-    from lstm_core.jobs import JobTicket
-    from lstm_core.runs import Run
+    from lstm_core.jobs.manager import JobTicket
+    from lstm_core.runs.run import Run
+    from lstm_core.store.workspace import Workspace
     from lstm_core.tune import TuneSpec, TuneWorkerJob
-    from lstm_core.workspace import Workspace
 
 T = TypeVar("T")
 

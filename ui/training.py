@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lstm_core.bundles import LOCAL_LIMITS, load_bundle
 from lstm_core.errors import LabError
-from lstm_core.jobs import JobStatus, JobTicket, Progress, default_manager, format_seconds
+from lstm_core.jobs.manager import JobStatus, JobTicket, Progress, default_manager, format_seconds
+from lstm_core.jobs.workers import BackendKind
 from lstm_core.judgement import format_percent
 from lstm_core.plots.train import loss_figure
-from lstm_core.workers import BackendKind
-from lstm_core.workspace import is_local, local_bundles
+from lstm_core.runs.bundle import LOCAL_LIMITS, load_bundle
+from lstm_core.store.workspace import is_local, local_bundles
 from ui.loaders import dataset_label
 from ui.results import compare_ui
 from ui.runs import add_run, collect_finished_job, run_label, runs, selected_run

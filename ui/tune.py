@@ -12,8 +12,8 @@ from optuna.trial import TrialState
 from lstm_core import tune
 from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.errors import LabError
-from lstm_core.jobs import JobStatus, default_manager
-from lstm_core.limits import check_job_fits
+from lstm_core.jobs.limits import check_job_fits
+from lstm_core.jobs.manager import JobStatus, default_manager
 from lstm_core.pipeline import Prepared
 from lstm_core.plots.tune import (
     MIN_IMPORTANCE_TRIALS,

@@ -13,10 +13,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lstm_core.data import Dataset
 from lstm_core.data.sources import cache_dir
-from lstm_core.disk import MAINTAIN_EVERY_S, DiskBudget, Swept, sweep_leftovers
 from lstm_core.errors import LabError
-from lstm_core.runs import Run
-from lstm_core.workspace import (
+from lstm_core.runs.run import Run
+from lstm_core.store.disk import MAINTAIN_EVERY_S, DiskBudget, Swept, sweep_leftovers
+from lstm_core.store.workspace import (
     DATASET_ALLOWANCE_BYTES,
     DatasetKept,
     Workspace,

@@ -10,17 +10,17 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from lstm_core.backends.local import LocalBackend
 from lstm_core.errors import LabError
-from lstm_core.limits import JobLimits, estimate_job_mb
+from lstm_core.jobs.backends.local import LocalBackend
+from lstm_core.jobs.limits import JobLimits, estimate_job_mb
+from lstm_core.jobs.workers import Backend, Channel, StopFlag, WorkerJob, WorkerPool, WorkerSettings
 from lstm_core.tune.space import largest_config
 from lstm_core.tune.storage import journal_path, storage_file
 from lstm_core.tune.study import TrialEvent, TuneSpec, run_trials
-from lstm_core.workers import Backend, Channel, StopFlag, WorkerJob, WorkerPool, WorkerSettings
 
 
 def tune_task(spec: TuneSpec, frame: pd.DataFrame | None = None, *, channel: Channel, stop: StopFlag) -> int:
-    """A worker process's body (lstm_core.workers): run trials on ``frame`` (default: load ``spec.data``), reporting
+    """A worker process's body (lstm_core.jobs.workers): run trials on ``frame`` (default: load ``spec.data``), reporting
     each as a ``TrialEvent``.
 
     The study was made before its workers start; a worker that cannot find its file (a journal, or SQLite) runs on a

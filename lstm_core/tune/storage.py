@@ -40,7 +40,7 @@ def default_journal(study: str) -> Path:
     ``<data dir>/tune/<the name's letters and digits>-<8 hex digits of its hash>.journal``: readable, and two names
     that slug alike ("a b", "a-b") still get files of their own.
     """
-    from lstm_core.workspace import data_dir
+    from lstm_core.store.workspace import data_dir
 
     slug = re.sub(r"[^A-Za-z0-9]+", "-", study).strip("-")[:40] or "study"
     digest = hashlib.sha256(study.encode("utf-8")).hexdigest()[:8]

@@ -22,6 +22,7 @@ from lstm_core.bounds import Bound
 from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.errors import LabError
+from lstm_core.jobs.workers import StopFlag
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import Trainer
 from lstm_core.tune.space import Dim, search_text, suggest_config
@@ -34,7 +35,6 @@ from lstm_core.tune.storage import (
     open_storage,
     unreachable,
 )
-from lstm_core.workers import StopFlag
 
 WAIT_POLL_S = 0.5  # a worker with nothing to start (the budget is taken by running trials) looks again this often
 

@@ -14,7 +14,7 @@ from lstm_core.config import RunConfig
 from lstm_core.data import Dataset
 from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL
-from lstm_core.runs import Run, train_run
+from lstm_core.runs.run import Run, train_run
 
 SCORES = ("rmse", "mae", "qlike", "dm_p", "dm_p_holm", "val_rmse")
 

@@ -1,5 +1,5 @@
 """Jobs in worker processes: a cap on how many run at once, a visible FIFO queue, and a server that only starts,
-watches and stops them; where the worker runs is the backend's business (lstm_core.backends).
+watches and stops them; where the worker runs is the backend's business (lstm_core.jobs.backends).
 
 A job is generic: a picklable task function, its arguments, and the events it reports while it runs. The task runs
 as ``task(*args, channel=..., stop=...)`` in a worker process (``run_task``: a forkserver child on this machine, or a
@@ -155,7 +155,7 @@ def settle_worker(settings: WorkerSettings, reused: bool = False) -> Callable[[]
             os.nice(wanted - current)  # on Linux this thread's alone: a task in a thread of its own lowers only itself
     import torch  # preloaded by the forkserver (or by the Ray worker's previous task): no import cost here
 
-    from lstm_core.memory import tune_malloc
+    from lstm_core.jobs.memory import tune_malloc
 
     torch.set_num_threads(settings.torch_threads)
     tune_malloc()  # big training buffers stay in the heap instead of page-faulting back at every step
@@ -224,7 +224,7 @@ def run_task(task: Callable[..., Any], args: tuple, channel: Channel, stop: Stop
     finally:
         lift_cap()
         if reused:  # the process waits for its next job: what this one freed goes back to the node
-            from lstm_core.memory import release_heap
+            from lstm_core.jobs.memory import release_heap
 
             gc.collect()
             release_heap()
@@ -258,7 +258,7 @@ class Execution(Protocol):
 
 
 class Backend(Protocol):
-    """Where a pool's jobs run (lstm_core.backends): it launches one job's worker and knows its own capacity."""
+    """Where a pool's jobs run (lstm_core.jobs.backends): it launches one job's worker and knows its own capacity."""
 
     kind: BackendKind
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lstm_core.config import RunConfig
-from lstm_core.cost import MB, eval_bytes_per_unit, eval_chunk_samples, n_parameters, train_bytes_per_unit
 from lstm_core.errors import LabError
+from lstm_core.jobs.cost import MB, eval_bytes_per_unit, eval_chunk_samples, n_parameters, train_bytes_per_unit
 from lstm_core.server_settings import setting, spec
 from lstm_core.targets import target_of
 
@@ -107,7 +107,7 @@ def check_job_fits(config: RunConfig, n_rows: int, limits: JobLimits | None = No
 def check_fits_here(config: RunConfig, n_rows: int) -> MemoryEstimate:
     """The command line's check: the estimate, or LabError when it is more than this machine has free now (the
     command's ``--ignore-estimate`` skips this)."""
-    from lstm_core.memory import available_mb
+    from lstm_core.jobs.memory import available_mb
 
     estimate = memory_estimate(config, n_rows)
     free_mb = available_mb()

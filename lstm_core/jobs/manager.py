@@ -1,9 +1,9 @@
-"""Training jobs: each trains in a worker process (lstm_core.workers: on this machine, or on a Ray cluster) and
+"""Training jobs: each trains in a worker process (lstm_core.jobs.workers: on this machine, or on a Ray cluster) and
 streams progress back for the live chart.
 
 The worker runs ``train_task``, which is ``train_run`` with its progress sent as ``TrainTick`` messages; it returns
 the run as a ``SavedRun`` (record and safetensors bytes), which the server turns into a ``Run`` with ``Run.restore``,
-as it does a bundle. Limits are checked before anything starts (lstm_core.limits).
+as it does a bundle. Limits are checked before anything starts (lstm_core.jobs.limits).
 """
 
 from __future__ import annotations
@@ -17,18 +17,13 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from lstm_core.backends import backend_for, ray_address
-from lstm_core.backends.local import LocalBackend
 from lstm_core.config import RunConfig
 from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.errors import LabError
-from lstm_core.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk
-from lstm_core.pipeline import Prepared
-from lstm_core.record import EpochRecord, StopReason
-from lstm_core.runs import Checkpoint, Run, SavedRun, finish_run, train_run
-from lstm_core.server_settings import setting, spec
-from lstm_core.trainer import Trainer, TrainTick
-from lstm_core.workers import (
+from lstm_core.jobs.backends import backend_for, ray_address
+from lstm_core.jobs.backends.local import LocalBackend
+from lstm_core.jobs.limits import JobLimits, MemoryEstimate, check_job_fits, eval_chunk
+from lstm_core.jobs.workers import (
     TIME_LIMIT_KILL_S,
     Backend,
     Channel,
@@ -39,6 +34,11 @@ from lstm_core.workers import (
     WorkerPool,
     WorkerSettings,
 )
+from lstm_core.pipeline import Prepared
+from lstm_core.runs.record import EpochRecord, StopReason
+from lstm_core.runs.run import Checkpoint, Run, SavedRun, finish_run, train_run
+from lstm_core.server_settings import setting, spec
+from lstm_core.trainer import Trainer, TrainTick
 
 __all__ = ["JobManager", "JobStatus", "JobTicket", "Progress", "TrainTick", "TrainingJob", "default_manager",
            "format_seconds"]

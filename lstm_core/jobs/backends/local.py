@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_core.errors import LabError
-from lstm_core.workers import (
+from lstm_core.jobs.workers import (
     JOIN_S,
     BackendKind,
     Channel,
@@ -37,7 +37,7 @@ PROCESS_PREFIX = "lstm-lab-job"
 # imported once by the forkserver, so that every worker forked from it starts with them loaded and shares their pages;
 # torch.optim imports torch._dynamo when an optimizer is built: 2.5 s and 70 MB that each worker would pay again
 # arch (and the scipy.stats it imports, 2-3 s) fits every volatility run's GARCH baseline
-PRELOAD = ("torch", "torch._dynamo", "lstm_core.jobs", "arch.univariate")
+PRELOAD = ("torch", "torch._dynamo", "lstm_core.jobs.manager", "arch.univariate")
 
 _context: multiprocessing.context.BaseContext | None = None
 _context_lock = threading.Lock()
@@ -66,7 +66,7 @@ def _put_package_on_forkserver_path() -> None:
     path (the working directory, site-packages, PYTHONPATH) holds; a failed preload is silent, and every worker
     would then import lstm_core itself. The forkserver reads PYTHONPATH when it starts.
     """
-    root = str(Path(__file__).resolve().parents[2])  # the folder that holds lstm_core
+    root = str(Path(__file__).resolve().parents[3])  # the folder that holds lstm_core
     if os.path.realpath(os.getcwd()) == os.path.realpath(root):
         return
     current = os.environ.get("PYTHONPATH", "")

@@ -2,7 +2,7 @@
 
 Ray ends a driver process that loses its cluster's head for a minute ("Failed to connect to GCS within 60 seconds"),
 and a refused token or a hung head blocks it for as long. So the server never connects itself: it starts this process
-(``driver_main``) and talks to it through a pipe (lstm_core.backends.ray_wire); when the cluster goes, this process goes
+(``driver_main``) and talks to it through a pipe (lstm_core.jobs.backends.ray_wire); when the cluster goes, this process goes
 (Ray kills its tasks with it) and the server carries on. Every HEARTBEAT_S the driver reads the cluster's live nodes and
 tells the server, which knows from the silence when the head has stopped answering; a job whose node has died is ended
 here with a sentence naming its host, rather than left to train unseen.
@@ -30,7 +30,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from lstm_core.backends.ray_wire import (
+from lstm_core.errors import LabError
+from lstm_core.jobs.backends.ray_wire import (
     Action,
     Answer,
     Ask,
@@ -46,11 +47,10 @@ from lstm_core.backends.ray_wire import (
     Node,
     Question,
 )
-from lstm_core.errors import LabError
+from lstm_core.jobs.workers import Channel, Failure, Message, Result, Started, WorkerSettings, run_task
 from lstm_core.server_settings import as_set
-from lstm_core.workers import Channel, Failure, Message, Result, Started, WorkerSettings, run_task
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # lstm_core: what every node runs, sent with the connection
+PACKAGE_DIR = Path(__file__).resolve().parents[2]  # lstm_core: what every node runs, sent with the connection
 # settings that a worker reads from its environment; a cluster's workers have the node's environment, not the
 # server's, so these go with the connection
 FORWARDED = ("max_job_mb", "max_job_s", "tune_heartbeat_s")  # the settings a job on the cluster reads
@@ -214,11 +214,11 @@ def _job_in_ray(payload: bytes, settings: WorkerSettings, stops: Any, key: str, 
 def _warm() -> str:
     """Import what a job needs (what the local forkserver preloads), once per worker process, so the first job placed
     on it starts at once. Written out, not looped over names: lstm_core imports nothing from a string, and
-    lstm_core.jobs (which imports this module's package) is left to the job's own unpickling, a few ms."""
+    lstm_core.jobs.manager (which imports this module's package) is left to the job's own unpickling, a few ms."""
     import arch.univariate  # noqa: F401
     import torch._dynamo  # noqa: F401
 
-    import lstm_core.runs  # noqa: F401  (with lstm_core.trainer, what lstm_core.jobs imports that takes time)
+    import lstm_core.runs.run  # noqa: F401  (with lstm_core.trainer, what lstm_core.jobs.manager imports that takes time)
     import lstm_core.trainer  # noqa: F401
 
     return socket.gethostname()

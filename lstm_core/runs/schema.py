@@ -20,7 +20,7 @@ from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL, UNTRAINED
 from lstm_core.pipeline import Scaler
-from lstm_core.record import BUNDLE_VERSION, JSON_KEYS, EpochRecord, RunRecord, StopReason
+from lstm_core.runs.record import BUNDLE_VERSION, JSON_KEYS, EpochRecord, RunRecord, StopReason
 from lstm_core.targets import target_of
 
 BUNDLE_FILES = ("run.json", "weights.safetensors", "initial.safetensors", "data.csv")

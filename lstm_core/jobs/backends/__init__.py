@@ -1,16 +1,16 @@
 """Where jobs run: worker processes of this machine (the default), or tasks on a Ray cluster, chosen in one place.
 
 ``LSTM_LAB_RAY_ADDRESS`` (a running cluster's ``host:port``) chooses Ray. The server never imports Ray itself: a driver
-process of its own holds the connection (lstm_core.backends.ray), and without the address there is none.
-Both backends serve the same ``WorkerPool`` (lstm_core.workers): its queue, cap, Stop, owner check and time limit
+process of its own holds the connection (lstm_core.jobs.backends.ray), and without the address there is none.
+Both backends serve the same ``WorkerPool`` (lstm_core.jobs.workers): its queue, cap, Stop, owner check and time limit
 hold wherever the worker runs.
 """
 
 from __future__ import annotations
 
-from lstm_core.backends.local import LocalBackend
+from lstm_core.jobs.backends.local import LocalBackend
+from lstm_core.jobs.workers import Backend, BackendKind
 from lstm_core.server_settings import setting, spec
-from lstm_core.workers import Backend, BackendKind
 
 RAY_ADDRESS_ENV = spec("ray_address").env
 
@@ -30,6 +30,6 @@ def backend_for(address: str | None, local_fallback: bool = False) -> Backend:
     """
     if address is None:
         return LocalBackend()
-    from lstm_core.backends.ray import RayBackend
+    from lstm_core.jobs.backends.ray import RayBackend
 
     return RayBackend(address, fallback=LocalBackend() if local_fallback else None)

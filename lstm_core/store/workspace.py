@@ -13,7 +13,7 @@ deletes the oldest. It also keeps the dataset its visitor last loaded, in ``.dat
 restart shows the data the runs were trained on: a file of up to DATASET_ALLOWANCE_BYTES at once, a larger one only
 once a run is trained on it (the run's own ``data.csv`` then serves; until then it stays in the tab), so that uploads
 alone cannot fill the server. All workspaces share the server's disk budget, and those made from one client address
-their share of it (``lstm_core.disk``): a workspace records a keyed tag of the address that made it, never the
+their share of it (``lstm_core.store.disk``): a workspace records a keyed tag of the address that made it, never the
 address.
 
 Local mode (``LSTM_LAB_LOCAL=1``, for someone running the app on their own computer) also lets the app open
@@ -39,15 +39,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from lstm_core import disk
-from lstm_core.bundle_schema import BUNDLE_FILES, RUN_ID
-from lstm_core.bundles import LOCAL_LIMITS, bundle_members, load_bundle, parse_data_csv
 from lstm_core.data import DataQuality, Dataset, Source, load_sample, load_source, tidy
 from lstm_core.data.dataset import frame_fingerprint
-from lstm_core.disk import WORKSPACES, DiskBudget, data_dir  # data_dir: callers import it from here too
 from lstm_core.errors import LabError
-from lstm_core.runs import Run
+from lstm_core.runs.bundle import LOCAL_LIMITS, bundle_members, load_bundle, parse_data_csv
+from lstm_core.runs.run import Run
+from lstm_core.runs.schema import BUNDLE_FILES, RUN_ID
 from lstm_core.server_settings import setting, spec
+from lstm_core.store import disk
+from lstm_core.store.disk import WORKSPACES, DiskBudget, data_dir  # data_dir: callers import it from here too
 
 WORKSPACE_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # 24 bytes in base64url, no padding
 ID_RANDOM_BYTES, ID_TAG_BYTES = 16, 8

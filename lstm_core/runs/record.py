@@ -2,7 +2,7 @@
 
 The record holds everything about a run but its weights and data: settings, scores, the loss history and the
 scalers the data was read with. ``to_json`` is run.json's content (the bundle adds the files' checksums);
-``lstm_core.bundle_schema`` reads it back, trusting nothing.
+``lstm_core.runs.schema`` reads it back, trusting nothing.
 """
 
 from __future__ import annotations

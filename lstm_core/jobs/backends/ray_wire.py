@@ -1,6 +1,6 @@
 """What the server and its Ray driver process say to each other: one typed message each, over a pipe.
 
-The server never imports Ray: a driver process of its own (lstm_core.backends.ray_driver) holds the connection to the
+The server never imports Ray: a driver process of its own (lstm_core.jobs.backends.ray_driver) holds the connection to the
 cluster, so that a cluster that dies, hangs or refuses the token ends that process, never the server. A job travels as
 bytes the driver does not open (the task and its arguments pickled on the server, each message back pickled on the
 worker), so the driver imports neither torch nor pandas.
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from lstm_core.errors import LabError
-from lstm_core.workers import WorkerSettings
+from lstm_core.jobs.workers import WorkerSettings
 
 # ---- the server to its driver
 
@@ -98,7 +98,7 @@ class Heartbeat:
 
 @dataclass(frozen=True)
 class JobBlob:
-    """One message of job ``key`` from its worker (a pickled ``lstm_core.workers.Message``)."""
+    """One message of job ``key`` from its worker (a pickled ``lstm_core.jobs.workers.Message``)."""
 
     key: str
     blob: bytes

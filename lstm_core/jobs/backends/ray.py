@@ -1,7 +1,7 @@
 """The Ray backend: each job a task on a Ray cluster, for a server whose jobs should not all run on its own machine.
 
 Chosen by LSTM_LAB_RAY_ADDRESS (or ``tune --ray``). The server never imports Ray: a driver process of its own holds the
-connection (lstm_core.backends.ray_driver), started in the background and started again when it is lost, so a cluster
+connection (lstm_core.jobs.backends.ray_driver), started in the background and started again when it is lost, so a cluster
 that dies, hangs or refuses the server's token costs the jobs it ran (each with a sentence, and its best weights kept
 where the server holds them), never the server. While the cluster cannot be reached, jobs go to the ``fallback``
 backend (the server's: this machine's worker processes) with a sentence that says so, or fail with that sentence
@@ -27,9 +27,11 @@ from typing import Any
 
 import pandas as pd
 
-from lstm_core.backends.local import PROCESS_PREFIX, install_lean_main
-from lstm_core.backends.ray_driver import address_parts, driver_main, reachable
-from lstm_core.backends.ray_wire import (
+from lstm_core.data.dataset import frame_fingerprint
+from lstm_core.errors import LabError
+from lstm_core.jobs.backends.local import PROCESS_PREFIX, install_lean_main
+from lstm_core.jobs.backends.ray_driver import address_parts, driver_main, reachable
+from lstm_core.jobs.backends.ray_wire import (
     Action,
     Answer,
     Ask,
@@ -45,9 +47,7 @@ from lstm_core.backends.ray_wire import (
     Question,
     ToDriver,
 )
-from lstm_core.data.dataset import frame_fingerprint
-from lstm_core.errors import LabError
-from lstm_core.workers import Backend, BackendKind, Ended, Execution, Message, WorkerJob
+from lstm_core.jobs.workers import Backend, BackendKind, Ended, Execution, Message, WorkerJob
 
 # a Ray worker's own memory beyond what the estimate counts for a forkserver child (which shares torch's pages with
 # the forkserver): the defaults' job peaked at 530-561 MB in a Ray worker against an estimate of 390 MB

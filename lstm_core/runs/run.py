@@ -22,9 +22,9 @@ from lstm_core.evaluate import ModelOutputs, Outputs, collect_outputs, evaluate,
 from lstm_core.judgement import Judgement, forecaster_names, judge
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Prepared
-from lstm_core.record import EpochRecord, RunRecord, StopReason
+from lstm_core.runs.record import EpochRecord, RunRecord, StopReason
+from lstm_core.runs.weights import State, from_bytes, to_bytes
 from lstm_core.trainer import Trainer, TrainResult
-from lstm_core.weights import State, from_bytes, to_bytes
 
 T = TypeVar("T")
 
