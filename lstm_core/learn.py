@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from lstm_core.config import Cell
+from lstm_core.cost import recurrent_parameters
 from lstm_core.errors import LabError
-from lstm_core.jobs.cost import recurrent_parameters
 from lstm_core.model import RNN_CLASSES
 
 GATES = ("i", "f", "g", "o")  # PyTorch's stacking order: input, forget, candidate, output

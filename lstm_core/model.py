@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from lstm_core.config import Cell, RunConfig
-from lstm_core.jobs.cost import EVAL_BATCH_MAX, eval_chunk_samples
-from lstm_core.jobs.limits import JobLimits
+from lstm_core.cost import EVAL_BATCH_MAX, eval_budget_mb, eval_chunk_samples
+from lstm_core.server_settings import setting
 
 RNN_CLASSES: dict[Cell, type[nn.RNNBase]] = {Cell.LSTM: nn.LSTM, Cell.GRU: nn.GRU, Cell.RNN: nn.RNN}
 
@@ -52,7 +52,7 @@ def eval_chunk_for(model: nn.Module, window: int, eval_mb: float | None = None) 
     rnn = getattr(model, "rnn", None)
     if not isinstance(rnn, nn.RNNBase):
         return EVAL_BATCH_MAX
-    eval_mb = JobLimits.from_env().eval_mb if eval_mb is None else eval_mb  # the server's budget
+    eval_mb = eval_budget_mb(setting("max_job_mb")) if eval_mb is None else eval_mb  # the server's budget
     return eval_chunk_samples(window, rnn.hidden_size, rnn.num_layers, eval_mb)
 
 

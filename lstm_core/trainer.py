@@ -9,6 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 
 import torch
 from torch import nn
@@ -16,9 +17,28 @@ from torch import nn
 from lstm_core.config import Optimizer, RunConfig
 from lstm_core.model import Forecaster, build_model, predict
 from lstm_core.pipeline import Prepared
-from lstm_core.runs.record import EpochRecord, StopReason
 
 EPOCH0_TRAIN_WINDOWS = 1024  # windows that score the untrained model's training loss (epoch 0)
+
+
+class StopReason(StrEnum):
+    """Why a training run ended; each has a sentence ``reason_<value>`` in the translation table."""
+
+    COMPLETED = "completed"  # every epoch ran
+    EARLY_STOPPED = "early_stopped"  # validation loss stopped improving for ``patience`` epochs
+    STOPPED = "stopped"  # the user asked (or left)
+    DIVERGED = "diverged"  # the loss became NaN or infinite
+    TIME_LIMIT = "time_limit"  # the job ran out of its wall-time budget
+    WORKER_LOST = "worker_lost"  # its worker was killed or lost mid-training; the server kept its last best weights
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int  # 0 is the untrained model, scored before the first step; training epochs count from 1
+    train_loss: float
+    val_loss: float
+    seconds: float  # training and validation
+    samples_per_s: float  # training samples per second of the training phase alone
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from lstm_core.config import RunConfig
+from lstm_core.cost import scoring_macs
 from lstm_core.errors import LabError
 from lstm_core.evaluate import SCORED_SPLITS
-from lstm_core.jobs.cost import scoring_macs
 from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
 from lstm_core.runs.bundle import UPLOAD_LIMITS, bundle_members, bundle_zip, load_bundle, scored_windows

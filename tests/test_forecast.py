@@ -215,8 +215,8 @@ def test_refit_reads_nothing_past_its_origin_and_changes_the_forecasts():
 
 
 def test_refit_cost_counts_the_samples_each_refit_trains_on():
+    from lstm_core.cost import training_macs
     from lstm_core.forecast.refit import refit_macs
-    from lstm_core.jobs.cost import training_macs
 
     config = TINY.with_(steps=2, horizon=1)
     prepared = Prepared(tiny_frame(n_days=400), config)

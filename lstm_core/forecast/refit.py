@@ -20,8 +20,8 @@ from torch import nn
 
 from lstm_core.bounds import Bound
 from lstm_core.config import SETTINGS
+from lstm_core.cost import training_macs
 from lstm_core.errors import LabError
-from lstm_core.jobs.cost import training_macs
 from lstm_core.model import build_model, predict
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import make_optimizer, train_batches

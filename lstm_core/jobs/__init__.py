@@ -1,1 +1,1 @@
-"""Training jobs: the queue and its tickets (manager), the worker processes and their pool, the backends they run on (this machine or a Ray cluster), what a job may ask for (limits, cost) and the allocator setting its workers use."""
+"""Training jobs: the queue and its tickets (manager), the worker processes and their pool, the backends they run on (this machine or a Ray cluster), what a job may ask for (limits) and the allocator setting its workers use."""

@@ -9,8 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lstm_core.config import RunConfig
+from lstm_core.cost import (
+    MB,
+    eval_budget_mb,
+    eval_bytes_per_unit,
+    eval_chunk_samples,
+    n_parameters,
+    train_bytes_per_unit,
+)
 from lstm_core.errors import LabError
-from lstm_core.jobs.cost import MB, eval_bytes_per_unit, eval_chunk_samples, n_parameters, train_bytes_per_unit
 from lstm_core.server_settings import setting, spec
 from lstm_core.targets import target_of
 
@@ -42,7 +49,7 @@ class JobLimits:
     @property
     def eval_mb(self) -> float:
         """Memory one evaluation chunk may take: a tenth of the job's budget, at least 16 MB."""
-        return max(16.0, self.max_job_mb / 10)
+        return eval_budget_mb(self.max_job_mb)
 
 
 def eval_chunk(config: RunConfig, limits: JobLimits | None = None) -> int:

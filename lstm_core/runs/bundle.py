@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from lstm_core.config import RunConfig
+from lstm_core.cost import EVAL_BATCH_MAX, eval_chunk_samples, n_parameters, scoring_macs
 from lstm_core.data.tasks import ROW_INDEX, STEP_COLUMN, TaskKind, frame_columns
 from lstm_core.errors import LabError
 from lstm_core.evaluate import evaluate
-from lstm_core.jobs.cost import EVAL_BATCH_MAX, eval_chunk_samples, n_parameters, scoring_macs
 from lstm_core.runs.run import Run, SavedRun
 from lstm_core.runs.schema import parse_run_json, run_record
 

@@ -11,34 +11,14 @@ import datetime as dt
 import math
 import uuid
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 
 from lstm_core.config import RunConfig
 from lstm_core.pipeline import Scaler
+from lstm_core.trainer import EpochRecord, StopReason  # what the training loop reports, kept in the record
 
 BUNDLE_VERSION = 1
 
 Metrics = dict[str, dict[str, float | None]]  # forecaster ("model" or a baseline) -> score name -> value
-
-
-class StopReason(StrEnum):
-    """Why a training run ended; each has a sentence ``reason_<value>`` in the translation table."""
-
-    COMPLETED = "completed"  # every epoch ran
-    EARLY_STOPPED = "early_stopped"  # validation loss stopped improving for ``patience`` epochs
-    STOPPED = "stopped"  # the user asked (or left)
-    DIVERGED = "diverged"  # the loss became NaN or infinite
-    TIME_LIMIT = "time_limit"  # the job ran out of its wall-time budget
-    WORKER_LOST = "worker_lost"  # its worker was killed or lost mid-training; the server kept its last best weights
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    epoch: int  # 0 is the untrained model, scored before the first step; training epochs count from 1
-    train_loss: float
-    val_loss: float
-    seconds: float  # training and validation
-    samples_per_s: float  # training samples per second of the training phase alone
 
 
 def new_run_id() -> str:

@@ -10,8 +10,8 @@ from typing import Any
 import optuna
 
 from lstm_core.config import SETTINGS, RunConfig
+from lstm_core.cost import n_parameters
 from lstm_core.errors import LabError
-from lstm_core.jobs.cost import n_parameters
 
 
 @dataclass(frozen=True)

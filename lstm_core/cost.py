@@ -60,3 +60,8 @@ def eval_chunk_samples(window: int, hidden: int, layers: int, eval_mb: float) ->
     """Samples per evaluation chunk so that one chunk's activations stay within ``eval_mb`` (1 to EVAL_BATCH_MAX)."""
     per_sample = window * hidden * eval_bytes_per_unit(layers)  # bytes of one sample's activations
     return int(min(EVAL_BATCH_MAX, max(1, eval_mb * MB // per_sample)))
+
+
+def eval_budget_mb(max_job_mb: float) -> float:
+    """Memory one evaluation chunk may take within a job's budget: a tenth of it, at least 16 MB."""
+    return max(16.0, max_job_mb / 10)
