@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from lstm_core.config import Cell
 from lstm_core.evaluate import MODEL, UNTRAINED
 from lstm_core.i18n import t
 from lstm_core.targets import Target, target_of
@@ -146,14 +147,14 @@ class Judgement:
                 "sentences": self.sentences("en", label)}
 
 
-def forecaster_names(lang: str, target: Target, horizon: int) -> Callable[[str], str]:
-    """How a run's forecasters are named in ``lang``: the model, the network before training, each baseline for this
-    target (persistence of a volatility means the last h days')."""
+def forecaster_names(lang: str, target: Target, horizon: int, cell: Cell = Cell.LSTM) -> Callable[[str], str]:
+    """How a run's forecasters are named in ``lang``: the model (by its cell: an RNN run's is no "LSTM model"), the
+    network before training, each baseline for this target (persistence of a volatility means the last h days')."""
     from lstm_core.baselines import baseline_label
 
     def name(forecaster: str) -> str:
         if forecaster == MODEL:
-            return t("m_model", lang)
+            return t("m_model", lang) if cell == Cell.LSTM else t("m_model_cell", lang, cell=t(f"cell_{cell}", lang))
         if forecaster == UNTRAINED:
             return t("m_untrained", lang)
         key, params = baseline_label(forecaster, target, horizon)
@@ -230,3 +231,10 @@ def format_percent(value: float | None) -> str:
         return "–"
     percent = 100 * value
     return f"{percent:+,.0f} %" if abs(percent) >= 100 else f"{percent:+.1f} %"
+
+
+def format_share(fraction: float) -> str:
+    """``1.003`` -> ``100 %``, ``0.045`` -> ``4.5 %``, ``0.00012`` -> ``0.012 %``: a share as a person writes it, never
+    in exponent form."""
+    percent = 100 * fraction
+    return f"{percent:,.0f} %" if percent >= 10 else f"{percent:.2g} %"

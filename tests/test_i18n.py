@@ -108,3 +108,31 @@ def test_lookup_formats_and_unknown_keys_fail(lang: str) -> None:
     assert t("err_learn_too_long", lang, steps=13, limit=12).count("1") >= 2
     with pytest.raises(KeyError):
         t("no_such_key", lang)
+
+
+def _bold_that_would_not_render(text: str) -> list[str]:
+    """``**`` delimiters CommonMark would print as asterisks: a closer after punctuation with a letter right after it
+    ("**真实训练的结果。**同样"), or an opener before punctuation with a letter right before it."""
+    import re
+    import unicodedata
+
+    def punct(c: str) -> bool:
+        return unicodedata.category(c)[0] in "PS"
+
+    found = []
+    for k, i in enumerate(m.start() for m in re.finditer(r"(?<!\*)\*\*(?!\*)", text)):
+        before, after = (text[i - 1] if i else " "), (text[i + 2] if i + 2 < len(text) else " ")
+        near, far = (before, after) if k % 2 else (after, before)  # a closer looks back, an opener ahead
+        if near.isspace() or (punct(near) and not (far.isspace() or punct(far))):
+            found.append(text[max(0, i - 10): i + 12])
+    return found
+
+
+def test_bold_renders_as_bold_in_both_languages():
+    from lstm_core.i18n import TABLE
+
+    assert _bold_that_would_not_render("**真实训练的结果。**同样") != []  # the check finds what Chinese Learn once showed
+    assert _bold_that_would_not_render("**真实训练的结果**。同样") == []
+    stray = {f"{lang}:{key}": found for lang, table in TABLE.items() for key, text in table.items()
+             if (found := _bold_that_would_not_render(text))}
+    assert stray == {}

@@ -31,7 +31,7 @@ from lstm_core.plots.forecast import (
 from lstm_core.plots.locale import localize_dates
 from lstm_core.runs.run import Run
 from ui.results import forecaster_label, verdict_lead_ui
-from ui.runs import run_label, runs, selected_run
+from ui.runs import run_picker_ui, runs
 from ui.session import kept
 from ui.text import lang, tr
 
@@ -68,9 +68,7 @@ def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
         st.info(tr("forecast_no_run"), icon=":material/info:")
         return None
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
-    run_id = cols[0].selectbox(tr("forecast_pick_run"), list(all_runs),
-                               format_func=lambda i: run_label(all_runs[i]),
-                               **kept("forecast_run", selected_run().run_id, lambda v: v in all_runs))
+    run = run_picker_ui("forecast_run", tr("forecast_pick_run"), cols[0])
     levels = tuple(sorted(cols[1].pills(tr("forecast_levels"), LEVEL_CHOICES, selection_mode="multi",
                                         format_func=lambda v: f"{v} %",
                                         **kept("forecast_levels", list(DEFAULT_LEVELS),
@@ -78,7 +76,6 @@ def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
     bound = FORECAST_BOUNDS["months"]
     months = cols[2].number_input(tr("forecast_months"), **bound.widget(),
                                   **kept("forecast_months", 6, lambda v: bound.low <= v <= bound.high))
-    run = all_runs[run_id]
     if not run.prepared.target_kind.forecasts_ahead:  # a memory task: nothing comes after its last sequence
         st.info(tr("err_forecast_not_for_target", target=run.config.target), icon=":material/info:")
         return None

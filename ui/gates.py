@@ -41,7 +41,7 @@ from lstm_core.plots.saturation import saturation_figure
 from lstm_core.runs.run import Run
 from ui.loaders import dataset, dataset_label
 from ui.results import position_label, verdict_lead_ui
-from ui.runs import run_label, runs, selected_run
+from ui.runs import run_picker_ui, runs
 from ui.session import kept
 from ui.settings import config_for_data
 from ui.text import attempt, lang, tr
@@ -157,9 +157,7 @@ def source_ui() -> GateSource | None:
     one, an untrained model on the loaded data. None, with a sentence, when there is nothing to show."""
     all_runs = {r.run_id: r for r in runs()}
     if all_runs:
-        run_id = st.selectbox(tr("gates_pick_run"), list(all_runs), format_func=lambda i: run_label(all_runs[i]),
-                              **kept("gates_run", selected_run().run_id, lambda v: v in all_runs))
-        run = all_runs[run_id]
+        run = run_picker_ui("gates_run", tr("gates_pick_run"))
         verdict_lead_ui(run)  # the run's judgement, as the Train page leads with it
         if run.config.cell != Cell.LSTM:
             st.warning(tr("gates_not_lstm_model", kind=tr(f"cell_{run.config.cell}")), icon=":material/info:")

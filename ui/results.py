@@ -7,7 +7,7 @@ import streamlit as st
 
 from lstm_core.config import SETTINGS
 from lstm_core.evaluate import MODEL
-from lstm_core.judgement import Judgement, Outcome, forecaster_names, format_p
+from lstm_core.judgement import Judgement, Outcome, forecaster_names, format_p, format_share
 from lstm_core.plots.locale import localize_dates
 from lstm_core.plots.train import (
     FIRST_VIEW_DAYS,
@@ -37,7 +37,7 @@ def _num(value: float | None) -> str:
 
 def forecaster_label(name: str, run: Run) -> str:
     """The model's or a baseline's name for this run's target (persistence of a volatility means the last h days')."""
-    return forecaster_names(lang(), run.config.target, run.config.horizon)(name)
+    return forecaster_names(lang(), run.config.target, run.config.horizon, run.config.cell)(name)
 
 
 def position_label(position: object) -> str:
@@ -70,7 +70,7 @@ def verdict_ui(run: Run) -> None:
     kind = run.prepared.target_kind
     reference = run.scores().get(kind.reference, {}).get("rmse")
     if kind.states_error_share and judgement.learned and reference:
-        lines.append(tr("verdict_mean_share", share=f"{100 * (judgement.model_rmse / reference) ** 2:.2g} %"))
+        lines.append(tr("verdict_mean_share", share=format_share((judgement.model_rmse / reference) ** 2)))
     show("  \n".join(lines), icon=f":material/{icon}:")
     st.caption(tr("p_caption"), help=tr("p_help"))
 
@@ -120,14 +120,14 @@ def results_ui(run: Run) -> None:
     actual = p.actual_values("test")
     reference = p.target_kind.reference  # persistence for prices, the training mean for a task
     persistence = run.outputs().readable(p, "test", reference)
-    labels = {"actual": tr("chart_actual"), "model": tr("m_model"), "persistence": forecaster_label(reference, run),
+    labels = {"actual": tr("chart_actual"), "model": forecaster_label(MODEL, run), "persistence": forecaster_label(reference, run),
               "price": tr(p.target_kind.units_key), "residual": tr("chart_residual")}
     st.plotly_chart(localize_dates(prediction_figure(test_dates, actual, run.test_predictions, persistence, labels),
                                    lang()), key="prediction_chart")
     st.caption(tr(p.target_kind.window_note_key, days=min(FIRST_VIEW_DAYS, len(test_dates)), total=len(test_dates)))
     if p.target_kind.shows_change_chart:  # a return or volatility model: does it see the move, or only repeat the level?
         st.markdown(f"**{tr('chart_change_title')}**")
-        change_labels = {"model": tr("m_model"), "actual_change": tr("chart_actual_change"),
+        change_labels = {"model": forecaster_label(MODEL, run), "actual_change": tr("chart_actual_change"),
                          "predicted_change": tr("chart_predicted_change"), "diagonal": tr("chart_diagonal")}
         last = p.last_values("test")
         st.plotly_chart(change_figure(actual - last, run.test_predictions - last, change_labels), key="change_chart")

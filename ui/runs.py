@@ -16,7 +16,7 @@ from lstm_core.jobs.manager import JobStatus, JobTicket, default_manager
 from lstm_core.runs.run import Run
 from lstm_core.server_settings import setting
 from ui.loaders import dataset, dataset_label
-from ui.session import session
+from ui.session import kept, session
 from ui.text import show_error, tr
 from ui.workspace import MAX_RUNS, load_runs, save_run, workspace
 
@@ -144,3 +144,22 @@ def run_label(run: Run) -> str:
     finished = run.record.created.replace("T", " ")[5:16]  # MM-DD HH:MM
     return (f"{dataset_label(run.dataset_name)} · {tr(f'target_{cfg.target}')} · {tr(f'cell_{cfg.cell}')} "
             f"{cfg.hidden}×{cfg.layers} · {finished} · {run.run_id}")
+
+
+def run_picker_ui(key: str, label: str, box=st) -> Run:
+    """A page's run picker: it shows the run the Train page shows (the newest, unless another was chosen there) and
+    follows it when a new run arrives; a run picked here stays until then. A caption under it says which it is."""
+    all_runs = {r.run_id: r for r in runs()}
+    shown_on_train = selected_run().run_id
+    follows = f"{key}_follows"
+    if st.session_state.get(follows) != shown_on_train:  # a new run, or another chosen on Train: show that one
+        st.session_state.pop(key, None)
+        st.session_state[follows] = shown_on_train
+    run_id = box.selectbox(label, list(all_runs), format_func=lambda i: run_label(all_runs[i]),
+                           **kept(key, shown_on_train, lambda v: v in all_runs))
+    newest = runs()[-1]
+    if run_id == newest.run_id:
+        box.caption(tr("run_picker_newest"))
+    else:
+        box.caption(tr("run_picker_other", newest=run_label(newest)))
+    return all_runs[run_id]

@@ -79,7 +79,12 @@ def calibration_figure(
     return fig
 
 
-FORECASTER_COLORS = {"model": MODEL_COLOR, "persistence": PERSISTENCE_COLOR, "linear_ar": "#2ca02c"}
+# one colour per forecaster, the same on every chart (with Plotly's cycle EWMA once came out as Linear AR's green)
+FORECASTER_COLORS = {"model": MODEL_COLOR, "persistence": PERSISTENCE_COLOR, "linear_ar": "#2ca02c", "ewma": "#d62728",
+                     "har": "#9467bd", "garch": "#8c564b", "window_mean": "#e377c2", "train_mean": "#7f7f7f",
+                     "drift": "#bcbd22", "seasonal_naive": "#17becf", "moving_average": "#aec7e8",
+                     "untrained": "#98df8a"}
+OTHER_FORECASTER = "#c49c94"  # a baseline registered later, until it is given a colour here
 LEVEL_COLORS = {80: "#1f77b4", 95: "#9467bd"}
 
 
@@ -94,7 +99,7 @@ def step_error_figure(rmse_by_step: dict[str, list[float]], labels: dict[str, st
     few = steps <= FEW_STEPS
     for who, rmse in rmse_by_step.items():
         x = list(range(1, len(rmse) + 1))
-        color = FORECASTER_COLORS.get(who)
+        color = FORECASTER_COLORS.get(who, OTHER_FORECASTER)
         if few:
             fig.add_trace(go.Bar(x=x, y=list(rmse), name=labels[who], marker_color=color,
                                  text=[f"{v:.4g}" for v in rmse], textposition="outside", cliponaxis=False))
@@ -112,7 +117,7 @@ def error_over_time_figure(dates: pd.DatetimeIndex, rolling_rmse: dict[str, np.n
     fig = go.Figure()
     for who, rmse in rolling_rmse.items():
         fig.add_trace(go.Scatter(x=dates, y=rmse, mode="lines", name=labels[who],
-                                 line=dict(color=FORECASTER_COLORS.get(who))))
+                                 line=dict(color=FORECASTER_COLORS.get(who, OTHER_FORECASTER))))
     fig.update_layout(yaxis_title=y_title, legend=dict(orientation="h", y=-0.2), margin=dict(t=30))
     return fig
 

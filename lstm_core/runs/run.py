@@ -130,7 +130,7 @@ class Run:
 
     def judgement_json(self) -> dict[str, object]:
         """The judgement as the command line prints it, its sentences in English as the page says them."""
-        return self.judgement().to_json(forecaster_names("en", self.config.target, self.config.horizon))
+        return self.judgement().to_json(forecaster_names("en", self.config.target, self.config.horizon, self.config.cell))
 
     def memo(self, key: object, build: Callable[[], T]) -> T:
         """``build()`` made once per ``key`` for this run (a page's report of it), whichever session asks first."""

@@ -1,0 +1,77 @@
+"""A newcomer's second hour (issue 29): every page shows the run just trained, and labels read right."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lstm_core.config import Cell
+from lstm_core.i18n import t
+from lstm_core.runs.run import train_run
+from tests.helpers import TINY, tiny_frame
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def three_runs() -> list:
+    return [train_run(tiny_frame(seed=k), f"series {k}", TINY.with_(seed=k)) for k in range(3)]
+
+
+def app_with(runs: list) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.session_state["runs"] = list(runs)
+    at.session_state["selected_run"] = runs[-1].run_id
+    return at
+
+
+@pytest.mark.parametrize(("page", "key"), [("pages/gates.py", "gates_run"), ("pages/forecast.py", "forecast_run")])
+def test_a_page_follows_the_newest_run_and_keeps_a_pick_until_a_new_one_arrives(three_runs, page, key):
+    first, second, third = three_runs
+    at = app_with([first, second])
+    at.switch_page(page).run()
+    assert not at.exception and at.selectbox(key=key).value == second.run_id
+    assert t("run_picker_newest") in [c.value for c in at.caption]
+    at.selectbox(key=key).set_value(first.run_id).run()  # the visitor looks at an older run here ...
+    at.switch_page("pages/data.py").run()
+    at.switch_page(page).run()
+    assert at.selectbox(key=key).value == first.run_id  # ... which stays while nothing new arrives, and says so
+    assert any(c.value.startswith("An earlier run; the newest is") and second.run_id in c.value for c in at.caption)
+    at.session_state["runs"] = [first, second, third]  # then a run is trained (what add_run does)
+    at.session_state["selected_run"] = third.run_id
+    at.switch_page(page).run()
+    assert not at.exception and at.selectbox(key=key).value == third.run_id
+
+
+def test_a_plain_rnn_run_is_named_by_its_cell_in_the_table_and_the_charts():
+    rnn = train_run(tiny_frame(), "series", TINY.with_(cell=Cell.RNN))
+    at = app_with([rnn])
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    table = next(df.value for df in at.dataframe if "RMSE" in df.value.columns)
+    assert "Plain RNN model" in list(table.index) + list(table.iloc[:, 0]) and "LSTM model" not in table.to_string()
+    legends = {trace.get("name") for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]}
+    assert "Plain RNN model" in legends and "LSTM model" not in legends
+    assert rnn.judgement_json()["sentences"]  # the JSON names it the same way
+
+
+def test_a_share_of_the_training_means_error_is_written_as_a_person_writes_it():
+    from lstm_core.judgement import format_share
+
+    assert [format_share(x) for x in (1.003, 0.999, 0.45, 0.045, 0.00012, 12.5)] == [
+        "100 %", "100 %", "45 %", "4.5 %", "0.012 %", "1,250 %"]  # once "1e+02 %"
+
+
+def test_every_forecaster_has_a_colour_of_its_own_on_the_forecast_charts():
+    from lstm_core.baselines import BASELINES
+    from lstm_core.plots.forecast import FORECASTER_COLORS, step_error_figure
+
+    names = ["model", "untrained", *BASELINES]
+    assert set(names) <= set(FORECASTER_COLORS) and len({FORECASTER_COLORS[n] for n in names}) == len(names)
+    fig = step_error_figure({n: [1.0, 2.0] for n in names}, {n: n for n in names} | {"step": "step"}, "RMSE")
+    colours = [trace.marker.color if trace.type == "bar" else trace.line.color for trace in fig.data]
+    assert len(set(colours)) == len(names)  # EWMA and Linear AR once shared one
