@@ -13,6 +13,7 @@ from typing import Any
 
 from lstm_core.errors import LabError
 from lstm_core.features import Feature, Normalization
+from lstm_core.i18n import Key, Sentences
 from lstm_core.targets import Target, target_of
 
 __all__ = ["CELLS", "FEATURES", "NORMALIZATIONS", "OPTIMIZERS", "SETTINGS", "TARGETS", "Cell", "Feature", "Group",
@@ -139,9 +140,18 @@ class RunConfig:
     def __post_init__(self) -> None:
         if isinstance(self.features, list):  # JSON and widgets hand over lists
             object.__setattr__(self, "features", tuple(self.features))
+        wrong = []  # every value out of its range at once, not one per try
         for f in fields(self):
-            value = _checked(f.name, getattr(self, f.name), setting_of(f.name))
+            try:
+                value = _checked(f.name, getattr(self, f.name), setting_of(f.name))
+            except LabError as err:
+                wrong.append(err)
+                continue
             object.__setattr__(self, f.name, value)  # choices become their enum members
+        if len(wrong) == 1:
+            raise wrong[0]
+        if wrong:
+            raise LabError("err_cfg_many", n=len(wrong), errors=Sentences((e.key, e.params) for e in wrong))
         if len(set(self.features)) != len(self.features):
             raise LabError("err_cfg_repeats", name="features", value=", ".join(self.features))
         if self.train_frac + self.val_frac >= 0.98:
@@ -238,5 +248,5 @@ def _checked(name: str, value: object, setting: Setting) -> object:
     wrong_type = isinstance(value, bool) or not isinstance(value, int if setting.is_int else (int, float))
     if wrong_type or not math.isfinite(value) or not setting.low <= value <= setting.high:
         low, high = (int(setting.low), int(setting.high)) if setting.is_int else (setting.low, setting.high)
-        raise LabError("err_cfg_range", name=name, value=value, low=low, high=high)
+        raise LabError("err_cfg_setting_range", name=name, label=Key(f"cfg_{name}"), value=value, low=low, high=high)
     return value

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from lstm_core.cli import build_parser
 from lstm_core.config import SETTINGS, Cell, Feature, Normalization, Optimizer, RunConfig, Target
 from lstm_core.errors import LabError
-from lstm_core.i18n import TABLE
+from lstm_core.i18n import TABLE, Key
 from ui.settings import CHOICE_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def test_bounds_are_enforced_by_construction(name):
     above = int(setting.high) + 1 if is_int else setting.high * 1.01 + 1e-9
     with pytest.raises(LabError) as err:
         RunConfig(**{name: above})
-    assert err.value.key in ("err_cfg_range", "err_cfg_no_test") and f"'{name}'" in str(err.value) or name in (
+    assert err.value.key in ("err_cfg_setting_range", "err_cfg_no_test") and f"'{name}'" in str(err.value) or name in (
         "train_frac", "val_frac")
     with pytest.raises(LabError):
         RunConfig(**{name: float("nan")})
@@ -114,7 +114,9 @@ def test_out_of_range_value_gives_the_apps_own_sentence_and_nothing_starts(lang)
     lr = next(w for w in at.number_input if w.label == TABLE[lang]["cfg_lr"])
     lr.set_value(5.0).run()
     errors = [e.value for e in at.error]
-    assert errors == [LabError("err_cfg_range", name="lr", value=5.0, low=1e-6, high=1.0).message(lang)]
+    assert errors == [LabError("err_cfg_setting_range", name="lr", label=Key("cfg_lr"), value=5.0, low=1e-6,
+                               high=1.0).message(lang)]
+    assert errors[0].startswith(TABLE[lang]["cfg_lr"])  # named by the form's own label, in the page's language
     next(b for b in at.button if b.label == TABLE[lang]["train_start"]).click().run()
     assert "job" not in at.session_state and not at.exception
 
@@ -142,3 +144,15 @@ def test_choices_too_wide_for_a_third_of_the_form_get_a_selectbox_in_both_langua
     assert fits_segmented("cell", SETTINGS["cell"].choices)
     assert segmented_width_px(["Next price"]) == 32 + 10 * 8 and segmented_width_px(["下一价格"]) == 32 + 4 * 16
     assert segmented_width_px(["Volatility (next days)", "Log return", "Next price"]) > SEGMENT_BUDGET_PX
+
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_value_out_of_range_is_said_at_once_by_its_label(lang):
+    """Once one sentence per try, with internal names: 'window', then 'horizon', then 'hidden', then 'lr'."""
+    with pytest.raises(LabError) as caught:
+        RunConfig(window=-5, horizon=0, hidden=0, lr=9.0)
+    said = caught.value.message(lang)
+    assert caught.value.key == "err_cfg_many" and caught.value.params["n"] == 4
+    for name, value in (("window", "-5"), ("horizon", "0"), ("hidden", "0"), ("lr", "9.0")):
+        assert TABLE[lang][f"cfg_{name}"] in said and value in said

@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from lstm_core.errors import LabError
-from lstm_core.i18n import t
+from lstm_core.i18n import Key, t
 from ui.session import session
 
 
@@ -40,7 +40,7 @@ def tr_text(key: str, **params: object) -> str:
 
 
 def _literal(value: object) -> object:
-    return plain(value) if isinstance(value, str) and not isinstance(value, Markdown) else value
+    return plain(value) if isinstance(value, str) and not isinstance(value, (Markdown, Key)) else value
 
 
 # What can start Markdown inside a line (emphasis, code, links and images, HTML, $LaTeX$, tables, headings,

@@ -28,9 +28,26 @@ def _merge(attr: str) -> dict[str, str]:
 TABLE: dict[str, dict[str, str]] = {"en": _merge("EN"), "zh": _merge("ZH")}
 
 
+class Key(str):
+    """A parameter that is itself a sentence's key: shown in the sentence's language (a setting's label)."""
+
+    __slots__ = ()
+
+
+class Sentences(tuple):
+    """A parameter that is several sentences, each ``(key, params)``: shown one after another in the language."""
+
+    __slots__ = ()
+
+
 def t(key: str, lang: str = "en", **params: object) -> str:
-    """The sentence ``key`` in ``lang`` (falling back to English), formatted with ``params``."""
+    """The sentence ``key`` in ``lang`` (falling back to English), formatted with ``params`` (a ``Key`` or
+    ``Sentences`` among them shown in ``lang`` too)."""
     text = TABLE.get(lang, TABLE["en"]).get(key) or TABLE["en"].get(key)
     if text is None:
         raise KeyError(f"no translation for {key!r}")
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    shown = {k: t(v, lang) if isinstance(v, Key) else " ".join(t(sk, lang, **sp) for sk, sp in v)
+             if isinstance(v, Sentences) else v for k, v in params.items()}
+    return text.format(**shown)
