@@ -85,3 +85,41 @@ def need_ray() -> str:
 def need_pg() -> str:
     """The PostgreSQL .ci/run starts (LSTM_LAB_TEST_PG_URL)."""
     return _needed("LSTM_LAB_TEST_PG_URL", "a PostgreSQL")
+
+
+# ---------------------------------------------------------------- the command line, many refusals in one process
+
+_CLI_DRIVER = r"""
+import contextlib, io, json, sys, traceback
+from lstm_core.cli import main
+results = []
+for args in json.loads(sys.stdin.read()):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse's own refusals
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    results.append([code, out.getvalue(), err.getvalue()])
+sys.__stdout__.write(json.dumps(results))
+"""
+
+
+def cli_refusals(cases: list[list[str]], env: dict[str, str] | None = None, timeout: float = 300) -> list:
+    """``python -m lstm_core ARGS`` for each of ``cases`` in one fresh process (one import of torch, not one per case):
+    a CompletedProcess each, its stdout and stderr the command's own. For refusals that end before any work; a case
+    that trains belongs in a process of its own."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", _CLI_DRIVER], input=json.dumps(cases), capture_output=True, text=True,
+                          cwd=root, env=env, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [subprocess.CompletedProcess(["python", "-m", "lstm_core", *args], code, out, err)
+            for args, (code, out, err) in zip(cases, json.loads(done.stdout), strict=True)]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import cli_refusals
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,7 +37,7 @@ def test_train_prints_one_json_object_last(trained):
     assert (out / "weights.safetensors").is_file()
 
 
-@pytest.mark.parametrize("args,needle", [
+BAD_INPUT = [
     (["train", "--data", "sample:NOPE"], "no bundled sample"),
     (["train", "--data", "sample:MSFT", "--window", "0"], "'window'"),
     (["train", "--data", "sample:MSFT", "--lr", "-1"], "'lr'"),
@@ -52,27 +54,49 @@ def test_train_prints_one_json_object_last(trained):
       "--batch", "4096"], "this machine has"),
     (["tune", "--data", "sample:MSFT", "--study", "s", "--search", "hidden=256:512,layers=1:4", "--window", "500",
       "--batch", "4096"], "this machine has"),
-])
-def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):
-    short_csv = tmp_path / "short.csv"  # 100 rows: too few for a 60-day window once split three ways
+]
+
+
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory) -> dict:
+    """Every BAD_INPUT case, run in one process."""
+    short_csv = tmp_path_factory.mktemp("short") / "short.csv"  # 100 rows: too few for a 60-day window once split three ways
     short_csv.write_text("Date,Close\n" + "".join(f"2020-01-{1 + d % 28:02d},{100 + d}\n".replace("2020-01", f"2020-{1 + d // 28:02d}") for d in range(100)))
-    result = cli(*[a.replace("{short_csv}", str(short_csv)) for a in args])
+    cases = [[a.replace("{short_csv}", str(short_csv)) for a in (c.values[0] if hasattr(c, "values") else c[0])]
+             for c in BAD_INPUT]
+    return {tuple(c.values[0] if hasattr(c, "values") else c[0]): r for c, r in zip(BAD_INPUT, cli_refusals(cases), strict=True)}
+
+
+@pytest.mark.parametrize("args,needle", BAD_INPUT)
+def test_bad_input_exits_2_with_one_line(args, needle, refused):
+    result = refused[tuple(args)]
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("args,needle", [
+BAD_OUT_AND_DEVICE = [
     (["--device", "meta"], "Device 'meta' is not available"),
     (["--device", "cuda:../x"], "is not available"),
     (["--out", "{a_file}"], "is a file, not a folder"),
     (["--out", "{a_file}/inside"], "Cannot write the run into the folder"),
-])
-def test_bad_out_and_device_exit_2_with_one_line_before_training(args, needle, tmp_path):
-    a_file = tmp_path / "taken.txt"
+]
+
+
+@pytest.fixture(scope="module")
+def refused_before_training(tmp_path_factory) -> tuple:
+    a_file = tmp_path_factory.mktemp("out") / "taken.txt"
     a_file.write_text("not a folder")
-    result = cli("train", "--data", "synthetic:sine", "--epochs", "50", *[a.replace("{a_file}", str(a_file)) for a in args])
+    cases = [["train", "--data", "synthetic:sine", "--epochs", "50", *[a.replace("{a_file}", str(a_file)) for a in args]]
+             for args, _ in BAD_OUT_AND_DEVICE]
+    return a_file, {tuple(args): r for (args, _), r in zip(BAD_OUT_AND_DEVICE, cli_refusals(cases), strict=True)}
+
+
+@pytest.mark.parametrize("args,needle", BAD_OUT_AND_DEVICE)
+def test_bad_out_and_device_exit_2_with_one_line_before_training(args, needle, refused_before_training):
+    a_file, refused = refused_before_training
+    result = refused[tuple(args)]
     assert result.returncode == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr

@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import pytest
 
+from tests.helpers import cli_refusals
 from tests.test_cli import cli
 from tests.test_forecast import OLD_BUNDLE
 
@@ -70,7 +71,7 @@ def test_backtest_of_a_bundle_saved_before_steps():
     assert payload["per_step"][0]["rmse"] == pytest.approx(stored["model"]["rmse"], rel=1e-6)
 
 
-@pytest.mark.parametrize("args,needle", [
+BAD_INPUT = [
     (["forecast", "--bundle", "does/not/exist"], "No saved run"),
     (["backtest", "--bundle", "does/not/exist"], "No saved run"),
     (["forecast", "--bundle", str(OLD_BUNDLE), "--level", "80,x"], "1 to 99"),
@@ -84,9 +85,18 @@ def test_backtest_of_a_bundle_saved_before_steps():
     (["backtest", "--bundle", str(OLD_BUNDLE), "--refit-every", "2.5"], "--refit-every"),
     (["backtest", "--bundle", str(OLD_BUNDLE), "--period", "-5"], "'period' is -5; it must be between 1 and 520"),
     (["forecast", "--bundle", str(OLD_BUNDLE), "--steps", "61"], "'steps' is 61; it must be between 1 and 60"),
-])
-def test_bad_input_exits_2_with_one_line(args, needle):
-    result = cli(*args)
+]
+
+
+@pytest.fixture(scope="module")
+def refused() -> dict:
+    """Every BAD_INPUT case, run in one process."""
+    return {tuple(args): r for (args, _), r in zip(BAD_INPUT, cli_refusals([a for a, _ in BAD_INPUT]), strict=True)}
+
+
+@pytest.mark.parametrize("args,needle", BAD_INPUT)
+def test_bad_input_exits_2_with_one_line(args, needle, refused):
+    result = refused[tuple(args)]
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr

@@ -21,7 +21,7 @@ from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.data import load_source
 from lstm_core.errors import LabError
 from lstm_core.runs.run import train_run
-from tests.helpers import TINY, need_pg, need_ray, tiny_frame
+from tests.helpers import TINY, cli_refusals, need_pg, need_ray, tiny_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 # the fixed settings of every worker test: TINY's, as command-line flags
@@ -448,7 +448,7 @@ def test_unreachable_storage_is_one_line_without_the_password(env):
     assert "hunter2" not in result.stderr and "lab:***@127.0.0.1:1" in result.stderr
 
 
-@pytest.mark.parametrize("args,needle", [
+BAD_TUNE_INPUT = [
     (["--storage", "nosuchdb://x/y"], "not a storage"),
     (["--pruner", "sometimes"], "'pruner'"),
     (["--trials", "0"], "'trials'"),
@@ -456,11 +456,25 @@ def test_unreachable_storage_is_one_line_without_the_password(env):
     (["--search", "cell="], "at least one choice of cell"),
     (["--search", ""], "at least one setting"),
     (["--study", " "], "name of 1 to 200"),
-])
-def test_bad_tune_input_is_one_line(args, needle, env):
+]
+
+
+def _tune_args(args: list[str]) -> list[str]:
     given = {"--study": "s", **dict(zip(args[::2], args[1::2], strict=True))}
-    flat = [part for pair in given.items() for part in pair]
-    result = cli("tune", "--data", "synthetic:sine", *flat, env=env)
+    return ["tune", "--data", "synthetic:sine", *(part for pair in given.items() for part in pair)]
+
+
+@pytest.fixture(scope="module")
+def tune_refused(tmp_path_factory) -> dict:
+    """Every BAD_TUNE_INPUT case, run in one process."""
+    env = {**os.environ, "LSTM_LAB_DATA": str(tmp_path_factory.mktemp("data")), "LSTM_LAB_TUNE_HEARTBEAT_S": "1"}
+    results = cli_refusals([_tune_args(args) for args, _ in BAD_TUNE_INPUT], env=env)
+    return {tuple(args): r for (args, _), r in zip(BAD_TUNE_INPUT, results, strict=True)}
+
+
+@pytest.mark.parametrize("args,needle", BAD_TUNE_INPUT)
+def test_bad_tune_input_is_one_line(args, needle, tune_refused):
+    result = tune_refused[tuple(args)]
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and needle in result.stderr, result.stderr
 
