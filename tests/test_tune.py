@@ -580,45 +580,33 @@ def test_a_killed_worker_fails_its_trial_and_the_other_finishes(storage, env, da
 # ---------------------------------------------------------------- workers on a Ray cluster (.ci/run starts one)
 
 
-def test_workers_on_a_ray_cluster_share_the_budget_and_carry_their_data(env, data_csv):
-    """On the storage a cluster's nodes share, a database (a journal on a cluster is the kill test's, below)."""
+def test_workers_on_a_ray_cluster_share_the_budget_carry_their_data_and_outlive_a_killed_one(env, data_csv):
+    """On the storage a cluster's nodes share (a database), two workers as Ray tasks: the data travels from here, the
+    budget is shared, and a worker killed mid-trial fails that trial with a sentence while the other finishes."""
     address, storage = need_ray(), need_pg()
     study = f"ray-{uuid.uuid4().hex[:8]}"
     proc = start_cli("tune", "--ray", address, "--workers", "2", "--data", data_csv, "--study", study, "--storage",
                      storage, "--trials", "6", "--search", "hidden=4:16,lr=1e-3:1e-2", "--epochs", "100", "--patience",
-                     "1000", "--pruner", "none", *TINY_FLAGS, env=env)  # trials of about a second, so that both workers
-    # take some however late Ray places the second on a loaded machine (with trials of 5 or 20 epochs, one worker was
-    # seen to finish all 6 before the other began)
+                     "1000", "--pruner", "none", *TINY_FLAGS, env=env)  # trials of about a second: both workers take
+    # some however late Ray places the second on a loaded machine
     first = proc.stderr.readline()  # the study is open and the data loaded here: the workers need no copy of it
     assert first.startswith(f"study {study}"), first
     Path(data_csv).unlink()
-    out, err = proc.communicate(timeout=180)
-    assert proc.returncode == 0, err
-    trials = tune.load_study(storage, study).trials
-    assert [t.number for t in trials] == list(range(len(trials)))
-    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    assert len(finished) == 6 and last_json(out)["n_complete"] + last_json(out)["n_pruned"] == 6
-    workers = {t.user_attrs["worker"] for t in finished}  # host:pid of the Ray worker that ran each trial
-    assert len(workers) == 2 and str(proc.pid) not in {w.rsplit(":", 1)[1] for w in workers}
-    best = tune.summary(tune.load_study(storage, study))
-    run = train_run(tiny_frame(n_days=400), "sine", RunConfig.from_dict(best["best_config"]))
-    assert run.record.best_val_loss == pytest.approx(best["best_value"], rel=1e-5)
-
-
-def test_a_killed_ray_worker_fails_its_trial_and_the_other_finishes(tmp_path, env, data_csv):
-    address, storage = need_ray(), str(tmp_path / "kill.journal")
-    study = f"ray-kill-{uuid.uuid4().hex[:8]}"
-    proc = start_cli("tune", "--ray", address, "--workers", "2", "--data", data_csv, "--study", study, "--storage",
-                     storage, "--trials", "3", "--search", "hidden=4:8", "--pruner", "none", "--epochs", "20",
-                     "--patience", "1000", *TINY_FLAGS, env=env)
     number, pid = _worker_of(storage, study)
     os.kill(pid, signal.SIGKILL)  # a Ray worker process on a node (this host, in the test cluster)
     out, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err  # one worker lost is a sentence, not the end of the study
     assert "a worker ended: The cluster lost the worker" in err
     trials = tune.load_study(storage, study).trials
+    assert [t.number for t in trials] == list(range(len(trials)))
     assert trials[number].state == TrialState.FAIL
-    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) == 6 and last_json(out)["n_complete"] + last_json(out)["n_pruned"] == 6
+    workers = {t.user_attrs["worker"] for t in trials if "worker" in t.user_attrs}  # host:pid of each trial's worker
+    assert len(workers) >= 2 and str(proc.pid) not in {w.rsplit(":", 1)[1] for w in workers}
+    best = tune.summary(tune.load_study(storage, study))
+    run = train_run(tiny_frame(n_days=400), "sine", RunConfig.from_dict(best["best_config"]))
+    assert run.record.best_val_loss == pytest.approx(best["best_value"], rel=1e-5)
 
 
 def test_a_ray_cluster_that_cannot_be_reached_is_one_line(env):
