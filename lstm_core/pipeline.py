@@ -12,7 +12,7 @@ import torch
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.features import PRICE_LEVELS, Feature, Normalization, daily_variance, feature_matrix
-from lstm_core.targets import TargetKind, target_of
+from lstm_core.targets import Target, TargetKind, target_of
 
 SPLITS = ("train", "val", "cal", "test")
 MIN_SAMPLES = {"train": 20, "val": 5, "cal": 5, "test": 5}
@@ -83,6 +83,11 @@ class Prepared:
         uses_log = kind.reads_returns or any(f.reads_returns for f in config.features)
         if uses_log and "Close" in frame.columns and (frame["Close"].to_numpy() <= 0).any():
             raise LabError("err_logret_nonpositive", n=int((frame["Close"].to_numpy() <= 0).sum()))
+        divides = kind.id == Target.PRICE or bool(PRICE_LEVELS & set(config.features))  # by each window's last price
+        if config.normalize == Normalization.WINDOW and divides and "Close" in frame.columns:
+            close = frame["Close"].to_numpy(dtype=np.float64)
+            if (bad := int((~(close > 0)).sum())) > 0:
+                raise LabError("err_window_level_nonpositive", n=bad)
         self.config = config
         lead = kind.lead_rows
         self.dates = frame.index[lead:]

@@ -75,3 +75,46 @@ def test_every_forecaster_has_a_colour_of_its_own_on_the_forecast_charts():
     fig = step_error_figure({n: [1.0, 2.0] for n in names}, {n: n for n in names} | {"step": "step"}, "RMSE")
     colours = [trace.marker.color if trace.type == "bar" else trace.line.color for trace in fig.data]
     assert len(set(colours)) == len(names)  # EWMA and Linear AR once shared one
+
+
+def test_a_run_that_learned_nothing_says_what_happened_and_what_to_try():
+    """The unseen index file: validation loss lowest at epoch 0 and rising while the training loss fell."""
+    from types import SimpleNamespace
+
+    from lstm_core.trainer import EpochRecord
+    from ui.results import learned_nothing_advice
+
+    def fake(best: int, losses: list[tuple[float, float]]) -> SimpleNamespace:
+        history = [EpochRecord(k, tr, va, 1.0, 1.0) for k, (tr, va) in enumerate(losses)]
+        return SimpleNamespace(history=history, record=SimpleNamespace(best_epoch=best))
+
+    assert learned_nothing_advice(fake(0, [(1.0, 1.0), (0.8, 1.1), (0.6, 1.3)])) == "verdict_why_overfit"
+    assert learned_nothing_advice(fake(2, [(1.0, 1.0), (0.9, 0.99), (0.8, 0.98)])) == "verdict_why_level"
+    kept = train_run(tiny_frame(), "series", TINY.with_(epochs=1))  # no step beat the untrained network
+    assert not kept.judgement().learned
+    at = app_with([kept])
+    at.switch_page("pages/train.py").run()
+    shown = " ".join(e.value for kind in ("warning", "info", "success", "error") for e in getattr(at, kind))
+    assert "What happened:" in shown and "Worth trying:" in shown
+
+
+def test_a_series_with_zeros_is_a_sentence_not_nan_losses(tmp_path):
+    """A price read relative to its window's last value once divided by zero: every loss NaN, then a traceback."""
+    import numpy as np
+    import pandas as pd
+
+    from lstm_core.config import Normalization, RunConfig, Target
+    from lstm_core.errors import LabError
+    from lstm_core.features import Feature
+    from lstm_core.pipeline import Prepared
+
+    close = np.abs(np.sin(np.arange(600) / 20)) * 10
+    close[::25] = 0.0
+    frame = pd.DataFrame({"Close": close}, index=pd.bdate_range("2000-01-03", periods=600, name="Date"))
+    config = RunConfig(target=Target.PRICE, features=(Feature.CLOSE,), window=20, hidden=4, epochs=2)
+    assert config.normalize == Normalization.WINDOW  # the price target's default
+    with pytest.raises(LabError) as caught:
+        Prepared(frame, config)
+    assert caught.value.key == "err_window_level_nonpositive" and caught.value.params["n"] == 24
+    run = train_run(frame, "zeros", config.with_(normalize=Normalization.NONE))  # the way out the sentence names
+    assert all(np.isfinite([e.train_loss, e.val_loss]).all() for e in run.history)

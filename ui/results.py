@@ -71,8 +71,19 @@ def verdict_ui(run: Run) -> None:
     reference = run.scores().get(kind.reference, {}).get("rmse")
     if kind.states_error_share and judgement.learned and reference:
         lines.append(tr("verdict_mean_share", share=format_share((judgement.model_rmse / reference) ** 2)))
+    if not judgement.learned:
+        lines.append(tr(learned_nothing_advice(run)))
     show("  \n".join(lines), icon=f":material/{icon}:")
     st.caption(tr("p_caption"), help=tr("p_help"))
+
+
+def learned_nothing_advice(run: Run) -> str:
+    """What happened in a run that learned nothing, and what to try (a key): validation loss lowest before training
+    and rising while the training loss fell is a model that fit the training period alone."""
+    history = run.history
+    rose = (run.record.best_epoch == 0 and len(history) >= 3 and history[-1].val_loss > history[0].val_loss
+            and history[-1].train_loss < history[0].train_loss)
+    return "verdict_why_overfit" if rose else "verdict_why_level"
 
 
 def verdict_lead_ui(run: Run) -> None:
