@@ -69,7 +69,10 @@ def test_logret_refused_for_nonpositive_series():
     with pytest.raises(LabError) as err:
         Prepared(frame, RunConfig(target="logret", features=("logret",), window=10))
     assert err.value.key == "err_logret_nonpositive"
-    p = Prepared(frame, RunConfig(target="price", features=("close",), window=10))  # the price target still works
+    with pytest.raises(LabError) as err:  # each window read relative to its last price would divide by them
+        Prepared(frame, RunConfig(target="price", features=("close",), window=10, normalize="window"))
+    assert err.value.key == "err_window_level_nonpositive" and err.value.params["n"] == 150
+    p = Prepared(frame, RunConfig(target="price", features=("close",), window=10, normalize="none"))  # the way out
     assert p.n_samples("test") > 0
 
 
