@@ -259,6 +259,10 @@ class Prepared:
         """Where each sample of a split sits on a chart's x axis: the date it predicts, or a task's sequence number."""
         return self.target_kind.sample_positions(self.dates, self, self.split_ends[split], self.config.horizon)
 
+    def window_ends(self, split: str) -> pd.Index:
+        """Where each sample's input window ends: its last date (a task's: its sequence number, as ``sample_positions``)."""
+        return self.target_kind.sample_positions(self.dates, self, self.split_ends[split], 0)
+
     def target_dates(self, split: str) -> pd.Index:
         """The date (a task's: row) each sample of a split predicts, first step: ``[S]``."""
         return self.dates[self.target_kind.target_rows(self.split_ends[split], self.config.horizon)]

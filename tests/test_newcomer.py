@@ -118,3 +118,16 @@ def test_a_series_with_zeros_is_a_sentence_not_nan_losses(tmp_path):
     assert caught.value.key == "err_window_level_nonpositive" and caught.value.params["n"] == 24
     run = train_run(frame, "zeros", config.with_(normalize=Normalization.NONE))  # the way out the sentence names
     assert all(np.isfinite([e.train_loss, e.val_loss]).all() for e in run.history)
+
+
+def test_the_gates_slider_names_each_window_by_its_own_last_day():
+    """It once showed the last day of the 20-day target period: the inputs ended a month before the date it named."""
+    run = train_run(tiny_frame(n_days=400), "series", TINY.with_(target="logvol", features=("logabsret",), horizon=5,
+                                                                 window=10))
+    at = app_with([run])
+    at.switch_page("pages/gates.py").run()
+    assert not at.exception
+    slider = at.select_slider(key="gates_window")
+    last_window = run.prepared.window("test", -1)
+    assert slider.options[-1] == last_window.dates[-1].strftime("%Y-%m-%d")  # where its inputs end
+    assert run.prepared.sample_positions("test")[-1] > last_window.dates[-1]  # the day its target ends lies after

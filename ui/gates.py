@@ -179,7 +179,7 @@ def source_ui() -> GateSource | None:
 def window_ui(source: GateSource) -> tuple[int, int, Window]:
     """The test window (by its last date, or a task's sequence) and the layer to inspect: (window index, layer, window)."""
     prepared, cfg = source.prepared, source.config
-    positions = prepared.sample_positions("test")
+    positions = prepared.window_ends("test")  # the slider names each window by its own last day, not its target's
     default = len(positions) - 1
     if source.is_task:  # a sequence whose marker comes early: the hold to the read-out is long enough to watch
         found = task_sequences(prepared)
