@@ -145,3 +145,17 @@ def test_the_tune_page_searches_a_task_with_its_own_target_and_channels(tmp_path
     assert [job.error for job in jobs] == [None]
     summary = tune.summary(tune.load_study(spec.storage, spec.study))
     assert summary["n_complete"] + summary["n_pruned"] == 2 and summary["fixed"]["target"] == Target.ANSWER
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_memory_task_is_described_in_steps_and_sequences_not_days(task_run, lang):
+    """The form once said "Window (days)" for a task, and its test chart's x axis ran 1950 ... 2000, read as years."""
+    ds, run = task_run
+    at = page("pages/train.py", lang, dataset=ds, runs=[run], selected_run=run.run_id)
+    labels = [w.label for w in at.number_input]
+    assert t("cfg_window_task", lang) in labels and t("cfg_window", lang) not in labels
+    assert t("cfg_horizon", lang) not in labels
+    dated = [s for s in specs(at) if s["layout"].get("xaxis", {}).get("rangeslider")]  # the test-period chart
+    assert dated, "no test chart"
+    axis = dated[0]["layout"]["xaxis"]
+    assert axis["tickformat"] == ",d" and axis["title"]["text"] == t("chart_sequence", lang)

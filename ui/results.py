@@ -132,7 +132,7 @@ def results_ui(run: Run) -> None:
     reference = p.target_kind.reference  # persistence for prices, the training mean for a task
     persistence = run.outputs().readable(p, "test", reference)
     labels = {"actual": tr("chart_actual"), "model": forecaster_label(MODEL, run), "persistence": forecaster_label(reference, run),
-              "price": tr(p.target_kind.units_key), "residual": tr("chart_residual")}
+              "price": tr(p.target_kind.units_key), "residual": tr("chart_residual"), "sequence": tr("chart_sequence")}
     st.plotly_chart(localize_dates(prediction_figure(test_dates, actual, run.test_predictions, persistence, labels),
                                    lang()), key="prediction_chart")
     st.caption(tr(p.target_kind.window_note_key, days=min(FIRST_VIEW_DAYS, len(test_dates)), total=len(test_dates)))

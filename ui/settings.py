@@ -10,7 +10,7 @@ import streamlit as st
 from lstm_core.config import SETTINGS, Feature, Group, RunConfig, Setting, Target
 from lstm_core.data import Dataset
 from lstm_core.errors import LabError
-from lstm_core.i18n import t
+from lstm_core.i18n import TABLE, t
 from lstm_core.targets import target_of
 from ui.session import kept, session
 from ui.text import lang, show_error, tr
@@ -92,14 +92,16 @@ def follow_data(ds: Dataset) -> None:
         st.session_state[widget_key(name)] = value
 
 
-def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool, choices: tuple[str, ...]) -> Any:
+def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool, choices: tuple[str, ...],
+                    task: bool = False) -> Any:
     """One widget for one setting; its value is kept under ``widget_key(name)`` for the whole session.
 
     Number inputs have no bounds of their own: an out-of-range number reaches RunConfig, whose sentence names
     the setting and its range in the user's language (a widget's own limit shows Streamlit's English tooltip).
     ``choices``: what a choice offers (the loaded data's targets and features).
     """
-    label = tr(f"cfg_{name}")
+    # a memory task counts steps, not days: its own label where the table has one
+    label = tr(f"cfg_{name}_task") if task and f"cfg_{name}_task" in TABLE["en"] else tr(f"cfg_{name}")
     help_text = tr(f"cfg_{name}_help") if setting.help else None
     if name == "target" and choices == (Target.ANSWER,):
         help_text = tr("cfg_target_task_help")
@@ -169,7 +171,7 @@ def settings_ui(start: Callable[[RunConfig], bool], disabled: bool, ds: Dataset)
             column.markdown(f"**{tr(f'cfg_{group.value}')}**")
         for name, setting in SETTINGS.items():
             with columns[setting.group]:
-                _setting_widget(name, setting, defaults[name], disabled, choices[name])
+                _setting_widget(name, setting, defaults[name], disabled, choices[name], ds.is_task)
         clicked = st.button(tr("train_start"), type="primary", icon=":material/play_arrow:", disabled=disabled,
                             key="train_start")
         try:

@@ -92,7 +92,14 @@ def prediction_figure(
         xaxis=dict(range=[dates[shown][0], dates[-1]], rangeslider=dict(visible=True, thickness=0.08)),
         legend=dict(orientation="h", y=1.1), hovermode="x unified",
     )
+    _sequence_axis(fig, dates, labels)
     return fig
+
+
+def _sequence_axis(fig: go.Figure, positions: pd.Index, labels: dict[str, str]) -> None:
+    """A memory task's samples are sequences, not days: numbers grouped as numbers (1,950, never a year), named."""
+    if not isinstance(positions, pd.DatetimeIndex):
+        fig.update_xaxes(tickformat=",d", title=labels.get("sequence"))
 
 
 def change_figure(actual_change: np.ndarray, predicted_change: np.ndarray, labels: dict[str, str]) -> go.Figure:
@@ -135,6 +142,7 @@ def residual_figure(dates: pd.DatetimeIndex, residual_model: np.ndarray, residua
     fig.add_hline(y=0, line=dict(color="#444", width=1))
     fig.update_layout(height=300, margin=dict(t=30, b=40, l=60, r=20), yaxis_title=labels["residual"],
                       legend=dict(orientation="h", y=1.12))
+    _sequence_axis(fig, dates, labels)
     return fig
 
 
