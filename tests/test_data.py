@@ -790,3 +790,24 @@ def test_dates_that_change_format_halfway_are_read_as_written_in_one_pass_per_fo
     whole = [fmt for fmt, n in calls if n >= len(dates) // 2]  # passes over half the rows or more
     assert "mixed" not in {fmt for fmt, _ in calls}
     assert whole.count("%Y-%m-%d") == 1 and whole.count("%d.%m.%Y") == 1 and len(whole) == 2
+
+
+_MONTHS = pd.date_range("1749-01-01", periods=2820, freq="MS")  # a monthly series older than any stock
+_DAYS = pd.bdate_range("2000-01-03", periods=2600)
+
+
+@pytest.mark.parametrize(("header", "stamps", "first"), [
+    (",Value", [m.strftime("%b %Y") for m in _MONTHS], "1749-01-01"),  # an unnamed index column: "Jan 1749"
+    ("Date,Close", [m.strftime("%Y-%m") for m in _MONTHS], "1749-01-01"),  # year-month
+    ("Date,Close", [m.strftime("%B %Y") for m in _MONTHS], "1749-01-01"),  # a month's name, no day
+    ("Date,Close", [d.strftime("%d %B %Y") for d in _DAYS], "2000-01-03"),  # a month's name with a day
+    ("Date,Close", [d.strftime("%Y-%m-%dT%H:%M:%S") + "+02:00" for d in _DAYS], "2000-01-03"),  # ISO, a T and a zone
+])
+def test_the_dates_real_files_use_read_whole_and_in_order(header, stamps, first):
+    """A monthly file dated "Jan 1749" once read as having no date column, and rows before 1800 were dropped."""
+    values = np.abs(np.sin(np.arange(len(stamps)) / 30)) * 100 + 1
+    text = header + "\n" + "".join(f"{s},{v:.3f}\n" for s, v in zip(stamps, values, strict=True))
+    ds = data.load_csv(text.encode(), "dated.csv")
+    assert len(ds.frame) == len(stamps) and ds.frame.index.is_monotonic_increasing
+    assert ds.frame.index[0] == pd.Timestamp(first) and ds.quality.bad_dates_dropped == 0
+    np.testing.assert_allclose(ds.frame["Close"].to_numpy(), np.round(values, 3))

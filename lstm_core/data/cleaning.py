@@ -8,7 +8,8 @@ import pandas as pd
 from lstm_core.data.dataset import FRAME_COLUMNS, MIN_ROWS, PRICE_COLUMNS, DataQuality
 from lstm_core.errors import LabError
 
-EARLIEST_DATE = pd.Timestamp("1800-01-01")  # dates outside these bounds are typos, not history
+EARLIEST_DATE = pd.Timestamp("1000-01-01")  # dates outside these bounds are typos, not history (a monthly
+# series of sunspots or prices may begin in the 1700s: older than any stock, still history)
 LATEST_DATE = pd.Timestamp("2200-12-31")
 
 

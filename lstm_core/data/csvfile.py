@@ -47,6 +47,8 @@ _DATE_NAMES = {"date", "datetime", "time", "timestamp", "day", "dt", "period", "
 _DATE_FORMATS = (
     "%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y%m%d", "%d-%b-%Y", "%b %d, %Y",
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",  # intraday exports; without them a million stamps go to the slow parser
+    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",  # ISO with a T (its zone is stripped first)
+    "%Y-%m", "%b %Y", "%B %Y", "%d %b %Y", "%d %B %Y", "%B %d, %Y", "%b-%Y", "%b-%y",  # monthly series, month names
 )  # fmt: skip
 
 _UTC_OFFSET = r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"  # after a time of day, so 01-01-2020 keeps its year
@@ -260,6 +262,19 @@ def _find_date_column(head: pd.DataFrame, names: dict[str, str]) -> str | None:
     return None
 
 
+def _formats_for(text: pd.Series) -> tuple[str, ...]:
+    """The formats to try: those pandas guesses from a few of the data's own stamps first (a form no list holds),
+    then the common ones."""
+    from pandas.tseries.api import guess_datetime_format
+
+    guessed = []
+    for stamp in text.iloc[:: max(1, len(text) // 5)].iloc[:5]:
+        fmt = guess_datetime_format(str(stamp))
+        if fmt and fmt not in guessed and fmt not in _DATE_FORMATS:
+            guessed.append(fmt)
+    return (*guessed, *_DATE_FORMATS)
+
+
 def _parse_dates(values: pd.Series) -> pd.Series | None:
     """Dates from strings in any of the common formats, or None if under 90% of them parse.
 
@@ -276,16 +291,17 @@ def _parse_dates(values: pd.Series) -> pd.Series | None:
     text = text.reset_index(drop=True)
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")  # years 1 to 9999 fit: tidy judges them
     unread = text.notna() & (text.str.len() > 0)
-    for _ in _DATE_FORMATS:  # each pass retires its format: no row left unread reads with it
+    formats = _formats_for(text[unread])
+    for _ in formats:  # each pass retires its format: no row left unread reads with it
         pending = text[unread & parsed.isna()]
         if pending.empty:
             break
         block = pending.iloc[:HEAD_ROWS]
-        scores = [pd.to_datetime(block, format=fmt, errors="coerce").notna().sum() for fmt in _DATE_FORMATS]
+        scores = [pd.to_datetime(block, format=fmt, errors="coerce").notna().sum() for fmt in formats]
         best = int(np.argmax(scores))
         if scores[best] == 0:
             break
-        parsed.loc[pending.index] = pd.to_datetime(pending, format=_DATE_FORMATS[best], errors="coerce").astype(parsed.dtype)
+        parsed.loc[pending.index] = pd.to_datetime(pending, format=formats[best], errors="coerce").astype(parsed.dtype)
     left = text[unread & parsed.isna()]
     if 0 < len(left) <= MIXED_PARSE_MAX_ROWS:
         try:

@@ -29,7 +29,7 @@ class DataQuality:
     largest_gap_days: int = 0
     missing_filled: int = 0  # cells (not rows) filled forward from the previous row, NaN and +-inf alike
     missing_dropped: int = 0  # empty rows, and leading rows from before every column has a value
-    bad_dates_dropped: int = 0  # rows whose date was unreadable or outside 1800..2200
+    bad_dates_dropped: int = 0  # rows whose date was unreadable or outside 1000..2200
     columns_dropped: tuple[str, ...] = ()  # columns more than half empty, left out rather than invented
     duplicates_removed: int = 0
     was_unsorted: bool = False
