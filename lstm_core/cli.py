@@ -397,7 +397,8 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
         tune.run_trials(spec, dataset.frame, on_trial=on_trial)
     else:
         # on a cluster each worker carries the data: its nodes need no copy of a CSV
-        jobs = tune.run_workers(spec, on_trial, backend=backend, frame=dataset.frame if backend else None)
+        jobs = tune.run_workers(spec, on_trial, backend=backend, frame=dataset.frame if backend else None,
+                                data_fingerprint=dataset.fingerprint)
         errors = [job.error for job in jobs if job.error is not None]
         for err in errors:
             print(f"a worker ended: {err}", file=sys.stderr)

@@ -614,3 +614,13 @@ def test_a_ray_cluster_that_cannot_be_reached_is_one_line(env):
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and "cluster at 127.0.0.1:1 cannot be reached" in result.stderr
     assert not (Path(env["LSTM_LAB_DATA"]) / "tune").exists()  # nothing was made before the cluster answered
+
+
+def test_the_library_entry_point_runs_a_search_on_its_own(tmp_path, data_csv):
+    """bench/tune.py calls run_workers without the command line: it once failed on a study nobody had made."""
+    storage = str(tmp_path / "lib.journal")
+    spec = tune.TuneSpec(study="lib", data=data_csv, base=TINY.with_(epochs=2), dims=(tune.table_dim("hidden"),),
+                         budget=2, storage=storage, pruner="none", workers=1)
+    jobs = tune.run_workers(spec)
+    assert [job.error for job in jobs] == [None]
+    assert sum(t.state == TrialState.COMPLETE for t in tune.load_study(storage, "lib").trials) == 2

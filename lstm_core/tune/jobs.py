@@ -16,7 +16,7 @@ from lstm_core.jobs.limits import JobLimits, estimate_job_mb
 from lstm_core.jobs.workers import Backend, Channel, StopFlag, WorkerJob, WorkerPool, WorkerSettings
 from lstm_core.tune.space import largest_config
 from lstm_core.tune.storage import journal_path, storage_file
-from lstm_core.tune.study import TrialEvent, TuneSpec, run_trials
+from lstm_core.tune.study import TrialEvent, TuneSpec, open_study, run_trials
 
 
 def tune_task(spec: TuneSpec, frame: pd.DataFrame | None = None, *, channel: Channel, stop: StopFlag) -> int:
@@ -53,7 +53,7 @@ class TuneWorkerJob(WorkerJob):
 
 def submit_workers(pool: WorkerPool, spec: TuneSpec, on_trial: Callable[[TrialEvent], None] | None = None,
                    settings: WorkerSettings | None = None, owner_alive: Callable[[], bool] | None = None,
-                   frame: pd.DataFrame | None = None) -> list[TuneWorkerJob]:
+                   frame: pd.DataFrame | None = None, data_fingerprint: str | None = None) -> list[TuneWorkerJob]:
     """Queue ``spec.workers`` workers on ``pool`` (so they count against its cap like any training job).
 
     With ``frame`` each worker is sized by the search's costliest corner, which the pool's backend must have room
@@ -77,9 +77,16 @@ def submit_workers(pool: WorkerPool, spec: TuneSpec, on_trial: Callable[[TrialEv
 
 
 def run_workers(spec: TuneSpec, on_trial: Callable[[TrialEvent], None] | None = None, backend: Backend | None = None,
-                frame: pd.DataFrame | None = None) -> list[TuneWorkerJob]:
+                frame: pd.DataFrame | None = None, data_fingerprint: str | None = None) -> list[TuneWorkerJob]:
     """Run ``spec.workers`` workers against the study until they end (Ctrl-C stops them): processes of this machine,
-    or tasks of ``backend`` (a Ray cluster, which gets ``frame`` with each)."""
+    or tasks of ``backend`` (a Ray cluster, which gets ``frame`` with each). The study is made (or joined, checked
+    against its settings and data) first, so this alone runs a search, as the command line does."""
+    from lstm_core.data import load_source
+    from lstm_core.data.dataset import frame_fingerprint
+
+    if data_fingerprint is None:
+        data_fingerprint = frame_fingerprint(frame) if frame is not None else load_source(spec.data).fingerprint
+    open_study(spec, data_fingerprint)
     pool = WorkerPool(backend or LocalBackend(), max_running=spec.workers)
     jobs = submit_workers(pool, spec, on_trial, WorkerSettings(nice=0), frame=frame)
     try:
