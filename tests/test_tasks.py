@@ -102,7 +102,13 @@ def test_load_source_reads_a_task_and_its_options():
     assert ds.task == TaskSpec(TaskKind.ADD, 30, 200, 4) and ds.is_task and ds.name == "add task (length 30, 200 sequences, seed 4)"
     assert load_source(ds.task.source).frame.equals(ds.frame)  # the spec the tune workers load again
     assert load_source("task:count", {"length": 40, "sequences": 100}).task == TaskSpec(TaskKind.COUNT, 40, 100, 0)
-    assert load_source("task:").task.kind is TaskKind.REMEMBER
+    with pytest.raises(LabError) as err:  # it once trained remember without saying so
+        load_source("task:")
+    assert err.value.key == "err_task_no_kind" and "remember, add, count" in str(err.value)
+    with pytest.raises(LabError) as err:  # a flag that disagrees with the spec once overrode it silently
+        load_source("task:remember:100:2000:0", {"length": 50})
+    assert err.value.key == "err_task_spec_and_flag" and "--length 50" in str(err.value)
+    assert load_source("task:remember:100", {"length": 100}).task.length == 100  # saying it twice alike is fine
     assert ds.settings() == {"target": Target.ANSWER, "features": (Feature.VALUE, Feature.MARKER), "window": 30}
     with pytest.raises(LabError) as err:
         load_source("sample:MSFT", {"length": 40})

@@ -71,7 +71,13 @@ def load_source(spec: str, task: dict[str, int] | None = None) -> Dataset:
     """
     kind, _, arg = spec.partition(":")
     if kind == Source.TASK:
-        return load_task(**{**parse_task_source(arg), **(task or {})})
+        given = parse_task_source(arg)
+        clash = [name for name, value in (task or {}).items() if name in given and given[name] != value]
+        if clash:  # a flag that silently overrode the spec trained something other than either said
+            name = clash[0]
+            raise LabError("err_task_spec_and_flag", flag=f"--{name}", value=task[name], spec=f"task:{arg}",
+                           given=given[name])
+        return load_task(**{**given, **(task or {})})
     if task:
         raise LabError("err_task_options_need_task", options=", ".join(f"--{name}" for name in task))
     if kind in SPEC_LOADERS:

@@ -155,7 +155,9 @@ def parse_task_source(text: str) -> dict[str, object]:
     names = ("length", "sequences", "seed")
     if len(parts) > 1 + len(names):
         raise LabError("err_bad_source", spec=f"task:{text}")
-    values: dict[str, object] = {"kind": parts[0] if parts and parts[0] else TaskKind.REMEMBER}
+    if not parts or not parts[0]:  # "task:" alone once trained remember without saying so
+        raise LabError("err_task_no_kind", kinds=", ".join(str(k) for k in TaskKind))
+    values: dict[str, object] = {"kind": parts[0]}
     for name, part in zip(names, parts[1:], strict=False):
         if not part.isdigit():
             raise LabError("err_task_bound", name=name, value=part, low=TASK_BOUNDS[name].low, high=TASK_BOUNDS[name].high)
