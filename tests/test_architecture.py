@@ -212,3 +212,9 @@ def test_few_modules_at_the_top_and_every_folder_says_what_it_owns() -> None:
             continue
         doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text()))
         assert doc and len(doc) > 40, f"{package.relative_to(ROOT)} has no docstring saying what it owns"
+
+
+def test_the_gates_pages_ask_the_data_kind_instead_of_branching_on_it() -> None:
+    """Prices or a memory task is decided once (lstm_core.gates.kinds); the Gates UI reads the kind's flags and words."""
+    for name in ("gates.py", "unit_search.py"):
+        assert "is_task" not in (ROOT / "ui" / name).read_text(), name

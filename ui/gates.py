@@ -28,6 +28,7 @@ from lstm_core.gates import (
     plan_downsampling,
     read_task_units,
 )
+from lstm_core.gates.kinds import GatesKind, gates_kind
 from lstm_core.gates.roles import task_sequences
 from lstm_core.model import Forecaster, build_model, predict
 from lstm_core.pipeline import Prepared, Window
@@ -95,8 +96,9 @@ class GateSource:
             return self._views[key]  # type: ignore[return-value]
 
     @property
-    def is_task(self) -> bool:
-        return self.prepared.answer is not None
+    def kind(self) -> GatesKind:
+        """What the page needs to know about this data (prices or a memory task), decided once."""
+        return gates_kind(self.prepared)
 
     def predicted_price(self, k: int) -> float:
         """The model's predicted value (a price, a volatility, a task's answer) for test window ``k``."""
@@ -110,7 +112,7 @@ class GateSource:
         """What the units of ``layer`` do on the task's test sequences; None for prices (or without a marker)."""
 
         def read() -> TaskReading | None:
-            found = task_sequences(self.prepared) if self.is_task else None
+            found = task_sequences(self.prepared) if self.kind.reads_roles else None
             if found is None:
                 return None
             x, events, answers, event = found
@@ -170,8 +172,7 @@ def source_ui() -> GateSource | None:
             return None
         st.info(tr("gates_no_model"), icon=":material/info:")
     cfg = source.config
-    key = "gates_task_caption" if source.is_task else "gates_run_caption"
-    st.caption(tr(key, run_id=source.label, dataset=dataset_label(source.dataset_title),
+    st.caption(tr(source.kind.caption_key, run_id=source.label, dataset=dataset_label(source.dataset_title),
                   hidden=cfg.hidden, layers=cfg.layers, window=cfg.window, horizon=cfg.horizon))
     return source
 
@@ -180,16 +181,10 @@ def window_ui(source: GateSource) -> tuple[int, int, Window]:
     """The test window (by its last date, or a task's sequence) and the layer to inspect: (window index, layer, window)."""
     prepared, cfg = source.prepared, source.config
     positions = prepared.window_ends("test")  # the slider names each window by its own last day, not its target's
-    default = len(positions) - 1
-    if source.is_task:  # a sequence whose marker comes early: the hold to the read-out is long enough to watch
-        found = task_sequences(prepared)
-        if found is not None:
-            events = found[1]
-            early = np.flatnonzero(events[:, : cfg.window // 3].any(axis=1))
-            default = int(early[0]) if len(early) else default
+    default = source.kind.first_window(prepared, len(positions) - 1)
     cols = st.columns([3, 1], vertical_alignment="bottom")
     labels = source.memo(("window_labels", lang()), lambda: [position_label(p) for p in positions])
-    k = cols[0].select_slider(tr("gates_pick_sequence" if source.is_task else "gates_pick_window"),
+    k = cols[0].select_slider(tr(source.kind.pick_key),
                               options=range(len(positions)), format_func=labels.__getitem__,
                               **kept("gates_window", default, lambda v: v in range(len(positions))))
     layer = 0
@@ -200,7 +195,7 @@ def window_ui(source: GateSource) -> tuple[int, int, Window]:
     window = prepared.window("test", k)
     predicted = source.predicted_price(k)
     kind = prepared.target_kind
-    if source.is_task:
+    if source.kind.states_prediction:  # a task's answer, against always answering the training mean
         mean = float(np.mean(prepared.raw_targets("train")))
         st.caption(tr("gates_task_prediction_caption", n=position_label(positions[k]), pred=f"{predicted:.3f}",
                       actual=f"{window.actual_value:.3f}", mean=f"{mean:.3f}"))
@@ -217,7 +212,7 @@ def roles_ui(source: GateSource, layer: int) -> TaskReading | None:
     """What each unit does on a memory task, in sentences measured on the test sequences (nothing for prices)."""
     reading = source.reading(layer)
     if reading is None:
-        if source.is_task:
+        if source.kind.reads_roles:
             st.caption(tr("gates_roles_no_event"))
         return None
     st.subheader(tr("gates_sec_roles"))
@@ -230,7 +225,7 @@ def input_channels(source: GateSource, window: Window) -> dict[str, object]:
     """The animation's top panel: the model's own inputs (before scaling where one channel or a task's, as read where
     several price channels of different units meet), their names, a task's events as bars and the price as context."""
     features = source.config.features
-    raw = source.is_task or len(features) == 1
+    raw = source.kind.raw_inputs or len(features) == 1
     return dict(
         inputs=window.inputs if raw else window.x, input_names=[tr(f"features_{f}") for f in features],
         input_title=tr("gates_axis_inputs" if raw else "gates_axis_inputs_scaled"),
@@ -258,11 +253,12 @@ def animation_ui(source: GateSource, trace: GateTrace, window: Window, k: int, l
     ranked = order_units(trace, order, layer, window.close, task_scores)  # [H] unit indices, the most telling first
     plan = plan_downsampling(trace.steps, trace.hidden, unit_order=ranked, max_units=shown)
     kind = source.prepared.target_kind
-    prediction = source.predicted_price(k) if kind.prediction_is_price or source.is_task else None
-    label = f"{tr('gates_prediction')} {prediction:.3f}" if source.is_task else tr("gates_prediction")
+    stated = source.kind.states_prediction
+    prediction = source.predicted_price(k) if kind.prediction_is_price or stated else None
+    label = f"{tr('gates_prediction')} {prediction:.3f}" if stated else tr("gates_prediction")
     view = ("animation", k, layer, order, shown, lang())
     st.plotly_chart(source.view(view, lambda: gate_animation_figure(
-        trace, dates=None if source.is_task else window.dates, layer=layer, prediction=prediction,
+        trace, dates=source.kind.dates(window), layer=layer, prediction=prediction,
         prediction_label=label, plan=plan, lang=lang(), **input_channels(source, window))), key="gates_animation")
     for note in downsampling_notes(plan, lang(), order=order):
         st.caption(note)
@@ -277,7 +273,7 @@ def unit_lines_ui(source: GateSource, trace: GateTrace, window: Window, ranked: 
                            format_func=lambda u: tr("gates_unit_n", n=u), placeholder=tr("gates_pick_units_placeholder"),
                            **kept("gates_units", ranked[:3], lambda v: isinstance(v, list) and set(v) <= set(ranked)))
     if units:
-        dates = None if source.is_task else window.dates
+        dates = source.kind.dates(window)
         view = ("units", window.target_date, layer, tuple(units), lang())
         st.plotly_chart(source.view(view, lambda: unit_lines_figure(trace, units, dates, layer=layer, lang=lang())),
                         key="gates_units_chart")
@@ -306,7 +302,7 @@ def before_after_ui(source: GateSource, trace: GateTrace, window: Window, layer:
         st.warning(tr("gates_learned_nothing_same" if same else "gates_learned_nothing"), icon=":material/block:")
     gate = st.segmented_control(tr("gates_pick_gate"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
                                 required=True, **kept("gates_before_after_gate", "f", lambda v: v in ARRAYS))
-    dates = None if source.is_task else window.dates
+    dates = source.kind.dates(window)
 
     def build() -> go.Figure:
         before = extract_gates(source.initial_model, window.x)

@@ -66,7 +66,7 @@ def _default_stretch(source: GateSource, window: Window, values: np.ndarray, uni
     """Where to start: a task's first event step in the window; else the unit's first run of on-steps (at most 5)."""
     features = source.config.features
     event = next((f for f in EVENTS if f in features), None)
-    if source.is_task and event is not None:
+    if source.kind.reads_roles and event is not None:
         steps = np.flatnonzero(window.inputs[:, features.index(event)] > 0.5)
         if len(steps):
             return int(steps[0]), int(steps[0])
@@ -102,7 +102,7 @@ def search_ui(source: GateSource, window: Window, k: int, layer: int, ranked: li
                                      **kept("gates_search_threshold", _default_threshold(values[here, :, units[0]], array),
                                             lambda v: 0.05 <= v <= 0.95))
     default = _default_stretch(source, window, values[here], units[0], array, threshold)
-    labels = [str(s + 1) for s in range(steps)] if source.is_task else [d.strftime("%Y-%m-%d") for d in window.dates]
+    labels = source.kind.step_labels(window)
     start, stop = st.select_slider(tr("gates_search_stretch"), options=range(steps), format_func=lambda s: labels[s],
                                    **kept("gates_search_stretch", default,
                                           lambda v: isinstance(v, tuple) and len(v) == 2 and 0 <= v[0] <= v[1] < steps))
@@ -127,7 +127,7 @@ def _say(source: GateSource, matches: list[Match], first: int, length: int) -> N
     st.markdown(tr("gates_search_found", n=len(matches), best=f"{matches[0].score:.2f}"))
     features = source.config.features
     event = next((f for f in EVENTS if f in features), None)
-    if source.is_task and event is not None:
+    if source.kind.reads_roles and event is not None:
         x, _ = source.prepared.tensors_at(source.prepared.split_ends["test"][[first + m.window for m in matches]])
         raw = source.prepared.feature_scaler.inverse(x.numpy().astype(np.float64))[..., features.index(event)] > 0.5
         inside = holds_event([Match(i, m.start, m.row, m.score) for i, m in enumerate(matches)], raw, length)
@@ -151,17 +151,15 @@ def _figure(source: GateSource, window: Window, matches: list[Match], first: int
         stop = m.start + stretch[1] - stretch[0]
         title = tr("gates_search_match", n=number, where=position_label(positions[first + m.window]), overlap=f"{m.score:.2f}")
         rows.append(SearchRow(title, _xs(source, shown), inputs, *_bounds(source, shown, m.start, stop)))
-    x_title = tr("gates_axis_step" if source.is_task else "gates_axis_date")
+    x_title = tr(source.kind.axis_key)
     fig = search_figure(rows, channels["input_names"], bars=channels["bars"], x_title=x_title, lang=lang())
     return localize_dates(fig, lang())
 
 
 def _xs(source: GateSource, window: Window) -> list[object]:
-    return list(range(1, len(window.x) + 1)) if source.is_task else list(window.dates)
+    return source.kind.x_values(window)
 
 
 def _bounds(source: GateSource, window: Window, start: int, stop: int) -> tuple[object, object]:
     """A stretch's shaded span on its panel's x axis: half a step either side, so one step shows as a band."""
-    if source.is_task:
-        return start + 0.5, stop + 1.5
-    return window.dates[start], window.dates[stop]
+    return source.kind.span(window, start, stop)
