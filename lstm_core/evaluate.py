@@ -11,7 +11,7 @@ from torch import nn
 
 from lstm_core.baselines import DEFAULT_OPTIONS, FitOptions, predict_splits
 from lstm_core.model import predict
-from lstm_core.pipeline import Prepared
+from lstm_core.pipeline import Prepared, Split
 
 MODEL = "model"  # the network's row beside the baselines' in every table
 UNTRAINED = "untrained"  # the same network with its initial weights: what it forecast before any training
@@ -227,7 +227,7 @@ def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[
     adjusted = holm({name: table[name]["dm_p"] for name in outputs.baselines})
     for name in outputs.baselines:
         table[name]["dm_p_holm"] = adjusted[name]
-    if split != "val":
+    if split != Split.VAL:
         val_actual = prepared.actual_values("val")
         for name in outputs.names:
             table[name]["val_rmse"] = float(np.sqrt(np.mean((outputs.readable(prepared, "val", name) - val_actual) ** 2)))

@@ -4,6 +4,7 @@ the training part only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,18 @@ from lstm_core.errors import LabError
 from lstm_core.features import PRICE_LEVELS, Feature, Normalization, daily_variance, feature_matrix
 from lstm_core.targets import Target, TargetKind, target_of
 
-SPLITS = ("train", "val", "cal", "test")
+
+class Split(StrEnum):
+    """The four periods of a series, in time order: train, validation (early stopping), calibration (conformal
+    widths) and test. Members equal their strings, as run.json and the pages write them."""
+
+    TRAIN = "train"
+    VAL = "val"
+    CAL = "cal"
+    TEST = "test"
+
+
+SPLITS = tuple(Split)
 MIN_SAMPLES = {"train": 20, "val": 5, "cal": 5, "test": 5}
 # the later share of the validation period calibrates the conformal intervals: early stopping never reads it
 CAL_SHARE = 0.5

@@ -137,7 +137,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-CLOSED_SETS = {"target", "cell", "optimizer", "stop_reason", "reason", "pruner", "state", "source", "status"}
+CLOSED_SETS = {"target", "cell", "optimizer", "stop_reason", "reason", "pruner", "state", "source", "status", "split"}
 
 
 def _name_of(node: ast.AST) -> str | None:
