@@ -209,3 +209,16 @@ def browser_page(chromium) -> Iterator[object]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def train_page():
+    """The Train page in AppTest, fresh; a job it started is stopped after the test."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    yield at
+    if "job" in at.session_state:
+        at.session_state["job"].stop()

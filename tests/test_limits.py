@@ -1,6 +1,5 @@
 """Tests of lstm_core.jobs.limits: the memory estimate against a real worker's peak, refusals, evaluation chunks, time limit."""
 
-import time
 
 import pytest
 import torch
@@ -21,7 +20,7 @@ from lstm_core.jobs.manager import JobManager
 from lstm_core.model import build_model, predict
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import StopReason, Trainer
-from tests.helpers import TINY, tiny_frame
+from tests.helpers import TINY, tiny_frame, wait_for
 
 # the most the Train page's widgets allow, on the bundled sample with every column (a task's channels are not offered)
 PRICE_FEATURES = tuple(f for f in FEATURES if not Feature(f).is_task_channel)
@@ -68,8 +67,7 @@ def test_estimate_matches_a_workers_measured_peak(config, n_days):
     frame = tiny_frame(n_days=n_days)
     manager = JobManager(max_running=1, limits=JobLimits(max_job_mb=2000))
     job = manager.submit(frame, "sine", config)
-    while not job.finished:
-        time.sleep(0.05)
+    wait_for(lambda: job.finished, timeout=300)  # a deadline: a job that never ends fails the test, not the suite
     assert job.status == "done", job.error
     ratio = job.peak_rss_mb / job.estimate.total_mb
     low, high = MEASURED_OVER_ESTIMATE

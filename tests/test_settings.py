@@ -81,14 +81,6 @@ def test_cli_has_one_flag_per_setting_and_they_reach_the_config():
     assert cfg.features == ("close", "logret") and cfg.hidden == RunConfig().hidden
 
 
-@pytest.fixture
-def train_page():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception
-    return at
-
-
 def _all_widgets(at: AppTest):
     kinds = ("number_input", "slider", "multiselect", "selectbox", "button_group")
     return {w.label: w for kind in kinds for w in at.get(kind) if hasattr(w, "label")}

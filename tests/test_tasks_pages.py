@@ -16,7 +16,7 @@ from lstm_core.config import RunConfig
 from lstm_core.data import TaskKind, load_sample, load_task
 from lstm_core.i18n import t
 from lstm_core.runs.run import train_run
-from tests.helpers import plotly_array
+from tests.helpers import plotly_array, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,7 +122,6 @@ def test_gates_say_what_each_unit_does_and_the_search_finds_the_markers(task_run
 def test_the_tune_page_searches_a_task_with_its_own_target_and_channels(tmp_path, monkeypatch):
     """A task loaded and nothing trained yet: the study's fixed settings are the task's (before, the Train page's
     default price target was refused with "needs a Close column")."""
-    import time
 
     from lstm_core import tune
     from lstm_core.config import Target
@@ -138,10 +137,7 @@ def test_the_tune_page_searches_a_task_with_its_own_target_and_channels(tmp_path
     assert not at.exception and not at.error, [e.value for e in at.error]
     spec, jobs = at.session_state["tune_spec"], at.session_state["tune_jobs"]
     assert spec.base.target == Target.ANSWER and spec.base.to_dict()["features"] == list(ds.settings()["features"])
-    end = time.monotonic() + 120
-    while not all(job.finished for job in jobs):
-        assert time.monotonic() < end, [job.status for job in jobs]
-        time.sleep(0.2)
+    wait_for(lambda: all(job.finished for job in jobs), timeout=120)
     assert [job.error for job in jobs] == [None]
     summary = tune.summary(tune.load_study(spec.storage, spec.study))
     assert summary["n_complete"] + summary["n_pruned"] == 2 and summary["fixed"]["target"] == Target.ANSWER

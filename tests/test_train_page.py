@@ -1,13 +1,13 @@
 """AppTest of the Train page: start a tiny job, keep it across pages, see the results beside the baselines."""
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lstm_core.data import load_synthetic
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,21 +24,8 @@ def start(at: AppTest, **numbers) -> None:
 
 def wait_finished(at: AppTest, timeout: float = 120) -> None:
     job = at.session_state["job"]
-    deadline = time.monotonic() + timeout
-    while not job.finished:
-        assert time.monotonic() < deadline, "training did not finish"
-        time.sleep(0.1)
+    wait_for(lambda: job.finished, timeout=timeout)
     at.run()
-
-
-@pytest.fixture
-def train_page():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception
-    yield at
-    if "job" in at.session_state:
-        at.session_state["job"].stop()
 
 
 def test_train_and_see_metrics_beside_baselines(train_page):

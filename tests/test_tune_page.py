@@ -2,18 +2,14 @@
 and the best config trains as a normal run."""
 
 import json
-import time
 
 from lstm_core import tune
-from tests.helpers import TINY
+from tests.helpers import TINY, wait_for
 from ui.tune import STORAGE_ENV
 
 
 def wait_finished(jobs, timeout_s: float = 90) -> None:
-    end = time.monotonic() + timeout_s
-    while not all(job.finished for job in jobs):
-        assert time.monotonic() < end, [job.status for job in jobs]
-        time.sleep(0.2)
+    wait_for(lambda: all(job.finished for job in jobs), timeout=timeout_s)
 
 
 def start_small_study(at) -> None:
