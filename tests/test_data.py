@@ -811,3 +811,14 @@ def test_the_dates_real_files_use_read_whole_and_in_order(header, stamps, first)
     assert len(ds.frame) == len(stamps) and ds.frame.index.is_monotonic_increasing
     assert ds.frame.index[0] == pd.Timestamp(first) and ds.quality.bad_dates_dropped == 0
     np.testing.assert_allclose(ds.frame["Close"].to_numpy(), np.round(values, 3))
+
+
+def test_guessing_a_date_format_says_nothing_on_stderr():
+    """pandas' guess warns about day-first dates; on the command line that would be a second line on stderr."""
+    import warnings
+
+    text = "Date,Close\n" + "".join(f"{d.strftime('%d.%m.%Y')},{100 + k}\n" for k, d in enumerate(_DAYS[:300]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = data.load_csv(text.encode(), "dayfirst.csv")
+    assert len(ds.frame) == 300 and ds.frame.index[12] == _DAYS[12]

@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import re
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -269,7 +270,9 @@ def _formats_for(text: pd.Series) -> tuple[str, ...]:
 
     guessed = []
     for stamp in text.iloc[:: max(1, len(text) // 5)].iloc[:5]:
-        fmt = guess_datetime_format(str(stamp))
+        with warnings.catch_warnings():  # its hint about dayfirst would reach the command line's stderr
+            warnings.simplefilter("ignore")
+            fmt = guess_datetime_format(str(stamp))
         if fmt and fmt not in guessed and fmt not in _DATE_FORMATS:
             guessed.append(fmt)
     return (*guessed, *_DATE_FORMATS)
