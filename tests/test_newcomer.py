@@ -131,3 +131,45 @@ def test_the_gates_slider_names_each_window_by_its_own_last_day():
     last_window = run.prepared.window("test", -1)
     assert slider.options[-1] == last_window.dates[-1].strftime("%Y-%m-%d")  # where its inputs end
     assert run.prepared.sample_positions("test")[-1] > last_window.dates[-1]  # the day its target ends lies after
+
+
+def _search_table(at: AppTest):
+    return next(df.value for df in at.dataframe if t("gates_search_col_where") in df.value.columns)
+
+
+def test_the_unit_search_defaults_find_distinct_places_on_prices_and_sequences_on_a_task():
+    """On prices one-day stretches once all scored 1.00 with one date twice; on a task whose latch was not found the
+    search ran on h and returned one sequence at ten consecutive steps."""
+    from lstm_core.data import TaskKind, load_task
+
+    prices = train_run(tiny_frame(n_days=400), "series", TINY.with_(epochs=3))
+    at = app_with([prices])
+    at.switch_page("pages/gates.py").run()
+    assert not at.exception
+    start, stop = at.session_state["gates_search_stretch"]
+    assert stop - start + 1 == 5  # a pattern of on and off steps, not one on-cell
+    where = list(_search_table(at).iloc[:, 0])
+    assert len(where) >= 2 and len(set(where)) == len(where)  # each match at its own date
+
+    ds = load_task(TaskKind.REMEMBER, length=30, sequences=300, seed=0)
+    task = train_run(ds.frame, ds.name, TINY.with_(**ds.settings(), epochs=1))  # too little training to find a latch
+    at = app_with([prices, task])
+    at.session_state["dataset"] = ds
+    at.switch_page("pages/gates.py").run()
+    assert not at.exception and at.session_state["gates_search_array"] == "i"  # the gate that opens at a marker
+    where = list(_search_table(at).iloc[:, 0])
+    assert len(set(where)) == len(where)  # one stretch per sequence
+
+
+def test_the_gates_choices_start_again_for_another_run():
+    """A 4-unit run's "units shown" once stayed when a 32-unit run was opened."""
+    small = train_run(tiny_frame(), "small", TINY.with_(hidden=4))
+    large = train_run(tiny_frame(seed=1), "large", TINY.with_(hidden=12))
+    at = app_with([small])
+    at.switch_page("pages/gates.py").run()
+    at.slider(key="gates_shown_units").set_value(2).run()
+    assert at.session_state["gates_shown_units"] == 2
+    at.session_state["runs"] = [small, large]
+    at.session_state["selected_run"] = large.run_id
+    at.switch_page("pages/gates.py").run()
+    assert not at.exception and at.session_state["gates_shown_units"] == 12  # the new run's own default

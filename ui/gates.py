@@ -177,8 +177,24 @@ def source_ui() -> GateSource | None:
     return source
 
 
+# what a visitor chose on this page for one run: a new run starts from its own defaults (a 4-unit run's "units shown",
+# or the price run's unit order on a memory task, once carried over and hid the units the sentences name)
+RUN_CHOICES = ("gates_window", "gates_layer", "gates_unit_order", "gates_shown_units", "gates_units",
+               "gates_before_after_gate", "gates_search_units", "gates_search_array", "gates_search_threshold",
+               "gates_search_stretch")
+
+
+def follow_run(source: GateSource) -> None:
+    """Forget this page's choices when the run shown is another than the one they were made for."""
+    if st.session_state.get("gates_choices_for") != source.label:
+        for key in RUN_CHOICES:
+            st.session_state.pop(key, None)
+        st.session_state["gates_choices_for"] = source.label
+
+
 def window_ui(source: GateSource) -> tuple[int, int, Window]:
     """The test window (by its last date, or a task's sequence) and the layer to inspect: (window index, layer, window)."""
+    follow_run(source)
     prepared, cfg = source.prepared, source.config
     positions = prepared.window_ends("test")  # the slider names each window by its own last day, not its target's
     default = source.kind.first_window(prepared, len(positions) - 1)

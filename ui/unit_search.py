@@ -30,6 +30,7 @@ from ui.text import lang, show_error, tr
 
 MAX_SEARCH_WINDOWS = 1000  # test windows searched (around the one shown): bench/run.py times this many
 DRAWN_MATCHES = 6  # matches drawn with their inputs (the table lists every one)
+DEFAULT_STRETCH = 5  # steps of a price window's default stretch
 
 
 def _batch(source: GateSource, k: int, layer: int, array: str) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -73,10 +74,10 @@ def _default_stretch(source: GateSource, window: Window, values: np.ndarray, uni
     on = np.flatnonzero(on_cells(values[:, unit], array, threshold))
     if not len(on):
         return len(values) - 1, len(values) - 1
-    stop = on[0]
-    while stop + 1 < len(values) and stop + 1 - on[0] < 5 and stop + 1 in on:
-        stop += 1
-    return int(on[0]), int(stop)
+    # five steps from the unit's first on-step: a pattern of on and off, not one on-cell that any on-cell matches
+    # (one-day stretches once all scored 1.00)
+    start = int(min(on[0], max(len(values) - DEFAULT_STRETCH, 0)))
+    return start, int(min(start + DEFAULT_STRETCH - 1, len(values) - 1))
 
 
 def search_ui(source: GateSource, window: Window, k: int, layer: int, ranked: list[int],
@@ -91,7 +92,7 @@ def search_ui(source: GateSource, window: Window, k: int, layer: int, ranked: li
                                 **kept("gates_search_units", [start_unit],
                                        lambda v: isinstance(v, list) and bool(v) and set(v) <= set(ranked)))
     array = cols[1].segmented_control(tr("gates_search_array"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
-                                      required=True, **kept("gates_search_array", "i" if latch is not None else "h",
+                                      required=True, **kept("gates_search_array", "i" if latch is not None else source.kind.search_array,
                                                             lambda v: v in ARRAYS))
     if not units:
         st.caption(tr("gates_search_pick_units"))
@@ -108,7 +109,7 @@ def search_ui(source: GateSource, window: Window, k: int, layer: int, ranked: li
                                           lambda v: isinstance(v, tuple) and len(v) == 2 and 0 <= v[0] <= v[1] < steps))
     try:
         matches = search_units(values, units, here, start, stop, array=array, threshold=threshold,
-                               first_rows=first_rows, top=MAX_MATCHES)
+                               first_rows=first_rows, top=MAX_MATCHES, one_per_window=source.kind.one_match_per_window)
     except LabError as err:
         show_error(err)
         return
@@ -133,10 +134,18 @@ def _say(source: GateSource, matches: list[Match], first: int, length: int) -> N
         inside = holds_event([Match(i, m.start, m.row, m.score) for i, m in enumerate(matches)], raw, length)
         st.markdown(tr(f"gates_search_events_{event}", n=sum(inside), total=len(matches)))
     st.dataframe({
-        tr("gates_search_col_where"): [position_label(positions[first + m.window]) for m in matches],
+        tr("gates_search_col_where"): [_where(source, positions, first, m) for m in matches],
         tr("gates_search_col_steps"): [f"{m.start + 1}–{m.start + length}" for m in matches],
         tr("gates_search_col_overlap"): [round(m.score, 3) for m in matches],
     }, hide_index=True, key="gates_search_table")
+
+
+def _where(source: GateSource, positions, first: int, m: Match) -> str:
+    """Where a match lies: the date its stretch starts (two stretches of overlapping windows once showed their
+    windows' one date twice), or a task's sequence."""
+    if source.kind.dated:
+        return position_label(source.prepared.dates[m.row])
+    return position_label(positions[first + m.window])
 
 
 def _figure(source: GateSource, window: Window, matches: list[Match], first: int,

@@ -28,6 +28,9 @@ class GatesKind:
     reads_roles: bool  # units can be read for their roles on the data's own events (a task's marker or reset)
     raw_inputs: bool  # the inputs are drawn as read, before scaling (a task's channels are already small numbers)
     states_prediction: bool  # the animation's label carries the predicted value itself (a task's answer)
+    one_match_per_window: bool  # a search returns at most one stretch per window (a task's sequences are independent:
+    # ten steps of one sequence say less than ten sequences)
+    search_array: str  # the array a unit search starts on: a task's input gate opens at its marker; prices' hidden state
 
     def dates(self, window: Window) -> pd.Index | None:
         """The window's dates for a chart's x axis, or None where its steps are numbered."""
@@ -57,9 +60,11 @@ class GatesKind:
 
 
 PRICES = GatesKind("prices", caption_key="gates_run_caption", pick_key="gates_pick_window", axis_key="gates_axis_date",
-                   dated=True, reads_roles=False, raw_inputs=False, states_prediction=False)
+                   dated=True, reads_roles=False, raw_inputs=False, states_prediction=False, one_match_per_window=False,
+                   search_array="h")
 TASK = GatesKind("task", caption_key="gates_task_caption", pick_key="gates_pick_sequence", axis_key="gates_axis_step",
-                 dated=False, reads_roles=True, raw_inputs=True, states_prediction=True)
+                 dated=False, reads_roles=True, raw_inputs=True, states_prediction=True, one_match_per_window=True,
+                 search_array="i")
 
 
 def gates_kind(prepared: Prepared) -> GatesKind:

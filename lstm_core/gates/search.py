@@ -38,13 +38,14 @@ def on_cells(values: np.ndarray, array: str, threshold: float) -> np.ndarray:
 
 def search_units(values: np.ndarray, units: Sequence[int], window: int, start: int, stop: int, *, array: str = "h",
                  threshold: float = DEFAULT_THRESHOLD, first_rows: np.ndarray | None = None,
-                 top: int = MAX_MATCHES) -> list[Match]:
+                 top: int = MAX_MATCHES, one_per_window: bool = False) -> list[Match]:
     """The ``top`` stretches most like steps ``start..stop`` of window ``window`` in units ``units``.
 
     ``values`` ``[B, T, H]`` is one array of a layer over a batch of windows; ``first_rows`` ``[B]`` the data row of
     each window's first step (default: windows laid end to end, as a task's sequences are). The picked stretch itself
-    and any stretch sharing a row with one already returned are left out. LabError when the picked units are never
-    on in the picked stretch.
+    and any stretch sharing a row with one already returned are left out (``one_per_window``: also any other stretch
+    of a window already matched, and of the picked window). LabError when the picked units are never on in the picked
+    stretch.
     """
     values = np.asarray(values)
     n_windows, steps, hidden = values.shape
@@ -81,6 +82,8 @@ def search_units(values: np.ndarray, units: Sequence[int], window: int, start: i
         if any(row < end and begin < row + length for begin, end in taken):
             continue
         b, s = divmod(int(flat), places)
+        if one_per_window and (b == window or any(m.window == b for m in matches)):
+            continue
         matches.append(Match(b, s, row, float(score.flat[flat])))
         taken.append((row, row + length))
     return matches
