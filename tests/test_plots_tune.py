@@ -129,3 +129,9 @@ def test_parallel_figure_waits_for_a_complete_trial():
 ])
 def test_distinct_labels_use_the_fewest_digits_that_tell_values_apart(values, expected):
     assert distinct_labels(values) == expected
+
+
+def test_the_per_epoch_chart_names_each_trial_in_a_legend():
+    fig = intermediate_figure(study_of([0.3, 0.2, 0.25]), {**LABELS, "trial": "试验"}, PARAMS)
+    assert fig.layout.showlegend is True  # Optuna hides it
+    assert [t.name for t in fig.data] == ["试验 0", "试验 1", "试验 2"]

@@ -111,6 +111,11 @@ def intermediate_figure(study: optuna.Study, labels: Mapping[str, str],
     """Validation loss by epoch of every trial, pruned ones ending where they were stopped."""
     fig = _themed(optuna.visualization.plot_intermediate_values(study), _words(labels, param_labels))
     _whole_ticks(fig, max((t.last_step or 0 for t in study.get_trials(deepcopy=False)), default=0))
+    for trace in fig.data:  # Optuna names its lines "Trial3" and hides the legend: name each trial as the page does
+        number = (trace.name or "").removeprefix("Trial")
+        if number.isdigit():
+            trace.name = f"{labels['trial']} {number}"
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.25))
     return fig
 
 
