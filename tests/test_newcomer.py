@@ -173,3 +173,19 @@ def test_the_gates_choices_start_again_for_another_run():
     at.session_state["selected_run"] = large.run_id
     at.switch_page("pages/gates.py").run()
     assert not at.exception and at.session_state["gates_shown_units"] == 12  # the new run's own default
+
+
+def test_after_a_refresh_the_train_form_is_the_newest_runs_on_this_data():
+    """F5 kept the dataset and the runs, but the form's epochs went back to 60."""
+    from lstm_core.data import load_sample
+
+    sample = load_sample("MSFT")
+    run = train_run(tiny_frame(), sample.name, TINY.with_(epochs=7, hidden=6))  # named as the data the page has loaded
+    at = app_with([run])  # a fresh session: what a refresh gives, with the workspace's runs back
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert at.session_state["setting_epochs"] == 7 and at.session_state["setting_hidden"] == 6
+    other = train_run(tiny_frame(), "another series", TINY.with_(epochs=9))
+    at = app_with([other])  # runs on other data leave the form at the data's own defaults
+    at.switch_page("pages/train.py").run()
+    assert at.session_state["setting_epochs"] == 60

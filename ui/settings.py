@@ -12,6 +12,7 @@ from lstm_core.data import Dataset
 from lstm_core.errors import LabError
 from lstm_core.i18n import TABLE, t
 from lstm_core.targets import target_of
+from ui.runs import runs
 from ui.session import kept, session
 from ui.text import lang, show_error, tr
 
@@ -77,7 +78,15 @@ def follow_data(ds: Dataset) -> None:
     from prices, the task's target and its defaults); coming back to prices, a price target and its defaults."""
     if session.form_data == ds.fingerprint:
         return
+    fresh = session.form_data is None and not any(widget_key(name) in st.session_state for name in SETTINGS)
     session.form_data = ds.fingerprint
+    if fresh:  # a new session on a kept workspace (a refresh): the form as the newest run on this data had it
+        newest = next((r for r in reversed(runs()) if r.dataset_name == ds.name), None)
+        if newest is not None:
+            for name, value in newest.config.to_dict().items():
+                if name in SETTINGS:
+                    st.session_state[widget_key(name)] = value
+            return
     target = st.session_state.get(widget_key("target"), SETTINGS["target"].choices[0])
     wanted = ds.settings()
     fits = target in data_choices("target", ds) and target == wanted.get("target", target)
