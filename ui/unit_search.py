@@ -64,7 +64,7 @@ def _default_threshold(values: np.ndarray, array: str) -> float:
 
 def _default_stretch(source: GateSource, window: Window, values: np.ndarray, unit: int, array: str,
                      threshold: float) -> tuple[int, int]:
-    """Where to start: a task's first event step in the window; else the unit's first run of on-steps (at most 5)."""
+    """Where to start: a task's first event step in the window; else five steps from the unit's first on-step."""
     features = source.config.features
     event = next((f for f in EVENTS if f in features), None)
     if source.kind.reads_roles and event is not None:
