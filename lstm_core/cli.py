@@ -398,7 +398,7 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     else:
         # on a cluster each worker carries the data: its nodes need no copy of a CSV
         jobs = tune.run_workers(spec, on_trial, backend=backend, frame=dataset.frame if backend else None,
-                                data_fingerprint=dataset.fingerprint)
+                                opened=True)
         errors = [job.error for job in jobs if job.error is not None]
         for err in errors:
             print(f"a worker ended: {err}", file=sys.stderr)

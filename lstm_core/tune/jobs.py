@@ -77,16 +77,16 @@ def submit_workers(pool: WorkerPool, spec: TuneSpec, on_trial: Callable[[TrialEv
 
 
 def run_workers(spec: TuneSpec, on_trial: Callable[[TrialEvent], None] | None = None, backend: Backend | None = None,
-                frame: pd.DataFrame | None = None, data_fingerprint: str | None = None) -> list[TuneWorkerJob]:
+                frame: pd.DataFrame | None = None, opened: bool = False) -> list[TuneWorkerJob]:
     """Run ``spec.workers`` workers against the study until they end (Ctrl-C stops them): processes of this machine,
     or tasks of ``backend`` (a Ray cluster, which gets ``frame`` with each). The study is made (or joined, checked
-    against its settings and data) first, so this alone runs a search, as the command line does."""
-    from lstm_core.data import load_source
-    from lstm_core.data.dataset import frame_fingerprint
+    against its settings and data) first, so this alone runs a search; ``opened``: the caller did that already (the
+    command line, which says so before the workers start)."""
+    if not opened:
+        from lstm_core.data import load_source
+        from lstm_core.data.dataset import frame_fingerprint
 
-    if data_fingerprint is None:
-        data_fingerprint = frame_fingerprint(frame) if frame is not None else load_source(spec.data).fingerprint
-    open_study(spec, data_fingerprint)
+        open_study(spec, frame_fingerprint(frame) if frame is not None else load_source(spec.data).fingerprint)
     pool = WorkerPool(backend or LocalBackend(), max_running=spec.workers)
     jobs = submit_workers(pool, spec, on_trial, WorkerSettings(nice=0), frame=frame)
     try:
