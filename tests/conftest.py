@@ -160,12 +160,23 @@ def broken_csv(request: pytest.FixtureRequest) -> tuple[str, bytes, str]:
 @pytest.fixture
 def open_app(fresh_streamlit_cache: None, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
     """Factory: the real app run once under AppTest, in ``lang``, switched to ``page`` when given."""
+    import importlib
+    import pkgutil
+
+    import ui
     import ui.text
+
+    # Every ui module imported before lang is patched, so none keeps the patched function after the test
+    # (a module first imported under a Chinese test's patch answered Chinese to every later test's format_func).
+    modules = [importlib.import_module(f"ui.{m.name}") for m in pkgutil.iter_modules(ui.__path__)]
+    original = ui.text.lang
 
     def _open(page: str | None = None, lang: str = "en") -> AppTest:
         # AppTest calls a widget's format_func in the test, outside any script run, where session state
         # is empty and tr() would answer in English; then .set_value() finds no match among Chinese labels
-        monkeypatch.setattr(ui.text, "lang", lambda: st.session_state.get("lang", lang))
+        for module in modules:
+            if getattr(module, "lang", None) is original:
+                monkeypatch.setattr(module, "lang", lambda: st.session_state.get("lang", lang))
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.session_state["lang"] = lang
         at.run()

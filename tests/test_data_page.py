@@ -88,3 +88,24 @@ def test_ten_thousand_columns_are_refused_on_the_page(open_app: Callable[..., Ap
     assert not at.exception
     assert [e.value for e in at.error] == [t("err_too_many_columns", "zh", name="wide.csv", limit=data.MAX_CSV_COLUMNS)]
     assert at.session_state["dataset"].name == "MSFT (sample)"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_uploaders_drop_zone_speaks_the_language(open_app: Callable[..., AppTest], lang: str) -> None:
+    at = open_app(DATA_PAGE, lang)
+    at.segmented_control(key="data_source").set_value("csv").run()
+    styles = [el.proto.body for el in at.get("html")]
+    if lang == "en":  # Streamlit's own words are English already
+        assert styles == []
+        return
+    (style,) = styles
+    assert '.st-key-csv_file [data-testid=\'stFileUploaderDropzone\'] button' in style
+    assert 'content: "上传"' in style and 'content: "每个文件最多 50 MB"' in style
+
+
+def test_a_drop_zone_word_cannot_end_its_style() -> None:
+    from ui.text import dropzone_style
+
+    style = dropzone_style("k", 'Up"load</style><script>', "a\\b")
+    assert style.count("<") == 2 and style.count('"') == 4  # only <style>, </style> and the two strings' own quotes
+    assert "\\22 " in style and "\\3c " in style and "\\5c " in style

@@ -14,7 +14,7 @@ from lstm_core.plots.data import price_figure, task_figure
 from lstm_core.plots.locale import localize_dates
 from ui.loaders import cached_csv, cached_sample, cached_synthetic, cached_task, cached_yahoo, dataset, set_dataset
 from ui.session import kept, session
-from ui.text import Markdown, attempt, lang, say, show_error, tr
+from ui.text import Markdown, attempt, file_uploader, lang, say, show_error, tr
 
 
 def source_ui() -> None:
@@ -90,11 +90,8 @@ def _yahoo_form() -> tuple[Dataset | None, bool]:
 
 
 def _csv_form() -> tuple[Dataset | None, bool]:
-    # Streamlit draws the drop zone's own words ("Upload", "50MB per file") in English whatever the app's language;
-    # it offers no way to translate them, so only our label and help are in the session's language.
     loaded, tried = None, False
-    upload = st.file_uploader(tr("csv_upload"), help=tr("csv_help"), key="csv_file",
-                              max_upload_size=data.MAX_CSV_BYTES // 2**20)
+    upload = file_uploader("csv_upload", "csv_file", limit_mb=data.MAX_CSV_BYTES // 2**20, help=tr("csv_help"))
     if upload is not None and session.csv_loaded_id != upload.file_id:
         tried = True
         try:

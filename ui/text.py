@@ -39,6 +39,35 @@ def tr_text(key: str, **params: object) -> str:
     return t(key, lang(), **params)
 
 
+def file_uploader(label_key: str, key: str, *, limit_mb: int, types: list[str] | None = None, **kwargs: Any) -> Any:
+    """``st.file_uploader`` whose drop zone says its own words ("Upload", "50MB per file") in the session's language.
+
+    Streamlit draws them in English whatever the app's language and offers no way to translate them; in another
+    language a style scoped to this uploader's key (``.st-key-<key>``) hides them and draws the translation instead.
+    """
+    upload = st.file_uploader(tr(label_key), type=types, key=key, max_upload_size=limit_mb, **kwargs)
+    if lang() != "en":
+        limit = tr_text("uploader_limit", mb=limit_mb) + "".join(f" • {t.upper()}" for t in types or [])
+        st.html(dropzone_style(key, tr_text("uploader_button"), limit))
+    return upload
+
+
+def dropzone_style(key: str, button: str, limit: str) -> str:
+    """A ``<style>`` that shows ``button`` and ``limit`` in place of Streamlit's words in uploader ``key``'s drop zone."""
+    zone = f".st-key-{key} [data-testid='stFileUploaderDropzone']"
+    shown = (f"{zone} button [data-testid='stMarkdownContainer'] p",
+             f"{zone} [data-testid='stFileUploaderDropzoneInstructions'] span")
+    rules = [f"{', '.join(shown)} {{ font-size: 0; }}"]
+    rules += [f"{sel}::after {{ content: {_css_string(text)}; font-size: 0.875rem; }}"
+              for sel, text in zip(shown, (button, limit), strict=True)]
+    return "<style>" + " ".join(rules) + "</style>"
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal that cannot end the string or the style element."""
+    return '"' + "".join(c if c.isalnum() or c in " .,•·()" or ord(c) > 127 else f"\\{ord(c):x} " for c in text) + '"'
+
+
 def _literal(value: object) -> object:
     return plain(value) if isinstance(value, str) and not isinstance(value, (Markdown, Key)) else value
 

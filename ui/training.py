@@ -10,14 +10,14 @@ from lstm_core.jobs.manager import JobStatus, JobTicket, Progress, default_manag
 from lstm_core.jobs.workers import BackendKind
 from lstm_core.judgement import format_percent
 from lstm_core.plots.train import loss_figure
-from lstm_core.runs.bundle import LOCAL_LIMITS, load_bundle
+from lstm_core.runs.bundle import LOCAL_LIMITS, UPLOAD_LIMITS, load_bundle
 from lstm_core.store.workspace import is_local, local_bundles
 from ui.loaders import dataset_label
 from ui.results import compare_ui
 from ui.runs import add_run, collect_finished_job, run_label, runs, selected_run
 from ui.session import session
 from ui.settings import value_label
-from ui.text import attempt, say, show_error, tr
+from ui.text import attempt, file_uploader, say, show_error, tr
 from ui.workspace import show_notices
 
 # ---------------------------------------------------------------- live progress
@@ -124,7 +124,8 @@ def runs_ui() -> None:
             b = by_id[right.selectbox(tr("compare_b"), ids, index=len(ids) - 1, format_func=lambda i: run_label(by_id[i]))]
             compare_ui(a, b)
     # the drop zone's own words ("Upload", "50MB per file • ZIP") are Streamlit's, in English: not translatable
-    upload = st.file_uploader(tr("run_upload"), type=["zip"], key="run_upload", help=tr("run_upload_help"))
+    upload = file_uploader("run_upload", "run_upload", limit_mb=UPLOAD_LIMITS.max_zip_bytes // 2**20, types=["zip"],
+                           help=tr("run_upload_help"))
     if upload is not None and session.run_upload_id != upload.file_id:
         session.run_upload_id = upload.file_id
         try:

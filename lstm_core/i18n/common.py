@@ -43,6 +43,9 @@ EN: dict[str, str] = {
     ),
     "home_start": "Start with the data",
     "err_internal": "Something went wrong inside LSTM Lab: {detail}. Your data and runs are kept; please try again.",
+    # Streamlit's own words in a file uploader's drop zone (drawn over them in other languages)
+    "uploader_button": "Upload",
+    "uploader_limit": "{mb}MB per file",
 }
 
 ZH: dict[str, str] = {
@@ -85,4 +88,6 @@ ZH: dict[str, str] = {
     ),
     "home_start": "从数据开始",
     "err_internal": "LSTM 实验室内部出错：{detail}。你的数据和运行记录都已保留，请重试。",
+    "uploader_button": "上传",
+    "uploader_limit": "每个文件最多 {mb} MB",
 }
