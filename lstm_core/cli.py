@@ -409,6 +409,7 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_report(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core.data import load_source
+    from lstm_core.evaluate import MODEL
     from lstm_core.pipeline import Prepared
     from lstm_core.runs.report import panel
 
@@ -428,7 +429,7 @@ def cmd_report(args: argparse.Namespace) -> dict[str, object]:
             check_fits_here(config, len(ds.frame))
 
     def on_run(name: str, seed: int, run) -> None:
-        print(f"{name} seed {seed}: model RMSE {run.metrics['model']['rmse']:.4f}, best epoch {run.record.best_epoch}, "
+        print(f"{name} seed {seed}: model RMSE {run.metrics[MODEL].rmse:.4f}, best epoch {run.record.best_epoch}, "
               f"{run.judgement().outcome}", file=sys.stderr)
 
     torch.set_num_threads(1)  # as the app's workers and `train` train: the same run gives the same numbers

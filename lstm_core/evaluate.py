@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -83,6 +83,59 @@ def collect_outputs(prepared: Prepared, model: ModelOutputs, options: FitOptions
     base = predict_splits(prepared, SCORED_SPLITS, options)
     before = {split: {UNTRAINED: untrained[split]} if untrained is not None else {} for split in SCORED_SPLITS}
     return Outputs({split: {MODEL: model[split], **base[split], **before[split]} for split in SCORED_SPLITS})
+
+
+@dataclass(frozen=True)
+class Score:
+    """One forecaster's scores on a split, in readable units; None where a score is undefined or does not apply.
+
+    Field names are run.json's keys (``Scores.to_json``): the four accuracy scores every row has, QLIKE for a
+    volatility target, the tests against the model (a baseline's and the untrained network's rows), the validation
+    RMSE every row carries, and the model's own skill, test against the reference and direction base.
+    """
+
+    rmse: float
+    mae: float | None = None
+    mape: float | None = None  # %, None for a series that touches or crosses zero
+    direction_acc: float | None = None  # %, None when no day moved on both sides
+    qlike: float | None = None
+    qlike_p: float | None = None
+    dm_p: float | None = None  # Diebold-Mariano p that it and the model have equal mean squared error
+    dm_p_holm: float | None = None  # dm_p Holm-adjusted over every baseline (baselines only)
+    val_rmse: float | None = None
+    skill: float | None = None  # the model's: 1 - its RMSE / the reference baseline's
+    p_vs_persistence: float | None = None  # the model's: the reference's dm_p (its first name, kept in run.json)
+    direction_base: float | None = None  # the model's: directional accuracy that needs no model
+    # the scores that apply to this row, defined or not (a test whose variance is undefined is null, one that does
+    # not apply is absent): run.json and the tables show the difference
+    applies: frozenset[str] = field(default=frozenset(("rmse", "mae", "mape", "direction_acc")), repr=False)
+
+    @classmethod
+    def of(cls, row: dict[str, float | None]) -> Score:
+        """The score of a row by name (evaluate's, or run.json's), every name in it applying."""
+        return cls(**row, applies=frozenset(row))
+
+    def get(self, name: str) -> float | None:
+        """The score called ``name`` (a column of a table that lists scores by name); KeyError for no such score."""
+        if name not in SCORE_NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def to_json(self) -> dict[str, float | None]:
+        """run.json's row: every score that applies or is defined; an undefined one (NaN, infinity) as null."""
+        row = {name: getattr(self, name) for name in SCORE_NAMES}
+        return {k: v if v is None or math.isfinite(v) else None for k, v in row.items()
+                if v is not None or k in self.applies}
+
+
+SCORE_NAMES = tuple(f.name for f in fields(Score) if f.name != "applies")
+
+
+class Scores(dict[str, Score]):
+    """Every forecaster's ``Score`` on a split by name: "model" first, then the baselines, then "untrained"."""
+
+    def to_json(self) -> dict[str, dict[str, float | None]]:
+        return {name: score.to_json() for name, score in self.items()}
 
 
 def metrics(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> dict[str, float | None]:
@@ -195,7 +248,7 @@ def majority_share(actual: np.ndarray, last: np.ndarray) -> float | None:
     return float(100 * max(np.mean(moves > 0), np.mean(moves < 0))) if len(moves) else None
 
 
-def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[str, dict[str, float | None]]:
+def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> Scores:
     """Metrics of the model, every baseline and the network before training on a split (first step, readable units).
 
     Each row but the model's carries ``dm_p``, the Diebold-Mariano p-value (HLN-corrected, h - 1 autocovariances) that
@@ -238,4 +291,4 @@ def evaluate(prepared: Prepared, outputs: Outputs, split: str = "test") -> dict[
     model["p_vs_persistence"] = table[reference]["dm_p"]
     base = kind.direction_baseline
     model["direction_base"] = table[base]["direction_acc"] if base in table else majority_share(actual, last)
-    return table
+    return Scores({name: Score.of(row) for name, row in table.items()})

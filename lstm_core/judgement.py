@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lstm_core.config import Cell
-from lstm_core.evaluate import MODEL, UNTRAINED
+from lstm_core.evaluate import MODEL, UNTRAINED, Score
 from lstm_core.i18n import t
 from lstm_core.targets import Target, target_of
 
@@ -36,7 +36,7 @@ SIGNIFICANCE = 0.05
 COPY_TOLERANCE = 0.02  # within 2 % of persistence's RMSE a price model has, in effect, learned to copy the last price
 
 Claim = tuple[str, dict[str, object]]  # a translation key and its parameters
-Metrics = Mapping[str, Mapping[str, float | None]]
+Metrics = Mapping[str, Score]  # a run's Scores, or any mapping of forecaster name to Score
 
 
 class Outcome(StrEnum):
@@ -188,29 +188,29 @@ def judge(metrics: Metrics, target: Target) -> Judgement:
     """The judgement from a run's scores (``lstm_core.evaluate.evaluate``: each forecaster's test metrics, its
     ``val_rmse``, ``dm_p`` and ``dm_p_holm`` against the model, and the untrained network's row)."""
     model = metrics[MODEL]
-    model_rmse = float(model["rmse"])
+    model_rmse = float(model.rmse)
     rows = {name: row for name, row in metrics.items() if name not in (MODEL, UNTRAINED)}
-    comparisons = [Comparison(name, float(row["rmse"]), row.get("val_rmse"), row.get("dm_p"), row.get("dm_p_holm"),
-                              row.get("qlike"), row.get("qlike_p")) for name, row in rows.items()]
+    comparisons = [Comparison(name, float(row.rmse), row.val_rmse, row.dm_p, row.dm_p_holm, row.qlike, row.qlike_p)
+                   for name, row in rows.items()]
     # named on validation; a run scored before validation RMSEs were kept falls back on the test's
     strongest = min(comparisons, key=lambda c: (c.val_rmse if c.val_rmse is not None else c.rmse, c.rmse))
     comparisons = [strongest, *sorted((c for c in comparisons if c is not strongest), key=lambda c: c.rmse)]
     untrained = None
     if UNTRAINED in metrics:
         row = metrics[UNTRAINED]
-        untrained = Comparison(UNTRAINED, float(row["rmse"]), row.get("val_rmse"), row.get("dm_p"), row.get("dm_p"))
+        untrained = Comparison(UNTRAINED, float(row.rmse), row.val_rmse, row.dm_p, row.dm_p)
     kind = target_of(target)
     if untrained is not None and not (model_rmse < untrained.rmse and _significant(untrained.p)):
         outcome = Outcome.LEARNED_NOTHING
     else:
         outcome = _direction(model_rmse, strongest.rmse, strongest.p_holm)
-    skill = model.get("skill")
+    skill = model.skill
     reference = next((c for c in comparisons if c.name == kind.reference), None)
     copies = (kind.can_copy_last and skill is not None and abs(skill) < COPY_TOLERANCE
               and (reference is None or not _significant(reference.p)))  # a tested difference is not a copy
     family = sum(c.p is not None for c in comparisons)
     return Judgement(outcome, strongest.name, model_rmse, untrained, tuple(comparisons), family,
-                     copies and outcome != Outcome.LEARNED_NOTHING, model.get("qlike"), kind.scores_variance)
+                     copies and outcome != Outcome.LEARNED_NOTHING, model.qlike, kind.scores_variance)
 
 
 def format_p(p_value: float | None) -> str:

@@ -218,3 +218,28 @@ def test_the_gates_pages_ask_the_data_kind_instead_of_branching_on_it() -> None:
     """Prices or a memory task is decided once (lstm_core.gates.kinds); the Gates UI reads the kind's flags and words."""
     for name in ("gates.py", "unit_search.py"):
         assert "is_task" not in (ROOT / "ui" / name).read_text(), name
+
+
+def score_reads_by_name(source: str) -> list[int]:
+    """Lines reading a score by a string (``row["rmse"]``, ``row.get("skill")``) rather than as a ``Score`` field."""
+    from lstm_core.evaluate import SCORE_NAMES
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        key = None
+        if isinstance(node, ast.Subscript):
+            key = node.slice
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
+            key = node.args[0]
+        if isinstance(key, ast.Constant) and key.value in SCORE_NAMES:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_scores_are_read_as_fields_of_a_typed_score() -> None:
+    """A run's scores are ``Scores`` of ``Score``: no page or module reads one by a literal name, except evaluate,
+    which makes them (a table that lists scores by name goes through ``Score.get`` with a checked name)."""
+    assert score_reads_by_name('a = row["rmse"]\nb = row.get("skill")\nc = row.rmse\nd = table["model"]') == [1, 2]
+    files = [p for entry in APP_FILES for p in ([ROOT / entry] if entry.endswith(".py") else (ROOT / entry).rglob("*.py"))]
+    found = {str(f.relative_to(ROOT)): score_reads_by_name(f.read_text()) for f in files}
+    assert {f: lines for f, lines in found.items() if lines and f != "lstm_core/evaluate.py"} == {}

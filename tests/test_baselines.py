@@ -70,7 +70,7 @@ def toy_run(toy):
 def test_a_baseline_registered_once_reaches_the_verdict_the_forecast_page_and_the_backtest(toy_run, open_app, tmp_path,
                                                                                           capsys):
     run = toy_run
-    assert "toy" in run.metrics and run.metrics["toy"]["rmse"] > 0
+    assert "toy" in run.metrics and run.metrics["toy"].rmse > 0
     # the Train page's table and verdict read the run's metrics
     at = open_app("pages/train.py")
     at.session_state["runs"] = [run]
@@ -88,7 +88,7 @@ def test_a_baseline_registered_once_reaches_the_verdict_the_forecast_page_and_th
     assert cli_main(["backtest", "--bundle", str(bundle)]) == 0
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     toy_rmse = payload["baselines"]["toy"]["per_step"][0]["rmse"]
-    assert toy_rmse == pytest.approx(run.metrics["toy"]["rmse"], rel=1e-6)
+    assert toy_rmse == pytest.approx(run.metrics["toy"].rmse, rel=1e-6)
 
 
 def test_a_bundle_naming_a_baseline_this_server_does_not_know_is_refused(toy_run, tmp_path):

@@ -28,7 +28,7 @@ from safetensors.torch import save as save_safetensors
 from lstm_core.config import RunConfig
 from lstm_core.cost import scoring_macs
 from lstm_core.errors import LabError
-from lstm_core.evaluate import SCORED_SPLITS
+from lstm_core.evaluate import SCORED_SPLITS, Score, Scores
 from lstm_core.model import build_model
 from lstm_core.pipeline import Prepared
 from lstm_core.runs.bundle import UPLOAD_LIMITS, bundle_members, bundle_zip, load_bundle, scored_windows
@@ -115,7 +115,7 @@ def untrained_run(config: RunConfig, n_rows: int, dataset: str = "big") -> Run:
     model = build_model(config).eval()
     prepared = Prepared(frame, config)
     record = RunRecord(config=config, dataset=dataset, history=(EpochRecord(0, 1.0, 1.0, 0.1, 10.0),),
-                       metrics={"model": {"rmse": 1.0}, "persistence": {"rmse": 1.0}}, best_epoch=0, best_val_loss=1.0,
+                       metrics=Scores({"model": Score(rmse=1.0), "persistence": Score(rmse=1.0)}), best_epoch=0, best_val_loss=1.0,
                        stop_reason=StopReason.COMPLETED, seconds=0.1,
                        scaler={"features": prepared.feature_scaler, "target": prepared.target_scaler})
     return Run(record, frame, model, model.state_dict(), prepared)
@@ -308,7 +308,7 @@ for name, path in manifest["cases"].items():
         start = time.perf_counter()
         try:
             run = load_bundle(Path(path).read_bytes())
-            outcome = {"key": None, "message": "", "rmse": run.metrics["model"]["rmse"]}
+            outcome = {"key": None, "message": "", "rmse": run.metrics["model"].rmse}
         except LabError as err:
             outcome = {"key": err.key, "message": str(err)}
         except BaseException:

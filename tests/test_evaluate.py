@@ -52,10 +52,10 @@ def test_baselines_and_skill(horizon):
     np.testing.assert_allclose(base["moving_average"], p.actual_values("test") - horizon - 2)
     np.testing.assert_allclose(base["linear_ar"], p.actual_values("test"), rtol=1e-6)  # a line is an AR(1) with drift
     table = evaluate(p, outputs)
-    assert table["persistence"]["rmse"] == pytest.approx(horizon)
-    assert table["model"]["skill"] == pytest.approx(1.0)
+    assert table["persistence"].rmse == pytest.approx(horizon)
+    assert table["model"].skill == pytest.approx(1.0)
     worse = evaluate(p, outputs.with_model_test(perfect + 2 * horizon))
-    assert worse["model"]["skill"] == pytest.approx(-1.0)
+    assert worse["model"].skill == pytest.approx(-1.0)
 
 
 def test_diebold_mariano():

@@ -40,7 +40,7 @@ def test_job_trains_in_a_worker_process_and_reports_progress(backend):
     assert job.pid is not None and job.pid != os.getpid()  # trained elsewhere
     assert [h.epoch for h in p.history] == [0, 1, 2, 3, 4]  # epoch 0: the untrained model
     assert len(p.batch_losses) == 4 * p.tick.n_batches and p.batch_steps[-1] == pytest.approx(4.0)
-    assert job.run.metrics["model"]["rmse"] > 0 and job.run.stop_reason == "completed"
+    assert job.run.metrics["model"].rmse > 0 and job.run.stop_reason == "completed"
     x_test, _ = job.prepared.tensors("test")  # the weights that came back predict what the worker predicted
     again = job.prepared.to_readable("test", job.run.model(x_test).detach().numpy())
     assert again == pytest.approx(job.run.test_predictions, rel=1e-5)
@@ -173,7 +173,7 @@ def test_a_worker_killed_from_outside_keeps_its_best_weights_and_the_next_job_ru
     run, sent = victim.run, victim._checkpoint  # the last weights that arrived before the kill
     assert victim.status == "done" and victim.salvaged and victim.error is None
     assert run.stop_reason == "worker_lost" and run.record.best_epoch == sent.best_epoch >= 1
-    assert run.history == sent.history and run.metrics["model"]["rmse"] > 0
+    assert run.history == sent.history and run.metrics["model"].rmse > 0
     key, param, value = KILLED[backend.kind]
     assert victim.notice.key == key and victim.notice.params == {param: value or victim.host}
     assert (value or victim.host) in victim.notice.message("zh") and "memory" in str(victim.notice)
@@ -298,7 +298,7 @@ def test_a_time_limited_job_on_a_throttled_worker_keeps_its_best_weights(backend
     assert run.record.best_val_loss == min(h.val_loss for h in run.history)
     kept = from_bytes(sent.weights, "weights", build_model(TINY).state_dict())
     assert all(torch.equal(kept[name], run.model.state_dict()[name]) for name in kept)
-    assert run.metrics["model"]["rmse"] > 0 and run.test_predictions.shape == (job.prepared.n_samples("test"),)
+    assert run.metrics["model"].rmse > 0 and run.test_predictions.shape == (job.prepared.n_samples("test"),)
 
 
 @pytest.mark.parametrize(("reason", "key"), [(KillReason.TIME_LIMIT, "err_job_time_killed"),

@@ -3,10 +3,12 @@ per rule (the untrained network's gate, Holm, the strongest named on validation,
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from lstm_core.evaluate import diebold_mariano_p, equal_loss_p, holm, metrics, qlike, qlike_losses
+from lstm_core.evaluate import Score, Scores, diebold_mariano_p, equal_loss_p, holm, metrics, qlike, qlike_losses
 from lstm_core.judgement import Outcome, format_p, format_percent, judge
 from lstm_core.targets import Target
 
@@ -21,9 +23,14 @@ def noisy(truth: np.ndarray, scale: float, seed: int) -> np.ndarray:
 
 
 def table(test: dict[str, np.ndarray], val: dict[str, np.ndarray] | None = None,
-          untrained: np.ndarray | None = None) -> dict[str, dict[str, float | None]]:
-    """Scores as lstm_core.evaluate writes them: every row's test metrics and validation RMSE, each baseline's DM p
+          untrained: np.ndarray | None = None) -> Scores:
+    """Scores as lstm_core.evaluate makes them: every row's test metrics and validation RMSE, each baseline's DM p
     against the model and its Holm-adjusted p, the untrained network's row."""
+    return Scores({name: Score.of(row) for name, row in _rows(test, val, untrained).items()})
+
+
+def _rows(test: dict[str, np.ndarray], val: dict[str, np.ndarray] | None = None,
+          untrained: np.ndarray | None = None) -> dict[str, dict[str, float | None]]:
     forecasts = dict(test)
     if untrained is not None:
         forecasts["untrained"] = untrained
@@ -129,7 +136,7 @@ def test_a_win_that_does_not_survive_holm_is_not_called_beats():
     crowd = {f"b{k}": noisy(ACTUAL, 0.5, 20 + k) for k in range(7)}  # as good as the model: nothing to tell
     val = {"ewma": noisy(VAL, 0.3, 36), **{name: noisy(VAL, 0.6, 40 + k) for k, name in enumerate(crowd)}}
     rows = table({"model": model, "ewma": strong, **crowd}, val, untrained=BEFORE)  # ewma: the best on validation
-    raw, adjusted = rows["ewma"]["dm_p"], rows["ewma"]["dm_p_holm"]
+    raw, adjusted = rows["ewma"].dm_p, rows["ewma"].dm_p_holm
     assert raw < 0.05 <= adjusted, (raw, adjusted)  # significant alone, not among eight comparisons
     j = judge(rows, Target.LOGVOL)
     assert j.strongest == "ewma" and j.outcome == Outcome.TIES and j.holm_family == 8
@@ -140,7 +147,7 @@ def test_the_strongest_is_named_on_validation_before_the_test_is_read():
     val = {"ewma": noisy(VAL, 0.5, 30), "persistence": noisy(VAL, 0.9, 31), "model": noisy(VAL, 0.6, 32)}
     test = {"ewma": noisy(ACTUAL, 0.7, 33), "persistence": noisy(ACTUAL, 0.5, 34), "model": noisy(ACTUAL, 0.6, 35)}
     rows = table(test, val, untrained=BEFORE)
-    assert rows["persistence"]["rmse"] < rows["ewma"]["rmse"] and rows["ewma"]["val_rmse"] < rows["persistence"]["val_rmse"]
+    assert rows["persistence"].rmse < rows["ewma"].rmse and rows["ewma"].val_rmse < rows["persistence"].val_rmse
     j = judge(rows, Target.LOGVOL)
     assert j.strongest == "ewma" == j.against.name
     assert j.outcome in (Outcome.BEATS, Outcome.TIES) and names(j, "verdict_beaten_by") == ["persistence"]
@@ -155,11 +162,11 @@ def test_a_price_model_that_copies_persistence_is_told_so():
                            untrained=BEFORE), Target.LOGVOL).copies_last  # a volatility target cannot copy a price
 
 
-def qlike_table(actual: np.ndarray, forecasts: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]]:
+def qlike_table(actual: np.ndarray, forecasts: dict[str, np.ndarray]) -> Scores:
     global ACTUAL
     keep, ACTUAL = ACTUAL, actual
     try:
-        rows = table(forecasts, untrained=actual * 3)
+        rows = _rows(forecasts, untrained=actual * 3)
     finally:
         ACTUAL = keep
     model_losses = qlike_losses(actual, forecasts["model"])
@@ -167,7 +174,7 @@ def qlike_table(actual: np.ndarray, forecasts: dict[str, np.ndarray]) -> dict[st
         rows[name]["qlike"] = qlike(actual, forecast)
         if name != "model":
             rows[name]["qlike_p"] = equal_loss_p(model_losses, qlike_losses(actual, forecast))
-    return rows
+    return Scores({name: Score.of(row) for name, row in rows.items()})
 
 
 def test_a_model_that_wins_in_rmse_but_forecasts_too_low_is_told_it_loses_in_qlike_and_why():
@@ -179,12 +186,12 @@ def test_a_model_that_wins_in_rmse_but_forecasts_too_low_is_told_it_loses_in_qli
     halved = own.random(N) < 0.1
     m = qlike_table(vol, {"model": np.where(halved, 0.5 * vol, vol), "persistence": 1.3 * vol,
                           "ewma": vol * np.exp(0.6 * own.standard_normal(N))})
-    assert m["model"]["rmse"] < m["persistence"]["rmse"] and m["persistence"]["qlike"] < m["model"]["qlike"]
+    assert m["model"].rmse < m["persistence"].rmse and m["persistence"].qlike < m["model"].qlike
     j = judge(m, Target.LOGVOL)
     assert j.outcome == Outcome.BEATS and j.strongest == "persistence"
     said = j.claims()
-    assert said[-2] == ("verdict_qlike_loses", {"name": "persistence", "model": m["model"]["qlike"],
-                                                "base": m["persistence"]["qlike"], "p": "p < 0.001"})
+    assert said[-2] == ("verdict_qlike_loses", {"name": "persistence", "model": m["model"].qlike,
+                                                "base": m["persistence"].qlike, "p": "p < 0.001"})
     assert said[-1] == ("verdict_qlike_low", {})
 
 
@@ -196,8 +203,7 @@ def test_in_qlike_the_model_is_compared_with_the_lowest_baseline():
                           "garch": vol * np.exp(0.3 * own.standard_normal(N))})
     said = judge(m, Target.LOGVOL).claims()
     assert said[-1][0] == "verdict_qlike_beats" and said[-1][1]["name"] == "garch"  # the closest, not the weakest
-    for row in m.values():  # a log-return or price run has no QLIKE: no sentence about it
-        row.pop("qlike", None), row.pop("qlike_p", None)
+    m = Scores({name: replace(row, qlike=None, qlike_p=None) for name, row in m.items()})  # a log-return run has none
     assert not any(key.startswith("verdict_qlike") for key in keys(judge(m, Target.LOGRET)))
 
 

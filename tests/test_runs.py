@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from lstm_core.errors import LabError
+from lstm_core.evaluate import Score, Scores
 from lstm_core.runs import run as runs
 from lstm_core.runs.bundle import LOCAL_LIMITS, bundle_members, bundle_zip, load_bundle, save_bundle
 from lstm_core.runs.run import train_run
@@ -26,8 +27,8 @@ def run():
 
 def test_run_scores_model_and_baselines(run):
     assert set(run.metrics) == {"model", "persistence", "moving_average", "drift", "linear_ar", "untrained"}
-    assert run.metrics["model"]["skill"] == pytest.approx(
-        1 - run.metrics["model"]["rmse"] / run.metrics["persistence"]["rmse"])
+    assert run.metrics["model"].skill == pytest.approx(
+        1 - run.metrics["model"].rmse / run.metrics["persistence"].rmse)
     assert len(run.test_predictions) == run.prepared.n_samples("test")
 
 
@@ -37,7 +38,7 @@ def test_round_trip_gives_identical_predictions(run, tmp_path, as_zip):
     loaded = load_bundle(source)
     assert loaded.config == run.config and loaded.run_id == run.run_id
     np.testing.assert_array_equal(loaded.test_predictions, run.test_predictions)
-    assert loaded.metrics == json.loads(json.dumps(run.metrics))
+    assert loaded.metrics == run.metrics and isinstance(loaded.metrics["model"], Score)
     for key, value in run.initial_state.items():
         assert torch.equal(loaded.initial_state[key], value)
 
@@ -88,12 +89,12 @@ def _with_record(run, **changes) -> bytes:
 
 
 def test_scores_written_into_run_json_are_ignored_and_recomputed(run):
-    fake = json.loads(json.dumps(run.metrics))
+    fake = run.metrics.to_json()
     fake["model"].update(rmse=0.0001, skill=0.99, p_vs_persistence=1e-9)  # well-formed, so only the numbers lie
     fake["persistence"]["rmse"] = 1e6
     loaded = load_bundle(_with_record(run, metrics=fake))
-    assert loaded.metrics["model"]["rmse"] == pytest.approx(run.metrics["model"]["rmse"], rel=1e-6)
-    assert loaded.metrics["persistence"]["rmse"] == pytest.approx(run.metrics["persistence"]["rmse"], rel=1e-6)
+    assert loaded.metrics["model"].rmse == pytest.approx(run.metrics["model"].rmse, rel=1e-6)
+    assert loaded.metrics["persistence"].rmse == pytest.approx(run.metrics["persistence"].rmse, rel=1e-6)
 
 
 @pytest.mark.parametrize("changes", [{"history": [{"epoch": 1}]}, {"history": "x"}, {"best_epoch": "x"},
@@ -114,6 +115,16 @@ def test_a_run_restored_from_its_saved_values_is_the_same_run(run):
     np.testing.assert_array_equal(again.test_predictions, run.test_predictions)
 
 
+def test_a_run_is_a_view_of_its_saved_values_and_serializes_its_weights_once(run, monkeypatch):
+    """Worker -> server -> store: the bytes a worker returned are the ones the store writes, not serialized again."""
+    saved = run.saved()
+    assert run.saved().weights is saved.weights  # made once per run
+    again = runs.Run.restore(saved, run.frame)
+    monkeypatch.setattr(runs, "to_bytes", lambda state: pytest.fail("serialized again"))
+    assert again.saved().weights is saved.weights and again.saved().initial is saved.initial
+    assert bundle_members(again)["weights.safetensors"] == saved.weights
+
+
 def test_restoring_refuses_weights_that_do_not_fit_and_data_that_is_not_the_runs(run):
     other = train_run(tiny_frame(), "sine", TINY.with_(hidden=4))
     with pytest.raises(LabError) as err:
@@ -127,18 +138,18 @@ def test_restoring_refuses_weights_that_do_not_fit_and_data_that_is_not_the_runs
 def test_without_rescoring_the_stored_scores_are_kept(run, tmp_path):
     """The workspace and the CLI's gates read bundles this machine wrote: no re-scoring, the stored numbers stay."""
     loaded = load_bundle(save_bundle(run, tmp_path / "b"), limits=LOCAL_LIMITS, rescore=False)
-    assert loaded.metrics == json.loads(json.dumps(run.metrics))
+    assert loaded.metrics == run.metrics and isinstance(loaded.metrics["model"], Score)
     assert loaded._model_outputs is None  # nothing ran the model yet: predictions stay lazy
     np.testing.assert_array_equal(loaded.test_predictions, run.test_predictions)
 
 
 def test_undefined_scores_are_written_as_null_and_read_back(run):
     """A score that is NaN (no variance, say) is saved as JSON null, which the strict reader accepts."""
-    metrics = {**run.metrics, "drift": {**run.metrics["drift"], "mape": float("nan")}}
+    metrics = Scores({**run.metrics, "drift": replace(run.metrics["drift"], mape=float("nan"))})
     members = bundle_members(runs.Run(replace(run.record, metrics=metrics), run.frame, run.model, run.initial_state))
     assert json.loads(members["run.json"])["metrics"]["drift"]["mape"] is None
     assert b"NaN" not in members["run.json"]
-    assert load_bundle(_rezip(members), rescore=False).metrics["drift"]["mape"] is None
+    assert load_bundle(_rezip(members), rescore=False).metrics["drift"].mape is None
 
 
 def test_stop_reason_is_read_back_as_the_enum(run):

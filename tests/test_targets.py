@@ -81,9 +81,9 @@ def test_the_first_run_and_what_its_judgement_says_of_it():
     m = run.metrics
     assert Target(run.config.target) == Target.LOGVOL and set(m) >= {"har", "garch", "window_mean", "ewma", "untrained"}
     # measured: about 22 % below persistence's RMSE (p < 0.01) ...
-    assert m["model"]["rmse"] < 0.85 * m["persistence"]["rmse"] and m["persistence"]["dm_p"] < 0.01
+    assert m["model"].rmse < 0.85 * m["persistence"].rmse and m["persistence"].dm_p < 0.01
     # ... but above the untrained network's, which no simple method beats either
-    assert m["untrained"]["rmse"] < m["model"]["rmse"] and m["untrained"]["rmse"] < m["window_mean"]["rmse"]
+    assert m["untrained"].rmse < m["model"].rmse and m["untrained"].rmse < m["window_mean"].rmse
     j = run.judgement()
     assert j.outcome == Outcome.LEARNED_NOTHING and [key for key, _ in j.claims()] == ["verdict_learned_worse"]
     assert j.strongest == "har"  # named on validation (the window mean leads on the test period)
@@ -109,6 +109,6 @@ def test_the_default_normalised_model_keeps_its_footing_when_the_level_drops():
     normalised = train_run(frame, "calmer", RunConfig(epochs=20))
     assert normalised.config.normalize == "window"  # the default
     # measured (seeds 0-2 of this series): skill 0.10 to 0.17 with it, -0.10 to -0.62 without
-    assert normalised.metrics["model"]["skill"] > 0.05
+    assert normalised.metrics["model"].skill > 0.05
     plain = train_run(frame, "calmer", RunConfig(epochs=20, normalize="none"))
-    assert plain.metrics["model"]["skill"] < 0 < normalised.metrics["model"]["skill"]
+    assert plain.metrics["model"].skill < 0 < normalised.metrics["model"].skill

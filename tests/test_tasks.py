@@ -209,12 +209,12 @@ def solved(one_thread):
 
 def mse_share(run) -> float:
     """The model's test MSE over always predicting the training mean's."""
-    return (run.metrics["model"]["rmse"] / run.metrics["train_mean"]["rmse"]) ** 2
+    return (run.metrics["model"].rmse / run.metrics["train_mean"].rmse) ** 2
 
 
 def test_a_small_lstm_solves_remember_and_its_gates_show_how(solved):
     assert mse_share(solved) < 0.1
-    assert solved.metrics["model"]["skill"] > 0.7 and solved.metrics["model"]["p_vs_persistence"] < 1e-6
+    assert solved.metrics["model"].skill > 0.7 and solved.metrics["model"].p_vs_persistence < 1e-6
     x, events, answers, event = task_sequences(solved.prepared)
     assert event == Feature.MARKER and events.sum(axis=1).tolist() == [1] * len(answers)
     reading = read_task_units(extract_gates(solved.model, x), events, answers, event)
@@ -242,7 +242,7 @@ def test_a_task_run_survives_its_bundle(solved, tmp_path):
         for name, blob in members.items():
             archive.writestr(name, blob)
     back = load_bundle(zip_path.read_bytes(), UPLOAD_LIMITS)  # re-scored from weights and data, as an upload is
-    assert back.metrics["model"]["rmse"] == pytest.approx(solved.metrics["model"]["rmse"], rel=1e-6)
+    assert back.metrics["model"].rmse == pytest.approx(solved.metrics["model"].rmse, rel=1e-6)
     assert back.frame.equals(solved.frame.astype(back.frame.dtypes.to_dict()))
     assert set(back.metrics) == {"model", "train_mean", "linear_ar", "untrained"}
 

@@ -82,7 +82,7 @@ def test_train_results_judge_a_task_against_the_training_mean(task_run):
     at = page("pages/train.py", runs=[run], selected_run=run.run_id, dataset=ds)
     verdict = next(s.value for s in at.success)
     assert verdict.startswith("The model beats the strongest simple method, Training-period mean")
-    share = (run.metrics["model"]["rmse"] / run.metrics["train_mean"]["rmse"]) ** 2
+    share = (run.metrics["model"].rmse / run.metrics["train_mean"].rmse) ** 2
     assert f"{100 * share:.2g} %" in verdict
     assert any("Sequence 681" in c.value for c in at.caption)  # the first test sequence: 800 x 0.85 + 1
 

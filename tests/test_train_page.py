@@ -54,7 +54,7 @@ def test_train_and_see_metrics_beside_baselines(train_page):
         assert table.loc["LSTM model", p_column] == "" and table.loc["EWMA (λ = 0.94)", p_column].startswith("p ")
     assert table.loc["The network before training", "p vs model (RMSE)"].startswith("p ")
     assert table.loc["The network before training", "p, Holm-adjusted"] == ""  # the judgement's gate, not a baseline
-    assert float(table.loc["LSTM model", "RMSE"]) == pytest.approx(job.run.metrics["model"]["rmse"], abs=1e-4)
+    assert float(table.loc["LSTM model", "RMSE"]) == pytest.approx(job.run.metrics["model"].rmse, abs=1e-4)
     assert table.loc["Persistence (last 20 days)", "Direction %"] == "–"  # persistence never moves
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     loss = charts[0]

@@ -147,7 +147,7 @@ def test_a_saved_run_reopens_after_a_restart_without_being_rescored(run, monkeyp
     monkeypatch.setattr(bundles, "evaluate", no_rescoring)
     reopened, problems = Workspace.open(ws.id, 10).load_all()  # a new object: as after a server restart
     assert problems == [] and [r.run_id for r in reopened] == [run.run_id]
-    assert reopened[0].metrics == json.loads(json.dumps(run.metrics))
+    assert reopened[0].metrics == run.metrics
     np.testing.assert_array_equal(reopened[0].test_predictions, run.test_predictions)
 
 

@@ -51,13 +51,13 @@ def metrics_table(run: Run) -> pd.DataFrame:
     """The model and each baseline of its target, one row each, with each baseline's Diebold-Mariano p against the
     model; undefined values stay visibly undefined."""
     scores = run.scores()
-    rows = {forecaster_label(name, run): row for name, row in scores.items()}
+    rows = {forecaster_label(name, run): score.to_json() for name, score in scores.items()}  # the scores it has
     table = pd.DataFrame(rows).T
     columns = [c for c in METRIC_COLUMNS if c in table.columns]
     table = table[columns].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")
     for p_column in P_COLUMNS:
         if p_column in columns:
-            table[p_column] = [format_p(row.get(p_column)) if p_column in row else "" for row in scores.values()]
+            table[p_column] = [format_p(row.get(p_column)) if p_column in row else "" for row in rows.values()]
     table.columns = [tr(METRIC_COLUMNS[c]) for c in columns]
     return table
 
@@ -68,7 +68,7 @@ def verdict_ui(run: Run) -> None:
     show, icon = VERDICT_LOOK[judgement.outcome]
     lines = [tr(key, **params) for key, params in judgement_params(judgement, run)]
     kind = run.prepared.target_kind
-    reference = run.scores().get(kind.reference, {}).get("rmse")
+    reference = run.scores()[kind.reference].rmse if kind.reference in run.scores() else None
     if kind.states_error_share and judgement.learned and reference:
         lines.append(tr("verdict_mean_share", share=format_share((judgement.model_rmse / reference) ** 2)))
     if not judgement.learned:
@@ -104,12 +104,12 @@ def judgement_params(judgement: Judgement, run: Run) -> list[tuple[str, dict[str
 def direction_ui(run: Run) -> None:
     """The model's directional accuracy beside what needs no model to get."""
     model = run.metrics[MODEL]
-    if model.get("direction_acc") is None or model.get("direction_base") is None:
+    if model.direction_acc is None or model.direction_base is None:
         return
     base = run.prepared.target_kind.direction_baseline
     how = (tr("direction_base_baseline", name=forecaster_label(base, run)) if base in run.metrics
            else tr("direction_base_majority"))
-    st.caption(tr("direction_base", acc=f"{model['direction_acc']:.1f}", base=f"{model['direction_base']:.1f}", how=how))
+    st.caption(tr("direction_base", acc=f"{model.direction_acc:.1f}", base=f"{model.direction_base:.1f}", how=how))
 
 
 def results_ui(run: Run) -> None:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from lstm_core.errors import LabError
+from lstm_core.evaluate import MODEL
 from lstm_core.jobs.manager import JobStatus, JobTicket, Progress, default_manager, format_seconds
 from lstm_core.jobs.workers import BackendKind
 from lstm_core.judgement import format_percent
@@ -107,8 +108,8 @@ def runs_ui() -> None:
             tr("col_run"): r.run_id, tr("col_dataset"): dataset_label(r.dataset_name), tr("col_target"): value_label("target", r.config.target),
             tr("col_model"): f"{r.config.cell.upper()} {r.config.hidden}×{r.config.layers}",
             tr("col_window"): r.config.window, tr("col_lr"): r.config.lr, tr("col_epochs"): r.record.epochs_run,
-            tr("m_rmse"): round(r.metrics["model"]["rmse"], 4),
-            tr("col_skill"): format_percent(r.metrics["model"].get("skill")),
+            tr("m_rmse"): round(r.metrics[MODEL].rmse, 4),
+            tr("col_skill"): format_percent(r.metrics[MODEL].skill),
             tr("col_seconds"): round(r.record.seconds, 1), tr("col_created"): r.record.created,
         } for r in all_runs]
         st.dataframe(pd.DataFrame(rows), alt=tr("runs_title"), hide_index=True)

@@ -13,13 +13,11 @@ import uuid
 from dataclasses import asdict, dataclass, field
 
 from lstm_core.config import RunConfig
+from lstm_core.evaluate import Scores
 from lstm_core.pipeline import Scaler
 from lstm_core.trainer import EpochRecord, StopReason  # what the training loop reports, kept in the record
 
 BUNDLE_VERSION = 1
-
-Metrics = dict[str, dict[str, float | None]]  # forecaster ("model" or a baseline) -> score name -> value
-
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:8]
@@ -35,7 +33,7 @@ class RunRecord:
 
     config: RunConfig
     dataset: str  # the dataset's stable English name
-    metrics: Metrics
+    metrics: Scores  # each forecaster's test scores ("model", the baselines, "untrained")
     history: tuple[EpochRecord, ...]
     best_epoch: int  # 0 when no epoch beat the untrained model (its weights are then the ones kept)
     best_val_loss: float
@@ -63,7 +61,7 @@ class RunRecord:
             "created": self.created,
             "dataset": self.dataset,
             "config": self.config.to_dict(),
-            "metrics": {who: {k: finite_or_none(v) for k, v in row.items()} for who, row in self.metrics.items()},
+            "metrics": self.metrics.to_json(),
             "best_epoch": self.best_epoch,
             "best_val_loss": finite_or_none(self.best_val_loss),
             "epochs_run": self.epochs_run,

@@ -16,7 +16,7 @@ from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL
 from lstm_core.runs.run import Run, train_run
 
-SCORES = ("rmse", "mae", "qlike", "dm_p", "dm_p_holm", "val_rmse")
+SCORES = ("rmse", "mae", "qlike", "dm_p", "dm_p_holm", "val_rmse")  # the panel's columns, each a Score's field
 
 
 def spread(values: Sequence[float | None]) -> dict[str, object] | None:
@@ -39,7 +39,7 @@ def summarize(runs: Sequence[Run]) -> dict[str, object]:
         "rows": len(runs[0].frame),
         "test_windows": runs[0].prepared.n_samples("test"),
         "forecasters": table,
-        "skill_vs_persistence": spread([m[MODEL].get("skill") for m in metrics]),
+        "skill_vs_persistence": spread([m[MODEL].skill for m in metrics]),
         "outcomes": dict(Counter(str(v.outcome) for v in verdicts)),
         "outcome_by_seed": [str(v.outcome) for v in verdicts],
         "strongest_baseline": dict(strongest),

@@ -18,7 +18,7 @@ import numpy as np
 from lstm_core.baselines import BASELINES
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.evaluate import MODEL, UNTRAINED
+from lstm_core.evaluate import MODEL, SCORE_NAMES, UNTRAINED, Score, Scores
 from lstm_core.pipeline import Scaler
 from lstm_core.runs.record import BUNDLE_VERSION, JSON_KEYS, EpochRecord, RunRecord, StopReason
 from lstm_core.targets import target_of
@@ -181,23 +181,23 @@ def _history(max_epoch: int) -> Callable[[object], tuple[EpochRecord, ...]]:
     return check
 
 
-def _metrics(reference: str) -> Callable[[object], dict[str, dict[str, float | None]]]:
-    """The metrics table: the model's row, its target's reference baseline's (persistence for prices, the training
-    mean for a task), and known baselines only."""
+def _metrics(reference: str) -> Callable[[object], Scores]:
+    """The scores table: the model's row, its target's reference baseline's (persistence for prices, the training
+    mean for a task), and known baselines only; a score this version does not know (an older version's) is left out."""
 
-    def check(value: object) -> dict[str, dict[str, float | None]]:
+    def check(value: object) -> Scores:
         if not isinstance(value, dict) or not {MODEL, reference} <= set(value) <= {MODEL, UNTRAINED, *BASELINES}:
             raise ValueError(value)
-        table: dict[str, dict[str, float | None]] = {}
+        table = Scores()
         for who, row in value.items():
             if not isinstance(row, dict) or "rmse" not in row or len(row) > 16:
                 raise ValueError(row)
-            table[who] = {}
             for key, number in row.items():
                 if not isinstance(key, str) or (number is not None and not isinstance(number, (int, float))):
                     raise ValueError(row)
-                table[who][key] = None if number is None else _number(-1e300, 1e300)(number)
-        if table[MODEL]["rmse"] is None or table[reference]["rmse"] is None:
+            table[who] = Score.of({key: None if number is None else _number(-1e300, 1e300)(number)
+                                  for key, number in row.items() if key in SCORE_NAMES})
+        if table[MODEL].rmse is None or table[reference].rmse is None:
             raise ValueError("rmse")
         return table
 
