@@ -14,9 +14,11 @@ from streamlit.testing.v1 import AppTest
 
 from lstm_core.config import RunConfig
 from lstm_core.data import TaskKind, load_sample, load_task
+from lstm_core.errors import LabError
 from lstm_core.i18n import t
 from lstm_core.runs.run import train_run
 from tests.helpers import plotly_array, wait_for
+from ui.settings import in_form_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -151,6 +153,11 @@ def test_a_memory_task_is_described_in_steps_and_sequences_not_days(task_run, la
     labels = [w.label for w in at.number_input]
     assert t("cfg_window_task", lang) in labels and t("cfg_window", lang) not in labels
     assert t("cfg_horizon", lang) not in labels
+    with pytest.raises(LabError) as caught:  # the form's sentence: every wrong value, each by the label it shows
+        RunConfig(window=-5, hidden=0)
+    said = in_form_labels(caught.value, task=True).message(lang)
+    assert t("cfg_window_task", lang) in said and t("cfg_window", lang) not in said and t("cfg_hidden", lang) in said
+    assert t("cfg_window", lang) in in_form_labels(caught.value, task=False).message(lang)
     dated = [s for s in specs(at) if s["layout"].get("xaxis", {}).get("rangeslider")]  # the test-period chart
     assert dated, "no test chart"
     axis = dated[0]["layout"]["xaxis"]

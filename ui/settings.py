@@ -10,7 +10,7 @@ import streamlit as st
 from lstm_core.config import SETTINGS, Feature, Group, RunConfig, Setting, Target
 from lstm_core.data import Dataset
 from lstm_core.errors import LabError
-from lstm_core.i18n import TABLE, t
+from lstm_core.i18n import TABLE, Key, Sentences, t
 from lstm_core.targets import target_of
 from ui.runs import runs
 from ui.session import kept, session
@@ -109,8 +109,7 @@ def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool, c
     the setting and its range in the user's language (a widget's own limit shows Streamlit's English tooltip).
     ``choices``: what a choice offers (the loaded data's targets and features).
     """
-    # a memory task counts steps, not days: its own label where the table has one
-    label = tr(f"cfg_{name}_task") if task and f"cfg_{name}_task" in TABLE["en"] else tr(f"cfg_{name}")
+    label = tr(_label_key(f"cfg_{name}", task))
     help_text = tr(f"cfg_{name}_help") if setting.help else None
     if name == "target" and choices == (Target.ANSWER,):
         help_text = tr("cfg_target_task_help")
@@ -140,6 +139,22 @@ def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool, c
     if setting.is_int:
         return st.number_input(label, step=1, **common)
     return st.number_input(label, format="%.2e" if setting.log else "%g", step=setting.step, **common)
+
+
+def _label_key(key: str, task: bool) -> str:
+    """A setting's label key: a memory task counts steps, not days, and has its own label where the table has one."""
+    return f"{key}_task" if task and f"{key}_task" in TABLE["en"] else key
+
+
+def in_form_labels(err: LabError, task: bool) -> LabError:
+    """``err`` naming each setting by the label the form shows (a memory task's "Window (steps)", not days)."""
+
+    def relabel(params: dict[str, object]) -> dict[str, object]:
+        return {k: Key(_label_key(v, task)) if isinstance(v, Key) else
+                Sentences((key, relabel(p)) for key, p in v) if isinstance(v, Sentences) else v
+                for k, v in params.items()}
+
+    return LabError(err.key, **relabel(err.params))
 
 
 def _apply_target_defaults() -> None:
@@ -186,7 +201,7 @@ def settings_ui(start: Callable[[RunConfig], bool], disabled: bool, ds: Dataset)
         try:
             config = config_from_widgets()
         except LabError as err:  # shown at once, and Start does nothing until it is fixed
-            show_error(err)
+            show_error(in_form_labels(err, ds.is_task))
             return
         for key, params in config.warnings():
             st.warning(tr(key, **params), icon=":material/warning:")
