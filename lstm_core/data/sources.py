@@ -18,15 +18,18 @@ SAMPLES_DIR = Path(__file__).resolve().parents[2] / "data" / "samples"
 SAMPLE_ORIGINS = {
     "MSFT": "https://github.com/alkaline-ml/pmdarima/blob/master/pmdarima/datasets/data/msft.tar.gz",
     "NVDA": "https://github.com/mementum/backtrader/blob/master/datas/nvda-1999-2014.txt",
-}
+    "SP500": "https://github.com/bashtage/arch/blob/main/arch/data/sp500/sp500.csv.gz",
+    "NASDAQ": "https://github.com/bashtage/arch/blob/main/arch/data/nasdaq/nasdaq.csv.gz",
+}  # in the order the Data page offers them: MSFT, the default, first
 
 
 # ---------------------------------------------------------------- bundled samples
 
 
 def list_samples() -> list[str]:
-    """Tickers of the bundled real samples, e.g. ``["MSFT", "NVDA"]``."""
-    return sorted(p.name.split("_")[0] for p in SAMPLES_DIR.glob("*_daily.csv"))
+    """Tickers of the bundled real samples, the default first: ``["MSFT", "NVDA", "SP500", "NASDAQ"]``."""
+    present = {p.name.split("_")[0] for p in SAMPLES_DIR.glob("*_daily.csv")}
+    return [ticker for ticker in SAMPLE_ORIGINS if ticker in present]
 
 
 def load_sample(ticker: str = "MSFT") -> Dataset:
