@@ -7,7 +7,8 @@ import json
 import math
 import re
 import sys
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 
@@ -224,7 +225,60 @@ def _prepare_out(out: Path) -> None:
         raise LabError("err_out_unwritable", path=str(out)) from exc
 
 
+def is_basket(spec: str) -> bool:
+    """Whether ``--data`` names several series (``a,b``) or a basket (``basket:default``)."""
+    return "," in spec or spec.startswith("basket:")
+
+
+def cmd_train_basket(args: argparse.Namespace) -> dict[str, object]:
+    """One network on a basket of series, judged per series and as a panel (lstm_core.basket)."""
+    from lstm_core.basket.data import load_basket
+    from lstm_core.basket.run import prepare_basket, train_basket
+    from lstm_core.trainer import resolve_device
+
+    if task_options(args):
+        raise LabError("err_task_options_need_task", options=", ".join(f"--{name}" for name in task_options(args)))
+    basket = load_basket([part.strip() for part in args.data.split(",") if part.strip()])
+    config = config_from_args(args, basket.datasets[0].settings())
+    if not args.ignore_estimate:
+        check_fits_here(config, sum(len(ds.frame) for ds in basket.datasets))
+    device = _checked_device(args.device, resolve_device)
+    if args.out is not None:
+        _prepare_out(args.out)
+    cutoffs, prepared = prepare_basket(basket, config)  # a series too short at the calendar: refused before training
+    print(f"basket: {', '.join(basket.names)}; validation from {cutoffs.val:%Y-%m-%d}, test from {cutoffs.test:%Y-%m-%d}; "
+          f"{sum(p.n_samples('train') for p in prepared)} training windows", file=sys.stderr)
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
+    run = train_basket(basket, config, on_epoch_end=_epoch_printer(config), device=str(device))
+    result = run.to_json()
+    out = args.out or Path("runs") / f"basket-{uuid.uuid4().hex[:8]}"
+    _prepare_out(out)
+    try:
+        (out / "basket.json").write_text(json.dumps(result, indent=1) + "\n")
+    except OSError as exc:
+        raise LabError("err_out_unwritable", path=str(out)) from exc
+    print(f"{run.stop_reason}; basket results saved in {out / 'basket.json'}", file=sys.stderr)
+    return {**result, "saved": str(out / "basket.json")}
+
+
+def _epoch_printer(config: RunConfig) -> Callable[[object], None]:
+    """The command line's line per epoch on stderr."""
+
+    def on_epoch(trainer) -> None:
+        h = trainer.history[-1]
+        if h.epoch == 0:
+            print(f"epoch 0 (untrained)  train {h.train_loss:.5f}  val {h.val_loss:.5f}", file=sys.stderr)
+            return
+        print(f"epoch {h.epoch}/{config.epochs}  train {h.train_loss:.5f}  val {h.val_loss:.5f}  "
+              f"{h.samples_per_s:,.0f} samples/s", file=sys.stderr)
+
+    return on_epoch
+
+
 def cmd_train(args: argparse.Namespace) -> dict[str, object]:
+    if is_basket(args.data):
+        return cmd_train_basket(args)
     from lstm_core.data import load_source
     from lstm_core.pipeline import Prepared
     from lstm_core.runs.bundle import save_bundle
@@ -242,18 +296,11 @@ def cmd_train(args: argparse.Namespace) -> dict[str, object]:
     print(f"data: {dataset.name}, {len(dataset.frame)} rows, {prepared.n_samples('train')} training windows",
           file=sys.stderr)
 
-    def on_epoch(trainer) -> None:
-        h = trainer.history[-1]
-        if h.epoch == 0:
-            print(f"epoch 0 (untrained)  train {h.train_loss:.5f}  val {h.val_loss:.5f}", file=sys.stderr)
-            return
-        print(f"epoch {h.epoch}/{config.epochs}  train {h.train_loss:.5f}  val {h.val_loss:.5f}  "
-              f"{h.samples_per_s:,.0f} samples/s", file=sys.stderr)
-
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
     print(f"device: {device}", file=sys.stderr)
-    run = train_run(dataset.frame, dataset.name, config, on_epoch_end=on_epoch, prepared=prepared, device=str(device))
+    run = train_run(dataset.frame, dataset.name, config, on_epoch_end=_epoch_printer(config), prepared=prepared,
+                    device=str(device))
     out = args.out or Path("runs") / run.run_id
     _prepare_out(out)
     try:

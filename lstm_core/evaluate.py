@@ -15,6 +15,7 @@ from lstm_core.pipeline import Prepared, Split
 
 MODEL = "model"  # the network's row beside the baselines' in every table
 UNTRAINED = "untrained"  # the same network with its initial weights: what it forecast before any training
+POOLED_LINEAR = "pooled_linear"  # a basket's rival: one ridge regression on the network's inputs over every series
 
 
 SCORED_SPLITS = ("val", "cal", "test")  # the splits every forecaster forecasts once per run

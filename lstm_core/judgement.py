@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lstm_core.config import Cell
-from lstm_core.evaluate import MODEL, UNTRAINED, Score
+from lstm_core.evaluate import MODEL, POOLED_LINEAR, UNTRAINED, Score
 from lstm_core.i18n import t
 from lstm_core.targets import Target, target_of
 
@@ -157,6 +157,8 @@ def forecaster_names(lang: str, target: Target, horizon: int, cell: Cell = Cell.
             return t("m_model", lang) if cell == Cell.LSTM else t("m_model_cell", lang, cell=t(f"cell_{cell}", lang))
         if forecaster == UNTRAINED:
             return t("m_untrained", lang)
+        if forecaster == POOLED_LINEAR:
+            return t("m_pooled_linear", lang)
         key, params = baseline_label(forecaster, target, horizon)
         return t(key, lang, **params)
 

@@ -61,6 +61,19 @@ class Scaler:
 
 
 @dataclass(frozen=True)
+class Cutoffs:
+    """One calendar for every series of a basket: the first day of validation, calibration and test. A series cut at
+    these dates puts no day on or after ``val`` in training, whichever series it is."""
+
+    val: pd.Timestamp
+    cal: pd.Timestamp
+    test: pd.Timestamp
+
+    def to_json(self) -> dict[str, str]:
+        return {name: getattr(self, name).strftime("%Y-%m-%d") for name in ("val", "cal", "test")}
+
+
+@dataclass(frozen=True)
 class Window:
     """One input window and what it should predict, in the units a person reads (dates, prices, a task's answer)."""
 
@@ -87,7 +100,8 @@ class Prepared:
     with the period before (the purge) and the scalers see training rows only.
     """
 
-    def __init__(self, frame: pd.DataFrame, config: RunConfig) -> None:
+    def __init__(self, frame: pd.DataFrame, config: RunConfig, cutoffs: Cutoffs | None = None) -> None:
+        """``cutoffs``: cut at these dates (a basket's one calendar) rather than at ``train_frac`` and ``val_frac``."""
         self.target_kind: TargetKind = target_of(config.target)
         kind = self.target_kind
         if kind.column not in frame.columns:
@@ -127,6 +141,11 @@ class Prepared:
         first = kind.first_target_row(ends, horizon)  # the first row any of its targets reads
         last = kind.target_rows(ends, horizon) + steps - 1  # each sample's last target row
         cal_start = n_train_rows + n_val_rows - int(n_val_rows * CAL_SHARE) // block * block
+        if cutoffs is not None:  # the first row on or after each date
+            n_train_rows, cal_start, test_start = (int(self.dates.searchsorted(d)) for d in
+                                                   (cutoffs.val, cutoffs.cal, cutoffs.test))
+            n_val_rows = test_start - n_train_rows
+        self.cutoffs = cutoffs
         starts = {"val": n_train_rows, "cal": cal_start, "test": n_train_rows + n_val_rows, "end": n_rows}
         self.split_ends = {"train": ends[last < n_train_rows]}
         for split, following in (("val", "cal"), ("cal", "test"), ("test", "end")):

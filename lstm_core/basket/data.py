@@ -1,0 +1,75 @@
+"""A basket: several price series read as one dataset, cut at one calendar so that no series' test days inform
+another's training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lstm_core.config import RunConfig
+from lstm_core.data import Dataset, load_source
+from lstm_core.errors import LabError
+from lstm_core.pipeline import CAL_SHARE, Cutoffs
+
+DEFAULT_BASKET = ("sample:MSFT", "sample:NVDA", "sample:SP500", "sample:NASDAQ")  # two stocks and two indices
+MAX_SERIES = 12
+MIN_OVERLAP_DAYS = 500  # the common calendar every split is cut from
+
+
+@dataclass(frozen=True)
+class Basket:
+    """Price series trained as one dataset: each keeps its own rows; one calendar cuts them all."""
+
+    datasets: tuple[Dataset, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [ds.name for ds in self.datasets]
+
+    def overlap(self) -> pd.DatetimeIndex:
+        """The days every series covers (the later start to the earlier end), as any series has them."""
+        start = max(ds.frame.index[0] for ds in self.datasets)
+        end = min(ds.frame.index[-1] for ds in self.datasets)
+        days = pd.DatetimeIndex([])
+        for ds in self.datasets:
+            days = days.union(ds.frame.index[(ds.frame.index >= start) & (ds.frame.index <= end)])
+        return days
+
+    def cutoffs(self, config: RunConfig) -> Cutoffs:
+        """The one calendar: ``train_frac`` and ``val_frac`` of the common days, the later ``CAL_SHARE`` of validation
+        for calibration. Before the overlap a series' rows are training rows; after it, test rows."""
+        days = self.overlap()
+        n = len(days)
+        val = int(n * config.train_frac)
+        test = int(n * (config.train_frac + config.val_frac))
+        cal = test - int((test - val) * CAL_SHARE)
+        return Cutoffs(val=days[val], cal=days[cal], test=days[test])
+
+    def summary(self) -> dict[str, object]:
+        """The basket checked as one dataset: each series' rows and span, and the days they share."""
+        days = self.overlap()
+        return {"series": {ds.name: {"rows": len(ds.frame), "start": ds.quality.start, "end": ds.quality.end}
+                           for ds in self.datasets},
+                "overlap": {"days": len(days), "start": days[0].strftime("%Y-%m-%d"),
+                            "end": days[-1].strftime("%Y-%m-%d")}}
+
+
+def load_basket(specs: list[str]) -> Basket:
+    """Series from command-line specs (``basket:default`` is the bundled four); LabError for a memory task, a series
+    given twice, too many, or series that share too few days."""
+    specs = [part for spec in specs for part in (DEFAULT_BASKET if spec == "basket:default" else [spec])]
+    if not 2 <= len(specs) <= MAX_SERIES:
+        raise LabError("err_basket_size", n=len(specs), high=MAX_SERIES)
+    datasets: list[Dataset] = []
+    for spec in specs:
+        ds = load_source(spec)
+        if ds.task is not None:
+            raise LabError("err_basket_task", name=ds.name)
+        if any(ds.fingerprint == other.fingerprint or ds.name == other.name for other in datasets):
+            raise LabError("err_report_twice", name=ds.name)
+        datasets.append(ds)
+    basket = Basket(tuple(datasets))
+    if len(basket.overlap()) < MIN_OVERLAP_DAYS:
+        raise LabError("err_basket_overlap", days=len(basket.overlap()), minimum=MIN_OVERLAP_DAYS)
+    return basket

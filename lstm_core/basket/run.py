@@ -1,0 +1,224 @@
+"""One network trained on a basket's series pooled; each series scored against its own baselines, and the basket as a
+panel.
+
+Training reads every series' training windows (each series standardised on its own training rows, every window
+relative to its own level) as one shuffled set, and stops early on every series' validation windows together. The
+honest rival is a baseline too: the pooled linear model, a ridge regression on the same inputs fitted on the same
+pooled training windows (``POOLED_LINEAR``), so the verdict can say whether the recurrent network adds anything
+beyond its inputs.
+
+The panel compares forecasters over the basket: on each test day, the mean loss over the series that have a window
+that day; the Diebold-Mariano test on those daily means (HAC over ``horizon - 1`` lags, so overlapping windows and
+the series' common shocks on one day are counted once), Holm over the baselines, read by the same ``judge`` as a
+single run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstm_core.baselines.linear_ar import MAX_FIT_WINDOWS, design
+from lstm_core.basket.data import Basket
+from lstm_core.config import RunConfig
+from lstm_core.errors import LabError
+from lstm_core.evaluate import (
+    MODEL,
+    POOLED_LINEAR,
+    UNTRAINED,
+    Outputs,
+    Score,
+    Scores,
+    collect_outputs,
+    equal_loss_p,
+    evaluate,
+    holm,
+    model_outputs,
+    qlike_losses,
+)
+from lstm_core.judgement import Judgement, forecaster_names, judge
+from lstm_core.model import Forecaster, build_model
+from lstm_core.pipeline import Cutoffs, Prepared
+from lstm_core.targets import Target
+from lstm_core.trainer import EpochRecord, StopReason, Trainer
+
+RIDGE_GRID = (1e-8, 1e-4, 1e-2, 1.0, 100.0)  # penalties, as shares of the mean diagonal, tried on validation
+
+
+class PooledData:
+    """The basket's series as the training loop reads one dataset: every split's windows, series after series."""
+
+    def __init__(self, prepared: list[Prepared]) -> None:
+        self.parts = prepared
+
+    def tensors(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ys = zip(*(p.tensors(split) for p in self.parts), strict=True)
+        return torch.cat(xs), torch.cat(ys)
+
+    def n_samples(self, split: str) -> int:
+        return sum(p.n_samples(split) for p in self.parts)
+
+
+def prepare_basket(basket: Basket, config: RunConfig) -> tuple[Cutoffs, list[Prepared]]:
+    """Every series cut at the basket's one calendar; LabError naming the series that does not fit the settings."""
+    if Target(config.target) == Target.PRICE:
+        raise LabError("err_basket_price")  # prices of different series are not on one scale
+    cutoffs = basket.cutoffs(config)
+    prepared = []
+    for ds in basket.datasets:
+        try:
+            prepared.append(Prepared(ds.frame, config, cutoffs))
+        except LabError as err:
+            raise LabError("err_basket_series", name=ds.name, error=str(err)) from err
+    return cutoffs, prepared
+
+
+def pooled_linear(prepared: list[Prepared]) -> list[dict[str, np.ndarray]]:
+    """The pooled linear model: one ridge regression on the network's own inputs over every series' training windows,
+    its penalty chosen on their validation windows; each series' forecasts by split, in its own units."""
+
+    def rows(p: Prepared, split: str, cap: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        ends = p.split_ends[split]
+        if cap is not None and len(ends) > cap:
+            ends = ends[np.linspace(0, len(ends) - 1, cap).astype(int)]
+        return design(p, ends), np.asarray(p.target[ends], dtype=np.float64).reshape(len(ends), -1)
+
+    cap = MAX_FIT_WINDOWS // len(prepared)
+    train = [rows(p, "train", cap) for p in prepared]
+    x, y = np.vstack([a for a, _ in train]), np.vstack([b for _, b in train])
+    gram, moment = x.T @ x, x.T @ y
+    scale = np.trace(gram) / len(gram)
+    val = [rows(p, "val") for p in prepared]
+    best = None
+    for penalty in RIDGE_GRID:
+        coef = np.linalg.solve(gram + penalty * scale * np.eye(len(gram)), moment)
+        loss = float(np.mean(np.concatenate([((a @ coef) - b).ravel() ** 2 for a, b in val])))
+        if best is None or loss < best[0]:
+            best = (loss, coef)
+    coef = best[1]
+    return [{split: p.unscale(design(p, p.split_ends[split]) @ coef, p.split_ends[split])
+             for split in ("val", "cal", "test")} for p in prepared]
+
+
+@dataclass
+class SeriesResult:
+    """One series of a basket run: its data cut at the basket's calendar, its forecasts and its scores."""
+
+    name: str
+    prepared: Prepared
+    outputs: Outputs
+    scores: Scores
+    judgement: Judgement
+
+
+@dataclass
+class BasketRun:
+    """A network trained on a basket: per-series results and the panel's scores and judgement."""
+
+    config: RunConfig
+    cutoffs: Cutoffs
+    series: list[SeriesResult]
+    panel: Scores
+    panel_judgement: Judgement
+    history: tuple[EpochRecord, ...]
+    best_epoch: int
+    stop_reason: StopReason
+    seconds: float
+    model: Forecaster
+    summary: dict[str, object]
+
+    def to_json(self) -> dict[str, object]:
+        """What ``train`` prints for a basket: each series' metrics and judgement as a one-series run has them, the
+        panel's, and the pooled linear model's RMSE per series and over the panel."""
+        cfg = self.config
+        label = forecaster_names("en", cfg.target, cfg.horizon, cfg.cell)
+        return {
+            "config": cfg.to_dict(), "basket": self.summary, "cutoffs": self.cutoffs.to_json(),
+            "best_epoch": self.best_epoch, "stop_reason": str(self.stop_reason), "seconds": round(self.seconds, 3),
+            "history": [{"epoch": h.epoch, "train_loss": h.train_loss, "val_loss": h.val_loss} for h in self.history],
+            "series": {s.name: {"test_windows": s.prepared.n_samples("test"), "metrics": s.scores.to_json(),
+                                "judgement": s.judgement.to_json(label)} for s in self.series},
+            "panel": {"metrics": self.panel.to_json(), "judgement": self.panel_judgement.to_json(label)},
+            "pooled_linear": {**{s.name: s.scores[POOLED_LINEAR].rmse for s in self.series},
+                              "panel": self.panel[POOLED_LINEAR].rmse},
+        }
+
+
+def _daily_mean(losses: list[np.ndarray], days: list[pd.Index]) -> np.ndarray:
+    """Each day's mean loss over the series that have a window that day, in date order: ``[D]``."""
+    frame = pd.concat([pd.Series(loss, index=day) for loss, day in zip(losses, days, strict=True)])
+    return frame.groupby(level=0).mean().to_numpy()
+
+
+def panel_p(losses_a: list[np.ndarray], losses_b: list[np.ndarray], days: list[pd.Index], horizon: int) -> float | None:
+    """Two-sided p that forecasters a and b have equal mean loss over a panel: the Diebold-Mariano test on each day's
+    cross-sectional mean loss difference (series ``k`` has losses ``losses_a[k]``, ``losses_b[k]`` on ``days[k]``),
+    so that series moving together on one day count as one observation, not as several."""
+    return equal_loss_p(_daily_mean(losses_a, days), _daily_mean(losses_b, days), horizon)
+
+
+def panel_scores(series: list[SeriesResult], config: RunConfig) -> Scores:
+    """Every forecaster over the basket: RMSE and MAE over every series' test windows, RMSE over their validation
+    windows, and against the model the Diebold-Mariano p of the daily mean losses, Holm-adjusted over the baselines."""
+    kind = series[0].prepared.target_kind
+    names = series[0].outputs.names
+    h = config.horizon
+
+    def readable(split: str, name: str) -> list[np.ndarray]:
+        return [s.outputs.readable(s.prepared, split, name) for s in series]
+
+    actual = {split: [s.prepared.actual_values(split) for s in series] for split in ("val", "test")}
+    days = [s.prepared.target_dates("test") for s in series]
+    tests = {name: readable("test", name) for name in names}
+    squared = {name: [(f - a) ** 2 for f, a in zip(tests[name], actual["test"], strict=True)] for name in names}
+    qlikes = {name: [qlike_losses(a, f) for f, a in zip(tests[name], actual["test"], strict=True)] for name in names
+              if kind.scores_variance}
+    rows: dict[str, dict[str, float | None]] = {}
+    for name in names:
+        errors = np.concatenate([f - a for f, a in zip(tests[name], actual["test"], strict=True)])
+        val = np.concatenate([f - a for f, a in zip(readable("val", name), actual["val"], strict=True)])
+        rows[name] = {"rmse": float(np.sqrt(np.mean(errors**2))), "mae": float(np.mean(np.abs(errors))),
+                      "val_rmse": float(np.sqrt(np.mean(val**2)))}
+        if kind.scores_variance:
+            rows[name]["qlike"] = float(np.mean(np.concatenate(qlikes[name])))
+        if name != MODEL:
+            rows[name]["dm_p"] = panel_p(squared[MODEL], squared[name], days, h)
+            if kind.scores_variance:
+                rows[name]["qlike_p"] = panel_p(qlikes[MODEL], qlikes[name], days, h)
+    baselines = [name for name in names if name not in (MODEL, UNTRAINED)]
+    adjusted = holm({name: rows[name]["dm_p"] for name in baselines})
+    for name in baselines:
+        rows[name]["dm_p_holm"] = adjusted[name]
+    reference = rows[kind.reference]["rmse"]
+    rows[MODEL]["skill"] = 1 - rows[MODEL]["rmse"] / reference if reference else None
+    rows[MODEL]["p_vs_persistence"] = rows[kind.reference]["dm_p"]
+    return Scores({name: Score.of(row) for name, row in rows.items()})
+
+
+def train_basket(basket: Basket, config: RunConfig, stop_event: threading.Event | None = None,
+                 on_epoch_end: Callable[[Trainer], None] | None = None, device: str | None = None,
+                 max_seconds: float | None = None) -> BasketRun:
+    """Train one network on the basket's series pooled, then score it per series and as a panel."""
+    cutoffs, prepared = prepare_basket(basket, config)
+    trainer = Trainer(config, PooledData(prepared), stop_event, device, max_seconds=max_seconds)
+    if on_epoch_end is not None:
+        trainer.add_callback("on_epoch_end", on_epoch_end)
+    result = trainer.fit()
+    before = build_model(config)
+    before.load_state_dict(result.initial_state)
+    before.eval()
+    linear = pooled_linear(prepared)
+    series = []
+    for ds, p, lin in zip(basket.datasets, prepared, linear, strict=True):
+        outputs = collect_outputs(p, model_outputs(p, result.model), untrained=model_outputs(p, before))
+        outputs = Outputs({split: {**forecasts, POOLED_LINEAR: lin[split]} for split, forecasts in outputs.splits.items()})
+        scores = evaluate(p, outputs)
+        series.append(SeriesResult(ds.name, p, outputs, scores, judge(scores, config.target)))
+    panel = panel_scores(series, config)
+    return BasketRun(config, cutoffs, series, panel, judge(panel, config.target), tuple(result.history),
+                     result.best_epoch, result.stop_reason, result.seconds, result.model, basket.summary())

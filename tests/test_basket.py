@@ -1,0 +1,105 @@
+"""A basket: one calendar for every series, no leak across it, the pooled linear rival, and the panel's test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstm_core.basket.data import Basket, load_basket
+from lstm_core.basket.run import panel_p, prepare_basket, train_basket
+from lstm_core.config import RunConfig
+from lstm_core.data.cleaning import tidy
+from lstm_core.data.dataset import Dataset, Source
+from lstm_core.evaluate import MODEL, POOLED_LINEAR, equal_loss_p
+from tests.helpers import cli_refusals
+
+TINY_BASKET = RunConfig(target="logret", features=("logret",), window=10, horizon=1, hidden=4, epochs=2, batch=64)
+
+
+def walk(n_days: int, seed: int, start: str = "2015-01-01") -> pd.DataFrame:
+    """A random walk with clustered volatility, as OHLCV bars on business days."""
+    rng = np.random.default_rng(seed)
+    vol = 0.01 * np.exp(np.cumsum(rng.normal(0, 0.05, n_days)).clip(-1.5, 1.5))
+    close = 100 * np.exp(np.cumsum(vol * rng.standard_normal(n_days)))
+    index = pd.bdate_range(start, periods=n_days, name="Date")
+    spread = close * vol
+    return pd.DataFrame({"Open": close, "High": close + spread, "Low": close - spread, "Close": close,
+                         "Volume": np.full(n_days, 1e6)}, index=index)
+
+
+def dataset(name: str, frame: pd.DataFrame) -> Dataset:
+    frame, quality = tidy(frame)
+    return Dataset(name=name, source=Source.CSV, frame=frame, quality=quality, subject=name)
+
+
+def test_one_calendar_cuts_every_series_and_no_training_day_reaches_it():
+    basket = Basket((dataset("a", walk(900, 1)), dataset("b", walk(700, 2, start="2015-06-01"))))
+    cutoffs, prepared = prepare_basket(basket, TINY_BASKET)
+    overlap = basket.overlap()
+    assert overlap[0] == pd.Timestamp("2015-06-01") and len(overlap) == 700  # b lies inside a
+    assert cutoffs.val == overlap[int(700 * 0.7)] and cutoffs.test == overlap[int(700 * 0.85)]
+    for p in prepared:  # the purge holds across series: every training target before validation starts
+        assert p.target_dates("train").max() < cutoffs.val <= p.target_dates("val").min()
+        assert p.target_dates("test").min() >= cutoffs.test
+    a, b = prepared
+    assert a.n_samples("train") > b.n_samples("train")  # a's earlier days are training days
+
+
+def test_a_leak_planted_after_the_cutoff_changes_no_other_series_score():
+    a, b = walk(800, 3), walk(800, 4)
+    clean = train_basket(Basket((dataset("a", a), dataset("b", b))), TINY_BASKET)
+    cutoffs = clean.cutoffs
+    leaked = b.copy()
+    after = leaked.index >= cutoffs.test  # b's test days made to carry a's future volatility
+    leaked.loc[after, "Close"] = leaked.loc[after, "Close"] * np.exp(np.random.default_rng(9).normal(0, 0.05, after.sum()))
+    dirty = train_basket(Basket((dataset("a", a), dataset("b", leaked))), TINY_BASKET)
+    assert [h.val_loss for h in dirty.history] == [h.val_loss for h in clean.history]  # the same training
+    assert dirty.series[0].scores == clean.series[0].scores  # a's scores, to the last bit
+    assert dirty.series[1].scores[MODEL].rmse != clean.series[1].scores[MODEL].rmse  # the leak was where b is scored
+    # the pooled linear model is a baseline of every series and of the panel, inside the Holm family
+    for scores in (clean.series[0].scores, clean.series[1].scores, clean.panel):
+        assert scores[POOLED_LINEAR].rmse > 0 and scores[POOLED_LINEAR].dm_p_holm is not None
+    said = clean.to_json()
+    assert set(said["series"]) == {"a", "b"} and set(said["panel"]["metrics"]) == set(clean.series[0].scores)
+    assert said["pooled_linear"]["panel"] == clean.panel[POOLED_LINEAR].rmse
+
+
+def test_the_panel_test_counts_a_day_once_however_many_series_move_with_it():
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2020-01-01", periods=400)
+    base = rng.gamma(2.0, 1.0, 400)
+    better = base * 0.9 + rng.normal(0, 0.05, 400) ** 2  # a smaller loss nearly every day
+    one = equal_loss_p(better, base, 5)
+    assert one is not None and one < 0.001
+    # two copies of the same series are one series' evidence, not twice as much
+    assert panel_p([better, better], [base, base], [days, days], 5) == pytest.approx(one, rel=1e-12)
+    # better on one series and worse on the other, on the same days: nothing to tell (exactly so: untestable)
+    other = rng.permutation(base)  # the same losses on other days: on average the two cancel exactly
+    assert panel_p([0.9 * base, 1.1 * other], [base, other], [days, days], 5) > 0.99
+    assert panel_p([better, base], [base, better], [days, days], 5) is None
+    # series with different calendars: the mean over whichever series has a window that day
+    half = days[:200]
+    p = panel_p([better, better[:200]], [base, base[:200]], [days, half], 5)
+    assert p is not None and p < 0.001
+
+
+def test_a_basket_on_the_command_line_says_what_is_wrong_in_one_line():
+    runs = cli_refusals([
+        ["train", "--data", "sample:MSFT,sample:MSFT"],
+        ["train", "--data", "sample:MSFT,task:remember"],
+        ["train", "--data", "sample:SP500,sample:NASDAQ", "--target", "price", "--features", "close"],
+    ])
+    said = [r.stderr.strip() for r in runs]
+    assert [r.returncode for r in runs] == [2, 2, 2]
+    assert "'MSFT (sample)' is in the list twice" in said[0]
+    assert "is a memory task: a basket is price series" in said[1]
+    assert "its target must be on one scale" in said[2]
+    assert all(line.count("\n") == 0 and "Traceback" not in line for line in said)
+
+
+def test_the_default_basket_is_two_stocks_and_two_indices_sharing_sixteen_years():
+    basket = load_basket(["basket:default"])
+    assert basket.names == ["MSFT (sample)", "NVDA (sample)", "SP500 (sample)", "NASDAQ (sample)"]
+    overlap = basket.summary()["overlap"]
+    assert overlap == {"days": 4012, "start": "1999-01-22", "end": "2014-12-31"}  # NVDA's span
