@@ -127,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="train one config on several series and seeds; every baseline beside it")
     report.add_argument("--data", required=True, help="comma list of data specs, e.g. sample:MSFT,sample:NVDA")
     report.add_argument("--seeds", type=_whole_number, default=3, help=f"seeds per series, 1 to {MAX_REPORT_SEEDS} (default 3)")
+    report.add_argument("--pooled", action="store_true",
+                        help="train one network on the series pooled (a basket, e.g. --data basket:default), judged per "
+                             "series and as a panel, rather than one network per series")
+    report.add_argument("--leave-one-out", action="store_true",
+                        help="with --pooled: also score each series by a network trained on the others")
     add_setting_flags(report)
     add_ignore_flag(report)
 
@@ -465,6 +470,10 @@ def cmd_report(args: argparse.Namespace) -> dict[str, object]:
     specs = [part.strip() for part in args.data.split(",") if part.strip()]
     if not 1 <= len(specs) <= MAX_REPORT_SERIES:
         raise LabError("err_cfg_range", name="data", value=len(specs), low=1, high=MAX_REPORT_SERIES)
+    if args.leave_one_out and not args.pooled:
+        raise LabError("err_report_loo_pooled")
+    if args.pooled or any(spec.startswith("basket:") for spec in specs):
+        return _pooled_report(args, specs)
     config = config_from_args(args)
     datasets = [load_source(spec) for spec in specs]
     for ds in datasets:
@@ -481,6 +490,24 @@ def cmd_report(args: argparse.Namespace) -> dict[str, object]:
 
     torch.set_num_threads(1)  # as the app's workers and `train` train: the same run gives the same numbers
     return panel(datasets, config, list(range(args.seeds)), on_run)
+
+
+def _pooled_report(args: argparse.Namespace, specs: list[str]) -> dict[str, object]:
+    from lstm_core.basket.data import load_basket
+    from lstm_core.basket.run import pooled_report, prepare_basket
+
+    basket = load_basket(specs)
+    config = config_from_args(args, basket.datasets[0].settings())
+    prepare_basket(basket, config)  # every series must fit the settings at the calendar before the first run trains
+    if not args.ignore_estimate:
+        check_fits_here(config, sum(len(ds.frame) for ds in basket.datasets))
+
+    def on_run(what: str, run) -> None:
+        print(f"{what}: panel {run.panel_judgement.outcome}, best epoch {run.best_epoch}, {run.seconds:.1f} s",
+              file=sys.stderr)
+
+    torch.set_num_threads(1)
+    return pooled_report(basket, config, list(range(args.seeds)), args.leave_one_out, on_run)
 
 
 COMMANDS = {"train": cmd_train, "report": cmd_report, "tune": cmd_tune, "gates": cmd_gates, "forecast": cmd_forecast, "backtest": cmd_backtest}

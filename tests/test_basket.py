@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lstm_core.basket.data import Basket, load_basket
-from lstm_core.basket.run import panel_p, prepare_basket, train_basket
+from lstm_core.basket.run import panel_p, prepare_basket, score_unseen, train_basket
 from lstm_core.config import RunConfig
 from lstm_core.data.cleaning import tidy
 from lstm_core.data.dataset import Dataset, Source
@@ -60,6 +60,9 @@ def test_a_leak_planted_after_the_cutoff_changes_no_other_series_score():
     # the pooled linear model is a baseline of every series and of the panel, inside the Holm family
     for scores in (clean.series[0].scores, clean.series[1].scores, clean.panel):
         assert scores[POOLED_LINEAR].rmse > 0 and scores[POOLED_LINEAR].dm_p_holm is not None
+    # a series scored as if unseen is scored as the run scored it (the network is the same; only the rival differs)
+    alone = score_unseen(clean, a)
+    assert alone[MODEL].rmse == clean.series[0].scores[MODEL].rmse and POOLED_LINEAR not in alone
     said = clean.to_json()
     assert set(said["series"]) == {"a", "b"} and set(said["panel"]["metrics"]) == set(clean.series[0].scores)
     assert said["pooled_linear"]["panel"] == clean.panel[POOLED_LINEAR].rmse
@@ -89,12 +92,14 @@ def test_a_basket_on_the_command_line_says_what_is_wrong_in_one_line():
         ["train", "--data", "sample:MSFT,sample:MSFT"],
         ["train", "--data", "sample:MSFT,task:remember"],
         ["train", "--data", "sample:SP500,sample:NASDAQ", "--target", "price", "--features", "close"],
+        ["report", "--data", "sample:SP500,sample:NASDAQ", "--leave-one-out"],
     ])
     said = [r.stderr.strip() for r in runs]
-    assert [r.returncode for r in runs] == [2, 2, 2]
+    assert [r.returncode for r in runs] == [2, 2, 2, 2]
     assert "'MSFT (sample)' is in the list twice" in said[0]
     assert "is a memory task: a basket is price series" in said[1]
     assert "its target must be on one scale" in said[2]
+    assert "it needs --pooled" in said[3]
     assert all(line.count("\n") == 0 and "Traceback" not in line for line in said)
 
 

@@ -130,6 +130,7 @@ class BasketRun:
     stop_reason: StopReason
     seconds: float
     model: Forecaster
+    initial_state: dict[str, torch.Tensor]
     summary: dict[str, object]
 
     def to_json(self) -> dict[str, object]:
@@ -221,4 +222,56 @@ def train_basket(basket: Basket, config: RunConfig, stop_event: threading.Event 
         series.append(SeriesResult(ds.name, p, outputs, scores, judge(scores, config.target)))
     panel = panel_scores(series, config)
     return BasketRun(config, cutoffs, series, panel, judge(panel, config.target), tuple(result.history),
-                     result.best_epoch, result.stop_reason, result.seconds, result.model, basket.summary())
+                     result.best_epoch, result.stop_reason, result.seconds, result.model, result.initial_state,
+                     basket.summary())
+
+
+def score_unseen(run: BasketRun, frame: pd.DataFrame) -> Scores:
+    """The basket's network on a series it never trained on, at the basket's calendar, against that series' baselines
+    (the pooled linear model is left out: it too was fitted without this series)."""
+    p = Prepared(frame, run.config, run.cutoffs)
+    untrained = build_model(run.config)
+    untrained.load_state_dict(run.initial_state)
+    outputs = collect_outputs(p, model_outputs(p, run.model), untrained=model_outputs(p, untrained.eval()))
+    return evaluate(p, outputs)
+
+
+def pooled_report(basket: Basket, config: RunConfig, seeds: list[int], leave_one_out: bool = False,
+                  on_run: Callable[[str, BasketRun], None] | None = None) -> dict[str, object]:
+    """The basket trained with every seed: each run's panel and per-series outcomes and RMSEs, and with
+    ``leave_one_out`` each series scored by a network trained on the others (one more training per series and seed)."""
+    from lstm_core.runs.report import spread
+
+    runs = []
+    for seed in seeds:
+        run = train_basket(basket, config.with_(seed=seed))
+        if on_run is not None:
+            on_run(f"seed {seed}", run)
+        runs.append(run)
+    names = [name for name in runs[0].panel]
+    out: dict[str, object] = {
+        "config": config.to_dict(), "seeds": seeds, "basket": basket.summary(),
+        "seconds": [round(run.seconds, 1) for run in runs], "best_epoch": [run.best_epoch for run in runs],
+        "panel": {"outcomes": [str(run.panel_judgement.outcome) for run in runs],
+                  "forecasters": {name: {"rmse": spread([run.panel[name].rmse for run in runs]),
+                                         "dm_p_holm": spread([run.panel[name].dm_p_holm for run in runs])}
+                                  for name in names}},
+        "series": {s.name: {"outcomes": [str(run.series[k].judgement.outcome) for run in runs],
+                            "strongest": [run.series[k].judgement.strongest for run in runs],
+                            "rmse": {name: spread([run.series[k].scores[name].rmse for run in runs]) for name in names},
+                            "skill": spread([run.series[k].scores[MODEL].skill for run in runs])}
+                   for k, s in enumerate(runs[0].series)},
+    }
+    if leave_one_out:
+        unseen = {}
+        for ds in basket.datasets:
+            others = Basket(tuple(d for d in basket.datasets if d is not ds))
+            rmses = []
+            for seed in seeds:
+                run = train_basket(others, config.with_(seed=seed))
+                if on_run is not None:
+                    on_run(f"without {ds.name}, seed {seed}", run)
+                rmses.append(score_unseen(run, ds.frame)[MODEL].rmse)
+            unseen[ds.name] = {"rmse": spread(rmses), "trained_on_it": out["series"][ds.name]["rmse"][MODEL]}
+        out["leave_one_out"] = unseen
+    return out
