@@ -108,3 +108,16 @@ def test_the_default_basket_is_two_stocks_and_two_indices_sharing_sixteen_years(
     assert basket.names == ["MSFT (sample)", "NVDA (sample)", "SP500 (sample)", "NASDAQ (sample)"]
     overlap = basket.summary()["overlap"]
     assert overlap == {"days": 4012, "start": "1999-01-22", "end": "2014-12-31"}  # NVDA's span
+
+
+def test_a_series_left_out_is_scored_at_the_whole_baskets_calendar():
+    """Without the series that ends first, the others share more days and their own calendar would cut later: past
+    the end of the series left out, which then had no test days at all."""
+    short = dataset("short", walk(600, 5))
+    rest = (dataset("a", walk(900, 6)), dataset("b", walk(900, 7)))
+    whole = Basket((short, *rest)).cutoffs(TINY_BASKET)
+    assert Basket(rest).cutoffs(TINY_BASKET).test > short.frame.index[-1]  # what went wrong
+    run = train_basket(Basket(rest), TINY_BASKET.with_(epochs=1), cutoffs=whole)
+    assert run.cutoffs == whole
+    unseen = score_unseen(run, short.frame)
+    assert unseen[MODEL].rmse > 0 and unseen[MODEL].dm_p is None and unseen["untrained"].dm_p is not None

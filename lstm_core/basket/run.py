@@ -64,11 +64,13 @@ class PooledData:
         return sum(p.n_samples(split) for p in self.parts)
 
 
-def prepare_basket(basket: Basket, config: RunConfig) -> tuple[Cutoffs, list[Prepared]]:
-    """Every series cut at the basket's one calendar; LabError naming the series that does not fit the settings."""
+def prepare_basket(basket: Basket, config: RunConfig,
+                   cutoffs: Cutoffs | None = None) -> tuple[Cutoffs, list[Prepared]]:
+    """Every series cut at the basket's one calendar (or at ``cutoffs``, a larger basket's); LabError naming the
+    series that does not fit the settings."""
     if Target(config.target) == Target.PRICE:
         raise LabError("err_basket_price")  # prices of different series are not on one scale
-    cutoffs = basket.cutoffs(config)
+    cutoffs = cutoffs or basket.cutoffs(config)
     prepared = []
     for ds in basket.datasets:
         try:
@@ -203,9 +205,10 @@ def panel_scores(series: list[SeriesResult], config: RunConfig) -> Scores:
 
 def train_basket(basket: Basket, config: RunConfig, stop_event: threading.Event | None = None,
                  on_epoch_end: Callable[[Trainer], None] | None = None, device: str | None = None,
-                 max_seconds: float | None = None) -> BasketRun:
-    """Train one network on the basket's series pooled, then score it per series and as a panel."""
-    cutoffs, prepared = prepare_basket(basket, config)
+                 max_seconds: float | None = None, cutoffs: Cutoffs | None = None) -> BasketRun:
+    """Train one network on the basket's series pooled, then score it per series and as a panel (at ``cutoffs``
+    when given: a series left out of a basket is scored at the whole basket's calendar)."""
+    cutoffs, prepared = prepare_basket(basket, config, cutoffs)
     trainer = Trainer(config, PooledData(prepared), stop_event, device, max_seconds=max_seconds)
     if on_epoch_end is not None:
         trainer.add_callback("on_epoch_end", on_epoch_end)
@@ -268,7 +271,7 @@ def pooled_report(basket: Basket, config: RunConfig, seeds: list[int], leave_one
             others = Basket(tuple(d for d in basket.datasets if d is not ds))
             rmses = []
             for seed in seeds:
-                run = train_basket(others, config.with_(seed=seed))
+                run = train_basket(others, config.with_(seed=seed), cutoffs=runs[0].cutoffs)
                 if on_run is not None:
                     on_run(f"without {ds.name}, seed {seed}", run)
                 rmses.append(score_unseen(run, ds.frame)[MODEL].rmse)
