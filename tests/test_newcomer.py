@@ -47,6 +47,23 @@ def test_a_page_follows_the_newest_run_and_keeps_a_pick_until_a_new_one_arrives(
     assert not at.exception and at.selectbox(key=key).value == third.run_id
 
 
+def test_the_train_page_shows_the_run_its_picker_names_at_once(three_runs):
+    """The results were drawn above the picker with the previous pick, and an unkeyed picker snapped back."""
+    first, second, third = three_runs
+    at = app_with(three_runs)
+    at.switch_page("pages/train.py").run()
+    titles = {t("results_title", run_id=r.run_id) for r in three_runs}
+    shown = lambda: [h.value for h in at.subheader if h.value in titles]  # noqa: E731
+    assert at.selectbox(key="run_show").value == third.run_id and shown() == [t("results_title", run_id=third.run_id)]
+    for pick in (first, second, first):
+        at.selectbox(key="run_show").set_value(pick.run_id).run()
+        assert not at.exception and at.selectbox(key="run_show").value == pick.run_id
+        assert shown() == [t("results_title", run_id=pick.run_id)]  # the same rerun, not the next one
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/train.py").run()
+    assert shown() == [t("results_title", run_id=first.run_id)] and at.selectbox(key="run_show").value == first.run_id
+
+
 def test_a_plain_rnn_run_is_named_by_its_cell_in_the_table_and_the_charts():
     rnn = train_run(tiny_frame(), "series", TINY.with_(cell=Cell.RNN))
     at = app_with([rnn])

@@ -115,9 +115,12 @@ def runs_ui() -> None:
         st.dataframe(pd.DataFrame(rows), alt=tr("runs_title"), hide_index=True)
         ids = [r.run_id for r in all_runs]
         by_id = {r.run_id: r for r in all_runs}
-        # no widget key: the selected run is also set when a run arrives, which a keyed widget would forbid
-        session.selected_run = st.selectbox(
-            tr("run_show"), ids, index=ids.index(selected_run().run_id), format_func=lambda i: run_label(by_id[i]))
+        # the results above are drawn before this widget: a pick must be the session's before the page reruns (the
+        # callback), and a run that arrives is shown here too (the widget's value set before the widget is made)
+        if st.session_state.get("run_show") != selected_run().run_id:
+            st.session_state["run_show"] = selected_run().run_id
+        st.selectbox(tr("run_show"), ids, key="run_show", format_func=lambda i: run_label(by_id[i]),
+                     on_change=lambda: setattr(session, "selected_run", st.session_state["run_show"]))
     if len(all_runs) >= 2:
         with st.expander(tr("compare_title"), icon=":material/compare_arrows:"):
             left, right = st.columns(2)
