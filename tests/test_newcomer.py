@@ -101,12 +101,17 @@ def test_a_run_that_learned_nothing_says_what_happened_and_what_to_try():
     from lstm_core.trainer import EpochRecord
     from ui.results import learned_nothing_advice
 
-    def fake(best: int, losses: list[tuple[float, float]]) -> SimpleNamespace:
+    def fake(best: int, losses: list[tuple[float, float]], task: bool = False, cell: Cell = Cell.LSTM):
         history = [EpochRecord(k, tr, va, 1.0, 1.0) for k, (tr, va) in enumerate(losses)]
-        return SimpleNamespace(history=history, record=SimpleNamespace(best_epoch=best))
+        kind = SimpleNamespace(forecasts_ahead=not task)
+        return SimpleNamespace(history=history, record=SimpleNamespace(best_epoch=best),
+                               prepared=SimpleNamespace(target_kind=kind), config=SimpleNamespace(cell=cell))
 
     assert learned_nothing_advice(fake(0, [(1.0, 1.0), (0.8, 1.1), (0.6, 1.3)])) == "verdict_why_overfit"
     assert learned_nothing_advice(fake(2, [(1.0, 1.0), (0.9, 0.99), (0.8, 0.98)])) == "verdict_why_level"
+    # a memory task has no levels and no prices: a plain RNN is told to try the cells that carry a value
+    assert learned_nothing_advice(fake(2, [(1.0, 1.0)] * 3, task=True, cell=Cell.RNN)) == "verdict_why_task_rnn"
+    assert learned_nothing_advice(fake(2, [(1.0, 1.0)] * 3, task=True)) == "verdict_why_task"
     kept = train_run(tiny_frame(), "series", TINY.with_(epochs=1))  # no step beat the untrained network
     assert not kept.judgement().learned
     at = app_with([kept])
@@ -206,3 +211,26 @@ def test_after_a_refresh_the_train_form_is_the_newest_runs_on_this_data():
     at = app_with([other])  # runs on other data leave the form at the data's own defaults
     at.switch_page("pages/train.py").run()
     assert at.session_state["setting_epochs"] == 60
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_dataset_reads_the_same_whether_or_not_it_is_loaded(lang):
+    """After a reload a task run was "remember task (length 100, ...)" where it had been "Remember the marked value"."""
+    from lstm_core.data import TaskKind, load_csv, load_sample, load_synthetic, load_task
+    from lstm_core.data.dataset import title_of
+
+    csv = tiny_frame().to_csv(index_label="Date").encode()
+    for ds in (load_task(TaskKind.REMEMBER), load_task(TaskKind.ADD, length=30, sequences=500, seed=4),
+               load_sample("NVDA"), load_synthetic("sine", seed=3), load_csv(csv, "my (odd) file.csv")):
+        assert title_of(ds.name, lang) == ds.title(lang), ds.name
+    assert title_of("anything else", lang) == "anything else"
+
+
+def test_the_runs_table_says_each_runs_verdict_and_names_its_cell():
+    frame = tiny_frame()
+    runs = [train_run(frame, "sine", TINY.with_(cell=cell)) for cell in (Cell.LSTM, Cell.RNN)]
+    at = app_with(runs)
+    at.switch_page("pages/train.py").run()
+    table = next(d.value for d in at.dataframe if t("col_verdict") in d.value.columns)
+    assert list(table[t("col_model")]) == [f"LSTM {TINY.hidden}×1", f"{t('cell_rnn')} {TINY.hidden}×1"]
+    assert list(table[t("col_verdict")]) == [t(f"outcome_{r.judgement().outcome}") for r in runs]

@@ -158,6 +158,7 @@ def test_a_memory_task_is_described_in_steps_and_sequences_not_days(task_run, la
     said = in_form_labels(caught.value, task=True).message(lang)
     assert t("cfg_window_task", lang) in said and t("cfg_window", lang) not in said and t("cfg_hidden", lang) in said
     assert t("cfg_window", lang) in in_form_labels(caught.value, task=False).message(lang)
+    assert "window" not in said and "hidden" not in said  # the form's labels, not the internal names
     dated = [s for s in specs(at) if s["layout"].get("xaxis", {}).get("rangeslider")]  # the test-period chart
     assert dated, "no test chart"
     axis = dated[0]["layout"]["xaxis"]

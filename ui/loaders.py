@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lstm_core import data
+from lstm_core.data.dataset import title_of
 from lstm_core.errors import LabError
 from lstm_core.store.disk import DiskBudget
 from ui.session import session
@@ -62,6 +63,7 @@ def set_dataset(ds: data.Dataset) -> None:
 
 
 def dataset_label(name: str) -> str:
-    """A run's dataset name in the session's language where it is the loaded dataset's (runs keep the English id)."""
+    """A run's dataset name in the session's language, read from its stable English id (as the loaded dataset's own
+    title says it, before and after a reload)."""
     ds = session.dataset
-    return ds.title(lang()) if ds is not None and ds.name == name else name
+    return ds.title(lang()) if ds is not None and ds.name == name else title_of(name, lang())

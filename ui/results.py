@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lstm_core.config import SETTINGS
+from lstm_core.config import SETTINGS, Cell
 from lstm_core.evaluate import MODEL
 from lstm_core.judgement import Judgement, Outcome, forecaster_names, format_p, format_share
 from lstm_core.plots.locale import localize_dates
@@ -80,6 +80,8 @@ def verdict_ui(run: Run) -> None:
 def learned_nothing_advice(run: Run) -> str:
     """What happened in a run that learned nothing, and what to try (a key): validation loss lowest before training
     and rising while the training loss fell is a model that fit the training period alone."""
+    if not run.prepared.target_kind.forecasts_ahead:  # a memory task: neither levels nor overfitting prices
+        return "verdict_why_task_rnn" if run.config.cell == Cell.RNN else "verdict_why_task"
     history = run.history
     rose = (run.record.best_epoch == 0 and len(history) >= 3 and history[-1].val_loss > history[0].val_loss
             and history[-1].train_loss < history[0].train_loss)

@@ -146,15 +146,19 @@ def _label_key(key: str, task: bool) -> str:
     return f"{key}_task" if task and f"{key}_task" in TABLE["en"] else key
 
 
+FORM_KEYS = {"err_cfg_setting_range": "err_cfg_form_range"}  # the command line's sentence names the flag too
+
+
 def in_form_labels(err: LabError, task: bool) -> LabError:
-    """``err`` naming each setting by the label the form shows (a memory task's "Window (steps)", not days)."""
+    """``err`` naming each setting by the label the form shows (a memory task's "Window (steps)", not days), without
+    the internal name the command line adds."""
 
     def relabel(params: dict[str, object]) -> dict[str, object]:
         return {k: Key(_label_key(v, task)) if isinstance(v, Key) else
-                Sentences((key, relabel(p)) for key, p in v) if isinstance(v, Sentences) else v
+                Sentences((FORM_KEYS.get(key, key), relabel(p)) for key, p in v) if isinstance(v, Sentences) else v
                 for k, v in params.items()}
 
-    return LabError(err.key, **relabel(err.params))
+    return LabError(FORM_KEYS.get(err.key, err.key), **relabel(err.params))
 
 
 def _apply_target_defaults() -> None:

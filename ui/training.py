@@ -9,7 +9,7 @@ from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL
 from lstm_core.jobs.manager import JobStatus, JobTicket, Progress, default_manager, format_seconds
 from lstm_core.jobs.workers import BackendKind
-from lstm_core.judgement import format_percent
+from lstm_core.judgement import format_percent, judge
 from lstm_core.plots.train import loss_figure
 from lstm_core.runs.bundle import LOCAL_LIMITS, UPLOAD_LIMITS, load_bundle
 from lstm_core.store.workspace import is_local, local_bundles
@@ -18,7 +18,7 @@ from ui.results import compare_ui
 from ui.runs import add_run, collect_finished_job, run_label, runs, selected_run
 from ui.session import session
 from ui.settings import value_label
-from ui.text import attempt, file_uploader, say, show_error, tr
+from ui.text import attempt, file_uploader, say, show_error, tr, tr_text
 from ui.workspace import show_notices
 
 # ---------------------------------------------------------------- live progress
@@ -106,9 +106,12 @@ def runs_ui() -> None:
     if all_runs:
         rows = [{
             tr("col_run"): r.run_id, tr("col_dataset"): dataset_label(r.dataset_name), tr("col_target"): value_label("target", r.config.target),
-            tr("col_model"): f"{r.config.cell.upper()} {r.config.hidden}×{r.config.layers}",
+            tr("col_model"): f"{tr_text(f'cell_{r.config.cell}')} {r.config.hidden}×{r.config.layers}",
             tr("col_window"): r.config.window, tr("col_lr"): r.config.lr, tr("col_epochs"): r.record.epochs_run,
             tr("m_rmse"): round(r.metrics[MODEL].rmse, 4),
+            # the verdict beside the skill, so a positive skill of a run that learned nothing does not read as one;
+            # read from the scores the run was recorded with (Run.judgement would score every run again, seconds each)
+            tr("col_verdict"): tr_text(f"outcome_{judge(r.metrics, r.config.target).outcome}"),
             tr("col_skill"): format_percent(r.metrics[MODEL].skill),
             tr("col_seconds"): round(r.record.seconds, 1), tr("col_created"): r.record.created,
         } for r in all_runs]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -133,3 +134,33 @@ class Dataset:
     @property
     def all_positive(self) -> bool:
         return self.quality.nonpositive_prices == 0
+
+
+# every stable name a dataset is filed under, and the title key it reads as (one per loader's name)
+_NAMED = (
+    (re.compile(r"(?P<subject>.+) \(sample\)"), "ds_sample"),
+    (re.compile(r"(?P<subject>.+) \(Yahoo\)"), "ds_yahoo"),
+    (re.compile(r"(?P<subject>.+) \(Yahoo, saved copy\)"), "ds_yahoo_saved"),
+    (re.compile(r"(?P<subject>.+) \(CSV\)"), "ds_csv"),
+    (re.compile(r"synthetic (?P<kind>\w+) \(seed (?P<seed>\d+)\)"), "ds_synthetic"),
+    (re.compile(r"(?P<kind>\w+) task \(length (?P<length>\d+), (?P<sequences>\d+) sequences, seed (?P<seed>\d+)\)"),
+     "ds_task"),
+)
+
+
+def title_of(name: str, lang: str = "en") -> str:
+    """A dataset's title in ``lang`` from the stable name a run is filed under, as ``Dataset.title`` gives it while
+    the dataset is loaded (so a run reads the same before and after a reload); a name of no known form as it is."""
+    from lstm_core.i18n import TABLE, t
+
+    for pattern, key in _NAMED:
+        match = pattern.fullmatch(name)
+        if match is None:
+            continue
+        params = match.groupdict()
+        if key == "ds_synthetic":
+            params["kind"] = t(f"syn_{params['kind']}", lang) if f"syn_{params['kind']}" in TABLE["en"] else params["kind"]
+        if key == "ds_task":
+            params["kind"] = t(f"task_{params['kind']}", lang) if f"task_{params['kind']}" in TABLE["en"] else params["kind"]
+        return t(key, lang, **params)
+    return name
