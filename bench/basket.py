@@ -1,0 +1,84 @@
+"""The bundled basket (MSFT, NVDA, S&P 500, NASDAQ) trained as one pooled network, over seeds: per-series RMSE and skill,
+the panel's Holm-adjusted p against the strongest simple methods and the pooled linear model, and training time.
+
+    python bench/basket.py [--seeds 3] [--features logabsret logabsret,logrange] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PANEL_RIVALS = ("window_mean", "linear_ar", "har", "pooled_linear", "untrained")
+
+
+def measure(seeds: int, feature_sets: list[str], epochs: int | None = None) -> dict:
+    import torch
+
+    from lstm_core.basket.data import load_basket
+    from lstm_core.basket.run import train_basket
+    from lstm_core.config import RunConfig
+    from lstm_core.evaluate import MODEL
+
+    torch.set_num_threads(1)  # one thread per job, as the app's workers train
+    basket = load_basket(["basket:default"])
+    base = RunConfig.for_target(**basket.datasets[0].settings())
+    if epochs is not None:
+        base = base.with_(epochs=epochs)
+    out: dict = {"basket": basket.summary(), "configs": {}}
+    for features in feature_sets:
+        config = base.with_(features=tuple(features.split(",")))
+        runs = []
+        for seed in range(seeds):
+            began = time.perf_counter()
+            run = train_basket(basket, config.with_(seed=seed))
+            runs.append((run, time.perf_counter() - began))
+            print(f"{features} seed {seed}: panel {run.panel_judgement.outcome}, {runs[-1][1]:.1f} s", file=sys.stderr)
+        per_series = {}
+        for k, name in enumerate(basket.names):
+            scores = [run.series[k].scores for run, _ in runs]
+            strongest = [run.series[k].judgement.strongest for run, _ in runs]
+            per_series[name] = {
+                "model_rmse": statistics.fmean(s[MODEL].rmse for s in scores),
+                "skill": statistics.fmean(s[MODEL].skill for s in scores),
+                "strongest": max(set(strongest), key=strongest.count),
+                "strongest_rmse": statistics.fmean(s[st].rmse for s, st in zip(scores, strongest, strict=True)),
+                "pooled_linear_rmse": statistics.fmean(s["pooled_linear"].rmse for s in scores),
+                "outcomes": [str(run.series[k].judgement.outcome) for run, _ in runs],
+            }
+        panel = {rival: {"rmse": statistics.fmean(run.panel[rival].rmse for run, _ in runs),
+                         "p_holm_by_seed": [run.panel[rival].dm_p_holm if rival != "untrained" else run.panel[rival].dm_p
+                                            for run, _ in runs]} for rival in PANEL_RIVALS}
+        out["configs"][features] = {
+            "seconds_by_seed": [round(s, 1) for _, s in runs], "best_epoch_by_seed": [run.best_epoch for run, _ in runs],
+            "panel_model_rmse": statistics.fmean(run.panel[MODEL].rmse for run, _ in runs),
+            "panel_outcomes": [str(run.panel_judgement.outcome) for run, _ in runs],
+            "panel": panel, "series": per_series,
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--features", nargs="+", default=["logabsret", "logabsret,logrange"])
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    result = measure(args.seeds, args.features, args.epochs)
+    text = json.dumps(result, indent=1, default=float)
+    if args.json:
+        args.json.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
