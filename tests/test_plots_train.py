@@ -37,3 +37,14 @@ def test_hovers_name_what_they_show():
     assert templates["Validation loss"] == "Validation loss %{y:.4g} · epoch %{x:d}<extra></extra>"
     change = change_figure(np.array([1.0, -1.0]), np.array([0.5, 0.2]), CHANGE_LABELS)
     assert "Actual change %{x:.4g}" in change.data[1].hovertemplate
+
+
+def test_a_loss_over_decades_has_few_labels_per_decade():
+    """A memory task's loss falls from about 1 to 1e-4: the fine 1-2-3... steps printed dozens of labels on each other."""
+    from lstm_core.plots.train import log_axis_ticks
+
+    wide = log_axis_ticks([1.2, 0.3, 0.01, 0.00016])
+    assert wide["ticktext"] == ["0.001", "0.01", "0.1", "1"]
+    middle = log_axis_ticks([1.2, 0.004])  # two and a half decades: 1-2-5
+    assert wide["tickvals"] != middle["tickvals"] and len(middle["tickvals"]) <= 9
+    assert len(log_axis_ticks([1.3, 1.1])["tickvals"]) >= 3  # a narrow span keeps its own fine ticks

@@ -132,6 +132,8 @@ def test_the_tune_page_searches_a_task_with_its_own_target_and_channels(tmp_path
     monkeypatch.setenv(STORAGE_ENV, str(tmp_path / "studies.journal"))
     ds = load_task(TaskKind.REMEMBER, length=30, sequences=300, seed=0)
     at = page("pages/tune.py", dataset=ds)
+    facts = " ".join(c.value for c in at.caption)  # the settings every trial shares, in the task's words
+    assert t("cfg_window_task") in facts and t("cfg_window") not in facts
     at.number_input(key="tune_budget").set_value(2)
     at.number_input(key="tune_epochs").set_value(2)
     at.number_input(key="tune_n_workers").set_value(1)

@@ -109,7 +109,7 @@ def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool, c
     the setting and its range in the user's language (a widget's own limit shows Streamlit's English tooltip).
     ``choices``: what a choice offers (the loaded data's targets and features).
     """
-    label = tr(_label_key(f"cfg_{name}", task))
+    label = tr(label_key(f"cfg_{name}", task))
     help_text = tr(f"cfg_{name}_help") if setting.help else None
     if name == "target" and choices == (Target.ANSWER,):
         help_text = tr("cfg_target_task_help")
@@ -141,7 +141,7 @@ def _setting_widget(name: str, setting: Setting, default: Any, disabled: bool, c
     return st.number_input(label, format="%.2e" if setting.log else "%g", step=setting.step, **common)
 
 
-def _label_key(key: str, task: bool) -> str:
+def label_key(key: str, task: bool) -> str:
     """A setting's label key: a memory task counts steps, not days, and has its own label where the table has one."""
     return f"{key}_task" if task and f"{key}_task" in TABLE["en"] else key
 
@@ -154,7 +154,7 @@ def in_form_labels(err: LabError, task: bool) -> LabError:
     the internal name the command line adds."""
 
     def relabel(params: dict[str, object]) -> dict[str, object]:
-        return {k: Key(_label_key(v, task)) if isinstance(v, Key) else
+        return {k: Key(label_key(v, task)) if isinstance(v, Key) else
                 Sentences((FORM_KEYS.get(key, key), relabel(p)) for key, p in v) if isinstance(v, Sentences) else v
                 for k, v in params.items()}
 

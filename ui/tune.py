@@ -26,7 +26,7 @@ from lstm_core.server_settings import setting, spec
 from ui.loaders import dataset
 from ui.runs import session_probe, start_job
 from ui.session import session
-from ui.settings import CHOICE_PREFIX, choice_label, config_for_data, value_label
+from ui.settings import CHOICE_PREFIX, choice_label, config_for_data, label_key, value_label
 from ui.text import show_error, tr
 
 STORAGE_ENV = spec("tune_storage").env  # a server whose studies live in PostgreSQL sets this; else the journal file
@@ -74,7 +74,8 @@ def pruner_key(kind: tune.PrunerKind) -> str:
 
 
 def _setting_label(name: str) -> str:
-    return tr(f"cfg_{name}")
+    """A setting's label as the Train form shows it for the loaded data (a memory task counts steps, not days)."""
+    return tr(label_key(f"cfg_{name}", dataset().is_task))
 
 
 def _param_labels() -> dict[str, str]:

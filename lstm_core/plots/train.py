@@ -26,6 +26,11 @@ def log_axis_ticks(values: list[float]) -> dict[str, object]:
         return {}
     low, high = min(finite), max(finite)
     decades = range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+    span = math.log10(high / low)
+    if span >= 2:  # a loss over decades (a memory task's, to 1e-4): few labels per decade, or they overlap
+        ticks = [m * 10.0**e for e in decades for m in ((1,) if span >= 3 else (1, 2, 5))]
+        inside = [v for v in ticks if low / 1.05 <= v <= high * 1.05]
+        return dict(tickvals=inside, ticktext=[f"{v:.3g}" for v in inside])
     fine = (1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 9)
     for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9), fine):
         ticks = [m * 10.0**e for e in decades for m in mantissas]
