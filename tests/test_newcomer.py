@@ -172,6 +172,9 @@ def test_the_unit_search_defaults_find_distinct_places_on_prices_and_sequences_o
     assert stop - start + 1 == 5  # a pattern of on and off steps, not one on-cell
     where = list(_search_table(at).iloc[:, 0])
     assert len(where) >= 2 and len(set(where)) == len(where)  # each match at its own date
+    (chart,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "gates_search_chart" in c.proto.id]
+    titles = [a["text"] for a in chart["layout"]["annotations"] if a["text"].startswith("Match")]
+    assert [title.split(" · ")[1] for title in titles] == where[: len(titles)]  # the table's date, not another
 
     ds = load_task(TaskKind.REMEMBER, length=30, sequences=300, seed=0)
     task = train_run(ds.frame, ds.name, TINY.with_(**ds.settings(), epochs=1))  # too little training to find a latch

@@ -158,7 +158,7 @@ def _figure(source: GateSource, window: Window, matches: list[Match], first: int
         shown = source.prepared.window("test", first + m.window)
         inputs = input_channels(source, shown)["inputs"]
         stop = m.start + stretch[1] - stretch[0]
-        title = tr("gates_search_match", n=number, where=position_label(positions[first + m.window]), overlap=f"{m.score:.2f}")
+        title = tr("gates_search_match", n=number, where=_where(source, positions, first, m), overlap=f"{m.score:.2f}")
         rows.append(SearchRow(title, _xs(source, shown), inputs, *_bounds(source, shown, m.start, stop)))
     x_title = tr(source.kind.axis_key)
     fig = search_figure(rows, channels["input_names"], bars=channels["bars"], x_title=x_title, lang=lang())
