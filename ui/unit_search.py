@@ -87,11 +87,13 @@ def search_ui(source: GateSource, window: Window, k: int, layer: int, ranked: li
     st.caption(tr("gates_search_caption"))
     latch = reading.finding(Role.LATCH) if reading is not None else None
     start_unit = latch.unit if latch is not None else ranked[0]
-    cols = st.columns([2, 2, 1], vertical_alignment="bottom")
+    # units and the threshold side by side; the array below them at full width (six choices, cut off in a column)
+    cols = st.columns([3, 1], vertical_alignment="bottom")
+    read_row = st.container()
     units = cols[0].multiselect(tr("gates_search_units"), ranked, format_func=lambda u: tr("gates_unit_n", n=u),
                                 **kept("gates_search_units", [start_unit],
                                        lambda v: isinstance(v, list) and bool(v) and set(v) <= set(ranked)))
-    array = cols[1].segmented_control(tr("gates_search_array"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
+    array = read_row.segmented_control(tr("gates_search_array"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
                                       required=True, **kept("gates_search_array", "i" if latch is not None else source.kind.search_array,
                                                             lambda v: v in ARRAYS))
     if not units:
@@ -99,7 +101,7 @@ def search_ui(source: GateSource, window: Window, k: int, layer: int, ranked: li
         return
     values, first_rows, first, here = _batch(source, k, layer, array)
     steps = values.shape[1]
-    threshold = cols[2].number_input(tr("gates_search_threshold"), min_value=0.05, max_value=0.95, step=0.05,
+    threshold = cols[1].number_input(tr("gates_search_threshold"), min_value=0.05, max_value=0.95, step=0.05,
                                      **kept("gates_search_threshold", _default_threshold(values[here, :, units[0]], array),
                                             lambda v: 0.05 <= v <= 0.95))
     default = _default_stretch(source, window, values[here], units[0], array, threshold)

@@ -249,8 +249,11 @@ def search_figure(rows: Sequence[SearchRow], input_names: Sequence[str], *, bars
     around it and the stretch shaded, so that what they share (a marker inside, a calm before a jump) shows."""
     if not rows:
         raise ValueError("nothing to draw: no stretch")
-    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=False, vertical_spacing=min(0.04, 0.3 / len(rows)),
-                        subplot_titles=[row.title for row in rows])
+    # every panel has its own date axis (two lines of ticks) and a title above the next: room for both between panels
+    panel_px, gap_px, margins_px = 110, 80, 80
+    height = margins_px + panel_px * len(rows) + gap_px * (len(rows) - 1)
+    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=False, subplot_titles=[row.title for row in rows],
+                        vertical_spacing=gap_px / (height - margins_px) if len(rows) > 1 else 0.0)
     for r, row in enumerate(rows, start=1):
         inputs = np.asarray(row.inputs, dtype=float)
         for channel, name in enumerate(input_names):
@@ -261,8 +264,7 @@ def search_figure(rows: Sequence[SearchRow], input_names: Sequence[str], *, bars
             else:
                 fig.add_trace(go.Scatter(mode="lines", line=dict(color=colour, width=1.4), **common), row=r, col=1)
         fig.add_vrect(x0=row.start, x1=row.stop, fillcolor="#f4a261", opacity=0.35, line_width=0, row=r, col=1)
-    fig.update_layout(height=90 + 120 * len(rows), margin=dict(t=40, b=40), bargap=0.2,
-                      title=t("gates_fig_search", lang),
+    fig.update_layout(height=height, margin=dict(t=40, b=40), bargap=0.2, title=t("gates_fig_search", lang),
                       legend=dict(orientation="h", x=1.0, xanchor="right", y=1.0, yanchor="bottom"))
     fig.update_xaxes(title_text=x_title, row=len(rows), col=1)
     fig.update_annotations(font_size=12)
