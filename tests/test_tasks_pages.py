@@ -95,6 +95,7 @@ def test_forecast_says_in_one_sentence_that_a_task_has_no_future(task_run):
         at = page("pages/forecast.py", lang, runs=[run], selected_run=run.run_id, dataset=ds)
         assert [i.value for i in at.info] == [t("err_forecast_not_for_target", lang)]
         assert not specs(at) and not at.error
+        assert not at.number_input and not at.get("button_group")  # no history or interval controls that do nothing
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

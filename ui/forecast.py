@@ -69,6 +69,9 @@ def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
         return None
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
     run = run_picker_ui("forecast_run", tr("forecast_pick_run"), cols[0])
+    if not run.prepared.target_kind.forecasts_ahead:  # a memory task: nothing comes after its last sequence, and
+        st.info(tr("err_forecast_not_for_target", target=run.config.target), icon=":material/info:")
+        return None  # no interval or history controls that would do nothing
     levels = tuple(sorted(cols[1].pills(tr("forecast_levels"), LEVEL_CHOICES, selection_mode="multi",
                                         format_func=lambda v: f"{v} %",
                                         **kept("forecast_levels", list(DEFAULT_LEVELS),
@@ -76,9 +79,6 @@ def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
     bound = FORECAST_BOUNDS["months"]
     months = cols[2].number_input(tr("forecast_months"), **bound.widget(),
                                   **kept("forecast_months", 6, lambda v: bound.low <= v <= bound.high))
-    if not run.prepared.target_kind.forecasts_ahead:  # a memory task: nothing comes after its last sequence
-        st.info(tr("err_forecast_not_for_target", target=run.config.target), icon=":material/info:")
-        return None
     if not levels:
         st.info(tr("forecast_pick_levels"), icon=":material/info:")
         return None

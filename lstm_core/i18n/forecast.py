@@ -127,7 +127,7 @@ ZH = {
     "forecast_wf_coverage_y": "覆盖率（%）",
     "forecast_wf_no_refit": "每 k 个起点重新拟合请在命令行运行：python -m lstm_core backtest --bundle DIR --refit-every K。",
     "err_forecast_window": "滚动窗口必须是至少为 1 的整数个起点（收到 {window}）。",
-    'err_forecast_not_for_target': '记忆任务的数据之后没有“下一天”可以预测：它的答案在每个序列的末尾读出，所以对最后一天之后的预测及其回测都不适用。训练页的结果和“门”页会展示这次运行学到了什么。',
+    'err_forecast_not_for_target': '记忆任务的数据之后没有“下一天”可以预测：它的答案在每个序列的末尾读出，所以对最后一天之后的预测及其回测都不适用。训练页的结果和“门控”页会展示这次运行学到了什么。',
     "forecast_kind": "区间",
     "forecast_kind_split": "分割共形",
     "forecast_kind_adaptive": "自适应（ACI）",

@@ -43,7 +43,7 @@ EN: dict[str, str] = {
     "m_seasonal_naive": "Seasonal naive",
     "units_price": "Price",
     "units_vol": "Volatility (% a day)",
-    "chart_window_note": "The chart opens on the last {days} days of the test period, where the lines can be told apart; drag the slider below it to see all {total}.",
+    "chart_window_note": "The chart opens on the last {days} days of the test period, where the lines can be told apart; drag the slider below it to see all {total:,}.",
     "chart_change_title": "Does it predict the change? Predicted against actual change from the last known value",
     "chart_change_note": "Dots along the diagonal mean the model foresaw the move; dots on the flat line at zero mean it only repeated the last value.",
     "chart_actual_change": "Actual change",
@@ -55,7 +55,7 @@ EN: dict[str, str] = {
     'units_answer': 'Answer',
     'reference_train_mean': 'always answering the training mean',
     'verdict_mean_share': "Its squared error is {share} of always answering the training mean's.",
-    'chart_window_note_task': 'One point per test sequence, by its number: the chart opens on the last {days}; drag the slider below it to see all {total}.',
+    'chart_window_note_task': 'One point per test sequence, by its number: the chart opens on the last {days}; drag the slider below it to see all {total:,}.',
 }
 
 ZH: dict[str, str] = {
@@ -101,7 +101,7 @@ ZH: dict[str, str] = {
     "m_seasonal_naive": "季节性朴素预测",
     "units_price": "价格",
     "units_vol": "波动率（每日 %）",
-    "chart_window_note": "图表先显示测试期的最后 {days} 天，便于区分各条线；拖动下方滑块可查看全部 {total} 天。",
+    "chart_window_note": "图表先显示测试期的最后 {days} 天，便于区分各条线；拖动下方滑块可查看全部 {total:,} 天。",
     "chart_change_title": "它能预测变化吗？预测变化与实际变化（相对最后已知值）",
     "chart_change_note": "点沿对角线分布说明模型预见了变动；点落在零水平线上说明它只是重复了最后一个值。",
     "chart_actual_change": "实际变化",
@@ -113,5 +113,5 @@ ZH: dict[str, str] = {
     'units_answer': '答案',
     'reference_train_mean': '总是回答训练期均值',
     'verdict_mean_share': '它的平方误差是“总是回答训练期均值”的 {share}。',
-    'chart_window_note_task': '每个测试序列一个点，按序号排列：图表先显示最后 {days} 个；拖动下方的滑块可查看全部 {total} 个。',
+    'chart_window_note_task': '每个测试序列一个点，按序号排列：图表先显示最后 {days} 个；拖动下方的滑块可查看全部 {total:,} 个。',
 }
