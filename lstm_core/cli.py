@@ -139,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     gates.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
     gates.add_argument("--index", type=int, default=-1, help="window K of the test period (default: the last)")
 
+    explain = commands.add_parser("explain", help="which days drove one forecast: integrated gradients over its window")
+    explain.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
+    explain.add_argument("--index", type=int, default=-1, help="window K of the test period (default: the last)")
+
     ahead = commands.add_parser("forecast", help="forecast the steps past the data's last day, with conformal intervals")
     ahead.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
     ahead.add_argument("--steps", type=_whole_number, default=None,
@@ -331,6 +335,18 @@ def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
             **trace.to_json()}
 
 
+def cmd_explain(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.gates.explain import explain_window
+    from lstm_core.runs.bundle import LOCAL_LIMITS, load_bundle
+
+    run = load_bundle(args.bundle, limits=LOCAL_LIMITS, rescore=False)  # nothing it prints is a score
+    window = run.prepared.window("test", args.index)
+    attribution = explain_window(run.model, run.prepared, "test", args.index)
+    return {"dates": [_row_label(d) for d in window.dates], "target_date": _row_label(window.target_date),
+            "channels": [str(f) for f in run.config.features], **attribution.to_json(),
+            "units": "the model's output (its scaled target); attribution sums to prediction - baseline_prediction"}
+
+
 def _row_label(row: object) -> object:
     """A row's date as ``YYYY-MM-DD``; a memory task's row number as it is."""
     return row.strftime("%Y-%m-%d") if hasattr(row, "strftime") else int(row)
@@ -510,7 +526,7 @@ def _pooled_report(args: argparse.Namespace, specs: list[str]) -> dict[str, obje
     return pooled_report(basket, config, list(range(args.seeds)), args.leave_one_out, on_run)
 
 
-COMMANDS = {"train": cmd_train, "report": cmd_report, "tune": cmd_tune, "gates": cmd_gates, "forecast": cmd_forecast, "backtest": cmd_backtest}
+COMMANDS = {"train": cmd_train, "report": cmd_report, "tune": cmd_tune, "gates": cmd_gates, "explain": cmd_explain, "forecast": cmd_forecast, "backtest": cmd_backtest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
