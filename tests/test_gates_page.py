@@ -164,7 +164,7 @@ def test_no_english_left_in_chinese(trained_run):
         texts += [trace.get("name", "") for trace in spec["data"]] + [str(trace.get("y", "")) for trace in spec["data"] if trace["type"] == "heatmap"]
         texts += [s["value"] for name, axis in layout.items() if name.startswith("xaxis") for s in axis.get("tickformatstops", [])]
     # names, symbols and citations stay as they are; any other Latin word is an untranslated string
-    allowed = {"LSTM", "GRU", "Karpathy", "Johnson", "Fei", "sine", "synthetic", "lstm", "LSTMVis", "Strobelt",
+    allowed = {"LSTM", "GRU", "Karpathy", "Johnson", "Fei", "sine", "synthetic", "lstm", "LSTMVis", "Strobelt", "Sundararajan",
                "Diebold", "Mariano", "Holm", "RMSE"}  # names of tests and scores, as the Train page writes them
     texts = [text.replace(trained_run.run_id, "") for text in texts]  # a hex id, not a word
     english = {word for text in texts for word in re.findall(r"[A-Za-z]{3,}", text)} - allowed
@@ -175,7 +175,10 @@ def test_with_a_trained_model(trained_run):
     at = gates_page(runs=[trained_run], selected_run=trained_run.run_id)
     assert not at.info  # no "fresh model" note
     charts = specs(at)
-    assert len(charts) == 5  # animation, unit lines, unit search, saturation, before/after
+    assert len(charts) == 6  # animation, attribution, unit lines, unit search, saturation, before/after
+    bars = charts[1]["data"]
+    assert len(bars) == TINY.n_features and len(plotly_array(bars[0]["y"])) == TINY.window
+    assert "Integrated gradients" in " ".join(c.value for c in at.caption)
     assert len(charts[0]["frames"]) == TINY.window
     # above the heatmap: what the model reads (its log returns, before scaling), the price beside them as context
     window = trained_run.prepared.window("test", trained_run.prepared.n_samples("test") - 1)

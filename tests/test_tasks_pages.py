@@ -116,10 +116,16 @@ def test_gates_say_what_each_unit_does_and_the_search_finds_the_markers(task_run
     window = run.prepared.window("test", at.session_state["gates_window"])
     np.testing.assert_allclose(plotly_array(animation["data"][1]["y"]).astype(float), window.inputs[:, 1], atol=1e-6)
     assert window.inputs[:, 1].sum() == pytest.approx(1.0)  # one marker in the sequence shown
+    # beside the gates, which steps drove the answer: the share on the marker said, the marker drawn on the bars
+    attribution = specs(at)[1]
+    assert len(attribution["layout"]["shapes"]) == 1 and attribution["layout"]["shapes"][0]["x0"] == 1 + int(
+        np.argmax(window.inputs[:, 1]))
+    share_line = t("gates_attr_events", lang, share="9").split("9")[1][:6]
+    assert any(share_line in c.value for c in at.caption)
     if lang == "zh":
         texts = [e.value for kind in ("subheader", "markdown", "caption") for e in getattr(at.main, kind)]
         english = {w for text in texts for w in re.findall(r"[A-Za-z]{3,}", text.replace(run.run_id, ""))}
-        assert english <= {"LSTM", "LSTMVis", "Strobelt", "Karpathy", "Johnson", "Fei"}, english
+        assert english <= {"LSTM", "LSTMVis", "Strobelt", "Sundararajan", "Karpathy", "Johnson", "Fei"}, english
 
 
 def test_the_tune_page_searches_a_task_with_its_own_target_and_channels(tmp_path, monkeypatch):

@@ -28,16 +28,19 @@ from lstm_core.gates import (
     plan_downsampling,
     read_task_units,
 )
+from lstm_core.gates.explain import explain_window
 from lstm_core.gates.kinds import GatesKind, gates_kind
 from lstm_core.gates.roles import task_sequences
 from lstm_core.model import Forecaster, build_model, predict
 from lstm_core.pipeline import Prepared, Window
 from lstm_core.plots.gates import (
+    attribution_figure,
     before_after_figure,
     downsampling_notes,
     gate_animation_figure,
     unit_lines_figure,
 )
+from lstm_core.plots.locale import localize_dates
 from lstm_core.plots.saturation import saturation_figure
 from lstm_core.runs.run import Run
 from ui.loaders import dataset, dataset_label
@@ -280,6 +283,26 @@ def animation_ui(source: GateSource, trace: GateTrace, window: Window, k: int, l
         st.caption(note)
     st.caption(tr("gates_colour_note"))
     return [int(u) for u in ranked]
+
+
+def attribution_ui(source: GateSource, window: Window, k: int) -> None:
+    """Which days drove this window's forecast: integrated gradients against a window where nothing happened."""
+    st.subheader(tr("gates_sec_attribution"))
+    found = source.view(("attribution", k), lambda: explain_window(source.model, source.prepared, "test", k))
+    channels = input_channels(source, window)
+    events = [step for step in range(len(window.x)) for f, feature in enumerate(source.config.features)
+              if feature in EVENTS and window.inputs[step, f] > 0.5]
+    labels = {"title": tr("gates_attr_title"), "y": tr("gates_attr_axis"), "x": tr(source.kind.axis_key)}
+    dates = source.kind.dates(window)
+    steps = list(range(1, len(window.x) + 1)) if dates is None else list(dates)  # a task's steps, counted from 1
+    st.plotly_chart(source.view(("attribution_chart", k, lang()), lambda: localize_dates(attribution_figure(
+        found.attribution, steps, channels["input_names"], labels=labels, events=events), lang())),
+        key="gates_attribution")
+    change = found.prediction - found.baseline_prediction
+    st.caption(tr("gates_attr_caption", pred=f"{found.prediction:.3f}", base=f"{found.baseline_prediction:.3f}",
+                  change=f"{change:.3f}", total=f"{found.attribution.sum():.3f}", gap=f"{100 * found.gap:.2f}"))
+    if events:
+        st.caption(tr("gates_attr_events", share=f"{100 * found.share_on(np.isin(np.arange(len(window.x)), events)):.0f}"))
 
 
 def unit_lines_ui(source: GateSource, trace: GateTrace, window: Window, ranked: list[int], layer: int) -> None:

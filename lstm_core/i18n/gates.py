@@ -3,6 +3,11 @@
 EN: dict[str, str] = {
     "gates_sec_animation": "Step through the window",
     "gates_sec_units": "Units over the window",
+    "gates_sec_attribution": "Which steps drove this forecast",
+    "gates_attr_axis": "Share of the forecast's change",
+    "gates_attr_title": "Each step's part in this forecast, by input",
+    "gates_attr_caption": "Integrated gradients (Sundararajan et al. 2017): each bar is how much that step's inputs moved the forecast away from the forecast for a window where nothing happened (every input at the window's own level), in the model's own output units. The bars add up to the change: {pred} − {base} = {change}; their sum is {total} (within {gap} %).",
+    "gates_attr_events": "{share} % of the attribution's mass lies on the marked step(s) (dotted lines).",
     "gates_sec_saturation": "Saturation",
     "gates_sec_before_after": "Before vs after training",
     "gates_run_caption": "Run {run_id} · {dataset} · LSTM {hidden}×{layers} · window {window} days, predicting {horizon} day(s) ahead.",
@@ -153,6 +158,11 @@ EN: dict[str, str] = {
 ZH: dict[str, str] = {
     "gates_sec_animation": "逐步播放窗口",
     "gates_sec_units": "单元在窗口内的变化",
+    "gates_sec_attribution": "哪些步驱动了这次预测",
+    "gates_attr_axis": "对预测变化的贡献",
+    "gates_attr_title": "每一步对这次预测的贡献（按输入）",
+    "gates_attr_caption": "积分梯度（Sundararajan 等，2017）：每根柱子表示这一步的输入把预测从“什么都没发生”的窗口（每个输入都处在窗口自身水平）的预测推开了多少，单位是模型自己的输出单位。所有柱子加起来等于这个变化：{pred} − {base} = {change}；它们的和是 {total}（误差在 {gap} % 以内）。",
+    "gates_attr_events": "归因总量的 {share} % 落在被标记的步上（虚线）。",
     "gates_sec_saturation": "饱和度",
     "gates_sec_before_after": "训练前后对比",
     "gates_run_caption": "运行 {run_id} · {dataset} · LSTM {hidden}×{layers} · 窗口 {window} 天，预测 {horizon} 天后。",

@@ -383,3 +383,20 @@ def _plan_summary(plan: Downsampling) -> dict[str, object]:
         step_stride=plan.step_stride, reduced=plan.reduced,
     )
 
+
+
+def attribution_figure(attribution: np.ndarray, x: Sequence[object], input_names: Sequence[str], *,
+                       labels: dict[str, str], events: Sequence[int] = ()) -> go.Figure:
+    """Integrated gradients over one window: each step's share of the forecast's change from a window where nothing
+    happened, stacked by input channel (``attribution [T, F]``); ``events``: steps to mark (a task's markers)."""
+    fig = go.Figure()
+    for channel, name in enumerate(input_names):
+        fig.add_trace(go.Bar(x=list(x), y=attribution[:, channel], name=name,
+                             marker=dict(color=INPUT_COLOURS[channel % len(INPUT_COLOURS)])))
+    for step in events:
+        fig.add_vline(x=x[step], line=dict(color="#e63946", width=1, dash="dot"))
+    fig.update_layout(barmode="relative", height=320, margin=dict(t=50, b=40, l=60, r=20), bargap=0.1,
+                      title=labels["title"], yaxis_title=labels["y"], xaxis_title=labels["x"],
+                      showlegend=len(input_names) > 1,
+                      legend=dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom"))
+    return fig
