@@ -5,6 +5,7 @@ import streamlit as st
 from ui.forecast import (
     ahead_ui,
     coverage_ui,
+    drivers_ui,
     forecast_report,
     interval_kind_ui,
     pick_ui,
@@ -26,5 +27,6 @@ result = forecast_report(run, levels)
 verdict_line_ui(run)
 kind = interval_kind_ui(result)
 ahead_ui(run, result, months, kind)
+drivers_ui(run)  # which days drove it
 coverage_ui(run, result)
 walk_forward_ui(run, result)

@@ -104,7 +104,12 @@ def test_page_shows_the_forecast_the_table_and_the_coverage_check(open_app, run,
     at.switch_page(PAGE).run()
     assert not at.exception
     charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    assert len(charts) == 5  # forecast, calibration, then error by step, rolling error, rolling coverage
+    # the forecast, which days drove it, calibration, then error by step, rolling error, rolling coverage
+    assert len(charts) == 6
+    drivers = charts[1]["data"]  # one bar per day of the window that ends on the last day, per input
+    assert len(drivers) == run.config.n_features and len(drivers[0]["x"]) == run.config.window
+    assert drivers[0]["x"][-1].startswith(str(run.prepared.dates[-1].date()))
+    charts = [charts[0], *charts[2:]]
     by_step = {trace["name"]: trace["y"] for trace in charts[2]["data"]}
     # the model and every baseline of a log-return target, one line each
     assert len(by_step) == 5 and all(len(y) == 5 for y in by_step.values())

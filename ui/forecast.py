@@ -21,6 +21,7 @@ from lstm_core.forecast import (
     report,
     walk_forward,
 )
+from lstm_core.gates.explain import explain_last
 from lstm_core.plots.forecast import (
     calibration_figure,
     coverage_over_time_figure,
@@ -28,6 +29,7 @@ from lstm_core.plots.forecast import (
     forecast_figure,
     step_error_figure,
 )
+from lstm_core.plots.gates import attribution_figure
 from lstm_core.plots.locale import localize_dates
 from lstm_core.runs.run import Run
 from ui.results import forecaster_label, verdict_lead_ui
@@ -126,6 +128,19 @@ def ahead_ui(run: Run, result: ForecastReport, months: int, kind: IntervalKind) 
         table[tr("forecast_col_upper", level=level)] = upper.round(target.digits)
     table[tr("forecast_col_persistence")] = ahead.persistence.round(target.digits)
     st.dataframe(pd.DataFrame(table), hide_index=True)
+
+
+def drivers_ui(run: Run) -> None:
+    """Which days drove the forecast past the last day: integrated gradients over the window that ends on it."""
+    st.subheader(tr("forecast_drivers_title"))
+    found, dates = run.memo("explain_last", lambda: explain_last(run.model, run.prepared))
+    labels = {"title": tr("gates_attr_title"), "y": tr("gates_attr_axis"), "x": tr("gates_axis_date")}
+    names = [tr(f"features_{f}") for f in run.config.features]
+    st.plotly_chart(localize_dates(attribution_figure(found.attribution, list(dates), names, labels=labels), lang()),
+                    key="forecast_drivers")
+    change = found.prediction - found.baseline_prediction
+    st.caption(tr("gates_attr_caption", pred=f"{found.prediction:.3f}", base=f"{found.baseline_prediction:.3f}",
+                  change=f"{change:.3f}", total=f"{found.attribution.sum():.3f}", gap=f"{100 * found.gap:.2f}"))
 
 
 def coverage_ui(run: Run, result: ForecastReport) -> None:

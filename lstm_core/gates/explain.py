@@ -96,3 +96,10 @@ def explain_window(model: nn.Module, prepared: Prepared, split: str, k: int) -> 
     """The attribution of the forecast of window ``k`` of ``split`` (negative counts from the end)."""
     x = prepared.window(split, k).x
     return integrated_gradients(model, x, reference_window(prepared, x))
+
+
+def explain_last(model: nn.Module, prepared: Prepared) -> tuple[Attribution, object]:
+    """The attribution of the forecast past the data's last day (the window ending on it), and that window's dates."""
+    end = len(prepared.dates) - 1
+    x = prepared.inputs_at(np.array([end]))[0].numpy()
+    return integrated_gradients(model, x, reference_window(prepared, x)), prepared.dates[end - len(x) + 1 : end + 1]
