@@ -1,26 +1,38 @@
 """The bundled basket (MSFT, NVDA, S&P 500, NASDAQ) trained as one pooled network, over seeds: per-series RMSE and skill,
 the panel's Holm-adjusted p against the strongest simple methods and the pooled linear model, and training time.
 
-    python bench/basket.py [--seeds 3] [--features logabsret logabsret,logrange] [--json out.json]
+    python bench/basket.py [--seeds 3] [--features logabsret logabsret,logrange] [--smoke] [--json out.json]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common, however this file is loaded
+
+from common import CommandLine, report, size  # noqa: E402
 
 PANEL_RIVALS = ("window_mean", "linear_ar", "har", "pooled_linear", "untrained")
 
 
-def measure(seeds: int, feature_sets: list[str], epochs: int | None = None) -> dict:
+@dataclass(frozen=True)
+class Sizes:
+    seeds: int = 3
+    series: tuple[str, ...] = ("basket:default",)
+    features: tuple[str, ...] = ("logabsret", "logabsret,logrange")  # the feature sets, each trained over the seeds
+    epochs: int | None = size(None, "each run's epochs (default: its target's default settings')")
+    hidden: int | None = size(None, "each network's hidden units (default: its target's default settings')")
+
+
+FULL = Sizes()
+SMOKE = Sizes(seeds=1, series=("sample:MSFT", "sample:NVDA"), epochs=1, hidden=2)  # two series of the four
+
+
+def measure(sizes: Sizes = FULL) -> dict:
     import torch
 
     from lstm_core.basket.data import load_basket
@@ -29,15 +41,15 @@ def measure(seeds: int, feature_sets: list[str], epochs: int | None = None) -> d
     from lstm_core.evaluate import MODEL
 
     torch.set_num_threads(1)  # one thread per job, as the app's workers train
-    basket = load_basket(["basket:default"])
+    basket = load_basket(list(sizes.series))
     base = RunConfig.for_target(**basket.datasets[0].settings())
-    if epochs is not None:
-        base = base.with_(epochs=epochs)
+    base = base.with_(**{name: value for name, value in (("epochs", sizes.epochs), ("hidden", sizes.hidden))
+                         if value is not None})
     out: dict = {"basket": basket.summary(), "configs": {}}
-    for features in feature_sets:
+    for features in sizes.features:
         config = base.with_(features=tuple(features.split(",")))
         runs = []
-        for seed in range(seeds):
+        for seed in range(sizes.seeds):
             began = time.perf_counter()
             run = train_basket(basket, config.with_(seed=seed))
             runs.append((run, time.perf_counter() - began))
@@ -67,17 +79,12 @@ def measure(seeds: int, feature_sets: list[str], epochs: int | None = None) -> d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--features", nargs="+", default=["logabsret", "logabsret,logrange"])
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
-    result = measure(args.seeds, args.features, args.epochs)
-    text = json.dumps(result, indent=1, default=float)
-    if args.json:
-        args.json.write_text(text + "\n")
-    print(text)
+    cli = CommandLine(__doc__, FULL, SMOKE)
+    cli.add_argument("--features", nargs="+", default=None, help=f"feature sets (default {' '.join(FULL.features)})")
+    args, sizes = cli.parse()
+    if args.features:
+        sizes = replace(sizes, features=tuple(args.features))
+    report(measure(sizes), args.json)
 
 
 if __name__ == "__main__":
