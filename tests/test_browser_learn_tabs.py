@@ -38,3 +38,7 @@ def test_the_chosen_tab_survives_page_and_language_switches(app_url: str, browse
     wait_idle(page)
     expect(page.locator("h1").first).to_have_text(t("learn_title", "zh"))
     expect(page.locator("[data-testid='stTab'][aria-selected='true']")).to_contain_text(t("learn_tab_gradients", "zh"))
+    assert "lang=zh" in page.url  # the language lives in the URL: a reload opens in it
+    page.reload()
+    wait_idle(page)
+    expect(page.locator("h1").first).to_have_text(t("learn_title", "zh"))

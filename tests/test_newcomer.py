@@ -237,3 +237,19 @@ def test_the_runs_table_says_each_runs_verdict_and_names_its_cell():
     table = next(d.value for d in at.dataframe if t("col_verdict") in d.value.columns)
     assert list(table[t("col_model")]) == [f"LSTM {TINY.hidden}×1", f"{t('cell_rnn')} {TINY.hidden}×1"]
     assert list(table[t("col_verdict")]) == [t(f"outcome_{r.judgement().outcome}") for r in runs]
+
+
+def test_the_language_lives_in_the_url_so_a_reload_keeps_it():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["lang"] = "zh"  # a reload, or a link shared by a Chinese reader
+    at.run()
+    assert at.session_state["lang"] == "zh" and at.title[0].value == t("app_title", "zh")
+    at.segmented_control(key="lang").set_value("en").run()  # the sidebar's switch wins over the URL it came from
+    assert at.title[0].value == t("app_title", "en")
+    english = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    english.run()
+    assert "lang" not in english.query_params  # English needs nothing in the URL (Chromium: test_browser_learn_tabs)
+    fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    fresh.query_params["lang"] = "xx"  # a language the app does not have: English
+    fresh.run()
+    assert not fresh.exception and fresh.session_state["lang"] == "en"

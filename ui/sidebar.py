@@ -11,10 +11,21 @@ from ui.session import session
 from ui.text import lang, tr
 from ui.workspace import init_workspace
 
+LANG_PARAM = "lang"  # the URL keeps the language, so a reload or a shared link opens in it
+
 
 def init_session() -> None:
-    """Defaults for a new browser session (English, the bundled sample), and its workspace named in the URL."""
+    """Defaults for a new browser session (the URL's language, else English; the bundled sample), and its workspace
+    named in the URL."""
+    if "lang" not in st.session_state:  # a new browser session, a reload among them
+        wanted = st.query_params.get(LANG_PARAM)
+        session.lang = wanted if wanted in LANGUAGES else "en"
     session.lang = session.lang  # the sidebar's language widget reads its value from this key
+    if session.lang == "en":  # page navigation drops query parameters: written back on every run
+        if LANG_PARAM in st.query_params:
+            del st.query_params[LANG_PARAM]
+    elif st.query_params.get(LANG_PARAM) != session.lang:
+        st.query_params[LANG_PARAM] = session.lang
     init_workspace()
     dataset()  # the workspace's dataset, else the default sample
 
