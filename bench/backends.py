@@ -5,50 +5,63 @@ slots, as LSTM_LAB_MAX_JOBS=2 gives the local pool on the same cores) and measur
 of its own, so that both start cold: Start to the first training batch (the first job, then warm ones), the rate of
 one job as a share of the bare nn.LSTM loop run right after it in the measuring process, and the wall time of 8
 default jobs (the Train page's defaults on MSFT, seeds 0-7, after the warm-up the server does when it starts), then the
-peak memory of every process involved while two more train.
+peak memory of every process involved while two more train. ``--address`` measures a cluster that is running already
+(the test suite's, say) instead; its nodes' memory is then left out.
 
-    python bench/backends.py [--repeats 5] [--json out.json]
+    python bench/backends.py [--repeats 5] [--address HOST:PORT] [--smoke] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common, however this file is loaded
+
+from common import (  # noqa: E402
+    ROOT,
+    CommandLine,
+    free_port,
+    load_module,
+    report,
+    size_flags,
+    stop,
+    tree_pss_mb,
+    write_json,
+)
+
+from lstm_core.config import RunConfig  # noqa: E402
 
 NODE_START_S = 90
-DEFAULT_JOBS = 8
 
 
-def _bench_train():
-    spec = importlib.util.spec_from_file_location("bench_train", BENCH / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@dataclass(frozen=True)
+class Sizes:
+    repeats: int = 5  # warm first batches, and pairs of a job's rate and the bare loop's
+    rate_epochs: int = 4  # of each rate's training
+    default_jobs: int = 8
+    default: RunConfig = RunConfig()  # the Train page's defaults, each job with its own seed
+
+
+FULL = Sizes()
+SMOKE = Sizes(repeats=1, rate_epochs=1, default_jobs=2, default=RunConfig(hidden=2, window=20, epochs=1))
 
 
 @contextlib.contextmanager
 def ray_cluster() -> Iterator[tuple[str, dict[str, str], list[int]]]:
     """A head and one worker node on 127.0.0.1 (1 CPU each): (address, the environment to reach it, node pids)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16),
            # as README advises for a node that is also the app's server: jobs at LSTM_LAB_TRAIN_NICE, as local ones
            "RAY_worker_niceness": "0"}
@@ -70,50 +83,49 @@ def ray_cluster() -> Iterator[tuple[str, dict[str, str], list[int]]]:
             yield f"127.0.0.1:{port}", env, [node.pid for node in nodes]
         finally:
             for node in reversed(nodes):  # `ray start --block` drains and stops its own node when terminated
-                node.terminate()
-                try:
-                    node.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    node.kill()
+                stop(node, 60)
 
 
-def measure_one(kind: str, address: str | None, repeats: int, node_pids: list[int]) -> dict:
-    """One backend, measured in this (fresh) process: first batch cold and warm, rate against bare, 8 default jobs."""
+def measure_one(kind: str, address: str | None, node_pids: list[int], smoke: bool = False,
+                sizes: Sizes = FULL) -> dict:
+    """One backend, measured in this (fresh) process: first batch cold and warm, rate against bare, the default jobs.
+
+    The job that is timed and paired with the bare loop is bench/train.py's (its smoke one with ``smoke``)."""
     import torch
 
-    from lstm_core.config import RunConfig
-    from lstm_core.data import load_sample
+    from lstm_core.data import load_source
     from lstm_core.jobs.backends import backend_for
     from lstm_core.jobs.manager import JobManager
     from lstm_core.pipeline import Prepared
 
-    train = _bench_train()
+    train = load_module("train")
+    article, data = (train.SMOKE if smoke else train.FULL).article, (train.SMOKE if smoke else train.FULL).data
     torch.set_num_threads(1)
-    frame = load_sample("MSFT").frame
-    x, y = Prepared(frame, train.ARTICLE).tensors("train")
+    frame = load_source(data).frame
+    x, y = Prepared(frame, article).tensors("train")
     backend = backend_for(address if kind == "ray" else None)
     began = time.perf_counter()
     if kind == "ray":
         backend.connect()  # its driver connects when the server starts (its warm-up); the first job's workers are still cold
     connect_s = time.perf_counter() - began
     manager = JobManager(max_running=2, backend=backend)
-    short = train.ARTICLE.with_(epochs=1)
+    short = article.with_(epochs=1)
     cold = train.run_job(manager, frame, short)
-    warm = [train.run_job(manager, frame, short) for _ in range(repeats)]
+    warm = [train.run_job(manager, frame, short) for _ in range(sizes.repeats)]
     jobs, bares = [], []
-    for _ in range(repeats):  # each job's rate beside the bare loop right after it, as bench/train.py pairs them
-        jobs.append(train.job_epoch_rate(manager, frame, train.ARTICLE, 4))
-        bares.append(train.bare_epoch_rate(x, y, train.ARTICLE, 4))
+    for _ in range(sizes.repeats):  # each job's rate beside the bare loop right after it, as bench/train.py pairs them
+        jobs.append(train.job_epoch_rate(manager, frame, article, sizes.rate_epochs))
+        bares.append(train.bare_epoch_rate(x, y, article, sizes.rate_epochs))
     roots = [os.getpid(), *node_pids]
 
     def pss() -> float:
-        return sum(train.tree_pss_mb(root) for root in roots)
+        return sum(tree_pss_mb(root) for root in roots)
 
     warming = manager.warm_up()  # as the server does when it starts: every node's workers import torch and lstm_core
     if warming is not None:
         warming.join(timeout=120)
     began = time.perf_counter()
-    default = [manager.submit(frame, "MSFT", RunConfig(seed=k)) for k in range(DEFAULT_JOBS)]
+    default = [manager.submit(frame, "MSFT", sizes.default.with_(seed=k)) for k in range(sizes.default_jobs)]
     while not all(job.finished for job in default):
         time.sleep(0.05)
     wall_s = time.perf_counter() - began
@@ -121,7 +133,7 @@ def measure_one(kind: str, address: str | None, repeats: int, node_pids: list[in
     # memory apart from the wall time: reading every process's smaps five times a second takes CPU from the jobs, and
     # more with Ray's dozen processes than with the local three
     idle_mb = pss()
-    pair = [manager.submit(frame, "MSFT", RunConfig(seed=DEFAULT_JOBS + k)) for k in range(2)]
+    pair = [manager.submit(frame, "MSFT", sizes.default.with_(seed=sizes.default_jobs + k)) for k in range(2)]
     peak_mb = idle_mb
     while not all(job.finished for job in pair):
         peak_mb = max(peak_mb, pss())
@@ -135,7 +147,7 @@ def measure_one(kind: str, address: str | None, repeats: int, node_pids: list[in
         "job_samples_per_s": round(statistics.median(jobs)),
         "job_vs_bare": round(statistics.median(j / b for j, b in zip(jobs, bares, strict=True)), 3),
         "job_vs_bare_pairs": [round(j / b, 3) for j, b in zip(jobs, bares, strict=True)],
-        "default_jobs": DEFAULT_JOBS,
+        "default_jobs": sizes.default_jobs,
         "default_jobs_wall_s": round(wall_s, 1),
         "default_job_train_s_median": round(statistics.median(j.run.record.seconds for j in default), 1),
         "default_job_epochs_median": statistics.median(j.run.record.epochs_run for j in default),
@@ -146,11 +158,11 @@ def measure_one(kind: str, address: str | None, repeats: int, node_pids: list[in
     }
 
 
-def _measure_in_process(kind: str, address: str | None, env: dict[str, str], repeats: int,
-                        node_pids: list[int]) -> dict:
+def _measure_in_process(kind: str, address: str | None, env: dict[str, str], node_pids: list[int], smoke: bool,
+                        sizes: Sizes) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{kind}.json"
-        command = [sys.executable, __file__, "--one", kind, "--repeats", str(repeats), "--json", str(out),
+        command = [sys.executable, __file__, "--one", kind, *size_flags(sizes, smoke), "--json", str(out),
                    "--node-pids", ",".join(map(str, node_pids))]
         if address:
             command += ["--address", address]
@@ -158,12 +170,17 @@ def _measure_in_process(kind: str, address: str | None, env: dict[str, str], rep
         return json.loads(out.read_text())
 
 
-def measure(repeats: int = 5) -> dict:
-    """Both backends, each in a fresh process, the local pool first (capped at 2, as the cluster's 2 CPUs)."""
+def measure(sizes: Sizes = FULL, smoke: bool = False, address: str | None = None) -> dict:
+    """Both backends, each in a fresh process, the local pool first (capped at 2, as the cluster's 2 CPUs): on a
+    throw-away cluster, or on the one running at ``address``."""
     local_env = {k: v for k, v in os.environ.items() if k != "LSTM_LAB_RAY_ADDRESS"}
-    result = {"local": _measure_in_process("local", None, {**local_env, "LSTM_LAB_MAX_JOBS": "2"}, repeats, [])}
+    result = {"local": _measure_in_process("local", None, {**local_env, "LSTM_LAB_MAX_JOBS": "2"}, [], smoke, sizes)}
+    if address:
+        result["ray"] = _measure_in_process("ray", address, dict(os.environ), [], smoke, sizes)
+        result["cluster"] = f"the cluster running at {address} (its nodes' memory not counted)"
+        return result
     with ray_cluster() as (address, env, node_pids):
-        result["ray"] = _measure_in_process("ray", address, env, repeats, node_pids)
+        result["ray"] = _measure_in_process("ray", address, env, node_pids, smoke, sizes)
     result["cluster"] = "a head and one worker node on 127.0.0.1, 1 CPU each, no dashboard (2 job slots)"
     return result
 
@@ -192,22 +209,19 @@ def rows(result: dict) -> list[tuple[str, str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--one", choices=("local", "ray"), help=argparse.SUPPRESS)
-    parser.add_argument("--address", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--node-pids", default="", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.one:
+    cli = CommandLine(__doc__, FULL, SMOKE)
+    cli.add_argument("--address", default=None,
+                     help="a running Ray cluster (HOST:PORT, its token in RAY_AUTH_TOKEN) to measure instead of "
+                          "starting one")
+    cli.add_argument("--one", choices=("local", "ray"), help=argparse.SUPPRESS)
+    cli.add_argument("--node-pids", default="", help=argparse.SUPPRESS)
+    args, sizes = cli.parse()
+    if args.one:  # a measuring process: its result goes to --json alone
         pids = [int(pid) for pid in args.node_pids.split(",") if pid]
-        result = measure_one(args.one, args.address, args.repeats, pids)
-    else:
-        result = measure(args.repeats)
-        for group, name, value in rows(result):
-            print(f"{group}  {name}  {value}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
+        write_json(args.json, measure_one(args.one, args.address, pids, args.smoke, sizes))
+        return
+    result = measure(sizes, args.smoke, args.address)
+    report(result, args.json, rows(result))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ class Sizes:
     seeds: int = 3
     series: tuple[str, ...] = ("basket:default",)
     features: tuple[str, ...] = ("logabsret", "logabsret,logrange")  # the feature sets, each trained over the seeds
-    epochs: int | None = size(None, "each run's epochs (default: its target's default settings')")
-    hidden: int | None = size(None, "each network's hidden units (default: its target's default settings')")
+    epochs: int | None = size(None, "each run's epochs; without it its target's default")
+    hidden: int | None = size(None, "each network's hidden units; without it its target's default")
 
 
 FULL = Sizes()

@@ -1,32 +1,47 @@
 """What a visitor feels, measured in a real Chromium: cold start, page switches, clicks while jobs train, server memory.
 
-Used by bench/run.py; on its own: ``python bench/browser_timings.py`` prints the numbers as JSON. Every time is
-taken inside the page (the click's own event, then a check on each animation frame), so Playwright's round
-trips do not count. Ports come from 8621-8639.
+Used by bench/run.py; on its own: ``python bench/browser_timings.py [--switches] [--smoke] [--json out.json]`` prints
+the numbers as JSON (``--switches``: the language and tab switches alone). Every time is taken inside the page (the
+click's own event, then a check on each animation frame), so Playwright's round trips do not count. Ports come from
+8621-8639.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import statistics
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common, however this file is loaded
 
+from common import ROOT, CommandLine, child_pids, free_port, load_average, report, rounded_median  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests"))
 from browser import IDLE, launch_chromium, streamlit_server, timed_click, wait_idle  # noqa: E402
 
 from lstm_core.config import RunConfig  # noqa: E402
 from lstm_core.i18n import t  # noqa: E402
 
 PORTS = range(8621, 8640)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    nav_rounds: int = 3  # times through every page
+    clicks: int = 4  # of each kind timed (keep it even: a language flip goes there and back)
+    epochs_1job: int = 5  # the epoch whose rate the one training job reports
+    # the newcomer's defaults, kept training through the measurements (they early-stop after about 15 epochs)
+    default: RunConfig = RunConfig(epochs=300, patience=300)
+    finished: RunConfig = RunConfig(epochs=3)  # the run whose results the switches on Train are timed beside
+
+
+FULL = Sizes()
+SMOKE = Sizes(nav_rounds=1, clicks=2, epochs_1job=1, default=RunConfig(epochs=300, patience=300, hidden=2),
+              finished=RunConfig(epochs=1, hidden=2))
 PAGES = ("data", "train", "gates", "learn", "home")
 TITLES = {"home": "app_title", "data": "data_title", "train": "train_title", "gates": "gates_title", "learn": "learn_title"}
 WAIT_MS = 180_000
@@ -59,29 +74,15 @@ EPOCH_JS = """
 }"""
 
 
-def free_port() -> int:
-    """The first port of 8621-8639 that nothing listens on."""
-    for port in PORTS:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("ports 8621-8639 are all taken")
-
-
 def server_pid(port: int) -> int:
     """The pid of the `streamlit run` this process started on ``port``."""
-    for proc in Path("/proc").glob("[0-9]*"):
+    for pid in child_pids().get(os.getpid(), []):
         try:
-            cmdline = (proc / "cmdline").read_bytes()
-            stat = (proc / "stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if ppid == os.getpid() and f"--server.port={port}".encode() in cmdline:
-            return int(proc.name)
+        if f"--server.port={port}".encode() in cmdline:
+            return pid
     raise RuntimeError(f"no streamlit child on port {port}")
 
 
@@ -106,17 +107,7 @@ def step_clicks(page, times: int) -> list[float]:
     return [timed_rerun(page, steps.filter(has_text=str(2 + k % 4)).first) for k in range(times)]
 
 
-def language_switches(page, times: int) -> list[float]:
-    """Seconds per flip of the sidebar language on the Learn page, starting from English (keep ``times`` even)."""
-    out = []
-    for k in range(times):
-        lang, label = ("zh", "简体中文") if k % 2 == 0 else ("en", "English")
-        radio = page.locator("[data-testid='stSidebar']").get_by_role("radio", name=label)
-        out.append(timed_click(page, radio, t("learn_title", lang), WAIT_MS))
-    return out
-
-
-def language_switches_on(page, title_key: str, times: int) -> list[float]:
+def language_switches(page, title_key: str, times: int) -> list[float]:
     """Seconds per flip of the sidebar language on the page titled ``title_key``, from English (keep ``times`` even)."""
     out = []
     for k in range(times):
@@ -135,20 +126,21 @@ def tab_switches(page, times: int) -> list[float]:
     return out
 
 
-def switch_timings(browser, switches: int = 4) -> dict:
+def switch_timings(browser, sizes: Sizes = FULL) -> dict:
     """Language switches on Train (a finished run's results shown) and Learn, and Learn's tab switches, on an idle
     server: the issue's 2.6 s, 3.5 s and 3.4 s, with a target under 1 s."""
     result: dict = {}
-    with server(free_port(), max_jobs=2) as (url, _):
+    switches = sizes.clicks
+    with server(free_port(PORTS), max_jobs=2) as (url, _):
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        start_job(page, url, RunConfig(epochs=3))
+        start_job(page, url, sizes.finished)
         page.locator("h3", has_text="Held-out test period").wait_for(timeout=WAIT_MS)
         wait_idle(page, WAIT_MS)
-        result["lang_switch_train_s"] = [round(s, 3) for s in language_switches_on(page, "train_title", switches)]
+        result["lang_switch_train_s"] = [round(s, 3) for s in language_switches(page, "train_title", switches)]
         page.locator("[data-testid='stSidebarNavLink'][href$='/learn']").click()
         page.locator("h1", has_text=t("learn_title")).wait_for(timeout=WAIT_MS)
         wait_idle(page, WAIT_MS)
-        result["lang_switch_learn_s"] = [round(s, 3) for s in language_switches_on(page, "learn_title", switches)]
+        result["lang_switch_learn_s"] = [round(s, 3) for s in language_switches(page, "learn_title", switches)]
         result["tab_switch_learn_s"] = [round(s, 3) for s in tab_switches(page, switches)]
         page.context.close()
     return result
@@ -220,17 +212,12 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def median(values: list[float]) -> float:
-    return round(statistics.median(values), 3)
-
-
-def measure(nav_rounds: int = 3, switches: int = 4, epochs_1job: int = 5) -> dict:
+def measure(sizes: Sizes = FULL) -> dict:
     """Every browser-side figure of bench/run.py, as one dict (seconds, MB, samples/s)."""
     from playwright.sync_api import sync_playwright
 
-    result: dict = {"load_before": [round(x, 2) for x in os.getloadavg()]}
-    # the newcomer's defaults, kept training through the measurements (they early-stop after about 15 epochs)
-    default = RunConfig(epochs=300, patience=300)
+    result: dict = {"load_before": load_average()}
+    default, switches = sizes.default, sizes.clicks
     viewport = {"width": 1400, "height": 1000}
     # trainers' tabs are short: their live charts update below the fold, so this machine's CPU goes to the
     # server and the reader being timed, not to painting charts that real users paint on their own computers
@@ -240,7 +227,7 @@ def measure(nav_rounds: int = 3, switches: int = 4, epochs_1job: int = 5) -> dic
         result["chromium"] = browser.version
 
         # one server: cold start, page switches, clicks with nothing and with one default job training
-        port = free_port()
+        port = free_port(PORTS)
         start = time.perf_counter()
         with server(port, max_jobs=2) as (url, health_s):
             reader = browser.new_context(viewport=viewport).new_page()
@@ -253,29 +240,29 @@ def measure(nav_rounds: int = 3, switches: int = 4, epochs_1job: int = 5) -> dic
             result["rss_after_first_page_mb"] = round(memory_mb(pid)["VmRSS"])
 
             log(f"cold start {result['cold_start_s']} s; page switches")
-            per_page = nav_clicks(reader, nav_rounds)
-            result["page_switch_median_s"] = median([s for values in per_page.values() for s in values])
+            per_page = nav_clicks(reader, sizes.nav_rounds)
+            result["page_switch_median_s"] = rounded_median([s for values in per_page.values() for s in values])
             result["page_switch_first_round_s"] = {slug: round(values[0], 3) for slug, values in per_page.items()}
-            result["page_switch_median_by_page_s"] = {slug: median(values[1:] or values) for slug, values in per_page.items()}
+            result["page_switch_median_by_page_s"] = {slug: rounded_median(values[1:] or values) for slug, values in per_page.items()}
 
             reader.locator("[data-testid='stSidebarNavLink'][href$='/learn']").click()
             reader.locator("h1", has_text=t("learn_title")).wait_for(timeout=WAIT_MS)
             wait_idle(reader, WAIT_MS)
             log("language switches, nothing training")
-            idle = language_switches(reader, switches)
-            result["widget_update_idle_s"] = median(idle)
-            result["step_click_idle_s"] = median(step_clicks(reader, switches))
+            idle = language_switches(reader, "learn_title", switches)
+            result["widget_update_idle_s"] = rounded_median(idle)
+            result["step_click_idle_s"] = rounded_median(step_clicks(reader, switches))
 
             trainer = browser.new_context(viewport=trainer_viewport).new_page()
             start_job(trainer, url, default)
             wait_epoch(trainer, 2)
             log("language switches, one default job training")
-            busy = language_switches(reader, switches)
+            busy = language_switches(reader, "learn_title", switches)
             steps = step_clicks(reader, switches)
-            epoch, sps = wait_epoch(trainer, epochs_1job)
-            result["widget_update_1job_s"] = median(busy)
+            epoch, sps = wait_epoch(trainer, sizes.epochs_1job)
+            result["widget_update_1job_s"] = rounded_median(busy)
             result["widget_update_1job_all_s"] = [round(s, 3) for s in busy]
-            result["step_click_1job_s"] = median(steps)
+            result["step_click_1job_s"] = rounded_median(steps)
             result["app_samples_per_s_1job"] = sps
             log("stopping the job")
             stop_and_wait(trainer)
@@ -285,7 +272,7 @@ def measure(nav_rounds: int = 3, switches: int = 4, epochs_1job: int = 5) -> dic
             reader.context.close()
 
         # a fresh server, three default jobs training at once (cap raised to 3 for this figure)
-        with server(free_port(), max_jobs=3) as (url, _):
+        with server(free_port(PORTS), max_jobs=3) as (url, _):
             pid = server_pid(int(url.rsplit(":", 1)[1]))
             reader = browser.new_context(viewport=viewport).new_page()
             reader.goto(f"{url}/learn")
@@ -297,12 +284,12 @@ def measure(nav_rounds: int = 3, switches: int = 4, epochs_1job: int = 5) -> dic
             for page in trainers:
                 wait_epoch(page, 1)
             log("language switches, three default jobs training")
-            busy = language_switches(reader, switches)
+            busy = language_switches(reader, "learn_title", switches)
             steps = step_clicks(reader, switches)
             shown = [wait_epoch(page, 1) for page in trainers]
-            result["widget_update_3jobs_s"] = median(busy)
+            result["widget_update_3jobs_s"] = rounded_median(busy)
             result["widget_update_3jobs_all_s"] = [round(s, 3) for s in busy]
-            result["step_click_3jobs_s"] = median(steps)
+            result["step_click_3jobs_s"] = rounded_median(steps)
             result["app_samples_per_s_3jobs"] = [sps for _, sps in shown]
             result["epochs_3jobs"] = [epoch for epoch, _ in shown]
             log("stopping the jobs")
@@ -310,19 +297,27 @@ def measure(nav_rounds: int = 3, switches: int = 4, epochs_1job: int = 5) -> dic
                 stop_and_wait(page)
             result["peak_rss_3jobs_mb"] = round(memory_mb(pid)["VmHWM"])
         log("language and tab switches, idle")
-        result["switches"] = switch_timings(browser)
+        result["switches"] = switch_timings(browser, sizes)
         browser.close()
-    result["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    result["load_after"] = load_average()
     return result
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["--switches"]:
+def main() -> None:
+    cli = CommandLine(__doc__, FULL, SMOKE)
+    cli.add_argument("--switches", action="store_true", help="only the language and tab switches, on an idle server")
+    args, sizes = cli.parse()
+    if args.switches:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as pw:
             chromium = launch_chromium(pw)
-            print(json.dumps({"load_before": os.getloadavg(), **switch_timings(chromium), "load_after": os.getloadavg()}))
+            result = {"load_before": load_average(), **switch_timings(chromium, sizes), "load_after": load_average()}
             chromium.close()
     else:
-        print(json.dumps(measure(), indent=1, ensure_ascii=False))
+        result = measure(sizes)
+    report(result, args.json)
+
+
+if __name__ == "__main__":
+    main()

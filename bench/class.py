@@ -1,7 +1,7 @@
 """A class of visitors on one server: each presses Start, waits, opens Gates and Forecast, refreshes and comes back.
 
     python bench/class.py [--visitors 30] [--jobs 2] [--scenario defaults|mixed] [--epochs N] [--arrive-every-s 1]
-                          [--deadline-s 900]
+                          [--deadline-s 900] [--wait-on home|train] [--smoke] [--json out.json]
 
 Scenario ``defaults`` (the default): the first exercise of a class, every visitor presses Start on the Train page's
 full defaults (MSFT sample, every default setting): identical requests, which the server trains once. Scenario
@@ -33,10 +33,8 @@ slowest click (a request that changes page or widget; polls are counted apart).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,9 +47,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common, however this file is loaded
+
+from common import (  # noqa: E402
+    ROOT,
+    CommandLine,
+    free_port,
+    load_average,
+    print_json,
+    size,
+    stop,
+    tree_pss_mb,
+    write_json,
+)
 
 PORTS = range(8651, 8670)
 # the clicks a visitor makes before its run's results are shown: while the class's jobs train
@@ -60,24 +68,22 @@ POLL_S = {"home": 2.0, "train": 1.0}  # the sidebar's model line ticks every 2 s
 REQUEST_TIMEOUT_S = 120.0
 RESULTS = "Held-out test period"  # the results' heading (results_title), in English
 MAX_POLLS = 2000  # per visitor: a bound on the loop even if the deadline were far off
+MIXED_EPOCHS = 8
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("ports 8651-8669 are all taken")
+@dataclass(frozen=True)
+class Sizes:
+    visitors: int = size(30)
+    jobs: int = size(2, "LSTM_LAB_MAX_JOBS: jobs that train at once")
+    epochs: int | None = size(None, "epochs of each visitor's run; without it the defaults' own, "
+                                    f"{MIXED_EPOCHS} in the mixed scenario")
+    hidden: int | None = size(None, "hidden units of each visitor's model; without it the defaults' own")
+    arrive_every_s: float = size(1.0, "seconds between two visitors' arrivals")
+    deadline_s: float = size(900.0, "the whole class stops after this")
 
 
-def tree_pss_mb(root: int) -> float:
-    """Summed PSS of ``root`` and every descendant, in MB."""
-    from train import tree_pss_mb as measure  # bench/train.py
-
-    return measure(root)
+FULL = Sizes()
+SMOKE = Sizes(visitors=2, jobs=1, epochs=1, hidden=2, arrive_every_s=0.2, deadline_s=120.0)
 
 
 @dataclass
@@ -140,9 +146,11 @@ def texts(snapshot: dict, kind: str) -> list[str]:
     return [str(p.get("body") or p.get("text") or "") for p in props]
 
 
-def visit(url: str, visitor: Visitor, epochs: int | None, deadline: float, wait_on: str, scenario: str) -> Visitor:
+def visit(url: str, visitor: Visitor, settings: dict[str, int], deadline: float, wait_on: str,
+          scenario: str) -> Visitor:
+    """One visitor's whole visit (``settings``: the Train form's widgets it changes); what went wrong is recorded."""
     try:
-        _visit(url, visitor, epochs, deadline, wait_on, scenario)
+        _visit(url, visitor, settings, deadline, wait_on, scenario)
     except (urllib.error.URLError, TimeoutError, OSError, KeyError, ValueError) as exc:
         visitor.outcome = visitor.outcome if visitor.outcome == "done" else "client error"
         body = exc.read()[:300].decode(errors="replace") if isinstance(exc, urllib.error.HTTPError) else ""
@@ -150,7 +158,7 @@ def visit(url: str, visitor: Visitor, epochs: int | None, deadline: float, wait_
     return visitor
 
 
-def _visit(url: str, visitor: Visitor, epochs: int | None, deadline: float, wait_on: str, scenario: str) -> None:
+def _visit(url: str, visitor: Visitor, settings: dict[str, int], deadline: float, wait_on: str, scenario: str) -> None:
     k = visitor.number
     client = Client(url, visitor)
     first = client.send({}, click="open")
@@ -168,7 +176,6 @@ def _visit(url: str, visitor: Visitor, epochs: int | None, deadline: float, wait
         visitor.dataset = f"seed {k})"  # the end of its title: "Random walk (synthetic, seed 4)"
     client.send({"page": "train"}, click="train page")
     started = time.perf_counter()
-    settings = {} if epochs is None else {"setting_epochs": epochs}
     snapshot = client.send({"widget_state": settings, "trigger": {"key": "train_start"}}, click="start")
     visitor.outcome = "waiting"
     running_at = None
@@ -231,11 +238,11 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def run_class(visitors: int, jobs: int, epochs: int | None, arrive_every_s: float, deadline_s: float,
-              wait_on: str = "home", scenario: str = "defaults") -> dict:
+              wait_on: str = "home", scenario: str = "defaults", hidden: int | None = None) -> dict:
     from lstm_core.store.disk import tree_bytes
 
     data = Path(tempfile.mkdtemp(prefix="class-data-"))
-    port = free_port()
+    port = free_port(PORTS)
     env = {**os.environ, "LSTM_LAB_DATA": str(data), "LSTM_LAB_CACHE": str(data / "cache"),
            "LSTM_LAB_MAX_JOBS": str(jobs), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
@@ -245,9 +252,11 @@ def run_class(visitors: int, jobs: int, epochs: int | None, arrive_every_s: floa
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     began = time.monotonic()
-    result: dict = {"visitors": visitors, "job_slots": jobs, "scenario": scenario, "epochs": epochs,
+    given = {"epochs": epochs, "hidden": hidden}
+    settings = {f"setting_{name}": value for name, value in given.items() if value is not None}  # the Train form's
+    result: dict = {"visitors": visitors, "job_slots": jobs, "scenario": scenario, "epochs": epochs, "hidden": hidden,
                     "arrive_every_s": arrive_every_s, "wait_on": wait_on,
-                    "load_before": [round(x, 2) for x in os.getloadavg()]}
+                    "load_before": load_average()}
     peak = {"pss_mb": 0.0}
     done = threading.Event()
 
@@ -270,7 +279,7 @@ def run_class(visitors: int, jobs: int, epochs: int | None, arrive_every_s: floa
 
         def arrive(visitor: Visitor) -> Visitor:
             time.sleep((visitor.number - 1) * arrive_every_s)
-            return visit(url, visitor, epochs, deadline, wait_on, scenario)
+            return visit(url, visitor, settings, deadline, wait_on, scenario)
 
         with ThreadPoolExecutor(max_workers=visitors) as pool:
             people = list(pool.map(arrive, people))
@@ -279,11 +288,7 @@ def run_class(visitors: int, jobs: int, epochs: int | None, arrive_every_s: floa
         watcher.join()
     finally:
         done.set()
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, 30)
         log.close()
     waits = [p.wait_s for p in people if p.wait_s is not None]
     job_times = [p.job_s for p in people if p.job_s is not None]
@@ -314,38 +319,29 @@ def run_class(visitors: int, jobs: int, epochs: int | None, arrive_every_s: floa
         "runs_shared": sum(p.shared for p in people),
         "refresh_found_dataset": sum(bool(p.refresh_dataset_ok) for p in people),
         "refresh_found_run": sum(bool(p.refresh_run_ok) for p in people),
-        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "load_after": load_average(),
         "per_visitor": [asdict(p) | {"polls": len(p.polls)} for p in people],
     }
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--visitors", type=int, default=30)
-    parser.add_argument("--jobs", type=int, default=2, help="LSTM_LAB_MAX_JOBS: jobs that train at once")
-    parser.add_argument("--scenario", choices=("defaults", "mixed"), default="defaults",
-                        help="defaults: everyone presses Start on the full defaults; mixed: everyone trains their own")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs of each visitor's run (default: the defaults' own; 8 in the mixed scenario)")
-    parser.add_argument("--arrive-every-s", type=float, default=1.0, help="seconds between two visitors' arrivals")
-    parser.add_argument("--deadline-s", type=float, default=900.0, help="the whole class stops after this")
-    parser.add_argument("--wait-on", choices=("home", "train"), default="home",
-                        help="where a visitor waits for its run: browsing Home (its sidebar line polled every 2 s) or "
-                             "on Train (the whole page polled every 1 s: each poll is a full rerun, heavier than a "
-                             "browser's live-panel fragment)")
-    parser.add_argument("--json", type=Path, default=None, help="write the full result here too")
-    args = parser.parse_args()
-    epochs = args.epochs if args.epochs is not None or args.scenario == "defaults" else 8
-    if not (1 <= args.visitors <= 60 and 1 <= args.jobs <= 8 and (epochs is None or 1 <= epochs <= 60)
-            and args.deadline_s <= 3600):
-        parser.error("at most 60 visitors, 8 job slots, 60 epochs and an hour")
-    result = run_class(args.visitors, args.jobs, epochs, args.arrive_every_s, args.deadline_s, args.wait_on,
-                       args.scenario)
-    if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    summary = {k: v for k, v in result.items() if k != "per_visitor"}
-    print(json.dumps(summary, indent=1, ensure_ascii=False))
+    cli = CommandLine(__doc__, FULL, SMOKE)
+    cli.add_argument("--scenario", choices=("defaults", "mixed"), default="defaults",
+                     help="defaults: everyone presses Start on the full defaults; mixed: everyone trains their own")
+    cli.add_argument("--wait-on", choices=("home", "train"), default="home",
+                     help="where a visitor waits for its run: browsing Home (its sidebar line polled every 2 s) or "
+                          "on Train (the whole page polled every 1 s: each poll is a full rerun, heavier than a "
+                          "browser's live-panel fragment)")
+    args, sizes = cli.parse()
+    epochs = sizes.epochs if sizes.epochs is not None or args.scenario == "defaults" else MIXED_EPOCHS
+    if not (1 <= sizes.visitors <= 60 and 1 <= sizes.jobs <= 8 and (epochs is None or 1 <= epochs <= 60)
+            and sizes.deadline_s <= 3600):
+        cli.error("at most 60 visitors, 8 job slots, 60 epochs and an hour")
+    result = run_class(sizes.visitors, sizes.jobs, epochs, sizes.arrive_every_s, sizes.deadline_s, args.wait_on,
+                       args.scenario, sizes.hidden)
+    write_json(args.json, result)
+    print_json({k: v for k, v in result.items() if k != "per_visitor"})
 
 
 if __name__ == "__main__":

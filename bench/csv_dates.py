@@ -1,6 +1,6 @@
 """How long a visitor's CSV takes to read when its dates change format halfway (ISO, then dd.mm.yyyy): prints seconds.
 
-    python bench/csv_dates.py [--mb 5]
+    python bench/csv_dates.py [--mb 5] [--repeats 3] [--smoke] [--json out.json]
 
 The reported case: a 5 MB file like this took 79 s in the page's script thread (pandas' element-by-element parser);
 the target is under 5 s. Also checks that every date was read as written (none read month first).
@@ -8,18 +8,27 @@ the target is under 5 s. Also checks that every date was read as written (none r
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common, however this file is loaded
+
+from common import CommandLine, median_timed, report  # noqa: E402
 
 from lstm_core.data import load_csv  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Sizes:
+    mb: float = 5.0  # the file's size
+    repeats: int = 3
+
+
+FULL, SMOKE = Sizes(), Sizes(mb=0.05, repeats=1)  # --smoke: about 1,000 rows
 
 
 def mixed_dates_csv(megabytes: float) -> tuple[bytes, pd.DatetimeIndex]:
@@ -34,22 +43,17 @@ def mixed_dates_csv(megabytes: float) -> tuple[bytes, pd.DatetimeIndex]:
     return frame.to_csv(index=False, float_format="%.4f").encode(), dates
 
 
-def measure(megabytes: float = 5.0, repeats: int = 3) -> dict:
-    content, dates = mixed_dates_csv(megabytes)
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        loaded = load_csv(content, "mixed.csv")
-        times.append(time.perf_counter() - began)
+def measure(sizes: Sizes = FULL) -> dict:
+    content, dates = mixed_dates_csv(sizes.mb)
+    seconds, loaded = median_timed(lambda: load_csv(content, "mixed.csv"), sizes.repeats)
     wrong = int((~loaded.frame.index.isin(dates)).sum())
-    return {"mb": round(len(content) / 2**20, 2), "rows": len(dates), "seconds_median": round(sorted(times)[len(times) // 2], 3),
+    return {"mb": round(len(content) / 2**20, 2), "rows": len(dates), "seconds_median": round(seconds, 3),
             "rows_read": len(loaded.frame), "dates_misread": wrong}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=float, default=5.0)
-    print(json.dumps(measure(parser.parse_args().mb)))
+    args, sizes = CommandLine(__doc__, FULL, SMOKE).parse()
+    report(measure(sizes), args.json)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,34 @@
 """Which steps drove a memory task's answers: integrated gradients over every test sequence the default 4-unit LSTM
 answers right, the share of each attribution on the marked step, and completeness.
 
-    python bench/explain.py [--smoke] [--json out.json]
+    python bench/explain.py [--length 100] [--sequences 2000] [--smoke] [--json out.json]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common, however this file is loaded
+
+from common import CommandLine, report  # noqa: E402
 
 RIGHT_WITHIN = 0.1  # an answer this close to the marked value is right (the values' spread is about 0.6)
 
 
-def measure(smoke: bool = False) -> dict:
+@dataclass(frozen=True)
+class Sizes:
+    length: int = 100  # the task's sequence length (its default)
+    sequences: int = 2000
+    epochs: int = 200  # the task's default; early stopping ends it sooner
+
+
+FULL, SMOKE = Sizes(), Sizes(length=20, sequences=300, epochs=2)
+
+
+def measure(sizes: Sizes = FULL) -> dict:
     import numpy as np
     import torch
 
@@ -29,8 +38,8 @@ def measure(smoke: bool = False) -> dict:
     from lstm_core.runs.run import train_run
 
     torch.set_num_threads(1)
-    ds = load_task(TaskKind.REMEMBER, **({"length": 20, "sequences": 300} if smoke else {}))
-    config = RunConfig.for_target(**ds.settings()).with_(**({"epochs": 2} if smoke else {}))
+    ds = load_task(TaskKind.REMEMBER, length=sizes.length, sequences=sizes.sequences)
+    config = RunConfig.for_target(**ds.settings()).with_(epochs=sizes.epochs)
     began = time.perf_counter()
     run = train_run(ds.frame, ds.name, config)
     train_s = time.perf_counter() - began
@@ -54,15 +63,8 @@ def measure(smoke: bool = False) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: the script runs end to end in seconds")
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
-    result = measure(args.smoke)
-    text = json.dumps(result, indent=1)
-    if args.json:
-        args.json.write_text(text + "\n")
-    print(text)
+    args, sizes = CommandLine(__doc__, FULL, SMOKE).parse()
+    report(measure(sizes), args.json)
 
 
 if __name__ == "__main__":

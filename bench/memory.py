@@ -1,7 +1,7 @@
 """The memory task benchmark: how fast the default task is solved, by an LSTM, a GRU and a plain RNN, and how long the
 Gates page's unit search takes over a 1,000-window test period (not part of the tests).
 
-    python bench/memory.py [--json out.json]
+    python bench/memory.py [--smoke] [--json out.json]
 
 Each model trains as the app trains it: a job in a worker process (forkserver, one torch thread, nice 10) on the
 default task (remember, length 100, 2,000 sequences, seed 0) with the task's default settings, the cell changed for
@@ -11,17 +11,16 @@ GRU and RNN. "Solved" is the first epoch whose validation MSE falls below 10 % o
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common, however this file is loaded
+
+from common import CommandLine, load_average, report, size  # noqa: E402
 
 from lstm_core.config import RunConfig  # noqa: E402
 from lstm_core.data import TaskKind, load_task  # noqa: E402
@@ -31,7 +30,20 @@ from lstm_core.pipeline import Prepared  # noqa: E402
 
 SOLVED = 0.10  # validation MSE over the training mean's
 MODELS = {"lstm": {}, "gru": {"cell": "gru"}, "rnn": {"cell": "rnn"}, "lstm_16": {"hidden": 16}}
-SEARCH_WINDOWS = 1000
+
+
+@dataclass(frozen=True)
+class Sizes:
+    length: int = 100  # the task's steps per sequence: its default
+    sequences: int = 2000  # its default
+    epochs: int | None = size(None, "each model's epochs; without it the task's default")
+    search_windows: int = 1000  # test sequences the unit search reads
+    search_repeats: int = 5
+
+
+FULL = Sizes()
+# --smoke: the shortest sequences the unit search's stretch (steps 10 to 12) fits in, the fewest the task allows
+SMOKE = Sizes(length=20, sequences=100, epochs=1, search_windows=20, search_repeats=1)
 
 
 def train_job(manager, ds, config: RunConfig) -> tuple[object, float]:
@@ -55,22 +67,25 @@ def solve_point(job, mean_val_mse: float) -> dict:
     return {"epoch": None, "seconds": None}
 
 
-def measure() -> dict:
+def measure(sizes: Sizes = FULL) -> dict:
     from lstm_core.jobs.manager import JobManager
 
-    ds = load_task(TaskKind.REMEMBER)
+    ds = load_task(TaskKind.REMEMBER, length=sizes.length, sequences=sizes.sequences)
     base = RunConfig.for_target(**ds.settings())
+    if sizes.epochs is not None:
+        base = base.with_(epochs=sizes.epochs)
     prepared = Prepared(ds.frame, base)
     _, y_val = prepared.tensors("val")
     mean_val_mse = float((y_val.double() ** 2).mean())  # the training mean is 0 once targets are scaled
     manager = JobManager(max_running=1)
     manager.warm_up()
-    results: dict = {"load_average_at_start": [round(x, 2) for x in os.getloadavg()], "task": ds.name, "config": {k: str(v) for k, v in base.to_dict().items()
-                                                 if k in ("hidden", "lr", "batch", "epochs", "patience", "window")}}
+    results: dict = {"load_average_at_start": load_average(), "task": ds.name,
+                     "config": {k: str(v) for k, v in base.to_dict().items()
+                                if k in ("hidden", "lr", "batch", "epochs", "patience", "window")}}
     for name, changes in MODELS.items():
         job, seconds = train_job(manager, ds, base.with_(**changes))
         run = job.run
-        share = (run.metrics["model"]["rmse"] / run.metrics["train_mean"]["rmse"]) ** 2
+        share = (run.metrics["model"].get("rmse") / run.metrics["train_mean"].get("rmse")) ** 2
         entry = {
             "job_s": round(seconds, 1), "epochs": run.record.epochs_run, "best_epoch": run.record.best_epoch,
             "stop": str(run.stop_reason), "test_mse_share": round(share, 5), "solved": solve_point(job, mean_val_mse),
@@ -86,28 +101,30 @@ def measure() -> dict:
         results[name] = entry
         print(f"{name}: {entry['job_s']} s, test MSE {share:.2%} of the mean's, solved {entry['solved']}", file=sys.stderr)
     manager.shutdown()
-    results["search"] = measure_search(results)
-    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["search"] = measure_search(sizes)
+    results["load_average_at_end"] = load_average()
     return results
 
 
-def measure_search(results: dict) -> dict:
-    """The page's search over 1,000 test sequences of a trained 4-unit LSTM: extracting the array, then the search."""
+def measure_search(sizes: Sizes = FULL) -> dict:
+    """The page's search over the test sequences (1,000) of a trained 4-unit LSTM: extracting the array, then the
+    search."""
     import torch
 
     from lstm_core.runs.run import train_run
 
     torch.set_num_threads(1)
-    ds = load_task(TaskKind.REMEMBER, length=100, sequences=int(SEARCH_WINDOWS / 0.15) + 1)  # 1,000 test sequences
+    windows = sizes.search_windows
+    ds = load_task(TaskKind.REMEMBER, length=sizes.length, sequences=int(windows / 0.15) + 1)  # the test sequences
     config = RunConfig.for_target(**ds.settings(), epochs=1)  # the search's cost does not depend on the weights
     run = train_run(ds.frame, ds.name, config)
     x, _ = run.prepared.tensors("test")
-    x = x[-SEARCH_WINDOWS:]
+    x = x[-windows:]
     started = time.perf_counter()
-    values = extract_gates(run.model, x).layer(0)["i"]  # [1000, 100, 4]
+    values = extract_gates(run.model, x).layer(0)["i"]  # [windows, length, 4]
     extract_s = time.perf_counter() - started
     times = []
-    for _ in range(5):
+    for _ in range(sizes.search_repeats):
         started = time.perf_counter()
         search_units(values, [0], 0, 10, 12, array="i")
         times.append(time.perf_counter() - started)
@@ -134,14 +151,9 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
-    results = measure()
-    for group, name, value in rows(results):
-        print(f"{group}  {name}: {value}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    args, sizes = CommandLine(__doc__, FULL, SMOKE).parse()
+    results = measure(sizes)
+    report(results, args.json, rows(results))
 
 
 if __name__ == "__main__":

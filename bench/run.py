@@ -1,6 +1,7 @@
-"""All of LSTM Lab's benchmarks in one go: prints one table and writes bench/results.json (not part of the tests).
+"""All of LSTM Lab's benchmarks in one go: prints one table and writes bench/results.json (the tests run it at --smoke).
 
-    python bench/run.py [--threads 1] [--skip-browser] [--json bench/results.json]
+    python bench/run.py [--threads 1] [--skip-browser] [--skip PARTS] [--ray-address HOST:PORT] [--smoke]
+                        [--json bench/results.json]
 
 Runs bench/tune.py (trials per minute with 1 and 2 workers, the median pruner against none), bench/train.py (trainer and worker-process jobs against a bare nn.LSTM loop, Start to first batch, the
 process tree's memory with one and three jobs, malloc settings), the gate-extraction benchmark of
@@ -8,12 +9,13 @@ bench/gates.py, bench/memory.py (the default memory task solved by an LSTM, a GR
 found, the unit search over 1,000 test windows), bench/backends.py (the local job pool against a Ray cluster on loopback,
 when Ray is installed), and bench/browser_timings.py (cold start, page switches, clicks while jobs train, server memory),
 and records the machine it ran on with its load, since timings on a shared machine mean little without it.
-Streamlit settings can be varied through the environment, e.g. ``STREAMLIT_RUNNER_POST_SCRIPT_GC=false``.
+Streamlit settings can be varied through the environment, e.g. ``STREAMLIT_RUNNER_POST_SCRIPT_GC=false``. With
+``--smoke`` every part runs at its own smoke sizes (seconds each, figures that mean nothing) and nothing is written
+unless ``--json`` says where.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
@@ -22,19 +24,36 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common, however this file is loaded
+
+from common import (  # noqa: E402
+    BENCH,
+    ROOT,
+    CommandLine,
+    load_average,
+    load_module,
+    print_rows,
+    rounded_median,
+    write_json,
+)
 
 
-def load_module(name: str) -> ModuleType:
-    """A bench script as a module (bench/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@dataclass(frozen=True)
+class Sizes:
+    gate_repeats: int = 40  # of the gate extraction's timings (bench/gates.py's own default is 80)
+
+
+FULL, SMOKE = Sizes(), Sizes(gate_repeats=2)
+PARTS = ("train", "tune", "gates", "memory", "forecast", "csv", "panel", "backends", "browser")  # in the order they run
+
+
+def measure_part(name: str, smoke: bool, function: str = "measure") -> dict:
+    """``function`` of bench/<name>.py at that script's full sizes, or its smoke ones."""
+    module = load_module(name)
+    return getattr(module, function)(module.SMOKE if smoke else module.FULL)
 
 
 def machine() -> dict:
@@ -60,45 +79,37 @@ def machine() -> dict:
         "streamlit": streamlit.__version__,
         "plotly": plotly.__version__,
         "streamlit_env": {k: v for k, v in os.environ.items() if k.startswith("STREAMLIT_")},
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "load_average_at_start": load_average(),
     }
 
 
-def run_train(threads: int) -> dict:
+def run_train(threads: int, smoke: bool = False) -> dict:
     """bench/train.py in its own process (it times malloc settings in fresh processes of its own too)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "train.json"
-        subprocess.run([sys.executable, str(BENCH / "train.py"), "--threads", str(threads), "--json", str(out)],
-                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, str(BENCH / "train.py"), "--threads", str(threads), "--json", str(out),
+                        *(["--smoke"] if smoke else [])], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         return json.loads(out.read_text())
 
 
-def run_gates(repeats: int) -> dict:
-    """bench/gates.py's extraction (1 and 2 threads) and figure timings at its default size."""
+def run_gates(repeats: int, smoke: bool = False) -> dict:
+    """bench/gates.py's extraction (1 and 2 threads) and figure timings at its sizes, ``repeats`` times."""
     gates = load_module("gates")
-    steps, hidden, layers = 250, 64, 2
-    result: dict = {"size": f"T={steps}, {layers}x{hidden} LSTM, batch 1"}
+    measured = gates.measure(gates.SMOKE if smoke else gates.FULL, repeats)
+    result: dict = {"size": measured["size"]}
     for threads in (1, 2):
-        times = gates.bench_extraction(steps, hidden, layers, threads, repeats)
-        result[f"threads_{threads}"] = {name: round(ms, 3) for name, ms in times.items()}
-    import torch
-
-    torch.set_num_threads(1)
-    figure = gates.bench_figure(steps, hidden, layers, repeats=max(3, repeats // 8))
+        result[f"threads_{threads}"] = {name: round(ms, 3) for name, ms in measured[f"threads_{threads}"].items()}
+    figure = measured["figure"]
     result["figure"] = {"build_ms": round(1e3 * figure["build_s"], 1), "to_json_ms": round(1e3 * figure["to_json_s"], 1),
                         "json_mb": round(figure["figure_mb"], 2), "frames": figure["frames"]}
     return result
 
 
-def run_backends() -> dict:
-    """The local pool against a throw-away Ray cluster, each measured in a fresh process (bench/backends.py)."""
-    return load_module("backends").measure()
-
-
-def median_of(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return round(ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2, 3)
+def run_backends(smoke: bool = False, address: str | None = None) -> dict:
+    """The local pool against a Ray cluster, each measured in a fresh process (bench/backends.py): a throw-away
+    cluster, or the one at ``address``."""
+    backends = load_module("backends")
+    return backends.measure(backends.SMOKE if smoke else backends.FULL, smoke, address)
 
 
 def table(results: dict) -> list[tuple[str, str, str]]:
@@ -178,7 +189,7 @@ def table(results: dict) -> list[tuple[str, str, str]]:
         for key, what in (("lang_switch_train_s", "language switch on Train, a run's results shown, idle"),
                           ("lang_switch_learn_s", "language switch on Learn, idle"),
                           ("tab_switch_learn_s", "Learn tab switch (lesson / calculator), idle")):
-            rows.append(("browser", what, f"median {median_of(w[key])} s, slowest {max(w[key])} s {w[key]}"))
+            rows.append(("browser", what, f"median {rounded_median(w[key])} s, slowest {max(w[key])} s {w[key]}"))
     if "browser" in results:
         b = results["browser"]
         by_page = ", ".join(f"{k} {v}" for k, v in b["page_switch_median_by_page_s"].items())
@@ -203,82 +214,96 @@ def table(results: dict) -> list[tuple[str, str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for the training benchmark")
-    parser.add_argument("--gate-repeats", type=int, default=40)
-    parser.add_argument("--skip-browser", action="store_true")
-    parser.add_argument("--json", type=Path, default=BENCH / "results.json")
-    parser.add_argument("--only", default=None,
-                        help="comma list of parts to run alone, the rest kept from --json: csv, switches, panel, backends")
-    args = parser.parse_args()
+    cli = CommandLine(__doc__, FULL, SMOKE, json_default=BENCH / "results.json")
+    cli.add_argument("--threads", type=int, default=1, help="torch threads for the training benchmark")
+    cli.add_argument("--skip", default="", help=f"comma list of parts to leave out: {', '.join(PARTS)}")
+    cli.add_argument("--skip-browser", action="store_true", help="the same as --skip browser")
+    cli.add_argument("--ray-address", default=None,
+                     help="a running Ray cluster (HOST:PORT) for the backends figures instead of a throw-away one")
+    cli.add_argument("--only", default=None,
+                     help="comma list of parts to run alone, the rest kept from --json: csv, switches, panel, backends")
+    args, sizes = cli.parse()
+    smoke = args.smoke
+    skip = {part for part in args.skip.split(",") if part} | ({"browser"} if args.skip_browser else set())
+    if skip - set(PARTS):
+        cli.error(f"--skip takes {', '.join(PARTS)}, not {', '.join(sorted(skip - set(PARTS)))}")
 
     started = time.perf_counter()
     results: dict = {"machine": machine()}
     if args.only:
-        kept = json.loads(args.json.read_text()) if args.json.exists() else {}
+        kept = json.loads(args.json.read_text()) if args.json and args.json.exists() else {}
         parts = set(args.only.split(","))
         results = {**kept, "machine": results["machine"]}
         if "csv" in parts:
-            results["csv"] = load_module("csv_dates").measure()
+            results["csv"] = measure_part("csv_dates", smoke)
         if "panel" in parts:
-            results["panel"] = load_module("panel").measure()
+            results["panel"] = measure_part("panel", smoke)
         if "backends" in parts:
-            results["backends"] = run_backends()
+            results["backends"] = run_backends(smoke, args.ray_address)
         if "switches" in parts:
             from playwright.sync_api import sync_playwright
 
             sys.path.insert(0, str(ROOT / "tests"))
             from browser import launch_chromium
 
+            browser_timings = load_module("browser_timings")
             with sync_playwright() as pw:
                 chromium = launch_chromium(pw)
-                results["switches"] = load_module("browser_timings").switch_timings(chromium)
+                results["switches"] = browser_timings.switch_timings(
+                    chromium, browser_timings.SMOKE if smoke else browser_timings.FULL)
                 chromium.close()
-        results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        results["load_average_at_end"] = load_average()
         results["only"] = sorted(parts)
         print_table(results, args.json, started)
         return
-    print("training benchmark ...", file=sys.stderr, flush=True)
-    results["train"] = run_train(args.threads)
-    results["threads"] = results["train"]["threads"]
-    results["train_samples_per_s"] = results["train"]["train_samples_per_s"]
-    results["bare_samples_per_s"] = results["train"]["bare_samples_per_s"]
-    print("tuning benchmark ...", file=sys.stderr, flush=True)
-    results["tune"] = load_module("tune").measure()
-    print("gate benchmark ...", file=sys.stderr, flush=True)
-    results["gates"] = run_gates(args.gate_repeats)
-    print("memory task benchmark ...", file=sys.stderr, flush=True)
-    results["memory"] = load_module("memory").measure()
-    print("forecast benchmark ...", file=sys.stderr, flush=True)
-    forecast_bench = load_module("forecast")
-    results["forecast"] = {**forecast_bench.measure(), "refit": forecast_bench.measure_refit()}
-    results["csv"] = load_module("csv_dates").measure()
-    print("panel of the defaults ...", file=sys.stderr, flush=True)
-    results["panel"] = load_module("panel").measure()
-    if importlib.util.find_spec("ray") is not None:
-        print("local pool against a Ray cluster on loopback ...", file=sys.stderr, flush=True)
-        results["backends"] = run_backends()
-    else:
+    if "train" not in skip:
+        print("training benchmark ...", file=sys.stderr, flush=True)
+        results["train"] = run_train(args.threads, smoke)
+        results["threads"] = results["train"]["threads"]
+        results["train_samples_per_s"] = results["train"]["train_samples_per_s"]
+        results["bare_samples_per_s"] = results["train"]["bare_samples_per_s"]
+    if "tune" not in skip:
+        print("tuning benchmark ...", file=sys.stderr, flush=True)
+        results["tune"] = measure_part("tune", smoke)
+    if "gates" not in skip:
+        print("gate benchmark ...", file=sys.stderr, flush=True)
+        results["gates"] = run_gates(sizes.gate_repeats, smoke)
+    if "memory" not in skip:
+        print("memory task benchmark ...", file=sys.stderr, flush=True)
+        results["memory"] = measure_part("memory", smoke)
+    if "forecast" not in skip:
+        print("forecast benchmark ...", file=sys.stderr, flush=True)
+        results["forecast"] = {**measure_part("forecast", smoke),
+                               "refit": measure_part("forecast", smoke, "measure_refit")}
+    if "csv" not in skip:
+        results["csv"] = measure_part("csv_dates", smoke)
+    if "panel" not in skip:
+        print("panel of the defaults ...", file=sys.stderr, flush=True)
+        results["panel"] = measure_part("panel", smoke)
+    if "backends" not in skip and importlib.util.find_spec("ray") is None:
         print("Ray is not installed (pip install -r requirements-ray.txt): no backends figures", file=sys.stderr)
-    if not args.skip_browser:
-        animation = load_module("gates").bench_animation_fps(250, 64, 2)
-        results["gates"]["animation"] = {name: round(value, 2) for name, value in animation.items()}
-    if not args.skip_browser:
+    elif "backends" not in skip:
+        print("local pool against a Ray cluster on loopback ...", file=sys.stderr, flush=True)
+        results["backends"] = run_backends(smoke, args.ray_address)
+    if "browser" not in skip:
+        if "gates" in results:
+            gates = load_module("gates")
+            gate_sizes = gates.SMOKE if smoke else gates.FULL
+            animation = gates.bench_animation_fps(gate_sizes.steps, gate_sizes.hidden, gate_sizes.layers,
+                                                  gate_sizes.play_s, gate_sizes.shots)
+            results["gates"]["animation"] = {name: round(value, 2) for name, value in animation.items()}
         print("browser timings ...", file=sys.stderr, flush=True)
-        results["browser"] = load_module("browser_timings").measure()
-    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        results["browser"] = measure_part("browser_timings", smoke)
+    results["load_average_at_end"] = load_average()
 
     print_table(results, args.json, started)
 
 
-def print_table(results: dict, path: Path, started: float) -> None:
+def print_table(results: dict, path: Path | None, started: float) -> None:
     results["seconds"] = round(time.perf_counter() - started)
-    rows = table(results)
-    widths = [max(len(row[k]) for row in rows) for k in range(2)]
-    for group, name, value in rows:
-        print(f"{group:<{widths[0]}}  {name:<{widths[1]}}  {value}")
-    path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    print(f"\nwrote {path} ({results['seconds']} s)")
+    print_rows(table(results))
+    write_json(path, results)
+    print(f"\nwrote {path} ({results['seconds']} s)" if path else f"\n{results['seconds']} s")
 
 
 if __name__ == "__main__":

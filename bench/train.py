@@ -6,7 +6,7 @@ whole process tree (this process, the forkserver, the workers: summed PSS) with 
 larger model's step time with glibc's default malloc settings and with the thresholds LSTM Lab sets (each in a
 fresh process, since the setting is process-wide).
 
-    python bench/train.py [--threads 1] [--epochs 4] [--repeats 7] [--json out.json]
+    python bench/train.py [--threads 1] [--epochs 4] [--repeats 7] [--smoke] [--json out.json]
 """
 
 from __future__ import annotations
@@ -21,21 +21,45 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common, however this file is loaded
 
 import torch  # noqa: E402
+from common import CommandLine, report, size_flags, tree_pss_mb  # noqa: E402
 from torch import nn  # noqa: E402
 
 from lstm_core.config import RunConfig  # noqa: E402
-from lstm_core.data import load_sample  # noqa: E402
+from lstm_core.data import load_source  # noqa: E402
 from lstm_core.pipeline import Prepared  # noqa: E402
 from lstm_core.trainer import Trainer  # noqa: E402
 
 # the source article's model; it does not clip gradients, and neither does the bare loop
 ARTICLE = RunConfig(hidden=50, layers=1, window=60, batch=64, target="price", features=("close",), patience=1000,
                     clip_grad=0.0)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    data: str = "sample:MSFT"
+    article: RunConfig = ARTICLE
+    epochs: int = 4  # of each rate's training, the first one not counted
+    repeats: int = 7  # rounds of the interleaved rates
+    warm_repeats: int = 5  # jobs timed from Start to their first batch with the forkserver warm
+    memory_epochs: int = 3  # of each job whose process tree's memory is measured
+    malloc_rounds: int = 2  # of the four malloc and kernel settings, each in a fresh process
+    # the larger model whose step is timed with each malloc setting
+    step_hidden: int = 128
+    step_layers: int = 2
+    step_window: int = 120
+    step_batch: int = 128
+    step_steps: int = 25  # the first three not counted
+
+
+FULL = Sizes()
+SMOKE = Sizes(data="synthetic:sine", article=ARTICLE.with_(hidden=4, window=5), epochs=1, repeats=1, warm_repeats=1,
+              memory_epochs=1, malloc_rounds=1, step_hidden=4, step_layers=1, step_window=5, step_batch=8, step_steps=5)
 
 
 class BareModel(nn.Module):
@@ -95,29 +119,6 @@ def job_epoch_rate(manager, frame, cfg: RunConfig, epochs: int) -> float:
     return max(rates[1:] or rates)
 
 
-def tree_pss_mb(root: int) -> float:
-    """Summed PSS of ``root`` and all its descendants (a shared page counts once, split among its sharers)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-    total_kb, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        try:
-            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        except OSError:
-            continue
-        total_kb += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
-    return total_kb / 1024
-
-
 def start_to_first_batch(frame, cfg: RunConfig, warm_repeats: int) -> dict:
     """Seconds from submit to the first training batch reported back: first with a forkserver not yet started
     (it imports torch), then with it running."""
@@ -153,8 +154,9 @@ def tree_memory(frame, cfg: RunConfig, epochs: int) -> dict:
     return peaks
 
 
-def step_ms(malloc: str, kernel: str, steps: int = 25) -> tuple[float, float]:
-    """Median ms and minor page faults per training step of a 2x128 LSTM, window 120, batch 128.
+def step_ms(malloc: str, kernel: str, sizes: Sizes = FULL) -> tuple[float, float]:
+    """Median ms and minor page faults per training step of the sizes' step model (in full a 2x128 LSTM, window 120,
+    batch 128).
 
     Runs in a worker thread, as the app and its jobs train. ``kernel`` is "onednn" (torch's default on
     CPU) or "native" (``torch.backends.mkldnn.enabled = False``).
@@ -168,11 +170,11 @@ def step_ms(malloc: str, kernel: str, steps: int = 25) -> tuple[float, float]:
 
     def work() -> None:
         torch.manual_seed(0)
-        model = BareModel(1, 128, 2)
+        model = BareModel(1, sizes.step_hidden, sizes.step_layers)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        x, y = torch.randn(128, 120, 1), torch.randn(128)
+        x, y = torch.randn(sizes.step_batch, sizes.step_window, 1), torch.randn(sizes.step_batch)  # [B, T, 1], [B]
         times, faults = [], []
-        for _ in range(steps):
+        for _ in range(sizes.step_steps):
             faults_before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
             start = time.perf_counter()
             opt.zero_grad()
@@ -189,45 +191,46 @@ def step_ms(malloc: str, kernel: str, steps: int = 25) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--step-ms", nargs=2, metavar=("MALLOC", "KERNEL"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    cli = CommandLine(__doc__, FULL, SMOKE)
+    cli.add_argument("--threads", type=int, default=1)
+    cli.add_argument("--step-ms", nargs=2, metavar=("MALLOC", "KERNEL"), help=argparse.SUPPRESS)
+    args, sizes = cli.parse()
     torch.set_num_threads(args.threads)
     if args.step_ms:
-        print(json.dumps(step_ms(*args.step_ms)))
+        print(json.dumps(step_ms(*args.step_ms, sizes)))
         return
 
     from lstm_core.jobs.manager import JobManager
 
-    frame = load_sample("MSFT").frame
-    prepared = Prepared(frame, ARTICLE)
+    article = sizes.article
+    dataset = load_source(sizes.data)
+    frame = dataset.frame
+    prepared = Prepared(frame, article)
     x, y = prepared.tensors("train")
-    first_batch = start_to_first_batch(frame, ARTICLE, warm_repeats=5)
+    first_batch = start_to_first_batch(frame, article, warm_repeats=sizes.warm_repeats)
     manager = JobManager(max_running=1)
     bare, ours, ours_clipped, jobs, job_bare = [], [], [], [], []
-    for _ in range(args.repeats):  # interleaved, so drift in machine load hits all alike
-        bare.append(bare_epoch_rate(x, y, ARTICLE, args.epochs))
-        ours.append(ours_epoch_rate(prepared, ARTICLE, args.epochs))
-        ours_clipped.append(ours_epoch_rate(prepared, ARTICLE.with_(clip_grad=1.0), args.epochs))
-        jobs.append(job_epoch_rate(manager, frame, ARTICLE, args.epochs))
-        job_bare.append(bare_epoch_rate(x, y, ARTICLE, args.epochs))  # the job's own pair, right after it
-    memory = tree_memory(frame, ARTICLE.with_(clip_grad=1.0), epochs=3)
+    for _ in range(sizes.repeats):  # interleaved, so drift in machine load hits all alike
+        bare.append(bare_epoch_rate(x, y, article, sizes.epochs))
+        ours.append(ours_epoch_rate(prepared, article, sizes.epochs))
+        ours_clipped.append(ours_epoch_rate(prepared, article.with_(clip_grad=1.0), sizes.epochs))
+        jobs.append(job_epoch_rate(manager, frame, article, sizes.epochs))
+        job_bare.append(bare_epoch_rate(x, y, article, sizes.epochs))  # the job's own pair, right after it
+    memory = tree_memory(frame, article.with_(clip_grad=1.0), epochs=sizes.memory_epochs)
     malloc = {}  # each setting in a fresh process (mallopt is process-wide), twice, interleaved
-    for _ in range(2):
+    for _ in range(sizes.malloc_rounds):
         for kernel in ("onednn", "native"):
             for mode in ("default", "tuned"):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--threads", str(args.threads), "--step-ms", mode, kernel],
+                    [sys.executable, __file__, "--threads", str(args.threads), *size_flags(sizes, args.smoke), "--step-ms",
+                     mode, kernel],
                     capture_output=True, text=True, check=True,
                 )
                 malloc.setdefault(f"{kernel}_{mode}", []).append(json.loads(out.stdout))
     result = {
         "threads": args.threads,
-        "config": f"LSTM 1x50, window 60, batch 64, float32, MSFT sample ({len(x)} training windows)",
+        "config": f"LSTM {article.layers}x{article.hidden}, window {article.window}, batch {article.batch}, float32, "
+                  f"{dataset.subject} {dataset.source} ({len(x)} training windows)",  # "MSFT sample"
         "bare_samples_per_s": round(statistics.median(bare)),
         "train_samples_per_s": round(statistics.median(ours)),
         # each pair ran back to back; the median of their ratios shrugs off a slow moment of a shared machine
@@ -243,11 +246,7 @@ def main() -> None:
         "step": {key: {"ms": round(min(ms for ms, _ in runs), 1), "faults": round(min(f for _, f in runs))}
                  for key, runs in malloc.items()},
     }
-    width = max(map(len, result))
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1))
+    report(result, args.json, result.items())
     if not math.isfinite(result["train_vs_bare"]):
         raise SystemExit(1)
 
