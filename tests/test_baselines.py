@@ -82,7 +82,7 @@ def test_a_baseline_registered_once_reaches_the_verdict_the_forecast_page_and_th
     at.switch_page("pages/forecast.py").run()
     assert not at.exception
     charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    assert "Toy baseline" in {trace["name"] for trace in charts[2]["data"]}
+    assert "Toy baseline" in {trace["name"] for trace in charts[3]["data"]}
     # and the command line's backtest JSON scores it beside the others
     bundle = save_bundle(run, tmp_path / "b")
     assert cli_main(["backtest", "--bundle", str(bundle)]) == 0

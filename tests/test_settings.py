@@ -106,8 +106,8 @@ def test_out_of_range_value_gives_the_apps_own_sentence_and_nothing_starts(lang)
     lr = next(w for w in at.number_input if w.label == TABLE[lang]["cfg_lr"])
     lr.set_value(5.0).run()
     errors = [e.value for e in at.error]
-    assert errors == [LabError("err_cfg_setting_range", name="lr", label=Key("cfg_lr"), value=5.0, low=1e-6,
-                               high=1.0).message(lang)]
+    assert errors == [LabError("err_cfg_form_range", label=Key("cfg_lr"), value=5.0, low=1e-6,
+                               high=1.0).message(lang)]  # the form's label alone, not the internal name
     assert errors[0].startswith(TABLE[lang]["cfg_lr"])  # named by the form's own label, in the page's language
     next(b for b in at.button if b.label == TABLE[lang]["train_start"]).click().run()
     assert "job" not in at.session_state and not at.exception
