@@ -14,7 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from lstm_core.i18n import t
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.alone]
 
 WAIT_MS = 60_000
 LOSS_CHART = ".st-key-loss_chart .js-plotly-plot"
