@@ -90,7 +90,7 @@ def test_chinese_data_page_has_numeric_month_ticks_translated_headers_and_a_prov
     days.fill("300")
     main.get_by_label(t("synthetic_kind", "zh")).click()
     page.get_by_role("option", name=t("syn_ar2", "zh")).click()
-    main.locator("[data-testid='stBaseButton-secondaryFormSubmit']").click()
+    main.locator(".st-key-synthetic_load button").click()
     expect(main.get_by_text(t("loaded", "zh", name="AR(2) 自回归（合成序列，种子 0）").replace("**", ""))).to_be_visible()
     wait_idle(page)
     ticks = x_tick_labels(page)

@@ -188,7 +188,7 @@ def test_a_memory_task_run_draws_its_inputs_says_what_its_units_do_and_finds_its
     wait_idle(page)
     for label, value in (("task_length", 60), ("task_sequences", 800)):  # 3 s of training on one core
         main.get_by_label(t(label), exact=True).fill(str(value))
-    main.locator("[data-testid='stBaseButton-secondaryFormSubmit']").click()
+    main.locator(".st-key-task_load button").click()  # the task's own button: the sample form's may still be drawn
     expect(main.locator(".st-key-task_chart .js-plotly-plot")).to_be_visible(timeout=30_000)
     wait_idle(page)
 
