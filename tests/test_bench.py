@@ -270,9 +270,7 @@ def test_run_hands_smoke_sizes_to_the_scripts_it_starts(monkeypatch: pytest.Monk
 
 @pytest.mark.browser
 @pytest.mark.usefixtures("chromium")  # skipped where the tests' Chromium is missing, failed on CI
-@pytest.mark.skipif(not os.environ.get("BENCH_BROWSER_SMOKE"), reason=(
-    "three servers and a training job in Chromium: about a minute, and a 180 s wait when the machine is loaded, "
-    "which the suite's 10 minutes on 2 cores cannot hold; run it with BENCH_BROWSER_SMOKE=1"))
+@pytest.mark.alone  # three servers and a training job in Chromium: run with nothing beside it, as it times clicks
 def test_browser_timings_runs_at_smoke_sizes(tmp_path: Path) -> None:
     result, printed = run_bench("browser_timings", tmp_path)
     assert json.loads(printed) == result and result["chromium"]
