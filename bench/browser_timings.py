@@ -192,11 +192,20 @@ def stop_and_wait(page) -> None:
 
     Waits for the Stop button to go, not for the results: those can fail to appear (see the report of the
     sidebar fragment collecting the run first), and the memory figure needs the job ended, not drawn.
+    A click that lands while the page reruns can be lost with the button it hit (a smoke run once waited out its whole
+    limit so): Stop is pressed again until the button goes.
     """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     stop = page.locator(".st-key-train_stop button")
-    if stop.count():
-        stop.click()
-    stop.wait_for(state="detached", timeout=WAIT_MS)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while stop.count():
+        try:
+            stop.click(timeout=5_000)
+            stop.wait_for(state="detached", timeout=5_000)
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
 
 
 @contextmanager

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,15 +219,18 @@ def main() -> None:
         job_bare.append(bare_epoch_rate(x, y, article, sizes.epochs))  # the job's own pair, right after it
     memory = tree_memory(frame, article.with_(clip_grad=1.0), epochs=sizes.memory_epochs)
     malloc = {}  # each setting in a fresh process (mallopt is process-wide), twice, interleaved
-    for _ in range(sizes.malloc_rounds):
-        for kernel in ("onednn", "native"):
-            for mode in ("default", "tuned"):
-                out = subprocess.run(
-                    [sys.executable, __file__, "--threads", str(args.threads), *size_flags(sizes, args.smoke), "--step-ms",
-                     mode, kernel],
-                    capture_output=True, text=True, check=True,
-                )
-                malloc.setdefault(f"{kernel}_{mode}", []).append(json.loads(out.stdout))
+    settings = [(kernel, mode) for _ in range(sizes.malloc_rounds) for kernel in ("onednn", "native")
+                for mode in ("default", "tuned")]
+
+    def step_process(setting: tuple[str, str]) -> dict:
+        command = [sys.executable, __file__, "--threads", str(args.threads), *size_flags(sizes, args.smoke), "--step-ms",
+                   setting[1], setting[0]]
+        return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+    # one at a time, as timings must be; a smoke run's numbers mean nothing, so its processes run side by side
+    with ThreadPoolExecutor(max_workers=len(settings) if args.smoke else 1) as pool:
+        for (kernel, mode), out in zip(settings, pool.map(step_process, settings), strict=True):
+            malloc.setdefault(f"{kernel}_{mode}", []).append(out)
     result = {
         "threads": args.threads,
         "config": f"LSTM {article.layers}x{article.hidden}, window {article.window}, batch {article.batch}, float32, "

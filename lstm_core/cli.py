@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
     explain.add_argument("--index", type=int, default=-1, help="window K of the test period (default: the last)")
 
+    export = commands.add_parser("export", help="write a run as one plain PyTorch script and its data, to run anywhere")
+    export.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
+    export.add_argument("--out", required=True, type=Path, help="the folder to write train.py and data.csv in")
+
     ahead = commands.add_parser("forecast", help="forecast the steps past the data's last day, with conformal intervals")
     ahead.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
     ahead.add_argument("--steps", type=_whole_number, default=None,
@@ -347,6 +351,19 @@ def cmd_explain(args: argparse.Namespace) -> dict[str, object]:
             "units": "the model's output (its scaled target); attribution sums to prediction - baseline_prediction"}
 
 
+def cmd_export(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.runs.bundle import LOCAL_LIMITS, load_bundle
+    from lstm_core.runs.export import DATA, save_export
+
+    run = load_bundle(args.bundle, limits=LOCAL_LIMITS, rescore=False)  # the script scores it itself
+    _prepare_out(args.out)
+    try:
+        script = save_export(run, args.out)
+    except OSError as exc:
+        raise LabError("err_out_unwritable", path=str(args.out)) from exc
+    return {"script": str(script), "data": str(args.out / DATA)}
+
+
 def _row_label(row: object) -> object:
     """A row's date as ``YYYY-MM-DD``; a memory task's row number as it is."""
     return row.strftime("%Y-%m-%d") if hasattr(row, "strftime") else int(row)
@@ -526,7 +543,8 @@ def _pooled_report(args: argparse.Namespace, specs: list[str]) -> dict[str, obje
     return pooled_report(basket, config, list(range(args.seeds)), args.leave_one_out, on_run)
 
 
-COMMANDS = {"train": cmd_train, "report": cmd_report, "tune": cmd_tune, "gates": cmd_gates, "explain": cmd_explain, "forecast": cmd_forecast, "backtest": cmd_backtest}
+COMMANDS = {"train": cmd_train, "report": cmd_report, "tune": cmd_tune, "gates": cmd_gates, "explain": cmd_explain,
+            "export": cmd_export, "forecast": cmd_forecast, "backtest": cmd_backtest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

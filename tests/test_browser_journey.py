@@ -31,8 +31,12 @@ WAIT_MS = 30_000
 
 def trace_lengths(page: Page, chart: str) -> dict[str, int]:
     """Points per trace of a plotly chart, read from the figure the browser holds (the newest, while a rerun replaces
-    it: for a moment the stale chart is still there beside its successor)."""
-    return page.locator(chart).last.evaluate("p => Object.fromEntries(p.data.map(t => [t.name, t.x.length]))")
+    it: for a moment the stale chart is still there beside its successor, and the successor has no figure yet)."""
+    return page.wait_for_function(
+        "c => { const all = document.querySelectorAll(c); const p = all[all.length - 1];"
+        " return p?.data ? Object.fromEntries(p.data.map(t => [t.name, t.x.length])) : false; }",
+        arg=chart, timeout=WAIT_MS,
+    ).json_value()
 
 
 def sidebar_text(page: Page) -> str:

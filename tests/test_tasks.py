@@ -25,6 +25,7 @@ from lstm_core.pipeline import Prepared
 from lstm_core.runs.bundle import UPLOAD_LIMITS, bundle_members, load_bundle, parse_data_csv
 from lstm_core.runs.run import train_run
 from lstm_core.targets import Target
+from tests.helpers import cli_refusals
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -277,13 +278,14 @@ def test_the_command_line_trains_a_task_and_refuses_a_forecast_of_it(tmp_path):
     assert result["dataset"] == "remember task (length 20, 200 sequences, seed 0)"
     assert result["config"]["target"] == "answer" and result["config"]["window"] == 20
     assert result["config"]["hidden"] == 4 and set(result["metrics"]) == {"model", "train_mean", "linear_ar", "untrained"}
-    forecast = cli("forecast", "--bundle", str(tmp_path / "run"), cwd=tmp_path)
+    # the rest end before any training: one process for all of them
+    forecast, gates, wrong, threads = cli_refusals([
+        ["forecast", "--bundle", str(tmp_path / "run")], ["gates", "--bundle", str(tmp_path / "run")],
+        ["train", "--data", "sample:MSFT", "--length", "20"], ["train", "--data", "task:remember", "--threads", "0"],
+    ], env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "LSTM_LAB_DATA": str(tmp_path)})
     assert forecast.returncode == 2 and forecast.stderr.count("\n") == 1 and "memory task" in forecast.stderr
-    gates = cli("gates", "--bundle", str(tmp_path / "run"), cwd=tmp_path)
     assert gates.returncode == 0 and json.loads(gates.stdout)["target_date"] == 3999
-    wrong = cli("train", "--data", "sample:MSFT", "--length", "20", cwd=tmp_path)
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "--length" in wrong.stderr
-    threads = cli("train", "--data", "task:remember", "--threads", "0", cwd=tmp_path)
     assert threads.returncode == 2 and threads.stderr.count("\n") == 1 and "thread count" in threads.stderr
     assert TASK_BOUNDS["length"].low == 10
 

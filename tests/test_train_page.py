@@ -61,6 +61,9 @@ def test_train_and_see_metrics_beside_baselines(train_page):
     assert [t["name"] for t in loss["data"]][-2:] == ["Train loss", "Validation loss"]
     assert loss["data"][-1]["x"] == [0, 1, 2]  # the untrained model, then one validation point per epoch
     assert len(charts) >= 3  # loss, predictions, residuals
+    # the run as a bundle, and as code (tests/test_export.py runs the code)
+    downloads = {b.proto.label for b in at.get("download_button")}
+    assert downloads == {"Download this run", "Download as a PyTorch script"}
 
 
 def test_bad_settings_get_a_sentence_and_nothing_starts(train_page):

@@ -17,6 +17,7 @@ from lstm_core.plots.train import (
     residual_figure,
 )
 from lstm_core.runs.bundle import bundle_zip
+from lstm_core.runs.export import export_zip
 from lstm_core.runs.record import StopReason
 from lstm_core.runs.run import Run
 from ui.loaders import dataset_label
@@ -147,8 +148,13 @@ def results_ui(run: Run) -> None:
         st.caption(tr("chart_change_note"))
     st.plotly_chart(localize_dates(residual_figure(test_dates, run.test_predictions - actual, persistence - actual,
                                                    labels), lang()), key="residual_chart")
-    st.download_button(tr("run_download"), data=lambda: bundle_zip(run), file_name=f"lstm-lab-run-{run.run_id}.zip",
-                       mime="application/zip", icon=":material/download:", on_click="ignore", key="run_download")
+    bundle, script = st.columns(2)
+    bundle.download_button(tr("run_download"), data=lambda: bundle_zip(run), file_name=f"lstm-lab-run-{run.run_id}.zip",
+                           mime="application/zip", icon=":material/download:", on_click="ignore", key="run_download")
+    # the run as code: one plain PyTorch file and its data, which retrains it and prints the same test RMSE
+    script.download_button(tr("run_export"), data=lambda: export_zip(run), file_name=f"lstm-lab-{run.run_id}-code.zip",
+                           mime="application/zip", icon=":material/code:", on_click="ignore", key="run_export",
+                           help=tr("run_export_help"))
 
 
 def comparable(a: Run, b: Run) -> bool:

@@ -46,6 +46,9 @@ EN: dict[str, str] = {
     "chart_actual": "Actual",
     "chart_residual": "Error (predicted − actual)",
     "run_download": "Download this run",
+    "run_export": "Download as a PyTorch script",
+    "run_export_help": "One plain Python file (numpy, pandas and torch only) and this run's data. Run `python train.py` "
+                       "in the unzipped folder: it retrains this model from the same seed and prints the same test RMSE.",
     "runs_title": "Runs of this session",
     "run_show": "Show run",
     "col_run": "Run",
@@ -141,6 +144,9 @@ ZH: dict[str, str] = {
     "chart_actual": "实际值",
     "chart_residual": "误差（预测 − 实际）",
     "run_download": "下载此次运行",
+    "run_export": "下载为 PyTorch 脚本",
+    "run_export_help": "一个普通的 Python 文件（只用 numpy、pandas 和 torch）和此次运行的数据。在解压后的文件夹中运行 "
+                       "`python train.py`：它用相同的种子重新训练这个模型，并打印相同的测试 RMSE。",
     "runs_title": "本会话的运行记录",
     "run_show": "显示运行",
     "col_run": "运行",
