@@ -93,7 +93,12 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 
 def timed_rerun(page, target) -> float:
-    """Seconds from a real click on ``target`` until the rerun it caused has run and the script is idle again."""
+    """Seconds from a real click on ``target`` until the rerun it caused has run and the script is idle again.
+
+    Clicked once the page is idle: a click that lands while a rerun redraws its target can be lost, and then no rerun
+    comes (under load a smoke run once waited out its whole limit so).
+    """
+    wait_idle(page, WAIT_MS)
     page.evaluate(RERUN_JS)
     target.click()
     page.wait_for_function(RERUN_DONE_JS, arg=IDLE, polling="raf", timeout=WAIT_MS)
@@ -113,6 +118,7 @@ def language_switches(page, title_key: str, times: int) -> list[float]:
     for k in range(times):
         lang, label = ("zh", "简体中文") if k % 2 == 0 else ("en", "English")
         radio = page.locator("[data-testid='stSidebar']").get_by_role("radio", name=label)
+        wait_idle(page, WAIT_MS)  # as timed_rerun: a click during a rerun can be lost
         out.append(timed_click(page, radio, t(title_key, lang), WAIT_MS))
     return out
 
