@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from lstm_core.config import SETTINGS, Cell, RunConfig
+from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.errors import LabError
 from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_S
 from lstm_core.i18n import t
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_flags(report)
     add_ignore_flag(report)
 
-    gates = commands.add_parser("gates", help="print the gate activations of a saved run as JSON")
+    gates = commands.add_parser("gates", help="print the gates and states of a saved run (LSTM, GRU or RNN) as JSON")
     gates.add_argument("--bundle", required=True, type=Path, help="a run folder or .zip saved by 'train --out' or the app")
     gates.add_argument("--index", type=int, default=-1, help="window K of the test period (default: the last)")
 
@@ -331,10 +331,8 @@ def cmd_gates(args: argparse.Namespace) -> dict[str, object]:
 
     # the user's own bundle, as big as anything this program trains; not re-scored: no scores are printed
     run = load_bundle(args.bundle, limits=LOCAL_LIMITS, rescore=False)
-    if run.config.cell != Cell.LSTM:
-        raise LabError("err_gates_not_lstm", kind=run.config.cell.upper())
     window = run.prepared.window("test", args.index)
-    trace = extract_gates(run.model.rnn, window.x)
+    trace = extract_gates(run.model.rnn, window.x)  # the cell's own gates: "cell" and "gates" name them
     return {"dates": [_row_label(d) for d in window.dates], "target_date": _row_label(window.target_date),
             **trace.to_json()}
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_core.config import RunConfig
+from lstm_core.config import Cell, RunConfig
 from lstm_core.errors import LabError
 from lstm_core.gates import (
     ARRAYS,
@@ -184,10 +184,9 @@ def test_json_shapes_and_rounding() -> None:
 
 
 def test_errors_a_user_can_cause() -> None:
-    gru_model = build_model(RunConfig(cell="gru", hidden=4))
     with pytest.raises(LabError) as err:
-        extract_gates(gru_model, random_window(5, 1))
-    assert err.value.key == "err_gates_not_lstm" and "GRU" in str(err.value)
+        extract_gates(nn.Linear(1, 4), random_window(5, 1))
+    assert err.value.key == "err_gates_not_lstm" and "Linear" in str(err.value)
     with pytest.raises(LabError) as err:
         extract_gates(make_lstm(2, 4, 1), random_window(5, 3))
     assert err.value.key == "err_gates_window_features" and err.value.params == {"expected": 2, "got": 3}
@@ -541,3 +540,32 @@ def test_unit_orders_have_both_languages() -> None:
             assert key in gates_strings.EN and key in gates_strings.ZH, key
             assert gates_strings.EN[key] != gates_strings.ZH[key]
 
+
+
+def test_a_grus_gates_rebuild_its_own_hidden_state_and_a_plain_rnn_has_only_h() -> None:
+    torch.manual_seed(0)
+    gru = nn.GRU(3, 5, num_layers=2, batch_first=True)
+    x = random_window(9, 3, batch=4)
+    trace = extract_gates(build_like(gru), x)
+    out, _ = gru(torch.as_tensor(x))
+    assert trace.cell == Cell.GRU and trace.arrays == ("r", "z", "n", "h") and trace.sigmoid_gates == ("r", "z")
+    np.testing.assert_allclose(trace.layer(1)["h"], out.detach().numpy(), atol=1e-6)
+    for k in range(2):  # h = (1 - z) n + z h_prev, and every gate inside (0, 1)
+        layer = trace.layer(k)
+        h_prev = np.concatenate([np.zeros_like(layer["h"][:, :1]), layer["h"][:, :-1]], axis=1)
+        np.testing.assert_allclose((1 - layer["z"]) * layer["n"] + layer["z"] * h_prev, layer["h"], atol=1e-6)
+        assert all(((layer[g] > 0) & (layer[g] < 1)).all() for g in ("r", "z"))
+    payload = trace.sample(0).to_json()
+    assert payload["cell"] == "gru" and payload["gates"] == ["r", "z", "n", "h"] and set(payload["layers"][0]) == set("rznh")
+    assert set(gate_saturation(trace).left) == {"r", "z"}
+    rnn = nn.RNN(3, 4, num_layers=2, batch_first=True)
+    plain = extract_gates(build_like(rnn), x)
+    np.testing.assert_allclose(plain.layer(1)["h"], rnn(torch.as_tensor(x))[0].detach().numpy(), atol=1e-6)
+    assert plain.arrays == ("h",) and plain.to_json()["gates"] == ["h"] and gate_saturation(plain).left == {}
+
+
+def build_like(rnn: nn.RNNBase) -> nn.Module:
+    """A Forecaster-like module around ``rnn``, as the pages hand one over."""
+    holder = nn.Module()
+    holder.rnn = rnn
+    return holder

@@ -197,10 +197,25 @@ def test_with_a_trained_model(trained_run):
     assert specs(at)[0]["frames"][-1]["data"] != charts[0]["frames"][-1]["data"]
 
 
-def test_gru_runs_are_explained_not_crashed():
-    run = train_run(tiny_frame(), "sine", TINY.with_(cell="gru", epochs=1))
-    at = gates_page(runs=[run], selected_run=run.run_id)
-    assert any("GRU" in w.value for w in at.warning)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_gru_run_shows_its_own_gates_and_a_plain_rnn_its_hidden_state(lang):
+    gru = train_run(tiny_frame(), "sine", TINY.with_(cell="gru", epochs=1))
+    at = gates_page(lang, runs=[gru], selected_run=gru.run_id)
+    assert not any("GRU" in w.value for w in at.warning)  # once "the gates view needs an LSTM"; now the verdict only
+    assert any(("update gate z" if lang == "en" else "更新门 z") in i.value for i in at.info)
+    charts = specs(at)
+    heat = next(d for d in charts[0]["data"] if d.get("type") == "heatmap")
+    expected = ["r reset", "z update", "n candidate", "h hidden"] if lang == "en" else ["r 重置", "z 更新", "n 候选", "h 隐藏"]
+    assert heat["y"] == expected and plotly_array(heat["z"]).shape == (4, TINY.hidden)
+    gate = at.segmented_control(key="gates_before_after_gate")
+    assert gate.options == expected and gate.value == "z"  # what keeps the state, as an LSTM's forget gate
+    names = {d["name"] for d in charts[-2]["data"] if d.get("mode") == "markers+text"}  # the saturation view's gates
+    assert names <= {t("gates_name_r", lang), t("gates_name_z", lang), t("gates_sat_mixed", lang)}
+    rnn = train_run(tiny_frame(), "sine", TINY.with_(cell="rnn", epochs=1))
+    at = gates_page(lang, runs=[rnn], selected_run=rnn.run_id)
+    heat = next(d for d in specs(at)[0]["data"] if d.get("type") == "heatmap")
+    assert heat["y"] == [expected[-1]] and not at.get("plotly_chart")[-1].proto.spec.count('"Update gate z"')
+    assert len(specs(at)) == 5  # no saturation view: a plain RNN has no gate
 
 
 def test_gates_cli_json(trained_run, tmp_path):
@@ -212,6 +227,7 @@ def test_gates_cli_json(trained_run, tmp_path):
     assert len(payload["dates"]) == TINY.window and len(payload["layers"]) == 2
     layer = payload["layers"][1]
     assert set(layer) == {"i", "f", "g", "o", "c", "h"}
+    assert payload["cell"] == "lstm" and payload["gates"] == ["i", "f", "g", "o", "c", "h"]  # the run's cell names them
     assert np.array(layer["h"]).shape == (TINY.window, 6)
     window = trained_run.prepared.window("test", 2)
     assert payload["dates"][-1] == window.dates[-1].strftime("%Y-%m-%d")

@@ -18,7 +18,6 @@ import torch
 from lstm_core.config import Cell, Feature, RunConfig, Target
 from lstm_core.data import Dataset
 from lstm_core.gates import (
-    ARRAYS,
     GateTrace,
     TaskReading,
     UnitOrder,
@@ -164,9 +163,6 @@ def source_ui() -> GateSource | None:
     if all_runs:
         run = run_picker_ui("gates_run", tr("gates_pick_run"))
         verdict_lead_ui(run)  # the run's judgement, as the Train page leads with it
-        if run.config.cell != Cell.LSTM:
-            st.warning(tr("gates_not_lstm_model", kind=tr(f"cell_{run.config.cell}")), icon=":material/info:")
-            return None
         source = run_source(run)
     else:
         ds = dataset()
@@ -176,7 +172,9 @@ def source_ui() -> GateSource | None:
         st.info(tr("gates_no_model"), icon=":material/info:")
     cfg = source.config
     st.caption(tr(source.kind.caption_key, run_id=source.label, dataset=dataset_label(source.dataset_title),
-                  hidden=cfg.hidden, layers=cfg.layers, window=cfg.window, horizon=cfg.horizon))
+                  cell=cfg.cell.upper(), hidden=cfg.hidden, layers=cfg.layers, window=cfg.window, horizon=cfg.horizon))
+    if cfg.cell != Cell.LSTM:  # what this cell has to show instead of an LSTM's four gates and cell
+        st.info(tr(f"gates_cell_{cfg.cell}"), icon=":material/info:")
     return source
 
 
@@ -270,7 +268,7 @@ def animation_ui(source: GateSource, trace: GateTrace, window: Window, k: int, l
                                       lambda v: v in range(1, trace.hidden + 1)))
     task_scores = reading.unit_scores() if reading is not None else None
     ranked = order_units(trace, order, layer, window.close, task_scores)  # [H] unit indices, the most telling first
-    plan = plan_downsampling(trace.steps, trace.hidden, unit_order=ranked, max_units=shown)
+    plan = plan_downsampling(trace.steps, trace.hidden, rows=len(trace.arrays), unit_order=ranked, max_units=shown)
     kind = source.prepared.target_kind
     stated = source.kind.states_prediction
     prediction = source.predicted_price(k) if kind.prediction_is_price or stated else None
@@ -320,6 +318,8 @@ def unit_lines_ui(source: GateSource, trace: GateTrace, window: Window, ranked: 
 
 def saturation_ui(source: GateSource, layer: int) -> None:
     """How often each unit's gates sit nearly shut or nearly open over the last test windows."""
+    if source.config.cell == Cell.RNN:  # no gate to saturate
+        return
     st.subheader(tr("gates_sec_saturation"))
     batch_trace = source.memo("saturation_windows",  # [B, T, H] per array
                               lambda: extract_gates(source.model, source.last_test_windows(SATURATION_WINDOWS)))
@@ -327,7 +327,8 @@ def saturation_ui(source: GateSource, layer: int) -> None:
     st.plotly_chart(source.view(("saturation", layer, lang()),
                                   lambda: saturation_figure(saturation, layer=layer, lang=lang())), key="gates_saturation")
     st.caption(tr("gates_sat_windows", n=batch_trace.batch) + " " + tr("gates_sat_groups"))
-    st.markdown(tr("gates_sat_explain", low=saturation.low, high=saturation.high))
+    explain = "gates_sat_explain_gru" if source.config.cell == Cell.GRU else "gates_sat_explain"
+    st.markdown(tr(explain, low=saturation.low, high=saturation.high))
 
 
 def before_after_ui(source: GateSource, trace: GateTrace, window: Window, layer: int) -> None:
@@ -339,8 +340,10 @@ def before_after_ui(source: GateSource, trace: GateTrace, window: Window, layer:
     if not source.learned:  # the run's judgement, as the Train page says it
         same = source.kept_initial
         st.warning(tr("gates_learned_nothing_same" if same else "gates_learned_nothing"), icon=":material/block:")
-    gate = st.segmented_control(tr("gates_pick_gate"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
-                                required=True, **kept("gates_before_after_gate", "f", lambda v: v in ARRAYS))
+    arrays = trace.arrays  # the cell's own: a GRU's r, z, n, h
+    first = next(name for name in ("f", "z", "h") if name in arrays)  # what keeps the memory
+    gate = st.segmented_control(tr("gates_pick_gate"), arrays, format_func=lambda g: tr(f"gates_short_{g}"),
+                                required=True, **kept("gates_before_after_gate", first, lambda v: v in arrays))
     dates = source.kind.dates(window)
 
     def build() -> go.Figure:

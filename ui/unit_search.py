@@ -7,12 +7,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from lstm_core.config import Cell
 from lstm_core.errors import LabError
 from lstm_core.gates import (
-    ARRAYS,
+    CELL_ARRAYS,
     DEFAULT_THRESHOLD,
     MAX_MATCHES,
-    SIGMOID_GATES,
     Match,
     extract_gates,
     holds_event,
@@ -20,6 +20,7 @@ from lstm_core.gates import (
     search_units,
 )
 from lstm_core.gates.roles import Role, TaskReading
+from lstm_core.gates.search import BOUNDED
 from lstm_core.pipeline import Window
 from lstm_core.plots.gates import SearchRow, search_figure
 from lstm_core.plots.locale import localize_dates
@@ -56,7 +57,7 @@ def _batch(source: GateSource, k: int, layer: int, array: str) -> tuple[np.ndarr
 def _default_threshold(values: np.ndarray, array: str) -> float:
     """``DEFAULT_THRESHOLD``, or lower (on a grid of 0.05) where the unit never reaches it in the window shown: an
     untrained model's states stay small, and a search should start from something that is on."""
-    reach = float(np.max(values if array in SIGMOID_GATES else np.abs(values)))
+    reach = float(np.max(values if array in BOUNDED else np.abs(values)))
     if reach > DEFAULT_THRESHOLD:
         return DEFAULT_THRESHOLD
     return float(np.clip(np.floor(0.8 * reach / 0.05) * 0.05, 0.05, 0.95))
@@ -93,9 +94,10 @@ def search_ui(source: GateSource, window: Window, k: int, layer: int, ranked: li
     units = cols[0].multiselect(tr("gates_search_units"), ranked, format_func=lambda u: tr("gates_unit_n", n=u),
                                 **kept("gates_search_units", [start_unit],
                                        lambda v: isinstance(v, list) and bool(v) and set(v) <= set(ranked)))
-    array = read_row.segmented_control(tr("gates_search_array"), ARRAYS, format_func=lambda g: tr(f"gates_short_{g}"),
-                                      required=True, **kept("gates_search_array", "i" if latch is not None else source.kind.search_array,
-                                                            lambda v: v in ARRAYS))
+    arrays = CELL_ARRAYS[source.config.cell]  # the cell's own: a GRU's r, z, n, h
+    start_array = ("i" if latch is not None else source.kind.search_array) if source.config.cell == Cell.LSTM else "h"
+    array = read_row.segmented_control(tr("gates_search_array"), arrays, format_func=lambda g: tr(f"gates_short_{g}"),
+                                      required=True, **kept("gates_search_array", start_array, lambda v: v in arrays))
     if not units:
         st.caption(tr("gates_search_pick_units"))
         return

@@ -1,4 +1,4 @@
-"""The gates of an LSTM: extraction of every gate and state (``trace``), what units do on a memory task (``roles``),
+"""The gates of a recurrent network (an LSTM's, a GRU's; a plain RNN's hidden state): extraction of every gate and state (``trace``), what units do on a memory task (``roles``),
 and the search for stretches where units fire alike (``search``)."""
 
 from lstm_core.gates.roles import (
@@ -17,6 +17,8 @@ from lstm_core.gates.roles import (
 from lstm_core.gates.search import DEFAULT_THRESHOLD, MAX_MATCHES, Match, holds_event, on_cells, search_units
 from lstm_core.gates.trace import (
     ARRAYS,
+    CELL_ARRAYS,
+    CELL_SIGMOIDS,
     GATES,
     MAX_CELLS,
     MAX_FRAMES,
@@ -28,6 +30,8 @@ from lstm_core.gates.trace import (
     Saturation,
     UnitOrder,
     as_lstm,
+    as_rnn,
+    cell_of,
     extract_gates,
     extract_gates_reference,
     gate_saturation,
@@ -38,9 +42,9 @@ from lstm_core.gates.trace import (
 )
 
 __all__ = [
-    "ARRAYS", "CARRIES_AT", "DEFAULT_THRESHOLD", "DROPS_BY", "GATES", "HOLDS_AT", "MAX_CELLS", "MAX_FRAMES", "MAX_MATCHES",
+    "ARRAYS", "CELL_ARRAYS", "CELL_SIGMOIDS", "CARRIES_AT", "DEFAULT_THRESHOLD", "DROPS_BY", "GATES", "HOLDS_AT", "MAX_CELLS", "MAX_FRAMES", "MAX_MATCHES",
     "OPENS_BY", "SIGMOID_GATES", "STATES", "Downsampling", "Finding", "GateTrace", "InitialState", "Match", "Role",
-    "Saturation", "TaskReading", "UnitOrder", "UnitStats", "as_lstm", "correlation", "extract_gates",
+    "Saturation", "TaskReading", "UnitOrder", "UnitStats", "as_lstm", "as_rnn", "cell_of", "correlation", "extract_gates",
     "extract_gates_reference", "gate_saturation", "holds_event", "on_cells", "order_units", "plan_downsampling", "read_task_units",
     "search_units", "unit_activity", "unit_scores", "unit_stats",
 ]  # fmt: skip

@@ -1,10 +1,14 @@
-"""What each unit of an LSTM trained on a memory task does, measured on the task's test sequences.
+"""What each unit of a network trained on a memory task does, measured on the task's test sequences.
 
 A memory task's answer is known, so the article's story (the input gate writes, the forget gate keeps, the cell
 holds) can be checked unit by unit: a *latch* opens its input gate at the marker and shuts it elsewhere, then keeps
 its forget gate near 1 until the read-out; a *carrier* holds the answer in its cell (its last cell state follows
 the answer); a *reset* unit drops its forget gate at the count task's reset marker. Every number here is a mean
 over the test sequences; ``TaskReading.claims`` turns them into the page's sentences, one function, tested.
+
+A GRU has one gate for both jobs: its update gate z keeps the state where it is near 1 and writes the candidate over
+it where it is near 0, so its *write* gate is 1 - z and its *keep* gate z, and its hidden state h is what it holds.
+A plain RNN has no gate: only a carrier can be looked for in its hidden state.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from lstm_core.config import Cell
 from lstm_core.features import Feature
 from lstm_core.gates.trace import GateTrace
 from lstm_core.pipeline import Prepared
@@ -70,6 +75,7 @@ class TaskReading:
     stats: UnitStats
     findings: tuple[Finding, ...]  # one per role this task has, the carrier first
     sequences: int
+    cell: Cell = Cell.LSTM  # whose gates the numbers are: a GRU's findings give its update gate z itself
 
     def finding(self, role: Role) -> Finding | None:
         return next((f for f in self.findings if f.role is role), None)
@@ -85,8 +91,9 @@ class TaskReading:
     def claims(self) -> list[tuple[str, dict[str, object]]]:
         """The page's sentences about the units, as (translation key, params): each role found, or that none is."""
         said = []
+        suffix = "" if self.cell == Cell.LSTM else f"_{self.cell}"  # a GRU's sentences name its update gate
         for f in self.findings:
-            key = f"gates_role_{f.role}" if f.found else f"gates_role_{f.role}_none"
+            key = f"gates_role_{f.role}{suffix}" if f.found else f"gates_role_{f.role}_none{suffix}"
             said.append((key, {"unit": f.unit, **{k: f"{v:.2f}" for k, v in f.numbers.items()}}))
         latch, carrier = self.finding(Role.LATCH), self.finding(Role.CARRIER)
         if latch and carrier and latch.found and carrier.found and latch.unit == carrier.unit:
@@ -104,20 +111,33 @@ def unit_stats(trace: GateTrace, events: np.ndarray, answers: np.ndarray, layer:
         raise ValueError("a task reading needs a batch of whole sequences")
     arrays = trace.layer(layer)
     events = np.asarray(events, dtype=bool)
-    if events.shape != arrays["i"].shape[:2] or np.shape(answers) != (trace.batch,):
+    if events.shape != arrays["h"].shape[:2] or np.shape(answers) != (trace.batch,):
         raise ValueError("events must be [B, T] and answers [B], like the trace's sequences")
     if not events.any() or events.all():
         raise ValueError("the sequences need event steps and other steps to compare")
     # after a sequence's first event, up to and including its last step: what a latch must hold through
     seen = np.cumsum(events, axis=1)  # events so far, this step's included
     held = (seen >= 1) & ~(events & (seen == 1))  # not the first event's own step
-    i, f = arrays["i"], arrays["f"]  # [B, T, H]
+    i, f, memory = _role_arrays(trace, arrays)  # [B, T, H] each: what writes, what keeps, what holds
+    if i is None:  # no gates: the carrier alone
+        zero = np.zeros(trace.hidden)
+        return UnitStats(zero, zero, zero, zero, zero, correlation(memory[:, -1, :], np.asarray(answers, dtype=np.float64)))
     return UnitStats(
         input_at_event=i[events].mean(axis=0), input_elsewhere=i[~events].mean(axis=0),
         forget_at_event=f[events].mean(axis=0), forget_elsewhere=f[~events].mean(axis=0),
         forget_held=f[held].mean(axis=0) if held.any() else np.zeros(trace.hidden),
-        answer_r=correlation(arrays["c"][:, -1, :], np.asarray(answers, dtype=np.float64)),
+        answer_r=correlation(memory[:, -1, :], np.asarray(answers, dtype=np.float64)),
     )
+
+
+def _role_arrays(trace: GateTrace, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None,
+                                                                           np.ndarray]:
+    """(write gate, keep gate, memory) of a cell: an LSTM's i, f and c; a GRU's 1 - z, z and h; a plain RNN's h alone."""
+    if trace.cell == Cell.GRU:
+        return 1.0 - arrays["z"], arrays["z"], arrays["h"]
+    if trace.cell == Cell.RNN:
+        return None, None, arrays["h"]
+    return arrays["i"], arrays["f"], arrays["c"]
 
 
 def correlation(values: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -137,6 +157,10 @@ def read_task_units(trace: GateTrace, events: np.ndarray, answers: np.ndarray, e
     r = np.abs(stats.answer_r)
     carrier = int(np.argmax(r))
     findings = [Finding(Role.CARRIER, carrier, bool(r[carrier] >= CARRIES_AT), {"r": float(stats.answer_r[carrier])})]
+    if trace.cell == Cell.RNN:  # no gate to read
+        return TaskReading(event, stats, tuple(findings), trace.batch, trace.cell)
+    # a GRU's sentences give its update gate z (keep = z, write = 1 - z)
+    said = (lambda write: 1.0 - write) if trace.cell == Cell.GRU else (lambda write: write)
     if event == Feature.RESET:
         unit = int(np.argmax(stats.forget_drop))
         findings.append(Finding(Role.RESET, unit, bool(stats.forget_drop[unit] >= DROPS_BY), {
@@ -147,9 +171,9 @@ def read_task_units(trace: GateTrace, events: np.ndarray, answers: np.ndarray, e
         unit = int(np.argmax(np.where(opens, stats.forget_held, -np.inf))) if opens.any() else int(np.argmax(stats.input_contrast))
         passes = bool(opens[unit] and stats.forget_held[unit] >= HOLDS_AT)
         findings.append(Finding(Role.LATCH, unit, passes, {
-            "at": float(stats.input_at_event[unit]), "elsewhere": float(stats.input_elsewhere[unit]),
+            "at": float(said(stats.input_at_event[unit])), "elsewhere": float(said(stats.input_elsewhere[unit])),
             "held": float(stats.forget_held[unit])}))
-    return TaskReading(event, stats, tuple(findings), trace.batch)
+    return TaskReading(event, stats, tuple(findings), trace.batch, trace.cell)
 
 
 EVENT_CHANNELS = (Feature.MARKER, Feature.RESET)  # the channels whose 1s are a task's events, the first one read

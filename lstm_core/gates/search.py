@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_core.errors import LabError
-from lstm_core.gates.trace import SIGMOID_GATES
+from lstm_core.gates.trace import CELL_SIGMOIDS
+
+BOUNDED = frozenset(gate for gates in CELL_SIGMOIDS.values() for gate in gates)  # every cell's gates in (0, 1)
 
 DEFAULT_THRESHOLD = 0.5
 MAX_MATCHES = 10
@@ -33,7 +35,7 @@ class Match:
 
 def on_cells(values: np.ndarray, array: str, threshold: float) -> np.ndarray:
     """Where an array counts as "on": a gate above ``threshold``, a signed array (g, c, h) beyond it either way."""
-    return values > threshold if array in SIGMOID_GATES else np.abs(values) > threshold
+    return values > threshold if array in BOUNDED else np.abs(values) > threshold
 
 
 def search_units(values: np.ndarray, units: Sequence[int], window: int, start: int, stop: int, *, array: str = "h",

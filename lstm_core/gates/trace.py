@@ -1,5 +1,5 @@
-"""Gate extraction for nn.LSTM: every layer's i, f, g, o, c and h at every timestep, plus saturation, unit order and
-downsampling."""
+"""Gate extraction: every layer's gates and states at every timestep (an LSTM's i, f, g, o, c and h; a GRU's r, z, n and
+h; a plain RNN's h), plus saturation, unit order and downsampling."""
 
 from __future__ import annotations
 
@@ -12,12 +12,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from lstm_core.config import Cell
 from lstm_core.errors import LabError
 
 GATES = ("i", "f", "g", "o")  # PyTorch's row order inside weight_ih_l{k} / weight_hh_l{k} / biases
 STATES = ("c", "h")
-ARRAYS = GATES + STATES
+ARRAYS = GATES + STATES  # an LSTM's
 SIGMOID_GATES = ("i", "f", "o")
+# what each cell computes at every step, in the order the heatmap's rows show them: a GRU's reset gate r, update gate
+# z and candidate n (PyTorch's order in its weights, r, z, n), then h; a plain RNN has its hidden state alone
+CELL_ARRAYS = {Cell.LSTM: ARRAYS, Cell.GRU: ("r", "z", "n", "h"), Cell.RNN: ("h",)}
+CELL_SIGMOIDS = {Cell.LSTM: SIGMOID_GATES, Cell.GRU: ("r", "z"), Cell.RNN: ()}  # the gates that lie in (0, 1)
 
 MAX_FRAMES = 250  # animation frames the browser still plays smoothly
 MAX_CELLS = 500_000  # numbers in one figure (frames x rows x units) before units are thinned out
@@ -27,15 +32,26 @@ InitialState = tuple[torch.Tensor, torch.Tensor]
 
 @dataclass(frozen=True)
 class GateTrace:
-    """What an LSTM computed on one window (or a batch of windows), layer by layer.
+    """What a recurrent layer computed on one window (or a batch of windows), layer by layer.
 
-    ``layers[k][name]`` for ``name`` in ``ARRAYS`` is a float32 array shaped ``[T, H]``,
+    ``layers[k][name]`` for ``name`` in ``arrays`` (the cell's: ``CELL_ARRAYS``) is a float32 array shaped ``[T, H]``,
     or ``[B, T, H]`` when the input was a batch (``batched``). Row ``t`` holds the values
     after reading input step ``t``, so ``c[t]`` and ``h[t]`` are the states that step produced.
     """
 
     layers: tuple[dict[str, np.ndarray], ...]
     batched: bool
+    cell: Cell = Cell.LSTM
+
+    @property
+    def arrays(self) -> tuple[str, ...]:
+        """The names of what this cell computes at each step, in the heatmap's order."""
+        return CELL_ARRAYS[self.cell]
+
+    @property
+    def sigmoid_gates(self) -> tuple[str, ...]:
+        """This cell's gates whose values lie in (0, 1): the ones that open and shut."""
+        return CELL_SIGMOIDS[self.cell]
 
     @property
     def n_layers(self) -> int:
@@ -65,18 +81,21 @@ class GateTrace:
             if index != 0:
                 raise ValueError("an unbatched trace holds one window only: sample index must be 0")
             return self
-        return GateTrace(tuple({k: v[index] for k, v in layer.items()} for layer in self.layers), batched=False)
+        return GateTrace(tuple({k: v[index] for k, v in layer.items()} for layer in self.layers), batched=False,
+                         cell=self.cell)
 
     def final_state(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(h_n, c_n)`` stacked over layers like nn.LSTM returns them: ``[L, H]`` or ``[L, B, H]``."""
+        """An LSTM's ``(h_n, c_n)`` stacked over layers like nn.LSTM returns them: ``[L, H]`` or ``[L, B, H]``."""
         h_n = np.stack([layer["h"][..., -1, :] for layer in self.layers])
         c_n = np.stack([layer["c"][..., -1, :] for layer in self.layers])
         return h_n, c_n
 
     def to_json(self, digits: int = 5) -> dict[str, Any]:
-        """JSON-ready ``{"layers": [{"i": [[...]], ..., "h": ...}, ...]}``, arrays ``[steps][units]``
-        (``[batch][steps][units]`` for a batch), rounded to ``digits`` significant digits."""
-        return {"layers": [{name: _round_significant(layer[name], digits).tolist() for name in ARRAYS} for layer in self.layers]}
+        """JSON-ready ``{"cell": "lstm", "gates": ["i", ...], "layers": [{"i": [[...]], ..., "h": ...}, ...]}``, arrays
+        ``[steps][units]`` (``[batch][steps][units]`` for a batch), rounded to ``digits`` significant digits."""
+        return {"cell": str(self.cell), "gates": list(self.arrays),
+                "layers": [{name: _round_significant(layer[name], digits).tolist() for name in self.arrays}
+                           for layer in self.layers]}
 
 
 @dataclass(frozen=True)
@@ -127,6 +146,23 @@ class Downsampling:
         return self.steps_reduced or self.units_reduced
 
 
+def as_rnn(model: nn.Module) -> nn.RNNBase:
+    """The recurrent layer inside ``model`` (an nn.LSTM, nn.GRU or nn.RNN itself, or a Forecaster with ``.rnn``)."""
+    rnn = model if isinstance(model, nn.RNNBase) else getattr(model, "rnn", None)
+    if not isinstance(rnn, (nn.LSTM, nn.GRU, nn.RNN)):
+        raise LabError("err_gates_not_lstm", kind=type(rnn if isinstance(rnn, nn.Module) else model).__name__)
+    if rnn.bidirectional or getattr(rnn, "proj_size", 0):
+        raise ValueError("gate extraction supports one-directional layers without proj_size")
+    if not rnn.batch_first:
+        raise ValueError("gate extraction expects batch_first=True, as the Forecaster builds it")
+    return rnn
+
+
+def cell_of(rnn: nn.RNNBase) -> Cell:
+    """Which cell ``rnn`` is made of."""
+    return Cell.LSTM if isinstance(rnn, nn.LSTM) else Cell.GRU if isinstance(rnn, nn.GRU) else Cell.RNN
+
+
 def as_lstm(model: nn.Module) -> nn.LSTM:
     """The nn.LSTM inside ``model`` (an nn.LSTM itself, or a Forecaster-like module with ``.rnn``)."""
     rnn = model if isinstance(model, nn.LSTM) else getattr(model, "rnn", None)
@@ -145,14 +181,20 @@ def extract_gates(
     x: torch.Tensor | np.ndarray,
     initial_state: InitialState | None = None,
 ) -> GateTrace:
-    """All gates and states of every layer for the window ``x`` ``[T, F]`` (or batch ``[B, T, F]``).
+    """All gates and states of every layer for the window ``x`` ``[T, F]`` (or batch ``[B, T, F]``), whichever cell
+    the model is made of (a GRU's and a plain RNN's: ``extract_gru_gates``, ``extract_rnn_states``).
 
     Fast path: torch's own LSTM kernel gives each layer's hidden sequence, then the four gates
     of all steps come from one matmul on ``(x_t, h_{t-1})`` and ``c`` from a parallel scan.
     ``initial_state`` is ``(h_0, c_0)`` shaped like nn.LSTM's (``[L, H]`` or ``[L, B, H]``);
     zeros when omitted. Dropout between layers is not applied (the model is read as in eval mode).
     """
-    lstm = as_lstm(model)
+    rnn = as_rnn(model)
+    if not isinstance(rnn, nn.LSTM):
+        if initial_state is not None:
+            raise ValueError("an initial state is taken for an LSTM only")
+        return extract_gru_gates(rnn, x) if isinstance(rnn, nn.GRU) else extract_rnn_states(rnn, x)
+    lstm = rnn
     xb, batched = _as_batch(x, lstm)  # [B, T, F]
     h0, c0 = _initial_state(initial_state, lstm, xb.shape[0], batched)  # [L, B, H] each
     hidden = lstm.hidden_size
@@ -178,6 +220,52 @@ def extract_gates(
             layers.append({name: _to_numpy(arrays[name], batched) for name in ARRAYS})
             layer_input = h_seq
     return GateTrace(tuple(layers), batched)
+
+
+def extract_gru_gates(gru: nn.GRU, x: torch.Tensor | np.ndarray) -> GateTrace:
+    """A GRU's reset gate r, update gate z, candidate n and hidden state h at every step of every layer.
+
+    PyTorch's GRU: ``r = σ(W_ir x + b_ir + W_hr h' + b_hr)``, ``z`` likewise, ``n = tanh(W_in x + b_in + r ⊙ (W_hn h'
+    + b_hn))`` and ``h = (1 - z) ⊙ n + z ⊙ h'``, where h' is the previous state: z near 1 keeps the state, near 0
+    writes the candidate over it. torch's own kernel gives each layer's hidden sequence; the gates of all steps then
+    come from two matmuls on it.
+    """
+    xb, batched = _as_batch(x, gru)
+    hidden = gru.hidden_size
+    layers = []
+    with torch.inference_mode():
+        layer_input = xb  # [B, T, F]
+        for k in range(gru.num_layers):
+            params = _layer_params(gru, k)
+            h_seq, _ = torch.gru(layer_input, torch.zeros(1, xb.shape[0], hidden, dtype=xb.dtype, device=xb.device),
+                                 params, gru.bias, 1, 0.0, False, False, True)  # [B, T, H]
+            h_prev = torch.cat([torch.zeros_like(h_seq[:, :1]), h_seq[:, :-1]], dim=1)  # [B, T, H]: h_{t-1}
+            from_x = layer_input @ params[0].T  # [B, T, 3H], blocks r, z, n
+            from_h = h_prev @ params[1].T
+            if gru.bias:
+                from_x, from_h = from_x + params[2], from_h + params[3]
+            r = torch.sigmoid(from_x[..., :hidden] + from_h[..., :hidden])
+            z = torch.sigmoid(from_x[..., hidden : 2 * hidden] + from_h[..., hidden : 2 * hidden])
+            n = torch.tanh(from_x[..., 2 * hidden :] + r * from_h[..., 2 * hidden :])
+            arrays = {"r": r, "z": z, "n": n, "h": h_seq}
+            layers.append({name: _to_numpy(value, batched) for name, value in arrays.items()})
+            layer_input = h_seq
+    return GateTrace(tuple(layers), batched, cell=Cell.GRU)
+
+
+def extract_rnn_states(rnn: nn.RNN, x: torch.Tensor | np.ndarray) -> GateTrace:
+    """A plain RNN's hidden state at every step of every layer: it has no gates."""
+    xb, batched = _as_batch(x, rnn)
+    layers = []
+    with torch.inference_mode():
+        out = xb
+        for k in range(rnn.num_layers):
+            one = nn.RNN(out.shape[-1], rnn.hidden_size, nonlinearity=rnn.nonlinearity, bias=rnn.bias, batch_first=True)
+            one.load_state_dict({name.replace(f"_l{k}", "_l0"): value for name, value in rnn.state_dict().items()
+                                 if name.endswith(f"_l{k}")})
+            out, _ = one.to(device=xb.device, dtype=xb.dtype)(out)  # [B, T, H]
+            layers.append({"h": _to_numpy(out, batched)})
+    return GateTrace(tuple(layers), batched, cell=Cell.RNN)
 
 
 def extract_gates_reference(
@@ -221,7 +309,7 @@ def gate_saturation(
     layer: int = 0,
     low: float = 0.1,
     high: float = 0.9,
-    gates: Sequence[str] = SIGMOID_GATES,
+    gates: Sequence[str] | None = None,
 ) -> Saturation:
     """Fraction of steps each unit's gate is left-saturated (< ``low``) and right-saturated (> ``high``).
 
@@ -232,7 +320,7 @@ def gate_saturation(
         raise ValueError(f"saturation thresholds need 0 <= low < high <= 1, got low={low}, high={high}")
     arrays = trace.layer(layer)
     left, right = {}, {}
-    for name in gates:
+    for name in trace.sigmoid_gates if gates is None else gates:
         values = arrays[name].reshape(-1, arrays[name].shape[-1])  # [T, H] or [B, T, H] -> [B*T, H]
         left[name] = (values < low).mean(axis=0)
         right[name] = (values > high).mean(axis=0)
@@ -243,7 +331,7 @@ class UnitOrder(StrEnum):
     """How the Gates page lines up a layer's units, the most telling first."""
 
     INDEX = "index"  # as the layer numbers them
-    CHANGE = "change"  # largest spread of the cell state c over the window first
+    CHANGE = "change"  # largest spread of the cell state c (a cell without one: h) over the window first
     PRICE = "price"  # strongest correlation (either sign) of the hidden state h with the price first
     TASK = "task"  # a memory task's: the units found in a role first, then by how closely their cell follows the answer
 
@@ -264,7 +352,7 @@ def unit_scores(trace: GateTrace, order: UnitOrder, layer: int = 0, prices: np.n
     if order is UnitOrder.INDEX:
         return -np.arange(trace.hidden, dtype=np.float64)
     if order is UnitOrder.CHANGE:
-        return unit_activity(trace, layer, "c").astype(np.float64)
+        return unit_activity(trace, layer, "c" if "c" in trace.arrays else "h").astype(np.float64)
     if order is UnitOrder.TASK:
         if task_scores is None or np.shape(task_scores) != (trace.hidden,):
             raise ValueError("ordering units by the task needs one score per unit from the task's reading")
@@ -325,13 +413,13 @@ def plan_downsampling(
 
 def unit_activity(trace: GateTrace, layer: int = 0, by: str = "c") -> np.ndarray:
     """Per unit of ``layer``, the spread (standard deviation over steps) of ``by``: ``[H]``."""
-    if by not in ARRAYS:
-        raise ValueError(f"'{by}' is not one of {', '.join(ARRAYS)}")
+    if by not in trace.arrays:
+        raise ValueError(f"'{by}' is not one of {', '.join(trace.arrays)}")
     values = trace.layer(layer)[by]
     return values.reshape(-1, values.shape[-1]).std(axis=0)  # [T, H] or [B, T, H] -> [H]
 
 
-def _as_batch(x: torch.Tensor | np.ndarray, lstm: nn.LSTM) -> tuple[torch.Tensor, bool]:
+def _as_batch(x: torch.Tensor | np.ndarray, lstm: nn.RNNBase) -> tuple[torch.Tensor, bool]:
     """``x`` as a ``[B, T, F]`` tensor on the LSTM's device and dtype, and whether it came batched."""
     weight = lstm.weight_ih_l0
     xt = torch.as_tensor(x).to(device=weight.device, dtype=weight.dtype)
@@ -363,7 +451,7 @@ def _initial_state(
     return h0, c0
 
 
-def _layer_params(lstm: nn.LSTM, k: int) -> list[torch.Tensor]:
+def _layer_params(lstm: nn.RNNBase, k: int) -> list[torch.Tensor]:
     """``[w_ih, w_hh, b_ih, b_hh]`` of layer ``k`` (just the weights when the LSTM has no bias)."""
     names = [f"weight_ih_l{k}", f"weight_hh_l{k}"] + ([f"bias_ih_l{k}", f"bias_hh_l{k}"] if lstm.bias else [])
     return [getattr(lstm, name) for name in names]

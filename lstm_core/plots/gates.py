@@ -14,9 +14,7 @@ from plotly.subplots import make_subplots
 
 from lstm_core.errors import LabError
 from lstm_core.gates import (
-    ARRAYS,
     MAX_CELLS,
-    SIGMOID_GATES,
     Downsampling,
     GateTrace,
     UnitOrder,
@@ -26,7 +24,8 @@ from lstm_core.i18n import t
 
 INPUT_COLOURS = ("#5b6b7f", "#e63946", "#2a9d8f", "#8d6cab", "#e9a23b", "#3a7bd5", "#264653")  # channel by channel
 CONTEXT_COLOUR = "#9aa5b1"  # the price, where the inputs are made from it
-GATE_COLOURS = {"i": "#2a9d8f", "f": "#e76f51", "g": "#8d6cab", "o": "#3a7bd5", "c": "#264653", "h": "#e9a23b"}
+GATE_COLOURS = {"i": "#2a9d8f", "f": "#e76f51", "g": "#8d6cab", "o": "#3a7bd5", "c": "#264653", "h": "#e9a23b",
+                "r": "#3a7bd5", "z": "#e76f51", "n": "#8d6cab"}  # a GRU's reset, update and candidate
 HEATMAP_SCALE = "RdBu_r"  # white at 0, red towards +1, blue towards -1
 MAX_BEFORE_AFTER_COLUMNS = 1000  # steps drawn per heatmap in the before/after figure
 FRAME_MS = 60  # shortest time per frame while playing; redrawing the figure takes about as long
@@ -87,13 +86,13 @@ def gate_animation_figure(
         raise ValueError(f"{len(names)} names for {inputs.shape[1]} input channels")
     if context is not None and np.shape(context) != (steps,):
         raise ValueError(f"the context must have one value per step ({steps}), got shape {np.shape(context)}")
-    plan = plan or plan_downsampling(steps, units)
+    plan = plan or plan_downsampling(steps, units, rows=len(trace.arrays))
     if (plan.steps, plan.units) != (steps, units):
         raise ValueError(f"the plan is for {plan.steps} steps x {plan.units} units, the trace has {steps} x {units}")
     x, labels = _x_values(dates, steps)
-    # [T, rows, units]: the heatmap of every kept step, rows in ARRAYS order, float32 to keep the JSON small
-    cube = np.stack([arrays[name][:, plan.unit_index] for name in ARRAYS], axis=1).astype(np.float32)
-    row_names = [t(f"gates_short_{name}", lang) for name in ARRAYS]
+    # [T, rows, units]: the heatmap of every kept step, rows in the cell's order, float32 to keep the JSON small
+    cube = np.stack([arrays[name][:, plan.unit_index] for name in trace.arrays], axis=1).astype(np.float32)
+    row_names = [t(f"gates_short_{name}", lang) for name in trace.arrays]
     unit_names = [str(u) for u in plan.unit_index]
     low, high = float(np.nanmin(inputs)), float(np.nanmax(inputs))
     if bars:
@@ -194,11 +193,13 @@ def unit_lines_figure(
     *,
     layer: int = 0,
     sample: int = 0,
-    rows: Sequence[str] = ("i", "f", "o", "c", "h"),
+    rows: Sequence[str] | None = None,
     lang: str = "en",
 ) -> go.Figure:
-    """One subplot per array in ``rows``, one line per chosen unit over the window (colour = unit)."""
+    """One subplot per array in ``rows`` (default: the cell's, an LSTM's without its candidate g), one line per chosen
+    unit over the window (colour = unit)."""
     arrays = trace.sample(sample).layer(layer)
+    rows = rows or [name for name in trace.arrays if name != "g"]
     if len(units) == 0:
         raise LabError("err_gates_no_units")
     for unit in units:
@@ -221,7 +222,7 @@ def unit_lines_figure(
                 row=r, col=1,
             )
     for r, name in enumerate(rows, start=1):
-        if name in SIGMOID_GATES:
+        if name in trace.sigmoid_gates:
             fig.update_yaxes(range=[-0.02, 1.02], row=r, col=1)
     fig.update_xaxes(title_text=t("gates_axis_date" if dates is not None else "gates_axis_step", lang), row=len(rows), col=1)
     if dates is not None:
@@ -284,8 +285,8 @@ def before_after_figure(
 ) -> go.Figure:
     """Heatmaps [unit x step] of one gate for the initial and the trained weights side by side,
     and below them the gate's mean over units for both, on the same window."""
-    if gate not in ARRAYS:
-        raise ValueError(f"'{gate}' is not one of {', '.join(ARRAYS)}")
+    if gate not in after.arrays:
+        raise ValueError(f"'{gate}' is not one of {', '.join(after.arrays)}")
     if (before.steps, before.hidden, before.n_layers) != (after.steps, after.hidden, after.n_layers):
         raise ValueError("before and after traces must come from the same architecture and window")
     old, new = before.sample(sample).layer(layer)[gate], after.sample(sample).layer(layer)[gate]  # [T, H] each
@@ -293,7 +294,7 @@ def before_after_figure(
     x, _ = _x_values(dates, before.steps)
     x_kept = np.asarray(x, dtype=object)[plan.step_index] if dates is not None else np.asarray(x)[plan.step_index]
     unit_names = [str(u) for u in plan.unit_index]
-    bounded = gate in SIGMOID_GATES
+    bounded = gate in after.sigmoid_gates
     fig = make_subplots(
         rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]], row_heights=[0.65, 0.35],
         vertical_spacing=0.14, horizontal_spacing=0.06,
