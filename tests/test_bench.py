@@ -185,7 +185,20 @@ def check_explain(result: dict, printed: str) -> None:
     assert result["max_gap"] <= 0.02 and result["explain_s_per_window"] > 0  # every attribution complete
 
 
+def check_article(result: dict, printed: str) -> None:
+    assert result["same_length_windows"] == {"series_steps": 30, "window": 30, "samples": 0,
+                                             "lstm_lab_refuses_with": "err_split_too_small"}
+    assert result["all_zero_target"]["windows"] == 70 and result["all_zero_target"]["always_zero_mse"] == 0.0
+    for activation in ("tanh", "relu"):  # --smoke: one seed each
+        found = result["activation"][activation]
+        assert len(found["runs"]) == 1 and found["test_rmse_median"] > 0 and found["largest_cell_state_median"] > 0
+    held_out = result["no_held_out_period"]
+    assert held_out["persistence_rmse"] > 0 and 0 <= held_out["dm_p_vs_persistence"][0] <= 1
+    assert json.loads(printed) == result
+
+
 CHECKS: dict[str, Callable[[dict, str], None]] = {
+    "article": check_article,
     "basket": check_basket,
     "csv_dates": check_csv_dates,
     "cuda_check": check_cuda_check,

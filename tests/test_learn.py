@@ -377,3 +377,19 @@ def test_reset_brings_back_the_example() -> None:
     reset.click().run()
     assert not at.exception
     assert _value(_values_frame(at), 1, "z_i", 1) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_articles_code_sits_beside_the_same_model_as_plain_pytorch(lang: str, tmp_path) -> None:
+    """The article's example in steps with its mistakes marked, the exported script of the same model beside it, and
+    each mistake's measured effect; the script is the export's own and runs as it is."""
+    at = _learn_page(lang, MISTAKES_TAB)
+    texts = [e.value for kind in ("markdown", "subheader", "caption") for e in getattr(at, kind)]
+    assert TABLE[lang]["learn_code_steps"] in texts and TABLE[lang]["learn_code_measured"] in texts
+    assert TABLE[lang]["learn_code_steps"].count("⚠") == 4  # zeros, no window, relu, no test period nor baseline
+    code = at.get("code")
+    assert len(code) == 1 and code[0].proto.language == "python"
+    script = code[0].proto.code_text
+    assert "CELL = nn.LSTM" in script and "HIDDEN, LAYERS, DROPOUT = 50, 1, 0.0" in script and "WINDOW = 30" in script
+    assert script.splitlines()[0].startswith('"""' + TABLE[lang]["ds_sample"].format(subject="MSFT"))
+    compile(script, "train.py", "exec")  # tests/test_export.py runs exported scripts to the app's RMSE

@@ -9,6 +9,8 @@ import streamlit as st
 
 from lstm_core import learn
 from lstm_core.config import Cell, RunConfig
+from lstm_core.cost import EVAL_BATCH_MAX
+from lstm_core.data.dataset import title_of
 from lstm_core.errors import LabError
 from lstm_core.plots.learn import gradient_figure, trace_figure
 from ui.session import kept_tabs, session
@@ -196,6 +198,37 @@ def faq_ui() -> None:
 def mistakes_ui() -> None:
     st.markdown(tr("learn_mistakes_intro"))
     st.markdown(tr("learn_mistakes_table"))
+    article_code_ui()
+
+
+# the article's example done right: its 50-unit LSTM and 30-step windows, on real prices, the next day's close
+ARTICLE_MODEL = RunConfig.for_target(target="price", hidden=50, window=30)
+
+
+@st.cache_data(show_spinner=False)
+def article_script(lang: str) -> str:
+    """The exported script of the article's model done right (made once per language: its first line is translated)."""
+    from lstm_core.runs.export import script_for
+
+    return script_for(ARTICLE_MODEL, title_of("MSFT (sample)", lang), tr("learn_code_what"), EVAL_BATCH_MAX)
+
+
+def article_code_ui() -> None:
+    """The article's stock example, step by step with its mistakes marked, beside the same model as plain PyTorch, and
+    what each mistake changes when run (bench/article.py)."""
+    st.subheader(tr("learn_code_title"))
+    st.caption(tr("learn_code_caption"))
+    article, ours = st.columns(2)
+    with article:
+        st.markdown(f"**{tr('learn_code_article')}**")
+        st.markdown(tr("learn_code_steps"))
+    with ours:
+        st.markdown(f"**{tr('learn_code_ours')}**")
+        st.code(article_script(session.lang), language="python", line_numbers=True, height=560)
+        st.caption(tr("learn_code_ours_caption"))
+    st.markdown(f"**{tr('learn_code_measured_title')}**")
+    st.markdown(tr("learn_code_measured"))
+    st.caption(tr("learn_code_measured_caption"))
 
 
 TABS = (  # (label key, icon, widget group), in the order the tabs are drawn

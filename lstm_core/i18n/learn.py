@@ -257,10 +257,34 @@ learning starts, but an input whose gradient is $10^{-12}$ cannot be learned fro
 | Worked example: step 1 | $\sigma(0.2) \approx 0.5108$, and every gate is $[0.5108, 0.5108]$ | $\sigma(0.2) \approx 0.5498$ for unit 1; unit 2 has $z = 0.3 \cdot 1 + 0.2 = 0.5$ and $\sigma(0.5) \approx 0.6225$ |
 | Worked example: steps 4 and 5 | $\tanh(0.2) = 0$, so $c_1 = h_1 = 0$ | $\tanh(0.2) \approx 0.1974$; $c_1 \approx [0.1085,\ 0.2876]$ and $h_1 \approx [0.0594,\ 0.1743]$ |
 | Code (5.2): samples | windows of 30 steps cut from a series of 30 steps | that yields no training samples at all; and with random inputs and all-zero targets there is nothing to learn |
-| Code (5.2): activation | `LSTM(50, activation='relu')` | the LSTM's own activation is tanh; relu lets $c$ and $h$ grow without bound and makes training unstable |
+| Code (5.2): activation | `LSTM(50, activation='relu')` | the LSTM's own activation is tanh; relu lets $c$ and $h$ grow without bound (run, below: cell states 5 to 30 times larger, and one seed of three worse than persistence) |
 | History (1) | RNNs were proposed in 2000 | recurrent networks date from the 1980s (Jordan 1986, Elman 1990); the LSTM is Hochreiter and Schmidhuber, 1997 |
 | Applications (6.3) | GPT is a variant of the LSTM | GPT is a Transformer: attention, no recurrence |
 | Results (5.4) | the model "captures the trend" | without a baseline this cannot be judged: compare with persistence (tomorrow = today) |""",
+    # the article's code, side by side (numbers: python bench/article.py)
+    "learn_code_title": "The article's code, side by side",
+    "learn_code_caption": "The article's stock example, step by step in our words, beside the same kind of model as LSTM Lab writes it: one plain PyTorch file, as every run on the Train page also downloads. Each ⚠ marks a mistake; the table below says what it changes when run.",
+    "learn_code_article": "The article's example",
+    "learn_code_steps": """1. Makes 30 random numbers as its "prices", and a target of 30 zeros.
+   ⚠ **A target that is always 0**: the rule "always say 0" is already perfect, so a perfect fit shows nothing.
+2. Cuts windows of 30 steps from those 30 numbers, each to predict the step after it.
+   ⚠ **No window at all**: 30 − 30 = 0 samples, nothing to train on.
+3. One LSTM layer of 50 units with `activation='relu'`, then one dense output.
+   ⚠ **relu instead of tanh**: the candidate and the cell's output are no longer bounded, so the cell state can grow without limit.
+4. Adam on the squared error for 200 epochs, with no validation period and no early stopping.
+5. Predicts the very windows it trained on and plots them over the truth, saying the model follows the trend.
+   ⚠ **No held-out period, no baseline**: a curve that hugs the truth may be yesterday's value moved on by a day.""",
+    "learn_code_ours": "The same model, as LSTM Lab writes it (PyTorch)",
+    "learn_code_what": "the article's model made right",
+    "learn_code_ours_caption": "Real prices from data.csv; windows cut from a long series, split in time order (step 2); nn.LSTM with its own tanh (step 3); early stopping on a validation period (step 4); a test period the network never trained on (step 5), on which the app sets it beside persistence and the other baselines. Train a model and download its own script on the Train page: run in its folder, it prints the app's test RMSE.",
+    "learn_code_measured_title": "What each mistake changes, run",
+    "learn_code_measured": r"""| Mistake | Run as the article has it | Measured |
+| --- | --- | --- |
+| Windows as long as the series | a 30-step series cut into 30-step windows | 0 samples; LSTM Lab refuses such a split with a sentence |
+| A target of zeros | the same network on 970 windows of random numbers, every target 0 | after 30 epochs its squared error is 0.0011; always saying 0 scores 0 without any training |
+| `activation='relu'` | the same network on MSFT's daily close (the last 2,500 days, the next day's price, 3 seeds), with tanh and with relu | the largest cell state: 5.6 to 10.5 with tanh, 43 to 279 with relu; one relu seed of three ended significantly worse than persistence (test RMSE 0.666 against 0.646, p < 0.001), every tanh seed at or below it (0.643 to 0.646); none diverged in 30 epochs |
+| No held-out period, no baseline | the tanh network scored on the windows it trained on, then on the test period | its RMSE is 99.9 % of persistence's on its own training windows and 99.4 % on the test period (p = 0.007, 0.010 and 0.58 by seed): the curve follows the trend because it says about what yesterday said |""",
+    "learn_code_measured_caption": "Measured with `python bench/article.py` on one CPU thread: 3 seeds, at most 30 epochs with early stopping. The article's own code needs TensorFlow, so the same network is rebuilt in PyTorch with Keras's meaning of relu (in place of tanh on the candidate and on the cell's output).",
     # errors
     "err_learn_size": "{name} is {value}; the calculator takes 1 to {limit}.",
     "err_learn_shape": "{name} has shape {actual} but needs {expected}.",
@@ -463,11 +487,34 @@ LSTM 就不比普通 RNN 好；调到 3 或更高，记忆几乎不会衰减。�
 | 算例：第一步 | $\sigma(0.2) \approx 0.5108$，且所有门都是 $[0.5108, 0.5108]$ | 单元 1：$\sigma(0.2) \approx 0.5498$；单元 2：$z = 0.3 \cdot 1 + 0.2 = 0.5$，$\sigma(0.5) \approx 0.6225$ |
 | 算例：第四、五步 | $\tanh(0.2) = 0$，所以 $c_1 = h_1 = 0$ | $\tanh(0.2) \approx 0.1974$；$c_1 \approx [0.1085,\ 0.2876]$，$h_1 \approx [0.0594,\ 0.1743]$ |
 | 代码（5.2）：样本 | 从 30 步的序列中切出 30 步的窗口 | 这样一个训练样本也得不到；而且输入是随机数、目标全为零，本来就没有可学的东西 |
-| 代码（5.2）：激活函数 | `LSTM(50, activation='relu')` | LSTM 自己的激活函数是 tanh；relu 会让 $c$ 和 $h$ 无界增长，使训练不稳定 |
+| 代码（5.2）：激活函数 | `LSTM(50, activation='relu')` | LSTM 自己的激活函数是 tanh；relu 会让 $c$ 和 $h$ 无界增长（实际运行见下文：细胞状态大 5 到 30 倍，三个种子中有一个比持续性预测更差） |
 | 历史（1） | RNN 是 2000 年提出的 | 循环网络可追溯到 1980 年代（Jordan 1986、Elman 1990）；LSTM 由 Hochreiter 和 Schmidhuber 于 1997 年提出 |
 | 应用（6.3） | GPT 是 LSTM 的变体 | GPT 是 Transformer：基于注意力，没有循环结构 |
 | 结果（5.4） | 模型“捕捉到了趋势” | 没有基线就无法判断：要与持续性预测（明天 = 今天）比较 |""",
     # errors
+    "learn_code_title": "原文的代码，并排对照",
+    "learn_code_caption": "原文的股票示例，用我们自己的话逐步复述，旁边是 LSTM Lab 写出的同类模型：一个普通的 PyTorch 文件，训练页上的每次运行也都能这样下载。每个 ⚠ 标出一处错误；下表给出实际运行时它带来的变化。",
+    "learn_code_article": "原文的示例",
+    "learn_code_steps": """1. 用 30 个随机数当作“价格”，目标是 30 个 0。
+   ⚠ **目标永远是 0**：“永远回答 0”这条规则本身就完美，所以拟合得再好也说明不了什么。
+2. 从这 30 个数中切出长度为 30 的窗口，每个窗口预测其后一步。
+   ⚠ **一个窗口也没有**：30 − 30 = 0 个样本，没有可以训练的数据。
+3. 一层 50 个单元的 LSTM，`activation='relu'`，后接一个全连接输出。
+   ⚠ **用 relu 代替 tanh**：候选值和细胞的输出不再有界，细胞状态可以无限增长。
+4. 用 Adam 优化平方误差，训练 200 轮，没有验证期，也没有提前停止。
+5. 预测它训练过的那些窗口，并画在真实值上，说模型跟上了趋势。
+   ⚠ **没有留出期，也没有基准**：紧贴真实值的曲线，可能只是把昨天的值往后挪了一天。""",
+    "learn_code_ours": "同一个模型，LSTM Lab 的写法（PyTorch）",
+    "learn_code_what": "改正后的原文模型",
+    "learn_code_ours_caption": "真实价格来自 data.csv；窗口从长序列中切出，并按时间顺序划分（第 2 步）；nn.LSTM 使用它自己的 tanh（第 3 步）；在验证期上提前停止（第 4 步）；在网络从未训练过的测试期上评分（第 5 步），应用会把它与持续性预测和其他基准放在一起比较。在训练页训练一个模型并下载它自己的脚本：在其文件夹中运行，它会打印与应用相同的测试 RMSE。",
+    "learn_code_measured_title": "每处错误在实际运行时的影响",
+    "learn_code_measured": r"""| 错误 | 按原文的方式运行 | 测得的结果 |
+| --- | --- | --- |
+| 窗口与序列一样长 | 把 30 步的序列切成 30 步的窗口 | 0 个样本；LSTM Lab 会用一句话拒绝这样的划分 |
+| 目标全为 0 | 同一个网络，970 个随机数窗口，目标全为 0 | 训练 30 轮后平方误差为 0.0011；永远回答 0 不需任何训练就得 0 |
+| `activation='relu'` | 同一个网络，MSFT 日收盘价（最近 2,500 天，预测次日价格，3 个种子），分别用 tanh 和 relu | 最大细胞状态：tanh 为 5.6 到 10.5，relu 为 43 到 279；三个 relu 种子中有一个明显差于持续性预测（测试 RMSE 0.666 对 0.646，p < 0.001），每个 tanh 种子都不差于它（0.643 到 0.646）；30 轮内都没有发散 |
+| 没有留出期，也没有基准 | 先在 tanh 网络训练过的窗口上评分，再在测试期上评分 | 在它自己的训练窗口上，RMSE 是持续性预测的 99.9 %，在测试期上是 99.4 %（各种子 p = 0.007、0.010 和 0.58）：曲线跟上趋势，是因为它说的和昨天差不多 |""",
+    "learn_code_measured_caption": "用 `python bench/article.py` 在单个 CPU 线程上测得：3 个种子，最多 30 轮并提前停止。原文的代码需要 TensorFlow，因此同一个网络用 PyTorch 重建，relu 取 Keras 的含义（在候选值和细胞输出上代替 tanh）。",
     "err_learn_size": "{name} 为 {value}；计算器只接受 1 到 {limit}。",
     "err_learn_shape": "{name} 的形状是 {actual}，但需要 {expected}。",
     "err_learn_missing_weight": "{name} 中有空值或非数字：请填写每个单元格。",

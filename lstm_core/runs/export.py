@@ -59,14 +59,20 @@ _CHANNELS = {
 def export_script(run: Run) -> str:
     """The source of ``train.py`` for ``run``: settings as constants at the top, then the data, the split, the windows
     and scalers, the model, the training loop and the test score, in that order."""
-    config = run.config
+    return script_for(run.config, title_of(run.record.dataset), f"LSTM Lab run {run.record.run_id}",
+                      eval_chunk_for(run.model, run.config.window))
+
+
+def script_for(config: RunConfig, title: str, what: str, eval_chunk: int) -> str:
+    """The script of a run of ``config`` on data titled ``title``; ``what`` names it in the first line (a run, or a
+    model as the Learn page shows it); ``eval_chunk``: windows per scoring pass, as the app's."""
     target = config.target
     task = target == Target.ANSWER
     normalized = config.normalize == Normalization.WINDOW
     needs_level = (normalized and target == Target.LOGVOL) or (normalized and Feature.LOGABSRET in config.features)
     parts = [
-        _header(run),
-        _settings(run, config),
+        _header(config, title, what),
+        _settings(config, eval_chunk),
         _data(config, task, needs_level),
         _split(config, task),
         _windows(config, normalized),
@@ -105,12 +111,11 @@ def export_zip(run: Run) -> bytes:
 # ---------------------------------------------------------------- the script's parts, in order
 
 
-def _header(run: Run) -> str:
-    title = title_of(run.record.dataset)
-    return f'''"""{title}: LSTM Lab run {run.record.run_id}, as one plain PyTorch script.
+def _header(config: RunConfig, title: str, what: str) -> str:
+    return f'''"""{title}: {what}, as one plain PyTorch script.
 
 Run it from this folder: python {SCRIPT}
-It reads {DATA}, cuts the same windows, trains the same {run.config.cell.upper()} from the same seed with the same
+It reads {DATA}, cuts the same windows, trains the same {config.cell.upper()} from the same seed with the same
 early stopping, and prints the test RMSE as its last line, as JSON. It needs numpy, pandas and torch, nothing else.
 """
 
@@ -124,9 +129,8 @@ import torch
 from torch import nn'''
 
 
-def _settings(run: Run, config: RunConfig) -> str:
+def _settings(config: RunConfig, chunk: int) -> str:
     features = ", ".join(f'"{f}"' for f in config.features)
-    chunk = eval_chunk_for(run.model, config.window)
     return f"""
 # ---- the run's settings, as LSTM Lab's Train form had them
 TARGET = "{config.target}"  # {_TARGET_WORDS[config.target]}
