@@ -244,3 +244,13 @@ def test_scores_are_read_as_fields_of_a_typed_score() -> None:
     found = {str(f.relative_to(ROOT)): score_reads_by_name(f.read_text()) for f in files}
     makers = {"lstm_core/evaluate.py", "lstm_core/basket/run.py"}
     assert {f: lines for f, lines in found.items() if lines and f not in makers} == {}
+
+
+def test_browser_tests_live_where_ci_collects_them():
+    """.ci/run's browser parts collect tests/test_browser_*.py and tests/test_bench.py only: a browser test elsewhere
+    would never run."""
+    tests = Path(__file__).resolve().parent
+    marked = {path.name for path in tests.glob("test_*.py")
+              if re.search(r"^(pytestmark = .*|@)pytest\.mark\.browser", path.read_text(), re.MULTILINE)}
+    assert marked and {name for name in marked if not name.startswith("test_browser_")} <= {"test_bench.py"}
+    assert "browser_files=(tests/test_browser_*.py tests/test_bench.py)" in (tests.parent / ".ci" / "run").read_text()

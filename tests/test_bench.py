@@ -291,7 +291,7 @@ def test_browser_timings_runs_at_smoke_sizes(tmp_path: Path) -> None:
     assert set(result["page_switch_first_round_s"]) == {"data", "train", "gates", "learn", "home"}
     for key in ("widget_update_1job_all_s", "widget_update_3jobs_all_s"):
         assert len(result[key]) == 2 and all(s > 0 for s in result[key])  # --smoke: 2 clicks of each kind
-    assert result["app_samples_per_s_1job"] > 0 and len(result["app_samples_per_s_3jobs"]) == 3
+    assert result["app_samples_per_s_1job"] > 0 and len(result["app_samples_per_s_3jobs"]) == 2  # --smoke: a crowd of 2
     assert result["peak_rss_1job_mb"] > 0 and result["peak_rss_3jobs_mb"] > 0
     assert all(len(result["switches"][key]) == 2 for key in ("lang_switch_train_s", "lang_switch_learn_s",
                                                              "tab_switch_learn_s"))

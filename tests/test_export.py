@@ -29,15 +29,6 @@ def _msft(rows: int = 1500):
     return ds.frame.iloc[-rows:], ds.name
 
 
-def _run_script(folder) -> tuple[float, str]:
-    """The exported script run from its folder, in a clean interpreter that cannot import the app."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-I", SCRIPT], cwd=folder, capture_output=True, text=True, timeout=300,
-                          env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])["test_rmse"], done.stdout
-
-
 def _task():
     ds = load_task(TaskKind.REMEMBER, length=20, sequences=300, seed=0)
     return ds.frame, ds.name, RunConfig.for_target(**ds.settings()).with_(epochs=15, patience=5)
@@ -61,16 +52,39 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_the_exported_script_reproduces_the_apps_test_rmse(case, tmp_path):
-    frame, name, config = CASES[case]()
+_RUN_ALL = """
+import contextlib, io, json, os, runpy, sys
+out = {}
+for folder in sys.argv[1:]:  # each script from its own folder, as `python train.py` runs it there
+    os.chdir(folder)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        runpy.run_path("train.py", run_name="__main__")
+    out[folder] = printed.getvalue()
+print(json.dumps(out))
+"""
+
+
+def test_the_exported_scripts_reproduce_the_apps_test_rmse(tmp_path):
+    """Every configuration's script, run from its folder in one clean interpreter that cannot import the app (one
+    start-up of torch for all of them): the app's test RMSE, and the epoch it kept."""
     torch.set_num_threads(1)  # as the app trains, and as the script does
-    run = train_run(frame, name, config)
-    app_rmse = run.metrics["model"].rmse
-    save_export(run, tmp_path)
-    script_rmse, stdout = _run_script(tmp_path)
-    assert script_rmse == pytest.approx(app_rmse, rel=1e-3)
-    assert f"best epoch {run.record.best_epoch} " in stdout  # it stopped where the app did
+    runs = {}
+    for case, make in CASES.items():
+        frame, name, config = make()
+        runs[case] = train_run(frame, name, config)
+        save_export(runs[case], tmp_path / case)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-I", "-c", _RUN_ALL, *(str(tmp_path / case) for case in CASES)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = json.loads(done.stdout)
+    for case, run in runs.items():
+        stdout = printed[str(tmp_path / case)]
+        script_rmse = json.loads(stdout.strip().splitlines()[-1])["test_rmse"]
+        assert script_rmse == pytest.approx(run.metrics["model"].rmse, rel=1e-3), case
+        assert f"best epoch {run.record.best_epoch} " in stdout, case  # it stopped where the app did
+    assert {run.record.best_epoch > 0 for run in runs.values()} == {True}  # each kept a trained epoch
 
 
 def test_the_script_imports_only_torch_numpy_and_pandas_and_reads_in_order(tmp_path):
