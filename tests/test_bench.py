@@ -283,18 +283,15 @@ def test_run_hands_smoke_sizes_to_the_scripts_it_starts(monkeypatch: pytest.Monk
 
 @pytest.mark.browser
 @pytest.mark.usefixtures("chromium")  # skipped where the tests' Chromium is missing, failed on CI
-# its timings are printed, not asserted: it runs beside the other browser tests (alone, it added a minute to CI)
-def test_browser_timings_runs_at_smoke_sizes(tmp_path: Path) -> None:
-    result, printed = run_bench("browser_timings", tmp_path)
-    assert json.loads(printed) == result and result["chromium"]
-    assert result["cold_start_s"] > result["cold_start_health_s"] > 0 and result["rss_after_first_page_mb"] > 0
-    assert set(result["page_switch_first_round_s"]) == {"data", "train", "gates", "learn", "home"}
-    for key in ("widget_update_1job_all_s", "widget_update_3jobs_all_s"):
-        assert len(result[key]) == 2 and all(s > 0 for s in result[key])  # --smoke: 2 clicks of each kind
-    assert result["app_samples_per_s_1job"] > 0 and len(result["app_samples_per_s_3jobs"]) == 2  # --smoke: a crowd of 2
-    assert result["peak_rss_1job_mb"] > 0 and result["peak_rss_3jobs_mb"] > 0
-    assert all(len(result["switches"][key]) == 2 for key in ("lang_switch_train_s", "lang_switch_learn_s",
-                                                             "tab_switch_learn_s"))
+def test_browser_timings_switches_run_at_smoke_sizes(tmp_path: Path) -> None:
+    """Its language and tab switches on one idle server. The whole smoke run (three parts, jobs training through two of
+    them: about a minute of both cores) is run by hand, `python bench/browser_timings.py --smoke` (docs/testing.md):
+    in CI it cost more than a minute of the suite's ten."""
+    result, printed = run_bench("browser_timings", tmp_path, "--switches")
+    assert json.loads(printed) == result and set(result) == {"load_before", "lang_switch_train_s",
+                                                             "lang_switch_learn_s", "tab_switch_learn_s", "load_after"}
+    assert all(len(result[key]) == 2 and all(s > 0 for s in result[key])  # --smoke: 2 clicks of each kind
+               for key in ("lang_switch_train_s", "lang_switch_learn_s", "tab_switch_learn_s"))
 
 
 @pytest.mark.browser
