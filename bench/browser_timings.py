@@ -161,8 +161,8 @@ def switch_timings(browser, sizes: Sizes = FULL, url: str | None = None) -> dict
         page.locator("[data-testid='stSidebarNavLink'][href$='/learn']").click()
         page.locator("h1", has_text=t("learn_title")).wait_for(timeout=WAIT_MS)
         wait_idle(page, WAIT_MS)
-        # the tabs first: in 3 of 4 CI runs a tab click made right after the language switches brought no rerun
-        # (not seen by hand, even beside three CPU burners)
+        # the tabs first: a tab click made right after the language switches brought no rerun in two CI runs and in
+        # one smoke run by hand (not in 12 tries by hand beside two CPU burners)
         result["tab_switch_learn_s"] = [round(s, 3) for s in tab_switches(page, switches)]
         result["lang_switch_learn_s"] = [round(s, 3) for s in language_switches(page, "learn_title", switches)]
         page.context.close()
