@@ -97,7 +97,7 @@ def memory_mb(pid: int) -> dict[str, float]:
     return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
 
 
-def timed_rerun(page, target) -> float:
+def timed_rerun(page, target, tries: int | None = None) -> float:
     """Seconds from a real click on ``target`` until the rerun it caused has run and the script is idle again.
 
     Clicked once the page is idle: a click that lands while a rerun redraws its target can be lost, and then no rerun
@@ -105,16 +105,17 @@ def timed_rerun(page, target) -> float:
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    for attempt in range(CLICK_TRIES):  # a click lost all the same (no rerun at all) is made again, and timed anew
+    tries = tries or CLICK_TRIES
+    for attempt in range(tries):  # a click lost all the same (no rerun at all) is made again, and timed anew
         wait_idle(page, WAIT_MS)
         page.evaluate(RERUN_JS)
         target.click()
         try:
             page.wait_for_function(RERUN_DONE_JS, arg=IDLE, polling="raf",
-                                   timeout=WAIT_MS if attempt == CLICK_TRIES - 1 else LOST_CLICK_MS)
+                                   timeout=WAIT_MS if attempt == tries - 1 and tries > 1 else LOST_CLICK_MS)
             break
         except PlaywrightTimeout:
-            if attempt == CLICK_TRIES - 1 or page.evaluate("() => window.__ran"):
+            if attempt == tries - 1 or page.evaluate("() => window.__ran"):
                 raise  # a rerun that began and never ended is the app's fault, not the click's
             log(f"a click on {target} brought no rerun in {LOST_CLICK_MS / 1000:.0f} s: clicked again")
     return page.evaluate("() => (window.__answered - window.__clicked) / 1000")
@@ -138,12 +139,20 @@ def language_switches(page, title_key: str, times: int) -> list[float]:
     return out
 
 
-def tab_switches(page, times: int) -> list[float]:
-    """Seconds per switch between the Learn page's lesson and calculator tabs (the calculator first)."""
+def tab_switches(page, times: int) -> list[float | None]:
+    """Seconds per switch between the Learn page's lesson and calculator tabs (the calculator first); None for a click
+    that brought no rerun in ``LOST_CLICK_MS``. Under load a tab click sometimes brings none (seen in CI and once by
+    hand, not understood yet): it is counted and reported, not waited on."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     out = []
     for k in range(times):
         name = t("learn_tab_calculator") if k % 2 == 0 else t("learn_tab_lesson")
-        out.append(timed_rerun(page, page.get_by_role("tab", name=name)))
+        try:
+            out.append(timed_rerun(page, page.get_by_role("tab", name=name), tries=1))
+        except PlaywrightTimeout:
+            log(f"the click on the tab {name!r} brought no rerun in {LOST_CLICK_MS / 1000:.0f} s")
+            out.append(None)
     return out
 
 
@@ -163,7 +172,9 @@ def switch_timings(browser, sizes: Sizes = FULL, url: str | None = None) -> dict
         wait_idle(page, WAIT_MS)
         # the tabs first: a tab click made right after the language switches brought no rerun in two CI runs and in
         # one smoke run by hand (not in 12 tries by hand beside two CPU burners)
-        result["tab_switch_learn_s"] = [round(s, 3) for s in tab_switches(page, switches)]
+        tabs = tab_switches(page, switches)
+        result["tab_switch_learn_s"] = [round(s, 3) for s in tabs if s is not None]
+        result["tab_clicks_without_rerun"] = sum(s is None for s in tabs)
         result["lang_switch_learn_s"] = [round(s, 3) for s in language_switches(page, "learn_title", switches)]
         page.context.close()
     return result

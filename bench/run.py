@@ -189,7 +189,11 @@ def table(results: dict) -> list[tuple[str, str, str]]:
         for key, what in (("lang_switch_train_s", "language switch on Train, a run's results shown, idle"),
                           ("lang_switch_learn_s", "language switch on Learn, idle"),
                           ("tab_switch_learn_s", "Learn tab switch (lesson / calculator), idle")):
-            rows.append(("browser", what, f"median {rounded_median(w[key])} s, slowest {max(w[key])} s {w[key]}"))
+            values = w[key]
+            shown = f"median {rounded_median(values)} s, slowest {max(values)} s {values}" if values else "none timed"
+            if key == "tab_switch_learn_s" and w.get("tab_clicks_without_rerun"):
+                shown += f"; {w['tab_clicks_without_rerun']} click(s) brought no rerun"
+            rows.append(("browser", what, shown))
     if "browser" in results:
         b = results["browser"]
         by_page = ", ".join(f"{k} {v}" for k, v in b["page_switch_median_by_page_s"].items())

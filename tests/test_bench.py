@@ -288,10 +288,13 @@ def test_browser_timings_switches_run_at_smoke_sizes(tmp_path: Path) -> None:
     them: about a minute of both cores) is run by hand, `python bench/browser_timings.py --smoke` (docs/testing.md):
     in CI it cost more than a minute of the suite's ten."""
     result, printed = run_bench("browser_timings", tmp_path, "--switches")
-    assert json.loads(printed) == result and set(result) == {"load_before", "lang_switch_train_s",
-                                                             "lang_switch_learn_s", "tab_switch_learn_s", "load_after"}
+    assert json.loads(printed) == result and set(result) == {"load_before", "lang_switch_train_s", "lang_switch_learn_s",
+                                                             "tab_switch_learn_s", "tab_clicks_without_rerun", "load_after"}
     assert all(len(result[key]) == 2 and all(s > 0 for s in result[key])  # --smoke: 2 clicks of each kind
-               for key in ("lang_switch_train_s", "lang_switch_learn_s", "tab_switch_learn_s"))
+               for key in ("lang_switch_train_s", "lang_switch_learn_s"))
+    # a tab click that brings no rerun is counted, not waited on (an open lead, docs/testing.md): 2 clicks in all
+    assert len(result["tab_switch_learn_s"]) + result["tab_clicks_without_rerun"] == 2
+    assert all(s > 0 for s in result["tab_switch_learn_s"])
 
 
 @pytest.mark.browser
