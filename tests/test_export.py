@@ -136,3 +136,15 @@ def test_the_command_line_exports_a_bundle_and_refuses_what_it_cannot(tmp_path):
                             ["export", "--bundle", str(tmp_path / "run"), "--out", str(tmp_path / "file")]])
     for done in refused:
         assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_hostile_dataset_name_stays_inside_the_scripts_docstring():
+    """A CSV's name is a visitor's: quotes, backslashes and newlines in it must not end the docstring and add code."""
+    from lstm_core.runs.export import script_for
+
+    name = 'x"""\nimport os; os.system("echo pwned")  # \\"""\n"'
+    source = script_for(RunConfig(), name + " (CSV)", "LSTM Lab run abc", 512)
+    tree = ast.parse(source)
+    assert "pwned" in ast.get_docstring(tree) and "os" not in {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert ast.get_docstring(tree).splitlines()[0].startswith('x""" import os; os.system("echo pwned")')

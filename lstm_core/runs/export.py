@@ -111,7 +111,14 @@ def export_zip(run: Run) -> bytes:
 # ---------------------------------------------------------------- the script's parts, in order
 
 
+def _docstring_safe(text: str) -> str:
+    """``text`` on one line, unable to end the docstring it is written into: a dataset's name is a visitor's file name,
+    and the script is one a student will run."""
+    return " ".join(text.replace("\\", "\\\\").replace('"', '\\"').split())
+
+
 def _header(config: RunConfig, title: str, what: str) -> str:
+    title, what = _docstring_safe(title), _docstring_safe(what)
     return f'''"""{title}: {what}, as one plain PyTorch script.
 
 Run it from this folder: python {SCRIPT}
