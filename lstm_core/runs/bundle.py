@@ -93,10 +93,14 @@ def bundle_members(run: Run) -> dict[str, bytes]:
     return dict(members)  # the caller's to change
 
 
+def data_csv(run: Run) -> bytes:
+    """The run's data as its bundle's data.csv holds it (a task's rows indexed by ``Row``, prices by ``Date``)."""
+    return run.frame.to_csv(index_label=ROW_INDEX if run.frame.index.name == ROW_INDEX else "Date").encode()
+
+
 def _members(run: Run) -> dict[str, bytes]:
     saved = run.saved()
-    files = {"weights.safetensors": saved.weights, "initial.safetensors": saved.initial,
-             "data.csv": run.frame.to_csv(index_label=ROW_INDEX if run.frame.index.name == ROW_INDEX else "Date").encode()}
+    files = {"weights.safetensors": saved.weights, "initial.safetensors": saved.initial, "data.csv": data_csv(run)}
     record = {**saved.record.to_json(), "sha256": {name: _sha256(blob) for name, blob in files.items()}}
     # JSON has no NaN (to_json wrote null): what the reader's schema refuses is never written
     return {"run.json": json.dumps(record, indent=1, allow_nan=False).encode(), **files}

@@ -85,9 +85,9 @@ def script_for(config: RunConfig, title: str, what: str, eval_chunk: int) -> str
 
 def export_files(run: Run) -> dict[str, bytes]:
     """The export's files by name: the script and the run's data, as its bundle holds it."""
-    from lstm_core.runs.bundle import bundle_members
+    from lstm_core.runs.bundle import data_csv
 
-    return {SCRIPT: export_script(run).encode(), DATA: bundle_members(run)["data.csv"]}
+    return {SCRIPT: export_script(run).encode(), DATA: data_csv(run)}  # the data alone: no weights are serialized
 
 
 def save_export(run: Run, directory: str | Path) -> Path:
