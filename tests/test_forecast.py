@@ -247,6 +247,10 @@ def test_a_refit_is_priced_from_the_samples_it_sees_and_its_fixed_costs():
     assert err.value.key == "err_forecast_refit_time" and err.value.params["refits"] == len(test)
     suggested = int(err.value.params["k"])
     assert cost.seconds(prepared, suggested) <= expected.sum() / 4 < cost.seconds(prepared, max(suggested - 1, 1))
+    with pytest.raises(LabError) as err:  # not even one refit fits: no interval is offered, the ways out are named
+        check_refit_cost(prepared, 1, cost, limit_s=1e-4)
+    assert err.value.key == "err_forecast_refit_time_none" and "{k}" not in str(err.value)
+    assert "--ignore-estimate" in str(err.value) and "–" not in str(err.value)
 
 
 def test_the_refit_probe_times_this_machines_own_parts():

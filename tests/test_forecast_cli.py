@@ -115,5 +115,6 @@ def test_refits_beyond_their_time_are_refused_with_the_interval_that_fits(tmp_pa
     assert len(line.splitlines()) == 1 and "s on this machine" in line and "at most 180 s" in line
     assert "1179 refits" in line and "--ignore-estimate" in line
     seconds = float(line.split("take about ")[1].split(" s")[0].replace(",", ""))
-    suggested = int(line.split("--refit-every ")[1].split()[0])
-    assert seconds > 180 and suggested > 1
+    assert seconds > 180
+    if "even a single refit" not in line:  # a starved machine may find no interval that fits: then none is offered
+        assert int(line.split("Try --refit-every ")[1].split()[0]) > 1

@@ -130,8 +130,11 @@ def check_refit_cost(prepared: Prepared, refit_every: int, cost: RefitCost, epoc
     seconds = cost.seconds(prepared, refit_every, epochs)
     if seconds > limit_s:
         fits = next((k for k in _doubling(refit_every) if cost.seconds(prepared, k, epochs) <= limit_s), None)
-        raise LabError("err_forecast_refit_time", seconds=f"{seconds:,.0f}", limit=f"{limit_s:,.0f}",
-                       refits=len(_known_counts(prepared, refit_every)), k=fits if fits is not None else "–")
+        words = {"seconds": f"{seconds:,.0f}", "limit": f"{limit_s:,.0f}",
+                 "refits": len(_known_counts(prepared, refit_every))}
+        if fits is None:  # not even one refit over the whole test period fits: no interval to offer
+            raise LabError("err_forecast_refit_time_none", **words)
+        raise LabError("err_forecast_refit_time", k=fits, **words)
     return seconds
 
 
