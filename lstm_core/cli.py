@@ -245,6 +245,7 @@ def is_basket(spec: str) -> bool:
 
 def cmd_train_basket(args: argparse.Namespace) -> dict[str, object]:
     """One network on a basket of series, judged per series and as a panel (lstm_core.basket)."""
+    from lstm_core.basket.bundle import save_basket_bundle
     from lstm_core.basket.data import load_basket
     from lstm_core.basket.run import prepare_basket, train_basket
     from lstm_core.trainer import resolve_device
@@ -264,15 +265,15 @@ def cmd_train_basket(args: argparse.Namespace) -> dict[str, object]:
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
     run = train_basket(basket, config, on_epoch_end=_epoch_printer(config), device=str(device))
-    result = run.to_json()
+    saved = run.saved()
     out = args.out or Path("runs") / f"basket-{uuid.uuid4().hex[:8]}"
     _prepare_out(out)
     try:
-        (out / "basket.json").write_text(json.dumps(result, indent=1) + "\n")
+        save_basket_bundle(saved, basket, out)
     except OSError as exc:
         raise LabError("err_out_unwritable", path=str(out)) from exc
-    print(f"{run.stop_reason}; basket results saved in {out / 'basket.json'}", file=sys.stderr)
-    return {**result, "saved": str(out / "basket.json")}
+    print(f"{run.stop_reason}; basket bundle saved in {out}", file=sys.stderr)
+    return {**saved.to_json(), "saved": str(out)}
 
 
 def _epoch_printer(config: RunConfig) -> Callable[[object], None]:

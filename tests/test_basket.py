@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,3 +123,32 @@ def test_a_series_left_out_is_scored_at_the_whole_baskets_calendar():
     assert run.cutoffs == whole
     unseen = score_unseen(run, short.frame)
     assert unseen[MODEL].rmse > 0 and unseen[MODEL].dm_p is None and unseen["untrained"].dm_p is not None
+
+
+def test_a_basket_bundle_scores_its_run_again_to_the_last_digit_and_refuses_a_changed_series(tmp_path):
+    from lstm_core.basket.bundle import basket_zip, load_basket_bundle, save_basket_bundle
+    from lstm_core.errors import LabError
+
+    basket = Basket((dataset("a", walk(900, 1)), dataset("b", walk(800, 2, start="2015-03-02"))))
+    run = train_basket(basket, TINY_BASKET)
+    saved = run.saved()
+    folder = save_basket_bundle(saved, basket, tmp_path / "bundle")
+    back, back_basket = load_basket_bundle(folder)
+    assert back.names == ("a", "b") and back.cutoffs == run.cutoffs and back.history == saved.history
+    assert back.to_json() == saved.to_json()  # every series' scores and the panel's, from weights and CSVs alone
+    assert [ds.fingerprint for ds in back_basket.datasets] == [ds.fingerprint for ds in basket.datasets]
+    assert load_basket_bundle(basket_zip(saved, basket))[0].to_json() == saved.to_json()
+    record = json.loads((folder / "basket.json").read_text())
+    assert [s["name"] for s in record["series"]] == ["a", "b"] and len(record["series"][1]["sha256"]) == 64
+    assert set(record["results"]) >= {"series", "panel", "pooled_linear"}
+
+    csv = folder / "series-1.csv"
+    csv.write_text(csv.read_text().replace(",", ",1", 1))  # one changed price
+    with pytest.raises(LabError) as err:
+        load_basket_bundle(folder)
+    assert err.value.key == "err_bundle_checksum" and "series-1.csv" in str(err.value)
+    record["series"][0]["file"] = "../../etc/passwd"  # a path from the bundle is never read
+    (folder / "basket.json").write_text(json.dumps(record))
+    with pytest.raises(LabError) as err:
+        load_basket_bundle(folder)
+    assert err.value.key == "err_bundle_field" and "series" in str(err.value)

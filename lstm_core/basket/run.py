@@ -44,8 +44,9 @@ from lstm_core.evaluate import (
 from lstm_core.judgement import Judgement, forecaster_names, judge
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Cutoffs, Prepared
+from lstm_core.runs.weights import to_bytes
 from lstm_core.targets import Target
-from lstm_core.trainer import EpochRecord, StopReason, Trainer
+from lstm_core.trainer import EpochRecord, StopReason, Trainer, TrainResult
 
 RIDGE_GRID = (1e-8, 1e-4, 1e-2, 1.0, 100.0)  # penalties, as shares of the mean diagonal, tried on validation
 
@@ -118,6 +119,48 @@ class SeriesResult:
     judgement: Judgement
 
 
+@dataclass(frozen=True)
+class SavedBasket:
+    """A basket run as plain values: its settings and calendar, each series' scores and the panel's, the training
+    history, and the weights as safetensors bytes. What a worker sends back, the pages show and a bundle holds."""
+
+    config: RunConfig
+    cutoffs: Cutoffs
+    summary: dict[str, object]  # each series' rows and span, the days they share (Basket.summary)
+    names: tuple[str, ...]
+    series: dict[str, Scores]
+    test_windows: dict[str, int]
+    panel: Scores
+    history: tuple[EpochRecord, ...]
+    best_epoch: int
+    best_val_loss: float
+    stop_reason: StopReason
+    seconds: float
+    weights: bytes
+    initial: bytes
+
+    def judgement(self, name: str | None = None) -> Judgement:
+        """What the scores of series ``name`` (the panel's when None) support saying: the one judgement every page
+        reads."""
+        return judge(self.panel if name is None else self.series[name], self.config.target)
+
+    def to_json(self) -> dict[str, object]:
+        """What ``train`` prints for a basket: each series' metrics and judgement as a one-series run has them, the
+        panel's, and the pooled linear model's RMSE per series and over the panel."""
+        cfg = self.config
+        label = forecaster_names("en", cfg.target, cfg.horizon, cfg.cell)
+        return {
+            "config": cfg.to_dict(), "basket": self.summary, "cutoffs": self.cutoffs.to_json(),
+            "best_epoch": self.best_epoch, "stop_reason": str(self.stop_reason), "seconds": round(self.seconds, 3),
+            "history": [{"epoch": h.epoch, "train_loss": h.train_loss, "val_loss": h.val_loss} for h in self.history],
+            "series": {name: {"test_windows": self.test_windows[name], "metrics": self.series[name].to_json(),
+                              "judgement": self.judgement(name).to_json(label)} for name in self.names},
+            "panel": {"metrics": self.panel.to_json(), "judgement": self.judgement().to_json(label)},
+            "pooled_linear": {**{name: self.series[name][POOLED_LINEAR].rmse for name in self.names},
+                              "panel": self.panel[POOLED_LINEAR].rmse},
+        }
+
+
 @dataclass
 class BasketRun:
     """A network trained on a basket: per-series results and the panel's scores and judgement."""
@@ -134,22 +177,19 @@ class BasketRun:
     model: Forecaster
     initial_state: dict[str, torch.Tensor]
     summary: dict[str, object]
+    best_val_loss: float = float("nan")
+
+    def saved(self, with_weights: bool = True) -> SavedBasket:
+        """This run as plain values: what a worker returns and the pages read (no frames, no model; without
+        ``with_weights``, empty weights: for its JSON alone)."""
+        weights = (to_bytes(self.model.state_dict()), to_bytes(self.initial_state)) if with_weights else (b"", b"")
+        return SavedBasket(self.config, self.cutoffs, self.summary, tuple(s.name for s in self.series),
+                           {s.name: s.scores for s in self.series}, {s.name: s.prepared.n_samples("test") for s in self.series},
+                           self.panel, self.history, self.best_epoch, self.best_val_loss, self.stop_reason, self.seconds,
+                           *weights)
 
     def to_json(self) -> dict[str, object]:
-        """What ``train`` prints for a basket: each series' metrics and judgement as a one-series run has them, the
-        panel's, and the pooled linear model's RMSE per series and over the panel."""
-        cfg = self.config
-        label = forecaster_names("en", cfg.target, cfg.horizon, cfg.cell)
-        return {
-            "config": cfg.to_dict(), "basket": self.summary, "cutoffs": self.cutoffs.to_json(),
-            "best_epoch": self.best_epoch, "stop_reason": str(self.stop_reason), "seconds": round(self.seconds, 3),
-            "history": [{"epoch": h.epoch, "train_loss": h.train_loss, "val_loss": h.val_loss} for h in self.history],
-            "series": {s.name: {"test_windows": s.prepared.n_samples("test"), "metrics": s.scores.to_json(),
-                                "judgement": s.judgement.to_json(label)} for s in self.series},
-            "panel": {"metrics": self.panel.to_json(), "judgement": self.panel_judgement.to_json(label)},
-            "pooled_linear": {**{s.name: s.scores[POOLED_LINEAR].rmse for s in self.series},
-                              "panel": self.panel[POOLED_LINEAR].rmse},
-        }
+        return self.saved(with_weights=False).to_json()
 
 
 def _daily_mean(losses: list[np.ndarray], days: list[pd.Index]) -> np.ndarray:
@@ -205,14 +245,24 @@ def panel_scores(series: list[SeriesResult], config: RunConfig) -> Scores:
 
 def train_basket(basket: Basket, config: RunConfig, stop_event: threading.Event | None = None,
                  on_epoch_end: Callable[[Trainer], None] | None = None, device: str | None = None,
-                 max_seconds: float | None = None, cutoffs: Cutoffs | None = None) -> BasketRun:
+                 max_seconds: float | None = None, cutoffs: Cutoffs | None = None,
+                 on_batch_end: Callable[[Trainer], None] | None = None,
+                 on_fit_end: Callable[[Trainer], None] | None = None) -> BasketRun:
     """Train one network on the basket's series pooled, then score it per series and as a panel (at ``cutoffs``
     when given: a series left out of a basket is scored at the whole basket's calendar)."""
     cutoffs, prepared = prepare_basket(basket, config, cutoffs)
     trainer = Trainer(config, PooledData(prepared), stop_event, device, max_seconds=max_seconds)
-    if on_epoch_end is not None:
-        trainer.add_callback("on_epoch_end", on_epoch_end)
-    result = trainer.fit()
+    for event, callback in (("on_batch_end", on_batch_end), ("on_epoch_end", on_epoch_end), ("on_fit_end", on_fit_end)):
+        if callback is not None:
+            trainer.add_callback(event, callback)
+    return score_basket(basket, cutoffs, prepared, trainer.fit())
+
+
+def score_basket(basket: Basket, cutoffs: Cutoffs, prepared: list[Prepared], result: TrainResult) -> BasketRun:
+    """The final evaluation of a basket fit's kept weights: each series against its own baselines (the pooled linear
+    model among them) and the panel. A worker ends with it; the server calls it on the last checkpoint of a worker it
+    had to kill, and on a bundle it reads."""
+    config = prepared[0].config
     before = build_model(config)
     before.load_state_dict(result.initial_state)
     before.eval()
@@ -226,7 +276,7 @@ def train_basket(basket: Basket, config: RunConfig, stop_event: threading.Event 
     panel = panel_scores(series, config)
     return BasketRun(config, cutoffs, series, panel, judge(panel, config.target), tuple(result.history),
                      result.best_epoch, result.stop_reason, result.seconds, result.model, result.initial_state,
-                     basket.summary())
+                     basket.summary(), result.best_val_loss)
 
 
 def score_unseen(run: BasketRun, frame: pd.DataFrame) -> Scores:

@@ -1,0 +1,167 @@
+"""A basket run's bundle: basket.json, the weights as safetensors and each series' prices as its own CSV (never pickle).
+
+basket.json records the settings, the one calendar, each series' name and the SHA-256 of its CSV (its content hash),
+the training history and the scores as they were printed. Reading it back never believes those scores: the series are
+read from their CSVs, checked against their hashes, cut at the recorded calendar and scored again from the weights,
+so a bundle reproduces its run or is refused with one sentence.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+from lstm_core.basket.data import MAX_SERIES, Basket
+from lstm_core.basket.run import SavedBasket, prepare_basket, score_basket
+from lstm_core.data.cleaning import tidy
+from lstm_core.data.dataset import Dataset, Source
+from lstm_core.errors import LabError
+from lstm_core.model import build_model
+from lstm_core.pipeline import Cutoffs
+from lstm_core.runs.bundle import LOCAL_LIMITS, BundleLimits, _open_members, _sha256, parse_data_csv
+from lstm_core.runs.record import StopReason
+from lstm_core.runs.schema import (
+    MAX_DATASET_CHARS,
+    _BadField,
+    _config,
+    _field,
+    _history,
+    _int,
+    _number,
+    _text,
+    check_json_depth,
+)
+from lstm_core.runs.weights import from_bytes
+from lstm_core.trainer import TrainResult
+
+BASKET_VERSION = 1
+RECORD = "basket.json"
+WEIGHTS = ("weights.safetensors", "initial.safetensors")
+
+
+def series_file(k: int) -> str:
+    """The k-th series' CSV in the bundle: a fixed name, so no name from the bundle becomes a path."""
+    return f"series-{k}.csv"
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN: a loss that was not a number is written as null, which the reader takes back."""
+    return value if math.isfinite(value) else None
+
+
+def _csv(frame) -> bytes:
+    return frame.to_csv(index_label="Date").encode()
+
+
+def basket_members(saved: SavedBasket, basket: Basket) -> dict[str, bytes]:
+    """The bundle's files by name: basket.json first (its record, the files' checksums, the printed results)."""
+    files = {WEIGHTS[0]: saved.weights, WEIGHTS[1]: saved.initial}
+    files.update({series_file(k): _csv(ds.frame) for k, ds in enumerate(basket.datasets)})
+    record = {
+        "version": BASKET_VERSION, "config": saved.config.to_dict(), "cutoffs": saved.cutoffs.to_json(),
+        "series": [{"name": name, "file": series_file(k), "sha256": _sha256(files[series_file(k)])}
+                   for k, name in enumerate(saved.names)],
+        "history": [{k: _finite(v) for k, v in asdict(h).items()} for h in saved.history],
+        "best_epoch": saved.best_epoch, "best_val_loss": _finite(saved.best_val_loss), "stop_reason": str(saved.stop_reason), "seconds": saved.seconds,
+        "sha256": {name: _sha256(files[name]) for name in WEIGHTS},
+        "results": saved.to_json(),  # for a person reading the folder: never read back
+    }
+    return {RECORD: json.dumps(record, indent=1, allow_nan=False).encode(), **files}
+
+
+def save_basket_bundle(saved: SavedBasket, basket: Basket, directory: str | Path) -> Path:
+    """Write the bundle's files into ``directory`` (created if needed)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, blob in basket_members(saved, basket).items():
+        (directory / name).write_bytes(blob)
+    return directory
+
+
+def basket_zip(saved: SavedBasket, basket: Basket) -> bytes:
+    """The bundle as one zip file, for download."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, blob in basket_members(saved, basket).items():
+            archive.writestr(name, blob)
+    return buffer.getvalue()
+
+
+def _series(value: object) -> list[dict[str, str]]:
+    if not isinstance(value, list) or not 2 <= len(value) <= MAX_SERIES:
+        raise ValueError(value)
+    for k, item in enumerate(value):
+        if (not isinstance(item, dict) or set(item) != {"name", "file", "sha256"} or item["file"] != series_file(k)
+                or not isinstance(item["sha256"], str) or len(item["sha256"]) != 64):
+            raise ValueError(item)
+        _text(item["name"], MAX_DATASET_CHARS)
+    return value
+
+
+def _digests(value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or set(value) != set(WEIGHTS) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(value)
+    return value
+
+
+def _cutoffs(value: object) -> Cutoffs:
+    import pandas as pd
+
+    if not isinstance(value, dict) or set(value) != {"val", "cal", "test"}:
+        raise ValueError(value)
+    days = {name: pd.Timestamp(_text(day, 10)) for name, day in value.items()}
+    if not days["val"] <= days["cal"] <= days["test"]:
+        raise ValueError(value)
+    return Cutoffs(**days)
+
+
+def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_LIMITS) -> tuple[SavedBasket, Basket]:
+    """A basket run from its bundle (a folder, a zip path or zip bytes), scored again from its weights and series;
+    LabError with one sentence for anything amiss (a missing or changed file, a field out of range)."""
+    members = _open_members(source, limits)
+    raw = members.read(RECORD, limits.max_json_bytes)
+    check_json_depth(raw)
+    try:
+        record = json.loads(raw)
+    except ValueError as exc:
+        raise LabError("err_bundle_field", field=RECORD) from exc
+    if not isinstance(record, dict) or record.get("version") != BASKET_VERSION:
+        raise LabError("err_bundle_version", version=record.get("version", "?") if isinstance(record, dict) else "?",
+                       supported=BASKET_VERSION)
+    try:
+        config = _field(record, "config", _config)
+        cutoffs = _field(record, "cutoffs", _cutoffs)
+        series = _field(record, "series", _series)
+        history = _field(record, "history", _history(config.epochs))
+        best_epoch = _field(record, "best_epoch", _int(0, config.epochs))
+        best_val_loss = _field(record, "best_val_loss", _number(0.0, 1e300, optional=True))
+        stop_reason = _field(record, "stop_reason", StopReason)
+        seconds = _field(record, "seconds", _number(0.0, 1e9))
+        digests = _field(record, "sha256", _digests)
+    except _BadField as bad:
+        raise LabError("err_bundle_field", field=bad.name) from None
+    datasets = []
+    for item in series:
+        blob = members.read(item["file"], limits.max_csv_bytes)
+        if _sha256(blob) != item["sha256"]:
+            raise LabError("err_bundle_checksum", name=item["file"])
+        frame = parse_data_csv(blob, limits)
+        datasets.append(Dataset(name=item["name"], source=Source.CSV, frame=frame, quality=tidy(frame)[1]))
+    blobs = {name: members.read(name, limits.max_weights_bytes) for name in WEIGHTS}
+    for name, blob in blobs.items():
+        if _sha256(blob) != digests[name]:
+            raise LabError("err_bundle_checksum", name=name)
+    model = build_model(config)
+    expected = model.state_dict()
+    model.load_state_dict(from_bytes(blobs[WEIGHTS[0]], WEIGHTS[0], expected))
+    initial = from_bytes(blobs[WEIGHTS[1]], WEIGHTS[1], expected)
+    basket = Basket(tuple(datasets))
+    cutoffs, prepared = prepare_basket(basket, config, cutoffs)
+    result = TrainResult(model=model.eval(), initial_state=initial, history=list(history), best_epoch=best_epoch,
+                         best_val_loss=best_val_loss if best_val_loss is not None else float("nan"),
+                         stop_reason=stop_reason, seconds=seconds)
+    return score_basket(basket, cutoffs, prepared, result).saved(), basket
