@@ -3,8 +3,13 @@ cluster's address."""
 
 import os
 
+import numpy as np
+import pandas as pd
+
 from lstm_core.config import RunConfig
 from lstm_core.data import load_synthetic
+from lstm_core.data.cleaning import tidy
+from lstm_core.data.dataset import Dataset, Source
 
 # pinned, not defaults: the defaults are tuned for a newcomer's first run on real prices
 TINY = RunConfig(target="logret", features=("logret",), window=10, horizon=1, hidden=8, epochs=3, batch=32, patience=10,
@@ -123,3 +128,25 @@ def cli_refusals(cases: list[list[str]], env: dict[str, str] | None = None, time
     assert done.returncode == 0, done.stderr[-3000:]
     return [subprocess.CompletedProcess(["python", "-m", "lstm_core", *args], code, out, err)
             for args, (code, out, err) in zip(cases, json.loads(done.stdout), strict=True)]
+
+
+# ---------------------------------------------------------------- baskets
+
+TINY_BASKET = RunConfig(target="logret", features=("logret",), window=10, horizon=1, hidden=4, epochs=2, batch=64)
+
+
+def walk(n_days: int, seed: int, start: str = "2015-01-01") -> pd.DataFrame:
+    """A random walk with clustered volatility, as OHLCV bars on business days."""
+    rng = np.random.default_rng(seed)
+    vol = 0.01 * np.exp(np.cumsum(rng.normal(0, 0.05, n_days)).clip(-1.5, 1.5))
+    close = 100 * np.exp(np.cumsum(vol * rng.standard_normal(n_days)))
+    index = pd.bdate_range(start, periods=n_days, name="Date")
+    spread = close * vol
+    return pd.DataFrame({"Open": close, "High": close + spread, "Low": close - spread, "Close": close,
+                         "Volume": np.full(n_days, 1e6)}, index=index)
+
+
+def dataset(name: str, frame: pd.DataFrame) -> Dataset:
+    """A basket's series from a frame, as a loader makes it."""
+    frame, quality = tidy(frame)
+    return Dataset(name=name, source=Source.CSV, frame=frame, quality=quality, subject=name)

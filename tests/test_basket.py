@@ -10,29 +10,8 @@ import pytest
 
 from lstm_core.basket.data import Basket, load_basket
 from lstm_core.basket.run import panel_p, prepare_basket, score_unseen, train_basket
-from lstm_core.config import RunConfig
-from lstm_core.data.cleaning import tidy
-from lstm_core.data.dataset import Dataset, Source
 from lstm_core.evaluate import MODEL, POOLED_LINEAR, equal_loss_p
-from tests.helpers import cli_refusals
-
-TINY_BASKET = RunConfig(target="logret", features=("logret",), window=10, horizon=1, hidden=4, epochs=2, batch=64)
-
-
-def walk(n_days: int, seed: int, start: str = "2015-01-01") -> pd.DataFrame:
-    """A random walk with clustered volatility, as OHLCV bars on business days."""
-    rng = np.random.default_rng(seed)
-    vol = 0.01 * np.exp(np.cumsum(rng.normal(0, 0.05, n_days)).clip(-1.5, 1.5))
-    close = 100 * np.exp(np.cumsum(vol * rng.standard_normal(n_days)))
-    index = pd.bdate_range(start, periods=n_days, name="Date")
-    spread = close * vol
-    return pd.DataFrame({"Open": close, "High": close + spread, "Low": close - spread, "Close": close,
-                         "Volume": np.full(n_days, 1e6)}, index=index)
-
-
-def dataset(name: str, frame: pd.DataFrame) -> Dataset:
-    frame, quality = tidy(frame)
-    return Dataset(name=name, source=Source.CSV, frame=frame, quality=quality, subject=name)
+from tests.helpers import TINY_BASKET, cli_refusals, dataset, walk
 
 
 def test_one_calendar_cuts_every_series_and_no_training_day_reaches_it():

@@ -17,8 +17,6 @@ from pathlib import Path
 
 from lstm_core.basket.data import MAX_SERIES, Basket
 from lstm_core.basket.run import SavedBasket, prepare_basket, score_basket
-from lstm_core.data.cleaning import tidy
-from lstm_core.data.dataset import Dataset, Source
 from lstm_core.errors import LabError
 from lstm_core.model import build_model
 from lstm_core.pipeline import Cutoffs
@@ -144,13 +142,12 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
         digests = _field(record, "sha256", _digests)
     except _BadField as bad:
         raise LabError("err_bundle_field", field=bad.name) from None
-    datasets = []
+    frames = []
     for item in series:
         blob = members.read(item["file"], limits.max_csv_bytes)
         if _sha256(blob) != item["sha256"]:
             raise LabError("err_bundle_checksum", name=item["file"])
-        frame = parse_data_csv(blob, limits)
-        datasets.append(Dataset(name=item["name"], source=Source.CSV, frame=frame, quality=tidy(frame)[1]))
+        frames.append(parse_data_csv(blob, limits))
     blobs = {name: members.read(name, limits.max_weights_bytes) for name in WEIGHTS}
     for name, blob in blobs.items():
         if _sha256(blob) != digests[name]:
@@ -159,7 +156,7 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
     expected = model.state_dict()
     model.load_state_dict(from_bytes(blobs[WEIGHTS[0]], WEIGHTS[0], expected))
     initial = from_bytes(blobs[WEIGHTS[1]], WEIGHTS[1], expected)
-    basket = Basket(tuple(datasets))
+    basket = Basket.of_frames([item["name"] for item in series], frames)
     cutoffs, prepared = prepare_basket(basket, config, cutoffs)
     result = TrainResult(model=model.eval(), initial_state=initial, history=list(history), best_epoch=best_epoch,
                          best_val_loss=best_val_loss if best_val_loss is not None else float("nan"),

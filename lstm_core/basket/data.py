@@ -9,6 +9,8 @@ import pandas as pd
 
 from lstm_core.config import RunConfig
 from lstm_core.data import Dataset, load_source
+from lstm_core.data.cleaning import tidy
+from lstm_core.data.dataset import Source
 from lstm_core.errors import LabError
 from lstm_core.pipeline import CAL_SHARE, Cutoffs
 
@@ -45,6 +47,12 @@ class Basket:
         test = int(n * (config.train_frac + config.val_frac))
         cal = test - int((test - val) * CAL_SHARE)
         return Cutoffs(val=days[val], cal=days[cal], test=days[test])
+
+    @classmethod
+    def of_frames(cls, names: list[str] | tuple[str, ...], frames: list[pd.DataFrame] | tuple[pd.DataFrame, ...]) -> Basket:
+        """A basket from tidy price frames and their names, as a worker or a bundle receives them."""
+        return cls(tuple(Dataset(name=name, source=Source.CSV, frame=frame, quality=tidy(frame)[1])
+                         for name, frame in zip(names, frames, strict=True)))
 
     def summary(self) -> dict[str, object]:
         """The basket checked as one dataset: each series' rows and span, and the days they share."""

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from lstm_core.basket.data import Basket
+from lstm_core.basket.run import PooledData, SavedBasket, prepare_basket, score_basket, train_basket
 from lstm_core.config import RunConfig
 from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.errors import LabError
@@ -34,13 +36,13 @@ from lstm_core.jobs.workers import (
     WorkerPool,
     WorkerSettings,
 )
-from lstm_core.pipeline import Prepared
+from lstm_core.pipeline import Cutoffs, Prepared
 from lstm_core.runs.record import EpochRecord, StopReason
 from lstm_core.runs.run import Checkpoint, Run, SavedRun, finish_run, train_run
 from lstm_core.server_settings import setting, spec
 from lstm_core.trainer import Trainer, TrainTick
 
-__all__ = ["JobManager", "JobStatus", "JobTicket", "Progress", "TrainTick", "TrainingJob", "default_manager",
+__all__ = ["BasketJob", "JobManager", "JobStatus", "JobTicket", "Progress", "TrainTick", "TrainingJob", "default_manager",
            "format_seconds"]
 
 MAX_BATCH_POINTS = 3000  # the live chart's running batch loss is thinned beyond this
@@ -107,6 +109,17 @@ def train_task(frame: pd.DataFrame, dataset_name: str, config: RunConfig, limits
                     on_fit_end=reporter.on_fit_end, max_seconds=limits.max_job_s,
                     eval_chunk=eval_chunk(config, limits))  # type: ignore[arg-type]
     return run.saved(with_outputs=True)
+
+
+def basket_task(names: tuple[str, ...], config: RunConfig, limits: JobLimits, *frames: pd.DataFrame, channel: Channel,
+                stop: StopFlag) -> SavedBasket:
+    """Train ``config`` on a basket's series pooled (in a worker process), stopping at ``stop`` or at the time limit;
+    the run comes back scored per series and as a panel, as plain values. Each frame is an argument of its own, so
+    that a cluster keeps one copy of each series for every job that reads it."""
+    reporter = _Reporter(channel)
+    run = train_basket(Basket.of_frames(names, frames), config, stop, on_epoch_end=reporter.on_epoch,  # type: ignore[arg-type]
+                       on_batch_end=reporter.on_batch, on_fit_end=reporter.on_fit_end, max_seconds=limits.max_job_s)
+    return run.saved()
 
 
 # ---------------------------------------------------------------- on the server
@@ -261,6 +274,36 @@ class TrainingJob(WorkerJob):
             )
 
 
+@dataclass(eq=False, kw_only=True)
+class BasketJob(TrainingJob):
+    """One network trained on a basket's series in a worker process: its progress as a training job's (``prepared``
+    is the pooled data), its result a ``SavedBasket``; the server keeps the series to score a salvaged checkpoint."""
+
+    basket: Basket
+    cutoffs: Cutoffs
+    parts: list[Prepared]
+    saved: SavedBasket | None = None
+
+    def on_killed(self, reason: KillReason) -> bool:
+        """Killed past its time limit or from outside: the last best weights it reported, scored here on every series
+        and the panel. False when it never reported any."""
+        with self._lock:
+            checkpoint = self._checkpoint
+        if checkpoint is None:
+            return False
+        stop_reason = StopReason.TIME_LIMIT if reason is KillReason.TIME_LIMIT else StopReason.WORKER_LOST
+        saved = score_basket(self.basket, self.cutoffs, self.parts, checkpoint.result(self.config, stop_reason)).saved()
+        with self._lock:
+            self._history, self.saved, self.result, self.salvaged = saved.history, saved, saved, True
+        return True
+
+    def on_result(self, result: object) -> None:
+        assert isinstance(result, SavedBasket)
+        with self._lock:
+            self._history = result.history
+            self.saved = self.result = result
+
+
 class Watchers:
     """The visitors holding tickets to one job: it lives while any of them is here and has not left it."""
 
@@ -323,6 +366,11 @@ class JobTicket:
     @property
     def run(self) -> Run | None:
         return None if self.left else self.job.run
+
+    @property
+    def basket(self) -> SavedBasket | None:
+        """A basket job's result (None for a one-series job, or while it trains)."""
+        return None if self.left or not isinstance(self.job, BasketJob) else self.job.saved
 
     @property
     def error(self) -> LabError | None:
@@ -426,6 +474,34 @@ class JobManager(WorkerPool):
                 job = self.submit(frame, dataset_name, config, owner_alive=watchers.anyone_here, owner=visitor)
                 job.watchers, watchers.job = watchers, job
                 self._live[key] = job
+            if workspace is not None and not job.finished:
+                self._by_workspace[workspace] = job
+            return ticket
+
+    def request_basket(self, basket: Basket, config: RunConfig, *, owner_alive: Callable[[], bool] | None = None,
+                       workspace: str | None = None, visitor: str | None = None) -> JobTicket:
+        """A visitor's Start on a basket: LabError before anything is queued when a series does not fit the settings at
+        the one calendar, the estimate is over the server's limit, or the workspace has a job; else a new job (a
+        basket's jobs are not shared) and its ticket."""
+        cutoffs, parts = prepare_basket(basket, config)
+        estimate = check_job_fits(config, sum(len(ds.frame) for ds in basket.datasets), self.limits)
+        self.backend.check_fits(estimate.total_mb)
+        name = ", ".join(basket.names)
+        with self._share_lock:
+            self._by_workspace = {w: j for w, j in self._by_workspace.items() if not j.finished}
+            if workspace is not None and workspace in self._by_workspace:
+                raise LabError("err_job_workspace_busy")
+            watchers = Watchers()
+            ticket = watchers.join(owner_alive, shared=False)
+            job = BasketJob(
+                task=basket_task, args=(tuple(basket.names), config, self.limits, *(ds.frame for ds in basket.datasets)),
+                name="basket", owner_alive=watchers.anyone_here, time_limit_s=self.limits.max_job_s,
+                min_kill_grace_s=self.min_kill_grace_s, settings=self.settings, memory_mb=estimate.total_mb,
+                config=config, dataset_name=name, frame=basket.datasets[0].frame, prepared=PooledData(parts),  # type: ignore[arg-type]
+                estimate=estimate, owner=visitor, basket=basket, cutoffs=cutoffs, parts=parts,
+            )
+            job.watchers, watchers.job = watchers, job
+            self.start(job)
             if workspace is not None and not job.finished:
                 self._by_workspace[workspace] = job
             return ticket
