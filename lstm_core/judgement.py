@@ -94,6 +94,12 @@ class Judgement:
     def undecided(self) -> list[str]:
         return [c.name for c in self.comparisons if not _significant(c.p_holm)]
 
+    def standing(self, name: str) -> Outcome | None:
+        """How the model stands against forecaster ``name`` in RMSE, Holm-adjusted as the whole family is (BEATS only
+        when significantly better); None when it was not compared."""
+        found = next((c for c in self.comparisons if c.name == name), None)
+        return None if found is None else _direction(self.model_rmse, found.rmse, found.p_holm)
+
     def qlike_standing(self) -> tuple[Outcome, Comparison] | None:
         """How the model stands in QLIKE against the baseline with the lowest QLIKE (a volatility target), or None."""
         rated = [c for c in self.comparisons if c.qlike is not None]

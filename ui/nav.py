@@ -11,7 +11,8 @@ import streamlit as st
 from lstm_core.baselines import garch
 from ui.text import tr
 
-PAGE_ICONS = {"home": "home", "data": "candlestick_chart", "train": "model_training", "tune": "tune", "gates": "memory",
+PAGE_ICONS = {"home": "home", "data": "candlestick_chart", "train": "model_training", "basket": "stacked_line_chart",
+              "tune": "tune", "gates": "memory",
               "forecast": "query_stats", "learn": "school"}
 _router_ran = False  # becomes True the first time app.py runs in this server process
 

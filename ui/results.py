@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from lstm_core.basket.run import SavedBasket
 from lstm_core.config import SETTINGS, Cell
-from lstm_core.evaluate import MODEL
+from lstm_core.evaluate import MODEL, Scores
 from lstm_core.judgement import Judgement, Outcome, forecaster_names, format_p, format_share
 from lstm_core.plots.locale import localize_dates
 from lstm_core.plots.train import (
@@ -36,7 +37,7 @@ def _num(value: float | None) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.4g}"
 
 
-def forecaster_label(name: str, run: Run) -> str:
+def forecaster_label(name: str, run: Run | SavedBasket) -> str:
     """The model's or a baseline's name for this run's target (persistence of a volatility means the last h days')."""
     return forecaster_names(lang(), run.config.target, run.config.horizon, run.config.cell)(name)
 
@@ -51,7 +52,12 @@ def position_label(position: object) -> str:
 def metrics_table(run: Run) -> pd.DataFrame:
     """The model and each baseline of its target, one row each, with each baseline's Diebold-Mariano p against the
     model; undefined values stay visibly undefined."""
-    scores = run.scores()
+    return scores_table(run.scores(), run)
+
+
+def scores_table(scores: Scores, run: Run | SavedBasket) -> pd.DataFrame:
+    """A scores table (a run's, or a basket's series' or panel's) as ``metrics_table`` shows it, with forecasters
+    named for ``run``'s settings."""
     rows = {forecaster_label(name, run): score.to_json() for name, score in scores.items()}  # the scores it has
     table = pd.DataFrame(rows).T
     columns = [c for c in METRIC_COLUMNS if c in table.columns]
@@ -97,7 +103,7 @@ def verdict_lead_ui(run: Run) -> None:
     show(tr(key, **params), icon=f":material/{icon}:")
 
 
-def judgement_params(judgement: Judgement, run: Run) -> list[tuple[str, dict[str, object]]]:
+def judgement_params(judgement: Judgement, run: Run | SavedBasket) -> list[tuple[str, dict[str, object]]]:
     """The judgement's claims with forecasters named as this page names them and numbers as it writes them."""
     return [(key, {k: ", ".join(forecaster_label(n, run) for n in v) if k == "names"
                    else forecaster_label(v, run) if k == "name" else _num(v) if isinstance(v, float) or v is None

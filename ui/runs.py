@@ -63,6 +63,8 @@ def collect_finished_job() -> None:
         return
     if job.status == JobStatus.DONE and job.run is not None:
         add_run(job.run)
+    elif job.status == JobStatus.DONE and job.basket is not None:  # a basket's run: kept in the session
+        session.basket_result = (job.basket, job.job.basket)
     session.job_collected = True
     if (ws := workspace()) is not None:
         ws.training_over()

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import streamlit as st
 
 if TYPE_CHECKING:
+    from lstm_core.basket.data import Basket
+    from lstm_core.basket.run import SavedBasket
     from lstm_core.config import RunConfig
     from lstm_core.data import Dataset
     from lstm_core.errors import LabError
@@ -74,9 +76,11 @@ class Session:
     workspace_notices: Slot[list[tuple[bool, str, dict]]] = Slot("workspace_notices", factory=list)
     # pages' own
     tune_spec: Slot[TuneSpec | None] = Slot("tune_spec")
+    basket_result: Slot[tuple[SavedBasket, Basket] | None] = Slot("basket_result")  # the session's latest basket run
     tune_jobs: Slot[Sequence[TuneWorkerJob]] = Slot("tune_jobs", ())
     learn_generation: Slot[int] = Slot("learn_generation", 0)  # new editor keys drop the browser's copy of edits
-    tab_index: Slot[dict[str, int]] = Slot("tab_index", factory=dict)  # remembered tab of each kept_tabs group
+    tab_index: Slot[dict[str, int]] = Slot("tab_index", factory=dict)
+    kept_keys: Slot[set[str]] = Slot("kept_keys", factory=set)  # the widgets ``kept`` holds, relabelled on a switch  # remembered tab of each kept_tabs group
 
 
 session = Session()
@@ -91,7 +95,16 @@ def kept(key: str, default: Any, valid: Callable[[Any], bool] | None = None) -> 
     """
     if key not in st.session_state or (valid is not None and not valid(st.session_state[key])):
         st.session_state[key] = default
+    session.kept_keys.add(key)
     return {"key": key, "persist_state": "session"}
+
+
+def relabel_kept() -> None:
+    """After a language switch: every kept widget's value set again, so that the browser draws it with its label in
+    the new language (a selectbox otherwise keeps showing the label it was chosen under)."""
+    for key in session.kept_keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def kept_tabs(name: str, labels: list[str]) -> list:

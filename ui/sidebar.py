@@ -7,7 +7,7 @@ import streamlit as st
 from lstm_core.i18n import LANGUAGES
 from ui.loaders import dataset
 from ui.runs import collect_finished_job, current_job, model_status
-from ui.session import session
+from ui.session import relabel_kept, session
 from ui.text import lang, tr
 from ui.workspace import init_workspace
 
@@ -34,7 +34,8 @@ def sidebar() -> None:
     """Language switch and a summary of what this session holds."""
     with st.sidebar:
         st.segmented_control(
-            tr("language"), options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang", required=True
+            tr("language"), options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang", required=True,
+            on_change=relabel_kept,
         )
         st.caption(tr("sidebar_session"))
         ds = session.dataset

@@ -64,19 +64,23 @@ class Basket:
 
 
 def load_basket(specs: list[str]) -> Basket:
-    """Series from command-line specs (``basket:default`` is the bundled four); LabError for a memory task, a series
-    given twice, too many, or series that share too few days."""
+    """Series from command-line specs (``basket:default`` is the bundled four); LabError as ``check_basket`` says."""
     specs = [part for spec in specs for part in (DEFAULT_BASKET if spec == "basket:default" else [spec])]
     if not 2 <= len(specs) <= MAX_SERIES:
         raise LabError("err_basket_size", n=len(specs), high=MAX_SERIES)
-    datasets: list[Dataset] = []
-    for spec in specs:
-        ds = load_source(spec)
+    return check_basket([load_source(spec) for spec in specs])
+
+
+def check_basket(datasets: list[Dataset]) -> Basket:
+    """Loaded series as one basket; LabError for a memory task, a series given twice, too few or too many, or series
+    that share too few days."""
+    if not 2 <= len(datasets) <= MAX_SERIES:
+        raise LabError("err_basket_size", n=len(datasets), high=MAX_SERIES)
+    for k, ds in enumerate(datasets):
         if ds.task is not None:
             raise LabError("err_basket_task", name=ds.name)
-        if any(ds.fingerprint == other.fingerprint or ds.name == other.name for other in datasets):
+        if any(ds.fingerprint == other.fingerprint or ds.name == other.name for other in datasets[:k]):
             raise LabError("err_report_twice", name=ds.name)
-        datasets.append(ds)
     basket = Basket(tuple(datasets))
     if len(basket.overlap()) < MIN_OVERLAP_DAYS:
         raise LabError("err_basket_overlap", days=len(basket.overlap()), minimum=MIN_OVERLAP_DAYS)

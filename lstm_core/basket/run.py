@@ -157,7 +157,9 @@ class SavedBasket:
                               "judgement": self.judgement(name).to_json(label)} for name in self.names},
             "panel": {"metrics": self.panel.to_json(), "judgement": self.judgement().to_json(label)},
             "pooled_linear": {**{name: self.series[name][POOLED_LINEAR].rmse for name in self.names},
-                              "panel": self.panel[POOLED_LINEAR].rmse},
+                              "panel": self.panel[POOLED_LINEAR].rmse,
+                              # BEATS only when the network is significantly better, Holm-adjusted
+                              "panel_outcome": str(self.judgement().standing(POOLED_LINEAR))},
         }
 
 

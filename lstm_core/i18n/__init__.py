@@ -7,11 +7,11 @@ them into one table and looks sentences up.
 
 from __future__ import annotations
 
-from lstm_core.i18n import common, data, forecast, gates, jobs, learn, results, runs, settings, train, tune
+from lstm_core.i18n import basket, common, data, forecast, gates, jobs, learn, results, runs, settings, train, tune
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 
-_MODULES = (common, data, settings, train, results, gates, learn, runs, jobs, forecast, tune)
+_MODULES = (common, data, settings, train, results, gates, learn, runs, jobs, forecast, tune, basket)
 
 
 def _merge(attr: str) -> dict[str, str]:
