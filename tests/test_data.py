@@ -60,12 +60,12 @@ def test_bundled_sample_matches_its_file(ticker: str, rows: int, start: str, end
 
 
 def test_sample_list_and_unknown_sample() -> None:
-    assert data.list_samples() == ["MSFT", "NVDA", "SP500", "NASDAQ"]  # the default first
+    assert data.list_samples() == ["MSFT", "NVDA", "SP500", "NASDAQ", "GOOG"]  # the default first
     assert data.load_sample("MSFT").frame["Close"].iloc[-1] == pytest.approx(83.87)
     with pytest.raises(LabError) as err:
         data.load_sample("AAPL")
     assert err.value.key == "err_unknown_sample"
-    assert str(err.value) == "There is no bundled sample called 'AAPL'. Available: MSFT, NVDA, SP500, NASDAQ."
+    assert str(err.value) == "There is no bundled sample called 'AAPL'. Available: MSFT, NVDA, SP500, NASDAQ, GOOG."
 
 
 # ---------------------------------------------------------------- CSV files people have

@@ -20,6 +20,7 @@ SAMPLE_ORIGINS = {
     "NVDA": "https://github.com/mementum/backtrader/blob/master/datas/nvda-1999-2014.txt",
     "SP500": "https://github.com/bashtage/arch/blob/main/arch/data/sp500/sp500.csv.gz",
     "NASDAQ": "https://github.com/bashtage/arch/blob/main/arch/data/nasdaq/nasdaq.csv.gz",
+    "GOOG": "https://github.com/kernc/backtesting.py/blob/master/backtesting/test/GOOG.csv",
 }  # in the order the Data page offers them: MSFT, the default, first
 
 
