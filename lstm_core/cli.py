@@ -238,24 +238,19 @@ def _prepare_out(out: Path) -> None:
         raise LabError("err_out_unwritable", path=str(out)) from exc
 
 
-def is_basket(spec: str) -> bool:
-    """Whether ``--data`` names several series (``a,b``) or a basket (``basket:default``)."""
-    return "," in spec or spec.startswith("basket:")
-
-
 def cmd_train_basket(args: argparse.Namespace) -> dict[str, object]:
     """One network on a basket of series, judged per series and as a panel (lstm_core.basket)."""
     from lstm_core.basket.bundle import save_basket_bundle
-    from lstm_core.basket.data import load_basket
+    from lstm_core.basket.data import load_basket_spec
     from lstm_core.basket.run import prepare_basket, train_basket
     from lstm_core.trainer import resolve_device
 
     if task_options(args):
         raise LabError("err_task_options_need_task", options=", ".join(f"--{name}" for name in task_options(args)))
-    basket = load_basket([part.strip() for part in args.data.split(",") if part.strip()])
+    basket = load_basket_spec(args.data)
     config = config_from_args(args, basket.datasets[0].settings())
     if not args.ignore_estimate:
-        check_fits_here(config, sum(len(ds.frame) for ds in basket.datasets))
+        check_fits_here(config, basket.rows)
     device = _checked_device(args.device, resolve_device)
     if args.out is not None:
         _prepare_out(args.out)
@@ -291,6 +286,8 @@ def _epoch_printer(config: RunConfig) -> Callable[[object], None]:
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, object]:
+    from lstm_core.basket.data import is_basket
+
     if is_basket(args.data):
         return cmd_train_basket(args)
     from lstm_core.data import load_source
@@ -440,21 +437,30 @@ def _progress_printer(what: str, every_s: float = 1.0):
 
 def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     from lstm_core import tune
+    from lstm_core.basket.data import is_basket, load_basket_spec
     from lstm_core.data import load_source
-    from lstm_core.pipeline import Prepared
 
-    dataset = load_source(args.data, task_options(args))
-    base = config_from_args(args, dataset.settings())
+    if is_basket(args.data):  # one network per trial on the basket's series pooled, scored on their validation
+        if task_options(args):
+            raise LabError("err_task_options_need_task", options=", ".join(f"--{n}" for n in task_options(args)))
+        dataset = load_basket_spec(args.data)
+        base = config_from_args(args, {})
+        data_spec, source = args.data, dataset
+    else:
+        dataset = load_source(args.data, task_options(args))
+        base = config_from_args(args, dataset.settings())
+        data_spec = dataset.task.source if dataset.task is not None else args.data  # what each worker loads again
+        source = dataset.frame
     dims = tune.default_search() if args.search is None else tune.parse_search(args.search)
     for dim in dims:
         if getattr(args, dim.name, None) is not None:
             raise LabError("err_tune_fixed_and_searched", name=dim.name)
-    data = dataset.task.source if dataset.task is not None else args.data  # what each worker loads again
-    spec = tune.TuneSpec(study=args.study, data=data, base=base, dims=tuple(dims), budget=args.trials,
+    spec = tune.TuneSpec(study=args.study, data=data_spec, base=base, dims=tuple(dims), budget=args.trials,
                          storage=args.storage, pruner=args.pruner, timeout_s=args.timeout, workers=args.workers)
-    Prepared(dataset.frame, base)  # the fixed settings must fit the data before any worker starts
+    rows = tune.data_rows(source)
+    tune.training_data(source, base)  # the fixed settings must fit the data before any worker starts
     if args.ray is None and not args.ignore_estimate:  # the search's costliest corner, on this machine
-        check_fits_here(tune.largest_config(base, dims), len(dataset.frame))
+        check_fits_here(tune.largest_config(base, dims), rows)
     backend = None
     if args.ray is not None:  # a cluster that cannot be reached, or has no node for the costliest trial, says so now
         from lstm_core.jobs.backends import backend_for
@@ -462,12 +468,12 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
 
         backend = backend_for(args.ray)
         backend.connect()  # in its driver process: a cluster that cannot be reached is one line here
-        backend.check_fits(estimate_job_mb(tune.largest_config(base, dims), len(dataset.frame)))
+        backend.check_fits(estimate_job_mb(tune.largest_config(base, dims), rows))
         warming = backend.warm_up()  # every node imports torch first, so that no worker starts seconds after the others
         if warming is not None:
             warming.join(timeout=120)
     # an unreachable storage, a damaged journal or a study of that name started otherwise says so now, in one line
-    study = tune.open_study(spec, dataset.fingerprint)
+    study = tune.open_study(spec, tune.data_fingerprint(source))
     print(f"study {spec.study} in {tune.storage_text(spec.storage, spec.study)}: {len(study.trials)} trials so far; "
           f"searching {', '.join(d.name for d in dims)} with {spec.workers} worker(s)", file=sys.stderr)
 
@@ -478,11 +484,10 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
     if spec.workers == 1 and backend is None:  # this process is the worker: a kill ends the same one
         # one core per worker, as in worker processes: small trials side by side, not threads fighting for cores
         torch.set_num_threads(1)
-        tune.run_trials(spec, dataset.frame, on_trial=on_trial)
+        tune.run_trials(spec, source, on_trial=on_trial)
     else:
         # on a cluster each worker carries the data: its nodes need no copy of a CSV
-        jobs = tune.run_workers(spec, on_trial, backend=backend, frame=dataset.frame if backend else None,
-                                opened=True)
+        jobs = tune.run_workers(spec, on_trial, backend=backend, frame=source if backend else None, opened=True)
         errors = [job.error for job in jobs if job.error is not None]
         for err in errors:
             print(f"a worker ended: {err}", file=sys.stderr)

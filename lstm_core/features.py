@@ -21,6 +21,12 @@ class Feature(StrEnum):
     # times as efficiently as the squared return); needs High and Low
     LOGRANGE = "logrange"
     LOGRET = "logret"
+    # HAR's components as inputs (Corsi 2009): the log of the mean |daily log return| over the last 5 and 22 days
+    LOGVOL5 = "logvol5"
+    LOGVOL22 = "logvol22"
+    # the market factor of a basket: the log of the mean |daily log return| across the basket's series on each day
+    # (lstm_core.basket.run adds it as the frame's Market column); a single series has none
+    MARKET = "market"
     CLOSE = "close"
     OPEN = "open"
     HIGH = "high"
@@ -34,7 +40,7 @@ class Feature(StrEnum):
     @property
     def reads_returns(self) -> bool:
         """Whether the channel takes logs of price ratios (so prices must be positive)."""
-        return self in (Feature.LOGRET, Feature.LOGABSRET)
+        return self in (Feature.LOGRET, Feature.LOGABSRET, Feature.LOGVOL5, Feature.LOGVOL22)
 
     @property
     def column(self) -> str:
@@ -63,10 +69,11 @@ class Normalization(StrEnum):
     WINDOW = "window"
 
 
+HAR_DAYS = {Feature.LOGVOL5: 5, Feature.LOGVOL22: 22}
 PRICE_LEVELS = frozenset({Feature.CLOSE, Feature.OPEN, Feature.HIGH, Feature.LOW})
 TASK_CHANNELS = frozenset({Feature.VALUE, Feature.MARKER, Feature.RESET})
 _COLUMNS = {Feature.CLOSE: "Close", Feature.OPEN: "Open", Feature.HIGH: "High", Feature.LOW: "Low",
-            Feature.VOLUME: "Volume", Feature.VALUE: "Value", Feature.MARKER: "Marker", Feature.RESET: "Reset"}
+            Feature.VOLUME: "Volume", Feature.MARKET: "Market", Feature.VALUE: "Value", Feature.MARKER: "Marker", Feature.RESET: "Reset"}
 
 
 def parkinson_variance(high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -101,6 +108,8 @@ def feature_matrix(frame: pd.DataFrame, features: Sequence[Feature], first_row: 
     columns = []
     for feature in features:
         missing = next((column for column in feature.columns if column not in frame.columns), None)
+        if missing is not None and feature == Feature.MARKET:
+            raise LabError("err_market_needs_basket")
         if missing is not None:
             raise LabError("err_missing_column", feature=feature.value, column=missing)
         values = frame[feature.column].to_numpy(dtype=np.float64)
@@ -109,7 +118,13 @@ def feature_matrix(frame: pd.DataFrame, features: Sequence[Feature], first_row: 
             columns.append(0.5 * np.log(np.nan_to_num(variance, nan=0.0) + VOL_FLOOR**2))
         elif feature.reads_returns:
             logret = np.concatenate([[np.nan], np.log(values[1:] / values[:-1])])  # row 0 has no return
-            columns.append(logret if feature == Feature.LOGRET else log_abs_returns(logret))
+            if feature in HAR_DAYS:  # the mean over the last n days (fewer at the start), today's included
+                mean = pd.Series(np.abs(logret)).rolling(HAR_DAYS[feature], min_periods=1).mean().to_numpy()
+                columns.append(np.log(mean + VOL_FLOOR))
+            else:
+                columns.append(logret if feature == Feature.LOGRET else log_abs_returns(logret))
+        elif feature == Feature.MARKET:
+            columns.append(np.log(values + VOL_FLOOR))
         else:
             columns.append(np.log1p(np.clip(values, 0, None)) if feature == Feature.VOLUME else values)
     return np.stack(columns, axis=1)[first_row:]

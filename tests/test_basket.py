@@ -114,6 +114,7 @@ def test_a_basket_bundle_scores_its_run_again_to_the_last_digit_and_refuses_a_ch
     folder = save_basket_bundle(saved, basket, tmp_path / "bundle")
     back, back_basket = load_basket_bundle(folder)
     assert back.names == ("a", "b") and back.cutoffs == run.cutoffs and back.history == saved.history
+    assert back.run_id == saved.run_id
     assert back.to_json() == saved.to_json()  # every series' scores and the panel's, from weights and CSVs alone
     assert [ds.fingerprint for ds in back_basket.datasets] == [ds.fingerprint for ds in basket.datasets]
     assert load_basket_bundle(basket_zip(saved, basket))[0].to_json() == saved.to_json()
@@ -131,3 +132,39 @@ def test_a_basket_bundle_scores_its_run_again_to_the_last_digit_and_refuses_a_ch
     with pytest.raises(LabError) as err:
         load_basket_bundle(folder)
     assert err.value.key == "err_bundle_field" and "series" in str(err.value)
+
+
+def test_har_inputs_and_the_market_factor_read_only_what_is_known_by_each_day():
+    from lstm_core.basket.run import basket_frames, market_series
+    from lstm_core.features import Feature, feature_matrix
+
+    a, b = walk(300, 1), walk(300, 2, start="2015-02-02")
+    r = np.abs(np.log(a["Close"]).diff().to_numpy())
+    x = feature_matrix(a, [Feature.LOGVOL5, Feature.LOGVOL22])  # rows 1.. (row 0 has no return)
+    assert x[0, 0] == pytest.approx(np.log(r[1] + 1e-4))  # one day known: its own move
+    assert x[9, 0] == pytest.approx(np.log(r[6:11].mean() + 1e-4)) and x[29, 1] == pytest.approx(np.log(r[9:31].mean() + 1e-4))
+
+    basket = Basket((dataset("a", a), dataset("b", b)))
+    market = market_series(basket)
+    day = b.index[10]  # a day both trade: the mean of their moves
+    moves = [abs(np.log(f["Close"]).diff()[day]) for f in (a, b)]
+    assert market[day] == pytest.approx(np.mean(moves))
+    assert market[a.index[5]] == pytest.approx(r[5])  # before b starts: a's move alone
+    changed = b.copy()
+    changed.loc[changed.index[200]:, "Close"] *= 1.5  # a shock on one day of b, and every later price moved with it
+    later = market_series(Basket((dataset("a", a), dataset("b", changed))))
+    shock = changed.index[200]
+    assert (later[later.index < shock] == market[market.index < shock]).all()  # nothing earlier learns of it
+    assert later[shock] != market[shock]
+    config = TINY_BASKET.with_(features=("logret", "market"))
+    frames = basket_frames(basket, config)
+    assert (frames[0]["Market"].to_numpy() == market.reindex(a.index).to_numpy()).all()
+    assert "Market" not in basket_frames(basket, TINY_BASKET)[0]  # only when the inputs take it
+
+
+def test_the_market_input_needs_a_basket_and_trains_on_one():
+    runs = cli_refusals([["train", "--data", "sample:SP500", "--features", "logabsret,market"]])
+    assert runs[0].returncode == 2 and runs[0].stderr.strip().startswith("error: The market input is the mean move across")
+    basket = Basket((dataset("a", walk(900, 1)), dataset("b", walk(800, 2, start="2015-03-02"))))
+    run = train_basket(basket, TINY_BASKET.with_(features=("logret", "market")))
+    assert run.series[0].prepared.config.features[-1] == "market" and run.panel[MODEL].rmse > 0

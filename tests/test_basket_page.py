@@ -79,3 +79,61 @@ def test_a_basket_that_cannot_be_one_says_why_in_a_sentence(basket_page):
     assert [e.value for e in at.error] == ["A basket holds 2 to 12 series; this one has 1."]
     assert next(b for b in at.button if b.label == "Train on the basket").disabled
     assert not at.exception
+
+
+def test_gates_and_forecast_read_a_baskets_series_with_the_verdict_the_basket_page_says():
+    from lstm_core.basket.data import Basket
+    from lstm_core.basket.run import train_basket
+    from tests.helpers import TINY_BASKET, dataset, walk
+
+    basket = Basket((dataset("a", walk(900, 1)), dataset("b", walk(800, 2, start="2015-03-02"))))
+    saved = train_basket(basket, TINY_BASKET.with_(target="logvol", features=("logabsret",), horizon=5)).saved()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["basket_result"] = (saved, basket)
+    at.run()
+    at.switch_page("pages/basket.py").run()
+    said = {m.value.splitlines()[0].strip("* "): m.value.splitlines()[1]
+            for m in (*at.success, *at.info, *at.warning) if m.value.startswith("**")}
+    assert set(said) == {"a", "b"}
+
+    for page, picker in (("pages/gates.py", "gates_run"), ("pages/forecast.py", "forecast_run")):
+        at.switch_page(page).run()
+        assert not at.exception
+        box = next(s for s in at.selectbox if s.key == picker)
+        assert len(box.options) == 2  # no one-series run in this session: the basket's series alone
+        for option, name, k in zip(box.options, ("a", "b"), (0, 1), strict=True):
+            assert option.startswith(f"{name} · one network on 2 series · Volatility (next days) · LSTM 4×1 · ")
+            assert option.endswith(f" · {saved.run_id}-{k}")
+        for k, name in enumerate(("a", "b")):
+            box.set_value(f"{saved.run_id}-{k}").run()
+            assert not at.exception
+            shown = [m.value for m in (*at.success, *at.info, *at.warning)]
+            assert said[name] in shown  # the one verdict, word for word, as the Many series page says it
+
+
+def test_a_series_loaded_on_the_data_page_joins_a_basket_and_its_name_stays_text():
+    from tests.helpers import dataset, walk
+
+    hostile = dataset("**bold** [x](http://e.x) <b>y</b> $z$", walk(2000, 3, start="2005-01-03"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["loaded_series"] = {hostile.name: hostile}
+    at.run()
+    at.switch_page("pages/basket.py").run()
+    picker = next(w for w in at.multiselect if w.label == "Series")
+    option = f"loaded:{hostile.name}"
+    assert option in picker.options or any(hostile.name in o for o in picker.options)
+    picker.set_value(["sample:MSFT", option]).run()
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["Series"]) == ["MSFT (sample)", f"{hostile.name} (CSV)"]  # a cell: text as it is
+    next(w for w in at.selectbox if w.label == "Hidden units").set_value(8)
+    next(w for w in at.number_input if w.label == "Max epochs").set_value(1)
+    next(b for b in at.button if b.label == "Train on the basket").click().run()
+    job = at.session_state["job"]
+    wait_for(lambda: job.finished, timeout=120)
+    at.run()
+    assert not at.exception and job.status == "done"
+    headings = [m.value.splitlines()[0] for m in (*at.success, *at.info, *at.warning) if m.value.startswith("**")]
+    escaped = next(h for h in headings if "bold" in h)
+    assert "\\*\\*bold\\*\\*" in escaped and "\\[x\\]" in escaped and "\\<b\\>" in escaped and "\\$z\\$" in escaped
+    caption = next(c.value for c in at.caption if c.value.startswith("Trained on"))
+    assert "\\*\\*bold\\*\\*" in caption

@@ -43,9 +43,11 @@ CASES = {
     "gru-price": lambda: (*_msft(), RunConfig.for_target(target="price", cell="gru", hidden=6, layers=2, dropout=0.2,
                                                        features=("close", "volume", "logabsret"), window=20, steps=2,
                                                        epochs=3, optimizer="adamw")),
-    # one scaler for every window, log returns, a plain RNN on SGD, no clipping, the daily range as an input
+    # one scaler for every window, log returns, a plain RNN on SGD, no clipping, the daily range and HAR's weekly and
+    # monthly components as inputs
     "rnn-logret": lambda: (*_msft(), RunConfig.for_target(target="logret", cell="rnn", hidden=5, window=15,
-                                                        features=("logret", "logrange"), epochs=3, optimizer="sgd",
+                                                        features=("logret", "logrange", "logvol5", "logvol22"),
+                                                        epochs=3, optimizer="sgd",
                                                         lr=1e-2, clip_grad=0.0)),
     # a memory task: whole sequences, split between sequences, the answer read at the last step
     "task": lambda: _task(),

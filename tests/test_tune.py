@@ -430,6 +430,35 @@ def test_trials_use_validation_loss_and_the_best_retrains_the_same(tmp_path):
     assert run.config.hidden == result["best_params"]["hidden"]
 
 
+def test_a_basket_is_tuned_on_its_pooled_validation_and_its_study_names_the_whole_basket(tmp_path, monkeypatch, capsys):
+    """Each trial trains one network on the basket's series pooled and scores their validation windows together;
+    the study records the basket's content, so a study on two of the series is another study."""
+    from lstm_core.basket.data import load_basket_spec
+    from lstm_core.basket.run import train_basket
+
+    monkeypatch.setenv("LSTM_LAB_DATA", str(tmp_path))
+    flags = ["--study", "pool", "--trials", "2", "--epochs", "2", "--window", "10", "--horizon", "5", "--batch", "256",
+             "--seed", "1", "--search", "hidden=4:8"]
+    basket = load_basket_spec("sample:SP500,sample:NASDAQ")
+    code, out, err = run_main(capsys, "tune", "--data", "sample:SP500,sample:NASDAQ", *flags)
+    assert code == 0, err
+    study = tune.load_study(None, "pool")
+    assert study.user_attrs["data_fingerprint"] == basket.fingerprint != load_source("sample:SP500").fingerprint
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    best = study.best_trial
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the trial trained
+    try:
+        again = train_basket(basket, tune.best_config(study))  # the same pooled training, outside the study
+    finally:
+        torch.set_num_threads(threads)
+    assert again.best_val_loss == pytest.approx(best.value, rel=1e-5)
+    code, out, err = run_main(capsys, "tune", "--data", "sample:SP500,sample:NVDA", *flags)
+    assert (code, out) == (2, "") and "started on other data" in err
+
+
 # ---------------------------------------------------------------- the command line
 
 

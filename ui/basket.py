@@ -13,6 +13,7 @@ from lstm_core.config import RunConfig, Target
 from lstm_core.data import Dataset, Source, list_samples
 from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL, POOLED_LINEAR
+from lstm_core.features import Feature
 from lstm_core.jobs.manager import default_manager
 from lstm_core.judgement import Judgement, Outcome, format_p, format_percent
 from ui.loaders import cached_sample, dataset, dataset_label
@@ -23,23 +24,33 @@ from ui.settings import value_label
 from ui.text import plain, show_error, tr, tr_text
 from ui.workspace import workspace
 
-CURRENT = "current"  # the option that stands for the Data page's dataset
 TARGETS = (Target.LOGVOL, Target.LOGRET)  # on one scale for every series (never the price)
 HIDDEN = (8, 16, 32, 64)
+# the inputs a basket may read: the size of each day's move and its HAR averages, the daily range (where every series
+# has High and Low), the market factor across the series, the return itself
+INPUTS = tuple(str(f) for f in (Feature.LOGABSRET, Feature.LOGRANGE, Feature.LOGVOL5, Feature.LOGVOL22, Feature.MARKET,
+                                Feature.LOGRET))
+
+
+def _loaded() -> dict[str, Dataset]:
+    """Price series this session loaded on the Data page (uploads, Yahoo, synthetic), by option; the dataset the
+    workspace kept among them."""
+    found = {f"loaded:{name}": ds for name, ds in session.loaded_series.items()}
+    ds = dataset()
+    if ds.task is None and ds.source != Source.SAMPLE:
+        found.setdefault(f"loaded:{ds.name}", ds)
+    return found
 
 
 def _options() -> dict[str, str]:
-    """What the picker offers, by option: the bundled samples, and the Data page's dataset when it is prices that no
-    sample already is."""
+    """What the picker offers, by option: the bundled samples, then the price series loaded on the Data page."""
     options = {f"sample:{ticker}": cached_sample(ticker).title(session.lang) for ticker in list_samples()}
-    ds = dataset()
-    if ds.task is None and ds.source != Source.SAMPLE:
-        options[CURRENT] = tr_text("basket_current", name=ds.title(session.lang))
+    options.update({option: tr_text("basket_current", name=ds.title(session.lang)) for option, ds in _loaded().items()})
     return options
 
 
 def _series(option: str) -> Dataset:
-    return dataset() if option == CURRENT else cached_sample(option.removeprefix("sample:"))
+    return _loaded()[option] if option.startswith("loaded:") else cached_sample(option.removeprefix("sample:"))
 
 
 def basket_ui(disabled: bool) -> Basket | None:
@@ -56,8 +67,8 @@ def basket_ui(disabled: bool) -> Basket | None:
         show_error(err)
         return None
     summary = basket.summary()
-    rows = [{tr("col_series"): options[option], tr("col_rows"): info["rows"], tr("col_from"): info["start"],
-             tr("col_to"): info["end"]} for option, info in zip(picked, summary["series"].values(), strict=True)]
+    rows = [{tr("col_series"): ds.title(session.lang), tr("col_rows"): info["rows"], tr("col_from"): info["start"],
+             tr("col_to"): info["end"]} for ds, info in zip(basket.datasets, summary["series"].values(), strict=True)]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     return basket
 
@@ -71,8 +82,16 @@ def settings_ui(basket: Basket, disabled: bool) -> RunConfig | None:
                                   **kept("basket_hidden", 32, lambda v: v in HIDDEN))
     epochs = columns[2].number_input(tr("cfg_epochs"), step=1, disabled=disabled, **kept("basket_epochs", 60))
     seed = columns[3].number_input(tr("cfg_seed"), step=1, disabled=disabled, **kept("basket_seed", 0))
+    offered = tuple(f for f in INPUTS if all(f == Feature.MARKET or column in ds.frame.columns
+                                             for ds in basket.datasets for column in Feature(f).columns))
+    defaults = [str(f) for f in RunConfig.for_target(target=target).features]
+    features = st.multiselect(tr("cfg_features"), offered, format_func=lambda v: value_label("features", v),
+                              help=tr("basket_features_help"), disabled=disabled,
+                              **kept(f"basket_features_{target}", defaults,
+                                     lambda v: isinstance(v, list) and set(v) <= set(offered)))
     try:
-        config = RunConfig.for_target(target=target).with_(hidden=int(hidden), epochs=int(epochs), seed=int(seed))
+        config = RunConfig.for_target(target=target).with_(hidden=int(hidden), epochs=int(epochs), seed=int(seed),
+                                                           features=tuple(features))
         cutoffs = basket.cutoffs(config)
     except LabError as err:
         show_error(err)

@@ -33,7 +33,7 @@ from lstm_core.plots.gates import attribution_figure
 from lstm_core.plots.locale import localize_dates
 from lstm_core.runs.run import Run
 from ui.results import forecaster_label, verdict_lead_ui
-from ui.runs import run_picker_ui, runs
+from ui.runs import pickable_runs, run_picker_ui
 from ui.session import kept
 from ui.text import lang, tr
 
@@ -65,8 +65,7 @@ def forecast_report(run: Run, levels: tuple[int, ...]) -> ForecastReport:
 
 def pick_ui() -> tuple[Run, tuple[int, ...], int] | None:
     """The run, the interval levels and the months of history to show; None (with a sentence) when there is nothing."""
-    all_runs = {r.run_id: r for r in runs()}
-    if not all_runs:
+    if not pickable_runs():
         st.info(tr("forecast_no_run"), icon=":material/info:")
         return None
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")

@@ -44,7 +44,7 @@ from lstm_core.plots.saturation import saturation_figure
 from lstm_core.runs.run import Run
 from ui.loaders import dataset, dataset_label
 from ui.results import position_label, verdict_lead_ui
-from ui.runs import run_picker_ui, runs
+from ui.runs import pickable_runs, run_picker_ui
 from ui.session import kept
 from ui.settings import config_for_data
 from ui.text import attempt, lang, tr
@@ -159,8 +159,7 @@ def fresh_source(ds: Dataset, config: RunConfig, dataset_title: str) -> GateSour
 def source_ui() -> GateSource | None:
     """The run to inspect, picked from the session's runs (the newest, or the one chosen on Train, first); without
     one, an untrained model on the loaded data. None, with a sentence, when there is nothing to show."""
-    all_runs = {r.run_id: r for r in runs()}
-    if all_runs:
+    if pickable_runs():
         run = run_picker_ui("gates_run", tr("gates_pick_run"))
         verdict_lead_ui(run)  # the run's judgement, as the Train page leads with it
         source = run_source(run)

@@ -56,10 +56,20 @@ def dataset() -> data.Dataset:
     return session.dataset
 
 
+LOADED_KEPT = 12  # price series this session loaded that a basket may pick (a basket's largest size)
+
+
 def set_dataset(ds: data.Dataset) -> None:
-    """Make ``ds`` the session's dataset and keep it with the workspace."""
+    """Make ``ds`` the session's dataset and keep it with the workspace; price data is also kept among the series a
+    basket may pick (the latest ``LOADED_KEPT``)."""
     session.dataset = ds
     session.dataset_not_kept = keep_dataset(ds)
+    if ds.task is None and ds.source != data.Source.SAMPLE:
+        loaded = session.loaded_series
+        loaded.pop(ds.name, None)
+        loaded[ds.name] = ds
+        while len(loaded) > LOADED_KEPT:
+            loaded.pop(next(iter(loaded)))
 
 
 def dataset_label(name: str) -> str:

@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from lstm_core.basket.run import SeriesRun, series_run
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs.manager import JobStatus, JobTicket, default_manager
@@ -17,7 +18,7 @@ from lstm_core.runs.run import Run
 from lstm_core.server_settings import setting
 from ui.loaders import dataset, dataset_label
 from ui.session import kept, session
-from ui.text import show_error, tr
+from ui.text import show_error, tr, tr_text
 from ui.workspace import MAX_RUNS, load_runs, save_run, workspace
 
 # Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
@@ -48,6 +49,23 @@ def add_run(run: Run) -> None:
     kept = [r for r in current if r.run_id != run.run_id and r.run_id not in pruned][-(MAX_RUNS - 1):]
     session.runs = [*kept, run]
     session.selected_run = run.run_id
+
+
+def basket_series_runs() -> list[Run]:
+    """Each series of the session's latest basket run, as a run Gates and Forecast read (made once per basket run)."""
+    if session.basket_result is None:
+        return []
+    saved, basket = session.basket_result
+    made = session.basket_series
+    if made is None or made[0] != saved.run_id:
+        made = (saved.run_id, [series_run(saved, basket, name) for name in saved.names])
+        session.basket_series = made
+    return made[1]
+
+
+def pickable_runs() -> list[Run]:
+    """What Gates and Forecast offer: the session's runs, then each series of its latest basket run."""
+    return [*runs(), *basket_series_runs()]
 
 
 def selected_run() -> Run | None:
@@ -144,22 +162,24 @@ def run_label(run: Run) -> str:
     """A run as pickers show it, plain text: what tells two runs apart (data, target, model, when it finished, id)."""
     cfg = run.config
     finished = run.record.created.replace("T", " ")[5:16]  # MM-DD HH:MM
-    return (f"{dataset_label(run.dataset_name)} · {tr(f'target_{cfg.target}')} · {tr(f'cell_{cfg.cell}')} "
+    where = f" · {tr_text('basket_run_label', n=len(run.basket_names))}" if isinstance(run, SeriesRun) else ""
+    return (f"{dataset_label(run.dataset_name)}{where} · {tr(f'target_{cfg.target}')} · {tr(f'cell_{cfg.cell}')} "
             f"{cfg.hidden}×{cfg.layers} · {finished} · {run.run_id}")
 
 
 def run_picker_ui(key: str, label: str, box=st) -> Run:
     """A page's run picker: it shows the run the Train page shows (the newest, unless another was chosen there) and
     follows it when a new run arrives; a run picked here stays until then. A caption under it says which it is."""
-    all_runs = {r.run_id: r for r in runs()}
-    shown_on_train = selected_run().run_id
+    offered = pickable_runs()
+    all_runs = {r.run_id: r for r in offered}
+    shown_on_train = selected_run().run_id if runs() else offered[-1].run_id  # no one-series run: a basket's series
     follows = f"{key}_follows"
     if st.session_state.get(follows) != shown_on_train:  # a new run, or another chosen on Train: show that one
         st.session_state.pop(key, None)
         st.session_state[follows] = shown_on_train
     run_id = box.selectbox(label, list(all_runs), format_func=lambda i: run_label(all_runs[i]),
                            **kept(key, shown_on_train, lambda v: v in all_runs))
-    newest = runs()[-1]
+    newest = runs()[-1] if runs() else offered[-1]
     if run_id == newest.run_id:
         box.caption(tr("run_picker_newest"))
     else:

@@ -58,6 +58,7 @@ class Session:
     yahoo_failed: Slot[tuple | None] = Slot("yahoo_failed")  # the request whose download failed with a saved copy
     csv_loaded_id: Slot[str | None] = Slot("csv_loaded_id")  # the upload already read
     dataset_not_kept: Slot[LabError | None] = Slot("dataset_not_kept")  # why the workspace could not keep it
+    loaded_series: Slot[dict[str, Dataset]] = Slot("loaded_series", factory=dict)  # price data loaded, for a basket
     # training
     job: Slot[JobTicket | None] = Slot("job")
     lost_training_said: Slot[bool] = Slot("lost_training_said", False)  # the workspace's unfinished run, said once
@@ -77,6 +78,7 @@ class Session:
     # pages' own
     tune_spec: Slot[TuneSpec | None] = Slot("tune_spec")
     basket_result: Slot[tuple[SavedBasket, Basket] | None] = Slot("basket_result")  # the session's latest basket run
+    basket_series: Slot[tuple[str, list[Run]] | None] = Slot("basket_series")  # its series as runs, by its id
     tune_jobs: Slot[Sequence[TuneWorkerJob]] = Slot("tune_jobs", ())
     learn_generation: Slot[int] = Slot("learn_generation", 0)  # new editor keys drop the browser's copy of edits
     tab_index: Slot[dict[str, int]] = Slot("tab_index", factory=dict)

@@ -12,7 +12,7 @@ import io
 import json
 import math
 import zipfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from lstm_core.basket.data import MAX_SERIES, Basket
@@ -30,6 +30,7 @@ from lstm_core.runs.schema import (
     _history,
     _int,
     _number,
+    _run_id,
     _text,
     check_json_depth,
 )
@@ -60,7 +61,7 @@ def basket_members(saved: SavedBasket, basket: Basket) -> dict[str, bytes]:
     files = {WEIGHTS[0]: saved.weights, WEIGHTS[1]: saved.initial}
     files.update({series_file(k): _csv(ds.frame) for k, ds in enumerate(basket.datasets)})
     record = {
-        "version": BASKET_VERSION, "config": saved.config.to_dict(), "cutoffs": saved.cutoffs.to_json(),
+        "version": BASKET_VERSION, "run_id": saved.run_id, "config": saved.config.to_dict(), "cutoffs": saved.cutoffs.to_json(),
         "series": [{"name": name, "file": series_file(k), "sha256": _sha256(files[series_file(k)])}
                    for k, name in enumerate(saved.names)],
         "history": [{k: _finite(v) for k, v in asdict(h).items()} for h in saved.history],
@@ -131,6 +132,7 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
         raise LabError("err_bundle_version", version=record.get("version", "?") if isinstance(record, dict) else "?",
                        supported=BASKET_VERSION)
     try:
+        run_id = _field(record, "run_id", _run_id)
         config = _field(record, "config", _config)
         cutoffs = _field(record, "cutoffs", _cutoffs)
         series = _field(record, "series", _series)
@@ -161,4 +163,4 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
     result = TrainResult(model=model.eval(), initial_state=initial, history=list(history), best_epoch=best_epoch,
                          best_val_loss=best_val_loss if best_val_loss is not None else float("nan"),
                          stop_reason=stop_reason, seconds=seconds)
-    return score_basket(basket, cutoffs, prepared, result).saved(), basket
+    return replace(score_basket(basket, cutoffs, prepared, result).saved(), run_id=run_id), basket

@@ -3,6 +3,7 @@ another's training."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
@@ -28,6 +29,17 @@ class Basket:
     @property
     def names(self) -> list[str]:
         return [ds.name for ds in self.datasets]
+
+    @property
+    def fingerprint(self) -> str:
+        """A content hash of the whole basket: every series' prices and name, in order (32 hex digits)."""
+        digest = hashlib.sha256("\n".join(f"{ds.name}\t{ds.fingerprint}" for ds in self.datasets).encode())
+        return digest.hexdigest()[:32]
+
+    @property
+    def rows(self) -> int:
+        """Every series' rows together: what a job's memory estimate counts."""
+        return sum(len(ds.frame) for ds in self.datasets)
 
     def overlap(self) -> pd.DatetimeIndex:
         """The days every series covers (the later start to the earlier end), as any series has them."""
@@ -61,6 +73,16 @@ class Basket:
                            for ds in self.datasets},
                 "overlap": {"days": len(days), "start": days[0].strftime("%Y-%m-%d"),
                             "end": days[-1].strftime("%Y-%m-%d")}}
+
+
+def is_basket(spec: str) -> bool:
+    """Whether a ``--data`` spec names several series (``a,b``) or a basket (``basket:default``)."""
+    return "," in spec or spec.startswith("basket:")
+
+
+def load_basket_spec(spec: str) -> Basket:
+    """The basket a ``--data`` spec names (``sample:MSFT,prices.csv`` or ``basket:default``)."""
+    return load_basket([part.strip() for part in spec.split(",") if part.strip()])
 
 
 def load_basket(specs: list[str]) -> Basket:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,10 +41,13 @@ from lstm_core.evaluate import (
     model_outputs,
     qlike_losses,
 )
+from lstm_core.features import Feature
 from lstm_core.judgement import Judgement, forecaster_names, judge
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Cutoffs, Prepared
-from lstm_core.runs.weights import to_bytes
+from lstm_core.runs.record import RunRecord, new_run_id
+from lstm_core.runs.run import Run
+from lstm_core.runs.weights import from_bytes, to_bytes
 from lstm_core.targets import Target
 from lstm_core.trainer import EpochRecord, StopReason, Trainer, TrainResult
 
@@ -65,6 +68,27 @@ class PooledData:
         return sum(p.n_samples(split) for p in self.parts)
 
 
+def market_series(basket: Basket) -> pd.Series:
+    """The basket's market factor: each day's mean |daily log return| across the series that have a return that day
+    (known at that day's close, as every input of that day is)."""
+    moves = [np.log(ds.frame["Close"]).diff().abs().rename(k) for k, ds in enumerate(basket.datasets)]
+    return pd.concat(moves, axis=1).mean(axis=1, skipna=True).fillna(0.0)
+
+
+def with_market(frame: pd.DataFrame, market: pd.Series) -> pd.DataFrame:
+    """``frame`` with the market factor as its Market column, on its own days (the last known value on a day the
+    factor lacks)."""
+    return frame.assign(Market=market.reindex(frame.index).ffill().fillna(0.0).to_numpy())
+
+
+def basket_frames(basket: Basket, config: RunConfig) -> list[pd.DataFrame]:
+    """Each series' frame as the network reads it: with the market factor when its inputs take it."""
+    if Feature.MARKET not in config.features:
+        return [ds.frame for ds in basket.datasets]
+    market = market_series(basket)
+    return [with_market(ds.frame, market) for ds in basket.datasets]
+
+
 def prepare_basket(basket: Basket, config: RunConfig,
                    cutoffs: Cutoffs | None = None) -> tuple[Cutoffs, list[Prepared]]:
     """Every series cut at the basket's one calendar (or at ``cutoffs``, a larger basket's); LabError naming the
@@ -73,9 +97,9 @@ def prepare_basket(basket: Basket, config: RunConfig,
         raise LabError("err_basket_price")  # prices of different series are not on one scale
     cutoffs = cutoffs or basket.cutoffs(config)
     prepared = []
-    for ds in basket.datasets:
+    for ds, frame in zip(basket.datasets, basket_frames(basket, config), strict=True):
         try:
-            prepared.append(Prepared(ds.frame, config, cutoffs))
+            prepared.append(Prepared(frame, config, cutoffs))
         except LabError as err:
             raise LabError("err_basket_series", name=ds.name, error=str(err)) from err
     return cutoffs, prepared
@@ -138,6 +162,7 @@ class SavedBasket:
     seconds: float
     weights: bytes
     initial: bytes
+    run_id: str = field(default_factory=new_run_id)
 
     def judgement(self, name: str | None = None) -> Judgement:
         """What the scores of series ``name`` (the panel's when None) support saying: the one judgement every page
@@ -192,6 +217,35 @@ class BasketRun:
 
     def to_json(self) -> dict[str, object]:
         return self.saved(with_weights=False).to_json()
+
+
+class SeriesRun(Run):
+    """One series of a basket run, read as a one-series run (Gates, Forecast): the basket's network on this series
+    cut at the basket's calendar, its scores and judgement those the basket run was judged by."""
+
+    basket_names: tuple[str, ...] = ()
+
+
+def series_run(saved: SavedBasket, basket: Basket, name: str) -> SeriesRun:
+    """Series ``name`` of a basket run as a ``Run`` the one-series pages read. Its scores are the basket run's for
+    this series (the pooled linear model among its baselines, in the Holm family), never scored again without it, so
+    every page says the verdict the Many series page says."""
+    k = saved.names.index(name)
+    config = saved.config
+    frame = basket_frames(basket, config)[k]
+    prepared = Prepared(frame, config, saved.cutoffs)
+    model = build_model(config)
+    expected = model.state_dict()
+    model.load_state_dict(from_bytes(saved.weights, "weights.safetensors", expected))
+    initial = from_bytes(saved.initial, "initial.safetensors", expected)
+    record = RunRecord(config, name, saved.series[name], saved.history, saved.best_epoch, saved.best_val_loss,
+                       saved.stop_reason, saved.seconds,
+                       {"features": prepared.feature_scaler, "target": prepared.target_scaler},
+                       run_id=f"{saved.run_id}-{k}")
+    run = SeriesRun(record, frame, model.eval(), initial, prepared)
+    run.basket_names = saved.names
+    run.memo("scores", lambda: saved.series[name])
+    return run
 
 
 def _daily_mean(losses: list[np.ndarray], days: list[pd.Index]) -> np.ndarray:
@@ -281,9 +335,12 @@ def score_basket(basket: Basket, cutoffs: Cutoffs, prepared: list[Prepared], res
                      basket.summary(), result.best_val_loss)
 
 
-def score_unseen(run: BasketRun, frame: pd.DataFrame) -> Scores:
+def score_unseen(run: BasketRun, frame: pd.DataFrame, market: pd.Series | None = None) -> Scores:
     """The basket's network on a series it never trained on, at the basket's calendar, against that series' baselines
-    (the pooled linear model is left out: it too was fitted without this series)."""
+    (the pooled linear model is left out: it too was fitted without this series); ``market``: the factor of the
+    basket it trained on, for a network that reads one."""
+    if Feature.MARKET in run.config.features and market is not None:
+        frame = with_market(frame, market)
     p = Prepared(frame, run.config, run.cutoffs)
     untrained = build_model(run.config)
     untrained.load_state_dict(run.initial_state)
@@ -326,7 +383,7 @@ def pooled_report(basket: Basket, config: RunConfig, seeds: list[int], leave_one
                 run = train_basket(others, config.with_(seed=seed), cutoffs=runs[0].cutoffs)
                 if on_run is not None:
                     on_run(f"without {ds.name}, seed {seed}", run)
-                rmses.append(score_unseen(run, ds.frame)[MODEL].rmse)
+                rmses.append(score_unseen(run, ds.frame, market_series(others))[MODEL].rmse)
             unseen[ds.name] = {"rmse": spread(rmses), "trained_on_it": out["series"][ds.name]["rmse"][MODEL]}
         out["leave_one_out"] = unseen
     return out

@@ -6,7 +6,7 @@ EN = {
     "basket_title": "Many series, one model",
     "basket_intro": "One network trained on several price series at once, each series judged against its own simple forecasts and the whole basket as a panel. One calendar cuts every series, so no series' test days inform another's training.",
     "basket_series": "Series",
-    "basket_series_help": "The bundled samples, and the data loaded on the Data page when it is a price series. A basket holds 2 to {high} series that share at least {days} days.",
+    "basket_series_help": "The bundled samples, and every price series loaded on the Data page in this session (a CSV, a Yahoo download, a synthetic series). A basket holds 2 to {high} series that share at least {days} days.",
     "basket_shared": "They share {days} days ({start} to {end}). For every series, validation starts on {val} and the test period on {test}.",
     "col_series": "Series",
     "col_rows": "Rows",
@@ -14,6 +14,7 @@ EN = {
     "col_to": "To",
     "basket_settings": "Settings",
     "basket_settings_caption": "The rest are a one-series run's defaults: window {window}, {cell} with per-window normalisation, early stopping after {patience} epochs without improvement.",
+    "basket_features_help": "What the network reads at each day: the size of the day's move, its mean over the last 5 and 22 days (HAR's components), the day's range, the market factor (the mean move across the basket's series that day) or the return itself. The pooled linear model reads the same.",
     "basket_start": "Train on the basket",
     "basket_panel_title": "The panel: {n} series together",
     "basket_panel_lead": "Over the test days of all {n} series (each day's mean loss across the series, so a shock they share counts once):",
@@ -32,7 +33,8 @@ EN = {
     "basket_download_help": "basket.json, the weights and each series' prices: `python -m lstm_core` reads it back and scores it again.",
     "basket_none": "No basket has been trained in this session yet. A basket's results stay while this tab is open: download the bundle to keep them.",
     "basket_busy": "The settings are locked while this workspace trains.",
-    "basket_current": "{name} (the Data page's)",
+    "basket_current": "{name} (loaded on the Data page)",
+    "basket_run_label": "one network on {n} series",
 }
 
 ZH = {
@@ -41,7 +43,7 @@ ZH = {
     "basket_title": "多条序列，一个模型",
     "basket_intro": "一个网络同时在多条价格序列上训练：每条序列与它自己的简单预测比较，整个篮子作为面板比较。所有序列按同一日历切分，因此任何序列的测试日都不会影响另一条序列的训练。",
     "basket_series": "序列",
-    "basket_series_help": "内置样本，以及“数据”页加载的价格序列。一个篮子包含 2 到 {high} 条序列，它们至少共有 {days} 天。",
+    "basket_series_help": "内置样本，以及本会话在“数据”页加载的每条价格序列（CSV、雅虎下载、合成序列）。一个篮子包含 2 到 {high} 条序列，它们至少共有 {days} 天。",
     "basket_shared": "它们共有 {days} 天（{start} 至 {end}）。对每条序列，验证期从 {val} 开始，测试期从 {test} 开始。",
     "col_series": "序列",
     "col_rows": "行数",
@@ -49,6 +51,7 @@ ZH = {
     "col_to": "止",
     "basket_settings": "设置",
     "basket_settings_caption": "其余设置与单序列训练的默认值相同：窗口 {window}，{cell}，按窗口归一化，验证损失连续 {patience} 轮没有改善即提前停止。",
+    "basket_features_help": "网络每天读取的内容：当天涨跌的幅度、它在最近 5 天和 22 天的平均（HAR 的成分）、当天的波幅、市场因子（当天篮子中各序列的平均涨跌幅）或收益率本身。池化线性模型读取同样的输入。",
     "basket_start": "在篮子上训练",
     "basket_panel_title": "面板：{n} 条序列合在一起",
     "basket_panel_lead": "在全部 {n} 条序列的测试日上（每天取各序列损失的平均，共同的冲击只算一次）：",
@@ -67,5 +70,6 @@ ZH = {
     "basket_download_help": "basket.json、权重和每条序列的价格：`python -m lstm_core` 可以读回并重新评分。",
     "basket_none": "本会话还没有训练过篮子。篮子的结果在此标签页打开期间保留：下载篮子包即可保存。",
     "basket_busy": "此工作区正在训练，设置已锁定。",
-    "basket_current": "{name}（“数据”页加载的）",
+    "basket_current": "{name}（在“数据”页加载）",
+    "basket_run_label": "{n} 条序列共用一个网络",
 }

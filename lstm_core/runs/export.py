@@ -19,7 +19,7 @@ from textwrap import dedent, indent
 
 from lstm_core.config import Cell, Optimizer, RunConfig
 from lstm_core.data.dataset import title_of
-from lstm_core.features import PRICE_LEVELS, Feature, Normalization
+from lstm_core.features import HAR_DAYS, PRICE_LEVELS, Feature, Normalization
 from lstm_core.model import eval_chunk_for
 from lstm_core.pipeline import CAL_SHARE, SCALER_WINDOWS
 from lstm_core.runs.run import Run
@@ -44,6 +44,8 @@ _OPTIMIZERS = {
 _CHANNELS = {
     Feature.LOGABSRET: "np.log(np.abs(logret) + VOL_FLOOR)  # logabsret: the size of each day's move, on a log scale",
     Feature.LOGRET: "logret  # logret: each day's log return",
+    Feature.LOGVOL5: "np.log(recent_mean_abs(logret, 5) + VOL_FLOOR)  # logvol5: the last 5 days' mean |return|, log",
+    Feature.LOGVOL22: "np.log(recent_mean_abs(logret, 22) + VOL_FLOOR)  # logvol22: the last 22 days' mean |return|, log",
     Feature.LOGRANGE: "0.5 * np.log(parkinson_variance() + VOL_FLOOR**2)  # logrange: the log of each day's range volatility",
     Feature.CLOSE: 'frame["Close"].to_numpy(dtype=np.float64)[1:]  # close',
     Feature.OPEN: 'frame["Open"].to_numpy(dtype=np.float64)[1:]  # open',
@@ -181,6 +183,14 @@ def _data(config: RunConfig, task: bool, needs_level: bool) -> str:
                 valid = (high > 0) & (low > 0) & (high >= low)
                 ratio = np.where(valid, high / np.where(valid, low, 1.0), np.nan)
                 return np.nan_to_num(np.log(ratio) ** 2 / (4 * np.log(2)), nan=0.0)[1:]
+            ''').strip(), "", ""]
+    if any(f in HAR_DAYS for f in config.features):
+        lines += ["", "", dedent('''
+            def recent_mean_abs(returns, days):
+                """Each row's mean |return| over its last ``days`` rows, itself included (fewer at the start): HAR's
+                weekly and monthly components (Corsi 2009). The first day, which has no return, counts as missing."""
+                padded = np.concatenate([[np.nan], np.abs(returns)])
+                return pd.Series(padded).rolling(days, min_periods=1).mean().to_numpy()[1:]
             ''').strip(), "", ""]
     if needs_level:
         lines += ["", "", dedent('''

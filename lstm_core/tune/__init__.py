@@ -41,20 +41,23 @@ from lstm_core.tune.study import (
     TuneSpec,
     best_config,
     best_trial,
+    data_fingerprint,
+    data_rows,
     load_study,
     make_pruner,
     objective,
     open_study,
     run_trials,
     summary,
+    training_data,
     trial_rows,
 )
 
 __all__ = [
     "Dim", "PrunerKind", "STUDY_BOUNDS", "StudyBound", "StudyJournal", "TrialEvent", "TrialRow", "TuneSpec",
-    "TuneWorkerJob", "best_config", "best_trial", "default_journal", "default_search", "default_search_names",
+    "TuneWorkerJob", "best_config", "best_trial", "data_fingerprint", "data_rows", "default_journal", "default_search", "default_search_names",
     "fail_stale_trials", "first_dim", "heartbeat_s", "is_journal", "journal_path", "largest_config", "load_study",
     "make_pruner", "mask_url", "narrowed", "objective", "open_storage", "open_study", "parse_search", "run_trials",
     "run_workers", "search_text", "searchable_names", "storage_text", "submit_workers", "suggest_config", "summary",
-    "table_dim", "trial_rows", "tune_task",
+    "table_dim", "training_data", "trial_rows", "tune_task",
 ]

@@ -18,6 +18,8 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from lstm_core.basket.data import Basket
+from lstm_core.basket.run import PooledData, prepare_basket
 from lstm_core.bounds import Bound
 from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.data.dataset import frame_fingerprint
@@ -194,7 +196,25 @@ def _count(trials: Sequence[FrozenTrial], states: Sequence[TrialState]) -> int:
     return sum(1 for t in trials if t.state in states)
 
 
-def objective(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None = None) -> float:
+def training_data(source: pd.DataFrame | Basket, config: RunConfig) -> Prepared | PooledData:
+    """What a trial trains on: one series prepared, or a basket's series cut at its one calendar and pooled (LabError
+    when the settings do not fit)."""
+    if isinstance(source, Basket):
+        return PooledData(prepare_basket(source, config)[1])
+    return Prepared(source, config)
+
+
+def data_fingerprint(source: pd.DataFrame | Basket) -> str:
+    """The content hash a study records of its data: a frame's, or a basket's (every series, in order)."""
+    return source.fingerprint if isinstance(source, Basket) else frame_fingerprint(source)
+
+
+def data_rows(source: pd.DataFrame | Basket) -> int:
+    """The rows a memory estimate counts: a frame's, or every series' of a basket."""
+    return source.rows if isinstance(source, Basket) else len(source)
+
+
+def objective(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame | Basket, stop: StopFlag | None = None) -> float:
     """Train the trial's config and return its best validation loss (the test period is never looked at)."""
     study = trial.study
     beat = None if has_heartbeat(study._storage) else JournalHeartbeat(study, trial._trial_id)
@@ -207,7 +227,7 @@ def objective(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame, stop: St
             beat.stop()
 
 
-def _train_trial(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None) -> float:
+def _train_trial(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame | Basket, stop: StopFlag | None) -> float:
     earlier = [t for t in trial.study.get_trials(deepcopy=False) if t.number < trial.number]
     if _count(earlier, FINISHED_STATES + ACTIVE_STATES) >= spec.budget:
         trial.set_user_attr("over_budget", True)
@@ -215,7 +235,7 @@ def _train_trial(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame, stop:
     config = suggest_config(trial, spec.base, spec.dims)
     trial.set_user_attr("config", config.to_dict())
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # who to blame when it never ends
-    trainer = Trainer(config, Prepared(frame, config), stop, device="cpu")
+    trainer = Trainer(config, training_data(frame, config), stop, device="cpu")
     val_losses: list[float] = []
 
     def on_epoch(tr: Trainer) -> None:
@@ -246,11 +266,11 @@ def _train_trial(trial: optuna.Trial, spec: TuneSpec, frame: pd.DataFrame, stop:
     return score
 
 
-def run_trials(spec: TuneSpec, frame: pd.DataFrame, stop: StopFlag | None = None,
+def run_trials(spec: TuneSpec, frame: pd.DataFrame | Basket, stop: StopFlag | None = None,
                on_trial: Callable[[TrialEvent], None] | None = None) -> int:
     """Join the study and run trials until it holds ``spec.budget`` finished ones (or time is up); returns how many
     this worker ran."""
-    study = open_study(spec, frame_fingerprint(frame))
+    study = open_study(spec, data_fingerprint(frame))
     started = time.monotonic()
     ran = 0
 
