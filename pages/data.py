@@ -12,4 +12,7 @@ require_router()  # a deep link to /data on a fresh server would otherwise run b
 st.title(tr("data_title"))
 st.caption(tr("data_caption"))
 source_ui()
-dataset_ui(dataset())
+ds = dataset()
+if ds.task is None:  # a price series can join a basket: one network on several series
+    st.page_link("pages/basket.py", label=tr("data_to_basket"), icon=":material/stacked_line_chart:")
+dataset_ui(ds)

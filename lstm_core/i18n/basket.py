@@ -35,6 +35,7 @@ EN = {
     "basket_busy": "The settings are locked while this workspace trains.",
     "basket_current": "{name} (loaded on the Data page)",
     "basket_run_label": "one network on {n} series",
+    "data_to_basket": "Train one network on several series at once, this one among them: Many series",
 }
 
 ZH = {
@@ -72,4 +73,5 @@ ZH = {
     "basket_busy": "此工作区正在训练，设置已锁定。",
     "basket_current": "{name}（在“数据”页加载）",
     "basket_run_label": "{n} 条序列共用一个网络",
+    "data_to_basket": "在多条序列上同时训练一个网络（包括这一条）：多序列",
 }
