@@ -36,9 +36,10 @@ def measure(sizes: Sizes = FULL) -> dict:
     import torch
 
     from lstm_core.basket.data import load_basket
-    from lstm_core.basket.run import train_basket
+    from lstm_core.basket.run import ensemble, train_basket
     from lstm_core.config import RunConfig
     from lstm_core.evaluate import MODEL
+    from lstm_core.judgement import judge
 
     torch.set_num_threads(1)  # one thread per job, as the app's workers train
     basket = load_basket(list(sizes.series))
@@ -61,6 +62,7 @@ def measure(sizes: Sizes = FULL) -> dict:
             per_series[name] = {
                 "model_rmse": statistics.fmean(s[MODEL].rmse for s in scores),
                 "skill": statistics.fmean(s[MODEL].skill for s in scores),
+                "skill_by_seed": [round(s[MODEL].skill, 4) for s in scores],
                 "strongest": max(set(strongest), key=strongest.count),
                 "strongest_rmse": statistics.fmean(s[st].rmse for s, st in zip(scores, strongest, strict=True)),
                 "pooled_linear_rmse": statistics.fmean(s["pooled_linear"].rmse for s in scores),
@@ -69,6 +71,16 @@ def measure(sizes: Sizes = FULL) -> dict:
         panel = {rival: {"rmse": statistics.fmean(run.panel[rival].rmse for run, _ in runs),
                          "p_holm_by_seed": [run.panel[rival].dm_p_holm if rival != "untrained" else run.panel[rival].dm_p
                                             for run, _ in runs]} for rival in PANEL_RIVALS}
+        averaged, ensemble_panel = ensemble([run for run, _ in runs])  # the seeds' forecasts averaged
+        out["configs"][features + " (seeds averaged)"] = {
+            "panel_model_rmse": ensemble_panel[MODEL].rmse,
+            "panel_outcome": str(judge(ensemble_panel, config.target).outcome),
+            "panel": {rival: {"rmse": ensemble_panel[rival].rmse,
+                              "p_holm": ensemble_panel[rival].dm_p_holm if rival != "untrained"
+                              else ensemble_panel[rival].dm_p} for rival in PANEL_RIVALS},
+            "series": {s.name: {"model_rmse": s.scores[MODEL].rmse, "skill": s.scores[MODEL].skill,
+                                "outcome": str(s.judgement.outcome)} for s in averaged},
+        }
         out["configs"][features] = {
             "seconds_by_seed": [round(s, 1) for _, s in runs], "best_epoch_by_seed": [run.best_epoch for run, _ in runs],
             "panel_model_rmse": statistics.fmean(run.panel[MODEL].rmse for run, _ in runs),

@@ -168,3 +168,19 @@ def test_the_market_input_needs_a_basket_and_trains_on_one():
     basket = Basket((dataset("a", walk(900, 1)), dataset("b", walk(800, 2, start="2015-03-02"))))
     run = train_basket(basket, TINY_BASKET.with_(features=("logret", "market")))
     assert run.series[0].prepared.config.features[-1] == "market" and run.panel[MODEL].rmse > 0
+
+
+def test_the_seeds_averaged_are_one_forecaster_scored_as_a_run_is():
+    from lstm_core.basket.run import ensemble
+
+    basket = Basket((dataset("a", walk(900, 1)), dataset("b", walk(800, 2, start="2015-03-02"))))
+    runs = [train_basket(basket, TINY_BASKET.with_(seed=seed)) for seed in (0, 1)]
+    alone, panel = ensemble(runs[:1])
+    assert panel.to_json() == runs[0].panel.to_json()  # one seed: the run itself
+    assert [s.scores.to_json() for s in alone] == [s.scores.to_json() for s in runs[0].series]
+    both, panel = ensemble(runs)
+    for k in range(2):
+        mean = (runs[0].series[k].outputs.test[MODEL] + runs[1].series[k].outputs.test[MODEL]) / 2
+        assert np.array_equal(both[k].outputs.test[MODEL], mean)
+        assert both[k].scores["persistence"].rmse == runs[0].series[k].scores["persistence"].rmse  # same baselines
+    assert panel[POOLED_LINEAR].rmse == runs[0].panel[POOLED_LINEAR].rmse and panel[MODEL].dm_p is None

@@ -335,6 +335,22 @@ def score_basket(basket: Basket, cutoffs: Cutoffs, prepared: list[Prepared], res
                      basket.summary(), result.best_val_loss)
 
 
+def ensemble(runs: list[BasketRun]) -> tuple[list[SeriesResult], Scores]:
+    """The runs' networks (one basket, one calendar, several seeds) as one forecaster: on every window, each series'
+    model forecast is the mean of theirs (in the target's own units, as each network forecasts it), and so is the
+    network before training's; scored per series and as a panel as one run is, against the same baselines."""
+    config = runs[0].config
+    series = []
+    for k, first in enumerate(runs[0].series):
+        splits = {split: {**forecasts, **{name: np.mean([run.series[k].outputs.splits[split][name] for run in runs],
+                                                        axis=0) for name in (MODEL, UNTRAINED)}}
+                  for split, forecasts in first.outputs.splits.items()}
+        outputs = Outputs(splits)
+        scores = evaluate(first.prepared, outputs)
+        series.append(SeriesResult(first.name, first.prepared, outputs, scores, judge(scores, config.target)))
+    return series, panel_scores(series, config)
+
+
 def score_unseen(run: BasketRun, frame: pd.DataFrame, market: pd.Series | None = None) -> Scores:
     """The basket's network on a series it never trained on, at the basket's calendar, against that series' baselines
     (the pooled linear model is left out: it too was fitted without this series); ``market``: the factor of the
@@ -373,6 +389,14 @@ def pooled_report(basket: Basket, config: RunConfig, seeds: list[int], leave_one
                             "rmse": {name: spread([run.series[k].scores[name].rmse for run in runs]) for name in names},
                             "skill": spread([run.series[k].scores[MODEL].skill for run in runs])}
                    for k, s in enumerate(runs[0].series)},
+    }
+    averaged, panel = ensemble(runs)  # the seeds' forecasts averaged: one forecaster, judged as a run is
+    out["ensemble"] = {
+        "panel": {"outcome": str(judge(panel, config.target).outcome),
+                  "forecasters": {name: {"rmse": panel[name].rmse, "dm_p_holm": panel[name].dm_p_holm,
+                                         "dm_p": panel[name].dm_p} for name in names}},
+        "series": {s.name: {"outcome": str(s.judgement.outcome), "rmse": s.scores[MODEL].rmse,
+                            "skill": s.scores[MODEL].skill} for s in averaged},
     }
     if leave_one_out:
         unseen = {}
