@@ -72,7 +72,7 @@ def measure(sizes: Sizes = FULL) -> dict:
                          "p_holm_by_seed": [run.panel[rival].dm_p_holm if rival != "untrained" else run.panel[rival].dm_p
                                             for run, _ in runs]} for rival in PANEL_RIVALS}
         averaged, ensemble_panel = ensemble([run for run, _ in runs])  # the seeds' forecasts averaged
-        out["configs"][features + " (seeds averaged)"] = {
+        seeds_averaged = {
             "panel_model_rmse": ensemble_panel[MODEL].rmse,
             "panel_outcome": str(judge(ensemble_panel, config.target).outcome),
             "panel": {rival: {"rmse": ensemble_panel[rival].rmse,
@@ -85,7 +85,7 @@ def measure(sizes: Sizes = FULL) -> dict:
             "seconds_by_seed": [round(s, 1) for _, s in runs], "best_epoch_by_seed": [run.best_epoch for run, _ in runs],
             "panel_model_rmse": statistics.fmean(run.panel[MODEL].rmse for run, _ in runs),
             "panel_outcomes": [str(run.panel_judgement.outcome) for run, _ in runs],
-            "panel": panel, "series": per_series,
+            "panel": panel, "series": per_series, "seeds_averaged": seeds_averaged,
         }
     return out
 

@@ -176,6 +176,9 @@ def check_basket(result: dict, printed: str) -> None:
         assert all(rival["rmse"] > 0 and len(rival["p_holm_by_seed"]) == 1 for rival in config["panel"].values())
         assert set(config["series"]) == set(result["basket"]["series"])
         assert all(series["model_rmse"] > 0 for series in config["series"].values())
+        averaged = config["seeds_averaged"]  # one seed: the average is that seed's network
+        assert averaged["panel_model_rmse"] == pytest.approx(config["panel_model_rmse"])
+        assert set(averaged["series"]) == set(result["basket"]["series"])
     assert json.loads(printed) == result
 
 
