@@ -114,9 +114,9 @@ sys.__stdout__.write(json.dumps(results))
 
 
 def cli_refusals(cases: list[list[str]], env: dict[str, str] | None = None, timeout: float = 300) -> list:
-    """``python -m lstm_core ARGS`` for each of ``cases`` in one fresh process (one import of torch, not one per case):
-    a CompletedProcess each, its stdout and stderr the command's own. For refusals that end before any work; a case
-    that trains belongs in a process of its own."""
+    """``python -m lstm_core ARGS`` for each of ``cases``, one after another in one fresh process (one import of torch,
+    not one per case): a CompletedProcess each, its stdout and stderr the command's own. Named for refusals, its first
+    use; commands that work run here too, each seeing what the ones before it left in the process (torch's threads)."""
     import json
     import subprocess
     import sys

@@ -20,8 +20,24 @@ def bundle(tmp_path_factory):
     return out
 
 
-def test_forecast_prints_dates_median_and_intervals(bundle):
-    result = cli("forecast", "--bundle", str(bundle), "--level", "80,95")
+@pytest.fixture(scope="module")
+def ran(bundle) -> dict:
+    """The commands the tests below read, run on the bundle in one process (one import of torch, not one each)."""
+    b = str(bundle)
+    cases = [("forecast", "--bundle", b, "--level", "80,95"), ("forecast", "--bundle", b, "--steps", "2", "--level", "90"),
+             ("backtest", "--bundle", b), ("backtest", "--bundle", b, "--refit-every", "20"),
+             ("backtest", "--bundle", b, "--period", "5"), ("backtest", "--bundle", str(OLD_BUNDLE), "--level", "95")]
+    return dict(zip(cases, cli_refusals([list(c) for c in cases]), strict=True))
+
+
+def run(ran: dict, *args: str):
+    result = ran[args]
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_forecast_prints_dates_median_and_intervals(bundle, ran):
+    result = run(ran, "forecast", "--bundle", str(bundle), "--level", "80,95")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     data = pd.read_csv(bundle / "data.csv", index_col="Date", parse_dates=["Date"])
@@ -31,12 +47,12 @@ def test_forecast_prints_dates_median_and_intervals(bundle):
     for k in range(4):
         assert payload["intervals"]["95"]["lower"][k] <= payload["intervals"]["80"]["lower"][k] < payload["median"][k]
         assert payload["median"][k] < payload["intervals"]["80"]["upper"][k] <= payload["intervals"]["95"]["upper"][k]
-    two = json.loads(cli("forecast", "--bundle", str(bundle), "--steps", "2", "--level", "90").stdout)
+    two = json.loads(run(ran, "forecast", "--bundle", str(bundle), "--steps", "2", "--level", "90").stdout)
     assert two["median"] == payload["median"][:2] and set(two["intervals"]) == {"90"}
 
 
-def test_backtest_prints_per_step_scores_and_coverage(bundle):
-    result = cli("backtest", "--bundle", str(bundle))
+def test_backtest_prints_per_step_scores_and_coverage(bundle, ran):
+    result = run(ran, "backtest", "--bundle", str(bundle))
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["steps"] == 4 and payload["origins"] > 20
@@ -52,20 +68,20 @@ def test_backtest_prints_per_step_scores_and_coverage(bundle):
     assert payload["judgement"]["outcome"] in ("beats", "ties", "behind", "loses", "learned_nothing", "untestable")
 
 
-def test_backtest_with_refits(bundle):
-    result = cli("backtest", "--bundle", str(bundle), "--refit-every", "20")
+def test_backtest_with_refits(bundle, ran):
+    result = run(ran, "backtest", "--bundle", str(bundle), "--refit-every", "20")
     payload = json.loads(result.stdout)
     progress = [line for line in result.stderr.splitlines() if line.startswith("refit ")]
     assert progress and progress[-1].startswith(f"refit {payload['refits']}/{payload['refits']}, about 0 s left")
-    frozen = json.loads(cli("backtest", "--bundle", str(bundle)).stdout)
+    frozen = json.loads(run(ran, "backtest", "--bundle", str(bundle)).stdout)
     assert payload["refits"] == -(-payload["origins"] // 20) and frozen["refits"] == 0
     assert payload["per_step"][0]["rmse"] != frozen["per_step"][0]["rmse"]
-    seasonal = json.loads(cli("backtest", "--bundle", str(bundle), "--period", "5").stdout)
+    seasonal = json.loads(run(ran, "backtest", "--bundle", str(bundle), "--period", "5").stdout)
     assert set(seasonal["baselines"]) == {"persistence", "moving_average", "drift", "linear_ar", "seasonal_naive"}
 
 
-def test_backtest_of_a_bundle_saved_before_steps():
-    payload = json.loads(cli("backtest", "--bundle", str(OLD_BUNDLE), "--level", "95").stdout)
+def test_backtest_of_a_bundle_saved_before_steps(ran):
+    payload = json.loads(run(ran, "backtest", "--bundle", str(OLD_BUNDLE), "--level", "95").stdout)
     stored = json.loads((OLD_BUNDLE / "run.json").read_text())["metrics"]
     assert payload["steps"] == 1
     assert payload["per_step"][0]["rmse"] == pytest.approx(stored["model"]["rmse"], rel=1e-6)
@@ -107,9 +123,9 @@ def test_refits_beyond_their_time_are_refused_with_the_interval_that_fits(tmp_pa
     """The reported hang: --refit-every 1 on a default run passed the old multiply-add check, and its own progress line
     then said 6,629 s left: a refit's cost is mostly per batch, which multiply-adds do not see."""
     out = tmp_path / "default"
-    trained = cli("train", "--data", "sample:MSFT", "--epochs", "1", "--out", str(out))
+    trained, result = cli_refusals([["train", "--data", "sample:MSFT", "--epochs", "1", "--out", str(out)],
+                                    ["backtest", "--bundle", str(out), "--refit-every", "1"]])  # one process
     assert trained.returncode == 0, trained.stderr
-    result = cli("backtest", "--bundle", str(out), "--refit-every", "1")
     assert result.returncode == 2 and result.stdout == ""
     line = result.stderr.strip()
     assert len(line.splitlines()) == 1 and "s on this machine" in line and "at most 180 s" in line
