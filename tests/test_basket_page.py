@@ -66,6 +66,8 @@ def test_the_default_basket_is_checked_as_one_dataset_and_trained_per_series_and
 
     at.switch_page("pages/train.py").run()  # a basket's run is not one of the one-series runs
     assert not at.exception and not at.session_state["runs"]
+    links = [link.proto.label for link in at.get("page_link")]
+    assert t("train_basket_results", "en") in links  # where its results are
     at.session_state["lang"] = "zh"
     at.switch_page("pages/basket.py").run()
     assert not at.exception

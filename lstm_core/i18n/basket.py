@@ -36,6 +36,7 @@ EN = {
     "basket_current": "{name} (loaded on the Data page)",
     "basket_run_label": "one network on {n} series",
     "data_to_basket": "Train one network on several series at once, this one among them: Many series",
+    "train_basket_results": "Your basket run's results, each series beside the panel: Many series",
 }
 
 ZH = {
@@ -74,4 +75,5 @@ ZH = {
     "basket_current": "{name}（在“数据”页加载）",
     "basket_run_label": "{n} 条序列共用一个网络",
     "data_to_basket": "在多条序列上同时训练一个网络（包括这一条）：多序列",
+    "train_basket_results": "你的篮子训练结果（每条序列与面板并列）：多序列",
 }
