@@ -24,8 +24,9 @@ class Feature(StrEnum):
     # HAR's components as inputs (Corsi 2009): the log of the mean |daily log return| over the last 5 and 22 days
     LOGVOL5 = "logvol5"
     LOGVOL22 = "logvol22"
-    # the market factor of a basket: the log of the mean |daily log return| across the basket's series on each day
-    # (lstm_core.basket.run adds it as the frame's Market column); a single series has none
+    # the market factor of a basket: the log of the previous day's mean, across the basket's series, of each one's
+    # |daily log return| over its own training-period mean (lstm_core.basket.run adds it as the frame's Market
+    # column: level-free, so never read against a window's level); a single series has none
     MARKET = "market"
     CLOSE = "close"
     OPEN = "open"
@@ -70,6 +71,9 @@ class Normalization(StrEnum):
 
 
 HAR_DAYS = {Feature.LOGVOL5: 5, Feature.LOGVOL22: 22}
+# log sizes of moves, which a normalised window reads against its own volatility (the daily range is left as it was
+# first built, so that bundles saved with it keep their scalers)
+WINDOW_LEVEL_CHANNELS = frozenset({Feature.LOGABSRET, Feature.LOGVOL5, Feature.LOGVOL22})
 PRICE_LEVELS = frozenset({Feature.CLOSE, Feature.OPEN, Feature.HIGH, Feature.LOW})
 TASK_CHANNELS = frozenset({Feature.VALUE, Feature.MARKER, Feature.RESET})
 _COLUMNS = {Feature.CLOSE: "Close", Feature.OPEN: "Open", Feature.HIGH: "High", Feature.LOW: "Low",

@@ -12,7 +12,14 @@ import torch
 
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.features import PRICE_LEVELS, Feature, Normalization, daily_variance, feature_matrix
+from lstm_core.features import (
+    PRICE_LEVELS,
+    WINDOW_LEVEL_CHANNELS,
+    Feature,
+    Normalization,
+    daily_variance,
+    feature_matrix,
+)
 from lstm_core.targets import Target, TargetKind, target_of
 
 
@@ -187,13 +194,13 @@ class Prepared:
         return np.stack([self.target_kind.relative(raw[:, k], self, ends, window) for k in range(raw.shape[1])], axis=1)
 
     def _channel_levels(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each window's own level per input channel, as (offset, divisor) ``[S, F]``: the size of a day's move minus
-        the log of the window's mean-|r| volatility, prices as multiples of the last one, volume minus its window
+        """Each window's own level per input channel, as (offset, divisor) ``[S, F]``: the size of a day's move (and
+        HAR's 5- and 22-day means of it) minus the log of the window's mean-|r| volatility, prices as multiples of the last one, volume minus its window
         mean; log returns and a task's channels stay as they are."""
         window = self.config.window
         offset, divisor = np.zeros((len(ends), self.config.n_features)), np.ones((len(ends), self.config.n_features))
         for f, feature in enumerate(self.config.features):
-            if feature == Feature.LOGABSRET:
+            if feature in WINDOW_LEVEL_CHANNELS:  # log sizes of moves: read against the window's own volatility
                 from lstm_core.targets.volatility import window_log_level
 
                 offset[:, f] = window_log_level(self.logret, ends, window)

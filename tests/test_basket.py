@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from lstm_core.basket.data import Basket, load_basket
 from lstm_core.basket.run import panel_p, prepare_basket, score_unseen, train_basket
@@ -47,6 +48,13 @@ def test_a_leak_planted_after_the_cutoff_changes_no_other_series_score():
     said = clean.to_json()
     assert set(said["series"]) == {"a", "b"} and set(said["panel"]["metrics"]) == set(clean.series[0].scores)
     assert said["pooled_linear"]["panel"] == clean.panel[POOLED_LINEAR].rmse
+    # with the market factor, b's test days reach a's test inputs (that day's market, read the next day), but not
+    # one training or validation step: the same history, the same weights
+    market = TINY_BASKET.with_(features=("logret", "market"))
+    clean = train_basket(Basket((dataset("a", a), dataset("b", b))), market)
+    dirty = train_basket(Basket((dataset("a", a), dataset("b", leaked))), market)
+    assert [h.val_loss for h in dirty.history] == [h.val_loss for h in clean.history]
+    assert all(torch.equal(v, dirty.model.state_dict()[k]) for k, v in clean.model.state_dict().items())
 
 
 def test_the_panel_test_counts_a_day_once_however_many_series_move_with_it():
@@ -123,7 +131,10 @@ def test_a_basket_bundle_scores_its_run_again_to_the_last_digit_and_refuses_a_ch
     assert set(record["results"]) >= {"series", "panel", "pooled_linear"}
 
     csv = folder / "series-1.csv"
-    csv.write_text(csv.read_text().replace(",", ",1", 1))  # one changed price
+    lines = csv.read_text().splitlines(keepends=True)
+    date, open_, rest = lines[5].split(",", 2)
+    lines[5] = f"{date},{float(open_) * 1.01!r},{rest}"  # one changed price, on a data line
+    csv.write_text("".join(lines))
     with pytest.raises(LabError) as err:
         load_basket_bundle(folder)
     assert err.value.key == "err_bundle_checksum" and "series-1.csv" in str(err.value)
@@ -145,29 +156,40 @@ def test_har_inputs_and_the_market_factor_read_only_what_is_known_by_each_day():
     assert x[9, 0] == pytest.approx(np.log(r[6:11].mean() + 1e-4)) and x[29, 1] == pytest.approx(np.log(r[9:31].mean() + 1e-4))
 
     basket = Basket((dataset("a", a), dataset("b", b)))
-    market = market_series(basket)
-    day = b.index[10]  # a day both trade: the mean of their moves
-    moves = [abs(np.log(f["Close"]).diff()[day]) for f in (a, b)]
-    assert market[day] == pytest.approx(np.mean(moves))
-    assert market[a.index[5]] == pytest.approx(r[5])  # before b starts: a's move alone
+    before = b.index[150]  # the first validation day: the scales come from the days before it
+    market = market_series(basket, before)
+    moves = {name: np.log(f["Close"]).diff().abs() for name, f in (("a", a), ("b", b))}
+    scales = {name: m[m.index < before].mean() for name, m in moves.items()}
+    day, previous = b.index[10], b.index[9]  # both trade: the day before's mean of their scaled moves
+    assert market[day] == pytest.approx(np.mean([moves[n][previous] / scales[n] for n in ("a", "b")]))
+    assert market[a.index[6]] == pytest.approx(moves["a"][a.index[5]] / scales["a"])  # before b starts: a alone
     changed = b.copy()
-    changed.loc[changed.index[200]:, "Close"] *= 1.5  # a shock on one day of b, and every later price moved with it
-    later = market_series(Basket((dataset("a", a), dataset("b", changed))))
+    changed.loc[changed.index[200]:, "Close"] *= 1.5  # a shock in b's test period, every later price moved with it
+    later = market_series(Basket((dataset("a", a), dataset("b", changed))), before)
     shock = changed.index[200]
-    assert (later[later.index < shock] == market[market.index < shock]).all()  # nothing earlier learns of it
-    assert later[shock] != market[shock]
+    assert (later[later.index <= shock] == market[market.index <= shock]).all()  # not even the shock's own day
+    assert later[changed.index[201]] != market[changed.index[201]]  # the day after reads it
     config = TINY_BASKET.with_(features=("logret", "market"))
-    frames = basket_frames(basket, config)
-    assert (frames[0]["Market"].to_numpy() == market.reindex(a.index).to_numpy()).all()
-    assert "Market" not in basket_frames(basket, TINY_BASKET)[0]  # only when the inputs take it
+    cutoffs = basket.cutoffs(config)
+    frames = basket_frames(basket, config, cutoffs)
+    expected = market_series(basket, cutoffs.val).reindex(a.index).to_numpy()
+    assert (frames[0]["Market"].to_numpy() == expected).all()
+    assert "Market" not in basket_frames(basket, TINY_BASKET, cutoffs)[0]  # only when the inputs take it
 
 
 def test_the_market_input_needs_a_basket_and_trains_on_one():
     runs = cli_refusals([["train", "--data", "sample:SP500", "--features", "logabsret,market"]])
     assert runs[0].returncode == 2 and runs[0].stderr.strip().startswith("error: The market input is the mean move across")
     basket = Basket((dataset("a", walk(900, 1)), dataset("b", walk(800, 2, start="2015-03-02"))))
-    run = train_basket(basket, TINY_BASKET.with_(features=("logret", "market")))
-    assert run.series[0].prepared.config.features[-1] == "market" and run.panel[MODEL].rmse > 0
+    config = TINY_BASKET.with_(features=("logret", "market"))
+    run = train_basket(basket, config)
+    from lstm_core.basket.run import basket_frames
+
+    frame = basket_frames(basket, config, run.cutoffs)[0]  # a's, with the factor as its Market column
+    read = run.series[0].prepared._raw[:, 1].numpy()  # the channel the network is fed, before scaling
+    assert np.allclose(read, np.log(frame["Market"].to_numpy()[1:] + 1e-4), atol=1e-6)
+    plain = train_basket(basket, TINY_BASKET)  # the market channel changes what the network forecasts
+    assert run.panel[MODEL].rmse != plain.panel[MODEL].rmse
 
 
 def test_the_seeds_averaged_are_one_forecaster_scored_as_a_run_is():

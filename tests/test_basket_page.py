@@ -111,6 +111,12 @@ def test_gates_and_forecast_read_a_baskets_series_with_the_verdict_the_basket_pa
             assert not at.exception
             shown = [m.value for m in (*at.success, *at.info, *at.warning)]
             assert said[name] in shown  # the one verdict, word for word, as the Many series page says it
+    from lstm_core.basket.run import series_run
+
+    for name in ("a", "b"):  # judged by the basket run's own scores: the pooled linear model in its Holm family
+        run = series_run(saved, basket, name)
+        assert run.scores() is saved.series[name]
+        assert "pooled_linear" in [c.name for c in run.judgement().comparisons]
 
 
 def test_a_series_loaded_on_the_data_page_joins_a_basket_and_its_name_stays_text():

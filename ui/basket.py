@@ -3,9 +3,12 @@ network's results per series beside the panel's verdict."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
+from lstm_core.baselines.linear_ar import MAX_FIT_WINDOWS
 from lstm_core.basket.bundle import basket_zip
 from lstm_core.basket.data import DEFAULT_BASKET, MAX_SERIES, MIN_OVERLAP_DAYS, Basket, check_basket
 from lstm_core.basket.run import SavedBasket
@@ -18,7 +21,7 @@ from lstm_core.jobs.manager import default_manager
 from lstm_core.judgement import Judgement, Outcome, format_p, format_percent
 from ui.loaders import cached_sample, dataset, dataset_label
 from ui.results import VERDICT_LOOK, forecaster_label, judgement_params, scores_table
-from ui.runs import session_probe
+from ui.runs import current_job, session_probe
 from ui.session import kept, session
 from ui.settings import value_label
 from ui.text import plain, show_error, tr, tr_text
@@ -100,12 +103,16 @@ def settings_ui(basket: Basket, disabled: bool) -> RunConfig | None:
     st.caption(tr("basket_shared", days=f"{shared['days']:,}", start=shared["start"], end=shared["end"],
                   val=f"{cutoffs.val:%Y-%m-%d}", test=f"{cutoffs.test:%Y-%m-%d}"))
     st.caption(tr("basket_settings_caption", window=config.window, cell=tr_text(f"cell_{config.cell}"),
-                  patience=config.patience))
+                  patience=config.patience, normalize=value_label("normalize", config.normalize)))
     return config
 
 
 def start_basket(basket: Basket, config: RunConfig) -> bool:
     """Queue the basket's job for this session; a refusal becomes one sentence."""
+    running = current_job()
+    if running is not None and not running.finished:  # one job per session, a basket's or a single series'
+        st.info(tr("train_one_job"), icon=":material/info:")
+        return False
     ws = workspace()
     try:
         ticket = default_manager().request_basket(basket, config, owner_alive=session_probe(),
@@ -114,6 +121,11 @@ def start_basket(basket: Basket, config: RunConfig) -> bool:
         show_error(err)
         return False
     session.job, session.job_collected = ticket, False
+    if ws is not None and not ticket.finished:
+        try:
+            ws.note_training(dt.datetime.now(dt.UTC).isoformat(timespec="minutes"))
+        except OSError:
+            pass  # only the sentence after a restart is lost
     return True
 
 
@@ -131,7 +143,7 @@ def results_ui(saved: SavedBasket, basket: Basket | None) -> None:
     show("  \n".join(lines), icon=f":material/{icon}:")
     st.caption(tr("p_caption"), help=tr("p_help"))
     st.dataframe(scores_table(saved.panel, saved))
-    st.caption(tr("basket_linear_note"))
+    st.caption(tr("basket_linear_note", cap=MAX_FIT_WINDOWS // n))  # pooled_linear's cap, shared by the series
 
     st.subheader(tr("basket_series_title"))
     model = forecaster_label(MODEL, saved)
@@ -164,6 +176,7 @@ def linear_sentence(judgement: Judgement) -> str:
     """Whether the network beats the pooled linear model on its own inputs (Holm-adjusted, as every baseline): the
     question a basket run is asked, said on its own line whatever the outcome against the strongest."""
     linear = next(c for c in judgement.comparisons if c.name == POOLED_LINEAR)
-    beats = judgement.standing(POOLED_LINEAR) == Outcome.BEATS
-    return tr("basket_vs_linear_beats" if beats else "basket_vs_linear_not", model=f"{judgement.model_rmse:.4g}",
-              linear=f"{linear.rmse:.4g}", p=format_p(linear.p_holm))
+    key = "basket_vs_linear_not"
+    if judgement.standing(POOLED_LINEAR) == Outcome.BEATS:  # an edge training gave, or the untrained network's
+        key = "basket_vs_linear_beats" if judgement.learned else "basket_vs_linear_untrained"
+    return tr(key, model=f"{judgement.model_rmse:.4g}", linear=f"{linear.rmse:.4g}", p=format_p(linear.p_holm))

@@ -13,7 +13,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from lstm_core.basket.run import SeriesRun, series_run
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
-from lstm_core.jobs.manager import JobStatus, JobTicket, default_manager
+from lstm_core.jobs.manager import BasketJob, JobStatus, JobTicket, default_manager
 from lstm_core.runs.run import Run
 from lstm_core.server_settings import setting
 from ui.loaders import dataset, dataset_label
@@ -31,7 +31,9 @@ def current_job() -> JobTicket | None:
     if session.job is None and session.workspace_id is not None:
         ticket = default_manager().ticket_for(session.workspace_id, session_probe())
         if ticket is not None:
-            session.job, session.job_collected, session.train_config = ticket, False, ticket.config
+            session.job, session.job_collected = ticket, False
+            if not isinstance(ticket.job, BasketJob):  # a basket's settings are not the Train form's
+                session.train_config = ticket.config
     return session.job
 
 
@@ -180,7 +182,8 @@ def run_picker_ui(key: str, label: str, box=st) -> Run:
     run_id = box.selectbox(label, list(all_runs), format_func=lambda i: run_label(all_runs[i]),
                            **kept(key, shown_on_train, lambda v: v in all_runs))
     newest = runs()[-1] if runs() else offered[-1]
-    if run_id == newest.run_id:
+    if run_id == newest.run_id or (isinstance(all_runs[run_id], SeriesRun) and isinstance(newest, SeriesRun)
+                                   and run_id.rsplit("-", 1)[0] == newest.run_id.rsplit("-", 1)[0]):
         box.caption(tr("run_picker_newest"))
     else:
         box.caption(tr("run_picker_other", newest=run_label(newest)))

@@ -15,12 +15,14 @@ import zipfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from lstm_core.basket.data import MAX_SERIES, Basket
+from lstm_core.basket.data import MAX_SERIES, Basket, check_basket
 from lstm_core.basket.run import SavedBasket, prepare_basket, score_basket
+from lstm_core.cost import scoring_macs
+from lstm_core.data.tasks import ROW_INDEX
 from lstm_core.errors import LabError
 from lstm_core.model import build_model
 from lstm_core.pipeline import Cutoffs
-from lstm_core.runs.bundle import LOCAL_LIMITS, BundleLimits, _open_members, _sha256, parse_data_csv
+from lstm_core.runs.bundle import LOCAL_LIMITS, BundleLimits, _open_members, _sha256, parse_data_csv, scored_windows
 from lstm_core.runs.record import StopReason
 from lstm_core.runs.schema import (
     MAX_DATASET_CHARS,
@@ -149,7 +151,14 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
         blob = members.read(item["file"], limits.max_csv_bytes)
         if _sha256(blob) != item["sha256"]:
             raise LabError("err_bundle_checksum", name=item["file"])
-        frames.append(parse_data_csv(blob, limits))
+        frame = parse_data_csv(blob, limits)
+        if frame.index.name == ROW_INDEX:  # a memory task's rows: a basket is price series
+            raise LabError("err_bundle_data")
+        frames.append(frame)
+    windows = sum(scored_windows(len(frame), config) for frame in frames)  # refused before anything is prepared
+    if scoring_macs(windows, config) > limits.max_score_macs:
+        raise LabError("err_bundle_cost", gmac=f"{scoring_macs(windows, config) / 1e9:,.1f}",
+                       limit=f"{limits.max_score_macs / 1e9:,.0f}")
     blobs = {name: members.read(name, limits.max_weights_bytes) for name in WEIGHTS}
     for name, blob in blobs.items():
         if _sha256(blob) != digests[name]:
@@ -158,7 +167,7 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
     expected = model.state_dict()
     model.load_state_dict(from_bytes(blobs[WEIGHTS[0]], WEIGHTS[0], expected))
     initial = from_bytes(blobs[WEIGHTS[1]], WEIGHTS[1], expected)
-    basket = Basket.of_frames([item["name"] for item in series], frames)
+    basket = check_basket(list(Basket.of_frames([item["name"] for item in series], frames).datasets))  # names once
     cutoffs, prepared = prepare_basket(basket, config, cutoffs)
     result = TrainResult(model=model.eval(), initial_state=initial, history=list(history), best_epoch=best_epoch,
                          best_val_loss=best_val_loss if best_val_loss is not None else float("nan"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -76,8 +77,9 @@ class Basket:
 
 
 def is_basket(spec: str) -> bool:
-    """Whether a ``--data`` spec names several series (``a,b``) or a basket (``basket:default``)."""
-    return "," in spec or spec.startswith("basket:")
+    """Whether a ``--data`` spec names several series (``a,b``) or a basket (``basket:default``); a file whose own
+    name holds a comma is one series."""
+    return spec.startswith("basket:") or ("," in spec and not Path(spec).is_file())
 
 
 def load_basket_spec(spec: str) -> Basket:

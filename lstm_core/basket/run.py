@@ -61,31 +61,51 @@ class PooledData:
         self.parts = prepared
 
     def tensors(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        xs, ys = zip(*(p.tensors(split) for p in self.parts), strict=True)
-        return torch.cat(xs), torch.cat(ys)
+        """Every series' windows of a split, one after another, copied into one tensor as each is made: the peak is
+        the whole plus one series' windows, not twice the whole (the memory estimate counts the rows once)."""
+        total = self.n_samples(split)
+        x = y = None
+        at = 0
+        for p in self.parts:
+            px, py = p.tensors(split)
+            if x is None:
+                x = torch.empty((total, *px.shape[1:]), dtype=px.dtype)
+                y = torch.empty((total, *py.shape[1:]), dtype=py.dtype)
+            x[at:at + len(px)], y[at:at + len(py)] = px, py
+            at += len(px)
+            del px, py
+        return x, y
 
     def n_samples(self, split: str) -> int:
         return sum(p.n_samples(split) for p in self.parts)
 
 
-def market_series(basket: Basket) -> pd.Series:
-    """The basket's market factor: each day's mean |daily log return| across the series that have a return that day
-    (known at that day's close, as every input of that day is)."""
-    moves = [np.log(ds.frame["Close"]).diff().abs().rename(k) for k, ds in enumerate(basket.datasets)]
-    return pd.concat(moves, axis=1).mean(axis=1, skipna=True).fillna(0.0)
+def market_series(basket: Basket, before: pd.Timestamp) -> pd.Series:
+    """The basket's market factor, by day: the mean, across the series that have a return that day, of each one's
+    |daily log return| over its own mean |return| on its days before ``before`` (the first validation day: training
+    days only), so that a series joining or leaving the mean does not move its level; read one day later (day t holds
+    day t - 1's), so that no series learns of a move made after its own close, whatever exchange it trades on."""
+    moves = []
+    for k, ds in enumerate(basket.datasets):
+        move = np.log(ds.frame["Close"]).diff().abs()
+        scale = move[move.index < before].mean()
+        if not np.isfinite(scale) or scale <= 0:  # no training day of its own: its whole span's scale
+            scale = move.mean()
+        moves.append((move / scale).rename(k))
+    return pd.concat(moves, axis=1).mean(axis=1, skipna=True).shift(1).fillna(1.0)
 
 
 def with_market(frame: pd.DataFrame, market: pd.Series) -> pd.DataFrame:
     """``frame`` with the market factor as its Market column, on its own days (the last known value on a day the
     factor lacks)."""
-    return frame.assign(Market=market.reindex(frame.index).ffill().fillna(0.0).to_numpy())
+    return frame.assign(Market=market.reindex(frame.index).ffill().fillna(1.0).to_numpy())
 
 
-def basket_frames(basket: Basket, config: RunConfig) -> list[pd.DataFrame]:
+def basket_frames(basket: Basket, config: RunConfig, cutoffs: Cutoffs) -> list[pd.DataFrame]:
     """Each series' frame as the network reads it: with the market factor when its inputs take it."""
     if Feature.MARKET not in config.features:
         return [ds.frame for ds in basket.datasets]
-    market = market_series(basket)
+    market = market_series(basket, cutoffs.val)
     return [with_market(ds.frame, market) for ds in basket.datasets]
 
 
@@ -97,7 +117,7 @@ def prepare_basket(basket: Basket, config: RunConfig,
         raise LabError("err_basket_price")  # prices of different series are not on one scale
     cutoffs = cutoffs or basket.cutoffs(config)
     prepared = []
-    for ds, frame in zip(basket.datasets, basket_frames(basket, config), strict=True):
+    for ds, frame in zip(basket.datasets, basket_frames(basket, config, cutoffs), strict=True):
         try:
             prepared.append(Prepared(frame, config, cutoffs))
         except LabError as err:
@@ -232,7 +252,7 @@ def series_run(saved: SavedBasket, basket: Basket, name: str) -> SeriesRun:
     every page says the verdict the Many series page says."""
     k = saved.names.index(name)
     config = saved.config
-    frame = basket_frames(basket, config)[k]
+    frame = basket_frames(basket, config, saved.cutoffs)[k]
     prepared = Prepared(frame, config, saved.cutoffs)
     model = build_model(config)
     expected = model.state_dict()
@@ -407,7 +427,7 @@ def pooled_report(basket: Basket, config: RunConfig, seeds: list[int], leave_one
                 run = train_basket(others, config.with_(seed=seed), cutoffs=runs[0].cutoffs)
                 if on_run is not None:
                     on_run(f"without {ds.name}, seed {seed}", run)
-                rmses.append(score_unseen(run, ds.frame, market_series(others))[MODEL].rmse)
+                rmses.append(score_unseen(run, ds.frame, market_series(others, run.cutoffs.val))[MODEL].rmse)
             unseen[ds.name] = {"rmse": spread(rmses), "trained_on_it": out["series"][ds.name]["rmse"][MODEL]}
         out["leave_one_out"] = unseen
     return out

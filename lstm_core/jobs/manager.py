@@ -483,9 +483,13 @@ class JobManager(WorkerPool):
         """A visitor's Start on a basket: LabError before anything is queued when a series does not fit the settings at
         the one calendar, the estimate is over the server's limit, or the workspace has a job; else a new job (a
         basket's jobs are not shared) and its ticket."""
-        cutoffs, parts = prepare_basket(basket, config)
-        estimate = check_job_fits(config, sum(len(ds.frame) for ds in basket.datasets), self.limits)
+        with self._share_lock:  # cheap refusals first: preparing up to 12 series is not
+            busy = self._by_workspace.get(workspace) if workspace is not None else None
+            if busy is not None and not busy.finished:
+                raise LabError("err_job_workspace_busy")
+        estimate = check_job_fits(config, basket.rows, self.limits)
         self.backend.check_fits(estimate.total_mb)
+        cutoffs, parts = prepare_basket(basket, config)
         name = ", ".join(basket.names)
         with self._share_lock:
             self._by_workspace = {w: j for w, j in self._by_workspace.items() if not j.finished}

@@ -19,7 +19,7 @@ from textwrap import dedent, indent
 
 from lstm_core.config import Cell, Optimizer, RunConfig
 from lstm_core.data.dataset import title_of
-from lstm_core.features import HAR_DAYS, PRICE_LEVELS, Feature, Normalization
+from lstm_core.features import HAR_DAYS, PRICE_LEVELS, WINDOW_LEVEL_CHANNELS, Feature, Normalization
 from lstm_core.model import eval_chunk_for
 from lstm_core.pipeline import CAL_SHARE, SCALER_WINDOWS
 from lstm_core.runs.run import Run
@@ -71,7 +71,7 @@ def script_for(config: RunConfig, title: str, what: str, eval_chunk: int) -> str
     target = config.target
     task = target == Target.ANSWER
     normalized = config.normalize == Normalization.WINDOW
-    needs_level = (normalized and target == Target.LOGVOL) or (normalized and Feature.LOGABSRET in config.features)
+    needs_level = normalized and (target == Target.LOGVOL or any(f in WINDOW_LEVEL_CHANNELS for f in config.features))
     parts = [
         _header(config, title, what),
         _settings(config, eval_chunk),
@@ -291,7 +291,7 @@ def _windows(config: RunConfig, normalized: bool) -> str:
     if normalized:
         levels = []
         for f, feature in enumerate(config.features):
-            if feature == Feature.LOGABSRET:
+            if feature in WINDOW_LEVEL_CHANNELS:
                 levels.append(f"    offset[:, {f}] = window_level(ends)  # {feature}: minus the window's own volatility")
             elif feature == Feature.VOLUME:
                 levels.append(f"    volume = np.concatenate([[0.0], np.cumsum(raw[:, {f}].double().numpy())])\n"
