@@ -29,11 +29,6 @@ TINY_FLAGS = ["--target", "logret", "--features", "logret", "--window", "10", "-
               "--seed", "1"]
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lstm_core", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120, env=env)
-
-
 def start_cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "lstm_core", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=ROOT, env=env)
@@ -462,16 +457,30 @@ def test_a_basket_is_tuned_on_its_pooled_validation_and_its_study_names_the_whol
 # ---------------------------------------------------------------- the command line
 
 
-def test_sqlite_refuses_several_workers(tmp_path, env):
-    result = cli("tune", "--data", "synthetic:sine", "--study", "s", "--storage", f"sqlite:///{tmp_path}/t.db",
-                 "--workers", "2", env=env)
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory) -> dict:
+    """The command line's refusals below, run one after another in one process, with a data folder of their own."""
+    folder = tmp_path_factory.mktemp("refused")
+    env = {**os.environ, "LSTM_LAB_DATA": str(folder / "data")}
+    cases = {
+        "sqlite": ["--storage", f"sqlite:///{folder}/t.db", "--workers", "2"],
+        "unreachable": ["--storage", "postgresql+psycopg://lab:hunter2@127.0.0.1:1/lab"],
+        "fixed": ["--search", "hidden", "--hidden", "8"],
+        "ray": ["--ray", "127.0.0.1:1", "--workers", "2"],
+    }
+    runs = cli_refusals([["tune", "--data", "synthetic:sine", "--study", "s", *extra] for extra in cases.values()],
+                        env=env)
+    return {**dict(zip(cases, runs, strict=True)), "data": Path(env["LSTM_LAB_DATA"])}
+
+
+def test_sqlite_refuses_several_workers(refused):
+    result = refused["sqlite"]
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and "one writer" in result.stderr
 
 
-def test_unreachable_storage_is_one_line_without_the_password(env):
-    result = cli("tune", "--data", "synthetic:sine", "--study", "s", "--storage",
-                 "postgresql+psycopg://lab:hunter2@127.0.0.1:1/lab", env=env)
+def test_unreachable_storage_is_one_line_without_the_password(refused):
+    result = refused["unreachable"]
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().count("\n") == 0 and "Cannot reach" in result.stderr
     assert "hunter2" not in result.stderr and "lab:***@127.0.0.1:1" in result.stderr
@@ -531,8 +540,8 @@ def test_pruners_and_trial_states_are_never_compared_with_strings():
     assert literal.search('if kind == "median":') and literal.search("state in ('complete', 'pruned')")  # guards the regex
 
 
-def test_a_fixed_setting_cannot_be_searched(env):
-    result = cli("tune", "--data", "synthetic:sine", "--study", "s", "--search", "hidden", "--hidden", "8", env=env)
+def test_a_fixed_setting_cannot_be_searched(refused):
+    result = refused["fixed"]
     assert result.returncode == 2 and "both fixed and searched" in result.stderr
 
 
@@ -563,16 +572,16 @@ def test_two_processes_share_the_budget_exactly(storage, env, data_csv):
 
 
 def test_rerunning_continues_the_study(tmp_path, env, data_csv):
-    def run(trials: int) -> subprocess.CompletedProcess:
-        return cli("tune", "--data", data_csv, "--study", "again", "--storage", str(tmp_path / "j"),
-                   "--trials", str(trials), "--search", "hidden=4:8", "--epochs", "2", *TINY_FLAGS, env=env)
+    def args(trials: int) -> list[str]:
+        return ["tune", "--data", data_csv, "--study", "again", "--storage", str(tmp_path / "j"),
+                "--trials", str(trials), "--search", "hidden=4:8", "--epochs", "2", *TINY_FLAGS]
 
-    first = run(2)
+    # three runs of the command, one after another, in one process (one import of torch)
+    first, met, more = cli_refusals([args(2), args(2), args(3)], env=env)
     assert first.returncode == 0, first.stderr
     assert last_json(first.stdout)["n_trials"] == 2
-    met = run(2)  # the budget is met: nothing more runs
-    assert last_json(met.stdout)["n_trials"] == 2 and "2 trials so far" in met.stderr
-    assert last_json(run(3).stdout)["n_trials"] == 3
+    assert last_json(met.stdout)["n_trials"] == 2 and "2 trials so far" in met.stderr  # the budget is met: none ran
+    assert last_json(more.stdout)["n_trials"] == 3
 
 
 def _worker_of(storage: str, study: str, deadline_s: float = 60) -> tuple[int, int]:
@@ -638,11 +647,11 @@ def test_workers_on_a_ray_cluster_share_the_budget_carry_their_data_and_outlive_
     assert run.record.best_val_loss == pytest.approx(best["best_value"], rel=1e-5)
 
 
-def test_a_ray_cluster_that_cannot_be_reached_is_one_line(env):
-    result = cli("tune", "--ray", "127.0.0.1:1", "--workers", "2", "--data", "synthetic:sine", "--study", "s", env=env)
+def test_a_ray_cluster_that_cannot_be_reached_is_one_line(refused):
+    result = refused["ray"]
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and "cluster at 127.0.0.1:1 cannot be reached" in result.stderr
-    assert not (Path(env["LSTM_LAB_DATA"]) / "tune").exists()  # nothing was made before the cluster answered
+    assert not (refused["data"] / "tune").exists()  # nothing was made before any refusal: the cluster's, the others
 
 
 def test_the_library_entry_point_runs_a_search_on_its_own(tmp_path, data_csv):
