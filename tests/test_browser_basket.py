@@ -53,6 +53,8 @@ def test_a_basket_trains_through_the_page_and_its_series_open_on_gates(app_url: 
     lead = page.get_by_text(t("basket_panel_lead", n=4))
     expect(lead).to_be_visible()
     expect(page.get_by_text("Against the pooled linear model on the same inputs it")).to_be_visible()
+    # the sidebar says what the session's model is: this basket's network, not "not trained yet"
+    expect(page.locator("[data-testid='stSidebar']")).to_contain_text(t("sidebar_model_basket", n=4), timeout=WAIT_MS)
     tables = page.locator("[data-testid='stMain'] [data-testid='stDataFrame']")
     rows = grid_rows(tables.nth(2))
     assert [row[0] for row in rows[1:]] == ["MSFT (sample)", "NVDA (sample)", "SP500 (sample)", "NASDAQ (sample)"]

@@ -99,6 +99,8 @@ def model_status() -> str:
             return tr("sidebar_model_queued", place=p.queue_place)
         return tr("sidebar_model_training", epoch=p.epoch, epochs=p.epochs)
     if not runs():
+        if session.basket_result is not None:  # a basket's run, read on the Many series page
+            return tr("sidebar_model_basket", n=len(session.basket_result[0].names))
         return tr("sidebar_model_none")
     return tr("sidebar_model_ready_one") if len(runs()) == 1 else tr("sidebar_model_ready", runs=len(runs()))
 

@@ -38,6 +38,7 @@ EN = {
     "basket_run_label": "one network on {n} series",
     "data_to_basket": "Train one network on several series at once, this one among them: Many series",
     "train_basket_results": "Your basket run's results, each series beside the panel: Many series",
+    "sidebar_model_basket": "Model: one network on {n} series (Many series)",
 }
 
 ZH = {
@@ -78,4 +79,5 @@ ZH = {
     "basket_run_label": "{n} 条序列共用一个网络",
     "data_to_basket": "在多条序列上同时训练一个网络（包括这一条）：多序列",
     "train_basket_results": "你的篮子训练结果（每条序列与面板并列）：多序列",
+    "sidebar_model_basket": "模型：{n} 条序列共用一个网络（多序列）",
 }
