@@ -74,6 +74,8 @@ def test_a_basket_that_cannot_run_is_refused_before_it_is_queued():
         manager.request_basket(Basket((dataset("a", walk(900, 1)), dataset("b", walk(300, 2, start="2016-06-01")))),
                                TINY_BASKET.with_(window=200))
     assert err.value.key == "err_basket_series" and str(err.value).startswith("'b' does not fit")
+    said = err.value.message("zh")  # the inner sentence in the reader's language too
+    assert said.startswith("“b”在篮子的日历下不适合这些设置") and "Window" not in said and "窗口" in said
     with pytest.raises(LabError) as err:
         manager.request_basket(small_basket(), TINY_BASKET.with_(hidden=512, layers=4))
     assert err.value.key.startswith("err_job_memory")

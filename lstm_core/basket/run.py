@@ -42,6 +42,7 @@ from lstm_core.evaluate import (
     qlike_losses,
 )
 from lstm_core.features import Feature
+from lstm_core.i18n import Sentences
 from lstm_core.judgement import Judgement, forecaster_names, judge
 from lstm_core.model import Forecaster, build_model
 from lstm_core.pipeline import Cutoffs, Prepared
@@ -121,7 +122,8 @@ def prepare_basket(basket: Basket, config: RunConfig,
         try:
             prepared.append(Prepared(frame, config, cutoffs))
         except LabError as err:
-            raise LabError("err_basket_series", name=ds.name, error=str(err)) from err
+            # the inner sentence in the reader's language too, not the English one
+            raise LabError("err_basket_series", name=ds.name, error=Sentences(((err.key, err.params),))) from err
     return cutoffs, prepared
 
 
