@@ -3,8 +3,6 @@ network's results per series beside the panel's verdict."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
@@ -21,11 +19,10 @@ from lstm_core.jobs.manager import default_manager
 from lstm_core.judgement import Judgement, Outcome, format_p, format_percent
 from ui.loaders import cached_sample, dataset, dataset_label
 from ui.results import VERDICT_LOOK, forecaster_label, judgement_params, scores_table
-from ui.runs import current_job, session_probe
+from ui.runs import queue_job, session_probe
 from ui.session import kept, session
 from ui.settings import value_label
 from ui.text import plain, show_error, tr, tr_text
-from ui.workspace import workspace
 
 TARGETS = (Target.LOGVOL, Target.LOGRET)  # on one scale for every series (never the price)
 HIDDEN = (8, 16, 32, 64)
@@ -109,24 +106,8 @@ def settings_ui(basket: Basket, disabled: bool) -> RunConfig | None:
 
 def start_basket(basket: Basket, config: RunConfig) -> bool:
     """Queue the basket's job for this session; a refusal becomes one sentence."""
-    running = current_job()
-    if running is not None and not running.finished:  # one job per session, a basket's or a single series'
-        st.info(tr("train_one_job"), icon=":material/info:")
-        return False
-    ws = workspace()
-    try:
-        ticket = default_manager().request_basket(basket, config, owner_alive=session_probe(),
-                                                  workspace=session.workspace_id, visitor=ws.visitor if ws else None)
-    except LabError as err:
-        show_error(err)
-        return False
-    session.job, session.job_collected = ticket, False
-    if ws is not None and not ticket.finished:
-        try:
-            ws.note_training(dt.datetime.now(dt.UTC).isoformat(timespec="minutes"))
-        except OSError:
-            pass  # only the sentence after a restart is lost
-    return True
+    return queue_job(lambda visitor: default_manager().request_basket(
+        basket, config, owner_alive=session_probe(), workspace=session.workspace_id, visitor=visitor)) is not None
 
 
 def results_ui(saved: SavedBasket, basket: Basket | None) -> None:

@@ -126,27 +126,37 @@ def session_probe(grace_s: float = OWNER_GRACE_S,
     return alive
 
 
-def start_job(config: RunConfig) -> bool:
-    """Validate against the loaded data and the server's limits, then queue a job; a refusal becomes one sentence."""
+def queue_job(request: Callable[[str | None], JobTicket]) -> JobTicket | None:
+    """The one way a page starts the session's job (a run's or a basket's): one job per session; ``request(visitor)``
+    asks the manager (a refusal becomes one sentence, and None); a queued job is noted in the workspace, so that a
+    restart can say it never finished."""
     running = current_job()
     if running is not None and not running.finished:  # one job per session
         st.info(tr("train_one_job"), icon=":material/info:")
-        return False
-    ds = dataset()
+        return None
     ws = workspace()
     try:
-        job = default_manager().request(ds.frame, ds.name, config, owner_alive=session_probe(),
-                                        workspace=session.workspace_id, visitor=ws.visitor if ws else None)
+        job = request(ws.visitor if ws else None)
     except LabError as err:
         show_error(err)
-        return False
-    session.job, session.job_collected, session.train_config = job, False, config
+        return None
+    session.job, session.job_collected = job, False
     if ws is not None and not job.finished:
         try:
             ws.note_training(dt.datetime.now(dt.UTC).isoformat(timespec="minutes"))
         except OSError:
             pass  # only the sentence after a restart is lost
-    return True
+    return job
+
+
+def start_job(config: RunConfig) -> bool:
+    """Validate against the loaded data and the server's limits, then queue a job; a refusal becomes one sentence."""
+    ds = dataset()
+    job = queue_job(lambda visitor: default_manager().request(ds.frame, ds.name, config, owner_alive=session_probe(),
+                                                              workspace=session.workspace_id, visitor=visitor))
+    if job is not None:
+        session.train_config = config
+    return job is not None
 
 
 def unfinished_training_ui() -> None:
