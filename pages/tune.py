@@ -11,7 +11,10 @@ require_router()
 
 st.title(tr("tune_title"))
 st.caption(tr("tune_intro"))
-st.caption(tr("train_caption", name=dataset().title(lang()), rows=len(dataset().frame)))
+if st.session_state.get("tune_on") == "basket" and not dataset().is_task:
+    st.caption(tr("tune_basket_caption"))
+else:
+    st.caption(tr("train_caption", name=dataset().title(lang()), rows=len(dataset().frame)))
 
 spec, jobs = current_study()
 busy = is_busy(jobs)

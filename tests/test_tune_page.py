@@ -212,3 +212,53 @@ def test_on_a_ray_cluster_the_tune_pages_workers_run_there(tmp_path):
     trials = seen.pop("trials")
     assert seen == {"kind": "ray", "errors": [None, None], "ray_workers": [True], "exceptions": 0}
     assert trials.get("n_complete", 0) + trials.get("n_pruned", 0) == 4, trials  # the budget, met exactly
+
+
+def test_a_study_on_a_basket_searches_the_pooled_series_and_trains_its_best_as_a_basket_run(open_app, tmp_path,
+                                                                                             monkeypatch):
+    from lstm_core.basket.data import load_basket
+    from lstm_core.config import RunConfig
+
+    storage = str(tmp_path / "studies.journal")
+    monkeypatch.setenv(STORAGE_ENV, storage)
+    at = open_app("pages/tune.py")
+    at.radio(key="tune_on").set_value("basket").run()
+    assert not at.exception and not at.error
+    # the Many series page's picker, the same choice: a single series is no basket, and nothing starts
+    at.multiselect(key="basket_series").set_value(["sample:SP500"]).run()
+    assert [e.value for e in at.error if "2 to" in e.value], [e.value for e in at.error]
+    assert at.button(key="tune_start").disabled
+    at.multiselect(key="basket_series").set_value(["sample:SP500", "sample:NASDAQ"]).run()
+    assert not at.error
+    assert [c.value for c in at.caption if c.value.startswith("Each trial trains one network on the basket's series")]
+    at.multiselect(key="tune_search").set_value(["lr"])
+    at.number_input(key="tune_budget").set_value(2)
+    at.number_input(key="tune_epochs").set_value(1)
+    at.number_input(key="tune_n_workers").set_value(1)
+    at.button(key="tune_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    spec, jobs = at.session_state["tune_spec"], at.session_state["tune_jobs"]
+    basket = load_basket(["sample:SP500", "sample:NASDAQ"])
+    assert spec.data == "SP500 (sample),NASDAQ (sample)" and at.session_state["tune_basket"].names == basket.names
+    # the basket's target and inputs (volatility, the size of each day's move), epochs from the form
+    assert spec.base == RunConfig.for_target(target="logvol").with_(epochs=1)
+    fixed = next(c.value for c in at.caption if c.value.startswith("Fixed in every trial of this study"))
+    assert "Max epochs 1 ·" in fixed and "Size of daily move" in fixed, fixed
+    wait_finished(jobs, 120)
+    at.run()
+    assert all(job.error is None for job in jobs), [job.error for job in jobs]
+    study = tune.load_study(storage, spec.study)
+    summary = tune.summary(study)
+    assert summary["n_complete"] == 2 and summary["data_fingerprint"] == basket.fingerprint
+    # a trial's value is the pooled validation loss: training the best settings on the basket gives it again
+    from lstm_core.basket.run import PooledData, prepare_basket
+    from lstm_core.trainer import Trainer
+
+    best = tune.best_config(study)
+    refit = Trainer(best, PooledData(prepare_basket(basket, best)[1])).fit()
+    assert abs(refit.best_val_loss - summary["best_value"]) < 1e-4
+    at.button(key="tune_train_best").click().run()
+    assert not at.exception
+    job = at.session_state["job"]
+    assert job.job.basket.names == basket.names and job.job.config == best
+    job.stop()

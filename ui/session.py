@@ -77,6 +77,7 @@ class Session:
     workspace_notices: Slot[list[tuple[bool, str, dict]]] = Slot("workspace_notices", factory=list)
     # pages' own
     tune_spec: Slot[TuneSpec | None] = Slot("tune_spec")
+    tune_basket: Slot[Basket | None] = Slot("tune_basket")  # the basket the session's study searches on; None: a series
     basket_result: Slot[tuple[SavedBasket, Basket] | None] = Slot("basket_result")  # the session's latest basket run
     basket_series: Slot[tuple[str, list[Run]] | None] = Slot("basket_series")  # its series as runs, by its id
     tune_jobs: Slot[Sequence[TuneWorkerJob]] = Slot("tune_jobs", ())

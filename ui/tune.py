@@ -10,11 +10,11 @@ import streamlit as st
 from optuna.trial import TrialState
 
 from lstm_core import tune
+from lstm_core.basket.data import Basket
 from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs.limits import check_job_fits
 from lstm_core.jobs.manager import JobStatus, default_manager
-from lstm_core.pipeline import Prepared
 from lstm_core.plots.tune import (
     MIN_IMPORTANCE_TRIALS,
     history_figure,
@@ -23,11 +23,12 @@ from lstm_core.plots.tune import (
     parallel_figure,
 )
 from lstm_core.server_settings import setting, spec
+from ui.basket import basket_ui, inputs_ui, start_basket
 from ui.loaders import dataset
 from ui.runs import session_probe, start_job
-from ui.session import session
+from ui.session import kept, session
 from ui.settings import CHOICE_PREFIX, choice_label, config_for_data, label_key, value_label
-from ui.text import show_error, tr
+from ui.text import lang, show_error, tr
 
 STORAGE_ENV = spec("tune_storage").env  # a server whose studies live in PostgreSQL sets this; else the journal file
 REDRAW_S = 2.0
@@ -141,8 +142,35 @@ def _dim_ui(name: str, disabled: bool) -> tune.Dim:
     return tune.narrowed(name, low, high)
 
 
+TUNE_ON = ("series", "basket")
+
+
+def data_choice_ui(disabled: bool) -> tuple[Basket | None, RunConfig | None]:
+    """What a study searches on: the loaded series, or a basket of series (the Many series page's choice of series,
+    target and inputs, the same widgets). (None, None) for a series; (basket, its base settings) for a basket;
+    (None, None) with the sentence that says why when the series cannot be a basket."""
+    ds = dataset()
+    if ds.is_task:  # a memory task is one dataset of its own; a basket is of price series
+        return None, None
+    on = st.radio(tr("tune_on"), TUNE_ON, horizontal=True, disabled=disabled,
+                  format_func=lambda v: tr("tune_on_series", name=ds.title(lang())) if v == "series"
+                  else tr("tune_on_basket"), **kept("tune_on", "series", lambda v: v in TUNE_ON))
+    if on == "series":
+        return None, None
+    basket = basket_ui(disabled)
+    if basket is None:
+        return None, None
+    try:
+        return basket, inputs_ui(basket, disabled)
+    except LabError as err:
+        show_tune_error(err)
+        return None, None
+
+
 def study_form_ui(disabled: bool) -> None:
     """What to search and how; Start queues the study's workers on the server's job pool."""
+    basket, basket_base = data_choice_ui(disabled)
+    on_basket = st.session_state.get("tune_on") == "basket" and not dataset().is_task
     facts = st.container()  # said above the form, once the form has said what is searched
     names = st.multiselect(tr("tune_search"), tune.searchable_names(), default=tune.default_search_names(),
                            format_func=_setting_label, key="tune_search", disabled=disabled)
@@ -151,7 +179,8 @@ def study_form_ui(disabled: bool) -> None:
         dims = [_dim_ui(name, disabled) for name in names]
     except LabError as err:
         show_tune_error(err)
-    base = config_for_data(dataset(), RunConfig())  # a task's own target and window on a task
+    # a task's own target and window on a task; a basket's target and inputs from the Many series page
+    base = basket_base if on_basket else config_for_data(dataset(), RunConfig())
     cols = st.columns(4)
     trials, workers_bound = tune.STUDY_BOUNDS["trials"], tune.STUDY_BOUNDS["workers"]
     budget = cols[0].number_input(tr("tune_trials"), int(trials.low), int(trials.high), tune.TuneSpec.budget,
@@ -162,36 +191,46 @@ def study_form_ui(disabled: bool) -> None:
                                    key="tune_n_workers", disabled=disabled)
     epochs_setting = SETTINGS["epochs"]
     epochs = cols[2].number_input(tr("tune_epochs"), int(epochs_setting.low), int(epochs_setting.high),
-                                  min(base.epochs, 20), key="tune_epochs", disabled=disabled)
+                                  min(RunConfig().epochs if base is None else base.epochs, 20), key="tune_epochs",
+                                  disabled=disabled)
     pruner = cols[3].selectbox(tr("tune_pruner"), list(tune.PrunerKind), key="tune_pruner", disabled=disabled,
                                format_func=lambda kind: tr(pruner_key(kind)), help=tr("tune_pruner_help"))
+    if base is None:  # a basket that cannot be one: its sentence is said, and nothing starts
+        st.button(tr("tune_start"), icon=":material/play_arrow:", type="primary", key="tune_start", disabled=True)
+        return
     with facts:
         study_base = base.with_(epochs=int(epochs))
-        facts_ui({k: v for k, v in study_base.to_dict().items() if k not in names}, [], "tune_fixed_line")
+        facts_ui({k: v for k, v in study_base.to_dict().items() if k not in names}, [],
+                 "tune_fixed_basket" if on_basket else "tune_fixed_line")
     if st.button(tr("tune_start"), icon=":material/play_arrow:", type="primary", key="tune_start",
                  disabled=disabled or not dims or len(dims) != len(names)):
         try:
-            start_study(dims, study_base, int(budget), int(workers), pruner)
+            start_study(dims, study_base, int(budget), int(workers), pruner, basket if on_basket else None)
         except LabError as err:
             show_tune_error(err)
             return
         st.rerun()
 
 
-def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int, pruner: tune.PrunerKind) -> None:
-    """A new study on the session's data; its workers wait in the same queue as training jobs."""
+def start_study(dims: list[tune.Dim], base: RunConfig, budget: int, workers: int, pruner: tune.PrunerKind,
+                basket: Basket | None = None) -> None:
+    """A new study on the session's data, or on ``basket`` (every trial one network on its series pooled, scored on
+    their validation windows together); its workers wait in the same queue as training jobs."""
     ds = dataset()
-    Prepared(ds.frame, base)  # the fixed settings must fit the data before any worker starts
+    data = basket if basket is not None else ds.frame
+    tune.training_data(data, base)  # the fixed settings must fit the data (every series) before any worker starts
     manager = default_manager()
     # every trial must fit one job's memory: the search's largest corner is checked before anything starts
-    check_job_fits(tune.largest_config(base, dims), len(ds.frame), manager.limits)
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", ds.name).strip("-")[:40] or "data"
-    spec = tune.TuneSpec(study=f"{slug}-{uuid.uuid4().hex[:8]}", data=ds.name, base=base, dims=tuple(dims),
-                         budget=budget, storage=storage_url(), pruner=pruner, workers=workers,
-                         timeout_s=min(manager.limits.max_job_s, tune.STUDY_BOUNDS["timeout"].high))
-    tune.open_study(spec, ds.fingerprint)  # created now, so the charts can read it before the first trial ends
-    jobs = tune.submit_workers(manager, spec, settings=manager.settings, owner_alive=session_probe(), frame=ds.frame)
-    session.tune_spec, session.tune_jobs = spec, jobs
+    check_job_fits(tune.largest_config(base, dims), tune.data_rows(data), manager.limits)
+    name = "basket" if basket is not None else ds.name
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "data"
+    spec = tune.TuneSpec(study=f"{slug}-{uuid.uuid4().hex[:8]}", data=",".join(basket.names) if basket else ds.name,
+                         base=base, dims=tuple(dims), budget=budget, storage=storage_url(), pruner=pruner,
+                         workers=workers, timeout_s=min(manager.limits.max_job_s, tune.STUDY_BOUNDS["timeout"].high))
+    # created now, so the charts can read it before the first trial ends
+    tune.open_study(spec, tune.data_fingerprint(data))
+    jobs = tune.submit_workers(manager, spec, settings=manager.settings, owner_alive=session_probe(), frame=data)
+    session.tune_spec, session.tune_jobs, session.tune_basket = spec, jobs, basket
 
 
 def _trials_table(study) -> pd.DataFrame:
@@ -271,5 +310,8 @@ def train_best_ui(spec: tune.TuneSpec) -> None:
         except LabError as err:
             show_tune_error(err)
             return
-        if start_job(config):
+        basket = session.tune_basket
+        if basket is not None and start_basket(basket, config):  # a basket's best trains as a basket run
+            st.switch_page("pages/basket.py")
+        elif basket is None and start_job(config):
             st.switch_page("pages/train.py")
