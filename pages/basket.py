@@ -4,16 +4,18 @@ import streamlit as st
 
 from ui.basket import basket_ui, results_ui, settings_ui, start_basket
 from ui.nav import require_router
-from ui.runs import collect_finished_job, current_job
-from ui.session import session
+from ui.runs import basket_result, collect_finished_job, current_job
 from ui.text import tr
 from ui.training import live_panel
+from ui.workspace import show_notices
 
 require_router()
 
 st.title(tr("basket_title"))
 st.caption(tr("basket_intro"))
 collect_finished_job()
+result = basket_result()  # this session's, or the one its workspace kept (a refresh, a restart)
+show_notices()  # a basket run the workspace could not keep, or could not read again
 
 job = current_job()
 busy = job is not None and not job.finished
@@ -28,7 +30,7 @@ with st.expander(tr("basket_settings"), expanded=not busy, icon=":material/tune:
 if busy:
     st.caption(tr("basket_busy"))
 
-if session.basket_result is not None:
-    results_ui(*session.basket_result)
+if result is not None:
+    results_ui(*result)
 else:
     st.info(tr("basket_none"), icon=":material/info:")

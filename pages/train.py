@@ -5,8 +5,7 @@ import streamlit as st
 from ui.loaders import dataset, dataset_label
 from ui.nav import require_router
 from ui.results import results_ui
-from ui.runs import collect_finished_job, current_job, selected_run, start_job, unfinished_training_ui
-from ui.session import session
+from ui.runs import basket_result, collect_finished_job, current_job, selected_run, start_job, unfinished_training_ui
 from ui.settings import settings_ui
 from ui.text import lang, tr
 from ui.training import live_panel, runs_ui, where_jobs_run_ui
@@ -36,6 +35,6 @@ if run is not None:
     if busy:  # the results below are the previous run's, not the one training now
         st.info(tr("train_previous_results", run_id=run.run_id), icon=":material/history:")
     results_ui(run)
-if session.basket_result is not None:  # a basket's run is read on its own page, with its panel
+if basket_result() is not None:  # a basket's run is read on its own page, with its panel
     st.page_link("pages/basket.py", label=tr("train_basket_results"), icon=":material/stacked_line_chart:")
 runs_ui()

@@ -44,6 +44,10 @@ def test_the_default_basket_is_checked_as_one_dataset_and_trained_per_series_and
     assert not at.exception and job.status == "done"
     saved = at.session_state["basket_result"][0]
     assert saved.names == ("MSFT (sample)", "NVDA (sample)", "SP500 (sample)", "NASDAQ (sample)")
+    from lstm_core.store.workspace import Workspace
+
+    kept, _ = Workspace.open(at.session_state["workspace_id"], 10).load_basket()  # a refresh brings it back
+    assert kept.run_id == saved.run_id and kept.to_json() == saved.to_json()
     panel_verdict = [m.value for m in (*at.success, *at.info, *at.warning) if m.value.startswith("Over the test days of all 4")]
     assert len(panel_verdict) == 1
     lead = panel_verdict[0].splitlines()

@@ -10,7 +10,8 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lstm_core.basket.run import SeriesRun, series_run
+from lstm_core.basket.data import Basket
+from lstm_core.basket.run import SavedBasket, SeriesRun, series_run
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs.manager import BasketJob, JobStatus, JobTicket, default_manager
@@ -19,7 +20,7 @@ from lstm_core.server_settings import setting
 from ui.loaders import dataset, dataset_label
 from ui.session import kept, session
 from ui.text import show_error, tr, tr_text
-from ui.workspace import MAX_RUNS, load_runs, save_run, workspace
+from ui.workspace import MAX_RUNS, load_basket, load_runs, save_basket, save_run, workspace
 
 # Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
 OWNER_GRACE_S = setting("owner_grace_s")
@@ -53,11 +54,20 @@ def add_run(run: Run) -> None:
     session.selected_run = run.run_id
 
 
+def basket_result() -> tuple[SavedBasket, Basket] | None:
+    """The session's latest basket run and its series: the workspace's, read from disk once per session, then the
+    one this session trained."""
+    if session.basket_result is None and not session.basket_read:
+        session.basket_read = True
+        session.basket_result = load_basket()
+    return session.basket_result
+
+
 def basket_series_runs() -> list[Run]:
     """Each series of the session's latest basket run, as a run Gates and Forecast read (made once per basket run)."""
-    if session.basket_result is None:
+    if basket_result() is None:
         return []
-    saved, basket = session.basket_result
+    saved, basket = basket_result()
     made = session.basket_series
     if made is None or made[0] != saved.run_id:
         made = (saved.run_id, [series_run(saved, basket, name) for name in saved.names])
@@ -83,8 +93,9 @@ def collect_finished_job() -> None:
         return
     if job.status == JobStatus.DONE and job.run is not None:
         add_run(job.run)
-    elif job.status == JobStatus.DONE and job.basket is not None:  # a basket's run: kept in the session
-        session.basket_result = (job.basket, job.job.basket)
+    elif job.status == JobStatus.DONE and job.basket is not None:  # a basket's run: the session's, and the workspace's
+        session.basket_result, session.basket_read = (job.basket, job.job.basket), True
+        save_basket(job.basket, job.job.basket)
     session.job_collected = True
     if (ws := workspace()) is not None:
         ws.training_over()
@@ -99,8 +110,8 @@ def model_status() -> str:
             return tr("sidebar_model_queued", place=p.queue_place)
         return tr("sidebar_model_training", epoch=p.epoch, epochs=p.epochs)
     if not runs():
-        if session.basket_result is not None:  # a basket's run, read on the Many series page
-            return tr("sidebar_model_basket", n=len(session.basket_result[0].names))
+        if basket_result() is not None:  # a basket's run, read on the Many series page
+            return tr("sidebar_model_basket", n=len(basket_result()[0].names))
         return tr("sidebar_model_none")
     return tr("sidebar_model_ready_one") if len(runs()) == 1 else tr("sidebar_model_ready", runs=len(runs()))
 

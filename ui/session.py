@@ -79,6 +79,7 @@ class Session:
     tune_spec: Slot[TuneSpec | None] = Slot("tune_spec")
     tune_basket: Slot[Basket | None] = Slot("tune_basket")  # the basket the session's study searches on; None: a series
     basket_result: Slot[tuple[SavedBasket, Basket] | None] = Slot("basket_result")  # the session's latest basket run
+    basket_read: Slot[bool] = Slot("basket_read", False)  # the workspace's kept basket run was looked for
     basket_series: Slot[tuple[str, list[Run]] | None] = Slot("basket_series")  # its series as runs, by its id
     tune_jobs: Slot[Sequence[TuneWorkerJob]] = Slot("tune_jobs", ())
     learn_generation: Slot[int] = Slot("learn_generation", 0)  # new editor keys drop the browser's copy of edits

@@ -11,9 +11,12 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from lstm_core.basket.data import Basket
+from lstm_core.basket.run import SavedBasket
 from lstm_core.data import Dataset
 from lstm_core.data.sources import cache_dir
 from lstm_core.errors import LabError
+from lstm_core.i18n import Sentences
 from lstm_core.runs.run import Run
 from lstm_core.store.disk import MAINTAIN_EVERY_S, DiskBudget, Swept, sweep_leftovers
 from lstm_core.store.workspace import (
@@ -198,6 +201,39 @@ def save_run(run: Run) -> tuple[str, ...]:
     if saved.pruned:
         notify("ws_pruned", limit_mb=ws.cap_bytes >> 20, limit_runs=ws.max_runs, runs=", ".join(saved.pruned))
     return saved.pruned
+
+
+def save_basket(saved: SavedBasket, basket: Basket) -> None:
+    """Keep a finished basket run in the workspace (replacing the one before), so that a refresh or a restart brings
+    it back; a refusal is said, and the run stays in this tab."""
+    ws = workspace()
+    if ws is None:
+        return
+    try:
+        pruned = ws.save_basket(saved, basket, in_use=live_workspaces().in_use())
+    except LabError as err:
+        notify(err.key, **err.params)
+        return
+    except OSError:
+        notify("ws_save_failed", run_id=saved.run_id)
+        return
+    if pruned:
+        notify("ws_pruned", limit_mb=ws.cap_bytes >> 20, limit_runs=ws.max_runs, runs=", ".join(pruned))
+
+
+def load_basket() -> tuple[SavedBasket, Basket] | None:
+    """The basket run kept in the workspace, scored again from its bundle; None when it has none. A damaged one is
+    said (what is wrong with it), and left out."""
+    ws = workspace()
+    if ws is None:
+        return None
+    try:
+        return ws.load_basket()
+    except LabError as err:
+        notify("ws_basket_unreadable", is_error=True, error=Sentences(((err.key, err.params),)))
+    except (OSError, ValueError):  # its folder being replaced by another tab just now: none, this time
+        pass
+    return None
 
 
 def keep_dataset(ds: Dataset) -> LabError | None:

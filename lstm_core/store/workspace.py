@@ -36,6 +36,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -49,6 +50,10 @@ from lstm_core.server_settings import setting, spec
 from lstm_core.store import disk
 from lstm_core.store.disk import WORKSPACES, DiskBudget, data_dir  # data_dir: callers import it from here too
 
+if TYPE_CHECKING:
+    from lstm_core.basket.data import Basket
+    from lstm_core.basket.run import SavedBasket
+
 WORKSPACE_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # 24 bytes in base64url, no padding
 ID_RANDOM_BYTES, ID_TAG_BYTES = 16, 8
 KEY_FILE = "server.key"
@@ -61,6 +66,7 @@ DEFAULT_WORKSPACE_MB = spec("workspace_mb").default
 MAX_LOCAL_BUNDLES = 200  # bundle folders listed from one local folder
 DATASET_DIR = ".dataset"  # not a run id: run listings pass it by; expiry and the disk budget count it
 DATASET_JSON = "dataset.json"
+BASKET_DIR = ".basket"  # the latest basket run's bundle: not a run id either, and counted like the dataset
 MAX_DATASET_JSON = 64 * 1024
 DATASET_ALLOWANCE_BYTES = 1 << 20  # a dataset this small is kept at once; a larger one with the first run trained on it
 LOCAL_ADDRESS = "local"  # the client address of a visitor on this machine (Streamlit gives none)
@@ -279,7 +285,7 @@ class Workspace:
         return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
 
     def size_bytes(self) -> int:
-        return sum(self.run_bytes(run_id) for run_id in self.run_ids()) + self.dataset_bytes()
+        return sum(self.run_bytes(run_id) for run_id in self.run_ids()) + self.dataset_bytes() + self.basket_bytes()
 
     # ---- the workspace's dataset
 
@@ -400,7 +406,7 @@ class Workspace:
 
     def _prune_plan(self, order: list[str], sizes: dict[str, int], keep: str) -> list[str]:
         """The oldest runs of ``order`` (oldest first) to delete so that the rest, and the dataset, fit both caps."""
-        total, pruned = sum(sizes.values()) + self.dataset_bytes(), []
+        total, pruned = sum(sizes.values()) + self.dataset_bytes() + self.basket_bytes(), []
         for run_id in order:
             if len(order) - len(pruned) <= self.max_runs and total <= self.cap_bytes:
                 break
@@ -441,6 +447,44 @@ class Workspace:
             with _opened_lock:
                 run = _opened.setdefault(digest, run)
         return run
+
+    # ---- the latest basket run (lstm_core.basket): one bundle, replaced by the next
+
+    def basket_bytes(self) -> int:
+        folder = self.root / BASKET_DIR
+        return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
+
+    def save_basket(self, saved: SavedBasket, basket: Basket, in_use: Collection[str] = ()) -> tuple[str, ...]:
+        """Keep a basket run's bundle as the workspace's basket run (replacing the one before), so that a refresh or
+        a restart brings it back; the ids of the runs deleted to make room. Within the workspace's cap (its oldest
+        runs go first) and the server's budget; LabError when the bundle alone is bigger than the cap or than a bundle
+        may be to load again; OSError when the disk refuses."""
+        from lstm_core.basket.bundle import basket_members
+
+        members = basket_members(saved, basket)
+        size = sum(len(blob) for blob in members.values())
+        limits = {".csv": LOCAL_LIMITS.max_csv_bytes, ".safetensors": LOCAL_LIMITS.max_weights_bytes}
+        too_big = size > self.cap_bytes or any(len(blob) > limit for name, blob in members.items()
+                                               for suffix, limit in limits.items() if name.endswith(suffix))
+        if too_big:
+            raise LabError("err_ws_run_too_big", size_mb=round(size / _MB, 1), limit_mb=self.cap_bytes // _MB)
+        with disk.SAVE_LOCK:
+            growth = disk.folder_estimate([len(blob) for blob in members.values()])
+            self._make_room(max(growth - disk.tree_bytes(self.root / BASKET_DIR), 0) + MARKER_BYTES, in_use)
+            self._write_folder(self.root / BASKET_DIR, members)
+            pruned = tuple(self._prune(keep=""))
+            self._written()
+        return pruned
+
+    def load_basket(self) -> tuple[SavedBasket, Basket] | None:
+        """The kept basket run, scored again from its bundle (lstm_core.basket.bundle); None when there is none,
+        LabError when its files are damaged."""
+        from lstm_core.basket.bundle import load_basket_bundle
+
+        folder = self.root / BASKET_DIR
+        if not folder.is_dir() or folder.is_symlink():
+            return None
+        return load_basket_bundle(folder, LOCAL_LIMITS)
 
     def load_all(self) -> tuple[list[Run], list[LabError]]:
         """Every saved run, oldest first, and a sentence for each one that could not be opened."""
