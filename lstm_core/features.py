@@ -18,8 +18,12 @@ class Feature(StrEnum):
 
     LOGABSRET = "logabsret"  # log |daily log return|: the size of each day's move, the raw material of volatility
     # log of the day's range volatility (Parkinson 1980: (ln H/L)^2 / 4 ln 2 estimates the day's variance, about five
-    # times as efficiently as the squared return); needs High and Low
+    # times as efficiently as the squared return); needs High and Low. With per-window normalisation it is read against
+    # the window's own volatility, as the size of each day's move is (bundles of version 2 on)
     LOGRANGE = "logrange"
+    # the same channel as bundles before version 2 read it: at its own level even in a normalised window. Never
+    # offered; an old bundle's normalised ``logrange`` becomes it (lstm_core.runs.schema), so it forecasts as it did
+    LOGRANGE_LEVEL = "logrange_level"
     LOGRET = "logret"
     # HAR's components as inputs (Corsi 2009): the log of the mean |daily log return| over the last 5 and 22 days
     LOGVOL5 = "logvol5"
@@ -51,9 +55,14 @@ class Feature(StrEnum):
     @property
     def columns(self) -> tuple[str, ...]:
         """Every frame column the channel needs."""
-        if self == Feature.LOGRANGE:
+        if self in RANGE_CHANNELS:
             return ("High", "Low")
         return ("Close",) if self.reads_returns else (_COLUMNS[self],)
+
+    @property
+    def is_legacy(self) -> bool:
+        """A channel kept only so that old bundles forecast as they did: never offered for a new run."""
+        return self == Feature.LOGRANGE_LEVEL
 
     @property
     def is_task_channel(self) -> bool:
@@ -71,9 +80,11 @@ class Normalization(StrEnum):
 
 
 HAR_DAYS = {Feature.LOGVOL5: 5, Feature.LOGVOL22: 22}
-# log sizes of moves, which a normalised window reads against its own volatility (the daily range is left as it was
-# first built, so that bundles saved with it keep their scalers)
-WINDOW_LEVEL_CHANNELS = frozenset({Feature.LOGABSRET, Feature.LOGVOL5, Feature.LOGVOL22})
+# log sizes of moves, which a normalised window reads against its own volatility (the daily range too, from bundle
+# version 2 on: read at its own level it told series of different volatility apart, and a pooled model overshot the
+# most volatile one; lstm_core.basket, docs/basket.md)
+WINDOW_LEVEL_CHANNELS = frozenset({Feature.LOGABSRET, Feature.LOGVOL5, Feature.LOGVOL22, Feature.LOGRANGE})
+RANGE_CHANNELS = frozenset({Feature.LOGRANGE, Feature.LOGRANGE_LEVEL})
 PRICE_LEVELS = frozenset({Feature.CLOSE, Feature.OPEN, Feature.HIGH, Feature.LOW})
 TASK_CHANNELS = frozenset({Feature.VALUE, Feature.MARKER, Feature.RESET})
 _COLUMNS = {Feature.CLOSE: "Close", Feature.OPEN: "Open", Feature.HIGH: "High", Feature.LOW: "Low",
@@ -117,7 +128,7 @@ def feature_matrix(frame: pd.DataFrame, features: Sequence[Feature], first_row: 
         if missing is not None:
             raise LabError("err_missing_column", feature=feature.value, column=missing)
         values = frame[feature.column].to_numpy(dtype=np.float64)
-        if feature == Feature.LOGRANGE:
+        if feature in RANGE_CHANNELS:
             variance = parkinson_variance(frame["High"].to_numpy(), frame["Low"].to_numpy())
             columns.append(0.5 * np.log(np.nan_to_num(variance, nan=0.0) + VOL_FLOOR**2))
         elif feature.reads_returns:

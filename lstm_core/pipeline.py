@@ -113,7 +113,9 @@ class Prepared:
         kind = self.target_kind
         if kind.column not in frame.columns:
             raise LabError("err_target_data", target=str(config.target), column=kind.column)
-        uses_log = kind.reads_returns or any(f.reads_returns for f in config.features)
+        # returns for the target or an input, or for the window's own volatility a normalised window reads moves against
+        uses_log = kind.reads_returns or any(f.reads_returns for f in config.features) or (
+            config.normalize == Normalization.WINDOW and bool(WINDOW_LEVEL_CHANNELS & set(config.features)))
         if uses_log and "Close" in frame.columns and (frame["Close"].to_numpy() <= 0).any():
             raise LabError("err_logret_nonpositive", n=int((frame["Close"].to_numpy() <= 0).sum()))
         divides = kind.id == Target.PRICE or bool(PRICE_LEVELS & set(config.features))  # by each window's last price

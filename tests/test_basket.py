@@ -206,3 +206,19 @@ def test_the_seeds_averaged_are_one_forecaster_scored_as_a_run_is():
         assert np.array_equal(both[k].outputs.test[MODEL], mean)
         assert both[k].scores["persistence"].rmse == runs[0].series[k].scores["persistence"].rmse  # same baselines
     assert panel[POOLED_LINEAR].rmse == runs[0].panel[POOLED_LINEAR].rmse and panel[MODEL].dm_p is None
+
+
+def test_a_version_1_basket_bundle_reads_its_normalised_range_as_it_was_trained(tmp_path):
+    from lstm_core.basket.bundle import load_basket_bundle, save_basket_bundle
+
+    basket = Basket((dataset("a", walk(900, 1)), dataset("b", walk(800, 2, start="2015-03-02"))))
+    config = TINY_BASKET.with_(target="logvol", features=("logabsret", "logrange_level"), horizon=5)
+    saved = train_basket(basket, config).saved()
+    folder = save_basket_bundle(saved, basket, tmp_path / "bundle")
+    record = json.loads((folder / "basket.json").read_text())
+    assert record["version"] == 2
+    record["version"], record["config"]["features"] = 1, ["logabsret", "logrange"]  # as version 1 wrote it
+    (folder / "basket.json").write_text(json.dumps(record))
+    back, _ = load_basket_bundle(folder)
+    assert back.config.features == ("logabsret", "logrange_level")
+    assert back.to_json() == saved.to_json()  # the same forecasts and scores as it was trained with

@@ -258,7 +258,7 @@ CASES: dict[str, tuple[Callable[[Parts], bytes], str]] = {
         b"Date,Close", b"Date,Close,Evil", 1)}), "err_bundle_data"),
     "data_csv_nan_price": (lambda p: p.edited(**{"data.csv": p.members["data.csv"].replace(
         b"\n2015-01-02,", b"\n2015-01-02,nan,#", 1)}), "err_bundle_data"),
-    "version_2": (lambda p: p.edited(_set("version", 2)), "err_bundle_version"),
+    "version_3": (lambda p: p.edited(_set("version", 3)), "err_bundle_version"),
     **{f"field_{name}": (lambda p, edit=edit: p.edited(edit), "err_bundle_field")
        for name, edit in _FIELD_EDITS.items()},
     **{f"json_{name}": (lambda p, old=old, new=new: p.raw_json(old, new), "err_bundle_json")

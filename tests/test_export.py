@@ -36,10 +36,11 @@ def _task():
 
 # each run is small (a few epochs, a few hundred windows), yet takes every branch its configuration has
 CASES = {
-    # the default: next-20-day volatility, windows read against their own level (HAR's monthly component too), LSTM;
+    # the default: next-20-day volatility, windows read against their own level (HAR's monthly component and the daily
+    # range too), LSTM;
     # it stops early, so the loop's early stopping and best-weight restore are taken
     "lstm-volatility": lambda: (*_msft(2500), RunConfig(hidden=8, epochs=5, patience=2, window=30, lr=2e-3,
-                                                        features=("logabsret", "logvol22"))),
+                                                        features=("logabsret", "logvol22", "logrange"))),
     # a GRU on the price, two layers with dropout (dropout draws from the seeded generator), two steps ahead, AdamW
     "gru-price": lambda: (*_msft(), RunConfig.for_target(target="price", cell="gru", hidden=6, layers=2, dropout=0.2,
                                                        features=("close", "volume", "logabsret"), window=20, steps=2,

@@ -9,6 +9,7 @@ from dataclasses import replace
 from io import BytesIO
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -157,3 +158,57 @@ def test_stop_reason_is_read_back_as_the_enum(run):
 
     loaded = load_bundle(bundle_zip(run))
     assert loaded.stop_reason is StopReason(run.stop_reason)
+
+
+def _garch_like(scale: float, from_row: int = 0) -> pd.DataFrame:
+    """Prices whose daily moves and ranges from row ``from_row`` on are ``scale`` times those of scale 1, on the same
+    days and shocks."""
+    rng = np.random.default_rng(3)
+    n = 400
+    vol = 0.01 * np.exp(np.cumsum(rng.normal(0, 0.05, n)).clip(-1, 1))
+    moves, spans = vol * rng.standard_normal(n), vol * np.abs(rng.standard_normal(n)) + 0.002
+    scale = np.where(np.arange(n) >= from_row, scale, 1.0)
+    close = 100 * np.exp(np.cumsum(scale * moves))
+    index = pd.bdate_range("2010-01-01", periods=n, name="Date")
+    return pd.DataFrame({"Open": close, "High": close * np.exp(scale * spans), "Low": close, "Close": close,
+                         "Volume": 1e6}, index=index)
+
+
+def test_a_normalised_window_reads_the_daily_range_against_its_own_volatility():
+    """Test days twice as volatile in every move and range (after the same training days) read the same range inputs:
+    the range is read against the window's own volatility, as the size of each day's move is. Before bundle version 2
+    it was read at its own level, which told a calm period from a wild one."""
+    from lstm_core.config import RunConfig
+    from lstm_core.pipeline import Prepared
+
+    config = RunConfig.for_target(target="logvol").with_(features=("logabsret", "logrange"), window=20, horizon=5)
+    frames = [_garch_like(scale, from_row=300) for scale in (1.0, 2.0)]  # the test windows start after row 320
+    calm, wild = (Prepared(frame, config) for frame in frames)
+    assert calm.split_ends["test"][0] - config.window + 1 > 300
+    x_calm, x_wild = calm.tensors("test")[0][..., 1], wild.tensors("test")[0][..., 1]  # the range channel
+    assert float((x_calm - x_wild).abs().max()) < 0.01  # the same inputs (but for the floors inside the logs)
+    level = [Prepared(frame, config.with_(features=("logabsret", "logrange_level"))).tensors("test")[0][..., 1]
+             for frame in frames]
+    assert float((level[0] - level[1]).abs().min()) > 0.5  # the old channel: every input moved by log 2 / its std
+
+
+def test_a_version_1_bundle_reads_its_normalised_range_as_it_was_trained(tmp_path):
+    """A bundle saved before version 2 with the daily range under per-window normalisation: its range is read at its own
+    level, as its weights learned it, so it forecasts exactly as it did; a version-2 bundle keeps ``logrange``."""
+    from lstm_core.config import RunConfig
+
+    frame = _garch_like(1.0)
+    config = RunConfig.for_target(target="logvol").with_(features=("logabsret", "logrange_level"), window=20,
+                                                          horizon=5, hidden=4, epochs=2)
+    old = train_run(frame, "prices", config)
+    members = bundle_members(old)
+    record = json.loads(members["run.json"])
+    record["version"], record["config"]["features"] = 1, ["logabsret", "logrange"]  # as version 1 wrote it
+    members["run.json"] = json.dumps(record).encode()
+    loaded = load_bundle(_rezip(members))  # scored again from its weights and data
+    assert loaded.config.features == ("logabsret", "logrange_level")
+    np.testing.assert_array_equal(loaded.test_predictions, old.test_predictions)
+    assert loaded.metrics == old.metrics
+    new = train_run(frame, "prices", config.with_(features=("logabsret", "logrange")))
+    assert json.loads(bundle_members(new)["run.json"])["version"] == 2
+    assert load_bundle(bundle_zip(new)).config.features == ("logabsret", "logrange")

@@ -59,7 +59,7 @@ def data_choices(name: str, ds: Dataset) -> tuple[str, ...]:
     if name == "target":
         return tuple(c for c in choices if target_of(c).column in ds.frame.columns)
     if name == "features":  # the data's kind, and the columns each needs (the daily range: High and Low)
-        return tuple(c for c in choices if Feature(c).is_task_channel == ds.is_task
+        return tuple(c for c in choices if Feature(c).is_task_channel == ds.is_task and not Feature(c).is_legacy
                      and all(column in ds.frame.columns for column in Feature(c).columns))
     return choices
 

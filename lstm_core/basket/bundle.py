@@ -35,11 +35,14 @@ from lstm_core.runs.schema import (
     _run_id,
     _text,
     check_json_depth,
+    check_version,
+    upgraded_config,
 )
 from lstm_core.runs.weights import from_bytes
 from lstm_core.trainer import TrainResult
 
-BASKET_VERSION = 1
+BASKET_VERSION = 2  # 2: a normalised window reads the daily range against its own volatility, as run bundles' 2
+BASKET_READ_VERSIONS = (1, 2)
 RECORD = "basket.json"
 WEIGHTS = ("weights.safetensors", "initial.safetensors")
 
@@ -130,12 +133,10 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
         record = json.loads(raw)
     except ValueError as exc:
         raise LabError("err_bundle_field", field=RECORD) from exc
-    if not isinstance(record, dict) or record.get("version") != BASKET_VERSION:
-        raise LabError("err_bundle_version", version=record.get("version", "?") if isinstance(record, dict) else "?",
-                       supported=BASKET_VERSION)
+    version = check_version(record, BASKET_READ_VERSIONS, BASKET_VERSION)
     try:
         run_id = _field(record, "run_id", _run_id)
-        config = _field(record, "config", _config)
+        config = upgraded_config(_field(record, "config", _config), version)
         cutoffs = _field(record, "cutoffs", _cutoffs)
         series = _field(record, "series", _series)
         history = _field(record, "history", _history(config.epochs))

@@ -19,7 +19,7 @@ from textwrap import dedent, indent
 
 from lstm_core.config import Cell, Optimizer, RunConfig
 from lstm_core.data.dataset import title_of
-from lstm_core.features import HAR_DAYS, PRICE_LEVELS, WINDOW_LEVEL_CHANNELS, Feature, Normalization
+from lstm_core.features import HAR_DAYS, PRICE_LEVELS, RANGE_CHANNELS, WINDOW_LEVEL_CHANNELS, Feature, Normalization
 from lstm_core.model import eval_chunk_for
 from lstm_core.pipeline import CAL_SHARE, SCALER_WINDOWS
 from lstm_core.runs.run import Run
@@ -47,6 +47,7 @@ _CHANNELS = {
     Feature.LOGVOL5: "np.log(recent_mean_abs(logret, 5) + VOL_FLOOR)  # logvol5: the last 5 days' mean |return|, log",
     Feature.LOGVOL22: "np.log(recent_mean_abs(logret, 22) + VOL_FLOOR)  # logvol22: the last 22 days' mean |return|, log",
     Feature.LOGRANGE: "0.5 * np.log(parkinson_variance() + VOL_FLOOR**2)  # logrange: the log of each day's range volatility",
+    Feature.LOGRANGE_LEVEL: "0.5 * np.log(parkinson_variance() + VOL_FLOOR**2)  # logrange_level: the same, at its own level",
     Feature.CLOSE: 'frame["Close"].to_numpy(dtype=np.float64)[1:]  # close',
     Feature.OPEN: 'frame["Open"].to_numpy(dtype=np.float64)[1:]  # open',
     Feature.HIGH: 'frame["High"].to_numpy(dtype=np.float64)[1:]  # high',
@@ -175,7 +176,7 @@ def _data(config: RunConfig, task: bool, needs_level: bool) -> str:
             "close = close_all[1:]  # rows start on the second day: the first has no return",
             "n_rows = len(close)",
         ]
-    if Feature.LOGRANGE in config.features:
+    if RANGE_CHANNELS & set(config.features):
         lines += ["", "", dedent('''
             def parkinson_variance():
                 """Each day's variance from its range, (ln H/L)^2 / (4 ln 2) (Parkinson 1980); 0 where it is no range."""

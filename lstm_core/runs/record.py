@@ -17,7 +17,8 @@ from lstm_core.evaluate import Scores
 from lstm_core.pipeline import Scaler
 from lstm_core.trainer import EpochRecord, StopReason  # what the training loop reports, kept in the record
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2  # 2: a normalised window reads the daily range against its own volatility (lstm_core.features)
+READ_VERSIONS = (1, 2)  # what a bundle may be; version 1's normalised daily range is read as it was (upgraded_config)
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:8]

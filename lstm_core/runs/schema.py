@@ -19,8 +19,9 @@ from lstm_core.baselines import BASELINES
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.evaluate import MODEL, SCORE_NAMES, UNTRAINED, Score, Scores
+from lstm_core.features import Feature, Normalization
 from lstm_core.pipeline import Scaler
-from lstm_core.runs.record import BUNDLE_VERSION, JSON_KEYS, EpochRecord, RunRecord, StopReason
+from lstm_core.runs.record import BUNDLE_VERSION, JSON_KEYS, READ_VERSIONS, EpochRecord, RunRecord, StopReason
 from lstm_core.targets import target_of
 
 BUNDLE_FILES = ("run.json", "weights.safetensors", "initial.safetensors", "data.csv")
@@ -239,18 +240,32 @@ def _checksums(value: object) -> dict[str, str]:
 _TOP_LEVEL = JSON_KEYS | {"sha256"}
 
 
+def check_version(record: object, readable: tuple[int, ...], newest: int) -> int:
+    """The record's format version; LabError naming it when this app does not read it."""
+    version = record.get("version") if isinstance(record, dict) else None
+    if isinstance(version, bool) or version not in readable:
+        shown = version if isinstance(version, int) and not isinstance(version, bool) else "?"
+        raise LabError("err_bundle_version", version=shown, supported=newest)
+    return version
+
+
+def upgraded_config(config: RunConfig, version: int) -> RunConfig:
+    """A saved run's settings as this version reads them: a version-1 bundle's normalised daily range becomes the
+    channel read at its own level (``Feature.LOGRANGE_LEVEL``), as it was trained, so its weights forecast as they did."""
+    if version >= 2 or Feature.LOGRANGE not in config.features or config.normalize != Normalization.WINDOW:
+        return config
+    return config.with_(features=tuple(Feature.LOGRANGE_LEVEL if f == Feature.LOGRANGE else f for f in config.features))
+
+
 def run_record(record: dict) -> tuple[RunRecord, dict[str, str]]:
     """The schema: the record and the files' checksums; LabError naming the first field that is missing, of the wrong
     type, out of range or unknown."""
-    version = record.get("version")
-    if version != BUNDLE_VERSION:
-        shown = version if isinstance(version, int) and not isinstance(version, bool) else "?"
-        raise LabError("err_bundle_version", version=shown, supported=BUNDLE_VERSION)
+    version = check_version(record, READ_VERSIONS, BUNDLE_VERSION)
     try:
         unknown = sorted(set(record) - _TOP_LEVEL)
         if unknown:
             raise _BadField(unknown[0][:40])
-        config = _field(record, "config", _config)
+        config = upgraded_config(_field(record, "config", _config), version)
         max_epoch = config.epochs
         parsed = RunRecord(
             run_id=_field(record, "run_id", _run_id),
