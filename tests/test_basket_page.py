@@ -115,12 +115,21 @@ def test_gates_and_forecast_read_a_baskets_series_with_the_verdict_the_basket_pa
             assert not at.exception
             shown = [m.value for m in (*at.success, *at.info, *at.warning)]
             assert said[name] in shown  # the one verdict, word for word, as the Many series page says it
-    from lstm_core.basket.run import series_run
+    # the Forecast page's walk-forward charts show the pooled linear model beside the other baselines
+    import json
 
-    for name in ("a", "b"):  # judged by the basket run's own scores: the pooled linear model in its Holm family
-        run = series_run(saved, basket, name)
+    charts = {c.proto.id.rsplit("-", 1)[1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    for chart in ("forecast_wf_by_step", "forecast_wf_over_time"):
+        assert [tr["name"] for tr in charts[chart]["data"]][-1].startswith("Pooled linear model"), chart
+    from lstm_core.basket.run import series_runs
+    from lstm_core.evaluate import evaluate
+
+    for name, run in zip(("a", "b"), series_runs(saved, basket), strict=True):
+        # judged by the basket run's own scores: the pooled linear model in its Holm family
         assert run.scores() is saved.series[name]
         assert "pooled_linear" in [c.name for c in run.judgement().comparisons]
+        # its forecasts are the ones it was scored by: scored again, every forecaster's numbers come back
+        assert evaluate(run.prepared, run.outputs()).to_json() == saved.series[name].to_json()
 
 
 def test_a_series_loaded_on_the_data_page_joins_a_basket_and_its_name_stays_text():

@@ -11,7 +11,7 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lstm_core.basket.data import Basket
-from lstm_core.basket.run import SavedBasket, SeriesRun, series_run
+from lstm_core.basket.run import SavedBasket, SeriesRun, series_runs
 from lstm_core.config import RunConfig
 from lstm_core.errors import LabError
 from lstm_core.jobs.manager import BasketJob, JobStatus, JobTicket, default_manager
@@ -70,7 +70,7 @@ def basket_series_runs() -> list[Run]:
     saved, basket = basket_result()
     made = session.basket_series
     if made is None or made[0] != saved.run_id:
-        made = (saved.run_id, [series_run(saved, basket, name) for name in saved.names])
+        made = (saved.run_id, series_runs(saved, basket))
         session.basket_series = made
     return made[1]
 

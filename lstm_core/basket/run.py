@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lstm_core.baselines import DEFAULT_OPTIONS, FitOptions
 from lstm_core.baselines.linear_ar import MAX_FIT_WINDOWS, design
 from lstm_core.basket.data import Basket
 from lstm_core.config import RunConfig
@@ -243,31 +244,48 @@ class BasketRun:
 
 class SeriesRun(Run):
     """One series of a basket run, read as a one-series run (Gates, Forecast): the basket's network on this series
-    cut at the basket's calendar, its scores and judgement those the basket run was judged by."""
+    cut at the basket's calendar, its scores and judgement those the basket run was judged by, and its forecasts beside
+    the pooled linear model's (the Forecast page's backtest and walk-forward show it with the other baselines)."""
 
     basket_names: tuple[str, ...] = ()
+    pooled: dict[str, np.ndarray] | None = None  # the pooled linear model's forecasts of this series, by split
+
+    def outputs(self, options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
+        made = super().outputs(options)
+        if self.pooled is None or POOLED_LINEAR in made.test:
+            return made
+        with self._lock:
+            made = Outputs({split: {**forecasts, POOLED_LINEAR: self.pooled[split]}
+                            for split, forecasts in made.splits.items()})
+            self._outputs[options] = made
+        return made
 
 
-def series_run(saved: SavedBasket, basket: Basket, name: str) -> SeriesRun:
-    """Series ``name`` of a basket run as a ``Run`` the one-series pages read. Its scores are the basket run's for
-    this series (the pooled linear model among its baselines, in the Holm family), never scored again without it, so
-    every page says the verdict the Many series page says."""
-    k = saved.names.index(name)
+def series_runs(saved: SavedBasket, basket: Basket) -> list[SeriesRun]:
+    """Every series of a basket run as a ``Run`` the one-series pages read. A series' scores are the basket run's for
+    it (the pooled linear model among its baselines, in the Holm family), never scored again without it, so every page
+    says the verdict the Many series page says; the pooled linear model is fitted again on the same pooled windows (the
+    same forecasts it was scored by) for the Forecast page's charts."""
     config = saved.config
-    frame = basket_frames(basket, config, saved.cutoffs)[k]
-    prepared = Prepared(frame, config, saved.cutoffs)
+    frames = basket_frames(basket, config, saved.cutoffs)
+    prepared = [Prepared(frame, config, saved.cutoffs) for frame in frames]
+    linear = pooled_linear(prepared)
     model = build_model(config)
     expected = model.state_dict()
-    model.load_state_dict(from_bytes(saved.weights, "weights.safetensors", expected))
+    weights = from_bytes(saved.weights, "weights.safetensors", expected)
     initial = from_bytes(saved.initial, "initial.safetensors", expected)
-    record = RunRecord(config, name, saved.series[name], saved.history, saved.best_epoch, saved.best_val_loss,
-                       saved.stop_reason, saved.seconds,
-                       {"features": prepared.feature_scaler, "target": prepared.target_scaler},
-                       run_id=f"{saved.run_id}-{k}")
-    run = SeriesRun(record, frame, model.eval(), initial, prepared)
-    run.basket_names = saved.names
-    run.memo("scores", lambda: saved.series[name])
-    return run
+    runs = []
+    for k, (name, frame, p) in enumerate(zip(saved.names, frames, prepared, strict=True)):
+        model = build_model(config)
+        model.load_state_dict(weights)
+        record = RunRecord(config, name, saved.series[name], saved.history, saved.best_epoch, saved.best_val_loss,
+                           saved.stop_reason, saved.seconds,
+                           {"features": p.feature_scaler, "target": p.target_scaler}, run_id=f"{saved.run_id}-{k}")
+        run = SeriesRun(record, frame, model.eval(), initial, p)
+        run.basket_names, run.pooled = saved.names, linear[k]
+        run.memo("scores", lambda name=name: saved.series[name])
+        runs.append(run)
+    return runs
 
 
 def _daily_mean(losses: list[np.ndarray], days: list[pd.Index]) -> np.ndarray:
