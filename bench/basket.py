@@ -1,7 +1,7 @@
 """The bundled basket (MSFT, NVDA, S&P 500, NASDAQ) trained as one pooled network, over seeds: per-series RMSE and skill,
 the panel's Holm-adjusted p against the strongest simple methods and the pooled linear model, and training time.
 
-    python bench/basket.py [--seeds 3] [--features logabsret logabsret,logrange] [--smoke] [--json out.json]
+    python bench/basket.py [--seeds 3] [--features logabsret logabsret,logrange] [--hidden 32] [--smoke] [--json out.json]
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ PANEL_RIVALS = ("window_mean", "linear_ar", "har", "pooled_linear", "untrained")
 class Sizes:
     seeds: int = 3
     series: tuple[str, ...] = ("basket:default",)
-    features: tuple[str, ...] = ("logabsret", "logabsret,logrange")  # the feature sets, each trained over the seeds
+    # the feature sets, each trained over the seeds: one series' default, and the basket's own
+    features: tuple[str, ...] = ("logabsret", "logabsret,logrange,logvol5,logvol22,market")
     epochs: int | None = size(None, "each run's epochs; without it its target's default")
     hidden: int | None = size(None, "each network's hidden units; without it its target's default")
 
@@ -43,7 +44,7 @@ def measure(sizes: Sizes = FULL) -> dict:
 
     torch.set_num_threads(1)  # one thread per job, as the app's workers train
     basket = load_basket(list(sizes.series))
-    base = RunConfig.for_target(**basket.datasets[0].settings())
+    base = RunConfig.for_target(**basket.settings())
     base = base.with_(**{name: value for name, value in (("epochs", sizes.epochs), ("hidden", sizes.hidden))
                          if value is not None})
     out: dict = {"basket": basket.summary(), "configs": {}}

@@ -248,7 +248,7 @@ def cmd_train_basket(args: argparse.Namespace) -> dict[str, object]:
     if task_options(args):
         raise LabError("err_task_options_need_task", options=", ".join(f"--{name}" for name in task_options(args)))
     basket = load_basket_spec(args.data)
-    config = config_from_args(args, basket.datasets[0].settings())
+    config = config_from_args(args, basket.settings(getattr(args, "target", None)))
     if not args.ignore_estimate:
         check_fits_here(config, basket.rows)
     device = _checked_device(args.device, resolve_device)
@@ -444,7 +444,7 @@ def cmd_tune(args: argparse.Namespace) -> dict[str, object]:
         if task_options(args):
             raise LabError("err_task_options_need_task", options=", ".join(f"--{n}" for n in task_options(args)))
         dataset = load_basket_spec(args.data)
-        base = config_from_args(args, {})
+        base = config_from_args(args, dataset.settings(getattr(args, "target", None)))
         data_spec, source = args.data, dataset
     else:
         dataset = load_source(args.data, task_options(args))
@@ -534,7 +534,7 @@ def _pooled_report(args: argparse.Namespace, specs: list[str]) -> dict[str, obje
     from lstm_core.basket.run import pooled_report, prepare_basket
 
     basket = load_basket(specs)
-    config = config_from_args(args, basket.datasets[0].settings())
+    config = config_from_args(args, basket.settings(getattr(args, "target", None)))
     prepare_basket(basket, config)  # every series must fit the settings at the calendar before the first run trains
     if not args.ignore_estimate:
         check_fits_here(config, sum(len(ds.frame) for ds in basket.datasets))

@@ -222,3 +222,17 @@ def test_a_version_1_basket_bundle_reads_its_normalised_range_as_it_was_trained(
     back, _ = load_basket_bundle(folder)
     assert back.config.features == ("logabsret", "logrange_level")
     assert back.to_json() == saved.to_json()  # the same forecasts and scores as it was trained with
+
+
+def test_a_basket_asks_for_every_input_that_carries_across_series_and_a_small_network():
+    from lstm_core.basket.data import BASKET_HIDDEN
+    from lstm_core.config import RunConfig
+
+    basket = Basket((dataset("a", walk(900, 1)), dataset("b", walk(800, 2, start="2015-03-02"))))
+    assert basket.settings() == {"target": "logvol", "hidden": BASKET_HIDDEN,
+                                 "features": ("logabsret", "logrange", "logvol5", "logvol22", "market")}
+    closes = dataset("c", walk(900, 3)[["Close"]])  # no High and Low: no daily range for any series of the basket
+    assert "logrange" not in Basket((basket.datasets[0], closes)).settings()["features"]
+    assert Basket((basket.datasets[0], closes)).settings("logret") == {}  # another target keeps its own defaults
+    config = RunConfig.for_target(**basket.settings())
+    assert config.window == 60 and config.horizon == 20 and config.hidden == 8

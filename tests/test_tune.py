@@ -440,6 +440,8 @@ def test_a_basket_is_tuned_on_its_pooled_validation_and_its_study_names_the_whol
     study = tune.load_study(None, "pool")
     assert study.user_attrs["data_fingerprint"] == basket.fingerprint != load_source("sample:SP500").fingerprint
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    # the basket's own inputs where the command line names none (Basket.settings)
+    assert tune.summary(study)["fixed"]["features"] == ["logabsret", "logrange", "logvol5", "logvol22", "market"]
     best = study.best_trial
     import torch
 

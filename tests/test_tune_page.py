@@ -240,8 +240,10 @@ def test_a_study_on_a_basket_searches_the_pooled_series_and_trains_its_best_as_a
     spec, jobs = at.session_state["tune_spec"], at.session_state["tune_jobs"]
     basket = load_basket(["sample:SP500", "sample:NASDAQ"])
     assert spec.data == "SP500 (sample),NASDAQ (sample)" and at.session_state["tune_basket"].names == basket.names
-    # the basket's target and inputs (volatility, the size of each day's move), epochs from the form
-    assert spec.base == RunConfig.for_target(target="logvol").with_(epochs=1)
+    # the basket's own settings (volatility, every input that carries across series, a small network), epochs from the
+    # form
+    assert spec.base == RunConfig.for_target(**basket.settings()).with_(epochs=1)
+    assert spec.base.hidden == 8 and "market" in spec.base.features
     fixed = next(c.value for c in at.caption if c.value.startswith("Fixed in every trial of this study"))
     assert "Max epochs 1 ·" in fixed and "Size of daily move" in fixed, fixed
     wait_finished(jobs, 120)

@@ -76,12 +76,17 @@ def basket_ui(disabled: bool) -> Basket | None:
 def settings_ui(basket: Basket, disabled: bool) -> RunConfig | None:
     """The few settings a basket run asks for (the rest are a one-series run's defaults) and the calendar they give."""
     columns = st.columns(4)
+    try:
+        base = inputs_ui(basket, disabled, columns[0])  # the target first: the basket's defaults follow it
+    except LabError as err:
+        show_error(err)
+        return None
     hidden = columns[1].selectbox(tr("cfg_hidden"), HIDDEN, disabled=disabled,
-                                  **kept("basket_hidden", 32, lambda v: v in HIDDEN))
+                                  **kept("basket_hidden", base.hidden, lambda v: v in HIDDEN))
     epochs = columns[2].number_input(tr("cfg_epochs"), step=1, disabled=disabled, **kept("basket_epochs", 60))
     seed = columns[3].number_input(tr("cfg_seed"), step=1, disabled=disabled, **kept("basket_seed", 0))
     try:
-        config = inputs_ui(basket, disabled, columns[0]).with_(hidden=int(hidden), epochs=int(epochs), seed=int(seed))
+        config = base.with_(hidden=int(hidden), epochs=int(epochs), seed=int(seed))
         cutoffs = basket.cutoffs(config)
     except LabError as err:
         show_error(err)
@@ -96,18 +101,20 @@ def settings_ui(basket: Basket, disabled: bool) -> RunConfig | None:
 
 def inputs_ui(basket: Basket, disabled: bool, target_column=None) -> RunConfig:
     """The basket's target (in ``target_column``) and the inputs every series has, the same choices on every page
-    that trains on a basket: its target's defaults for the rest (LabError when no input is picked)."""
+    that trains on a basket: the basket's own defaults for the rest (``Basket.settings``: for volatility, every input
+    that carries across series and a small network); LabError when no input is picked."""
     target = (target_column or st).selectbox(tr("cfg_target"), TARGETS, format_func=lambda v: value_label("target", v),
                                              disabled=disabled,
                                              **kept("basket_target", Target.LOGVOL, lambda v: v in TARGETS))
     offered = tuple(f for f in INPUTS if all(f == Feature.MARKET or column in ds.frame.columns
                                              for ds in basket.datasets for column in Feature(f).columns))
-    defaults = [str(f) for f in RunConfig.for_target(target=target).features]
+    own = RunConfig.for_target(**{"target": target, **basket.settings(target)})  # the basket's defaults (measured)
+    defaults = [str(f) for f in own.features if str(f) in offered]
     features = st.multiselect(tr("cfg_features"), offered, format_func=lambda v: value_label("features", v),
                               help=tr("basket_features_help"), disabled=disabled,
                               **kept(f"basket_features_{target}", defaults,
                                      lambda v: isinstance(v, list) and set(v) <= set(offered)))
-    return RunConfig.for_target(target=target).with_(features=tuple(features))
+    return own.with_(features=tuple(features))
 
 
 def start_basket(basket: Basket, config: RunConfig) -> bool:
