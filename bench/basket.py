@@ -1,7 +1,11 @@
 """The bundled basket (MSFT, NVDA, S&P 500, NASDAQ) trained as one pooled network, over seeds: per-series RMSE and skill,
 the panel's Holm-adjusted p against the strongest simple methods and the pooled linear model, and training time.
 
-    python bench/basket.py [--seeds 3] [--features logabsret logabsret,logrange] [--hidden 32] [--smoke] [--json out.json]
+    python bench/basket.py [--seeds 3] [--features logabsret logabsret,logrange,logvol5,logvol22,market] [--hidden 32]
+                           [--smoke] [--json out.json]
+
+Every run has the basket's own settings (``Basket.settings``: for volatility 8 units) but for the feature sets
+given and ``--hidden``: one series' default is ``--features logabsret --hidden 32``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ class Sizes:
     # the feature sets, each trained over the seeds: one series' default, and the basket's own
     features: tuple[str, ...] = ("logabsret", "logabsret,logrange,logvol5,logvol22,market")
     epochs: int | None = size(None, "each run's epochs; without it its target's default")
-    hidden: int | None = size(None, "each network's hidden units; without it its target's default")
+    hidden: int | None = size(None, "each network's hidden units; without it the basket's own (Basket.settings: 8)")
 
 
 FULL = Sizes()

@@ -100,3 +100,50 @@ def test_a_refreshed_page_shows_the_kept_basket_run_and_gates_offer_its_series(t
     at.switch_page("pages/gates.py").run()
     box = next(s for s in at.selectbox if s.key == "gates_run")
     assert [o.rsplit(" · ", 1)[1] for o in box.options] == [f"{saved.run_id}-0", f"{saved.run_id}-1"]
+
+
+def test_saving_a_basket_prunes_the_oldest_runs_and_says_which(trained):
+    saved, basket = trained
+    run = train_run(tiny_frame(), "sine", TINY)
+    one = sum(len(b) for b in bundles.bundle_members(run).values())
+    kept = sum(len(b) for b in basket_members(saved, basket).values())
+    ws_id = new_workspace_id()
+    ws = Workspace(ws_id, data_dir() / "workspaces" / ws_id, cap_bytes=kept + int(1.5 * one), max_runs=10)
+    for k in range(3):
+        ws.save(copy_of(run, f"r{k}"))
+    assert ws.save_basket(saved, basket) == ("r0", "r1")  # the basket and one run fit
+    assert ws.run_ids() == ["r2"] and ws.size_bytes() <= ws.cap_bytes
+
+
+def test_a_symlinked_basket_folder_is_neither_read_nor_counted(trained, tmp_path):
+    from lstm_core.basket.bundle import save_basket_bundle
+
+    saved, basket = trained
+    elsewhere = save_basket_bundle(saved, basket, tmp_path / "elsewhere")
+    ws = Workspace.open(new_workspace_id(), 10)
+    ws.root.mkdir(parents=True)
+    (ws.root / BASKET_DIR).symlink_to(elsewhere, target_is_directory=True)
+    assert ws.load_basket() is None and ws.basket_bytes() == 0
+
+
+def test_a_kept_basket_is_scored_again_once_per_server_not_per_session(trained, monkeypatch):
+    import lstm_core.basket.bundle as basket_bundle
+    import lstm_core.store.workspace as workspaces
+
+    saved, basket = trained
+    monkeypatch.setattr(workspaces, "_opened_baskets", {})  # as a server that has opened none yet
+    ws = Workspace.open(new_workspace_id(), 10)
+    ws.save_basket(saved, basket)
+    reads = []
+    original = basket_bundle.load_basket_bundle
+    monkeypatch.setattr(basket_bundle, "load_basket_bundle", lambda *a, **k: reads.append(1) or original(*a, **k))
+    first = Workspace.open(ws.id, 10).load_basket()
+    again = Workspace.open(ws.id, 10).load_basket()  # another session, or a refresh
+    assert again is first and len(reads) == 1
+    path = ws.root / BASKET_DIR / "weights.safetensors"
+    damaged = bytearray(path.read_bytes())
+    damaged[-1] ^= 0xFF
+    path.write_bytes(bytes(damaged))  # damaged since: read again, and refused
+    with pytest.raises(LabError) as err:
+        Workspace.open(ws.id, 10).load_basket()
+    assert err.value.key == "err_bundle_checksum" and len(reads) == 2

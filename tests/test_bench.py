@@ -170,7 +170,7 @@ def check_class(result: dict, printed: str) -> None:
 def check_basket(result: dict, printed: str) -> None:
     assert list(result["basket"]["series"]) == ["MSFT (sample)", "NVDA (sample)"]
     assert result["basket"]["overlap"]["days"] > 0
-    assert list(result["configs"]) == ["logabsret", "logabsret,logrange"]
+    assert list(result["configs"]) == ["logabsret", "logabsret,logrange,logvol5,logvol22,market"]
     for config in result["configs"].values():
         assert len(config["seconds_by_seed"]) == len(config["panel_outcomes"]) == 1 and config["seconds_by_seed"][0] > 0
         assert all(rival["rmse"] > 0 and len(rival["p_holm_by_seed"]) == 1 for rival in config["panel"].values())

@@ -7,6 +7,7 @@ import json
 import zipfile
 from dataclasses import replace
 from io import BytesIO
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -192,23 +193,32 @@ def test_a_normalised_window_reads_the_daily_range_against_its_own_volatility():
     assert float((level[0] - level[1]).abs().min()) > 0.5  # the old channel: every input moved by log 2 / its std
 
 
+OLD_RANGE_BUNDLE = Path(__file__).parent / "fixtures" / "bundle_v1_range"  # saved by the code of version 1 (abe98ce)
+
+
 def test_a_version_1_bundle_reads_its_normalised_range_as_it_was_trained(tmp_path):
-    """A bundle saved before version 2 with the daily range under per-window normalisation: its range is read at its own
-    level, as its weights learned it, so it forecasts exactly as it did; a version-2 bundle keeps ``logrange``."""
+    """A bundle the version-1 code saved, with the daily range under per-window normalisation: read now, its range is
+    the channel read at its own level, so it forecasts every test window exactly as it did then (the predictions the
+    old code wrote beside it) and its scores come back. Read as a version-2 bundle its stored scaler would not fit the
+    inputs (refused): the mapping is what keeps it. A new bundle is version 2 and keeps ``logrange``."""
+    import shutil
+
     from lstm_core.config import RunConfig
 
-    frame = _garch_like(1.0)
-    config = RunConfig.for_target(target="logvol").with_(features=("logabsret", "logrange_level"), window=20,
-                                                          horizon=5, hidden=4, epochs=2)
-    old = train_run(frame, "prices", config)
-    members = bundle_members(old)
-    record = json.loads(members["run.json"])
-    record["version"], record["config"]["features"] = 1, ["logabsret", "logrange"]  # as version 1 wrote it
-    members["run.json"] = json.dumps(record).encode()
-    loaded = load_bundle(_rezip(members))  # scored again from its weights and data
+    stored = json.loads((OLD_RANGE_BUNDLE / "run.json").read_text())
+    assert stored["version"] == 1 and stored["config"]["features"] == ["logabsret", "logrange"]
+    loaded = load_bundle(OLD_RANGE_BUNDLE, rescore=True)  # scored again from its weights and data
     assert loaded.config.features == ("logabsret", "logrange_level")
-    np.testing.assert_array_equal(loaded.test_predictions, old.test_predictions)
-    assert loaded.metrics == old.metrics
-    new = train_run(frame, "prices", config.with_(features=("logabsret", "logrange")))
+    then = json.loads(Path(f"{OLD_RANGE_BUNDLE}.predictions.json").read_text())
+    np.testing.assert_allclose(loaded.test_predictions, then, rtol=1e-12)
+    assert loaded.metrics["model"].rmse == pytest.approx(stored["metrics"]["model"]["rmse"], rel=1e-12)
+    relabelled = shutil.copytree(OLD_RANGE_BUNDLE, tmp_path / "as_version_2")
+    (relabelled / "run.json").write_text(json.dumps({**stored, "version": 2}))
+    with pytest.raises(LabError) as err:  # read the new way, its stored scaler no longer fits its inputs
+        load_bundle(relabelled, rescore=True)
+    assert err.value.key == "err_bundle_scaler"
+
+    new = train_run(loaded.frame, "prices", RunConfig.for_target(target="logvol").with_(
+        features=("logabsret", "logrange"), window=20, horizon=5, hidden=4, epochs=1))
     assert json.loads(bundle_members(new)["run.json"])["version"] == 2
     assert load_bundle(bundle_zip(new)).config.features == ("logabsret", "logrange")

@@ -664,3 +664,25 @@ def test_the_library_entry_point_runs_a_search_on_its_own(tmp_path, data_csv):
     jobs = tune.run_workers(spec)
     assert [job.error for job in jobs] == [None]
     assert sum(t.state == TrialState.COMPLETE for t in tune.load_study(storage, "lib").trials) == 2
+
+
+def test_a_study_whose_trials_read_the_range_at_its_own_level_is_not_continued(tmp_path):
+    """A study recorded before the daily range was read against each window's volatility (no ``inputs_version``):
+    with the range among its fixed inputs it is refused in one sentence; without it, it continues and is marked."""
+    journal = str(tmp_path / "old.journal")
+    base = RunConfig.for_target(target="logvol").with_(features=("logabsret", "logrange"))
+    dims = tuple(tune.parse_search("hidden=4:8"))
+    for name, features, refused in (("old-range", ["logabsret", "logrange"], True), ("old-plain", ["logabsret"], False)):
+        spec = tune.TuneSpec(study=name, data="sample:MSFT", base=base.with_(features=tuple(features)), dims=dims,
+                             storage=journal)
+        identity = json.loads(json.dumps(tune.study.study_identity(spec, "f" * 32)))
+        del identity["inputs_version"]  # as a study made before it was recorded
+        old = optuna.create_study(study_name=name, storage=tune.open_storage(journal, name, 1))
+        for key, value in identity.items():
+            old.set_user_attr(key, value)
+        if refused:
+            with pytest.raises(LabError) as err:
+                tune.open_study(spec, "f" * 32)
+            assert err.value.key == "err_tune_old_range" and "old-range" in str(err.value)
+        else:
+            assert tune.open_study(spec, "f" * 32).user_attrs["inputs_version"] == 2

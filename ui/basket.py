@@ -81,8 +81,8 @@ def settings_ui(basket: Basket, disabled: bool) -> RunConfig | None:
     except LabError as err:
         show_error(err)
         return None
-    hidden = columns[1].selectbox(tr("cfg_hidden"), HIDDEN, disabled=disabled,
-                                  **kept("basket_hidden", base.hidden, lambda v: v in HIDDEN))
+    hidden = columns[1].selectbox(tr("cfg_hidden"), HIDDEN, disabled=disabled,  # per target, as its defaults are
+                                  **kept(f"basket_hidden_{base.target}", base.hidden, lambda v: v in HIDDEN))
     epochs = columns[2].number_input(tr("cfg_epochs"), step=1, disabled=disabled, **kept("basket_epochs", 60))
     seed = columns[3].number_input(tr("cfg_seed"), step=1, disabled=disabled, **kept("basket_seed", 0))
     try:

@@ -95,7 +95,9 @@ def collect_finished_job() -> None:
         add_run(job.run)
     elif job.status == JobStatus.DONE and job.basket is not None:  # a basket's run: the session's, and the workspace's
         session.basket_result, session.basket_read = (job.basket, job.job.basket), True
-        save_basket(job.basket, job.job.basket)
+        pruned = set(save_basket(job.basket, job.job.basket))
+        if pruned:  # runs deleted to make room for it leave this session too
+            session.runs = [r for r in runs() if r.run_id not in pruned]
     session.job_collected = True
     if (ws := workspace()) is not None:
         ws.training_over()

@@ -203,22 +203,23 @@ def save_run(run: Run) -> tuple[str, ...]:
     return saved.pruned
 
 
-def save_basket(saved: SavedBasket, basket: Basket) -> None:
+def save_basket(saved: SavedBasket, basket: Basket) -> tuple[str, ...]:
     """Keep a finished basket run in the workspace (replacing the one before), so that a refresh or a restart brings
-    it back; a refusal is said, and the run stays in this tab."""
+    it back; the ids of the runs deleted to make room. A refusal is said, and the run stays in this tab."""
     ws = workspace()
     if ws is None:
-        return
+        return ()
     try:
         pruned = ws.save_basket(saved, basket, in_use=live_workspaces().in_use())
     except LabError as err:
         notify(err.key, **err.params)
-        return
+        return ()
     except OSError:
         notify("ws_save_failed", run_id=saved.run_id)
-        return
+        return ()
     if pruned:
         notify("ws_pruned", limit_mb=ws.cap_bytes >> 20, limit_runs=ws.max_runs, runs=", ".join(pruned))
+    return pruned
 
 
 def load_basket() -> tuple[SavedBasket, Basket] | None:

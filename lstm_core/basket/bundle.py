@@ -123,6 +123,15 @@ def _cutoffs(value: object) -> Cutoffs:
     return Cutoffs(**days)
 
 
+def check_scoring_cost(frames: list, config, limits: BundleLimits) -> None:
+    """LabError when scoring a basket's weights again on ``frames`` would cost more than ``limits`` allow (what reading
+    its bundle does): said when it is saved, not first when it is read."""
+    windows = sum(scored_windows(len(frame), config) for frame in frames)
+    if scoring_macs(windows, config) > limits.max_score_macs:
+        raise LabError("err_bundle_cost", gmac=f"{scoring_macs(windows, config) / 1e9:,.1f}",
+                       limit=f"{limits.max_score_macs / 1e9:,.0f}")
+
+
 def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_LIMITS) -> tuple[SavedBasket, Basket]:
     """A basket run from its bundle (a folder, a zip path or zip bytes), scored again from its weights and series;
     LabError with one sentence for anything amiss (a missing or changed file, a field out of range)."""
@@ -156,10 +165,7 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
         if frame.index.name == ROW_INDEX:  # a memory task's rows: a basket is price series
             raise LabError("err_bundle_data")
         frames.append(frame)
-    windows = sum(scored_windows(len(frame), config) for frame in frames)  # refused before anything is prepared
-    if scoring_macs(windows, config) > limits.max_score_macs:
-        raise LabError("err_bundle_cost", gmac=f"{scoring_macs(windows, config) / 1e9:,.1f}",
-                       limit=f"{limits.max_score_macs / 1e9:,.0f}")
+    check_scoring_cost(frames, config, limits)  # refused before anything is prepared
     blobs = {name: members.read(name, limits.max_weights_bytes) for name in WEIGHTS}
     for name, blob in blobs.items():
         if _sha256(blob) != digests[name]:

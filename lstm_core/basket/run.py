@@ -251,14 +251,13 @@ class SeriesRun(Run):
     pooled: dict[str, np.ndarray] | None = None  # the pooled linear model's forecasts of this series, by split
 
     def outputs(self, options: FitOptions = DEFAULT_OPTIONS) -> Outputs:
-        made = super().outputs(options)
-        if self.pooled is None or POOLED_LINEAR in made.test:
+        with self._lock:  # re-entrant: the run's own outputs are made under it too
+            made = super().outputs(options)
+            if self.pooled is not None and POOLED_LINEAR not in made.test:
+                made = Outputs({split: {**forecasts, POOLED_LINEAR: self.pooled[split]}
+                                for split, forecasts in made.splits.items()})
+                self._outputs[options] = made
             return made
-        with self._lock:
-            made = Outputs({split: {**forecasts, POOLED_LINEAR: self.pooled[split]}
-                            for split, forecasts in made.splits.items()})
-            self._outputs[options] = made
-        return made
 
 
 def series_runs(saved: SavedBasket, basket: Basket) -> list[SeriesRun]:

@@ -43,6 +43,10 @@ EN: dict[str, str] = {
         "Study “{study}” searches {then}; this run would search {now}. Search the same space to continue it, or give a "
         "new study name."
     ),
+    "err_tune_old_range": (
+        "Study “{study}” was started when the daily range was read at its own level; it is now read against each "
+        "window's own volatility, so new trials would not be comparable with its old ones. Give a new study name."
+    ),
     "err_tune_no_best": "Study “{study}” has no completed trial yet, so there is no best config to train.",
     "tune_title": "Tune: search for better settings",
     "tune_intro": (
@@ -153,6 +157,7 @@ ZH: dict[str, str] = {
         "或换一个研究名称。"
     ),
     "err_tune_other_search": "研究“{study}”搜索的是 {then}；本次运行将搜索 {now}。请搜索相同的空间以继续它，或换一个研究名称。",
+    "err_tune_old_range": "研究“{study}”开始时每日波幅按其自身水平读取；现在它相对每个窗口自身的波动率读取，新试验将无法与旧试验比较。请换一个研究名称。",
     "err_tune_no_best": "研究“{study}”还没有完成的试验，因此没有可训练的最佳配置。",
     "tune_title": "调参：寻找更好的设置",
     "tune_intro": (

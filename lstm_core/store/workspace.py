@@ -78,6 +78,9 @@ _keys_lock = threading.Lock()
 # same files, while some session holds it
 _opened: weakref.WeakValueDictionary[str, Run] = weakref.WeakValueDictionary()
 _opened_lock = threading.Lock()
+# basket runs opened from workspaces, by a hash of their basket.json, newest last: scored again once, not per session
+_opened_baskets: dict[str, tuple[SavedBasket, Basket]] = {}
+MAX_OPENED_BASKETS = 8
 
 
 def workspace_cap_bytes() -> int:
@@ -404,9 +407,11 @@ class Workspace:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _prune_plan(self, order: list[str], sizes: dict[str, int], keep: str) -> list[str]:
-        """The oldest runs of ``order`` (oldest first) to delete so that the rest, and the dataset, fit both caps."""
-        total, pruned = sum(sizes.values()) + self.dataset_bytes() + self.basket_bytes(), []
+    def _prune_plan(self, order: list[str], sizes: dict[str, int], keep: str, basket: int | None = None) -> list[str]:
+        """The oldest runs of ``order`` (oldest first) to delete so that the rest, the dataset and the basket run (its
+        bytes on disk, or ``basket`` for one about to replace it) fit both caps."""
+        basket = self.basket_bytes() if basket is None else basket
+        total, pruned = sum(sizes.values()) + self.dataset_bytes() + basket, []
         for run_id in order:
             if len(order) - len(pruned) <= self.max_runs and total <= self.cap_bytes:
                 break
@@ -452,39 +457,65 @@ class Workspace:
 
     def basket_bytes(self) -> int:
         folder = self.root / BASKET_DIR
-        return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
+        if not folder.is_dir() or folder.is_symlink():
+            return 0
+        return sum(f.lstat().st_size for f in folder.iterdir() if f.is_file() and not f.is_symlink())
 
     def save_basket(self, saved: SavedBasket, basket: Basket, in_use: Collection[str] = ()) -> tuple[str, ...]:
         """Keep a basket run's bundle as the workspace's basket run (replacing the one before), so that a refresh or
         a restart brings it back; the ids of the runs deleted to make room. Within the workspace's cap (its oldest
         runs go first) and the server's budget; LabError when the bundle alone is bigger than the cap or than a bundle
-        may be to load again; OSError when the disk refuses."""
-        from lstm_core.basket.bundle import basket_members
+        may be to load again (its files, or the cost of scoring it again); OSError when the disk refuses."""
+        from lstm_core.basket.bundle import RECORD, basket_members, check_scoring_cost
 
         members = basket_members(saved, basket)
         size = sum(len(blob) for blob in members.values())
-        limits = {".csv": LOCAL_LIMITS.max_csv_bytes, ".safetensors": LOCAL_LIMITS.max_weights_bytes}
+        limits = {".csv": LOCAL_LIMITS.max_csv_bytes, ".safetensors": LOCAL_LIMITS.max_weights_bytes,
+                  RECORD: LOCAL_LIMITS.max_json_bytes}
         too_big = size > self.cap_bytes or any(len(blob) > limit for name, blob in members.items()
                                                for suffix, limit in limits.items() if name.endswith(suffix))
         if too_big:
             raise LabError("err_ws_run_too_big", size_mb=round(size / _MB, 1), limit_mb=self.cap_bytes // _MB)
+        check_scoring_cost([ds.frame for ds in basket.datasets], saved.config, LOCAL_LIMITS)
         with disk.SAVE_LOCK:
-            growth = disk.folder_estimate([len(blob) for blob in members.values()])
-            self._make_room(max(growth - disk.tree_bytes(self.root / BASKET_DIR), 0) + MARKER_BYTES, in_use)
+            on_disk = disk.folder_estimate([len(blob) for blob in members.values()])
+            order = self.run_ids()
+            sizes = {run_id: self.run_bytes(run_id) for run_id in order}
+            freed = sum(disk.tree_bytes(self._run_dir(run_id))  # the runs the caps will delete once it is written
+                        for run_id in self._prune_plan(order, sizes, keep="", basket=size))
+            growth = on_disk - disk.tree_bytes(self.root / BASKET_DIR) - freed
+            self._make_room(max(growth, 0) + MARKER_BYTES, in_use)
             self._write_folder(self.root / BASKET_DIR, members)
             pruned = tuple(self._prune(keep=""))
             self._written()
         return pruned
 
     def load_basket(self) -> tuple[SavedBasket, Basket] | None:
-        """The kept basket run, scored again from its bundle (lstm_core.basket.bundle); None when there is none,
-        LabError when its files are damaged."""
-        from lstm_core.basket.bundle import load_basket_bundle
+        """The kept basket run, scored again from its bundle (lstm_core.basket.bundle) the first time these files are
+        read on this server, then the same objects while they are unchanged (a refresh, another session); None when it
+        has none, LabError when its files are damaged."""
+        from lstm_core.basket.bundle import RECORD, load_basket_bundle
 
         folder = self.root / BASKET_DIR
         if not folder.is_dir() or folder.is_symlink():
             return None
-        return load_basket_bundle(folder, LOCAL_LIMITS)
+        try:
+            record = (folder / RECORD).read_bytes()[: LOCAL_LIMITS.max_json_bytes + 1]
+            digest = hashlib.sha256(record).hexdigest()
+        except OSError:
+            digest = None  # load_basket_bundle says what is wrong
+        if digest is not None:
+            with _opened_lock:
+                kept = _opened_baskets.get(digest)
+            if kept is not None and _basket_files_match(folder, record):
+                return kept
+        kept = load_basket_bundle(folder, LOCAL_LIMITS)
+        if digest is not None:
+            with _opened_lock:
+                _opened_baskets[digest] = kept
+                while len(_opened_baskets) > MAX_OPENED_BASKETS:
+                    _opened_baskets.pop(next(iter(_opened_baskets)))  # the oldest opened
+        return kept
 
     def load_all(self) -> tuple[list[Run], list[LabError]]:
         """Every saved run, oldest first, and a sentence for each one that could not be opened."""
@@ -554,6 +585,19 @@ def _dataset_from_name(name: str, frame: pd.DataFrame) -> Dataset | None:
             pass
     frame, quality = tidy(frame)
     return Dataset(name=name, source=source, frame=frame, quality=quality, subject=subject)
+
+
+def _basket_files_match(folder: Path, record: bytes) -> bool:
+    """The files in ``folder`` are the ones its basket.json ``record`` names, by their SHA-256 (a damaged copy is
+    opened, and refused, as itself)."""
+    try:
+        meta = json.loads(record)
+        expected = {**meta["sha256"], **{item["file"]: item["sha256"] for item in meta["series"]}}
+        return all(not (folder / name).is_symlink()
+                   and hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+                   for name, digest in expected.items())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _files_match(folder: Path, run: Run) -> bool:

@@ -24,6 +24,7 @@ from lstm_core.bounds import Bound
 from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.data.dataset import frame_fingerprint
 from lstm_core.errors import LabError
+from lstm_core.features import Normalization
 from lstm_core.jobs.workers import StopFlag
 from lstm_core.pipeline import Prepared
 from lstm_core.trainer import Trainer
@@ -109,6 +110,11 @@ class TuneSpec:
         object.__setattr__(self, "pruner", pruner_kind(self.pruner))
 
 
+# what a study's inputs mean: 2 from the day a normalised window read the daily range against its own volatility (as
+# run bundles' version 2); a study recorded without it is of version 1
+INPUTS_VERSION = 2
+
+
 def study_identity(spec: TuneSpec, data_fingerprint: str) -> dict[str, Any]:
     """What a study is, as it records it when created (study user attributes, JSON-ready): its fixed settings (the
     base config less the searched ones, target first), its data's content hash and its search, written as
@@ -119,7 +125,16 @@ def study_identity(spec: TuneSpec, data_fingerprint: str) -> dict[str, Any]:
         "fixed": {k: v for k, v in spec.base.to_dict().items() if k not in searched},
         "data_fingerprint": data_fingerprint,
         "search": search_text(sorted(spec.dims, key=lambda dim: order[dim.name])),
+        "inputs_version": INPUTS_VERSION,
     }
+
+
+def _reads_range_the_old_way(recorded: dict[str, Any]) -> bool:
+    """Whether a study recorded before ``INPUTS_VERSION`` 2 trained on the daily range read at its own level: its
+    fixed inputs hold ``logrange`` and its windows may be normalised (fixed so, or searched)."""
+    fixed = recorded.get("fixed") or {}
+    return (recorded.get("inputs_version", 1) < 2 and "logrange" in (fixed.get("features") or [])
+            and fixed.get("normalize", Normalization.WINDOW) == Normalization.WINDOW)
 
 
 def _shown(value: object) -> str:
@@ -135,6 +150,8 @@ def check_identity(study: optuna.Study, spec: TuneSpec, data_fingerprint: str) -
     """
     wanted = json.loads(json.dumps(study_identity(spec, data_fingerprint)))  # as storage gives it back
     recorded = study.user_attrs
+    if "fixed" in recorded and _reads_range_the_old_way(recorded):  # its trials read another input than new ones would
+        raise LabError("err_tune_old_range", study=spec.study)
     then, now = recorded.get("fixed"), wanted["fixed"]
     if then is not None:
         for name in SETTINGS:
