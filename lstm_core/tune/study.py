@@ -344,7 +344,7 @@ def summary(study: optuna.Study) -> dict[str, object]:
         "best_value": best.value if best else None,
         "best_params": dict(best.params) if best else {},
         "best_config": best.user_attrs.get("config") if best else None,
-        **{key: study.user_attrs.get(key) for key in ("fixed", "search", "data_fingerprint")},
+        **{key: study.user_attrs.get(key) for key in ("fixed", "search", "data_fingerprint", "inputs_version")},
     }
 
 
