@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.basket import basket_ui, results_ui, settings_ui, start_basket
+from ui.basket import basket_ui, results_ui, settings_ui, start_basket, upload_ui
 from ui.nav import require_router
 from ui.runs import basket_result, collect_finished_job, current_job
 from ui.text import tr
@@ -34,3 +34,4 @@ if result is not None:
     results_ui(*result)
 else:
     st.info(tr("basket_none"), icon=":material/info:")
+upload_ui()

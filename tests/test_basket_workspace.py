@@ -147,3 +147,29 @@ def test_a_kept_basket_is_scored_again_once_per_server_not_per_session(trained, 
     with pytest.raises(LabError) as err:
         Workspace.open(ws.id, 10).load_basket()
     assert err.value.key == "err_bundle_checksum" and len(reads) == 2
+
+
+def test_a_downloaded_basket_bundle_opens_again_on_the_page_and_a_hostile_one_is_one_sentence(trained):
+    from lstm_core.basket.bundle import basket_zip
+
+    saved, basket = trained
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/basket.py").run()
+    assert any("No basket has been trained" in i.value for i in at.info)
+    upload = next(u for u in at.get("file_uploader") if u.proto.label.startswith("Open a saved basket run"))
+    upload.upload("basket.zip", basket_zip(saved, basket), "application/zip")
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    shown = at.session_state["basket_result"][0]
+    assert shown.run_id == saved.run_id and shown.to_json() == saved.to_json()  # scored again, the same to the digit
+    assert any(h.value == "The panel: 2 series together" for h in at.subheader)
+    kept, _ = Workspace.open(at.session_state["workspace_id"], 10).load_basket()  # and kept for the next visit
+    assert kept.run_id == saved.run_id
+    # a run's bundle, or any zip, is one sentence; the basket run shown stays
+    upload = next(u for u in at.get("file_uploader") if u.proto.label.startswith("Open a saved basket run"))
+    upload.upload("other.zip", bundles.bundle_zip(train_run(tiny_frame(), "sine", TINY)), "application/zip")
+    at.run()
+    assert not at.exception and len(at.error) == 1, [e.value for e in at.error]
+    assert at.error[0].value.startswith("This file has no basket.json, so it is not a basket run's bundle.")
+    assert at.session_state["basket_result"][0].run_id == saved.run_id

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from lstm_core.baselines.linear_ar import MAX_FIT_WINDOWS
-from lstm_core.basket.bundle import basket_zip
+from lstm_core.basket.bundle import RECORD, basket_zip, load_basket_bundle
 from lstm_core.basket.data import DEFAULT_BASKET, MAX_SERIES, MIN_OVERLAP_DAYS, Basket, check_basket
 from lstm_core.basket.run import SavedBasket
 from lstm_core.config import RunConfig, Target
@@ -17,12 +17,13 @@ from lstm_core.evaluate import MODEL, POOLED_LINEAR
 from lstm_core.features import Feature
 from lstm_core.jobs.manager import default_manager
 from lstm_core.judgement import Judgement, Outcome, format_p, format_percent
+from lstm_core.runs.bundle import UPLOAD_LIMITS
 from ui.loaders import cached_sample, dataset, dataset_label
 from ui.results import VERDICT_LOOK, forecaster_label, judgement_params, scores_table
-from ui.runs import queue_job, session_probe
+from ui.runs import keep_basket, queue_job, session_probe
 from ui.session import kept, session
 from ui.settings import value_label
-from ui.text import plain, show_error, tr, tr_text
+from ui.text import file_uploader, plain, show_error, tr, tr_text
 
 TARGETS = (Target.LOGVOL, Target.LOGRET)  # on one scale for every series (never the price)
 HIDDEN = (8, 16, 32, 64)
@@ -164,6 +165,25 @@ def results_ui(saved: SavedBasket, basket: Basket | None) -> None:
         st.download_button(tr("basket_download"), data=lambda: basket_zip(saved, basket), file_name="basket.zip",
                            mime="application/zip", help=tr("basket_download_help"), icon=":material/download:",
                            on_click="ignore", key="basket_download")
+
+
+def upload_ui() -> None:
+    """Open a basket bundle downloaded before: its series checked against their hashes and its weights scored again
+    (lstm_core.basket.bundle, within the upload limits), then the session's and the workspace's basket run."""
+    upload = file_uploader("basket_upload", "basket_upload", limit_mb=UPLOAD_LIMITS.max_zip_bytes // 2**20,
+                           types=["zip"], help=tr("basket_upload_help"))
+    if upload is None or session.basket_upload_id == upload.file_id:
+        return
+    session.basket_upload_id = upload.file_id
+    try:
+        opened = load_basket_bundle(upload.getvalue(), UPLOAD_LIMITS)
+    except LabError as err:
+        if err.key == "err_bundle_missing_file" and err.params.get("name") == RECORD:  # a run's bundle, or another zip
+            err = LabError("err_basket_upload_not_basket")
+        show_error(err)
+        return
+    keep_basket(*opened)
+    st.rerun()
 
 
 def linear_sentence(judgement: Judgement) -> str:

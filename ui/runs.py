@@ -63,6 +63,15 @@ def basket_result() -> tuple[SavedBasket, Basket] | None:
     return session.basket_result
 
 
+def keep_basket(saved: SavedBasket, basket: Basket) -> None:
+    """Make a basket run the session's and keep it in the workspace (replacing the one before); runs deleted there to
+    make room leave this session too."""
+    session.basket_result, session.basket_read = (saved, basket), True
+    pruned = set(save_basket(saved, basket))
+    if pruned:
+        session.runs = [r for r in runs() if r.run_id not in pruned]
+
+
 def basket_series_runs() -> list[Run]:
     """Each series of the session's latest basket run, as a run Gates and Forecast read (made once per basket run)."""
     if basket_result() is None:
@@ -94,10 +103,7 @@ def collect_finished_job() -> None:
     if job.status == JobStatus.DONE and job.run is not None:
         add_run(job.run)
     elif job.status == JobStatus.DONE and job.basket is not None:  # a basket's run: the session's, and the workspace's
-        session.basket_result, session.basket_read = (job.basket, job.job.basket), True
-        pruned = set(save_basket(job.basket, job.job.basket))
-        if pruned:  # runs deleted to make room for it leave this session too
-            session.runs = [r for r in runs() if r.run_id not in pruned]
+        keep_basket(job.basket, job.job.basket)
     session.job_collected = True
     if (ws := workspace()) is not None:
         ws.training_over()

@@ -80,6 +80,7 @@ class Session:
     tune_basket: Slot[Basket | None] = Slot("tune_basket")  # the basket the session's study searches on; None: a series
     basket_result: Slot[tuple[SavedBasket, Basket] | None] = Slot("basket_result")  # the session's latest basket run
     basket_read: Slot[bool] = Slot("basket_read", False)  # the workspace's kept basket run was looked for
+    basket_upload_id: Slot[str | None] = Slot("basket_upload_id")  # the basket bundle last opened from an upload
     basket_series: Slot[tuple[str, list[Run]] | None] = Slot("basket_series")  # its series as runs, by its id
     tune_jobs: Slot[Sequence[TuneWorkerJob]] = Slot("tune_jobs", ())
     learn_generation: Slot[int] = Slot("learn_generation", 0)  # new editor keys drop the browser's copy of edits
