@@ -66,19 +66,27 @@ def test_a_damaged_kept_basket_is_one_sentence_naming_its_file(trained):
     assert any("No basket has been trained" in i.value for i in at.info)
 
 
-def test_the_kept_basket_counts_against_the_workspace_cap(trained):
+def capped_workspace(trained, runs_room: float, runs: int):
+    """A workspace whose cap holds the basket's bundle and ``runs_room`` runs, with ``runs`` runs saved (r0, r1, ...);
+    and the run they copy."""
     saved, basket = trained
     run = train_run(tiny_frame(), "sine", TINY)
     one = sum(len(b) for b in bundles.bundle_members(run).values())
     kept = sum(len(b) for b in basket_members(saved, basket).values())
     ws_id = new_workspace_id()
-    ws = Workspace(ws_id, data_dir() / "workspaces" / ws_id, cap_bytes=kept + int(2.5 * one), max_runs=10)
-    for k in range(2):
+    ws = Workspace(ws_id, data_dir() / "workspaces" / ws_id, cap_bytes=kept + int(runs_room * one), max_runs=10)
+    for k in range(runs):
         ws.save(copy_of(run, f"r{k}"))
+    return ws, run, kept
+
+
+def test_the_kept_basket_counts_against_the_workspace_cap(trained):
+    saved, basket = trained
+    ws, run, kept = capped_workspace(trained, 2.5, 2)
     assert ws.save_basket(saved, basket) == ()  # fits beside two runs
     assert ws.save(copy_of(run, "r2")).pruned == ("r0",)  # the third run does not: the oldest goes
     assert ws.size_bytes() <= ws.cap_bytes and ws.run_ids() == ["r1", "r2"]
-    small = Workspace(ws_id, ws.root, cap_bytes=kept // 2, max_runs=10)
+    small = Workspace(ws.id, ws.root, cap_bytes=kept // 2, max_runs=10)
     with pytest.raises(LabError) as err:
         small.save_basket(saved, basket)
     assert err.value.key == "err_ws_run_too_big"
@@ -104,13 +112,7 @@ def test_a_refreshed_page_shows_the_kept_basket_run_and_gates_offer_its_series(t
 
 def test_saving_a_basket_prunes_the_oldest_runs_and_says_which(trained):
     saved, basket = trained
-    run = train_run(tiny_frame(), "sine", TINY)
-    one = sum(len(b) for b in bundles.bundle_members(run).values())
-    kept = sum(len(b) for b in basket_members(saved, basket).values())
-    ws_id = new_workspace_id()
-    ws = Workspace(ws_id, data_dir() / "workspaces" / ws_id, cap_bytes=kept + int(1.5 * one), max_runs=10)
-    for k in range(3):
-        ws.save(copy_of(run, f"r{k}"))
+    ws, _, _ = capped_workspace(trained, 1.5, 3)
     assert ws.save_basket(saved, basket) == ("r0", "r1")  # the basket and one run fit
     assert ws.run_ids() == ["r2"] and ws.size_bytes() <= ws.cap_bytes
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -185,41 +186,35 @@ def load_runs() -> list[Run]:
     return runs
 
 
-def save_run(run: Run) -> tuple[str, ...]:
-    """Save ``run`` in the workspace; the ids of the runs that were deleted to make room."""
+def _saved_in_workspace(save: Callable[[Workspace], tuple[str, ...]], run_id: str) -> tuple[str, ...]:
+    """``save(workspace)`` for the session's workspace: the ids of the runs deleted to make room, said; a refusal or a
+    disk that refuses is said too, and the run stays in this tab."""
     ws = workspace()
     if ws is None:
         return ()
     try:
-        saved = ws.save(run, in_use=live_workspaces().in_use())
+        pruned = save(ws)
     except LabError as err:
         notify(err.key, **err.params)
         return ()
     except OSError:
-        notify("ws_save_failed", run_id=run.run_id)
-        return ()
-    if saved.pruned:
-        notify("ws_pruned", limit_mb=ws.cap_bytes >> 20, limit_runs=ws.max_runs, runs=", ".join(saved.pruned))
-    return saved.pruned
-
-
-def save_basket(saved: SavedBasket, basket: Basket) -> tuple[str, ...]:
-    """Keep a finished basket run in the workspace (replacing the one before), so that a refresh or a restart brings
-    it back; the ids of the runs deleted to make room. A refusal is said, and the run stays in this tab."""
-    ws = workspace()
-    if ws is None:
-        return ()
-    try:
-        pruned = ws.save_basket(saved, basket, in_use=live_workspaces().in_use())
-    except LabError as err:
-        notify(err.key, **err.params)
-        return ()
-    except OSError:
-        notify("ws_save_failed", run_id=saved.run_id)
+        notify("ws_save_failed", run_id=run_id)
         return ()
     if pruned:
         notify("ws_pruned", limit_mb=ws.cap_bytes >> 20, limit_runs=ws.max_runs, runs=", ".join(pruned))
     return pruned
+
+
+def save_run(run: Run) -> tuple[str, ...]:
+    """Save ``run`` in the workspace; the ids of the runs that were deleted to make room."""
+    return _saved_in_workspace(lambda ws: ws.save(run, in_use=live_workspaces().in_use()).pruned, run.run_id)
+
+
+def save_basket(saved: SavedBasket, basket: Basket) -> tuple[str, ...]:
+    """Keep a finished basket run in the workspace (replacing the one before), so that a refresh or a restart brings
+    it back; the ids of the runs deleted to make room."""
+    return _saved_in_workspace(lambda ws: ws.save_basket(saved, basket, in_use=live_workspaces().in_use()),
+                               saved.run_id)
 
 
 def load_basket() -> tuple[SavedBasket, Basket] | None:

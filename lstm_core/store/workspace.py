@@ -32,11 +32,11 @@ import secrets
 import shutil
 import threading
 import weakref
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 
@@ -78,6 +78,7 @@ _keys_lock = threading.Lock()
 # same files, while some session holds it
 _opened: weakref.WeakValueDictionary[str, Run] = weakref.WeakValueDictionary()
 _opened_lock = threading.Lock()
+T = TypeVar("T")
 # basket runs opened from workspaces, by a hash of their basket.json, newest last: scored again once, not per session
 _opened_baskets: dict[str, tuple[SavedBasket, Basket]] = {}
 MAX_OPENED_BASKETS = 8
@@ -438,20 +439,8 @@ class Workspace:
         it, so what pages make from it (its baselines' forecasts, the Forecast page's report) is made once.
         """
         folder = self._run_dir(run_id)
-        try:
-            digest = hashlib.sha256((folder / "run.json").read_bytes()[: LOCAL_LIMITS.max_json_bytes]).hexdigest()
-        except OSError:
-            digest = None  # load_bundle says what is wrong
-        if digest is not None:
-            with _opened_lock:
-                run = _opened.get(digest)
-            if run is not None and _files_match(folder, run):
-                return run
-        run = load_bundle(folder, limits=LOCAL_LIMITS, rescore=False)
-        if digest is not None:
-            with _opened_lock:
-                run = _opened.setdefault(digest, run)
-        return run
+        return _open_once(folder / "run.json", _opened, lambda run, _record: _files_match(folder, run),
+                          lambda: load_bundle(folder, limits=LOCAL_LIMITS, rescore=False))
 
     # ---- the latest basket run (lstm_core.basket): one bundle, replaced by the next
 
@@ -499,23 +488,8 @@ class Workspace:
         folder = self.root / BASKET_DIR
         if not folder.is_dir() or folder.is_symlink():
             return None
-        try:
-            record = (folder / RECORD).read_bytes()[: LOCAL_LIMITS.max_json_bytes + 1]
-            digest = hashlib.sha256(record).hexdigest()
-        except OSError:
-            digest = None  # load_basket_bundle says what is wrong
-        if digest is not None:
-            with _opened_lock:
-                kept = _opened_baskets.get(digest)
-            if kept is not None and _basket_files_match(folder, record):
-                return kept
-        kept = load_basket_bundle(folder, LOCAL_LIMITS)
-        if digest is not None:
-            with _opened_lock:
-                _opened_baskets[digest] = kept
-                while len(_opened_baskets) > MAX_OPENED_BASKETS:
-                    _opened_baskets.pop(next(iter(_opened_baskets)))  # the oldest opened
-        return kept
+        return _open_once(folder / RECORD, _opened_baskets, lambda _kept, record: _basket_files_match(folder, record),
+                          lambda: load_basket_bundle(folder, LOCAL_LIMITS), most=MAX_OPENED_BASKETS)
 
     def load_all(self) -> tuple[list[Run], list[LabError]]:
         """Every saved run, oldest first, and a sentence for each one that could not be opened."""
@@ -585,6 +559,30 @@ def _dataset_from_name(name: str, frame: pd.DataFrame) -> Dataset | None:
             pass
     frame, quality = tidy(frame)
     return Dataset(name=name, source=source, frame=frame, quality=quality, subject=subject)
+
+
+def _open_once(record_path: Path, opened, matches: Callable[[T, bytes], bool], load: Callable[[], T],
+               most: int | None = None) -> T:
+    """What ``load()`` opens from a bundle folder, once per server for the same files: kept in ``opened`` by the hash
+    of its record file (which holds every other file's checksum) and given again while ``matches`` says the files are
+    still those (a damaged copy is opened, and refused, as itself); at most ``most`` kept, the oldest dropped."""
+    try:
+        record = record_path.read_bytes()[: LOCAL_LIMITS.max_json_bytes + 1]
+        digest = hashlib.sha256(record).hexdigest()
+    except OSError:
+        record, digest = b"", None  # load() says what is wrong
+    if digest is not None:
+        with _opened_lock:
+            found = opened.get(digest)
+        if found is not None and matches(found, record):
+            return found
+    found = load()
+    if digest is not None:
+        with _opened_lock:
+            found = opened.setdefault(digest, found)
+            while most is not None and len(opened) > most:
+                opened.pop(next(iter(opened)))  # the oldest opened
+    return found
 
 
 def _basket_files_match(folder: Path, record: bytes) -> bool:
