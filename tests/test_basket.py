@@ -142,7 +142,7 @@ def test_a_basket_bundle_scores_its_run_again_to_the_last_digit_and_refuses_a_ch
     (folder / "basket.json").write_text(json.dumps(record))
     with pytest.raises(LabError) as err:
         load_basket_bundle(folder)
-    assert err.value.key == "err_bundle_field" and "series" in str(err.value)
+    assert err.value.key == "err_basket_json_field" and "basket.json" in str(err.value) and "series" in str(err.value)
 
 
 def test_har_inputs_and_the_market_factor_read_only_what_is_known_by_each_day():

@@ -137,11 +137,14 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
     LabError with one sentence for anything amiss (a missing or changed file, a field out of range)."""
     members = _open_members(source, limits)
     raw = members.read(RECORD, limits.max_json_bytes)
-    check_json_depth(raw)
+    try:
+        check_json_depth(raw)
+    except LabError as err:  # the run bundle's sentence names run.json: this one names basket.json
+        raise LabError("err_basket_json_nested", **err.params) from None
     try:
         record = json.loads(raw)
     except ValueError as exc:
-        raise LabError("err_bundle_field", field=RECORD) from exc
+        raise LabError("err_basket_json_invalid") from exc
     version = check_version(record, BASKET_READ_VERSIONS, BASKET_VERSION)
     try:
         run_id = _field(record, "run_id", _run_id)
@@ -155,7 +158,7 @@ def load_basket_bundle(source: str | Path | bytes, limits: BundleLimits = LOCAL_
         seconds = _field(record, "seconds", _number(0.0, 1e9))
         digests = _field(record, "sha256", _digests)
     except _BadField as bad:
-        raise LabError("err_bundle_field", field=bad.name) from None
+        raise LabError("err_basket_json_field", field=bad.name) from None
     frames = []
     for item in series:
         blob = members.read(item["file"], limits.max_csv_bytes)
