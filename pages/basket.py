@@ -34,4 +34,4 @@ if result is not None:
     results_ui(*result)
 else:
     st.info(tr("basket_none"), icon=":material/info:")
-upload_ui()
+upload_ui(disabled=busy)

@@ -167,11 +167,12 @@ def results_ui(saved: SavedBasket, basket: Basket | None) -> None:
                            on_click="ignore", key="basket_download")
 
 
-def upload_ui() -> None:
+def upload_ui(disabled: bool) -> None:
     """Open a basket bundle downloaded before: its series checked against their hashes and its weights scored again
-    (lstm_core.basket.bundle, within the upload limits), then the session's and the workspace's basket run."""
+    (lstm_core.basket.bundle, within the upload limits), then the session's and the workspace's basket run (not while
+    a job trains: its end would replace it)."""
     upload = file_uploader("basket_upload", "basket_upload", limit_mb=UPLOAD_LIMITS.max_zip_bytes // 2**20,
-                           types=["zip"], help=tr("basket_upload_help"))
+                           types=["zip"], help=tr("basket_upload_help"), disabled=disabled)
     if upload is None or session.basket_upload_id == upload.file_id:
         return
     session.basket_upload_id = upload.file_id
