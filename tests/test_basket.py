@@ -97,6 +97,9 @@ def test_the_default_basket_is_two_stocks_and_two_indices_sharing_sixteen_years(
     assert basket.names == ["MSFT (sample)", "NVDA (sample)", "SP500 (sample)", "NASDAQ (sample)"]
     overlap = basket.summary()["overlap"]
     assert overlap == {"days": 4012, "start": "1999-01-22", "end": "2014-12-31"}  # NVDA's span
+    # ORCL and YHOO, bundled later, span those sixteen years too: joined, they keep the calendar (docs/basket.md)
+    wider = load_basket(["basket:default", "sample:ORCL", "sample:YHOO"])
+    assert (len(wider.names), wider.summary()["overlap"]) == (6, overlap)
 
 
 def test_a_series_left_out_is_scored_at_the_whole_baskets_calendar():

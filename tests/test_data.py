@@ -40,7 +40,8 @@ def assert_tidy(ds: data.Dataset) -> None:
 @pytest.mark.parametrize(
     ("ticker", "rows", "start", "end", "adjusted"),
     [("MSFT", 7983, "1986-03-13", "2017-11-10", False), ("NVDA", 4012, "1999-01-22", "2014-12-31", True),
-     ("SP500", 5031, "1999-01-04", "2018-12-31", False), ("NASDAQ", 5031, "1999-01-04", "2018-12-31", False)],
+     ("SP500", 5031, "1999-01-04", "2018-12-31", False), ("NASDAQ", 5031, "1999-01-04", "2018-12-31", False),
+     ("ORCL", 5036, "1995-01-03", "2014-12-31", True), ("YHOO", 4713, "1996-04-12", "2014-12-31", False)],
 )
 def test_bundled_sample_matches_its_file(ticker: str, rows: int, start: str, end: str, adjusted: bool) -> None:
     ds = data.load_sample(ticker.lower())
@@ -60,12 +61,12 @@ def test_bundled_sample_matches_its_file(ticker: str, rows: int, start: str, end
 
 
 def test_sample_list_and_unknown_sample() -> None:
-    assert data.list_samples() == ["MSFT", "NVDA", "SP500", "NASDAQ", "GOOG"]  # the default first
+    assert data.list_samples() == ["MSFT", "NVDA", "SP500", "NASDAQ", "GOOG", "ORCL", "YHOO"]  # the default first
     assert data.load_sample("MSFT").frame["Close"].iloc[-1] == pytest.approx(83.87)
     with pytest.raises(LabError) as err:
         data.load_sample("AAPL")
     assert err.value.key == "err_unknown_sample"
-    assert str(err.value) == "There is no bundled sample called 'AAPL'. Available: MSFT, NVDA, SP500, NASDAQ, GOOG."
+    assert str(err.value) == "There is no bundled sample called 'AAPL'. Available: MSFT, NVDA, SP500, NASDAQ, GOOG, ORCL, YHOO."
 
 
 # ---------------------------------------------------------------- CSV files people have

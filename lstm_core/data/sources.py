@@ -21,6 +21,8 @@ SAMPLE_ORIGINS = {
     "SP500": "https://github.com/bashtage/arch/blob/main/arch/data/sp500/sp500.csv.gz",
     "NASDAQ": "https://github.com/bashtage/arch/blob/main/arch/data/nasdaq/nasdaq.csv.gz",
     "GOOG": "https://github.com/kernc/backtesting.py/blob/master/backtesting/test/GOOG.csv",
+    "ORCL": "https://github.com/mementum/backtrader/blob/master/datas/orcl-1995-2014.txt",
+    "YHOO": "https://github.com/mementum/backtrader/blob/master/datas/yhoo-1996-2014.txt",
 }  # in the order the Data page offers them: MSFT, the default, first
 
 
@@ -28,7 +30,7 @@ SAMPLE_ORIGINS = {
 
 
 def list_samples() -> list[str]:
-    """Tickers of the bundled real samples, the default first: ``["MSFT", "NVDA", "SP500", "NASDAQ"]``."""
+    """Tickers of the bundled real samples, the default first: ``["MSFT", "NVDA", "SP500", "NASDAQ", ...]``."""
     present = {p.name.split("_")[0] for p in SAMPLES_DIR.glob("*_daily.csv")}
     return [ticker for ticker in SAMPLE_ORIGINS if ticker in present]
 
