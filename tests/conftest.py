@@ -22,20 +22,25 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from tests.helpers import need_ray  # noqa: E402
 
+# files whose module fixtures take seconds (a trained run, a process that loads every hostile bundle): made in both
+# processes they cost 10-15 s of CPU each (measured with --durations=0)
+KEEP_TOGETHER = frozenset({"tests/test_bundles_hostile.py", "tests/test_forecast_cli.py", "tests/test_cli.py"})
 
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: quick failures show first, and no AppTest runs beside a live Playwright loop.
 
-    For .ci/run's two test processes (pytest-xdist, ``--dist loadgroup``): each file's tests stay in one process (its
-    module fixtures are made once), and every test that uses the Ray cluster runs in the same one, so that no test
-    finds the cluster's two CPUs taken by another process's jobs.
+    .ci/run's two test processes (pytest-xdist, ``--dist loadgroup``) take tests one by one, whatever their file:
+    keeping each file's tests, or all the Ray tests, in one process was slower (paired runs of the non-browser part:
+    390 s one by one, 400 s by file, 436 s with the Ray tests in one process). A module fixture may then be made in
+    both processes; the few files whose fixtures cost seconds keep their tests together (``KEEP_TOGETHER``).
     """
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
     for item in items:
-        params = getattr(item, "callspec", None)
-        on_ray = ("ray_backend" in getattr(item, "fixturenames", ()) or "ray" in item.name.lower().split("[")[0]
-                  or "_ray" in item.nodeid.split("::")[0] or (params is not None and params.params.get("backend") == "ray"))
-        item.add_marker(pytest.mark.xdist_group("ray" if on_ray else item.nodeid.split("::")[0]))
+        path = item.nodeid.split("::")[0]
+        if path in KEEP_TOGETHER:
+            item.add_marker(pytest.mark.xdist_group(path))
 
 
 # ---------------------------------------------------------------- isolation
