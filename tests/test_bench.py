@@ -233,8 +233,7 @@ def test_bench_script_runs_at_smoke_sizes(script: str, tmp_path: Path) -> None:
 
 
 def test_backends_runs_at_smoke_sizes_on_ray(tmp_path: Path) -> None:
-    """On the test cluster where .ci/run started one (this test's name puts it with the other Ray tests), else on a
-    throw-away cluster of its own."""
+    """On the test cluster where .ci/run started one, else on a throw-away cluster of its own."""
     address = ray_address()
     result, printed = run_bench("backends", tmp_path, *(["--address", address] if address else []))
     assert result["local"]["kind"] == "local" and result["ray"]["kind"] == "ray"
