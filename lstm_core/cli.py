@@ -16,7 +16,6 @@ import torch
 
 from lstm_core.config import SETTINGS, RunConfig
 from lstm_core.errors import LabError
-from lstm_core.features import Feature
 from lstm_core.forecast.refit import FORECAST_BOUNDS, MAX_REFIT_S
 from lstm_core.i18n import t
 from lstm_core.jobs.limits import check_fits_here
@@ -190,8 +189,7 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         default = getattr(RunConfig(), f.name)
         if setting.is_choice:
             kind = "comma list of " if isinstance(default, tuple) else "one of "
-            # a legacy input (an old bundle's reading) is accepted but not offered
-            allowed = kind + ", ".join(c for c in setting.choices if f.name != "features" or not Feature(c).is_legacy)
+            allowed = kind + ", ".join(setting.offered)
             shown = ",".join(default) if isinstance(default, tuple) else default
         else:
             low, high = (int(setting.low), int(setting.high)) if setting.is_int else (setting.low, setting.high)

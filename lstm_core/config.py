@@ -79,6 +79,14 @@ class Setting:
     def is_choice(self) -> bool:
         return bool(self.choices)
 
+    @property
+    def offered(self) -> tuple[str, ...]:
+        """The choices a new run is offered: all of them but a legacy input, kept only so that old bundles read as
+        they did (``Feature.is_legacy``: accepted, never offered)."""
+        if self.enum is not Feature:
+            return self.choices
+        return tuple(c for c in self.choices if not Feature(c).is_legacy)
+
 
 def _setting(default: Any, **kwargs: Any) -> Any:
     return field(default=default, metadata={"setting": Setting(**kwargs)})

@@ -55,11 +55,11 @@ def fits_segmented(name: str, choices: tuple[str, ...]) -> bool:
 def data_choices(name: str, ds: Dataset) -> tuple[str, ...]:
     """The choices of a setting that this data can feed: a task's answer and channels for a memory task, the price
     targets and price features for prices (every choice of any other setting)."""
-    choices = SETTINGS[name].choices
+    choices = SETTINGS[name].offered
     if name == "target":
         return tuple(c for c in choices if target_of(c).column in ds.frame.columns)
     if name == "features":  # the data's kind, and the columns each needs (the daily range: High and Low)
-        return tuple(c for c in choices if Feature(c).is_task_channel == ds.is_task and not Feature(c).is_legacy
+        return tuple(c for c in choices if Feature(c).is_task_channel == ds.is_task
                      and all(column in ds.frame.columns for column in Feature(c).columns))
     return choices
 
