@@ -277,17 +277,18 @@ def test_rate_and_time_left_wait_for_measured_batches():
 def test_a_time_limited_job_on_a_throttled_worker_keeps_its_best_weights(backend):
     """The reported loss: on a busy host a job past its limit was killed in its final evaluation with its result.
 
-    Here the worker is frozen (SIGSTOP: a host so loaded it gets no CPU) once it has reported best weights; the
-    watcher kills it past its limit and grace, and the server finishes the run from those weights.
+    Here the worker is frozen (SIGSTOP: a host so loaded it gets no CPU) once it has reported best weights, and then
+    its limit runs out (the limit is shortened at that moment, so that no host is slow enough to reach it before the
+    first checkpoint, nor quick enough to stop itself first); the watcher kills it past its limit and grace, and the
+    server finishes the run from those weights.
     """
-    manager = JobManager(max_running=1, limits=JobLimits(max_job_s=5.0), min_kill_grace_s=0.5, backend=backend)
-    warm = manager.submit(tiny_frame(), "warm", TINY)  # a cold worker (a cluster's, on a loaded host) may take longer
-    wait_for(lambda: warm.finished, timeout=120)  # to start than the 5 s this test gives its job, on the clock
+    manager = JobManager(max_running=1, limits=JobLimits(max_job_s=600.0), min_kill_grace_s=0.5, backend=backend)
     job = manager.submit(tiny_frame(), "a", TINY.with_(epochs=1000, patience=1000, batch=4))
-    wait_for(lambda: job._checkpoint is not None and job._checkpoint.best_epoch >= 1)
+    wait_for(lambda: job._checkpoint is not None and job._checkpoint.best_epoch >= 1, timeout=120)
     os.kill(job.pid, signal.SIGSTOP)
     sent = job._checkpoint
     try:
+        job.time_limit_s = 1.0  # frozen, it is past its limit: the watcher must now kill it, not wait 600 s
         wait_for(lambda: job.finished)
     finally:
         with contextlib.suppress(ProcessLookupError):
