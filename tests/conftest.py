@@ -16,15 +16,25 @@ if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) does no
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+import torch  # noqa: E402
 import yfinance  # noqa: E402
 from browser import CHROMIUM, launch_chromium, streamlit_server  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from tests.helpers import need_ray  # noqa: E402
 
-# files whose module fixtures take seconds (a trained run, a process that loads every hostile bundle): made in both
-# processes they cost 10-15 s of CPU each (measured with --durations=0)
-KEEP_TOGETHER = frozenset({"tests/test_bundles_hostile.py", "tests/test_forecast_cli.py", "tests/test_cli.py"})
+torch.set_num_threads(1)  # as app.py and every worker train: the same in each test process whatever ran in it before
+
+# module fixtures that take seconds (a trained run, a process that loads every hostile bundle, a private Ray cluster),
+# by file: made in both test processes they cost 10-15 s of CPU each (measured with --durations=0), and two private
+# clusters at once would double their memory. The tests that use one stay in one process.
+KEEP_TOGETHER: dict[str, frozenset[str]] = {
+    "tests/test_bundles_hostile.py": frozenset({"run", "measured"}),
+    "tests/test_forecast_cli.py": frozenset({"bundle", "ran", "refused"}),
+    "tests/test_cli.py": frozenset({"trained", "refused", "refused_before_training"}),
+    "tests/test_tune.py": frozenset({"refused", "tune_refused"}),
+    "tests/test_ray_failures.py": frozenset({"cluster"}),
+}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
@@ -34,12 +44,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     .ci/run's two test processes (pytest-xdist, ``--dist loadgroup``) take tests one by one, whatever their file:
     keeping each file's tests, or all the Ray tests, in one process was slower (paired runs of the non-browser part:
     390 s one by one, 400 s by file, 436 s with the Ray tests in one process). A module fixture may then be made in
-    both processes; the few files whose fixtures cost seconds keep their tests together (``KEEP_TOGETHER``).
+    both processes; the tests that use one of the few that cost seconds stay together (``KEEP_TOGETHER``).
     """
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
     for item in items:
         path = item.nodeid.split("::")[0]
-        if path in KEEP_TOGETHER:
+        if KEEP_TOGETHER.get(path, frozenset()) & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.xdist_group(path))
 
 

@@ -254,3 +254,13 @@ def test_browser_tests_live_where_ci_collects_them():
               if re.search(r"^(pytestmark = .*|@)pytest\.mark\.browser", path.read_text(), re.MULTILINE)}
     assert marked and {name for name in marked if not name.startswith("test_browser_")} <= {"test_bench.py"}
     assert "browser_files=(tests/test_browser_*.py tests/test_bench.py)" in (tests.parent / ".ci" / "run").read_text()
+
+
+def test_the_fixtures_that_keep_tests_together_are_module_fixtures_of_their_files():
+    """A renamed fixture would silently spread its tests over both test processes (tests/conftest.py)."""
+    from tests.conftest import KEEP_TOGETHER
+
+    for path, names in KEEP_TOGETHER.items():
+        source = (ROOT / path).read_text()
+        for name in names:
+            assert re.search(rf'@pytest\.fixture\(scope="module"\)\ndef {name}\(', source), (path, name)
