@@ -24,6 +24,9 @@ from ui.workspace import MAX_RUNS, load_basket, load_runs, save_basket, save_run
 
 # Streamlit keeps a closed tab's session 2 minutes for a reconnect; a job waits a little longer before it gives up
 OWNER_GRACE_S = setting("owner_grace_s")
+# how often a training job's live views redraw: the Train page's panel and the sidebar's line, at one pace (the line
+# once redrew every 2 s and said "epoch 4/60" beside the panel's "Epoch 6/60")
+LIVE_REDRAW_S = 1.0
 
 
 def current_job() -> JobTicket | None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from lstm_core.i18n import LANGUAGES
 from ui.loaders import dataset
-from ui.runs import collect_finished_job, current_job, model_status
+from ui.runs import LIVE_REDRAW_S, collect_finished_job, current_job, model_status
 from ui.session import relabel_kept, session
 from ui.text import lang, tr
 from ui.workspace import init_workspace
@@ -45,7 +45,7 @@ def sidebar() -> None:
             st.markdown(tr("sidebar_dataset", name=ds.title(lang()), rows=len(ds.frame)))
         job = current_job()
 
-        @st.fragment(run_every=2.0 if job is not None and not job.finished else None)
+        @st.fragment(run_every=LIVE_REDRAW_S if job is not None and not job.finished else None)
         def model_line() -> None:  # ticks only while this session's job is queued or training
             collect_finished_job()
             st.markdown(model_status())

@@ -15,7 +15,7 @@ from lstm_core.runs.bundle import LOCAL_LIMITS, UPLOAD_LIMITS, load_bundle
 from lstm_core.store.workspace import is_local, local_bundles
 from ui.loaders import dataset_label
 from ui.results import compare_ui
-from ui.runs import add_run, collect_finished_job, run_label, runs, selected_run
+from ui.runs import LIVE_REDRAW_S, add_run, collect_finished_job, run_label, runs, selected_run
 from ui.session import session
 from ui.settings import value_label
 from ui.text import attempt, file_uploader, say, show_error, tr, tr_text
@@ -70,7 +70,7 @@ def live_panel(job: JobTicket) -> None:
             draw(job.progress())
         return
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=LIVE_REDRAW_S)
     def panel() -> None:
         p = job.progress()  # one snapshot: every slot below agrees with it
         if p.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED):
