@@ -166,6 +166,8 @@ def test_har_inputs_and_the_market_factor_read_only_what_is_known_by_each_day():
     day, previous = b.index[10], b.index[9]  # both trade: the day before's mean of their scaled moves
     assert market[day] == pytest.approx(np.mean([moves[n][previous] / scales[n] for n in ("a", "b")]))
     assert market[a.index[6]] == pytest.approx(moves["a"][a.index[5]] / scales["a"])  # before b starts: a alone
+    swapped = market_series(Basket((dataset("b", b), dataset("a", a))), before)  # the later series first: a union
+    assert swapped.index.is_monotonic_increasing and swapped.equals(market)  # of dates is still read in date order
     changed = b.copy()
     changed.loc[changed.index[200]:, "Close"] *= 1.5  # a shock in b's test period, every later price moved with it
     later = market_series(Basket((dataset("a", a), dataset("b", changed))), before)

@@ -94,7 +94,8 @@ def market_series(basket: Basket, before: pd.Timestamp) -> pd.Series:
         if not np.isfinite(scale) or scale <= 0:  # no training day of its own: its whole span's scale
             scale = move.mean()
         moves.append((move / scale).rename(k))
-    return pd.concat(moves, axis=1).mean(axis=1, skipna=True).shift(1).fillna(1.0)
+    # sorted by date, or shift(1) would not be "the day before" (pandas 3 stops sorting a union of dates unasked)
+    return pd.concat(moves, axis=1, sort=True).mean(axis=1, skipna=True).shift(1).fillna(1.0)
 
 
 def with_market(frame: pd.DataFrame, market: pd.Series) -> pd.DataFrame:
