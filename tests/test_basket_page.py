@@ -1,6 +1,7 @@
 """AppTest of the Many series page: the default basket checked as one dataset, trained as a job, and judged per series
 beside the panel's verdict, in both languages."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,10 @@ def test_the_default_basket_is_checked_as_one_dataset_and_trained_per_series_and
     assert list(per_series["Series"]) == list(saved.names)
     assert list(per_series["Test windows"]) == [saved.test_windows[n] for n in saved.names]
     assert list(per_series["Verdict"]) == [t(f"outcome_{saved.judgement(n).outcome}", "en") for n in saved.names]
+    columns = list(per_series.columns)  # the verdict first, then a skill that names what it is measured against
+    assert columns.index("Verdict") + 1 == columns.index("Skill vs reference %") == len(columns) - 1
+    skill_help = json.loads(at.dataframe[2].proto.columns)["Skill vs reference %"]["help"]
+    assert skill_help.startswith("1 − the model's test RMSE / its reference's: persistence") and "Not the verdict" in skill_help
     for name, model_rmse in zip(saved.names, per_series["LSTM model, RMSE"], strict=True):
         assert model_rmse == pytest.approx(saved.series[name]["model"].rmse, abs=1e-4)
     assert [b.label for b in at.get("download_button")] == ["Download the basket bundle (.zip)"]

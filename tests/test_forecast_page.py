@@ -69,6 +69,10 @@ def test_calibration_figure_plots_nominal_against_empirical():
                              {"model": "m", "persistence": "p", "ideal": "i", "nominal": "n", "empirical": "e"})
     model = next(trace for trace in fig.data if trace.name == "m")
     assert list(model.x) == [80, 95] and list(model.y) == [78.5, 96.0]
+    assert fig.layout.yaxis.range == (60, 100)  # twenty below the lowest level
+    low = calibration_figure({"80": 55.5, "95": 84.7}, {"80": 41.2, "95": 90.0}, {k: k for k in ("model", "persistence",
+                             "ideal", "nominal", "empirical")})  # bands that cover far less than they claim
+    assert low.layout.yaxis.range[0] <= 41.2 - 5 and low.layout.yaxis.range == low.layout.xaxis.range
 
 
 def _backtest(model_rows, persistence_rows, interval=(70.0, 90.0)):

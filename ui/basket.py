@@ -19,7 +19,7 @@ from lstm_core.jobs.manager import default_manager
 from lstm_core.judgement import Judgement, Outcome, format_p, format_percent
 from lstm_core.runs.bundle import UPLOAD_LIMITS
 from ui.loaders import cached_sample, dataset, dataset_label
-from ui.results import VERDICT_LOOK, forecaster_label, judgement_params, scores_table
+from ui.results import VERDICT_LOOK, forecaster_label, judgement_params, scores_table, skill_column
 from ui.runs import keep_basket, queue_job, session_probe
 from ui.session import kept, session
 from ui.settings import value_label
@@ -151,10 +151,10 @@ def results_ui(saved: SavedBasket, basket: Basket | None) -> None:
             tr("basket_col_linear"): round(scores[POOLED_LINEAR].rmse, 4),
             tr("basket_col_strongest"): forecaster_label(verdict.strongest, saved),
             tr("basket_col_strongest_rmse"): round(scores[verdict.strongest].rmse, 4),
+            tr("col_verdict"): tr_text(f"outcome_{verdict.outcome}"),  # before the skill, as in the runs table
             tr("col_skill"): format_percent(scores[MODEL].skill),
-            tr("col_verdict"): tr_text(f"outcome_{verdict.outcome}"),
         })
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=skill_column())
     with st.expander(tr("basket_series_verdicts"), icon=":material/format_list_bulleted:"):
         for name in saved.names:
             verdict = saved.judgement(name)

@@ -147,7 +147,7 @@ def coverage_ui(run: Run, result: ForecastReport) -> None:
     and whether the model's bands are narrower than the random walk's, said only of a run that learned something."""
     scores = result.backtest
     st.subheader(tr("forecast_coverage_title"))
-    st.caption(tr("forecast_coverage_caption", origins=scores.origins, calibration=scores.calibration_windows))
+    st.caption(tr("forecast_coverage_caption", origins=f"{scores.origins:,}", calibration=f"{scores.calibration_windows:,}"))
     kinds = [k for k in IntervalKind if k is IntervalKind.SPLIT or scores.adaptive is not None]
     for kind in kinds:
         score = scores.interval_kind(kind)

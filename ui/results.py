@@ -37,6 +37,12 @@ def _num(value: float | None) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.4g}"
 
 
+def skill_column() -> dict[str, object]:
+    """The column_config of a table's skill column: its help says what the skill is measured against (a positive skill
+    beside a verdict of "learned nothing" once read as a contradiction)."""
+    return {tr("col_skill"): st.column_config.TextColumn(help=tr("col_skill_help"))}
+
+
 def forecaster_label(name: str, run: Run | SavedBasket) -> str:
     """The model's or a baseline's name for this run's target (persistence of a volatility means the last h days')."""
     return forecaster_names(lang(), run.config.target, run.config.horizon, run.config.cell)(name)

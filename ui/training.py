@@ -14,7 +14,7 @@ from lstm_core.plots.train import loss_figure
 from lstm_core.runs.bundle import LOCAL_LIMITS, UPLOAD_LIMITS, load_bundle
 from lstm_core.store.workspace import is_local, local_bundles
 from ui.loaders import dataset_label
-from ui.results import compare_ui
+from ui.results import compare_ui, skill_column
 from ui.runs import LIVE_REDRAW_S, add_run, collect_finished_job, run_label, runs, selected_run
 from ui.session import session
 from ui.settings import value_label
@@ -113,9 +113,9 @@ def runs_ui() -> None:
             # read from the scores the run was recorded with (Run.judgement would score every run again, seconds each)
             tr("col_verdict"): tr_text(f"outcome_{judge(r.metrics, r.config.target).outcome}"),
             tr("col_skill"): format_percent(r.metrics[MODEL].skill),
-            tr("col_seconds"): round(r.record.seconds, 1), tr("col_created"): r.record.created,
+            tr("col_seconds"): round(r.record.seconds, 1), tr("col_created"): r.record.created[:16].replace("T", " "),  # to the minute
         } for r in all_runs]
-        st.dataframe(pd.DataFrame(rows), alt=tr("runs_title"), hide_index=True)
+        st.dataframe(pd.DataFrame(rows), alt=tr("runs_title"), hide_index=True, column_config=skill_column())
         ids = [r.run_id for r in all_runs]
         by_id = {r.run_id: r for r in all_runs}
         # the results above are drawn before this widget: a pick must be the session's before the page reruns (the

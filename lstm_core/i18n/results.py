@@ -86,7 +86,7 @@ ZH: dict[str, str] = {
     "m_dm_p_holm": "p（Holm 校正）",
     "m_val_rmse": "RMSE（验证期）",
     "m_untrained": "训练之前的网络",
-    "m_pooled_linear": "合并线性模型（网络的输入，全部序列）",
+    "m_pooled_linear": "池化线性模型（网络的输入，全部序列）",
     "m_qlike_p": "与模型比较的 p（QLIKE）",
     "direction_base": "方向准确率 {acc} %，基准率为 {base} %：{how}。",
     "direction_base_majority": "总是猜更常见的方向",

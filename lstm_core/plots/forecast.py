@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -73,7 +75,9 @@ def calibration_figure(
                              name=labels["model"], marker=dict(size=10, color=MODEL_COLOR)))
     fig.add_trace(go.Scatter(x=nominal, y=[persistence_coverage[lv] for lv in levels], mode="markers+lines",
                              name=labels["persistence"], marker=dict(size=10, color=PERSISTENCE_COLOR, symbol="diamond")))
-    low = max(0, min(nominal) - 20)
+    # room for every point: a band that covers 55 % at its 80 % level once fell below the axis and out of sight
+    drawn = nominal + [*model_coverage.values(), *persistence_coverage.values()]
+    low = max(0, min(min(nominal) - 20, 10 * math.floor((min(drawn) - 5) / 10)))
     fig.update_layout(xaxis=dict(title=labels["nominal"], range=[low, 100]),
                       yaxis=dict(title=labels["empirical"], range=[low, 100]), margin=dict(t=30))
     return fig
