@@ -15,6 +15,7 @@ from lstm_core.gates import (
     GateTrace,
     Role,
     UnitOrder,
+    all_tied,
     correlation,
     order_units,
     read_task_units,
@@ -147,6 +148,16 @@ def test_search_with_two_units_counts_extra_units_against_a_match():
     values[2, 2, :] = 1.0  # both: 1
     matches = search_units(values, [0, 1], window=0, start=1, stop=1)
     assert [(m.window, m.start, m.score) for m in matches[:2]] == [(2, 2, 1.0), (1, 4, 0.5)]
+
+
+def test_a_search_whose_places_all_tie_is_said_to_single_nothing_out():
+    values = np.zeros((12, 5, 1))
+    values[:, 2, 0] = 1.0  # one unit on at one step of every window: the pattern recurs everywhere
+    matches = search_units(values, [0], window=0, start=2, stop=2)
+    assert len(matches) == 10 and {m.score for m in matches} == {1.0} and all_tied(matches)
+    values[5:, 1:4, 0] = 1.0  # most windows now on three steps in a row: below the exact ones, over three steps
+    assert not all_tied(search_units(values, [0], window=0, start=1, stop=3))
+    assert not all_tied(matches[:4])  # a few that tie are an answer, not a crowd
 
 
 def test_gates_count_as_on_above_the_threshold_and_states_either_way():

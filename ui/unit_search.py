@@ -14,6 +14,7 @@ from lstm_core.gates import (
     DEFAULT_THRESHOLD,
     MAX_MATCHES,
     Match,
+    all_tied,
     extract_gates,
     holds_event,
     on_cells,
@@ -130,6 +131,8 @@ def _say(source: GateSource, matches: list[Match], first: int, length: int) -> N
     """The matches in one sentence (and, on a memory task, how many hold a marker), then as a table."""
     positions = source.prepared.sample_positions("test")
     st.markdown(tr("gates_search_found", n=len(matches), best=f"{matches[0].score:.2f}"))
+    if all_tied(matches):
+        st.info(tr("gates_search_tied", best=f"{matches[0].score:.2f}"), icon=":material/drag_handle:")
     features = source.config.features
     event = next((f for f in EVENTS if f in features), None)
     if source.kind.reads_roles and event is not None:

@@ -14,7 +14,7 @@ from lstm_core.gates.roles import (
     read_task_units,
     unit_stats,
 )
-from lstm_core.gates.search import DEFAULT_THRESHOLD, MAX_MATCHES, Match, holds_event, on_cells, search_units
+from lstm_core.gates.search import DEFAULT_THRESHOLD, MAX_MATCHES, Match, all_tied, holds_event, on_cells, search_units
 from lstm_core.gates.trace import (
     ARRAYS,
     CELL_ARRAYS,
@@ -44,7 +44,7 @@ from lstm_core.gates.trace import (
 __all__ = [
     "ARRAYS", "CELL_ARRAYS", "CELL_SIGMOIDS", "CARRIES_AT", "DEFAULT_THRESHOLD", "DROPS_BY", "GATES", "HOLDS_AT", "MAX_CELLS", "MAX_FRAMES", "MAX_MATCHES",
     "OPENS_BY", "SIGMOID_GATES", "STATES", "Downsampling", "Finding", "GateTrace", "InitialState", "Match", "Role",
-    "Saturation", "TaskReading", "UnitOrder", "UnitStats", "as_lstm", "as_rnn", "cell_of", "correlation", "extract_gates",
+    "Saturation", "TaskReading", "UnitOrder", "UnitStats", "all_tied", "as_lstm", "as_rnn", "cell_of", "correlation", "extract_gates",
     "extract_gates_reference", "gate_saturation", "holds_event", "on_cells", "order_units", "plan_downsampling", "read_task_units",
     "search_units", "unit_activity", "unit_scores", "unit_stats",
 ]  # fmt: skip

@@ -91,6 +91,12 @@ def search_units(values: np.ndarray, units: Sequence[int], window: int, start: i
     return matches
 
 
+def all_tied(matches: Sequence[Match], top: int = MAX_MATCHES) -> bool:
+    """Whether the search filled its ``top`` places with stretches of one score: a pattern so simple (one unit on at
+    one step) that it recurs all over the test period, and the ranking singles nothing out."""
+    return len(matches) >= top and matches[0].score == matches[-1].score
+
+
 def holds_event(matches: Sequence[Match], events: np.ndarray, length: int) -> list[bool]:
     """Whether each match's stretch of ``length`` steps holds an event step (``events`` ``[B, T]``: a task's markers
     or resets): on a memory task, the claim that the search returned marker steps."""
