@@ -1,6 +1,7 @@
 """AppTest of the Train page: start a tiny job, keep it across pages, see the results beside the baselines."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,8 @@ def test_train_and_see_metrics_beside_baselines(train_page):
     assert table.loc["The network before training", "p, Holm-adjusted"] == ""  # the judgement's gate, not a baseline
     assert float(table.loc["LSTM model", "RMSE"]) == pytest.approx(job.run.metrics["model"].rmse, abs=1e-4)
     assert table.loc["Persistence (last 20 days)", "Direction %"] == "–"  # persistence never moves
+    mape = job.run.metrics["model"].mape
+    assert table.loc["LSTM model", "MAPE %"] == f"{mape:.1f}" and re.fullmatch(r"\d+\.\d", table.loc["EWMA (λ = 0.94)", "MAPE %"])
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     loss = charts[0]
     assert [t["name"] for t in loss["data"]][-2:] == ["Train loss", "Validation loss"]

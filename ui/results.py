@@ -28,6 +28,7 @@ from ui.text import lang, tr
 METRIC_COLUMNS = {"rmse": "m_rmse", "mae": "m_mae", "qlike": "m_qlike", "mape": "m_mape", "direction_acc": "m_direction",
                   "dm_p": "m_dm_p", "dm_p_holm": "m_dm_p_holm", "qlike_p": "m_qlike_p", "val_rmse": "m_val_rmse"}
 P_COLUMNS = ("dm_p", "dm_p_holm", "qlike_p")
+PERCENT_COLUMNS = ("mape", "direction_acc")  # in %, to one decimal (four once read "101.5131")
 VERDICT_LOOK = {Outcome.BEATS: (st.success, "trending_up"), Outcome.TIES: (st.info, "balance"),
                 Outcome.BEHIND: (st.info, "balance"), Outcome.LOSES: (st.warning, "trending_down"),
                 Outcome.LEARNED_NOTHING: (st.warning, "block"), Outcome.UNTESTABLE: (st.info, "help")}
@@ -68,6 +69,10 @@ def scores_table(scores: Scores, run: Run | SavedBasket) -> pd.DataFrame:
     table = pd.DataFrame(rows).T
     columns = [c for c in METRIC_COLUMNS if c in table.columns]
     table = table[columns].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")
+    for column in PERCENT_COLUMNS:
+        if column in columns:
+            table[column] = [f"{v:.1f}" if isinstance(v, int | float) and not pd.isna(v) else "–"
+                             for v in (row.get(column) for row in rows.values())]
     for p_column in P_COLUMNS:
         if p_column in columns:
             table[p_column] = [format_p(row.get(p_column)) if p_column in row else "" for row in rows.values()]
