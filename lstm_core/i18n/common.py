@@ -23,7 +23,7 @@ EN: dict[str, str] = {
     "sidebar_model_ready": "Model: trained ({runs} runs)",
     "sidebar_model_ready_one": "Model: trained (1 run)",
     "home_intro": (
-        "LSTM Lab trains a small LSTM on real daily stock prices in your browser session and shows "
+        "LSTM Lab trains a small LSTM on real daily stock prices, on its server while you browse, and shows "
         "everything: the loss as it falls, an honest score against the strongest simple forecasts, "
         "and the gates inside the cell, timestep by timestep."
     ),
@@ -71,7 +71,7 @@ ZH: dict[str, str] = {
     "sidebar_model_ready": "模型：已训练（{runs} 次运行）",
     "sidebar_model_ready_one": "模型：已训练（1 次运行）",
     "home_intro": (
-        "LSTM 实验室在你的浏览器会话中用真实的每日股价训练一个小型 LSTM，并展示一切：不断下降的损失、"
+        "LSTM 实验室在服务器上用真实的每日股价训练一个小型 LSTM（你可以同时浏览其他页面），并展示一切：不断下降的损失、"
         "与最强的简单预测方法的诚实对比，以及细胞内部各个门在每个时间步的取值。"
     ),
     "home_steps": (
