@@ -68,11 +68,8 @@ def scores_table(scores: Scores, run: Run | SavedBasket) -> pd.DataFrame:
     rows = {forecaster_label(name, run): score.to_json() for name, score in scores.items()}  # the scores it has
     table = pd.DataFrame(rows).T
     columns = [c for c in METRIC_COLUMNS if c in table.columns]
-    table = table[columns].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4f}")
-    for column in PERCENT_COLUMNS:
-        if column in columns:
-            table[column] = [f"{v:.1f}" if isinstance(v, int | float) and not pd.isna(v) else "–"
-                             for v in (row.get(column) for row in rows.values())]
+    table = table[columns].apply(lambda col: col.map(
+        lambda v, digits=1 if col.name in PERCENT_COLUMNS else 4: "–" if v is None or pd.isna(v) else f"{v:.{digits}f}"))
     for p_column in P_COLUMNS:
         if p_column in columns:
             table[p_column] = [format_p(row.get(p_column)) if p_column in row else "" for row in rows.values()]
